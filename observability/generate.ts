@@ -11,7 +11,7 @@ import { allDashboards, renderDashboard } from "./grafana/dashboards.js"
 import { AlertGroups } from "./prometheus/alerts.js"
 import { renderPrometheusConfig } from "./prometheus/scrape.js"
 import { renderRuleFile } from "./rules.js"
-import { alertGroup, recordingGroup } from "./slos/rules.js"
+import { sloRuleGroup } from "./slos/rules.js"
 import { Slos } from "./slos/specs.js"
 
 export type Target = "rules" | "dashboards"
@@ -23,20 +23,11 @@ export const generatedFiles = (target?: Target): ReadonlyMap<string, string> => 
     files.set("prometheus/prometheus.yml", renderPrometheusConfig())
     files.set(
       "prometheus/rules/alerts.yml",
-      renderRuleFile(
-        "observability/prometheus/alerts.ts",
-        AlertGroups.map((group) => ({ kind: "alert", group }))
-      )
+      renderRuleFile("observability/prometheus/alerts.ts", AlertGroups)
     )
     files.set(
       "prometheus/rules/slo.yml",
-      renderRuleFile(
-        "observability/slos/rules.ts",
-        Slos.flatMap((slo) => [
-          { kind: "record", group: recordingGroup(slo) },
-          { kind: "alert", group: alertGroup(slo) }
-        ])
-      )
+      renderRuleFile("observability/slos/rules.ts", Slos.map(sloRuleGroup))
     )
   }
   if (target === undefined || target === "dashboards") {

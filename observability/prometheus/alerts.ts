@@ -2,8 +2,7 @@
  * Alert rules that are not SLO burn alerts: service health, database, chain, audit, queues,
  * resources, Redis. Thresholds live in `Thresholds`; the promtool tests in `tests/` pin their behaviour.
  */
-import { ServiceNames } from "../../shared/ServiceCatalog.js"
-import type { AlertGroup } from "../rules.js"
+import type { RuleGroup } from "../rules.js"
 import {
   Metrics,
   chainFailureRatio,
@@ -36,9 +35,9 @@ export const AppTier = eq("tier", "app")
 
 const pct = (r: number) => `${Math.round(r * 100)}%`
 
-const serviceHealth: AlertGroup = {
+const serviceHealth: RuleGroup = {
   name: "service-health",
-  rules: [
+  alerts: [
     {
       alert: "ServiceDown",
       expr: `${sel("up", [AppTier])} == 0`,
@@ -71,9 +70,9 @@ const serviceHealth: AlertGroup = {
 
 const pool = (state: string) => `max by (service, instance) (${sel(Metrics.dbPool, [eq("state", state)])})`
 
-const database: AlertGroup = {
+const database: RuleGroup = {
   name: "database",
-  rules: [
+  alerts: [
     {
       alert: "DatabasePoolExhausted",
       // every connection is out and callers are queueing for one
@@ -96,9 +95,9 @@ const database: AlertGroup = {
   ]
 }
 
-const chain: AlertGroup = {
+const chain: RuleGroup = {
   name: "blockchain",
-  rules: [
+  alerts: [
     {
       alert: "ChainTransactionFailures",
       expr: `(\n${chainFailureRatio("1h", ["provider"])}\n) > ${Thresholds.chainFailureRatio}`,
@@ -114,9 +113,9 @@ const chain: AlertGroup = {
 
 const violations = Metrics.auditViolations
 
-const audit: AlertGroup = {
+const audit: RuleGroup = {
   name: "audit",
-  rules: [
+  alerts: [
     {
       alert: "AuditIntegrityViolation",
       // the second arm catches a series born already at 1, which increase() cannot see
@@ -140,9 +139,9 @@ const audit: AlertGroup = {
   ]
 }
 
-const queues: AlertGroup = {
+const queues: RuleGroup = {
   name: "queues",
-  rules: [
+  alerts: [
     {
       alert: "QueueBacklog",
       expr: `sum by (queue) (${sel(Metrics.queueDepth, [eq("state", "waiting")])}) > ${Thresholds.queueBacklogJobs}`,
@@ -168,9 +167,9 @@ const queues: AlertGroup = {
 
 const realFs = [nre("fstype", "tmpfs|overlay|squashfs"), nre("mountpoint", "/run.*|/boot.*")]
 
-const resources: AlertGroup = {
+const resources: RuleGroup = {
   name: "resources",
-  rules: [
+  alerts: [
     {
       alert: "HostHighCpu",
       expr: `1 - avg by (instance) (rate(${sel("node_cpu_seconds_total", [eq("mode", "idle")])}[5m])) > ${Thresholds.cpuBusyRatio}`,
@@ -210,9 +209,9 @@ const resources: AlertGroup = {
   ]
 }
 
-const redis: AlertGroup = {
+const redis: RuleGroup = {
   name: "redis",
-  rules: [
+  alerts: [
     {
       alert: "RedisMemoryHigh",
       expr: `redis_memory_used_bytes / (redis_memory_max_bytes > 0) > ${Thresholds.redisMemoryOfMax}`,
@@ -225,7 +224,4 @@ const redis: AlertGroup = {
   ]
 }
 
-export const AlertGroups: ReadonlyArray<AlertGroup> = [serviceHealth, database, chain, audit, queues, resources, redis]
-
-/** Services whose RED dashboards and health stats are generated (all of them). */
-export const MonitoredServices = ServiceNames
+export const AlertGroups: ReadonlyArray<RuleGroup> = [serviceHealth, database, chain, audit, queues, resources, redis]

@@ -3,7 +3,7 @@
  * one error-ratio series per window, then one page and one ticket alert per SLO whose expression is
  * "long window AND short window above factor × budget", OR-ed over the two window pairs of that kind.
  */
-import type { AlertGroup, AlertSpec, RecordingGroup, RecordingRule } from "../rules.js"
+import type { AlertSpec, RecordingRule, RuleGroup } from "../rules.js"
 import { BurnRateWindows, type BurnRateWindow, type SloSpec, errorBudget } from "./specs.js"
 
 /** Every window an alert reads, shortest first. */
@@ -18,7 +18,7 @@ export const errorRatioRecord = (window: string): string => `slo:sli_error:ratio
 const sloLabels = (slo: SloSpec): Record<string, string> => ({ slo: slo.name, service: slo.service })
 const sloSel = (slo: SloSpec) => `{slo="${slo.name}"}`
 
-export const recordingGroup = (slo: SloSpec): RecordingGroup => {
+const recordings = (slo: SloSpec): ReadonlyArray<RecordingRule> => {
   const labels = sloLabels(slo)
   const perWindow: Array<RecordingRule> = sloWindows().map((w) => ({
     record: errorRatioRecord(w),
@@ -43,7 +43,7 @@ export const recordingGroup = (slo: SloSpec): RecordingGroup => {
       labels
     }
   ]
-  return { name: `slo-${slo.name}-recordings`, rules: [...perWindow, ...meta] }
+  return [...perWindow, ...meta]
 }
 
 const burnCondition = (slo: SloSpec, w: BurnRateWindow): string => {
@@ -68,7 +68,12 @@ const burnAlert = (slo: SloSpec, kind: BurnRateWindow["kind"]): AlertSpec => {
   }
 }
 
-export const alertGroup = (slo: SloSpec): AlertGroup => ({
-  name: `slo-${slo.name}-alerts`,
-  rules: [burnAlert(slo, "page"), burnAlert(slo, "ticket")]
+/**
+ * One group per SLO: recordings first, then the alerts that read them. In one group they are evaluated
+ * in order, so an alert never reads the previous round's ratios (and promtool results are deterministic).
+ */
+export const sloRuleGroup = (slo: SloSpec): RuleGroup => ({
+  name: `slo-${slo.name}`,
+  recordings: recordings(slo),
+  alerts: [burnAlert(slo, "page"), burnAlert(slo, "ticket")]
 })

@@ -21,9 +21,7 @@ export const Backends = {
     otlpHttpPort: 4318,
     healthPort: 13133,
     /** the collector's `prometheus` exporter, scraped by Prometheus */
-    metricsExporterPort: 8889,
-    /** the collector's own telemetry */
-    selfMetricsPort: 8888
+    metricsExporterPort: 8889
   }
 } as const
 

@@ -1,0 +1,114 @@
+import { createHash } from "node:crypto"
+import * as k8s from "@pulumi/kubernetes"
+import * as pulumi from "@pulumi/pulumi"
+import type { WorkloadSpec } from "../workloads.js"
+import { CaBundleFile, type PodShape, podSpec } from "./pod.js"
+import { labelsFor, Workload } from "./Workload.js"
+
+export const WorkloadServiceAccount = "brandme-workloads"
+export const MigrateCommand = ["node", "dist/migrations/cli.js", "up"] as const
+
+export interface AppServicesArgs {
+  readonly provider: k8s.Provider
+  readonly namespace: k8s.core.v1.Namespace
+  readonly image: pulumi.Input<string>
+  /** the tag alone names the migration Job, so a new release runs a new Job */
+  readonly imageTag: string
+  readonly workloads: ReadonlyArray<WorkloadSpec>
+  readonly env: Readonly<Record<string, pulumi.Input<string>>>
+  /** cloud gcp: the workloads' GSA, bound through workload identity */
+  readonly gcpServiceAccountEmail: pulumi.Input<string> | undefined
+  /** cloud gcp: CA certificates of Cloud SQL and Memorystore */
+  readonly caBundle: pulumi.Input<string> | undefined
+  readonly terminationGracePeriodSeconds: number
+  readonly secretsReady: ReadonlyArray<pulumi.Resource>
+  readonly monitoring: pulumi.Resource
+}
+
+/** The service account, the migration Job, then every service of the catalog. */
+export class AppServices extends pulumi.ComponentResource {
+  readonly migration: k8s.batch.v1.Job
+  readonly deployments: ReadonlyArray<k8s.apps.v1.Deployment>
+
+  constructor(name: string, args: AppServicesArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("brandme:platform:Services", name, {}, opts)
+    const o = { parent: this, provider: args.provider }
+    const namespace = args.namespace.metadata.name
+
+    const ksa = new k8s.core.v1.ServiceAccount(
+      WorkloadServiceAccount,
+      {
+        metadata: {
+          name: WorkloadServiceAccount,
+          namespace,
+          labels: { "app.kubernetes.io/part-of": "brandme" },
+          ...(args.gcpServiceAccountEmail === undefined
+            ? {}
+            : { annotations: { "iam.gke.io/gcp-service-account": args.gcpServiceAccountEmail } })
+        },
+        automountServiceAccountToken: false
+      },
+      { ...o, dependsOn: [args.namespace] }
+    )
+    const ca =
+      args.caBundle === undefined
+        ? undefined
+        : new k8s.core.v1.ConfigMap(
+            "brandme-ca-bundle",
+            { metadata: { name: "brandme-ca-bundle", namespace }, data: { [CaBundleFile]: args.caBundle } },
+            { ...o, dependsOn: [args.namespace] }
+          )
+
+    const shape: PodShape = {
+      image: args.image,
+      serviceAccountName: WorkloadServiceAccount,
+      env: args.env,
+      caBundleConfigMap: ca === undefined ? undefined : "brandme-ca-bundle",
+      terminationGracePeriodSeconds: args.terminationGracePeriodSeconds
+    }
+    const before = [ksa, ...(ca === undefined ? [] : [ca]), ...args.secretsReady]
+
+    const jobName = `migrate-${createHash("sha256").update(args.imageTag).digest("hex").slice(0, 10)}`
+    const jobPod = podSpec(shape, {
+      name: "migrate",
+      env: { SERVICE: "migrate" },
+      secretsOf: "migrate",
+      resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "500m", memory: "512Mi" } },
+      command: MigrateCommand
+    })
+    // Pulumi waits for a Job to complete, so every Deployment below (dependsOn) rolls out only
+    // after the schema is migrated; a failed migration stops the update before any pod changes.
+    this.migration = new k8s.batch.v1.Job(
+      "migrate",
+      {
+        metadata: { name: jobName, namespace, labels: labelsFor("migrate", "migrate") },
+        spec: {
+          backoffLimit: 2,
+          activeDeadlineSeconds: 900,
+          template: {
+            metadata: { labels: labelsFor("migrate", "migrate") },
+            spec: { ...jobPod, restartPolicy: "Never" }
+          }
+        }
+      },
+      { ...o, dependsOn: before, deleteBeforeReplace: true }
+    )
+
+    this.deployments = args.workloads.map(
+      (spec) =>
+        new Workload(
+          spec.name,
+          {
+            provider: args.provider,
+            namespace,
+            spec,
+            pod: shape,
+            after: [this.migration, ...before],
+            monitoring: args.monitoring
+          },
+          { parent: this }
+        ).deployment
+    )
+    this.registerOutputs({ migrationJob: this.migration.metadata.name })
+  }
+}

@@ -1,0 +1,119 @@
+import * as k8s from "@pulumi/kubernetes"
+import * as pulumi from "@pulumi/pulumi"
+import { Services } from "../../shared/ServiceCatalog.js"
+import { Charts } from "../charts.js"
+import { release } from "./helm.js"
+
+export interface IngressArgs {
+  readonly provider: k8s.Provider
+  readonly appNamespace: k8s.core.v1.Namespace
+  readonly domain: string
+  readonly acmeEmail: string
+  readonly acmeServer: "production" | "staging"
+  /** the reserved static IP (cloud gcp); empty: the cloud assigns one */
+  readonly loadBalancerIp: pulumi.Input<string> | undefined
+  readonly monitoring: pulumi.Resource
+}
+
+export const IngressNamespace = "ingress-nginx"
+export const ClusterIssuerName = "letsencrypt"
+
+const acmeServers = {
+  production: "https://acme-v02.api.letsencrypt.org/directory",
+  staging: "https://acme-staging-v02.api.letsencrypt.org/directory"
+} as const
+
+/** ingress-nginx + cert-manager, a Let's Encrypt ClusterIssuer and the TLS Ingress to the gateway. */
+export class Ingress extends pulumi.ComponentResource {
+  readonly host: string
+
+  constructor(name: string, args: IngressArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("brandme:platform:Ingress", name, {}, opts)
+    const o = { parent: this, provider: args.provider }
+    this.host = args.domain
+
+    const controller = release(
+      "ingress-nginx",
+      {
+        chart: Charts.ingressNginx,
+        namespace: IngressNamespace,
+        createNamespace: true,
+        values: {
+          controller: {
+            replicaCount: 2,
+            service: {
+              externalTrafficPolicy: "Local",
+              ...(args.loadBalancerIp === undefined ? {} : { loadBalancerIP: args.loadBalancerIp })
+            },
+            metrics: { enabled: true, serviceMonitor: { enabled: true } },
+            config: { "use-forwarded-headers": "true", "enable-opentelemetry": "false" },
+            podDisruptionBudget: { enabled: true, minAvailable: 1 }
+          }
+        }
+      },
+      { ...o, dependsOn: [args.monitoring] }
+    )
+    const certManager = release(
+      "cert-manager",
+      {
+        chart: Charts.certManager,
+        namespace: "cert-manager",
+        createNamespace: true,
+        values: { crds: { enabled: true, keep: true }, prometheus: { servicemonitor: { enabled: true } } }
+      },
+      { ...o, dependsOn: [args.monitoring] }
+    )
+    const issuer = new k8s.apiextensions.CustomResource(
+      "letsencrypt-issuer",
+      {
+        apiVersion: "cert-manager.io/v1",
+        kind: "ClusterIssuer",
+        metadata: { name: ClusterIssuerName },
+        spec: {
+          acme: {
+            server: acmeServers[args.acmeServer],
+            email: args.acmeEmail,
+            privateKeySecretRef: { name: "letsencrypt-account-key" },
+            solvers: [{ http01: { ingress: { ingressClassName: "nginx" } } }]
+          }
+        }
+      },
+      { ...o, dependsOn: [certManager] }
+    )
+    new k8s.networking.v1.Ingress(
+      "gateway",
+      {
+        metadata: {
+          name: "gateway",
+          namespace: args.appNamespace.metadata.name,
+          labels: { "app.kubernetes.io/name": "gateway", "app.kubernetes.io/part-of": "brandme" },
+          annotations: {
+            "cert-manager.io/cluster-issuer": ClusterIssuerName,
+            "nginx.ingress.kubernetes.io/ssl-redirect": "true",
+            "nginx.ingress.kubernetes.io/proxy-body-size": "1m"
+          }
+        },
+        spec: {
+          ingressClassName: "nginx",
+          tls: [{ hosts: [args.domain], secretName: "gateway-tls" }],
+          rules: [
+            {
+              host: args.domain,
+              http: {
+                paths: [
+                  {
+                    path: "/",
+                    pathType: "Prefix",
+                    backend: { service: { name: "gateway", port: { number: Services.gateway.port } } }
+                  }
+                ]
+              }
+            }
+          ]
+        }
+      },
+      { ...o, dependsOn: [controller, issuer, args.appNamespace] }
+    )
+    this.registerOutputs({ host: this.host })
+  }
+}

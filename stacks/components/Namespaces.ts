@@ -1,0 +1,40 @@
+import * as k8s from "@pulumi/kubernetes"
+import * as pulumi from "@pulumi/pulumi"
+
+export const PlatformNamespaces = ["brandme", "brandme-staging", "observability"] as const
+export type PlatformNamespace = (typeof PlatformNamespaces)[number]
+
+export interface NamespacesArgs {
+  readonly provider: k8s.Provider
+}
+
+/** The guide's namespaces; app namespaces enforce the restricted Pod Security Standard. */
+export class Namespaces extends pulumi.ComponentResource {
+  readonly byName: Readonly<Record<PlatformNamespace, k8s.core.v1.Namespace>>
+
+  constructor(name: string, args: NamespacesArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("brandme:platform:Namespaces", name, {}, opts)
+    const make = (ns: PlatformNamespace): k8s.core.v1.Namespace =>
+      new k8s.core.v1.Namespace(
+        ns,
+        {
+          metadata: {
+            name: ns,
+            labels: {
+              "app.kubernetes.io/part-of": "brandme",
+              // observability runs node exporters that need host access; the app namespaces do not
+              "pod-security.kubernetes.io/enforce": ns === "observability" ? "privileged" : "restricted",
+              "pod-security.kubernetes.io/warn": "restricted"
+            }
+          }
+        },
+        { parent: this, provider: args.provider }
+      )
+    this.byName = {
+      brandme: make("brandme"),
+      "brandme-staging": make("brandme-staging"),
+      observability: make("observability")
+    }
+    this.registerOutputs({})
+  }
+}

@@ -1,0 +1,48 @@
+import type * as k8s from "@pulumi/kubernetes"
+import * as pulumi from "@pulumi/pulumi"
+import { Charts } from "../charts.js"
+import { release } from "./helm.js"
+
+export interface NatsArgs {
+  readonly provider: k8s.Provider
+  readonly namespace: k8s.core.v1.Namespace
+  /** the Prometheus operator's CRDs (the chart creates a PodMonitor) */
+  readonly monitoring: pulumi.Resource
+}
+
+export const NatsPodLabels = { "app.kubernetes.io/name": "nats" } as const
+
+/** NATS with JetStream: a 3-node cluster, 10Gi file store per node. */
+export class Nats extends pulumi.ComponentResource {
+  readonly url: pulumi.Output<string>
+  readonly release: k8s.helm.v3.Release
+
+  constructor(name: string, args: NatsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("brandme:platform:Nats", name, {}, opts)
+    const namespace = args.namespace.metadata.name
+    this.release = release(
+      "nats",
+      {
+        chart: Charts.nats,
+        namespace,
+        values: {
+          config: {
+            cluster: { enabled: true, replicas: 3 },
+            jetstream: { enabled: true, fileStore: { enabled: true, pvc: { enabled: true, size: "10Gi" } } },
+            monitor: { enabled: true }
+          },
+          promExporter: { enabled: true, podMonitor: { enabled: true } },
+          podTemplate: {
+            topologySpreadConstraints: {
+              "kubernetes.io/hostname": { maxSkew: 1, whenUnsatisfiable: "DoNotSchedule" }
+            }
+          },
+          natsBox: { enabled: false }
+        }
+      },
+      { parent: this, provider: args.provider, dependsOn: [args.namespace, args.monitoring] }
+    )
+    this.url = pulumi.interpolate`nats://nats.${namespace}.svc.cluster.local:4222`
+    this.registerOutputs({ url: this.url })
+  }
+}

@@ -1,0 +1,65 @@
+import * as gcp from "@pulumi/gcp"
+import * as pulumi from "@pulumi/pulumi"
+import type { GcpConfig } from "../config.js"
+import type { Network } from "./Network.js"
+
+export interface RedisArgs {
+  readonly gcp: GcpConfig
+  readonly provider: gcp.Provider
+  readonly network: Network
+}
+
+export interface RedisEndpoint {
+  readonly host: pulumi.Output<string>
+  readonly port: pulumi.Output<number>
+  readonly authString: pulumi.Output<string>
+  /** rediss://:<auth>@host:port: a secret */
+  readonly url: pulumi.Output<string>
+  readonly caCert: pulumi.Output<string>
+}
+
+/**
+ * Two Memorystore instances: a cache that may evict (allkeys-lru) and a queue store that must
+ * never evict (BullMQ loses jobs otherwise). AUTH and in-transit TLS on both; STANDARD_HA in prod.
+ */
+export class Redis extends pulumi.ComponentResource {
+  readonly cache: RedisEndpoint
+  readonly queue: RedisEndpoint
+
+  constructor(name: string, args: RedisArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("brandme:cloud:Redis", name, {}, opts)
+    const o = { parent: this, provider: args.provider }
+    const make = (role: "cache" | "queue", memoryGb: number, policy: string): RedisEndpoint => {
+      const instance = new gcp.redis.Instance(
+        `${name}-${role}`,
+        {
+          region: args.gcp.region,
+          tier: args.gcp.redisTier,
+          memorySizeGb: memoryGb,
+          redisVersion: "REDIS_7_0",
+          authorizedNetwork: args.network.networkId,
+          connectMode: "PRIVATE_SERVICE_ACCESS",
+          authEnabled: true,
+          transitEncryptionMode: "SERVER_AUTHENTICATION",
+          redisConfigs: { "maxmemory-policy": policy },
+          displayName: `brandme ${role}`,
+          labels: { role }
+        },
+        { ...o, dependsOn: [args.network.privateServiceAccess] }
+      )
+      const authString = pulumi.secret(instance.authString)
+      return {
+        host: instance.host,
+        port: instance.port,
+        authString,
+        url: pulumi.secret(
+          pulumi.interpolate`rediss://:${authString.apply(encodeURIComponent)}@${instance.host}:${instance.port}`
+        ),
+        caCert: instance.serverCaCerts.apply((certs) => certs.map((c) => c.cert).join("\n"))
+      }
+    }
+    this.cache = make("cache", args.gcp.redisCacheMemoryGb, "allkeys-lru")
+    this.queue = make("queue", args.gcp.redisQueueMemoryGb, "noeviction")
+    this.registerOutputs({ cacheHost: this.cache.host, queueHost: this.queue.host })
+  }
+}

@@ -1,0 +1,197 @@
+import * as fs from "node:fs"
+import { fileURLToPath } from "node:url"
+import * as pulumi from "@pulumi/pulumi"
+import { parse } from "yaml"
+import { isRecord } from "../observabilityFiles.js"
+
+/**
+ * Runs the Pulumi program with no CLI and no cloud: `pulumi.runtime.setMocks` records every
+ * resource registration, the mock returns the outputs the cloud would compute, and the config
+ * is what the CLI would pass (Pulumi.yaml defaults, then Pulumi.<stack>.yaml, then secrets).
+ * Runtime state is process-global: run one stack per process (one test file per stack).
+ */
+
+export const Project = "brandme"
+export const RepoRoot = fileURLToPath(new URL("../../", import.meta.url))
+
+export interface RecordedResource {
+  readonly type: string
+  readonly name: string
+  readonly inputs: Record<string, unknown>
+  readonly provider: string
+  readonly custom: boolean
+  /** `type::name` of each resource in its dependsOn (recorded through a transformation) */
+  readonly dependsOn: ReadonlyArray<string>
+}
+
+export interface ProgramRun {
+  readonly stack: string
+  readonly resources: ReadonlyArray<RecordedResource>
+  readonly outputs: Record<string, unknown>
+  /** the secret values the run was given, to prove none leaks into plain text */
+  readonly secretValues: ReadonlyArray<string>
+}
+
+/** Memorystore generates the AUTH string; the mock returns this one. */
+export const MockRedisAuth = "mock-redis-auth-5b1e9c"
+
+const readYaml = (file: string): Record<string, unknown> => {
+  const doc: unknown = parse(fs.readFileSync(file, "utf8"))
+  return isRecord(doc) ? doc : {}
+}
+
+const asConfigString = (v: unknown): string => (typeof v === "string" ? v : JSON.stringify(v))
+
+export interface ProjectConfigKey {
+  readonly key: string
+  readonly type: string | undefined
+  readonly description: string | undefined
+  readonly default: unknown
+  readonly secret: boolean
+}
+
+/** The `config:` block of Pulumi.yaml. */
+export const projectConfigKeys = (root = RepoRoot): ReadonlyArray<ProjectConfigKey> => {
+  const block = readYaml(`${root}/Pulumi.yaml`).config
+  if (!isRecord(block)) return []
+  return Object.entries(block).map(([key, spec]) => {
+    const s = isRecord(spec) ? spec : {}
+    return {
+      key,
+      type: typeof s.type === "string" ? s.type : undefined,
+      description: typeof s.description === "string" ? s.description : undefined,
+      default: s.default,
+      secret: s.secret === true
+    }
+  })
+}
+
+/** Stack config as `brandme:key` → string, the way the CLI hands it to the program. */
+export const stackConfig = (stack: string, root = RepoRoot): Record<string, string> => {
+  const out: Record<string, string> = {}
+  for (const k of projectConfigKeys(root)) {
+    if (k.default !== undefined) out[`${Project}:${k.key}`] = asConfigString(k.default)
+  }
+  const values = readYaml(`${root}/Pulumi.${stack}.yaml`).config
+  if (isRecord(values)) {
+    for (const [key, value] of Object.entries(values)) {
+      out[key.includes(":") ? key : `${Project}:${key}`] = asConfigString(value)
+    }
+  }
+  return out
+}
+
+/** Distinct fake values for every secret key, so a leak is found by searching for them. */
+export const fakeSecrets = (root = RepoRoot): Record<string, string> =>
+  Object.fromEntries(
+    projectConfigKeys(root)
+      .filter((k) => k.secret)
+      .map((k) => [k.key, k.key === "kubeconfig" ? "apiVersion: v1\nkind: Config\n" : `fake-${k.key}-7c41d2`])
+  )
+
+const computed = (type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> => {
+  const cert = (what: string) => [{ cert: `-----BEGIN CERTIFICATE-----\nMOCK-${what}\n-----END CERTIFICATE-----` }]
+  switch (type) {
+    case "gcp:container/cluster:Cluster":
+      return { name, endpoint: "203.0.113.10", masterAuth: { clusterCaCertificate: "TU9DSy1DQQ==" } }
+    case "gcp:sql/databaseInstance:DatabaseInstance":
+      return {
+        name,
+        privateIpAddress: "10.100.0.3",
+        connectionName: `mock-project:region:${name}`,
+        serverCaCerts: cert("SQL")
+      }
+    case "gcp:redis/instance:Instance":
+      return { name, host: "10.100.1.4", port: 6378, authString: MockRedisAuth, serverCaCerts: cert("REDIS") }
+    case "gcp:serviceaccount/account:Account":
+      return {
+        name: `projects/mock-project/serviceAccounts/${String(inputs.accountId)}`,
+        email: `${String(inputs.accountId)}@mock-project.iam.gserviceaccount.com`
+      }
+    case "gcp:compute/address:Address":
+      return { name, address: "203.0.113.20" }
+    case "gcp:compute/network:Network":
+    case "gcp:compute/subnetwork:Subnetwork":
+      return { name, selfLink: `https://www.googleapis.com/compute/v1/projects/mock-project/${name}` }
+    default:
+      return { name: inputs.name ?? name }
+  }
+}
+
+export interface RunOptions {
+  readonly observabilityDir?: string
+  readonly configOverrides?: Record<string, string>
+}
+
+export const resourceKey = (type: string, name: string): string => `${type}::${name}`
+
+/** Records every resource's dependsOn as keys; mock inputs do not carry dependencies. */
+const dependencyRecorder = () => {
+  const keys = new WeakMap<pulumi.Resource, string>()
+  const deps = new Map<string, ReadonlyArray<string>>()
+  const transformation: pulumi.ResourceTransformation = (args) => {
+    const key = resourceKey(args.type, args.name)
+    keys.set(args.resource, key)
+    const d = args.opts.dependsOn
+    const list: ReadonlyArray<unknown> = Array.isArray(d) ? d : d === undefined ? [] : [d]
+    deps.set(
+      key,
+      list.flatMap((r) => {
+        const k = pulumi.Resource.isInstance(r) ? keys.get(r) : undefined
+        return k === undefined ? [] : [k]
+      })
+    )
+    return undefined
+  }
+  return { transformation, dependsOn: (type: string, name: string) => deps.get(resourceKey(type, name)) ?? [] }
+}
+
+export const runStack = async (stack: string, options: RunOptions = {}): Promise<ProgramRun> => {
+  const registered: Array<Omit<RecordedResource, "dependsOn">> = []
+  const recorder = dependencyRecorder()
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (args) => {
+        registered.push({
+          type: args.type,
+          name: args.name,
+          inputs: args.inputs,
+          provider: args.provider ?? "",
+          custom: args.custom ?? true
+        })
+        return { id: `${args.name}-id`, state: { ...args.inputs, ...computed(args.type, args.name, args.inputs) } }
+      },
+      call: (args) => args.inputs
+    },
+    Project,
+    stack,
+    false
+  )
+  const secrets = fakeSecrets()
+  const config = { ...stackConfig(stack), ...options.configOverrides }
+  for (const [k, v] of Object.entries(secrets)) config[`${Project}:${k}`] = v
+  pulumi.runtime.setAllConfig(
+    config,
+    Object.keys(secrets).map((k) => `${Project}:${k}`)
+  )
+  // imported only now: the program must see the mocks and the config
+  const { loadConfig } = await import("../config.js")
+  const { brandme } = await import("../program.js")
+  const program = brandme(loadConfig(), {
+    transformations: [recorder.transformation],
+    ...(options.observabilityDir === undefined ? {} : { observabilityDir: options.observabilityDir })
+  })
+  const outputs = await new Promise<Record<string, unknown>>((resolve) => {
+    pulumi.output(program).apply((v) => {
+      resolve(isRecord(v) ? v : {})
+      return v
+    })
+  })
+  await pulumi.runtime.disconnect()
+  return {
+    stack,
+    resources: registered.map((r) => ({ ...r, dependsOn: recorder.dependsOn(r.type, r.name) })),
+    outputs,
+    secretValues: [...Object.values(secrets).filter((s) => s.startsWith("fake-")), MockRedisAuth]
+  }
+}

@@ -1,0 +1,213 @@
+import { beforeAll, describe, expect, it } from "vitest"
+import { HealthPaths, ServiceNames, Services } from "../../shared/ServiceCatalog.js"
+import { readObservabilityFiles } from "../observabilityFiles.js"
+import { type ProgramRun, resourceKey, runStack } from "./harness.js"
+import * as policy from "./policy.js"
+import { kubernetesObjects, plain } from "./render.js"
+import { validateObject } from "./schema.js"
+
+export interface StackExpectations {
+  readonly cloud: "gcp" | "existing"
+  readonly appNamespace: string
+  readonly gcpProject: string
+  readonly regional: boolean
+  readonly highAvailability: boolean
+  readonly deletionProtection: boolean
+  /** Deployment name → replicas */
+  readonly replicas: Readonly<Record<string, number>>
+  readonly hpas: Readonly<Record<string, readonly [number, number]>>
+  /** config on top of the stack file (e.g. the same stack on an existing cluster) */
+  readonly configOverrides?: Record<string, string>
+}
+
+const rec = (v: unknown): Record<string, unknown> => (typeof v === "object" && v !== null ? { ...v } : {})
+
+/**
+ * The policy tests every stack must pass. Call once per test file: the Pulumi runtime is
+ * process-global, and vitest runs each test file in its own process.
+ */
+export const stackPolicySuite = (stack: string, want: StackExpectations): void => {
+  describe(`stack ${stack} (cloud ${want.cloud})`, () => {
+    let run: ProgramRun
+    beforeAll(async () => {
+      run = await runStack(stack, want.configOverrides === undefined ? {} : { configOverrides: want.configOverrides })
+    }, 120_000)
+
+    const objects = (kind: string) =>
+      kubernetesObjects(run.resources, true).flatMap(({ object }) => (object?.kind === kind ? [object] : []))
+
+    if (want.cloud === "existing") {
+      it("cloud existing: no cloud resources; Secrets from the encrypted config instead of Secret Manager", () => {
+        expect(run.resources.filter((r) => r.type.startsWith("gcp:"))).toEqual([])
+        expect(run.resources.filter((r) => r.type.startsWith("kubernetes:external-secrets.io"))).toEqual([])
+        const secrets = objects("Secret")
+        expect(secrets.map((s) => s.metadata.name)).toContain("brandme-database-url")
+      })
+    }
+
+    if (want.cloud === "gcp") {
+      it("GKE: private nodes, workload identity, release channel, no 0.0.0.0/0 on the control plane", () => {
+        expect(run.resources.filter((r) => r.type === "gcp:container/cluster:Cluster")).toHaveLength(1)
+        expect(policy.checkGkeCluster(run.resources)).toEqual([])
+        expect(policy.checkNodePools(run.resources)).toEqual([])
+      })
+
+      it(`GKE and its node pool are ${want.regional ? "regional" : "zonal"}`, () => {
+        const locations = run.resources
+          .filter((r) => r.type === "gcp:container/cluster:Cluster" || r.type === "gcp:container/nodePool:NodePool")
+          .map((r) => String(r.inputs.location))
+        expect(locations).toHaveLength(2)
+        for (const l of locations) expect(/-[a-z]$/.test(l)).toBe(!want.regional)
+      })
+
+      it("Cloud SQL: Postgres 15, private IP only, SSD, backups + PITR (+ REGIONAL and deletion protection in prod)", () => {
+        expect(policy.checkCloudSql(run.resources, want)).toEqual([])
+      })
+
+      it("Memorystore: AUTH + TLS on both; the queue instance never evicts", () => {
+        expect(run.resources.filter((r) => r.type === "gcp:redis/instance:Instance")).toHaveLength(2)
+        expect(policy.checkMemorystore(run.resources, want.highAvailability)).toEqual([])
+      })
+
+      it("Secret Manager: each secret readable only by the workloads' GSA, bound to the workloads' KSA", () => {
+        const secrets = run.resources.filter((r) => r.type === "gcp:secretmanager/secret:Secret")
+        const members = run.resources.filter((r) => r.type === "gcp:secretmanager/secretIamMember:SecretIamMember")
+        expect(secrets.length).toBeGreaterThan(0)
+        expect(members).toHaveLength(secrets.length)
+        for (const m of members) {
+          expect(m.inputs.role).toBe("roles/secretmanager.secretAccessor")
+          expect(m.inputs.member).toBe("serviceAccount:brandme-workloads@mock-project.iam.gserviceaccount.com")
+        }
+        const wi = run.resources.filter((r) => r.type === "gcp:serviceaccount/iAMMember:IAMMember")
+        expect(wi.map((r) => [r.inputs.role, r.inputs.member])).toEqual([
+          [
+            "roles/iam.workloadIdentityUser",
+            `serviceAccount:${want.gcpProject}.svc.id.goog[${want.appNamespace}/brandme-workloads]`
+          ]
+        ])
+      })
+    }
+
+    it("every catalog service runs, with the guide's replicas and autoscaling", () => {
+      const deployments = objects("Deployment")
+      const names = deployments.map((d) => d.metadata.name).sort()
+      expect(names).toEqual([...ServiceNames, "orchestrator-beat"].sort())
+      for (const d of deployments) {
+        expect(d.metadata.namespace).toBe(want.appNamespace)
+        expect(rec(d.spec).replicas).toBe(want.replicas[d.metadata.name])
+      }
+      const hpas = Object.fromEntries(
+        objects("HorizontalPodAutoscaler").map((h) => [
+          h.metadata.name,
+          [rec(h.spec).minReplicas, rec(h.spec).maxReplicas]
+        ])
+      )
+      expect(hpas).toEqual(want.hpas)
+      const roles = deployments
+        .filter((d) => d.metadata.name.startsWith("orchestrator"))
+        .map((d) => {
+          const c = rec((rec(rec(rec(d.spec).template).spec).containers as ReadonlyArray<unknown>)[0])
+          return (c.env as ReadonlyArray<{ name: string; value?: string }>).find((e) => e.name === "ORCHESTRATOR_ROLE")
+            ?.value
+        })
+        .sort()
+      expect(roles).toEqual(["beat", "worker"])
+    })
+
+    it("every container: non-root, hardened, requests + limits, the three probes on the catalog's paths and port", () => {
+      expect(policy.checkContainers(run.resources)).toEqual([])
+      // the check reads ports and paths from the catalog: prove it sees what it checks
+      const gw = objects("Deployment").find((d) => d.metadata.name === "gateway")
+      const c = rec((rec(rec(rec(gw?.spec).template).spec).containers as ReadonlyArray<unknown>)[0])
+      expect(rec(rec(c.readinessProbe).httpGet).path).toBe(HealthPaths.ready)
+      expect((c.ports as ReadonlyArray<{ containerPort: number }>)[0]?.containerPort).toBe(Services.gateway.port)
+    })
+
+    it("a PodDisruptionBudget for every Deployment with more than one replica", () => {
+      expect(policy.checkPdbs(run.resources)).toEqual([])
+    })
+
+    it("a default deny-all NetworkPolicy in each namespace; internet egress only for the chain pod", () => {
+      expect(
+        objects("Namespace")
+          .map((n) => n.metadata.name)
+          .sort()
+      ).toEqual(["brandme", "brandme-staging", "observability"])
+      expect(policy.checkDefaultDeny(run.resources)).toEqual([])
+      const wide = objects("NetworkPolicy").filter(
+        (p) => p.metadata.namespace === want.appNamespace && JSON.stringify(p.spec).includes("0.0.0.0/0")
+      )
+      expect(wide.map((p) => rec(rec(p.spec).podSelector).matchLabels)).toEqual([{ "app.kubernetes.io/name": "chain" }])
+    })
+
+    it("the migration Job runs before every Deployment (dependsOn)", () => {
+      const job = run.resources.find((r) => r.type === "kubernetes:batch/v1:Job")
+      expect(job).toBeDefined()
+      const jobKey = resourceKey("kubernetes:batch/v1:Job", job?.name ?? "")
+      const container = rec(rec(rec(rec(rec(plain(job?.inputs)).spec).template).spec).containers)
+      expect(JSON.stringify(container)).toContain('"command":["node","dist/migrations/cli.js","up"]')
+      expect(JSON.stringify(container)).toContain('{"name":"SERVICE","value":"migrate"}')
+      const deployments = run.resources.filter((r) => r.type === "kubernetes:apps/v1:Deployment")
+      expect(deployments.length).toBe(11)
+      for (const d of deployments) expect(d.dependsOn).toContain(jobKey)
+    })
+
+    it("secrets reach pods only through secretKeyRef; no secret value in plain text anywhere", () => {
+      expect(policy.checkNoPlaintextSecrets(run.resources, run.secretValues)).toEqual([])
+      // the scan can see the secrets: each one is present, wrapped as a Pulumi secret
+      const everything = JSON.stringify(run.resources.map((r) => r.inputs))
+      const unused = want.cloud === "gcp" ? /databaseUrl|redisUrl|redisQueueUrl/ : /databasePassword|redis-auth/
+      const used = run.secretValues.filter((v) => !unused.test(v))
+      expect(used.length).toBeGreaterThan(8)
+      for (const v of used) expect(everything).toContain(v)
+      const env = objects("Deployment").flatMap((d) =>
+        (
+          rec(rec(rec(d.spec).template).spec).containers as ReadonlyArray<{
+            env: ReadonlyArray<Record<string, unknown>>
+          }>
+        ).flatMap((c) => c.env)
+      )
+      for (const name of ["DATABASE_URL", "REDIS_URL", "REDIS_QUEUE_URL", "JWT_PUBLIC_KEY"]) {
+        const vars = env.filter((e) => e.name === name)
+        expect(vars.length).toBeGreaterThan(0)
+        for (const e of vars) {
+          expect(e.value).toBeUndefined()
+          expect(rec(rec(e.valueFrom).secretKeyRef).key).toBe("value")
+        }
+      }
+    })
+
+    it("every Kubernetes object validates against the Kubernetes schema", () => {
+      const all = kubernetesObjects(run.resources, true)
+      expect(all.filter((o) => o.object === undefined).map((o) => o.resource.name)).toEqual([])
+      expect(all.flatMap((o) => (o.object === undefined ? [] : validateObject(o.object)))).toEqual([])
+    })
+
+    it("every resource names its provider explicitly", () => {
+      expect(policy.checkExplicitProviders(run.resources)).toEqual([])
+    })
+
+    it("observability: the releases, a PrometheusRule per rule file, a dashboard ConfigMap per dashboard", () => {
+      const releases = run.resources.filter((r) => r.type === "kubernetes:helm.sh/v3:Release").map((r) => r.name)
+      for (const r of [
+        "kube-prometheus-stack",
+        "loki",
+        "tempo",
+        "otel-collector",
+        "nats",
+        "ingress-nginx",
+        "cert-manager"
+      ])
+        expect(releases).toContain(r)
+      const files = readObservabilityFiles()
+      const dashboards = objects("ConfigMap").filter((c) => c.metadata.labels?.grafana_dashboard === "1")
+      expect(dashboards).toHaveLength(files.dashboards.length)
+      for (const d of dashboards) expect(Object.keys(rec(d.data))).toHaveLength(1)
+      expect(
+        objects("PrometheusRule")
+          .map((r) => r.metadata.name)
+          .sort()
+      ).toEqual(files.rules.map((r) => r.name).sort())
+    })
+  })
+}

@@ -1,0 +1,82 @@
+import { type ServiceName, ServiceNames } from "../shared/ServiceCatalog.js"
+import type { WorkloadProfile } from "./config.js"
+
+/**
+ * How many pods of what size each service runs (the guide's Helm values, section 6, and its
+ * "Resource Limits" table). Ports and health paths are not here: they come from ServiceCatalog.
+ */
+
+export interface Resources {
+  readonly requests: { readonly cpu: string; readonly memory: string }
+  readonly limits: { readonly cpu: string; readonly memory: string }
+}
+
+export interface WorkloadSpec {
+  /** Deployment (and Service) name */
+  readonly name: string
+  /** the ServiceCatalog entry: port, health paths, SERVICE env */
+  readonly service: ServiceName
+  readonly replicas: number
+  readonly autoscale: { readonly min: number; readonly max: number } | undefined
+  readonly resources: Resources
+  readonly extraEnv: Readonly<Record<string, string>>
+  /** the beat scheduler must never run twice, even during a rollout */
+  readonly singleton: boolean
+}
+
+const standard: Resources = {
+  requests: { cpu: "250m", memory: "256Mi" },
+  limits: { cpu: "500m", memory: "512Mi" }
+}
+// gateway: 512Mi / 500m in every environment (guide, "Resource Limits")
+const gateway: Resources = { requests: { cpu: "250m", memory: "512Mi" }, limits: { cpu: "500m", memory: "512Mi" } }
+// brain: 512Mi / 500m in development, up to 1Gi / 1 CPU in production
+const brainDev: Resources = { requests: { cpu: "250m", memory: "512Mi" }, limits: { cpu: "500m", memory: "512Mi" } }
+const brainProd: Resources = { requests: { cpu: "500m", memory: "512Mi" }, limits: { cpu: "1", memory: "1Gi" } }
+
+interface Row {
+  readonly replicas: number
+  readonly autoscale?: { readonly min: number; readonly max: number }
+  readonly resources?: Resources
+}
+
+const production: Readonly<Record<ServiceName, Row>> = {
+  gateway: { replicas: 3, autoscale: { min: 3, max: 10 }, resources: gateway },
+  brain: { replicas: 2, autoscale: { min: 2, max: 8 }, resources: brainProd },
+  policy: { replicas: 2, autoscale: { min: 2, max: 6 } },
+  identity: { replicas: 2 },
+  knowledge: { replicas: 2 },
+  compliance: { replicas: 2 },
+  chain: { replicas: 2 },
+  // one consumer sees the whole event stream in order, which keeps its time windows simple;
+  // JetStream's durable consumer replays what it missed after a restart
+  agentic: { replicas: 1 },
+  orchestrator: { replicas: 4 },
+  console: { replicas: 2 }
+}
+
+const rowFor = (profile: WorkloadProfile, service: ServiceName): Row => {
+  const row = production[service]
+  if (profile === "production") return row
+  // development: one pod each, no autoscaling, the guide's development sizes
+  return { replicas: 1, resources: service === "brain" ? brainDev : (row.resources ?? standard) }
+}
+
+export const workloadsFor = (profile: WorkloadProfile): ReadonlyArray<WorkloadSpec> =>
+  ServiceNames.flatMap((service): ReadonlyArray<WorkloadSpec> => {
+    const row = rowFor(profile, service)
+    const base: WorkloadSpec = {
+      name: service,
+      service,
+      replicas: row.replicas,
+      autoscale: row.autoscale,
+      resources: row.resources ?? standard,
+      extraEnv: {},
+      singleton: false
+    }
+    if (service !== "orchestrator") return [base]
+    return [
+      { ...base, extraEnv: { ORCHESTRATOR_ROLE: "worker" } },
+      { ...base, name: "orchestrator-beat", replicas: 1, extraEnv: { ORCHESTRATOR_ROLE: "beat" }, singleton: true }
+    ]
+  })

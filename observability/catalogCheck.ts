@@ -59,7 +59,8 @@ export const checkExpr = (expr: string): ReadonlyArray<string> => {
     const known = new Set([...used.flatMap((u) => u.labels), ...ScrapeLabels])
     for (const g of expr.matchAll(groupingRe)) {
       for (const label of (g[1] ?? "").split(",").map((l) => l.trim())) {
-        if (label !== "" && !known.has(label)) problems.push(`grouping label ${label} is on none of ${metricsIn(expr).join(", ")}`)
+        if (label !== "" && !known.has(label))
+          problems.push(`grouping label ${label} is on none of ${metricsIn(expr).join(", ")}`)
       }
     }
   }

@@ -21,14 +21,8 @@ export const generatedFiles = (target?: Target): ReadonlyMap<string, string> => 
   const files = new Map<string, string>()
   if (target === undefined || target === "rules") {
     files.set("prometheus/prometheus.yml", renderPrometheusConfig())
-    files.set(
-      "prometheus/rules/alerts.yml",
-      renderRuleFile("observability/prometheus/alerts.ts", AlertGroups)
-    )
-    files.set(
-      "prometheus/rules/slo.yml",
-      renderRuleFile("observability/slos/rules.ts", Slos.map(sloRuleGroup))
-    )
+    files.set("prometheus/rules/alerts.yml", renderRuleFile("observability/prometheus/alerts.ts", AlertGroups))
+    files.set("prometheus/rules/slo.yml", renderRuleFile("observability/slos/rules.ts", Slos.map(sloRuleGroup)))
   }
   if (target === undefined || target === "dashboards") {
     for (const d of allDashboards()) files.set(`grafana/dashboards/${d.file}`, renderDashboard(d.dashboard))

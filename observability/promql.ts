@@ -15,8 +15,12 @@ export const sel = (metric: string, matchers: ReadonlyArray<string> = []): strin
 
 const by = (labels: ReadonlyArray<string>): string => (labels.length === 0 ? "" : ` by (${labels.join(", ")})`)
 
-export const sumRate = (metric: string, matchers: ReadonlyArray<string>, window: string, groupBy: ReadonlyArray<string> = []) =>
-  `sum${by(groupBy)} (rate(${sel(metric, matchers)}[${window}]))`
+export const sumRate = (
+  metric: string,
+  matchers: ReadonlyArray<string>,
+  window: string,
+  groupBy: ReadonlyArray<string> = []
+) => `sum${by(groupBy)} (rate(${sel(metric, matchers)}[${window}]))`
 
 const M = MetricCatalog
 

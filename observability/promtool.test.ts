@@ -12,7 +12,10 @@ import { observabilityDir } from "./generate.js"
 const run = (cmd: string, args: ReadonlyArray<string>, cwd = observabilityDir) => {
   const r = spawnSync(cmd, [...args], { cwd, encoding: "utf8" })
   if (r.error !== undefined) {
-    return { status: -1, output: `${cmd} could not run (${r.error.message}); apt-get install -y prometheus prometheus-alertmanager` }
+    return {
+      status: -1,
+      output: `${cmd} could not run (${r.error.message}); apt-get install -y prometheus prometheus-alertmanager`
+    }
   }
   return { status: r.status ?? -1, output: `${r.stdout}${r.stderr}` }
 }
@@ -71,7 +74,11 @@ describe("amtool", () => {
     ["severity=critical", "pagerduty-critical"],
     ["severity=warning", "slack-warnings"]
   ])("routes %s to %s", (label, receiver) => {
-    const r = run("amtool", ["config", "routes", "test", "--config.file=alertmanager.yml", label, "alertname=Any"], amDir)
+    const r = run(
+      "amtool",
+      ["config", "routes", "test", "--config.file=alertmanager.yml", label, "alertname=Any"],
+      amDir
+    )
     expect(r.status, r.output).toBe(0)
     expect(r.output.trim().split("\n")[0]).toBe(receiver)
   })

@@ -36,7 +36,7 @@ describe("alert rules", () => {
   })
 
   it("the catalog check itself catches an unknown metric and a wrong label", () => {
-    expect(checkExpr('rate(brandme_scan_total[5m])')).toEqual(["brandme_scan_total is not in the metric catalog"])
+    expect(checkExpr("rate(brandme_scan_total[5m])")).toEqual(["brandme_scan_total is not in the metric catalog"])
     expect(checkExpr('brandme_queue_depth{status="waiting"}')).toEqual(["brandme_queue_depth has no label status"])
     expect(checkExpr("sum by (route) (rate(brandme_scans_total[5m]))")).toHaveLength(1)
   })
@@ -54,7 +54,8 @@ const cases = (): ReadonlyArray<Case> =>
     const doc = readYaml(`prometheus/tests/${file}`)
     return arr(doc, "tests").flatMap((_, ti) => {
       const art = at(doc, "tests", ti)
-      const list = typeof art === "object" && art !== null && "alert_rule_test" in art ? arr(art, "alert_rule_test") : []
+      const list =
+        typeof art === "object" && art !== null && "alert_rule_test" in art ? arr(art, "alert_rule_test") : []
       return list.map((_, ai) => {
         const c = rec(doc, "tests", ti, "alert_rule_test", ai)
         const exp = arr(c, "exp_alerts")
@@ -74,8 +75,14 @@ describe("promtool rule tests", () => {
     "%s (%s) has a FIRING and a SILENT case",
     (alertname, severity) => {
       const mine = all.filter((c) => c.alertname === alertname)
-      expect(mine.some((c) => c.firingSeverities.includes(severity)), "firing case").toBe(true)
-      expect(mine.some((c) => !c.firingSeverities.includes(severity)), "silent case").toBe(true)
+      expect(
+        mine.some((c) => c.firingSeverities.includes(severity)),
+        "firing case"
+      ).toBe(true)
+      expect(
+        mine.some((c) => !c.firingSeverities.includes(severity)),
+        "silent case"
+      ).toBe(true)
     }
   )
 

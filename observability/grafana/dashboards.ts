@@ -51,7 +51,9 @@ const refIds = "ABCDEFGH"
 
 const series = (title: string, unit: string, queries: ReadonlyArray<[string, string]>) => {
   const panel = new timeseries.PanelBuilder().title(title).datasource(ds).unit(unit).height(8).span(12)
-  queries.forEach(([expr, legend], i) => panel.withTarget(query(refIds[i] ?? "Z", expr, legend)))
+  queries.forEach(([expr, legend], i) => {
+    panel.withTarget(query(refIds[i] ?? "Z", expr, legend))
+  })
   return panel
 }
 

@@ -81,7 +81,8 @@ const database: RuleGroup = {
       severity: "critical",
       runbook: "database-pool-exhausted",
       summary: "{{ $labels.service }} database pool exhausted",
-      description: "All pooled connections of {{ $labels.service }} ({{ $labels.instance }}) are in use and requests wait for one."
+      description:
+        "All pooled connections of {{ $labels.service }} ({{ $labels.instance }}) are in use and requests wait for one."
     },
     {
       alert: "DatabaseSlowQueries",
@@ -90,7 +91,8 @@ const database: RuleGroup = {
       severity: "warning",
       runbook: "slow-queries",
       summary: "Slow {{ $labels.operation }} queries in {{ $labels.service }}",
-      description: "p95 duration of {{ $labels.operation }} queries in {{ $labels.service }} is {{ $value | humanizeDuration }}."
+      description:
+        "p95 duration of {{ $labels.operation }} queries in {{ $labels.service }} is {{ $value | humanizeDuration }}."
     }
   ]
 }
@@ -106,7 +108,8 @@ const chain: RuleGroup = {
       runbook: "chain-transaction-failures",
       labels: { service: "chain" },
       summary: `More than ${pct(Thresholds.chainFailureRatio)} of chain transactions fail ({{ $labels.provider }})`,
-      description: "{{ $value | humanizePercentage }} of anchoring transactions through {{ $labels.provider }} failed in the last hour."
+      description:
+        "{{ $value | humanizePercentage }} of anchoring transactions through {{ $labels.provider }} failed in the last hour."
     }
   ]
 }
@@ -124,7 +127,8 @@ const audit: RuleGroup = {
       runbook: "audit-integrity-violation",
       labels: { service: "compliance" },
       summary: "Audit log integrity violation ({{ $labels.kind }})",
-      description: "The compliance verifier found the Merkle audit log {{ $labels.kind }}. Treat as a security incident."
+      description:
+        "The compliance verifier found the Merkle audit log {{ $labels.kind }}. Treat as a security incident."
     },
     {
       alert: "HighEscalationRate",
@@ -160,7 +164,8 @@ const queues: RuleGroup = {
       runbook: "workers-down",
       labels: { service: "orchestrator" },
       summary: "No queue workers are running",
-      description: "No worker is attached to any queue: scans are not persisted, audit entries not appended, nothing anchored."
+      description:
+        "No worker is attached to any queue: scans are not persisted, audit entries not appended, nothing anchored."
     }
   ]
 }
@@ -219,7 +224,8 @@ const redis: RuleGroup = {
       severity: "warning",
       runbook: "redis-memory",
       summary: "Redis {{ $labels.instance }} near maxmemory",
-      description: "Redis uses {{ $value | humanizePercentage }} of maxmemory; eviction (or refusal of writes) is close."
+      description:
+        "Redis uses {{ $value | humanizePercentage }} of maxmemory; eviction (or refusal of writes) is close."
     }
   ]
 }

@@ -27,9 +27,7 @@ export const prometheusConfig = () => ({
   },
   rule_files: [...RuleFiles],
   scrape_configs: [
-    ...ServiceNames.map((name) =>
-      job(name, Services[name].port, HealthPaths.metrics, { service: name, tier: "app" })
-    ),
+    ...ServiceNames.map((name) => job(name, Services[name].port, HealthPaths.metrics, { service: name, tier: "app" })),
     ...Object.entries(Exporters).map(([name, e]) => job(name, e.port, e.path, { tier: "exporter" })),
     job("prometheus", Backends.prometheus.port, "/metrics", { tier: "observability" }),
     job("alertmanager", Backends.alertmanager.port, "/metrics", { tier: "observability" }),

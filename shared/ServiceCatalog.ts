@@ -1,0 +1,115 @@
+/**
+ * The one list of Brand.Me services: name, port, what each depends on and how it is probed.
+ * The process entry point, the Pulumi stacks, docker-compose, Prometheus scrape configs and the
+ * smoke test all read this list, so a port or a health path is never copied by hand.
+ */
+export const ServiceNames = [
+  "gateway",
+  "brain",
+  "policy",
+  "identity",
+  "knowledge",
+  "compliance",
+  "chain",
+  "agentic",
+  "orchestrator",
+  "console"
+] as const
+
+export type ServiceName = (typeof ServiceNames)[number]
+
+export type Dependency = "database" | "redis" | "nats" | "queue"
+
+export interface ServiceSpec {
+  readonly name: ServiceName
+  readonly port: number
+  readonly description: string
+  /** dependencies whose failure makes the service not ready */
+  readonly required: ReadonlyArray<Dependency>
+  /** dependencies whose failure only degrades the service */
+  readonly optional: ReadonlyArray<Dependency>
+}
+
+export const HealthPaths = {
+  health: "/health",
+  live: "/health/live",
+  ready: "/health/ready",
+  startup: "/health/startup",
+  simple: "/healthz",
+  metrics: "/metrics"
+} as const
+
+export const Services: Readonly<Record<ServiceName, ServiceSpec>> = {
+  gateway: {
+    name: "gateway",
+    port: 3000,
+    description: "public HTTP API: scans, garments, ownership, privacy rights",
+    required: ["database", "redis", "queue"],
+    optional: ["nats"]
+  },
+  brain: {
+    name: "brain",
+    port: 8000,
+    description: "resolves the intent of a scan",
+    required: ["database", "redis"],
+    optional: ["nats"]
+  },
+  policy: {
+    name: "policy",
+    port: 8001,
+    description: "consent records, regional and role rules, cached decisions",
+    required: ["database", "redis"],
+    optional: ["nats"]
+  },
+  identity: {
+    name: "identity",
+    port: 8100,
+    description: "users, brands, devices, credentials and JWTs",
+    required: ["database", "redis"],
+    optional: ["nats"]
+  },
+  knowledge: {
+    name: "knowledge",
+    port: 8101,
+    description: "garments and their facets",
+    required: ["database", "redis"],
+    optional: ["nats"]
+  },
+  compliance: {
+    name: "compliance",
+    port: 8102,
+    description: "tamper-evident audit log, checkpoints, proofs, escalations",
+    required: ["database"],
+    optional: ["redis", "nats"]
+  },
+  chain: {
+    name: "chain",
+    port: 8103,
+    description: "anchors audit checkpoints on Cardano",
+    required: ["database"],
+    optional: ["redis", "nats"]
+  },
+  agentic: {
+    name: "agentic",
+    port: 8200,
+    description: "watches the event stream for clone tags and failure bursts",
+    required: ["database", "nats"],
+    optional: ["redis"]
+  },
+  orchestrator: {
+    name: "orchestrator",
+    port: 8300,
+    description: "BullMQ workers and schedules",
+    required: ["database", "queue"],
+    optional: ["redis", "nats"]
+  },
+  console: {
+    name: "console",
+    port: 3002,
+    description: "web console for brands, owners and auditors",
+    required: [],
+    optional: ["database", "redis"]
+  }
+}
+
+export const isServiceName = (s: string): s is ServiceName => (ServiceNames as ReadonlyArray<string>).includes(s)

@@ -1,0 +1,55 @@
+import { Context, Effect, Layer, Schema } from "effect"
+
+/**
+ * The chain a checkpoint is anchored on. This is the interface; the chain service provides the
+ * `local`, `blockfrost` and `ogmios` implementations (chosen by CHAIN_PROVIDER).
+ */
+export const ChainTxStatus = Schema.Literal("pending", "submitted", "confirmed", "failed")
+export type ChainTxStatus = typeof ChainTxStatus.Type
+
+export class ChainError extends Schema.TaggedError<ChainError>()("ChainError", {
+  provider: Schema.String,
+  operation: Schema.String,
+  retryable: Schema.Boolean,
+  message: Schema.String
+}) {}
+
+export interface ProtocolParameters {
+  readonly minFeeA: number
+  readonly minFeeB: number
+  readonly maxTxSize: number
+}
+
+export interface ChainService {
+  readonly provider: string
+  readonly protocolParameters: Effect.Effect<ProtocolParameters, ChainError>
+  /** submits the exact signed CBOR bytes; returns the transaction id (hash of the body bytes) */
+  readonly submit: (cbor: Uint8Array) => Effect.Effect<string, ChainError>
+  readonly status: (
+    txId: string
+  ) => Effect.Effect<{ readonly status: ChainTxStatus; readonly confirmations: number }, ChainError>
+}
+
+export class Chain extends Context.Tag("brandme/Chain")<Chain, ChainService>() {}
+
+/** Unit tests: an in-memory ledger keyed by a caller-supplied id function. */
+export const makeChainTest = (txIdOf: (cbor: Uint8Array) => string) => {
+  const submitted = new Map<string, Uint8Array>()
+  const service: ChainService = {
+    provider: "test",
+    protocolParameters: Effect.succeed({ minFeeA: 44, minFeeB: 155381, maxTxSize: 16384 }),
+    submit: (cbor) =>
+      Effect.sync(() => {
+        const id = txIdOf(cbor)
+        submitted.set(id, cbor)
+        return id
+      }),
+    status: (txId) =>
+      Effect.succeed(
+        submitted.has(txId)
+          ? { status: "confirmed" as const, confirmations: 1 }
+          : { status: "pending", confirmations: 0 }
+      )
+  }
+  return { layer: Layer.succeed(Chain, service), submitted }
+}

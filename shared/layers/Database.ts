@@ -1,0 +1,102 @@
+import { PgClient } from "@effect/sql-pg"
+import type { SqlClient } from "@effect/sql"
+import { Context, Duration, Effect, Layer, Redacted } from "effect"
+import pg from "pg"
+import { AppConfig } from "../config/AppConfig.js"
+import { DependencyError, describeCause } from "./Errors.js"
+
+export interface PoolStats {
+  readonly total: number
+  readonly idle: number
+  readonly waiting: number
+  readonly max: number
+}
+
+/**
+ * Postgres: the SqlClient every repository uses, plus what health and metrics need (ping, pool use).
+ * The pool is built here so its counters are readable; @effect/sql-pg runs every query on it.
+ */
+export class Database extends Context.Tag("brandme/Database")<
+  Database,
+  {
+    readonly ping: Effect.Effect<void, DependencyError>
+    readonly poolStats: () => PoolStats
+  }
+>() {}
+
+export interface DatabaseOptions {
+  readonly url: string
+  readonly poolMax: number
+  readonly idleTimeoutMs: number
+  readonly connectTimeoutMs: number
+  readonly ssl: "disable" | "require" | "verify-full"
+  readonly applicationName: string
+}
+
+const sslOption = (ssl: DatabaseOptions["ssl"]): pg.PoolConfig["ssl"] =>
+  ssl === "disable" ? false : ssl === "require" ? { rejectUnauthorized: false } : { rejectUnauthorized: true }
+
+/** int8 and numeric as JS numbers would lose precision past 2^53: keep BIGINT as string (documented pitfall). */
+export const makeDatabaseLayer = (o: DatabaseOptions) => {
+  const poolLayer = Layer.scoped(
+    PoolTag,
+    Effect.acquireRelease(
+      Effect.sync(() => {
+        const pool = new pg.Pool({
+          connectionString: o.url,
+          max: o.poolMax,
+          idleTimeoutMillis: o.idleTimeoutMs,
+          connectionTimeoutMillis: o.connectTimeoutMs,
+          ssl: sslOption(o.ssl),
+          application_name: o.applicationName
+        })
+        // a broken idle connection must not crash the process; the next query reconnects
+        pool.on("error", () => {})
+        return pool
+      }),
+      (pool) => Effect.promise(() => pool.end().catch(() => undefined))
+    )
+  )
+  const clientLayer = Layer.unwrapEffect(
+    Effect.map(PoolTag, (pool) =>
+      PgClient.layerFromPool({ acquire: Effect.succeed(pool), applicationName: o.applicationName })
+    )
+  )
+  const databaseLayer = Layer.effect(
+    Database,
+    Effect.map(PoolTag, (pool) => ({
+      ping: Effect.tryPromise({
+        try: () => pool.query("SELECT 1"),
+        catch: (cause) =>
+          new DependencyError({ dependency: "database", operation: "ping", message: describeCause(cause) })
+      }).pipe(Effect.asVoid),
+      poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max: o.poolMax })
+    }))
+  )
+  return Layer.mergeAll(clientLayer, databaseLayer).pipe(Layer.provideMerge(poolLayer))
+}
+
+class PoolTag extends Context.Tag("brandme/Database/Pool")<PoolTag, pg.Pool>() {}
+
+export const DatabaseLive = (applicationName: string) =>
+  Layer.unwrapEffect(
+    Effect.map(AppConfig, (c) =>
+      makeDatabaseLayer({
+        url: Redacted.value(c.database.url),
+        poolMax: c.database.poolMax,
+        idleTimeoutMs: c.database.idleTimeoutMs,
+        connectTimeoutMs: c.database.connectTimeoutMs,
+        ssl: c.database.ssl,
+        applicationName
+      })
+    )
+  )
+
+/** Unit tests: a Database that reports itself up and has no pool; SQL itself is never faked. */
+export const DatabaseTest = Layer.succeed(Database, {
+  ping: Effect.void,
+  poolStats: () => ({ total: 0, idle: 0, waiting: 0, max: 0 })
+})
+
+export type Sql = SqlClient.SqlClient
+export const pingTimeout = Duration.seconds(2)

@@ -1,0 +1,116 @@
+import { type JobsOptions, Queue } from "bullmq"
+import { Context, Effect, Layer, Option, Redacted } from "effect"
+import type { Redis as IORedis } from "ioredis"
+import { AppConfig } from "../config/AppConfig.js"
+import { DependencyError, describeCause, NotImplementedInTest } from "./Errors.js"
+import { makeRedisClient } from "./Redis.js"
+
+/** The six queues of the guide, plus the dead-letter queue where exhausted jobs land. */
+export const QueueNames = ["default", "scans", "blockchain", "audit", "notifications", "priority"] as const
+export type QueueName = (typeof QueueNames)[number]
+export const DeadLetterQueue = "dead-letter" as const
+export type AnyQueueName = QueueName | typeof DeadLetterQueue
+
+export interface EnqueuedJob {
+  readonly queue: AnyQueueName
+  readonly name: string
+  readonly data: unknown
+  readonly opts: JobsOptions | undefined
+}
+
+export interface QueuesService {
+  readonly prefix: string
+  readonly names: ReadonlyArray<QueueName>
+  readonly ping: Effect.Effect<void, DependencyError>
+  readonly add: (
+    queue: AnyQueueName,
+    name: string,
+    data: unknown,
+    opts?: JobsOptions
+  ) => Effect.Effect<{ readonly id: string }, DependencyError>
+  /** the BullMQ queue object, for workers, schedulers and flows */
+  readonly queue: (name: AnyQueueName) => Effect.Effect<Queue, NotImplementedInTest>
+  /** the queue Redis connection (`maxRetriesPerRequest: null`) */
+  readonly connection: Effect.Effect<IORedis, NotImplementedInTest>
+}
+
+export class Queues extends Context.Tag("brandme/Queues")<Queues, QueuesService>() {}
+
+const fail = (operation: string) => (cause: unknown) =>
+  new DependencyError({ dependency: "queue", operation, message: describeCause(cause) })
+
+export const makeQueuesLayer = (o: { readonly url: string; readonly prefix: string; readonly name: string }) =>
+  Layer.scoped(
+    Queues,
+    Effect.gen(function* () {
+      const connection = yield* Effect.acquireRelease(
+        Effect.sync(() => {
+          const c = makeRedisClient(o.url, o.name, "queue")
+          c.on("error", () => {})
+          return c
+        }),
+        (c) => Effect.promise(() => c.quit().catch(() => c.disconnect()))
+      )
+      const queues = new Map<AnyQueueName, Queue>()
+      const get = (name: AnyQueueName): Queue => {
+        let q = queues.get(name)
+        if (q === undefined) {
+          q = new Queue(name, { connection, prefix: o.prefix })
+          q.on("error", () => {})
+          queues.set(name, q)
+        }
+        return q
+      }
+      yield* Effect.addFinalizer(() =>
+        Effect.promise(() => Promise.all([...queues.values()].map((q) => q.close().catch(() => undefined))))
+      )
+      const service: QueuesService = {
+        prefix: o.prefix,
+        names: QueueNames,
+        ping: Effect.tryPromise({ try: () => connection.ping(), catch: fail("ping") }).pipe(
+          Effect.timeoutFail({
+            duration: "2 seconds",
+            onTimeout: () => new DependencyError({ dependency: "queue", operation: "ping", message: "timed out" })
+          }),
+          Effect.asVoid
+        ),
+        add: (queue, name, data, opts) =>
+          Effect.tryPromise({
+            try: () => get(queue).add(name, data, opts),
+            catch: fail(`add ${queue}/${name}`)
+          }).pipe(Effect.map((job) => ({ id: job.id ?? "" }))),
+        queue: (name) => Effect.sync(() => get(name)),
+        connection: Effect.succeed(connection)
+      }
+      return service
+    })
+  )
+
+export const QueuesLive = (name: string) =>
+  Layer.unwrapEffect(
+    Effect.map(AppConfig, (c) =>
+      makeQueuesLayer({
+        url: Redacted.value(Option.getOrElse(c.redis.queueUrl, () => c.redis.url)),
+        prefix: c.queues.prefix,
+        name
+      })
+    )
+  )
+
+/** Unit tests: jobs are recorded in order; BullMQ objects are refused loudly. */
+export const makeQueuesTest = () => {
+  const jobs: Array<EnqueuedJob> = []
+  const service: QueuesService = {
+    prefix: "test",
+    names: QueueNames,
+    ping: Effect.void,
+    add: (queue, name, data, opts) =>
+      Effect.sync(() => {
+        jobs.push({ queue, name, data, opts })
+        return { id: String(jobs.length) }
+      }),
+    queue: () => Effect.fail(new NotImplementedInTest({ service: "Queues", method: "queue" })),
+    connection: Effect.fail(new NotImplementedInTest({ service: "Queues", method: "connection" }))
+  }
+  return { layer: Layer.succeed(Queues, service), jobs }
+}

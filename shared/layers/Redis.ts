@@ -1,0 +1,132 @@
+import { Context, Effect, Layer, Option, Redacted } from "effect"
+import { Redis as IORedis, type RedisOptions } from "ioredis"
+import { AppConfig } from "../config/AppConfig.js"
+import { DependencyError, describeCause, NotImplementedInTest } from "./Errors.js"
+
+/**
+ * Redis in two roles: the cache connection (may evict: allkeys-lru) and the queue connection
+ * (must not evict: noeviction). In development both may point at the same server.
+ * Keys are prefixed so test runs and environments never collide.
+ */
+export interface RedisService {
+  readonly keyPrefix: string
+  readonly key: (k: string) => string
+  readonly ping: Effect.Effect<void, DependencyError>
+  readonly get: (key: string) => Effect.Effect<string | null, DependencyError>
+  readonly set: (key: string, value: string, ttlSeconds?: number) => Effect.Effect<void, DependencyError>
+  readonly del: (...keys: ReadonlyArray<string>) => Effect.Effect<number, DependencyError>
+  /** the raw cache client, for scripts and pipelines (prefix keys with `key`) */
+  readonly cache: Effect.Effect<IORedis, NotImplementedInTest>
+  /** the raw queue client, `maxRetriesPerRequest: null` as BullMQ requires */
+  readonly queue: Effect.Effect<IORedis, NotImplementedInTest>
+}
+
+export class Redis extends Context.Tag("brandme/Redis")<Redis, RedisService>() {}
+
+const wrap = <A>(operation: string, f: () => Promise<A>) =>
+  Effect.tryPromise({
+    try: f,
+    catch: (cause) => new DependencyError({ dependency: "redis", operation, message: describeCause(cause) })
+  })
+
+const baseOptions: RedisOptions = {
+  lazyConnect: false,
+  // reconnect quickly after an outage: recovery needs no restart
+  retryStrategy: (times) => Math.min(100 * times, 1000),
+  connectTimeout: 2000
+}
+
+export interface RedisOptionsInput {
+  readonly url: string
+  readonly queueUrl?: string | undefined
+  readonly keyPrefix: string
+  readonly connectionName: string
+}
+
+export const makeRedisClient = (url: string, name: string, role: "cache" | "queue"): IORedis =>
+  new IORedis(url, {
+    ...baseOptions,
+    connectionName: `${name}:${role}`,
+    // commands on the cache connection fail fast while Redis is down; queue commands wait (BullMQ needs null)
+    maxRetriesPerRequest: role === "cache" ? 1 : null,
+    enableOfflineQueue: true
+  })
+
+export const makeRedisLayer = (o: RedisOptionsInput) =>
+  Layer.scoped(
+    Redis,
+    Effect.gen(function* () {
+      const cache = yield* Effect.acquireRelease(
+        Effect.sync(() => {
+          const c = makeRedisClient(o.url, o.connectionName, "cache")
+          c.on("error", () => {})
+          return c
+        }),
+        (c) => Effect.promise(() => c.quit().catch(() => c.disconnect()))
+      )
+      const queue = yield* Effect.acquireRelease(
+        Effect.sync(() => {
+          const c = makeRedisClient(o.queueUrl ?? o.url, o.connectionName, "queue")
+          c.on("error", () => {})
+          return c
+        }),
+        (c) => Effect.promise(() => c.quit().catch(() => c.disconnect()))
+      )
+      const key = (k: string) => `${o.keyPrefix}${k}`
+      return {
+        keyPrefix: o.keyPrefix,
+        key,
+        ping: wrap("ping", () => cache.ping()).pipe(Effect.asVoid),
+        get: (k) => wrap("get", () => cache.get(key(k))),
+        set: (k, v, ttl) =>
+          wrap("set", () => (ttl === undefined ? cache.set(key(k), v) : cache.set(key(k), v, "EX", ttl))).pipe(
+            Effect.asVoid
+          ),
+        del: (...ks) => (ks.length === 0 ? Effect.succeed(0) : wrap("del", () => cache.del(...ks.map(key)))),
+        cache: Effect.succeed(cache),
+        queue: Effect.succeed(queue)
+      } satisfies RedisService
+    })
+  )
+
+export const RedisLive = (connectionName: string) =>
+  Layer.unwrapEffect(
+    Effect.map(AppConfig, (c) =>
+      makeRedisLayer({
+        url: Redacted.value(c.redis.url),
+        queueUrl: Option.getOrUndefined(Option.map(c.redis.queueUrl, Redacted.value)),
+        keyPrefix: c.redis.keyPrefix,
+        connectionName
+      })
+    )
+  )
+
+/** Unit tests: an in-memory key/value store with TTLs; raw clients are refused loudly. */
+export const makeRedisTest = (keyPrefix = "test:") => {
+  const store = new Map<string, { value: string; expiresAt: number | undefined }>()
+  const now = () => Date.now()
+  const read = (k: string) => {
+    const e = store.get(k)
+    if (e === undefined) return null
+    if (e.expiresAt !== undefined && e.expiresAt <= now()) {
+      store.delete(k)
+      return null
+    }
+    return e.value
+  }
+  const key = (k: string) => `${keyPrefix}${k}`
+  const service: RedisService = {
+    keyPrefix,
+    key,
+    ping: Effect.void,
+    get: (k) => Effect.sync(() => read(key(k))),
+    set: (k, value, ttl) =>
+      Effect.sync(() => {
+        store.set(key(k), { value, expiresAt: ttl === undefined ? undefined : now() + ttl * 1000 })
+      }),
+    del: (...ks) => Effect.sync(() => ks.filter((k) => store.delete(key(k))).length),
+    cache: Effect.fail(new NotImplementedInTest({ service: "Redis", method: "cache" })),
+    queue: Effect.fail(new NotImplementedInTest({ service: "Redis", method: "queue" }))
+  }
+  return { layer: Layer.succeed(Redis, service), store }
+}

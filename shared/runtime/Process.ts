@@ -1,0 +1,71 @@
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { NodeRuntime } from "@effect/platform-node"
+import { Cause, Effect, Either, Layer, Logger, LogLevel } from "effect"
+import { AppConfig, type AppConfigShape } from "../config/AppConfig.js"
+import { makeConfigProvider } from "../config/EnvFile.js"
+
+/** The repository root (where the `.env.*` files live), from source or from the compiled build. */
+export const projectRoot = (): string => {
+  const here = dirname(fileURLToPath(import.meta.url))
+  return here.includes(`${join("dist", "shared")}`) ? join(here, "..", "..", "..") : join(here, "..", "..")
+}
+
+const levels: Record<AppConfigShape["logLevel"], LogLevel.LogLevel> = {
+  trace: LogLevel.Trace,
+  debug: LogLevel.Debug,
+  info: LogLevel.Info,
+  warn: LogLevel.Warning,
+  error: LogLevel.Error
+}
+
+/** JSON log lines in staging/production, readable lines in development; level from LOG_LEVEL. */
+export const loggerFor = (c: AppConfigShape) =>
+  Layer.merge(
+    c.appEnv === "development" ? Logger.replace(Logger.defaultLogger, Logger.logfmtLogger) : Logger.json,
+    Logger.minimumLogLevel(levels[c.logLevel])
+  )
+
+/**
+ * Runs a program with the process's configuration (environment variables over `.env.<APP_ENV>`).
+ * A configuration problem ends the process with exit 1 and one readable message — never a stack trace.
+ */
+export const runProcess = <E, A>(name: string, program: Effect.Effect<A, E, AppConfig>): void => {
+  const loaded = makeConfigProvider(process.env, projectRoot())
+  if (Either.isLeft(loaded)) {
+    process.stderr.write(
+      `${name}: configuration error: ${loaded.left.file}:${loaded.left.line}: ${loaded.left.message}\n`
+    )
+    process.exit(1)
+  }
+  const { provider } = loaded.right
+  const main = Effect.gen(function* () {
+    const config = yield* AppConfig.load.pipe(
+      Effect.catchTags({
+        InsecureConfiguration: (e) => Effect.die(new StartupError(e.message)),
+        ConfigError: (e) => Effect.die(new StartupError(`invalid configuration: ${String(e)}`))
+      })
+    )
+    return yield* program.pipe(Effect.provide(Layer.merge(AppConfig.layerWith(config), loggerFor(config))))
+  }).pipe(Effect.withConfigProvider(provider))
+  NodeRuntime.runMain(main, {
+    disableErrorReporting: true,
+    teardown: (exit, onExit) => {
+      if (exit._tag === "Failure" && !Cause.isInterruptedOnly(exit.cause)) {
+        const startup = [...Cause.defects(exit.cause)].find((d) => d instanceof StartupError)
+        process.stderr.write(
+          startup !== undefined ? `${name}: ${startup.message}\n` : `${name} failed:\n${Cause.pretty(exit.cause)}\n`
+        )
+        onExit(1)
+        return
+      }
+      onExit(0)
+    }
+  })
+}
+
+/** A problem that must stop the process at start with a plain message. */
+export class StartupError {
+  readonly _tag = "StartupError"
+  constructor(readonly message: string) {}
+}

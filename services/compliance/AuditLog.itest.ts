@@ -1,0 +1,142 @@
+import { Effect, Either, Exit, Layer, Option } from "effect"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { decodeLeaf, payloadDigest } from "../../shared/audit/AuditEntry.js"
+import { fromHex } from "../../shared/audit/Bytes.js"
+import { parseVerifierKey, verifySignedCheckpoint } from "../../shared/audit/Checkpoint.js"
+import { generateSignerKey, parseSignerKey } from "../../shared/audit/CheckpointSigner.js"
+import { hashLeaf, verifyConsistencySync, verifyInclusionSync } from "../../shared/audit/Merkle.js"
+import { newSubjectKey, openParty } from "../../shared/audit/SubjectCipher.js"
+import { AuditLog, auditLogLayer } from "./AuditLog.js"
+import { signCheckpointNow } from "./Checkpointer.js"
+import { SubjectKeys, subjectKeysLayer } from "./SubjectKeys.js"
+import { asAttacker, createTestDb, pgLayer, type TestDb } from "./testing/AuditTestDb.js"
+
+const ORIGIN = "brandme.test/audit"
+const keys = generateSignerKey(ORIGIN)
+const signer = Either.getOrThrow(parseSignerKey(keys.signerKey))
+const verifier = Either.getOrThrow(parseVerifierKey(keys.verifierKey))
+const PERSON = "5b0c3a1e-9f2d-4e8a-b1c7-3d2e1f0a9b8c"
+const MASTER = newSubjectKey()
+
+let db: TestDb
+beforeAll(async () => {
+  db = await createTestDb()
+})
+afterAll(() => db?.drop())
+
+const layer = () => {
+  const sql = pgLayer(db.url)
+  const subjectKeys = subjectKeysLayer(MASTER).pipe(Layer.provide(sql))
+  return Layer.mergeAll(auditLogLayer({ batchLingerMs: 2 }).pipe(Layer.provide(subjectKeys)), subjectKeys).pipe(
+    Layer.provideMerge(sql)
+  )
+}
+const run = <A, E>(e: Effect.Effect<A, E, AuditLog | SubjectKeys | import("@effect/sql").SqlClient.SqlClient>) =>
+  Effect.runPromise(Effect.scoped(e.pipe(Effect.provide(layer()))))
+
+describe("AuditLog on Postgres", () => {
+  it("appends batched entries, signs checkpoints and serves verifying proofs and JSON views", async () => {
+    await run(
+      Effect.gen(function* () {
+        const log = yield* AuditLog
+        const entries = Array.from({ length: 300 }, (_, i) => ({
+          kind: "scan.recorded",
+          actor:
+            i % 3 === 0
+              ? { _tag: "Person" as const, subjectId: PERSON, id: "person:alice" }
+              : { _tag: "None" as const },
+          subject: { _tag: "Public" as const, id: `garment:${i}` },
+          payloadDigest: payloadDigest({ i }),
+          timeMs: 1_764_000_000_000 + i
+        }))
+        const indices = yield* Effect.forEach(entries.slice(0, 120), (e) => log.append(e), { concurrency: "unbounded" })
+        expect([...indices].sort((a, b) => a - b)).toEqual(Array.from({ length: 120 }, (_, i) => i))
+        const first = yield* signCheckpointNow(ORIGIN, signer)
+        yield* Effect.forEach(entries.slice(120), (e) => log.append(e), { concurrency: 50 })
+        const second = yield* signCheckpointNow(ORIGIN, signer)
+        expect(Option.map(first, (c) => c.treeSize)).toEqual(Option.some(120))
+        expect(Option.map(second, (c) => c.treeSize)).toEqual(Option.some(300))
+        // Nothing new → no new checkpoint.
+        expect(Option.isNone(yield* signCheckpointNow(ORIGIN, signer))).toBe(true)
+
+        const cp = yield* log.checkpointView
+        expect(cp).toMatchObject({ origin: ORIGIN, treeSize: 300 })
+        const body = yield* verifySignedCheckpoint(cp.note, verifier)
+        expect(body.treeSize).toBe(300)
+
+        for (const index of [0, 1, 119, 120, 255, 299]) {
+          const v = yield* log.entryView(index)
+          const proof = v.inclusionProof.map((h) => fromHex(h)!)
+          const leafHash = hashLeaf(fromHex(v.leafData)!)
+          expect(Either.isRight(verifyInclusionSync(index, 300, leafHash, proof, body.rootHash))).toBe(true)
+        }
+        const c = yield* log.consistencyView(120, 300)
+        const ok = verifyConsistencySync(
+          120,
+          300,
+          fromHex(c.fromRoot)!,
+          fromHex(c.toRoot)!,
+          c.proof.map((h) => fromHex(h)!)
+        )
+        expect(Either.isRight(ok)).toBe(true)
+        expect(c.toRoot).toBe(cp.rootHash)
+
+        const bad = yield* Effect.exit(log.consistencyView(0, 300))
+        expect(Exit.isFailure(bad)).toBe(true)
+        const beyond = yield* Effect.either(log.inclusionProof(5, 301))
+        expect(Either.isLeft(beyond) && beyond.left._tag).toBe("AuditRangeInvalid")
+        const notYet = yield* Effect.either(log.entryView(300))
+        expect(Either.isLeft(notYet) && notYet.left._tag).toBe("AuditEntryNotFound")
+      })
+    )
+  })
+
+  it("crypto-shredding: erasing a subject's key keeps leaf bytes and proofs, and makes the name unreadable", async () => {
+    await run(
+      Effect.gen(function* () {
+        const log = yield* AuditLog
+        const subjectKeys = yield* SubjectKeys
+        // Appends were concurrent: find a leaf whose actor is the sealed person.
+        let index = 0
+        let before = yield* log.entryView(index)
+        while (Either.getOrThrow(decodeLeaf(fromHex(before.leafData)!)).actor._tag !== "Sealed")
+          before = yield* log.entryView(++index)
+        const sealed = Either.getOrThrow(decodeLeaf(fromHex(before.leafData)!))
+        const key = (yield* subjectKeys.existingKeys([PERSON])).get(PERSON)
+        expect(openParty(sealed.actor, "actor", key)).toMatchObject({ _tag: "Person", id: "person:alice" })
+
+        yield* subjectKeys.erase(PERSON)
+        const after = yield* log.entryView(index)
+        expect(after.leafData).toBe(before.leafData)
+        expect(after.inclusionProof).toEqual(before.inclusionProof)
+        expect((yield* subjectKeys.existingKeys([PERSON])).has(PERSON)).toBe(false)
+        expect(openParty(sealed.actor, "actor", undefined)._tag).toBe("Erased")
+        // A person whose key is erased cannot be written again under that key.
+        const refused = yield* Effect.either(
+          log.append({
+            kind: "scan.recorded",
+            actor: { _tag: "Person", subjectId: PERSON, id: "person:alice" },
+            subject: { _tag: "None" },
+            payloadDigest: payloadDigest({}),
+            timeMs: 0
+          })
+        )
+        expect(Either.isLeft(refused) && refused.left._tag).toBe("AuditEntryRejected")
+      })
+    )
+  })
+
+  it("refuses to sign a checkpoint that is inconsistent with the last one", async () => {
+    // An attacker rewrites the stored subtree [0, 256) of the signed 300-leaf tree, then one more entry arrives:
+    // the consistency proof 300 → 301 needs that node, so signing must stop.
+    await asAttacker(db.url, ["UPDATE audit_nodes SET hash = sha256(hash) WHERE level = 8 AND node_index = 0"])
+    await run(
+      Effect.gen(function* () {
+        const log = yield* AuditLog
+        yield* log.appendLeaf("test.entry", new Uint8Array([1, 2, 3]), new Date())
+        const r = yield* Effect.either(signCheckpointNow(ORIGIN, signer))
+        expect(Either.isLeft(r) ? r.left.message : "signed").toMatch(/not consistent/)
+      })
+    )
+  })
+})

@@ -1,0 +1,253 @@
+/**
+ * The audit log service: batched appends through the single SQL sequencer, proofs from stored subtree
+ * hashes (O(log n) nodes, one query), and the JSON the audit endpoints return. The HTTP wiring is the lead's.
+ */
+import { SqlClient } from "@effect/sql"
+import { Chunk, Context, Deferred, Effect, Either, Layer, Option, Queue, type Scope } from "effect"
+import { encodeLeaf } from "../../shared/audit/AuditEntry.js"
+import { toHex } from "../../shared/audit/Bytes.js"
+import { parseSignedCheckpoint } from "../../shared/audit/Checkpoint.js"
+import {
+  consistencyPlan,
+  inclusionPlan,
+  type InvalidTreeRequest,
+  type MissingSubtree,
+  type Range,
+  rangeHash
+} from "../../shared/audit/Merkle.js"
+import { type AuditEntry, type Party, sealEntry } from "../../shared/audit/SubjectCipher.js"
+import {
+  AuditEntryNotFound,
+  AuditEntryRejected,
+  AuditNoCheckpoint,
+  AuditRangeInvalid,
+  AuditStoreError
+} from "./AuditErrors.js"
+import * as Repo from "./AuditRepo.js"
+import type { CheckpointView, ConsistencyView, EntryView } from "./AuditViews.js"
+import { nodeHasher } from "./NodeHasher.js"
+import { SubjectKeys } from "./SubjectKeys.js"
+
+export interface AuditLogOptions {
+  /** Most entries one sequencer transaction writes. */
+  readonly batchMaxEntries?: number
+  /** How long the appender waits for more entries after the first one arrives. */
+  readonly batchLingerMs?: number
+}
+
+export interface Proof {
+  readonly treeSize: number
+  readonly root: Uint8Array
+  readonly proof: ReadonlyArray<Uint8Array>
+}
+
+export interface AuditLogShape {
+  /** Seals personal parties, encodes the canonical leaf and appends it; resolves to the leaf index. */
+  readonly append: (entry: AuditEntry) => Effect.Effect<number, AuditEntryRejected | AuditStoreError>
+  /** Appends already-encoded leaf bytes (the batcher's input; also the bulk path for imports and benchmarks). */
+  readonly appendLeaf: (kind: string, leaf: Uint8Array, recordedAt: Date) => Effect.Effect<number, AuditStoreError>
+  readonly treeSize: Effect.Effect<number, AuditStoreError>
+  readonly root: (size: number) => Effect.Effect<Uint8Array, AuditRangeInvalid | AuditStoreError>
+  readonly inclusionProof: (index: number, size: number) => Effect.Effect<Proof, AuditRangeInvalid | AuditStoreError>
+  readonly consistencyProof: (
+    from: number,
+    to: number
+  ) => Effect.Effect<Proof & { readonly fromRoot: Uint8Array }, AuditRangeInvalid | AuditStoreError>
+  readonly checkpointView: Effect.Effect<CheckpointView, AuditNoCheckpoint | AuditStoreError>
+  readonly entryView: (
+    index: number
+  ) => Effect.Effect<EntryView, AuditEntryNotFound | AuditNoCheckpoint | AuditRangeInvalid | AuditStoreError>
+  readonly consistencyView: (
+    from: number,
+    to: number
+  ) => Effect.Effect<ConsistencyView, AuditRangeInvalid | AuditStoreError>
+}
+
+export class AuditLog extends Context.Tag("brandme/compliance/AuditLog")<AuditLog, AuditLogShape>() {}
+
+interface Pending {
+  readonly leaf: Repo.PendingLeaf
+  readonly done: Deferred.Deferred<number, AuditStoreError>
+}
+
+const normalise = (p: Party): Party => (p._tag === "Person" ? { ...p, subjectId: p.subjectId.toLowerCase() } : p)
+const personIds = (e: AuditEntry) => [e.actor, e.subject].flatMap((p) => (p._tag === "Person" ? [p.subjectId] : []))
+
+export const makeAuditLog = (
+  options: AuditLogOptions = {}
+): Effect.Effect<AuditLogShape, never, SqlClient.SqlClient | SubjectKeys | Scope.Scope> =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const keys = yield* SubjectKeys
+    const maxBatch = options.batchMaxEntries ?? 500
+    const linger = options.batchLingerMs ?? 5
+    const queue = yield* Queue.unbounded<Pending>()
+    const withSql = Effect.provideService(SqlClient.SqlClient, sql)
+
+    const writeBatch = (batch: ReadonlyArray<Pending>) =>
+      Effect.gen(function* () {
+        const result = yield* Effect.either(
+          withSql(
+            Repo.appendBatch(
+              batch.map((p) => p.leaf),
+              nodeHasher
+            )
+          )
+        )
+        yield* Effect.forEach(batch, (p, i) =>
+          Either.isRight(result) ? Deferred.succeed(p.done, result.right.start + i) : Deferred.fail(p.done, result.left)
+        )
+      })
+
+    // The batcher: the first waiting entry starts a batch; entries arriving within `linger` ms join it.
+    const loop = Effect.gen(function* () {
+      const first = Chunk.toArray(yield* Queue.takeBetween(queue, 1, maxBatch))
+      if (first.length < maxBatch && linger > 0) yield* Effect.sleep(linger)
+      const more = first.length < maxBatch ? Chunk.toArray(yield* Queue.takeUpTo(queue, maxBatch - first.length)) : []
+      yield* writeBatch([...first, ...more])
+    }).pipe(Effect.forever)
+    yield* Effect.forkScoped(loop)
+    // On shutdown, write what is still queued rather than dropping acknowledged-in-flight entries.
+    yield* Effect.addFinalizer(() =>
+      Effect.gen(function* () {
+        const rest = Chunk.toArray(yield* Queue.takeAll(queue))
+        for (let i = 0; i < rest.length; i += maxBatch) yield* writeBatch(rest.slice(i, i + maxBatch))
+      })
+    )
+
+    const appendLeaf = (kind: string, leaf: Uint8Array, recordedAt: Date) =>
+      Effect.gen(function* () {
+        const done = yield* Deferred.make<number, AuditStoreError>()
+        yield* Queue.offer(queue, { leaf: { bytes: leaf, hash: nodeHasher.leaf(leaf), kind, recordedAt }, done })
+        return yield* Deferred.await(done)
+      }).pipe(Effect.withSpan("AuditLog.appendLeaf"))
+
+    const append = (raw: AuditEntry) =>
+      Effect.gen(function* () {
+        const entry = { ...raw, actor: normalise(raw.actor), subject: normalise(raw.subject) }
+        const keyMap = yield* keys.keysFor(personIds(entry))
+        const sealed = yield* Either.mapLeft(
+          sealEntry(entry, keyMap),
+          (e) => new AuditEntryRejected({ message: e.reason })
+        )
+        const bytes = yield* Either.mapLeft(encodeLeaf(sealed), (e) => new AuditEntryRejected({ message: e.reason }))
+        return yield* appendLeaf(entry.kind, bytes, new Date(entry.timeMs))
+      }).pipe(Effect.withSpan("AuditLog.append"))
+
+    const treeSize = withSql(Repo.treeSize)
+
+    const rangeError = (e: InvalidTreeRequest) => new AuditRangeInvalid({ message: e.reason })
+    // A missing node means the size is past the tree (the caller's error) or the store lost a node (ours).
+    const missing = (size: number) => (e: MissingSubtree) =>
+      Effect.flatMap(treeSize, (n) =>
+        Effect.fail(
+          size > n
+            ? new AuditRangeInvalid({ message: `tree size ${size} is beyond the log (${n} entries)` })
+            : new AuditStoreError({ operation: "proof", message: `stored node ${e.level}:${e.index} is missing` })
+        )
+      )
+
+    /** Resolves the ranges of a plan plus the root range(s) with one node query. */
+    const resolve = (ranges: ReadonlyArray<Range>, size: number) =>
+      Effect.gen(function* () {
+        const source = yield* withSql(Repo.sourceFor(ranges))
+        const out: Array<Uint8Array> = []
+        for (const r of ranges) {
+          const h = rangeHash(r, source, nodeHasher)
+          if (Either.isLeft(h)) return yield* missing(size)(h.left)
+          out.push(h.right)
+        }
+        return out
+      })
+
+    const root = (size: number) =>
+      size < 0 || !Number.isSafeInteger(size)
+        ? Effect.fail(new AuditRangeInvalid({ message: "tree size must be a non-negative integer" }))
+        : Effect.map(resolve([{ start: 0, end: size }], size), (hs) => hs[0]!)
+
+    const inclusionProof = (index: number, size: number) =>
+      Effect.gen(function* () {
+        const plan = yield* Either.mapLeft(inclusionPlan(index, size), rangeError)
+        const hashes = yield* resolve([...plan, { start: 0, end: size }], size)
+        return { treeSize: size, root: hashes[hashes.length - 1]!, proof: hashes.slice(0, -1) }
+      }).pipe(Effect.withSpan("AuditLog.inclusionProof"))
+
+    const consistencyProof = (from: number, to: number) =>
+      Effect.gen(function* () {
+        const plan = yield* Either.mapLeft(consistencyPlan(from, to), rangeError)
+        const hashes = yield* resolve([...plan, { start: 0, end: from }, { start: 0, end: to }], to)
+        return {
+          treeSize: to,
+          fromRoot: hashes[hashes.length - 2]!,
+          root: hashes[hashes.length - 1]!,
+          proof: hashes.slice(0, -2)
+        }
+      }).pipe(Effect.withSpan("AuditLog.consistencyProof"))
+
+    const latest = Effect.flatMap(
+      withSql(Repo.latestCheckpoint),
+      Option.match({
+        onNone: () => Effect.fail(new AuditNoCheckpoint({ message: "no checkpoint has been signed yet" })),
+        onSome: Effect.succeed
+      })
+    )
+
+    const checkpointView = Effect.gen(function* () {
+      const cp = yield* latest
+      const parsed = parseSignedCheckpoint(cp.note)
+      return {
+        origin: Either.isRight(parsed) ? parsed.right.checkpoint.origin : "",
+        treeSize: cp.tree_size,
+        rootHash: toHex(cp.root),
+        note: cp.note,
+        createdAt: cp.created_at.toISOString()
+      }
+    }).pipe(Effect.withSpan("AuditLog.checkpointView"))
+
+    const entryView = (index: number) =>
+      Effect.gen(function* () {
+        const cp = yield* latest
+        if (!Number.isSafeInteger(index) || index < 0 || index >= cp.tree_size)
+          return yield* new AuditEntryNotFound({
+            index,
+            message: `entry ${index} is not covered by the latest checkpoint (size ${cp.tree_size})`
+          })
+        const leaf = yield* withSql(Repo.leafAt(index))
+        if (Option.isNone(leaf)) return yield* new AuditEntryNotFound({ index, message: `entry ${index} is missing` })
+        const p = yield* inclusionProof(index, cp.tree_size)
+        return {
+          index,
+          kind: leaf.value.kind,
+          recordedAt: leaf.value.recorded_at.toISOString(),
+          leafData: toHex(leaf.value.leaf_bytes),
+          leafHash: toHex(leaf.value.leaf_hash),
+          treeSize: cp.tree_size,
+          rootHash: toHex(p.root),
+          inclusionProof: p.proof.map(toHex),
+          checkpoint: cp.note
+        }
+      }).pipe(Effect.withSpan("AuditLog.entryView"))
+
+    const consistencyView = (from: number, to: number) =>
+      Effect.map(consistencyProof(from, to), (p) => ({
+        from,
+        to,
+        fromRoot: toHex(p.fromRoot),
+        toRoot: toHex(p.root),
+        proof: p.proof.map(toHex)
+      })).pipe(Effect.withSpan("AuditLog.consistencyView"))
+
+    return AuditLog.of({
+      append,
+      appendLeaf,
+      treeSize,
+      root,
+      inclusionProof,
+      consistencyProof,
+      checkpointView,
+      entryView,
+      consistencyView
+    })
+  })
+
+export const auditLogLayer = (options: AuditLogOptions = {}) => Layer.scoped(AuditLog, makeAuditLog(options))

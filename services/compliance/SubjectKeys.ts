@@ -1,0 +1,71 @@
+/**
+ * Per-subject keys in `subject_keys` (migration 0001): created on first use, stored wrapped under the PII
+ * master key, erased by nulling the key (crypto-shredding — audit leaves stay byte-identical).
+ */
+import { SqlClient } from "@effect/sql"
+import { Context, Effect, Either, Layer, Schema } from "effect"
+import { newSubjectKey, unwrapSubjectKey, wrapSubjectKey } from "../../shared/audit/SubjectCipher.js"
+import { AuditStoreError } from "./AuditErrors.js"
+
+export class SubjectKeys extends Context.Tag("brandme/compliance/SubjectKeys")<
+  SubjectKeys,
+  {
+    /** Live keys for these subjects, creating missing ones; erased subjects are absent from the map. */
+    readonly keysFor: (subjectIds: ReadonlyArray<string>) => Effect.Effect<Map<string, Uint8Array>, AuditStoreError>
+    /** Looks keys up without creating any (for reading sealed entries). */
+    readonly existingKeys: (
+      subjectIds: ReadonlyArray<string>
+    ) => Effect.Effect<Map<string, Uint8Array>, AuditStoreError>
+    readonly erase: (subjectId: string) => Effect.Effect<void, AuditStoreError>
+  }
+>() {}
+
+const KeyRow = Schema.Struct({ subject_id: Schema.String, key: Schema.NullOr(Schema.Uint8ArrayFromSelf) })
+
+export const makeSubjectKeys = (masterKey: Uint8Array) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const fail = (operation: string) => (e: { readonly message: string }) =>
+      new AuditStoreError({ operation, message: e.message })
+
+    const read = (ids: ReadonlyArray<string>) =>
+      sql`SELECT subject_id::text AS subject_id, key FROM subject_keys WHERE subject_id = ANY(${ids}::uuid[])`.pipe(
+        Effect.flatMap(Schema.decodeUnknown(Schema.Array(KeyRow))),
+        Effect.mapError(fail("SubjectKeys.read")),
+        Effect.map((rows) => {
+          const out = new Map<string, Uint8Array>()
+          for (const r of rows) {
+            const key = r.key === null ? undefined : unwrapSubjectKey(masterKey, r.key)
+            if (key !== undefined && Either.isRight(key)) out.set(r.subject_id, key.right)
+          }
+          return out
+        })
+      )
+
+    const existingKeys = (ids: ReadonlyArray<string>) =>
+      ids.length === 0 ? Effect.succeed(new Map<string, Uint8Array>()) : read(ids)
+
+    const keysFor = (ids: ReadonlyArray<string>) =>
+      Effect.gen(function* () {
+        if (ids.length === 0) return new Map<string, Uint8Array>()
+        const unique = [...new Set(ids.map((i) => i.toLowerCase()))]
+        // Racing creators both insert; ON CONFLICT keeps the first, and everyone reads that one back.
+        yield* sql`
+          INSERT INTO subject_keys (subject_id, key)
+          SELECT * FROM unnest(${unique}::uuid[], ${unique.map(() => Buffer.from(wrapSubjectKey(masterKey, newSubjectKey())))}::bytea[])
+          ON CONFLICT (subject_id) DO NOTHING
+        `.pipe(Effect.mapError(fail("SubjectKeys.create")))
+        return yield* read(unique)
+      }).pipe(Effect.withSpan("SubjectKeys.keysFor"))
+
+    const erase = (subjectId: string) =>
+      sql`UPDATE subject_keys SET key = NULL, erased_at = now() WHERE subject_id = ${subjectId}::uuid AND key IS NOT NULL`.pipe(
+        Effect.asVoid,
+        Effect.mapError(fail("SubjectKeys.erase")),
+        Effect.withSpan("SubjectKeys.erase")
+      )
+
+    return SubjectKeys.of({ keysFor, existingKeys, erase })
+  })
+
+export const subjectKeysLayer = (masterKey: Uint8Array) => Layer.effect(SubjectKeys, makeSubjectKeys(masterKey))

@@ -14,7 +14,6 @@ import { Thresholds } from "../prometheus/alerts.js"
 import {
   Metrics,
   ScanApi,
-  chainFailureRatio,
   eq,
   httpErrorRatio,
   httpLatencyQuantile,
@@ -127,8 +126,7 @@ export const overviewDashboard = (): dashboard.Dashboard => {
     .withPanel(
       series("Blockchain transactions", "ops", [
         [sumRate(Metrics.chainTx, [eq("status", "confirmed")], rateWindow, []), "success"],
-        [sumRate(Metrics.chainTx, [eq("status", "failed")], rateWindow, []), "failed"],
-        [chainFailureRatio(rateWindow, []), "failure ratio"]
+        [sumRate(Metrics.chainTx, [eq("status", "failed")], rateWindow, []), "failed"]
       ])
     )
     .withRow(new dashboard.RowBuilder("Service health"))

@@ -38,7 +38,10 @@ export class ChainProvider extends Context.Tag("brandme/chain/ChainProvider")<Ch
 export interface MemoryLedgerControl {
   readonly confirmAll: Effect.Effect<number>
   /** the next `count` submissions fail with `error` before reaching the ledger */
-  readonly failNextSubmits: (count: number, error: ChainSubmitRejected | ChainProviderUnavailable) => Effect.Effect<void>
+  readonly failNextSubmits: (
+    count: number,
+    error: ChainSubmitRejected | ChainProviderUnavailable
+  ) => Effect.Effect<void>
   readonly submitted: Effect.Effect<ReadonlyArray<string>>
 }
 
@@ -98,7 +101,8 @@ export const memoryLedgerLayer = (funded: ReadonlyArray<Utxo>, params: ProtocolP
       const provider: ChainProviderService = {
         name: "memory",
         protocolParameters: Effect.succeed(params),
-        utxos: (address) => Effect.map(Ref.get(state), (s) => [...s.utxos.values()].filter((u) => u.address === address)),
+        utxos: (address) =>
+          Effect.map(Ref.get(state), (s) => [...s.utxos.values()].filter((u) => u.address === address)),
         submit,
         status: (txId) =>
           Effect.map(Ref.get(state), (s): ChainTxStatus => {
@@ -118,7 +122,10 @@ export const memoryLedgerLayer = (funded: ReadonlyArray<Utxo>, params: ProtocolP
           return [pending.length, { ...s, txs, height }]
         }),
         failNextSubmits: (count, error) =>
-          Ref.update(state, (s) => ({ ...s, failures: [...s.failures, ...Array.from({ length: count }, () => error)] })),
+          Ref.update(state, (s) => ({
+            ...s,
+            failures: [...s.failures, ...Array.from({ length: count }, () => error)]
+          })),
         submitted: Effect.map(Ref.get(state), (s) => [...s.txs.keys()])
       }
       return Context.make(ChainProvider, provider).pipe(Context.add(MemoryLedger, control))

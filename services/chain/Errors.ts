@@ -11,7 +11,10 @@ export class ChainConfigError extends Schema.TaggedError<ChainConfigError>()(
 /** The wallet cannot pay for the anchor (no UTXO large enough) or the transaction would be too large. */
 export class TxBuildError extends Schema.TaggedError<TxBuildError>()(
   "TxBuildError",
-  { reason: Schema.Literal("InsufficientFunds", "TooLarge", "InvalidPayload", "Serialization"), message: Schema.String },
+  {
+    reason: Schema.Literal("InsufficientFunds", "TooLarge", "InvalidPayload", "Serialization"),
+    message: Schema.String
+  },
   HttpApiSchema.annotations({ status: 503 })
 ) {}
 

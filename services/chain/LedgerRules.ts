@@ -4,7 +4,14 @@ import { Either } from "effect"
 import { describe, LedgerRejection, type LedgerRejectionCode } from "./Errors.js"
 import { blake2b256 } from "./Hash.js"
 import { cip20Lines } from "./Metadata.js"
-import { type DecodedTx, decodeTransaction, minFee, minUtxo, type ProtocolParameters, type Utxo } from "./Transaction.js"
+import {
+  type DecodedTx,
+  decodeTransaction,
+  minFee,
+  minUtxo,
+  type ProtocolParameters,
+  type Utxo
+} from "./Transaction.js"
 
 export interface OutputRef {
   readonly txId: string

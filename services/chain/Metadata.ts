@@ -68,7 +68,11 @@ export const parseAnchorMessages = (lines: ReadonlyArray<string>): Either.Either
   }
   const size = values.get("size") ?? ""
   if (!/^(0|[1-9][0-9]*)$/.test(size)) return Either.left("size must be a decimal integer")
-  return validatePayload({ origin: values.get("origin") ?? "", treeSize: Number(size), rootHex: values.get("root") ?? "" })
+  return validatePayload({
+    origin: values.get("origin") ?? "",
+    treeSize: Number(size),
+    rootHex: values.get("root") ?? ""
+  })
 }
 
 /** `{ msg: [lines] }` as a metadatum (throws if a line is over 64 bytes — callers wrap). */

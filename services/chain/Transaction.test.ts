@@ -126,7 +126,13 @@ describe("local ledger rules", () => {
 
   it("rejects a fee below minFeeA · size + minFeeB", async () => {
     const tx = await Effect.runPromise(
-      buildSignedTx({ metadatum: cip20Metadatum(anchorMessages(payload)), utxos: funds, params, wallet, fixedFee: 150_000n })
+      buildSignedTx({
+        metadatum: cip20Metadatum(anchorMessages(payload)),
+        utxos: funds,
+        params,
+        wallet,
+        fixedFee: 150_000n
+      })
     )
     expect(tx.fee).toBeLessThan(minFee(params, tx.size))
     const r = validateTransaction(tx.cborHex, params, lookupIn(funds))
@@ -135,7 +141,9 @@ describe("local ledger rules", () => {
 
   it("rejects a double spend", async () => {
     const first = await Effect.runPromise(buildAnchorTx(payload, { utxos: funds, params, wallet }))
-    const second = await Effect.runPromise(buildAnchorTx({ ...payload, treeSize: 4097 }, { utxos: funds, params, wallet }))
+    const second = await Effect.runPromise(
+      buildAnchorTx({ ...payload, treeSize: 4097 }, { utxos: funds, params, wallet })
+    )
     const unspent = new Map(funds.map((u) => [`${u.txId}#${u.index}`, u]))
     const accepted = validateTransaction(first.cborHex, params, (r) => unspent.get(`${r.txId}#${r.index}`))
     expect(Either.isRight(accepted)).toBe(true)
@@ -146,7 +154,10 @@ describe("local ledger rules", () => {
 
   it("rejects malformed label-674 metadata", async () => {
     const notAList = new Serialization.MetadatumMap()
-    notAList.insert(Serialization.TransactionMetadatum.newText("msg"), Serialization.TransactionMetadatum.newInteger(7n))
+    notAList.insert(
+      Serialization.TransactionMetadatum.newText("msg"),
+      Serialization.TransactionMetadatum.newInteger(7n)
+    )
     const tx = await Effect.runPromise(
       buildSignedTx({ metadatum: Serialization.TransactionMetadatum.newMap(notAList), utxos: funds, params, wallet })
     )

@@ -172,14 +172,19 @@ const selectAndSign = (args: BuildArgs, auxHex: string): Either.Either<SignedTx,
 /** Builds and signs the CIP-20 anchor transaction for one checkpoint. */
 export const buildAnchorTx = (
   payload: AnchorPayload,
-  ctx: { readonly utxos: ReadonlyArray<Utxo>; readonly params: ProtocolParameters; readonly wallet: AnchorWalletService }
+  ctx: {
+    readonly utxos: ReadonlyArray<Utxo>
+    readonly params: ProtocolParameters
+    readonly wallet: AnchorWalletService
+  }
 ): Effect.Effect<SignedTx, TxBuildError> =>
   Either.match(validatePayload(payload), {
     onLeft: (message) => Effect.fail(buildError("InvalidPayload", message)),
     onRight: (p) =>
-      Effect.try({ try: () => cip20Metadatum(anchorMessages(p)), catch: (e) => buildError("InvalidPayload", describe(e)) }).pipe(
-        Effect.flatMap((metadatum) => buildSignedTx({ metadatum, ...ctx }))
-      )
+      Effect.try({
+        try: () => cip20Metadatum(anchorMessages(p)),
+        catch: (e) => buildError("InvalidPayload", describe(e))
+      }).pipe(Effect.flatMap((metadatum) => buildSignedTx({ metadatum, ...ctx })))
   })
 
 export interface DecodedOutput {
@@ -236,7 +241,10 @@ export const decodeTransaction = (cborHex: string): Either.Either<DecodedTx, str
         txId: blake2b256(parts.body),
         size: bytes.length,
         fee: body.fee(),
-        inputs: body.inputs().toCore().map((i) => ({ txId: i.txId, index: i.index })),
+        inputs: body
+          .inputs()
+          .toCore()
+          .map((i) => ({ txId: i.txId, index: i.index })),
         outputs: body.outputs().map((o) => ({
           address: o.address().toBech32(),
           lovelace: o.amount().coin(),

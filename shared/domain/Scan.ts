@@ -1,0 +1,80 @@
+import { Schema } from "effect"
+
+/** Roles a caller can have; anonymous scanners are `public`. */
+export const Role = Schema.Literal("public", "owner", "brand", "auditor", "admin")
+export type Role = typeof Role.Type
+
+/** Intents brain resolves a scan to. */
+export const Intent = Schema.Literal(
+  "public_view",
+  "owner_view",
+  "authenticity_check",
+  "care_instructions",
+  "ownership_transfer",
+  "brand_inspection",
+  "audit"
+)
+export type Intent = typeof Intent.Type
+
+/** Facet groups of a garment that policy allows or denies. */
+export const FacetGroup = Schema.Literal(
+  "materials",
+  "origin",
+  "supply_chain",
+  "care",
+  "certifications",
+  "ownership_history",
+  "owner_identity"
+)
+export type FacetGroup = typeof FacetGroup.Type
+
+export const RegionCode = Schema.String.pipe(
+  Schema.pattern(/^[A-Z]{2}(-[A-Z0-9]{1,3})?$/, { message: () => "region must look like FR or US-CA" })
+)
+
+export const DecisionEntry = Schema.Struct({ group: FacetGroup, reason: Schema.String })
+
+export const Decision = Schema.Struct({
+  regime: Schema.Literal("gdpr", "ccpa", "default"),
+  policyVersion: Schema.String,
+  allowed: Schema.Array(DecisionEntry),
+  denied: Schema.Array(DecisionEntry)
+})
+export type Decision = typeof Decision.Type
+
+/**
+ * The scan event the gateway puts on the `scans` queue and the orchestrator persists exactly once
+ * (the scan id is the key). Carries trace context so one scan is one trace.
+ */
+export const ScanEvent = Schema.Struct({
+  scanId: Schema.UUID,
+  garmentId: Schema.UUID,
+  scannerUserId: Schema.NullOr(Schema.UUID),
+  deviceId: Schema.NullOr(Schema.UUID),
+  role: Role,
+  intent: Intent,
+  regionCode: RegionCode,
+  decision: Decision,
+  scannedAt: Schema.DateTimeUtc,
+  traceparent: Schema.optional(Schema.String)
+})
+export type ScanEvent = typeof ScanEvent.Type
+export type ScanEventEncoded = typeof ScanEvent.Encoded
+
+/** NATS subjects: `brandme.<domain>.<event>`. */
+export const Subjects = {
+  scanRecorded: "brandme.scan.recorded",
+  consentChanged: "brandme.consent.changed",
+  garmentUpdated: "brandme.garment.updated",
+  escalationOpened: "brandme.compliance.escalation_opened",
+  checkpointSigned: "brandme.audit.checkpoint_signed"
+} as const
+
+/** Queue task names (the routing table that maps each to a queue lives in the orchestrator). */
+export const Tasks = {
+  persistScanEvent: "persist_scan_event",
+  fetchFacets: "fetch_facets",
+  appendAuditEntry: "append_audit_entry",
+  submitChainAnchor: "submit_chain_anchor",
+  sendNotification: "send_notification"
+} as const

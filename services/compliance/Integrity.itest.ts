@@ -1,0 +1,127 @@
+import { Effect, Either, Layer } from "effect"
+import { afterEach, describe, expect, it } from "vitest"
+import { parseVerifierKey } from "../../shared/audit/Checkpoint.js"
+import { generateSignerKey, parseSignerKey } from "../../shared/audit/CheckpointSigner.js"
+import { newSubjectKey } from "../../shared/audit/SubjectCipher.js"
+import { AuditLog, auditLogLayer } from "./AuditLog.js"
+import { signCheckpointNow } from "./Checkpointer.js"
+import { type IntegrityReport, verifyIntegrity, type Violation } from "./Integrity.js"
+import { subjectKeysLayer } from "./SubjectKeys.js"
+import { asAttacker, createTestDb, pgLayer, type TestDb } from "./testing/AuditTestDb.js"
+
+const ORIGIN = "brandme.test/integrity"
+const keys = generateSignerKey(ORIGIN)
+const signer = Either.getOrThrow(parseSignerKey(keys.signerKey))
+const verifierKey = Either.getOrThrow(parseVerifierKey(keys.verifierKey))
+
+const dbs: Array<TestDb> = []
+afterEach(async () => {
+  for (const db of dbs.splice(0)) await db.drop()
+})
+
+/** A log of 100 distinct leaves with checkpoints at 60 and 100. */
+const seededLog = async (): Promise<TestDb> => {
+  const db = await createTestDb()
+  dbs.push(db)
+  const sql = pgLayer(db.url)
+  const layer = auditLogLayer({ batchLingerMs: 1 }).pipe(
+    Layer.provide(subjectKeysLayer(newSubjectKey())),
+    Layer.provideMerge(sql)
+  )
+  await Effect.runPromise(
+    Effect.scoped(
+      Effect.gen(function* () {
+        const log = yield* AuditLog
+        for (const [from, to] of [
+          [0, 60],
+          [60, 100]
+        ] as const) {
+          yield* Effect.forEach(
+            Array.from({ length: to - from }, (_, i) => from + i),
+            (i) => log.appendLeaf("test.entry", new TextEncoder().encode(`entry-${i}`), new Date()),
+            { concurrency: 20 }
+          )
+          yield* signCheckpointNow(ORIGIN, signer)
+        }
+      }).pipe(Effect.provide(layer))
+    )
+  )
+  return db
+}
+
+const integrity = (db: TestDb, seen: Array<Violation> = []) =>
+  Effect.runPromise(
+    verifyIntegrity({ verifierKey, onViolation: (v) => Effect.sync(() => seen.push(v)) }).pipe(
+      Effect.provide(pgLayer(db.url))
+    )
+  )
+
+const kinds = (r: IntegrityReport) => r.violations.map((v) => `${v.kind}@${v.index}`)
+
+describe("verifyIntegrity", () => {
+  it("passes an untouched log", async () => {
+    const r = await integrity(await seededLog())
+    expect(r).toMatchObject({ ok: true, treeSize: 100, leafRows: 100, checkpointsChecked: 2, referenceTrusted: true })
+    expect(r.violations).toEqual([])
+  })
+
+  it("detects a modified leaf row (bytes and hash column rewritten together)", async () => {
+    const db = await seededLog()
+    await asAttacker(db.url, [
+      "UPDATE audit_leaves SET leaf_bytes = '\\xdeadbeef', leaf_hash = sha256('\\x00deadbeef'::bytea) WHERE leaf_index = 42"
+    ])
+    const seen: Array<Violation> = []
+    const r = await integrity(db, seen)
+    expect(kinds(r)).toEqual(["modified@42"])
+    expect(seen.map((v) => v.kind)).toEqual(["modified"])
+    expect(r.ok).toBe(false)
+    expect(r.checkpointMismatches.map((m) => m.treeSize)).toEqual([60, 100])
+  })
+
+  it("detects a deleted leaf row", async () => {
+    const db = await seededLog()
+    await asAttacker(db.url, ["DELETE FROM audit_leaves WHERE leaf_index = 17"])
+    const r = await integrity(db)
+    expect(kinds(r)).toEqual(["deleted@17"])
+    expect(r.checkpointMismatches.length).toBeGreaterThan(0)
+  })
+
+  it("detects an inserted leaf row (later rows renumbered) and one appended past the sequencer", async () => {
+    const db = await seededLog()
+    await asAttacker(db.url, [
+      "UPDATE audit_leaves SET leaf_index = leaf_index + 1000000 WHERE leaf_index >= 30",
+      "UPDATE audit_leaves SET leaf_index = leaf_index - 999999 WHERE leaf_index >= 1000000",
+      "INSERT INTO audit_leaves VALUES (30, '\\x0102', sha256('\\x000102'::bytea), 'test.entry', now())",
+      "INSERT INTO audit_leaves VALUES (500, '\\x0304', sha256('\\x000304'::bytea), 'test.entry', now())"
+    ])
+    const r = await integrity(db)
+    expect(kinds(r)).toEqual(["inserted@30", "inserted@500"])
+    expect(r.checkpointMismatches.length).toBeGreaterThan(0)
+  })
+
+  it("detects reordered leaf rows", async () => {
+    const db = await seededLog()
+    await asAttacker(db.url, [
+      "UPDATE audit_leaves SET leaf_index = 1000000 WHERE leaf_index = 10",
+      "UPDATE audit_leaves SET leaf_index = 10 WHERE leaf_index = 11",
+      "UPDATE audit_leaves SET leaf_index = 11 WHERE leaf_index = 1000000"
+    ])
+    const r = await integrity(db)
+    expect(kinds(r)).toEqual(["reordered@10", "reordered@11"])
+    expect(r.checkpointMismatches.length).toBeGreaterThan(0)
+  })
+
+  it("detects a truncated tail, even when the attacker also cuts the node table and the sequencer", async () => {
+    const db = await seededLog()
+    await asAttacker(db.url, ["DELETE FROM audit_leaves WHERE leaf_index >= 80"])
+    expect(kinds(await integrity(db))).toEqual(["truncated@80"])
+    await asAttacker(db.url, [
+      "DELETE FROM audit_nodes WHERE node_index::numeric * 2 ^ level + 2 ^ level > 80",
+      "UPDATE audit_tree_state SET tree_size = 80"
+    ])
+    const r = await integrity(db)
+    expect(kinds(r)).toEqual(["truncated@80"])
+    expect(r.violations[0]?.detail).toMatch(/^20 /)
+    expect(r.checkpointMismatches.map((m) => m.treeSize)).toEqual([100])
+  })
+})

@@ -209,7 +209,7 @@ describe("grafana provisioning", () => {
     }
     const tempoDs = byType("tempo")
     expect(str(tempoDs, "jsonData", "tracesToLogsV2", "datasourceUid")).toBe(DataSourceUids.loki)
-    expect(rec(tempoDs, "jsonData", "tracesToLogsV2").filterByTraceId).toBe(true)
+    expect(rec(tempoDs, "jsonData", "tracesToLogsV2").filterByTraceID).toBe(true)
     for (const path of [["tracesToMetrics"], ["serviceMap"], ["lokiSearch"]] as const) {
       expect(uids).toContain(str(tempoDs, "jsonData", ...path, "datasourceUid"))
     }

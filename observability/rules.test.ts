@@ -1,4 +1,4 @@
-import { readdirSync } from "node:fs"
+import { readFileSync, readdirSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { checkExpr } from "./catalogCheck.js"
@@ -132,6 +132,18 @@ describe("SLO generator", () => {
     const [availability, latency] = Slos
     expect(availability?.errorQuery("5m")).toContain('status=~"5.."')
     expect(latency?.errorQuery("5m")).toContain('le="0.25"')
+  })
+})
+
+describe("docs/slo.md", () => {
+  it("describes every SLO and its alert", () => {
+    const doc = readFileSync(join(observabilityDir, "../docs/slo.md"), "utf8")
+    for (const slo of Slos) {
+      expect(doc).toContain(`\`${slo.name}\``)
+      expect(doc).toContain(`\`${slo.alertName}\``)
+      expect(doc).toContain(`${Number((slo.objective * 100).toFixed(2))} %`)
+    }
+    for (const w of BurnRateWindows) expect(doc).toContain(`${w.long} / ${w.short}`)
   })
 })
 

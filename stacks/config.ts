@@ -56,6 +56,8 @@ export interface AppSecrets {
   readonly blockfrostProjectId: pulumi.Output<string>
   readonly piiMasterKey: pulumi.Output<string>
   readonly grafanaAdminPassword: pulumi.Output<string>
+  readonly pagerdutyRoutingKey: pulumi.Output<string>
+  readonly slackWebhookUrl: pulumi.Output<string>
 }
 
 export interface AppSettings {
@@ -178,7 +180,9 @@ export const loadConfig = (): StackConfig => {
       chainSigningKey: cfg.requireSecret("chainSigningKey"),
       blockfrostProjectId: cfg.requireSecret("blockfrostProjectId"),
       piiMasterKey: cfg.requireSecret("piiMasterKey"),
-      grafanaAdminPassword: cfg.requireSecret("grafanaAdminPassword")
+      grafanaAdminPassword: cfg.requireSecret("grafanaAdminPassword"),
+      pagerdutyRoutingKey: cfg.requireSecret("pagerdutyRoutingKey"),
+      slackWebhookUrl: cfg.requireSecret("slackWebhookUrl")
     }
   }
 }

@@ -17,7 +17,8 @@ const res = (
   inputs,
   provider,
   custom: true,
-  dependsOn: []
+  dependsOn: [],
+  parent: ""
 })
 const secret = (value: unknown) => ({ [pulumi.runtime.specialSigKey]: pulumi.runtime.specialSecretSig, value })
 

@@ -16,7 +16,7 @@ import { Redis } from "./components/Redis.js"
 import { Registry } from "./components/Registry.js"
 import { SecretStore } from "./components/SecretStore.js"
 import { readObservabilityFiles } from "./observabilityFiles.js"
-import type { SecretDef, SecretName } from "./secrets.js"
+import type { SecretName, SecretNamespace } from "./secrets.js"
 import { workloadsFor } from "./workloads.js"
 
 /** What the platform layer needs from below: a cluster, an image location, where the data lives. */
@@ -81,7 +81,9 @@ const gcpFoundation = (cfg: StackConfig, g: GcpConfig, root: pulumi.ComponentRes
         chainSigningKey: s.chainSigningKey,
         blockfrostProjectId: s.blockfrostProjectId,
         piiMasterKey: s.piiMasterKey,
-        grafanaAdminPassword: s.grafanaAdminPassword
+        grafanaAdminPassword: s.grafanaAdminPassword,
+        pagerdutyRoutingKey: s.pagerdutyRoutingKey,
+        slackWebhookUrl: s.slackWebhookUrl
       }
     },
     root
@@ -132,6 +134,9 @@ export const brandme = (cfg: StackConfig, options: BrandmeOptions = {}): Brandme
   if (cfg.gcp !== undefined) {
     foundation = gcpFoundation(cfg, cfg.gcp, root)
   } else if (cfg.existing !== undefined) {
+    if (cfg.imageRepository === "") {
+      throw new pulumi.RunError("cloud existing has no Artifact Registry: set brandme:imageRepository")
+    }
     const e = cfg.existing
     const s = cfg.secrets
     foundation = {
@@ -154,7 +159,9 @@ export const brandme = (cfg: StackConfig, options: BrandmeOptions = {}): Brandme
           chainSigningKey: s.chainSigningKey,
           blockfrostProjectId: s.blockfrostProjectId,
           piiMasterKey: s.piiMasterKey,
-          grafanaAdminPassword: s.grafanaAdminPassword
+          grafanaAdminPassword: s.grafanaAdminPassword,
+          pagerdutyRoutingKey: s.pagerdutyRoutingKey,
+          slackWebhookUrl: s.slackWebhookUrl
         }
       },
       outputs: {}
@@ -182,15 +189,15 @@ export const brandme = (cfg: StackConfig, options: BrandmeOptions = {}): Brandme
       files: readObservabilityFiles(options.observabilityDir),
       prometheusRetention: cfg.prometheusRetention,
       prometheusStorageGb: cfg.prometheusStorageGb,
-      grafanaAdminSecret: "grafana-admin",
+      appEnv: cfg.app.appEnv,
       managedControlPlane: cfg.cloud === "gcp"
     },
     root
   )
   const monitoring = observability.operator
 
-  const namespaceFor = (def: SecretDef): pulumi.Input<string> =>
-    def.namespace === "observability" ? obsNs.metadata.name : appNs.metadata.name
+  const namespaceFor = (ns: SecretNamespace): pulumi.Input<string> =>
+    ns === "observability" ? obsNs.metadata.name : appNs.metadata.name
   const b = foundation.secretBackend
   const secrets =
     b.kind === "gcp"

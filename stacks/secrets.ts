@@ -2,10 +2,10 @@ import type { ServiceName } from "../shared/ServiceCatalog.js"
 
 /**
  * Every secret the platform holds. Each lives in GCP Secret Manager (cloud gcp) under `id`;
- * secrets with a Kubernetes consumer are mirrored by one ExternalSecret into a Kubernetes
- * Secret of the same name (key `value`), which pods read through `secretKeyRef`.
- * With `cloud: existing` the same Kubernetes Secrets are created directly from the
- * encrypted stack config, so the Deployments do not change.
+ * secrets with a Kubernetes consumer are mirrored by an ExternalSecret into the Kubernetes
+ * Secret `target.secret` (key `target.key`), which pods read through `secretKeyRef` or a volume.
+ * With `cloud: existing` the same Kubernetes Secrets are created directly from the encrypted
+ * stack config, so nothing that reads them changes.
  */
 
 export type SecretName =
@@ -23,55 +23,128 @@ export type SecretName =
   | "blockfrostProjectId"
   | "piiMasterKey"
   | "grafanaAdminPassword"
+  | "pagerdutyRoutingKey"
+  | "slackWebhookUrl"
+
+export type SecretNamespace = "app" | "observability"
+
+export interface SecretTarget {
+  readonly secret: string
+  readonly key: string
+  readonly namespace: SecretNamespace
+}
 
 export interface SecretDef {
   readonly name: SecretName
-  /** Secret Manager secret id and Kubernetes Secret name */
+  /** Secret Manager secret id */
   readonly id: string
   /** the env var pods get, if any */
   readonly env: string | undefined
-  /** which workloads get it ("all" includes the migration Job) */
+  /** which workloads get the env var ("all" includes the migration Job) */
   readonly consumers: "all" | ReadonlyArray<ServiceName | "migrate">
-  /** mirrored into Kubernetes (the raw passwords stay in Secret Manager: pods get them inside the URLs) */
-  readonly mirrored: boolean
-  readonly namespace: "app" | "observability"
+  /** the Kubernetes Secret it is mirrored into; undefined: stays in Secret Manager (raw passwords, which pods get inside the URLs) */
+  readonly target: SecretTarget | undefined
 }
 
-const def = (
-  name: SecretName,
-  id: string,
-  env: string | undefined,
-  consumers: SecretDef["consumers"],
-  mirrored = true,
-  namespace: SecretDef["namespace"] = "app"
-): SecretDef => ({ name, id, env, consumers, mirrored, namespace })
+export const ValueKey = "value"
+export const GrafanaAdminSecret = "grafana-admin"
+export const GrafanaAdminKeys = { user: "admin-user", password: "admin-password" } as const
+export const AlertmanagerReceiversSecret = "alertmanager-receivers"
+/** alertmanager.yml reads its receiver credentials from files in this folder */
+export const AlertmanagerSecretsDir = "/etc/alertmanager/secrets"
+
+const app = (name: SecretName, id: string, env: string, consumers: SecretDef["consumers"]): SecretDef => ({
+  name,
+  id,
+  env,
+  consumers,
+  target: { secret: id, key: ValueKey, namespace: "app" }
+})
+const raw = (name: SecretName, id: string): SecretDef => ({
+  name,
+  id,
+  env: undefined,
+  consumers: [],
+  target: undefined
+})
+const obs = (name: SecretName, id: string, secret: string, key: string): SecretDef => ({
+  name,
+  id,
+  env: undefined,
+  consumers: [],
+  target: { secret, key, namespace: "observability" }
+})
 
 export const SecretDefs: ReadonlyArray<SecretDef> = [
-  def("databasePassword", "brandme-database-password", undefined, [], false),
-  def("redisCacheAuth", "brandme-redis-cache-auth", undefined, [], false),
-  def("redisQueueAuth", "brandme-redis-queue-auth", undefined, [], false),
-  def("databaseUrl", "brandme-database-url", "DATABASE_URL", "all"),
-  def("redisUrl", "brandme-redis-url", "REDIS_URL", "all"),
-  def("redisQueueUrl", "brandme-redis-queue-url", "REDIS_QUEUE_URL", "all"),
-  def("jwtSecret", "brandme-jwt-secret", "JWT_SECRET", "all"),
-  def("jwtPublicKey", "brandme-jwt-public-key", "JWT_PUBLIC_KEY", "all"),
+  raw("databasePassword", "brandme-database-password"),
+  raw("redisCacheAuth", "brandme-redis-cache-auth"),
+  raw("redisQueueAuth", "brandme-redis-queue-auth"),
+  app("databaseUrl", "brandme-database-url", "DATABASE_URL", "all"),
+  app("redisUrl", "brandme-redis-url", "REDIS_URL", "all"),
+  app("redisQueueUrl", "brandme-redis-queue-url", "REDIS_QUEUE_URL", "all"),
+  app("jwtSecret", "brandme-jwt-secret", "JWT_SECRET", "all"),
+  app("jwtPublicKey", "brandme-jwt-public-key", "JWT_PUBLIC_KEY", "all"),
   // only identity issues tokens
-  def("jwtPrivateKey", "brandme-jwt-private-key", "JWT_PRIVATE_KEY", ["identity"]),
-  def("auditSigningKey", "brandme-audit-signing-key", "AUDIT_SIGNING_KEY", ["compliance", "orchestrator"]),
+  app("jwtPrivateKey", "brandme-jwt-private-key", "JWT_PRIVATE_KEY", ["identity"]),
+  app("auditSigningKey", "brandme-audit-signing-key", "AUDIT_SIGNING_KEY", ["compliance", "orchestrator"]),
   // only the chain service signs transactions and talks to the chain provider
-  def("chainSigningKey", "brandme-chain-signing-key", "CHAIN_SIGNING_KEY", ["chain"]),
-  def("blockfrostProjectId", "brandme-blockfrost-project-id", "BLOCKFROST_PROJECT_ID", ["chain"]),
-  def("piiMasterKey", "brandme-pii-master-key", "PII_MASTER_KEY", [
+  app("chainSigningKey", "brandme-chain-signing-key", "CHAIN_SIGNING_KEY", ["chain"]),
+  app("blockfrostProjectId", "brandme-blockfrost-project-id", "BLOCKFROST_PROJECT_ID", ["chain"]),
+  app("piiMasterKey", "brandme-pii-master-key", "PII_MASTER_KEY", [
     "gateway",
     "identity",
     "policy",
     "compliance",
     "orchestrator"
   ]),
-  def("grafanaAdminPassword", "grafana-admin", undefined, [], true, "observability")
+  obs("grafanaAdminPassword", "grafana-admin-password", GrafanaAdminSecret, GrafanaAdminKeys.password),
+  obs(
+    "pagerdutyRoutingKey",
+    "alertmanager-pagerduty-routing-key",
+    AlertmanagerReceiversSecret,
+    "pagerduty-routing-key"
+  ),
+  obs("slackWebhookUrl", "alertmanager-slack-webhook-url", AlertmanagerReceiversSecret, "slack-webhook-url")
 ]
 
-export const secretsFor = (workload: ServiceName | "migrate"): ReadonlyArray<SecretDef> =>
-  SecretDefs.filter(
-    (s) => s.env !== undefined && s.mirrored && (s.consumers === "all" || s.consumers.includes(workload))
+/** Non-secret keys some Kubernetes Secrets also need (Grafana's chart reads the user from the Secret). */
+export const SecretLiterals: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  [GrafanaAdminSecret]: { [GrafanaAdminKeys.user]: "admin" }
+}
+
+export interface MirroredSecret {
+  readonly secret: string
+  readonly namespace: SecretNamespace
+  readonly entries: ReadonlyArray<{ readonly key: string; readonly def: SecretDef }>
+  readonly literals: Readonly<Record<string, string>>
+}
+
+/** The Kubernetes Secrets to create, each with the Secret Manager entries it holds. */
+export const mirroredSecrets = (): ReadonlyArray<MirroredSecret> => {
+  const bySecret = new Map<string, MirroredSecret>()
+  for (const def of SecretDefs) {
+    const t = def.target
+    if (t === undefined) continue
+    const m = bySecret.get(t.secret) ?? {
+      secret: t.secret,
+      namespace: t.namespace,
+      entries: [],
+      literals: SecretLiterals[t.secret] ?? {}
+    }
+    bySecret.set(t.secret, { ...m, entries: [...m.entries, { key: t.key, def }] })
+  }
+  return [...bySecret.values()]
+}
+
+/** The env vars a workload gets from Secrets, and where each comes from. */
+export const secretsFor = (
+  workload: ServiceName | "migrate"
+): ReadonlyArray<{ readonly env: string; readonly target: SecretTarget }> =>
+  SecretDefs.flatMap(({ env, target, consumers }) =>
+    target !== undefined &&
+    target.namespace === "app" &&
+    env !== undefined &&
+    (consumers === "all" || consumers.includes(workload))
+      ? [{ env, target }]
+      : []
   )

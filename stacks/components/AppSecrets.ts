@@ -1,18 +1,14 @@
 import * as k8s from "@pulumi/kubernetes"
 import * as pulumi from "@pulumi/pulumi"
 import { Charts } from "../charts.js"
-import { type SecretDef, type SecretName, SecretDefs } from "../secrets.js"
+import { type MirroredSecret, mirroredSecrets, type SecretName, type SecretNamespace } from "../secrets.js"
 import { release } from "./helm.js"
 
-export const SecretValueKey = "value"
 export const SecretStoreName = "gcp-secret-manager"
-
-/** Grafana's chart reads the admin user and password from two keys of one Secret. */
-export const GrafanaAdminKeys = { user: "admin-user", password: "admin-password" } as const
 
 interface Common {
   readonly provider: k8s.Provider
-  readonly namespaceFor: (def: SecretDef) => pulumi.Input<string>
+  readonly namespaceFor: (ns: SecretNamespace) => pulumi.Input<string>
   readonly after: ReadonlyArray<pulumi.Resource>
 }
 
@@ -25,11 +21,23 @@ export interface ExternalSecretsArgs extends Common {
   readonly monitoring: pulumi.Resource
 }
 
-const mirrored = SecretDefs.filter((d) => d.mirrored)
+/** Keys that are not secrets are rendered by the ExternalSecret template next to the synced ones. */
+const template = (m: MirroredSecret) =>
+  Object.keys(m.literals).length === 0
+    ? {}
+    : {
+        template: {
+          engineVersion: "v2",
+          data: {
+            ...m.literals,
+            ...Object.fromEntries(m.entries.map((e) => [e.key, `{{ index . "${e.key}" }}`]))
+          }
+        }
+      }
 
 /**
  * External Secrets Operator, a ClusterSecretStore on GCP Secret Manager (workload identity
- * through the workloads' KSA) and one ExternalSecret per mirrored secret.
+ * through the workloads' KSA) and one ExternalSecret per Kubernetes Secret.
  */
 export class ExternalSecrets extends pulumi.ComponentResource {
   /** what pods must wait for: the Kubernetes Secrets exist once these are ready */
@@ -72,35 +80,24 @@ export class ExternalSecrets extends pulumi.ComponentResource {
       },
       { ...o, dependsOn: [operator, ...args.after] }
     )
-    this.ready = mirrored.map(
-      (def) =>
+    this.ready = mirroredSecrets().map(
+      (m) =>
         new k8s.apiextensions.CustomResource(
-          `external-${def.id}`,
+          `external-${m.secret}`,
           {
             apiVersion: "external-secrets.io/v1beta1",
             kind: "ExternalSecret",
             metadata: {
-              name: def.id,
-              namespace: args.namespaceFor(def),
+              name: m.secret,
+              namespace: args.namespaceFor(m.namespace),
               // Pulumi waits until the Secret is synced, so the migration Job never starts without it
               annotations: { "pulumi.com/waitFor": "condition=Ready" }
             },
             spec: {
               refreshInterval: "1h",
               secretStoreRef: { kind: "ClusterSecretStore", name: SecretStoreName },
-              target: {
-                name: def.id,
-                creationPolicy: "Owner",
-                ...(def.name === "grafanaAdminPassword"
-                  ? {
-                      template: {
-                        engineVersion: "v2",
-                        data: { [GrafanaAdminKeys.user]: "admin", [GrafanaAdminKeys.password]: "{{ .value }}" }
-                      }
-                    }
-                  : {})
-              },
-              data: [{ secretKey: SecretValueKey, remoteRef: { key: def.id, version: "latest" } }]
+              target: { name: m.secret, creationPolicy: "Owner", ...template(m) },
+              data: m.entries.map((e) => ({ secretKey: e.key, remoteRef: { key: e.def.id, version: "latest" } }))
             }
           },
           { ...o, dependsOn: [store] }
@@ -116,24 +113,28 @@ export interface StaticSecretsArgs extends Common {
 
 /**
  * `cloud: existing`: no Secret Manager to sync from, so the same Kubernetes Secrets are created
- * from the encrypted stack config (stored encrypted in Pulumi state too).
+ * from the encrypted stack config (kept encrypted in Pulumi state too).
  */
 export class StaticSecrets extends pulumi.ComponentResource {
   readonly ready: ReadonlyArray<pulumi.Resource>
 
   constructor(name: string, args: StaticSecretsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("brandme:platform:StaticSecrets", name, {}, opts)
-    this.ready = mirrored.flatMap((def) => {
-      const value = args.values[def.name]
-      if (value === undefined) return []
-      const stringData =
-        def.name === "grafanaAdminPassword"
-          ? { [GrafanaAdminKeys.user]: pulumi.secret("admin"), [GrafanaAdminKeys.password]: pulumi.secret(value) }
-          : { [SecretValueKey]: pulumi.secret(value) }
+    this.ready = mirroredSecrets().flatMap((m) => {
+      const entries = m.entries.flatMap((e) => {
+        const value = args.values[e.def.name]
+        return value === undefined ? [] : [[e.key, pulumi.secret(value)] as const]
+      })
+      if (entries.length === 0) return []
+      const literals = Object.entries(m.literals).map(([k, v]) => [k, pulumi.secret(v)] as const)
       return [
         new k8s.core.v1.Secret(
-          def.id,
-          { metadata: { name: def.id, namespace: args.namespaceFor(def) }, type: "Opaque", stringData },
+          m.secret,
+          {
+            metadata: { name: m.secret, namespace: args.namespaceFor(m.namespace) },
+            type: "Opaque",
+            stringData: Object.fromEntries([...literals, ...entries])
+          },
           { parent: this, provider: args.provider, dependsOn: [...args.after] }
         )
       ]

@@ -1,8 +1,13 @@
 import * as k8s from "@pulumi/kubernetes"
 import * as pulumi from "@pulumi/pulumi"
 import { Charts } from "../charts.js"
-import { type ObservabilityFiles, rewriteHosts } from "../observabilityFiles.js"
-import { GrafanaAdminKeys } from "./AppSecrets.js"
+import { isRecord, type ObservabilityFiles, rewriteHosts } from "../observabilityFiles.js"
+import {
+  AlertmanagerReceiversSecret,
+  AlertmanagerSecretsDir,
+  GrafanaAdminKeys,
+  GrafanaAdminSecret
+} from "../secrets.js"
 import { release } from "./helm.js"
 
 export interface ObservabilityArgs {
@@ -11,8 +16,8 @@ export interface ObservabilityArgs {
   readonly files: ObservabilityFiles
   readonly prometheusRetention: string
   readonly prometheusStorageGb: number
-  /** the Kubernetes Secret holding Grafana's admin credentials */
-  readonly grafanaAdminSecret: string
+  /** APP_ENV, which the collector's resource processor stamps on telemetry */
+  readonly appEnv: string
   /** GKE runs the control plane: its components cannot be scraped */
   readonly managedControlPlane: boolean
 }
@@ -88,8 +93,11 @@ export class Observability extends pulumi.ComponentResource {
             }
           },
           alertmanager: {
-            ...(files.alertmanager === undefined ? {} : { config: files.alertmanager }),
+            ...(files.alertmanager === undefined ? {} : { config: rewriteHosts(files.alertmanager, InClusterHosts) }),
             alertmanagerSpec: {
+              // alertmanager.yml reads receiver credentials from files (`*_file`) in this folder
+              volumes: [{ name: "receivers", secret: { secretName: AlertmanagerReceiversSecret } }],
+              volumeMounts: [{ name: "receivers", mountPath: AlertmanagerSecretsDir, readOnly: true }],
               storage: {
                 volumeClaimTemplate: {
                   spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "5Gi" } } }
@@ -100,7 +108,7 @@ export class Observability extends pulumi.ComponentResource {
           grafana: {
             fullnameOverride: "grafana",
             admin: {
-              existingSecret: args.grafanaAdminSecret,
+              existingSecret: GrafanaAdminSecret,
               userKey: GrafanaAdminKeys.user,
               passwordKey: GrafanaAdminKeys.password
             },
@@ -131,7 +139,7 @@ export class Observability extends pulumi.ComponentResource {
       after
     )
 
-    const loki = files.loki ?? {}
+    const loki = rewriteHosts(files.loki ?? {}, InClusterHosts)
     release(
       "loki",
       {
@@ -144,7 +152,7 @@ export class Observability extends pulumi.ComponentResource {
             auth_enabled: false,
             commonConfig: { replication_factor: 1 },
             storage: { type: "filesystem" },
-            schemaConfig: loki.schema_config ?? defaultLokiSchema,
+            schemaConfig: (isRecord(loki) ? loki.schema_config : undefined) ?? defaultLokiSchema,
             structuredConfig: loki
           },
           singleBinary: { replicas: 1, persistence: { enabled: true, size: "20Gi" } },
@@ -168,7 +176,7 @@ export class Observability extends pulumi.ComponentResource {
         namespace,
         values: {
           fullnameOverride: "tempo",
-          tempo: { structuredConfig: files.tempo ?? {} },
+          tempo: { structuredConfig: rewriteHosts(files.tempo ?? {}, InClusterHosts) },
           persistence: { enabled: true, size: "20Gi" },
           serviceMonitor: { enabled: true }
         }
@@ -186,6 +194,10 @@ export class Observability extends pulumi.ComponentResource {
           mode: "deployment",
           replicaCount: 2,
           image: { repository: "otel/opentelemetry-collector-contrib" },
+          extraEnvs: [
+            { name: "APP_ENV", value: args.appEnv },
+            { name: "CLOUD_PROVIDER", value: args.managedControlPlane ? "gcp" : "kubernetes" }
+          ],
           config: rewriteHosts(files.otelCollector ?? {}, InClusterHosts),
           serviceMonitor: { enabled: true },
           podDisruptionBudget: { enabled: true, maxUnavailable: 1 }

@@ -2,7 +2,6 @@ import type * as pulumi from "@pulumi/pulumi"
 import type { ServiceName } from "../../shared/ServiceCatalog.js"
 import { secretsFor } from "../secrets.js"
 import type { Resources } from "../workloads.js"
-import { SecretValueKey } from "./AppSecrets.js"
 
 /** What every Brand.Me pod shares: the image, the environment, the service account, the CA bundle. */
 export interface PodShape {
@@ -32,11 +31,10 @@ export interface ContainerArgs {
  */
 export const podSpec = (shape: PodShape, c: ContainerArgs) => {
   const plain = Object.entries({ ...shape.env, ...c.env }).map(([name, value]) => ({ name, value }))
-  const secret = secretsFor(c.secretsOf).flatMap((def) =>
-    def.env === undefined
-      ? []
-      : [{ name: def.env, valueFrom: { secretKeyRef: { name: def.id, key: SecretValueKey, optional: false } } }]
-  )
+  const secret = secretsFor(c.secretsOf).map((def) => ({
+    name: def.env,
+    valueFrom: { secretKeyRef: { name: def.target.secret, key: def.target.key, optional: false } }
+  }))
   const ca = shape.caBundleConfigMap
   return {
     serviceAccountName: shape.serviceAccountName,

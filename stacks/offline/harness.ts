@@ -22,6 +22,8 @@ export interface RecordedResource {
   readonly custom: boolean
   /** `type::name` of each resource in its dependsOn (recorded through a transformation) */
   readonly dependsOn: ReadonlyArray<string>
+  /** `type::name` of the parent component, "" at the top */
+  readonly parent: string
 }
 
 export interface ProgramRun {
@@ -129,9 +131,12 @@ export const resourceKey = (type: string, name: string): string => `${type}::${n
 const dependencyRecorder = () => {
   const keys = new WeakMap<pulumi.Resource, string>()
   const deps = new Map<string, ReadonlyArray<string>>()
+  const parents = new Map<string, string>()
   const transformation: pulumi.ResourceTransformation = (args) => {
     const key = resourceKey(args.type, args.name)
     keys.set(args.resource, key)
+    const parent = args.opts.parent === undefined ? undefined : keys.get(args.opts.parent)
+    if (parent !== undefined) parents.set(key, parent)
     const d = args.opts.dependsOn
     const list: ReadonlyArray<unknown> = Array.isArray(d) ? d : d === undefined ? [] : [d]
     deps.set(
@@ -143,11 +148,15 @@ const dependencyRecorder = () => {
     )
     return undefined
   }
-  return { transformation, dependsOn: (type: string, name: string) => deps.get(resourceKey(type, name)) ?? [] }
+  return {
+    transformation,
+    dependsOn: (type: string, name: string) => deps.get(resourceKey(type, name)) ?? [],
+    parent: (type: string, name: string) => parents.get(resourceKey(type, name)) ?? ""
+  }
 }
 
 export const runStack = async (stack: string, options: RunOptions = {}): Promise<ProgramRun> => {
-  const registered: Array<Omit<RecordedResource, "dependsOn">> = []
+  const registered: Array<Omit<RecordedResource, "dependsOn" | "parent">> = []
   const recorder = dependencyRecorder()
   await pulumi.runtime.setMocks(
     {
@@ -190,7 +199,11 @@ export const runStack = async (stack: string, options: RunOptions = {}): Promise
   await pulumi.runtime.disconnect()
   return {
     stack,
-    resources: registered.map((r) => ({ ...r, dependsOn: recorder.dependsOn(r.type, r.name) })),
+    resources: registered.map((r) => ({
+      ...r,
+      dependsOn: recorder.dependsOn(r.type, r.name),
+      parent: recorder.parent(r.type, r.name)
+    })),
     outputs,
     secretValues: [...Object.values(secrets).filter((s) => s.startsWith("fake-")), MockRedisAuth]
   }

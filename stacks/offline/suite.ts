@@ -1,6 +1,8 @@
+import * as path from "node:path"
 import { beforeAll, describe, expect, it } from "vitest"
 import { HealthPaths, ServiceNames, Services } from "../../shared/ServiceCatalog.js"
 import { readObservabilityFiles } from "../observabilityFiles.js"
+import { mirroredSecrets } from "../secrets.js"
 import { type ProgramRun, resourceKey, runStack } from "./harness.js"
 import * as policy from "./policy.js"
 import { kubernetesObjects, plain } from "./render.js"
@@ -21,6 +23,9 @@ export interface StackExpectations {
 }
 
 const rec = (v: unknown): Record<string, unknown> => (typeof v === "object" && v !== null ? { ...v } : {})
+const arr = (v: unknown): ReadonlyArray<unknown> => (Array.isArray(v) ? v : [])
+const containersOf = (d: unknown): ReadonlyArray<Record<string, unknown>> =>
+  arr(rec(rec(rec(rec(d).spec).template).spec).containers).map(rec)
 
 /**
  * The policy tests every stack must pass. Call once per test file: the Pulumi runtime is
@@ -105,11 +110,12 @@ export const stackPolicySuite = (stack: string, want: StackExpectations): void =
       expect(hpas).toEqual(want.hpas)
       const roles = deployments
         .filter((d) => d.metadata.name.startsWith("orchestrator"))
-        .map((d) => {
-          const c = rec((rec(rec(rec(d.spec).template).spec).containers as ReadonlyArray<unknown>)[0])
-          return (c.env as ReadonlyArray<{ name: string; value?: string }>).find((e) => e.name === "ORCHESTRATOR_ROLE")
-            ?.value
-        })
+        .map((d) =>
+          containersOf(d)
+            .flatMap((c) => arr(c.env).map(rec))
+            .find((e) => e.name === "ORCHESTRATOR_ROLE")
+        )
+        .map((e) => String(e?.value))
         .sort()
       expect(roles).toEqual(["beat", "worker"])
     })
@@ -118,9 +124,9 @@ export const stackPolicySuite = (stack: string, want: StackExpectations): void =
       expect(policy.checkContainers(run.resources)).toEqual([])
       // the check reads ports and paths from the catalog: prove it sees what it checks
       const gw = objects("Deployment").find((d) => d.metadata.name === "gateway")
-      const c = rec((rec(rec(rec(gw?.spec).template).spec).containers as ReadonlyArray<unknown>)[0])
+      const c = rec(containersOf(gw)[0])
       expect(rec(rec(c.readinessProbe).httpGet).path).toBe(HealthPaths.ready)
-      expect((c.ports as ReadonlyArray<{ containerPort: number }>)[0]?.containerPort).toBe(Services.gateway.port)
+      expect(rec(arr(c.ports)[0]).containerPort).toBe(Services.gateway.port)
     })
 
     it("a PodDisruptionBudget for every Deployment with more than one replica", () => {
@@ -160,13 +166,7 @@ export const stackPolicySuite = (stack: string, want: StackExpectations): void =
       const used = run.secretValues.filter((v) => !unused.test(v))
       expect(used.length).toBeGreaterThan(8)
       for (const v of used) expect(everything).toContain(v)
-      const env = objects("Deployment").flatMap((d) =>
-        (
-          rec(rec(rec(d.spec).template).spec).containers as ReadonlyArray<{
-            env: ReadonlyArray<Record<string, unknown>>
-          }>
-        ).flatMap((c) => c.env)
-      )
+      const env = objects("Deployment").flatMap((d) => containersOf(d).flatMap((c) => arr(c.env).map(rec)))
       for (const name of ["DATABASE_URL", "REDIS_URL", "REDIS_QUEUE_URL", "JWT_PUBLIC_KEY"]) {
         const vars = env.filter((e) => e.name === name)
         expect(vars.length).toBeGreaterThan(0)
@@ -208,6 +208,33 @@ export const stackPolicySuite = (stack: string, want: StackExpectations): void =
           .map((r) => r.metadata.name)
           .sort()
       ).toEqual(files.rules.map((r) => r.name).sort())
+    })
+
+    it("Alertmanager's receiver credential files are keys of the Secret mounted where it reads them", () => {
+      const files = readObservabilityFiles()
+      const kps = run.resources.find((r) => r.name === "kube-prometheus-stack")
+      const am = rec(rec(rec(plain(kps?.inputs)).values).alertmanager)
+      const fileRefs: Array<string> = []
+      const collect = (v: unknown): void => {
+        if (Array.isArray(v)) for (const x of v) collect(x)
+        else if (typeof v === "object" && v !== null)
+          for (const [k, x] of Object.entries(v)) {
+            if (k.endsWith("_file") && typeof x === "string") fileRefs.push(x)
+            else collect(x)
+          }
+      }
+      collect(am.config)
+      if (files.alertmanager !== undefined) expect(fileRefs.length).toBeGreaterThan(0)
+      const spec = rec(am.alertmanagerSpec)
+      const mountPath = rec(arr(spec.volumeMounts)[0]).mountPath
+      const secretName = rec(rec(arr(spec.volumes)[0]).secret).secretName
+      const keys = mirroredSecrets()
+        .find((m) => m.secret === secretName)
+        ?.entries.map((e) => e.key)
+      for (const f of fileRefs) {
+        expect(path.posix.dirname(f)).toBe(mountPath)
+        expect(keys).toContain(path.posix.basename(f))
+      }
     })
   })
 }

@@ -8,7 +8,7 @@ export interface NamespacesArgs {
   readonly provider: k8s.Provider
 }
 
-/** The guide's namespaces; app namespaces enforce the restricted Pod Security Standard. */
+/** The guide's namespaces, labelled for Pod Security admission. */
 export class Namespaces extends pulumi.ComponentResource {
   readonly byName: Readonly<Record<PlatformNamespace, k8s.core.v1.Namespace>>
 
@@ -22,9 +22,12 @@ export class Namespaces extends pulumi.ComponentResource {
             name: ns,
             labels: {
               "app.kubernetes.io/part-of": "brandme",
-              // observability runs node exporters that need host access; the app namespaces do not
-              "pod-security.kubernetes.io/enforce": ns === "observability" ? "privileged" : "restricted",
-              "pod-security.kubernetes.io/warn": "restricted"
+              // Our pods meet "restricted" (the stack tests check it); enforcement stays at "baseline" so a
+              // third-party chart in the namespace (NATS, ACME solvers) is warned about, not rejected.
+              // observability runs node exporters that need host access.
+              "pod-security.kubernetes.io/enforce": ns === "observability" ? "privileged" : "baseline",
+              "pod-security.kubernetes.io/warn": "restricted",
+              "pod-security.kubernetes.io/audit": "restricted"
             }
           }
         },

@@ -63,7 +63,8 @@ export const projectConfigKeys = (root = RepoRoot): ReadonlyArray<ProjectConfigK
       type: typeof s.type === "string" ? s.type : undefined,
       description: typeof s.description === "string" ? s.description : undefined,
       default: s.default,
-      secret: s.secret === true
+      // conditional secrets cannot be `secret: true` with a default (the CLI rejects that): their description says SECRET
+      secret: s.secret === true || (typeof s.description === "string" && s.description.startsWith("SECRET"))
     }
   })
 }

@@ -200,7 +200,7 @@ export const migrateUp = (dir: string = defaultMigrationsDir()) =>
             return yield* failed(m, "up")(result.left)
           }
           ran.push(label(m))
-          yield* Effect.logInfo(`migrated up ${label(m)}`)
+          yield* Effect.logDebug(`migrated up ${label(m)}`)
         }
         return ran
       })
@@ -231,7 +231,7 @@ export const migrateDown = (steps = 1, dir: string = defaultMigrationsDir()) =>
             return yield* failed(m, "down")(result.left)
           }
           ran.push(label(m))
-          yield* Effect.logInfo(`migrated down ${label(m)}`)
+          yield* Effect.logDebug(`migrated down ${label(m)}`)
         }
         return ran
       })

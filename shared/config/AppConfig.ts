@@ -14,7 +14,7 @@ export const DEV_WEBHOOK_SECRET = "dev-only-insecure-webhook-secret"
 
 const positiveInt = (name: string, fallback: number) =>
   Config.integer(name).pipe(
-    Config.validate({ message: "must be a positive integer", validation: (n) => n > 0 }),
+    Config.validate({ message: `${name} must be a positive integer`, validation: (n) => n > 0 }),
     Config.withDefault(fallback)
   )
 
@@ -22,7 +22,7 @@ const url = (name: string, fallback: string, schemes: ReadonlyArray<string>) =>
   Config.redacted(name).pipe(
     Config.withDefault(Redacted.make(fallback)),
     Config.validate({
-      message: `must be a URL with scheme ${schemes.join(" or ")}`,
+      message: `${name} must be a URL with scheme ${schemes.join(" or ")}`,
       validation: (r) => {
         try {
           return schemes.includes(new URL(Redacted.value(r)).protocol.replace(/:$/, ""))

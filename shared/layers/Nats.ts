@@ -70,7 +70,10 @@ export const makeNatsLayer = (o: { readonly url: string; readonly streamPrefix: 
         Effect.tap((nc) => Ref.set(current, Option.some({ nc, js: jetstream(nc) }))),
         Effect.retry(Schedule.spaced(Duration.millis(500)))
       )
-      yield* Effect.forkScoped(establish)
+      const connecting = yield* Effect.forkScoped(establish)
+      // give the first connection a moment so a healthy start is not reported degraded;
+      // past that the service starts anyway and the background loop keeps trying
+      yield* connecting.await.pipe(Effect.timeout(Duration.seconds(2)), Effect.ignore)
       yield* Effect.addFinalizer(() =>
         Effect.flatMap(Ref.get(current), (c) =>
           Option.match(c, {

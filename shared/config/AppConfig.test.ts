@@ -1,0 +1,66 @@
+import { Either } from "effect"
+import { describe, expect, it } from "vitest"
+import { testConfig } from "../testing/TestDatabase.js"
+import { insecureSettings } from "./AppConfig.js"
+import { makeConfigProvider, parseEnvFile } from "./EnvFile.js"
+
+describe("configuration", () => {
+  it("development accepts its insecure defaults", () => {
+    expect(insecureSettings(testConfig())).toEqual([])
+  })
+
+  it("production lists every insecure setting at once", () => {
+    const problems = insecureSettings(testConfig({ APP_ENV: "production" }))
+    const text = problems.join("\n")
+    for (const name of [
+      "JWT_SECRET",
+      "AUDIT_SIGNING_KEY",
+      "PII_MASTER_KEY",
+      "CHAIN_SIGNING_KEY",
+      "WEBHOOK_SIGNING_SECRET",
+      "DATABASE_SSL",
+      "DATABASE_URL",
+      "REDIS_URL",
+      "CHAIN_PROVIDER"
+    ]) {
+      expect(text).toContain(name)
+    }
+  })
+
+  it("production with real secrets and TLS everywhere starts", () => {
+    const problems = insecureSettings(
+      testConfig({
+        APP_ENV: "production",
+        JWT_SECRET: "a".repeat(48),
+        AUDIT_SIGNING_KEY: "k1",
+        PII_MASTER_KEY: "k2",
+        CHAIN_SIGNING_KEY: "k3",
+        WEBHOOK_SIGNING_SECRET: "k4",
+        DATABASE_URL: "postgres://app:pw@db:5432/brandme",
+        DATABASE_SSL: "verify-full",
+        REDIS_URL: "rediss://:pw@cache:6379",
+        REDIS_QUEUE_URL: "rediss://:pw@queue:6379",
+        CHAIN_PROVIDER: "blockfrost",
+        BLOCKFROST_PROJECT_ID: "mainnetXYZ"
+      })
+    )
+    expect(problems).toEqual([])
+  })
+
+  it("rejects a malformed value with the setting's name", () => {
+    expect(() => testConfig({ DATABASE_POOL_MAX: "lots" })).toThrow(/DATABASE_POOL_MAX/)
+    expect(() => testConfig({ REDIS_URL: "http://nope" })).toThrow(/REDIS_URL/)
+    expect(() => testConfig({ CHAIN_PROVIDER: "solana" })).toThrow(/CHAIN_PROVIDER/)
+  })
+
+  it("parses env files strictly and lets real environment variables win", () => {
+    const parsed = parseEnvFile("# comment\nA=1\nB='two words'\n\nC=\"x=y\"\n", "f")
+    expect(Either.isRight(parsed) && Object.fromEntries(parsed.right)).toEqual({ A: "1", B: "two words", C: "x=y" })
+    const bad = parseEnvFile("A=1\nthis is not a setting\n", ".env.x")
+    expect(Either.isLeft(bad) && bad.left.line).toBe(2)
+    const loaded = makeConfigProvider({ APP_ENV: "development", LOG_LEVEL: "warn" }, process.cwd())
+    expect(Either.isRight(loaded)).toBe(true)
+    const wrongEnv = makeConfigProvider({ APP_ENV: "prod" }, process.cwd())
+    expect(Either.isLeft(wrongEnv) && wrongEnv.left.message).toContain("APP_ENV must be one of")
+  })
+})

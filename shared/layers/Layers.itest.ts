@@ -1,0 +1,159 @@
+import { SqlClient } from "@effect/sql"
+import { Worker } from "bullmq"
+import { Deferred, Effect, Layer, Schedule } from "effect"
+import { Redis as IORedis } from "ioredis"
+import { jetstreamManager } from "@nats-io/jetstream"
+import { connect } from "@nats-io/transport-node"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { createTestDatabase, type TestDatabase, uniqueId } from "../testing/TestDatabase.js"
+import { Database, makeDatabaseLayer } from "./Database.js"
+import { makeNatsLayer, Nats } from "./Nats.js"
+import { makeQueuesLayer, Queues } from "./Queues.js"
+import { makeRedisLayer, Redis } from "./Redis.js"
+
+/** One test per layer against its real server, each isolated (own db, key prefix, stream, queue prefix). */
+describe("layers against the real servers", () => {
+  let db: TestDatabase
+  beforeAll(async () => {
+    db = await createTestDatabase("layers")
+  })
+  afterAll(async () => {
+    await db.drop()
+  })
+
+  it("Database: runs a query and reports pool use", async () => {
+    const layer = makeDatabaseLayer({
+      url: db.url,
+      poolMax: 3,
+      idleTimeoutMs: 1000,
+      connectTimeoutMs: 3000,
+      ssl: "disable",
+      applicationName: "layers-test"
+    })
+    const result = await Effect.runPromise(
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        const database = yield* Database
+        yield* database.ping
+        const rows = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM scan_events`
+        const name = yield* sql<{ db: string }>`SELECT current_database() AS db`
+        return { rows, name: name[0]?.db, stats: database.poolStats() }
+      }).pipe(Effect.provide(layer))
+    )
+    expect(result.rows).toEqual([{ n: 0 }])
+    expect(result.name).toBe(db.name)
+    expect(result.stats.max).toBe(3)
+    expect(result.stats.total).toBeGreaterThanOrEqual(1)
+  })
+
+  it("Redis: SET/GET under the run's key prefix, with TTL", async () => {
+    const prefix = `${uniqueId("test")}:`
+    const layer = makeRedisLayer({ url: "redis://127.0.0.1:6379", keyPrefix: prefix, connectionName: "layers-test" })
+    const out = await Effect.runPromise(
+      Effect.gen(function* () {
+        const redis = yield* Redis
+        yield* redis.set("greeting", "hello", 60)
+        const value = yield* redis.get("greeting")
+        const raw = yield* redis.cache
+        const ttl = yield* Effect.promise(() => raw.ttl(`${prefix}greeting`))
+        const deleted = yield* redis.del("greeting")
+        return { value, ttl, deleted, after: yield* redis.get("greeting") }
+      }).pipe(Effect.provide(layer))
+    )
+    expect(out.value).toBe("hello")
+    expect(out.ttl).toBeGreaterThan(0)
+    expect(out.ttl).toBeLessThanOrEqual(60)
+    expect(out.deleted).toBe(1)
+    expect(out.after).toBeNull()
+  })
+
+  it("Nats: JetStream publish + durable consume + ack", async () => {
+    const stream = uniqueId("TEST").toUpperCase()
+    const subject = `test.${stream.toLowerCase()}.event`
+    const layer = makeNatsLayer({ url: "nats://127.0.0.1:4222", streamPrefix: stream, name: "layers-test" })
+    const received = await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const nats = yield* Nats
+          // the connection is made in the background; wait until it answers
+          yield* nats.ping.pipe(Effect.retry({ times: 50, schedule: Schedule.spaced("100 millis") }))
+          yield* nats.ensureStream(stream, [`test.${stream.toLowerCase()}.>`])
+          yield* nats.publish(subject, JSON.stringify({ n: 1 }), { traceparent: "00-abc-def-01" })
+          yield* nats.publish(subject, JSON.stringify({ n: 2 }))
+          const got: Array<{ n: number; tp: string | undefined }> = []
+          const done = yield* Deferred.make<void>()
+          yield* nats.consume({
+            stream,
+            durable: "layers-test",
+            handler: (m) =>
+              Effect.sync(() => {
+                const body = JSON.parse(new TextDecoder().decode(m.data)) as { n: number }
+                got.push({ n: body.n, tp: m.headers.traceparent })
+              }).pipe(Effect.zipRight(got.length >= 1 ? Deferred.succeed(done, undefined) : Effect.void))
+          })
+          yield* Deferred.await(done).pipe(Effect.timeout("10 seconds"))
+          yield* Effect.sleep("300 millis")
+          return got
+        }).pipe(Effect.provide(layer))
+      )
+    )
+    expect(received.map((r) => r.n)).toEqual([1, 2])
+    expect(received[0]?.tp).toBe("00-abc-def-01")
+    // both messages were acked: the durable consumer has nothing pending
+    const nc = await connect({ servers: "127.0.0.1:4222" })
+    try {
+      const jsm = await jetstreamManager(nc)
+      const info = await jsm.consumers.info(stream, "layers-test")
+      expect(info.num_ack_pending).toBe(0)
+      expect(info.num_pending).toBe(0)
+      expect(info.delivered.consumer_seq).toBe(2)
+      await jsm.streams.delete(stream)
+    } finally {
+      await nc.close()
+    }
+  })
+
+  it("Queues: a BullMQ job added through the layer is processed by a worker", async () => {
+    const prefix = uniqueId("bmqtest")
+    const layer = makeQueuesLayer({ url: "redis://127.0.0.1:6379", prefix, name: "layers-test" })
+    const result = await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const queues = yield* Queues
+          const connection = new IORedis("redis://127.0.0.1:6379", { maxRetriesPerRequest: null })
+          const processed: Array<unknown> = []
+          const worker = new Worker(
+            "default",
+            async (job) => {
+              processed.push(job.data)
+              return { ok: true }
+            },
+            { connection, prefix }
+          )
+          yield* Effect.addFinalizer(() =>
+            Effect.promise(async () => {
+              await worker.close()
+              connection.disconnect()
+            })
+          )
+          const { id } = yield* queues.add("default", "layer_test", { hello: "world" }, { jobId: "job-1" })
+          const queue = yield* queues.queue("default")
+          const job = yield* Effect.promise(() => queue.getJob(id))
+          const state = yield* Effect.promise(async () => {
+            for (let i = 0; i < 100; i++) {
+              const s = await job!.getState()
+              if (s === "completed") return s
+              await new Promise((r) => setTimeout(r, 50))
+            }
+            return "timeout"
+          })
+          yield* Effect.promise(() => queue.obliterate({ force: true }))
+          return { id, state, processed }
+        }).pipe(Effect.provide(Layer.fresh(layer)))
+      )
+    )
+    expect(result.id).toBe("job-1")
+    expect(result.state).toBe("completed")
+    expect(result.processed).toEqual([{ hello: "world" }])
+  })
+})

@@ -29,7 +29,9 @@ const runtimeWith = (failSubmits = 0) => {
         ...local,
         submit: (cbor: string) =>
           failures-- > 0
-            ? Effect.fail(new ChainProviderUnavailable({ provider: "local", operation: "submit", status: 503, message: "down" }))
+            ? Effect.fail(
+                new ChainProviderUnavailable({ provider: "local", operation: "submit", status: 503, message: "down" })
+              )
             : local.submit(cbor)
       }
     })
@@ -68,7 +70,10 @@ describe("anchoring on the local ledger", () => {
     expect(row.status).toBe("submitted")
     expect(row.attempts).toBe(1)
 
-    const ledger = await db.query("SELECT status, encode(cbor, 'hex') AS cbor FROM chain_ledger_transactions WHERE tx_id = $1", [row.txId])
+    const ledger = await db.query(
+      "SELECT status, encode(cbor, 'hex') AS cbor FROM chain_ledger_transactions WHERE tx_id = $1",
+      [row.txId]
+    )
     expect(ledger).toHaveLength(1)
     expect(ledger[0].status).toBe("submitted")
     // the ledger holds exactly the bytes we stored, and they carry our checkpoint
@@ -79,8 +84,12 @@ describe("anchoring on the local ledger", () => {
     expect(early.transitions).toEqual([])
     await new Promise((r) => setTimeout(r, CONFIRM_MS + 200))
     const later = await rt.runPromise(Effect.flatMap(Anchoring, (a) => a.syncConfirmations))
-    expect(later.transitions).toEqual([{ id: row.id, treeSize: 10, txId: row.txId, from: "submitted", to: "confirmed" }])
-    const [stored] = await db.query("SELECT status, block_height, confirmed_at FROM chain_transactions WHERE id = $1", [row.id])
+    expect(later.transitions).toEqual([
+      { id: row.id, treeSize: 10, txId: row.txId, from: "submitted", to: "confirmed" }
+    ])
+    const [stored] = await db.query("SELECT status, block_height, confirmed_at FROM chain_transactions WHERE id = $1", [
+      row.id
+    ])
     expect(stored.status).toBe("confirmed")
     expect(Number(stored.block_height)).toBeGreaterThan(0)
     expect(seen).toContainEqual(["local", "submitted"])
@@ -108,10 +117,14 @@ describe("anchoring on the local ledger", () => {
   it("chains anchors: the next checkpoint spends the previous anchor's change", async () => {
     const rt = runtimeWith()
     const a = await rt.runPromise(
-      Effect.flatMap(Anchoring, (s) => s.anchorCheckpoint({ origin: "brandme.test/chain", treeSize: 1, rootHex: root(4) }))
+      Effect.flatMap(Anchoring, (s) =>
+        s.anchorCheckpoint({ origin: "brandme.test/chain", treeSize: 1, rootHex: root(4) })
+      )
     )
     const b = await rt.runPromise(
-      Effect.flatMap(Anchoring, (s) => s.anchorCheckpoint({ origin: "brandme.test/chain", treeSize: 2, rootHex: root(5) }))
+      Effect.flatMap(Anchoring, (s) =>
+        s.anchorCheckpoint({ origin: "brandme.test/chain", treeSize: 2, rootHex: root(5) })
+      )
     )
     expect(b.status).toBe("submitted")
     const spent = await db.query("SELECT tx_id, output_index FROM chain_ledger_utxos WHERE spent_by = $1", [b.txId])

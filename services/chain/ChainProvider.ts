@@ -1,5 +1,5 @@
 import { Context, Effect, Either, Layer, Ref } from "effect"
-import { ChainProviderUnavailable, ChainSubmitRejected } from "./Errors.js"
+import { type ChainProviderUnavailable, ChainSubmitRejected } from "./Errors.js"
 import { type OutputRef, validateTransaction } from "./LedgerRules.js"
 import { decodeTransaction, MAINNET_LIKE_PARAMETERS, type ProtocolParameters, type Utxo } from "./Transaction.js"
 import { cryptoReady } from "./Wallet.js"

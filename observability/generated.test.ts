@@ -105,6 +105,7 @@ describe("prometheus.yml", () => {
       ? undefined
       : {
           path: str(j, "metrics_path"),
+          honorLabels: j.honor_labels === true,
           targets: strs(j, "static_configs", 0, "targets"),
           labels: rec(j, "static_configs", 0, "labels")
         }
@@ -121,6 +122,7 @@ describe("prometheus.yml", () => {
   it.each(ServiceNames.map((s) => [s]))("has a job for %s at its catalog port", (s) => {
     expect(target(s)).toEqual({
       path: HealthPaths.metrics,
+      honorLabels: true,
       targets: [`127.0.0.1:${Services[s].port}`],
       labels: { service: s, tier: "app" }
     })

@@ -10,8 +10,10 @@ import { Backends, EvaluationInterval, Exporters, LocalHost, ScrapeInterval } fr
 /** Rule files, relative to prometheus.yml. */
 export const RuleFiles = ["rules/alerts.yml", "rules/slo.yml"] as const
 
-const job = (name: string, port: number, path: string, labels: Record<string, string>) => ({
+const job = (name: string, port: number, path: string, labels: Record<string, string>, honorLabels = false) => ({
   job_name: name,
+  // catalog metrics carry their own `service` label: keep it rather than renaming it `exported_service`
+  ...(honorLabels ? { honor_labels: true } : {}),
   metrics_path: path,
   static_configs: [{ targets: [`${LocalHost}:${port}`], labels }]
 })
@@ -27,7 +29,9 @@ export const prometheusConfig = () => ({
   },
   rule_files: [...RuleFiles],
   scrape_configs: [
-    ...ServiceNames.map((name) => job(name, Services[name].port, HealthPaths.metrics, { service: name, tier: "app" })),
+    ...ServiceNames.map((name) =>
+      job(name, Services[name].port, HealthPaths.metrics, { service: name, tier: "app" }, true)
+    ),
     ...Object.entries(Exporters).map(([name, e]) => job(name, e.port, e.path, { tier: "exporter" })),
     job("prometheus", Backends.prometheus.port, "/metrics", { tier: "observability" }),
     job("alertmanager", Backends.alertmanager.port, "/metrics", { tier: "observability" }),

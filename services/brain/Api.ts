@@ -1,9 +1,41 @@
-import { HttpApi, OpenApi } from "@effect/platform"
+import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
+import { Schema } from "effect"
+import { Intent, Role } from "../../shared/domain/Scan.js"
 import { HealthApi } from "../../shared/http/Health.js"
 import { Services } from "../../shared/ServiceCatalog.js"
+
+/** How the scanner relates to the scanned garment (computed by the gateway from the token and the garment). */
+export const Relation = Schema.Literal("owner", "own_brand", "none")
+export type Relation = typeof Relation.Type
+
+export const IntentRequest = Schema.Struct({
+  role: Role,
+  relation: Relation,
+  hint: Schema.optional(Intent)
+})
+export type IntentRequest = typeof IntentRequest.Type
+
+export const IntentResolution = Schema.Struct({ intent: Intent })
+
+export class IntentNotAllowed extends Schema.TaggedError<IntentNotAllowed>()(
+  "IntentNotAllowed",
+  { message: Schema.String, details: Schema.Struct({ intent: Intent, role: Role, relation: Relation }) },
+  HttpApiSchema.annotations({ status: 403 })
+) {}
+
+/** Service-to-service: the gateway asks brain for the intent of a scan. */
+export const BrainInternalApi = HttpApiGroup.make("internal")
+  .add(
+    HttpApiEndpoint.post("resolveIntent", "/internal/intents")
+      .setPayload(IntentRequest)
+      .addSuccess(IntentResolution)
+      .addError(IntentNotAllowed)
+  )
+  .annotate(OpenApi.Description, "internal calls from the gateway")
 
 /** The brain service's HTTP contract. */
 export const BrainApi = HttpApi.make("brain")
   .add(HealthApi)
+  .add(BrainInternalApi)
   .annotate(OpenApi.Title, "Brand.Me brain")
   .annotate(OpenApi.Description, Services.brain.description)

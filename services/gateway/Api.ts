@@ -1,9 +1,93 @@
-import { HttpApi, OpenApi } from "@effect/platform"
+import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
+import { Schema } from "effect"
+import { Unauthorized } from "../../shared/auth/Tokens.js"
+import { InvalidTag } from "../../shared/domain/DigitalLink.js"
+import { Decision, Intent, RegionCode } from "../../shared/domain/Scan.js"
 import { HealthApi } from "../../shared/http/Health.js"
 import { Services } from "../../shared/ServiceCatalog.js"
+import { IntentNotAllowed } from "../brain/Api.js"
+import { FacetsView, GarmentNotFound } from "../knowledge/Api.js"
+import { UpstreamError } from "./Upstream.js"
+
+export const ScanRequest = Schema.Struct({
+  tag: Schema.String.pipe(Schema.maxLength(4096)).annotations({
+    description: "GS1 Digital Link URI (https://<domain>/01/<GTIN>/21/<serial>) or a garment id"
+  }),
+  context: Schema.optional(
+    Schema.Struct({
+      region: Schema.optional(RegionCode),
+      locale: Schema.optional(Schema.String.pipe(Schema.pattern(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/))),
+      intent: Schema.optional(Intent)
+    })
+  )
+})
+export type ScanRequest = typeof ScanRequest.Type
+
+export const GarmentSummary = Schema.Struct({
+  id: Schema.UUID,
+  brandId: Schema.UUID,
+  name: Schema.String,
+  gtin: Schema.String,
+  serial: Schema.String,
+  batch: Schema.NullOr(Schema.String)
+})
+
+export const ScanResult = Schema.Struct({
+  scanId: Schema.UUID,
+  scannedAt: Schema.String,
+  garment: GarmentSummary,
+  intent: Intent,
+  regionCode: RegionCode,
+  decision: Decision,
+  facets: FacetsView
+})
+export type ScanResult = typeof ScanResult.Type
+
+export class IdempotencyConflict extends Schema.TaggedError<IdempotencyConflict>()(
+  "IdempotencyConflict",
+  { message: Schema.String },
+  HttpApiSchema.annotations({ status: 409 })
+) {}
+
+export class QueueUnavailable extends Schema.TaggedError<QueueUnavailable>()(
+  "QueueUnavailable",
+  { message: Schema.String },
+  HttpApiSchema.annotations({ status: 503 })
+) {}
+
+export const ScanHeaders = Schema.Struct({
+  authorization: Schema.optional(Schema.String),
+  "idempotency-key": Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200))),
+  "x-region": Schema.optional(Schema.String),
+  traceparent: Schema.optional(Schema.String)
+})
+
+export const ScansApi = HttpApiGroup.make("scans")
+  .add(
+    HttpApiEndpoint.post("scan", "/v1/scans")
+      .setHeaders(ScanHeaders)
+      .setPayload(ScanRequest)
+      .addSuccess(ScanResult)
+      .addError(InvalidTag)
+      .addError(Unauthorized)
+      .addError(IntentNotAllowed)
+      .addError(GarmentNotFound)
+      .addError(IdempotencyConflict)
+      .addError(UpstreamError)
+      .addError(QueueUnavailable)
+      .annotate(
+        OpenApi.Description,
+        "Scan a garment tag. Anonymous scans are role public; a Bearer token gives the caller's role. " +
+          "Idempotency-Key returns the same scan for 24 h. Region: context.region, else X-Region, else ZZ (default regime)."
+      )
+  )
+  .annotate(OpenApi.Description, "scans of garment tags")
+
+export type GatewayGroups = typeof HealthApi | typeof ScansApi
 
 /** The gateway service's HTTP contract. */
 export const GatewayApi = HttpApi.make("gateway")
   .add(HealthApi)
+  .add(ScansApi)
   .annotate(OpenApi.Title, "Brand.Me gateway")
   .annotate(OpenApi.Description, Services.gateway.description)

@@ -1,10 +1,37 @@
 import { HttpApiBuilder } from "@effect/platform"
+import { Effect, Layer } from "effect"
+import { TokensLive } from "../../shared/auth/Tokens.js"
 import { healthHandlers } from "../../shared/http/HealthHttp.js"
-import { serveService } from "../../shared/http/Server.js"
+import type { BrainClient } from "../brain/Client.js"
+import type { KnowledgeClient } from "../knowledge/Client.js"
+import type { PolicyClient } from "../policy/Client.js"
 import { GatewayApi } from "./Api.js"
+import { InternalCallsLive } from "./Calls.js"
+import { ScanFastLaneLive } from "./FastLane.js"
+import { Scans } from "./Scans.js"
+import { gatewayServer } from "./Server.js"
 
-export const GatewayHttpLive = serveService(
-  "gateway",
-  GatewayApi,
-  HttpApiBuilder.group(GatewayApi, "health", healthHandlers)
+/** The HttpApi handler of the scan contract (the fast lane serves the same route on the hot path). */
+const ScansLive = HttpApiBuilder.group(GatewayApi, "scans", (h) =>
+  Effect.map(Scans, (scans) =>
+    h.handle("scan", ({ headers, payload }) =>
+      scans.scan({
+        request: payload,
+        authorization: headers.authorization,
+        idempotencyKey: headers["idempotency-key"],
+        xRegion: headers["x-region"],
+        traceparent: headers.traceparent
+      })
+    )
+  )
 )
+
+/** Gateway with a given way of calling brain/policy/knowledge (tests pick one explicitly). */
+export const gatewayWith = <E, R>(calls: Layer.Layer<BrainClient | PolicyClient | KnowledgeClient, E, R>) =>
+  gatewayServer(
+    Layer.mergeAll(HttpApiBuilder.group(GatewayApi, "health", healthHandlers), ScansLive),
+    ScanFastLaneLive,
+    Scans.Default.pipe(Layer.provide(calls), Layer.provide(TokensLive))
+  ).pipe(Layer.provide(TokensLive))
+
+export const GatewayHttpLive = gatewayWith(InternalCallsLive)

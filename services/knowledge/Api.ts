@@ -1,9 +1,186 @@
-import { HttpApi, OpenApi } from "@effect/platform"
+import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
+import { Schema } from "effect"
+import { Forbidden, Unauthorized } from "../../shared/auth/Tokens.js"
+import { FacetGroup } from "../../shared/domain/Scan.js"
 import { HealthApi } from "../../shared/http/Health.js"
 import { Services } from "../../shared/ServiceCatalog.js"
+
+const Text = (max: number) => Schema.String.pipe(Schema.minLength(1), Schema.maxLength(max))
+
+/** The product facet groups a brand records (ownership history is derived, owner identity is identity's). */
+export const ProductFacets = Schema.Struct({
+  materials: Schema.optional(
+    Schema.Array(Schema.Struct({ fibre: Text(80), percent: Schema.Number.pipe(Schema.between(0, 100)) }))
+  ),
+  origin: Schema.optional(Schema.Struct({ country: Text(80), facility: Schema.optional(Text(200)) })),
+  supply_chain: Schema.optional(
+    Schema.Array(Schema.Struct({ step: Text(80), country: Text(80), at: Schema.optional(Text(40)) }))
+  ),
+  care: Schema.optional(Schema.Record({ key: Text(40), value: Text(200) })),
+  certifications: Schema.optional(Schema.Array(Schema.Struct({ name: Text(80), id: Schema.optional(Text(120)) })))
+})
+export type ProductFacets = typeof ProductFacets.Type
+
+export const OwnershipEntry = Schema.Struct({
+  kind: Schema.String,
+  at: Schema.String,
+  fromUserId: Schema.optional(Schema.NullOr(Schema.UUID)),
+  toUserId: Schema.optional(Schema.NullOr(Schema.UUID))
+})
+
+/** Facets as a scanner sees them: only the groups the decision allowed. */
+export const FacetsView = Schema.Struct({
+  ...ProductFacets.fields,
+  ownership_history: Schema.optional(Schema.Array(OwnershipEntry)),
+  owner_identity: Schema.optional(Schema.Struct({ userId: Schema.UUID, displayName: Schema.NullOr(Schema.String) }))
+})
+export type FacetsView = typeof FacetsView.Type
+
+export const Garment = Schema.Struct({
+  id: Schema.UUID,
+  brandId: Schema.UUID,
+  gtin: Schema.String,
+  serial: Schema.String,
+  batch: Schema.NullOr(Schema.String),
+  name: Schema.String,
+  facets: ProductFacets,
+  ownerUserId: Schema.NullOr(Schema.UUID),
+  version: Schema.Int,
+  createdAt: Schema.String,
+  updatedAt: Schema.String
+})
+export type Garment = typeof Garment.Type
+
+const AiValue = Schema.String.pipe(
+  Schema.pattern(/^[!"%&'()*+,\-./0-9:;<=>?A-Z_a-z]{1,20}$/, {
+    message: () => "must be 1-20 characters of the GS1 AI encodable set 82"
+  })
+)
+
+export const GarmentCreate = Schema.Struct({
+  brandId: Schema.optional(Schema.UUID),
+  gtin: Schema.String.pipe(Schema.pattern(/^[0-9]{8}$|^[0-9]{12,14}$/, { message: () => "GTIN must be 8, 12, 13 or 14 digits" })),
+  serial: AiValue,
+  batch: Schema.optional(AiValue),
+  name: Text(200),
+  facets: ProductFacets
+})
+export type GarmentCreate = typeof GarmentCreate.Type
+
+export const GarmentPatch = Schema.Struct({
+  version: Schema.Int.pipe(Schema.positive()),
+  name: Schema.optional(Text(200)),
+  batch: Schema.optional(Schema.NullOr(AiValue)),
+  facets: Schema.optional(ProductFacets)
+}).annotations({ description: "facets: the groups given replace those groups; the others stay" })
+export type GarmentPatch = typeof GarmentPatch.Type
+
+export const ImportRequest = Schema.Struct({
+  garments: Schema.Array(Schema.Unknown).pipe(Schema.minItems(1), Schema.maxItems(1000))
+})
+export const ImportItemResult = Schema.Struct({
+  index: Schema.Int,
+  ok: Schema.Boolean,
+  id: Schema.optional(Schema.UUID),
+  error: Schema.optional(Schema.Struct({ error: Schema.String, message: Schema.String }))
+})
+export const ImportResult = Schema.Struct({
+  created: Schema.Int,
+  failed: Schema.Int,
+  results: Schema.Array(ImportItemResult)
+})
+export type ImportResult = typeof ImportResult.Type
+
+/** The record the gateway resolves a tag to (no facets: those come filtered through `view`). */
+export const GarmentRecord = Schema.Struct({
+  id: Schema.UUID,
+  brandId: Schema.UUID,
+  name: Schema.String,
+  gtin: Schema.String,
+  serial: Schema.String,
+  batch: Schema.NullOr(Schema.String),
+  ownerUserId: Schema.NullOr(Schema.UUID),
+  version: Schema.Int
+})
+export type GarmentRecord = typeof GarmentRecord.Type
+
+export const TagRefSchema = Schema.Union(
+  Schema.TaggedStruct("DigitalLink", { gtin: Schema.String, serial: Schema.String, batch: Schema.NullOr(Schema.String) }),
+  Schema.TaggedStruct("GarmentId", { id: Schema.UUID })
+)
+
+export class GarmentNotFound extends Schema.TaggedError<GarmentNotFound>()(
+  "GarmentNotFound",
+  { message: Schema.String },
+  HttpApiSchema.annotations({ status: 404 })
+) {}
+
+export class VersionConflict extends Schema.TaggedError<VersionConflict>()(
+  "VersionConflict",
+  { message: Schema.String, details: Schema.Struct({ expected: Schema.Int, current: Schema.Int }) },
+  HttpApiSchema.annotations({ status: 409 })
+) {}
+
+export class DuplicateGarment extends Schema.TaggedError<DuplicateGarment>()(
+  "DuplicateGarment",
+  { message: Schema.String },
+  HttpApiSchema.annotations({ status: 409 })
+) {}
+
+export class InvalidGarment extends Schema.TaggedError<InvalidGarment>()(
+  "InvalidGarment",
+  { message: Schema.String },
+  HttpApiSchema.annotations({ status: 422 })
+) {}
+
+const AuthHeaders = Schema.Struct({ authorization: Schema.optional(Schema.String) })
+const IdParam = HttpApiSchema.param("id", Schema.UUID)
+
+export const GarmentsApi = HttpApiGroup.make("garments")
+  .add(
+    HttpApiEndpoint.post("create", "/v1/garments")
+      .setHeaders(AuthHeaders)
+      .setPayload(GarmentCreate)
+      .addSuccess(Garment, { status: 201 })
+      .addError(DuplicateGarment)
+      .addError(InvalidGarment)
+  )
+  .add(
+    HttpApiEndpoint.patch("update")`/v1/garments/${IdParam}`
+      .setHeaders(AuthHeaders)
+      .setPayload(GarmentPatch)
+      .addSuccess(Garment)
+      .addError(VersionConflict)
+  )
+  .add(HttpApiEndpoint.get("get")`/v1/garments/${IdParam}`.setHeaders(AuthHeaders).addSuccess(Garment))
+  .add(
+    HttpApiEndpoint.post("import", "/v1/garments/import")
+      .setHeaders(AuthHeaders)
+      .setPayload(ImportRequest)
+      .addSuccess(ImportResult)
+  )
+  .addError(Unauthorized)
+  .addError(Forbidden)
+  .addError(GarmentNotFound)
+  .annotate(OpenApi.Description, "garments and their facets; brand staff write their own brand's garments")
+
+export const KnowledgeInternalApi = HttpApiGroup.make("internal")
+  .add(
+    HttpApiEndpoint.post("resolve", "/internal/garments/resolve")
+      .setPayload(Schema.Struct({ ref: TagRefSchema }))
+      .addSuccess(GarmentRecord)
+  )
+  .add(
+    HttpApiEndpoint.post("view", "/internal/garments/view")
+      .setPayload(Schema.Struct({ garmentId: Schema.UUID, allowed: Schema.Array(FacetGroup) }))
+      .addSuccess(FacetsView)
+  )
+  .addError(GarmentNotFound)
 
 /** The knowledge service's HTTP contract. */
 export const KnowledgeApi = HttpApi.make("knowledge")
   .add(HealthApi)
+  .add(GarmentsApi)
+  .add(KnowledgeInternalApi)
   .annotate(OpenApi.Title, "Brand.Me knowledge")
   .annotate(OpenApi.Description, Services.knowledge.description)

@@ -1,9 +1,78 @@
-import { HttpApi, OpenApi } from "@effect/platform"
+import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
+import { Schema } from "effect"
+import { Forbidden, Unauthorized } from "../../shared/auth/Tokens.js"
+import { Decision, Intent, RegionCode, Role } from "../../shared/domain/Scan.js"
 import { HealthApi } from "../../shared/http/Health.js"
 import { Services } from "../../shared/ServiceCatalog.js"
+import { Relation } from "../brain/Api.js"
+import { ConsentPurposes } from "./Rules.js"
+
+export const DecisionRequest = Schema.Struct({
+  garmentId: Schema.UUID,
+  ownerUserId: Schema.NullOr(Schema.UUID),
+  role: Role,
+  relation: Relation,
+  intent: Intent,
+  regionCode: RegionCode
+})
+export type DecisionRequest = typeof DecisionRequest.Type
+
+export const ConsentPurpose = Schema.Literal(...ConsentPurposes)
+
+export const ConsentChange = Schema.Struct({
+  garmentId: Schema.optionalWith(Schema.NullOr(Schema.UUID), { default: () => null }),
+  purpose: ConsentPurpose,
+  granted: Schema.Boolean
+}).annotations({ description: "grant (granted: true) or withdraw (false); garmentId null = all my garments" })
+
+export const ConsentRecord = Schema.Struct({
+  id: Schema.String,
+  ownerUserId: Schema.UUID,
+  garmentId: Schema.NullOr(Schema.UUID),
+  purpose: Schema.String,
+  granted: Schema.Boolean,
+  policyVersion: Schema.String,
+  createdAt: Schema.String
+})
+export type ConsentRecord = typeof ConsentRecord.Type
+
+export const ConsentList = Schema.Struct({ current: Schema.Array(ConsentRecord) })
+
+export class GarmentNotFound extends Schema.TaggedError<GarmentNotFound>()(
+  "GarmentNotFound",
+  { message: Schema.String },
+  HttpApiSchema.annotations({ status: 404 })
+) {}
+
+export const AuthHeaders = Schema.Struct({ authorization: Schema.optional(Schema.String) })
+
+export const ConsentsApi = HttpApiGroup.make("consents")
+  .add(
+    HttpApiEndpoint.post("change", "/v1/consents")
+      .setHeaders(AuthHeaders)
+      .setPayload(ConsentChange)
+      .addSuccess(ConsentRecord, { status: 201 })
+      .addError(Unauthorized)
+      .addError(Forbidden)
+      .addError(GarmentNotFound)
+  )
+  .add(
+    HttpApiEndpoint.get("list", "/v1/consents")
+      .setHeaders(AuthHeaders)
+      .addSuccess(ConsentList)
+      .addError(Unauthorized)
+      .addError(Forbidden)
+  )
+  .annotate(OpenApi.Description, "an owner's consents: append-only grants and withdrawals")
+
+export const PolicyInternalApi = HttpApiGroup.make("internal").add(
+  HttpApiEndpoint.post("decide", "/internal/decisions").setPayload(DecisionRequest).addSuccess(Decision)
+)
 
 /** The policy service's HTTP contract. */
 export const PolicyApi = HttpApi.make("policy")
   .add(HealthApi)
+  .add(ConsentsApi)
+  .add(PolicyInternalApi)
   .annotate(OpenApi.Title, "Brand.Me policy")
   .annotate(OpenApi.Description, Services.policy.description)

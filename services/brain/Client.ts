@@ -1,0 +1,35 @@
+import { FetchHttpClient, HttpApiClient } from "@effect/platform"
+import { Context, Effect, Layer } from "effect"
+import type { Intent } from "../../shared/domain/Scan.js"
+import { BrainApi, type IntentNotAllowed, type IntentRequest } from "./Api.js"
+import { Brain } from "./Brain.js"
+import { callFailed, retagErrors, type UpstreamError } from "../gateway/Upstream.js"
+
+/** What the gateway needs from brain; the same interface in-process and over HTTP. */
+export interface BrainCalls {
+  readonly resolveIntent: (req: IntentRequest) => Effect.Effect<Intent, IntentNotAllowed | UpstreamError>
+}
+
+export class BrainClient extends Context.Tag("brandme/BrainClient")<BrainClient, BrainCalls>() {
+  /** direct call into the Brain service in this process */
+  static readonly InProcess = Layer.effect(
+    BrainClient,
+    Effect.map(Brain, (brain) => ({ resolveIntent: (req) => brain.resolveIntent(req) }))
+  ).pipe(Layer.provide(Brain.Default))
+
+  /** typed client derived from brain's Api.ts; traceparent rides along from the current span */
+  static readonly Http = (baseUrl: string) =>
+    Layer.effect(
+      BrainClient,
+      Effect.map(HttpApiClient.make(BrainApi, { baseUrl, transformClient: retagErrors }), (client) => ({
+        resolveIntent: (req) =>
+          client.internal
+            .resolveIntent({ payload: req })
+            .pipe(
+              Effect.map((r) => r.intent),
+              Effect.catchTags(callFailed("brain")),
+              Effect.withSpan("BrainClient.resolveIntent")
+            )
+      }))
+    ).pipe(Layer.provide(FetchHttpClient.layer))
+}

@@ -1,0 +1,51 @@
+import { Effect, Option } from "effect"
+import { decodeJwt } from "jose"
+import { bearerToken, type Principal, sessionKey, Tokens, Unauthorized } from "../../shared/auth/Tokens.js"
+import { Redis } from "../../shared/layers/Redis.js"
+import { Lru } from "./Lru.js"
+
+/**
+ * Who is calling: no Authorization header → anonymous (role `public`); a Bearer JWT → its principal,
+ * once the signature, expiry and claims check out AND its session is still live in Redis (a sign-out
+ * deletes the key, so a revoked token fails on its very next request). Verified signatures are
+ * memoised per token until a minute passes; the session check is never skipped.
+ */
+const verified = new Lru<string, Principal>(10_000, 60_000)
+
+export const verifyToken = (token: string) =>
+  Effect.gen(function* () {
+    const hit = verified.get(token)
+    if (hit !== undefined) return hit
+    const tokens = yield* Tokens
+    const p = yield* tokens.verify(token)
+    // never memoise past the token's own expiry
+    const exp = decodeJwt(token).exp
+    const ttl = exp === undefined ? 0 : Math.min(60_000, exp * 1000 - Date.now())
+    if (ttl > 0) verified.set(token, p, ttl)
+    return p
+  })
+
+export const requireLiveSession = (p: Principal) =>
+  Effect.gen(function* () {
+    const redis = yield* Redis
+    const live = yield* Effect.orElseSucceed(redis.get(sessionKey(p.sessionId)), () => null)
+    if (live === null) return yield* new Unauthorized({ message: "session has ended: sign in again" })
+    return p
+  })
+
+export const authenticate = (authorization: string | undefined) =>
+  Effect.gen(function* () {
+    const token = yield* bearerToken(authorization)
+    if (Option.isNone(token)) return Option.none<Principal>()
+    const p = yield* verifyToken(token.value)
+    return Option.some(yield* requireLiveSession(p))
+  })
+
+/** The endpoints that need a signed-in caller. */
+export const requirePrincipal = (authorization: string | undefined) =>
+  Effect.flatMap(authenticate(authorization), (p) =>
+    Option.match(p, {
+      onNone: () => Effect.fail(new Unauthorized({ message: "sign in first: Authorization: Bearer <token> is missing" })),
+      onSome: Effect.succeed
+    })
+  )

@@ -1,0 +1,38 @@
+import { Config, Effect, Layer } from "effect"
+import { AppConfig } from "../../shared/config/AppConfig.js"
+import { Services } from "../../shared/ServiceCatalog.js"
+import { BrainClient } from "../brain/Client.js"
+import { KnowledgeClient } from "../knowledge/Client.js"
+import { PolicyClient } from "../policy/Client.js"
+
+/**
+ * How the gateway reaches brain, policy and knowledge. `INTERNAL_CALLS=inprocess` calls their
+ * services directly (the all-in-one process: no network hop); `http` uses the typed clients derived
+ * from their Api.ts at BRAIN_URL / POLICY_URL / KNOWLEDGE_URL (default http://127.0.0.1:<port+offset>).
+ * Default: inprocess when SERVICE is "all" or also runs the three; http when the gateway runs alone.
+ */
+export type CallMode = "inprocess" | "http"
+
+export const InProcessCalls = Layer.mergeAll(BrainClient.InProcess, PolicyClient.InProcess, KnowledgeClient.InProcess)
+
+export const HttpCalls = (urls: { readonly brain: string; readonly policy: string; readonly knowledge: string }) =>
+  Layer.mergeAll(BrainClient.Http(urls.brain), PolicyClient.Http(urls.policy), KnowledgeClient.Http(urls.knowledge))
+
+export const defaultMode = (service: string): CallMode => {
+  const names = service.split(",").map((s) => s.trim())
+  return names.includes("all") || ["brain", "policy", "knowledge"].every((n) => names.includes(n)) ? "inprocess" : "http"
+}
+
+export const InternalCallsLive = Layer.unwrapEffect(
+  Effect.gen(function* () {
+    const config = yield* AppConfig
+    const service = yield* Config.string("SERVICE").pipe(Config.withDefault("all"))
+    const mode = yield* Config.literal("inprocess", "http")("INTERNAL_CALLS").pipe(Config.withDefault(defaultMode(service)))
+    if (mode === "inprocess") return InProcessCalls
+    const local = (name: "brain" | "policy" | "knowledge") =>
+      Config.string(`${name.toUpperCase()}_URL`).pipe(
+        Config.withDefault(`http://127.0.0.1:${Services[name].port + config.http.portOffset}`)
+      )
+    return HttpCalls({ brain: yield* local("brain"), policy: yield* local("policy"), knowledge: yield* local("knowledge") })
+  }).pipe(Effect.orDie)
+)

@@ -1,0 +1,62 @@
+import { Context, Effect } from "effect"
+import { Subjects } from "../../shared/domain/Scan.js"
+import { Nats } from "../../shared/layers/Nats.js"
+
+/**
+ * NATS subjects of the scan path's cache-invalidation facts. Production uses the platform subjects;
+ * each integration test file overrides them (its own names) so parallel runs never see each other.
+ */
+export interface ScanPathSubjectsShape {
+  readonly consentChanged: string
+  readonly garmentUpdated: string
+  /** stream name suffix (after NATS_STREAM_PREFIX_) that captures both subjects for durable readers */
+  readonly stream: string
+}
+
+export class ScanPathSubjects extends Context.Reference<ScanPathSubjects>()("brandme/ScanPathSubjects", {
+  defaultValue: (): ScanPathSubjectsShape => ({
+    consentChanged: Subjects.consentChanged,
+    garmentUpdated: Subjects.garmentUpdated,
+    stream: "SCANPATH"
+  })
+}) {}
+
+export const testSubjects = (prefix: string): ScanPathSubjectsShape => ({
+  consentChanged: `${prefix}.brandme.consent.changed`,
+  garmentUpdated: `${prefix}.brandme.garment.updated`,
+  stream: `${prefix.toUpperCase().replace(/[^A-Z0-9]/g, "_")}_SCANPATH`
+})
+
+export interface ConsentChanged {
+  readonly ownerUserId: string
+  readonly garmentId: string | null
+  readonly purpose: string
+  readonly granted: boolean
+  readonly generation: number
+}
+
+export interface GarmentUpdated {
+  readonly garmentId: string
+  readonly version: number
+  readonly generation: number
+}
+
+/**
+ * Makes sure a stream captures the subjects so JetStream publishes are acknowledged. A subject already
+ * captured by another stream (a platform-wide `brandme.>` stream) is fine: publishes still land there.
+ */
+export const ensureScanPathStream = Effect.gen(function* () {
+  const nats = yield* Nats
+  const s = yield* ScanPathSubjects
+  yield* nats
+    .ensureStream(`${nats.streamPrefix}_${s.stream}`, [s.consentChanged, s.garmentUpdated])
+    .pipe(Effect.catchAll((e) => Effect.logWarning(`scan-path stream not ensured: ${e.message}`)))
+})
+
+/** Publishes a fact; NATS is optional for these services (the Redis generation already changed). */
+export const publishFact = (subject: string, fact: ConsentChanged | GarmentUpdated, traceparent?: string) =>
+  Effect.flatMap(Nats, (nats) =>
+    nats
+      .publish(subject, JSON.stringify(fact), traceparent === undefined ? {} : { traceparent })
+      .pipe(Effect.catchAll((e) => Effect.logWarning(`publish ${subject} failed: ${e.message}`)))
+  )

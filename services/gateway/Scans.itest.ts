@@ -1,0 +1,258 @@
+import { Queue } from "bullmq"
+import { Redis as IORedis } from "ioredis"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { Schema } from "effect"
+import { ScanEvent } from "../../shared/domain/Scan.js"
+import { digitalLinkOf, type Harness, makeHarness, postJson, type Seed } from "./testing/ScanPathHarness.js"
+
+interface Entry {
+  readonly group: string
+  readonly reason: string
+}
+interface Scan {
+  scanId: string
+  intent: string
+  decision: { regime: string; allowed: Array<Entry>; denied: Array<Entry> }
+  facets: Record<string, unknown>
+}
+const groups = (es: ReadonlyArray<Entry>) => es.map((e) => e.group).sort()
+
+let h: Harness
+let seed: Seed
+let gwA: string
+let gwB: string
+let gwHttp: string
+const scanIds: Array<string> = []
+
+const scan = async (gw: string, body: unknown, headers: Record<string, string> = {}) => {
+  const r = await postJson(`${gw}/v1/scans`, body, headers)
+  if (r.status === 200) scanIds.push((r.json as Scan).scanId)
+  return r
+}
+const ok = async (gw: string, body: unknown, headers: Record<string, string> = {}): Promise<Scan> => {
+  const r = await scan(gw, body, headers)
+  expect(r.status, JSON.stringify(r.json)).toBe(200)
+  return r.json as Scan
+}
+const bearer = (t: { token: string }) => ({ authorization: `Bearer ${t.token}` })
+
+beforeAll(async () => {
+  h = await makeHarness("scans-itest")
+  seed = await h.seed()
+  await h.startBackends()
+  gwA = await h.startGateway(1, "inprocess")
+  gwB = await h.startGateway(2, "inprocess")
+  gwHttp = await h.startGateway(3, "http")
+})
+
+afterAll(async () => {
+  await h?.close()
+})
+
+describe("POST /v1/scans", () => {
+  it("anonymous scan: public_view, product groups allowed, owner identity denied", async () => {
+    const s = await ok(gwA, { tag: digitalLinkOf(seed.owned), context: { region: "US" } })
+    expect(s.intent).toBe("public_view")
+    expect(s.decision.regime).toBe("default")
+    expect(groups(s.decision.allowed)).toEqual(
+      ["care", "certifications", "materials", "origin", "ownership_history", "supply_chain"].sort()
+    )
+    expect(groups(s.decision.denied)).toEqual(["owner_identity"])
+    expect(s.facets.owner_identity).toBeUndefined()
+    expect(JSON.stringify(s.facets)).not.toContain(seed.users.owner)
+  })
+
+  it("resolves every intent for the roles that may use it, and refuses the others naming the intent", async () => {
+    const owner = await h.tokenFor({ userId: seed.users.owner, role: "owner", brandId: null })
+    const brand = await h.tokenFor({ userId: seed.users.brand, role: "brand", brandId: seed.brandId })
+    const auditor = await h.tokenFor({ userId: seed.users.auditor, role: "auditor", brandId: null })
+    const tag = digitalLinkOf(seed.owned)
+    expect((await ok(gwA, { tag }, bearer(owner))).intent).toBe("owner_view")
+    expect((await ok(gwA, { tag, context: { intent: "ownership_transfer" } }, bearer(owner))).intent).toBe(
+      "ownership_transfer"
+    )
+    expect((await ok(gwA, { tag, context: { intent: "authenticity_check" } })).intent).toBe("authenticity_check")
+    const care = await ok(gwA, { tag, context: { intent: "care_instructions" } })
+    expect(care.intent).toBe("care_instructions")
+    expect(Object.keys(care.facets).sort()).toEqual(["care", "materials"])
+    expect((await ok(gwA, { tag }, bearer(brand))).intent).toBe("brand_inspection")
+    expect((await ok(gwA, { tag }, bearer(auditor))).intent).toBe("audit")
+    expect((await ok(gwA, { tag: seed.owned.id })).intent).toBe("public_view")
+    const refused = await scan(gwA, { tag, context: { intent: "audit" } })
+    expect(refused.status).toBe(403)
+    expect(refused.json).toMatchObject({ error: "IntentNotAllowed" })
+    expect((refused.json as { message: string }).message).toContain("intent audit is not allowed for role public")
+    const notOwner = await scan(gwA, { tag, context: { intent: "owner_view" } }, bearer(brand))
+    expect(notOwner.status).toBe(403)
+  })
+
+  it("an EU public scanner never sees the owner's identity, even with every consent granted", async () => {
+    const owner = await h.tokenFor({ userId: seed.users.owner, role: "owner", brandId: null })
+    for (const purpose of ["ownership_history", "owner_identity"]) {
+      const c = await postJson(`${h.url("policy")}/v1/consents`, { purpose, granted: true }, bearer(owner))
+      expect(c.status, JSON.stringify(c.json)).toBe(201)
+    }
+    const s = await ok(gwA, { tag: digitalLinkOf(seed.owned) }, { "x-region": "de" })
+    expect(s.decision.regime).toBe("gdpr")
+    expect(s.decision.denied.find((d) => d.group === "owner_identity")?.reason).toContain("GDPR")
+    expect(s.facets.owner_identity).toBeUndefined()
+    expect(s.facets.ownership_history).toEqual([{ kind: "claimed", at: expect.any(String) }])
+    const text = JSON.stringify(s)
+    expect(text).not.toContain(seed.users.owner)
+    expect(text).not.toContain(seed.ownerName)
+    // the same owner's identity is shown in a default-regime region with consent
+    const us = await ok(gwA, { tag: digitalLinkOf(seed.owned), context: { region: "BR" } })
+    expect(us.facets.owner_identity).toEqual({ userId: seed.users.owner, displayName: seed.ownerName })
+    for (const purpose of ["ownership_history", "owner_identity"]) {
+      await postJson(`${h.url("policy")}/v1/consents`, { purpose, granted: false }, bearer(owner))
+    }
+  })
+
+  it("an owner sees their history and identity", async () => {
+    const owner = await h.tokenFor({ userId: seed.users.owner, role: "owner", brandId: null })
+    const s = await ok(gwA, { tag: digitalLinkOf(seed.owned), context: { region: "FR" } }, bearer(owner))
+    expect(s.intent).toBe("owner_view")
+    expect(s.decision.denied).toEqual([])
+    expect(s.facets.ownership_history).toEqual([
+      { kind: "claimed", at: expect.any(String), fromUserId: null, toUserId: seed.users.owner }
+    ])
+    expect(s.facets.owner_identity).toEqual({ userId: seed.users.owner, displayName: seed.ownerName })
+  })
+
+  it("a withdrawn consent hides its facets on the very next scan, on another replica too", async () => {
+    const owner = await h.tokenFor({ userId: seed.users.owner, role: "owner", brandId: null })
+    const tag = digitalLinkOf(seed.owned)
+    const grant = await postJson(
+      `${h.url("policy")}/v1/consents`,
+      { garmentId: seed.owned.id, purpose: "ownership_history", granted: true },
+      bearer(owner)
+    )
+    expect(grant.status).toBe(201)
+    // both replicas warm with the granted answer
+    for (const gw of [gwA, gwB, gwA, gwB]) {
+      const s = await ok(gw, { tag, context: { region: "IT" } })
+      expect(groups(s.decision.allowed)).toContain("ownership_history")
+    }
+    const withdraw = await postJson(
+      `${h.url("policy")}/v1/consents`,
+      { garmentId: seed.owned.id, purpose: "ownership_history", granted: false },
+      bearer(owner)
+    )
+    expect(withdraw.status).toBe(201)
+    const next = await ok(gwB, { tag, context: { region: "IT" } })
+    expect(groups(next.decision.denied)).toContain("ownership_history")
+    expect(next.facets.ownership_history).toBeUndefined()
+    const onA = await ok(gwA, { tag, context: { region: "IT" } })
+    expect(onA.facets.ownership_history).toBeUndefined()
+    const list = await fetch(`${h.url("policy")}/v1/consents`, { headers: bearer(owner) }).then((r) => r.json())
+    expect(list.current).toContainEqual(
+      expect.objectContaining({ garmentId: seed.owned.id, purpose: "ownership_history", granted: false })
+    )
+  })
+
+  it("the HTTP call path gives the same answer as the in-process one", async () => {
+    const owner = await h.tokenFor({ userId: seed.users.owner, role: "owner", brandId: null })
+    for (const [headers, body] of [
+      [{}, { tag: digitalLinkOf(seed.owned), context: { region: "US-CA" } }],
+      [bearer(owner), { tag: digitalLinkOf(seed.owned), context: { region: "FR" } }],
+      [{}, { tag: digitalLinkOf(seed.unowned), context: { intent: "care_instructions" } }]
+    ] as const) {
+      const a = await ok(gwA, body, headers)
+      const b = await ok(gwHttp, body, { ...headers, traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" })
+      expect({ ...b, scanId: "", scannedAt: "" }).toEqual({ ...a, scanId: "", scannedAt: "" })
+    }
+    const refused = await scan(gwHttp, { tag: digitalLinkOf(seed.owned), context: { intent: "audit" } })
+    expect(refused.status).toBe(403)
+    const missing = await scan(gwHttp, { tag: "https://e.com/01/09506000134352/21/NOPE" })
+    expect(missing.status).toBe(404)
+  })
+
+  it("rejects revoked sessions, expired and forged tokens", async () => {
+    const tag = digitalLinkOf(seed.owned)
+    const owner = await h.tokenFor({ userId: seed.users.owner, role: "owner", brandId: null })
+    expect((await scan(gwA, { tag }, bearer(owner))).status).toBe(200)
+    await owner.revoke()
+    const revoked = await scan(gwA, { tag }, bearer(owner))
+    expect(revoked.status).toBe(401)
+    expect(revoked.json).toMatchObject({ error: "Unauthorized", message: "session has ended: sign in again" })
+    const expired = await h.tokenFor({ userId: seed.users.owner, role: "owner", brandId: null }, { ttl: -10 })
+    expect((await scan(gwA, { tag }, bearer(expired))).json).toMatchObject({ message: "token expired" })
+    const forged = `${owner.token.slice(0, -4)}AAAA`
+    expect((await scan(gwA, { tag }, bearer({ token: forged }))).status).toBe(401)
+  })
+
+  it("Idempotency-Key returns the same scan, and refuses a different request under the same key", async () => {
+    const body = { tag: digitalLinkOf(seed.unowned) }
+    const first = await ok(gwA, body, { "idempotency-key": "k-1" })
+    const again = await ok(gwB, body, { "idempotency-key": "k-1" })
+    expect(again.scanId).toBe(first.scanId)
+    const other = await scan(gwA, { tag: digitalLinkOf(seed.owned) }, { "idempotency-key": "k-1" })
+    expect(other.status).toBe(409)
+  })
+
+  it("a garment update shows on the next scan everywhere; stale versions conflict", async () => {
+    const brand = await h.tokenFor({ userId: seed.users.brand, role: "brand", brandId: seed.brandId })
+    const other = await h.tokenFor({ userId: seed.users.otherBrand, role: "brand", brandId: seed.otherBrandId })
+    const tag = digitalLinkOf(seed.unowned)
+    await ok(gwA, { tag })
+    await ok(gwB, { tag })
+    const g = await fetch(`${h.url("knowledge")}/v1/garments/${seed.unowned.id}`, { headers: bearer(brand) }).then(
+      (r) => r.json()
+    )
+    const patch = (version: number, who: { token: string }) =>
+      fetch(`${h.url("knowledge")}/v1/garments/${seed.unowned.id}`, {
+        method: "PATCH",
+        headers: { "content-type": "application/json", ...bearer(who) },
+        body: JSON.stringify({ version, facets: { care: { wash: "cold only" } } })
+      })
+    expect((await patch(g.version, other)).status).toBe(403)
+    expect((await patch(g.version, brand)).status).toBe(200)
+    const stale = await patch(g.version, brand)
+    expect(stale.status).toBe(409)
+    expect((await stale.json()).message).toContain(`version ${g.version} is stale`)
+    expect((await ok(gwB, { tag })).facets.care).toEqual({ wash: "cold only" })
+    expect((await ok(gwA, { tag })).facets.care).toEqual({ wash: "cold only" })
+  })
+
+  it("brand staff create and bulk-import garments item by item", async () => {
+    const brand = await h.tokenFor({ userId: seed.users.brand, role: "brand", brandId: seed.brandId })
+    const good = (serial: string) => ({ gtin: "9506000134352", serial, name: "Tee", facets: { care: { wash: "40C" } } })
+    const created = await postJson(`${h.url("knowledge")}/v1/garments`, good("NEW-1"), bearer(brand))
+    expect(created.status, JSON.stringify(created.json)).toBe(201)
+    const dup = await postJson(`${h.url("knowledge")}/v1/garments`, good("NEW-1"), bearer(brand))
+    expect(dup.status).toBe(409)
+    const imported = await postJson(
+      `${h.url("knowledge")}/v1/garments/import`,
+      { garments: [good("IMP-1"), { ...good("IMP-2"), gtin: "9506000134357" }, { serial: 5 }, good("IMP-3")] },
+      bearer(brand)
+    )
+    expect(imported.status).toBe(200)
+    expect(imported.json).toMatchObject({ created: 2, failed: 2 })
+    const results = (imported.json as { results: Array<{ ok: boolean; error?: { message: string } }> }).results
+    expect(results.map((r) => r.ok)).toEqual([true, false, false, true])
+    expect(results[1]!.error!.message).toContain("check digit")
+    const s = await ok(gwA, { tag: "https://x.example/01/09506000134352/21/IMP-3" })
+    expect(s.facets.care).toEqual({ wash: "40C" })
+  })
+
+  it("puts exactly one persist_scan_event job per accepted scan id on the scans queue", async () => {
+    const conn = new IORedis("redis://127.0.0.1:6379", { maxRetriesPerRequest: null })
+    const q = new Queue("scans", { connection: conn, prefix: h.prefix })
+    try {
+      const jobs = await q.getJobs(["waiting", "delayed", "active", "completed", "failed", "prioritized"])
+      const ids = jobs.map((j) => j.id)
+      const unique = [...new Set(scanIds)]
+      expect(new Set(ids).size).toBe(ids.length)
+      expect(ids.sort()).toEqual(unique.sort())
+      const job = jobs[0]!
+      expect(job.name).toBe("persist_scan_event")
+      expect(job.opts.attempts).toBe(5)
+      expect(job.opts.backoff).toEqual({ type: "exponential", delay: 500 })
+      const event = Schema.decodeUnknownSync(ScanEvent)(job.data)
+      expect(event.scanId).toBe(job.id)
+    } finally {
+      await q.close()
+      conn.disconnect()
+    }
+  })
+})

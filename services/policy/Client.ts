@@ -1,0 +1,29 @@
+import { FetchHttpClient, HttpApiClient } from "@effect/platform"
+import { Context, Effect, Layer } from "effect"
+import type { Decision } from "../../shared/domain/Scan.js"
+import { callFailed, retagErrors, type UpstreamError } from "../gateway/Upstream.js"
+import { type DecisionRequest, PolicyApi } from "./Api.js"
+import { Policy } from "./Policy.js"
+
+/** What the gateway needs from policy; the same interface in-process and over HTTP. */
+export interface PolicyCalls {
+  readonly decide: (req: DecisionRequest) => Effect.Effect<Decision, UpstreamError>
+}
+
+export class PolicyClient extends Context.Tag("brandme/PolicyClient")<PolicyClient, PolicyCalls>() {
+  static readonly InProcess = Layer.effect(
+    PolicyClient,
+    Effect.map(Policy, (policy) => ({ decide: (req) => policy.decide(req) }))
+  ).pipe(Layer.provide(Policy.Default))
+
+  static readonly Http = (baseUrl: string) =>
+    Layer.effect(
+      PolicyClient,
+      Effect.map(HttpApiClient.make(PolicyApi, { baseUrl, transformClient: retagErrors }), (client) => ({
+        decide: (req) =>
+          client.internal
+            .decide({ payload: req })
+            .pipe(Effect.catchTags(callFailed("policy")), Effect.withSpan("PolicyClient.decide"))
+      }))
+    ).pipe(Layer.provide(FetchHttpClient.layer))
+}

@@ -1,0 +1,110 @@
+import { Effect, Option, Schema } from "effect"
+import { Forbidden, type Principal } from "../../shared/auth/Tokens.js"
+import { Decision } from "../../shared/domain/Scan.js"
+import { Redis } from "../../shared/layers/Redis.js"
+import { Metrics } from "../../shared/telemetry/Metrics.js"
+import { publishFact, ScanPathSubjects } from "../gateway/Events.js"
+import { type ConsentChange, type DecisionRequest, GarmentNotFound } from "./Api.js"
+import { ownerGenerationKey } from "./Keys.js"
+import { ConsentRepo } from "./Repo.js"
+import { type ConsentState, consentStateOf, decide, needsConsent, POLICY_VERSION, regimeOf } from "./Rules.js"
+
+const DECISION_TTL_SECONDS = 5 * 60
+const encodeDecision = Schema.encodeSync(Schema.parseJson(Decision))
+const decodeDecision = Schema.decodeUnknownOption(Schema.parseJson(Decision))
+
+const noConsent: Record<"ownership_history" | "owner_identity", ConsentState> = {
+  ownership_history: "none",
+  owner_identity: "none"
+}
+
+/**
+ * Policy: consent records and decisions. A decision depends on the owner's consents only for the
+ * personal groups; those decisions are cached 5 min in Redis under the owner's consent generation,
+ * which every consent change increments before it answers — so the very next scan, on any replica,
+ * reads a new generation and never an old decision.
+ */
+export class Policy extends Effect.Service<Policy>()("brandme/Policy", {
+  dependencies: [ConsentRepo.Default],
+  effect: Effect.gen(function* () {
+    const repo = yield* ConsentRepo
+    const redis = yield* Redis
+    const metrics = yield* Effect.serviceOption(Metrics)
+    const count = (regime: string, cache: string) =>
+      Option.map(metrics, ({ m }) => m.policyDecisionsTotal.inc({ regime, cache }))
+
+    const generation = (owner: string) =>
+      Effect.map(
+        Effect.orElseSucceed(redis.get(ownerGenerationKey(owner)), () => null),
+        (g) => g ?? "0"
+      )
+
+    const decideFor = (req: DecisionRequest) =>
+      Effect.gen(function* () {
+        const regime = regimeOf(req.regionCode)
+        const base = {
+          role: req.role,
+          relation: req.relation,
+          intent: req.intent,
+          regime,
+          hasOwner: req.ownerUserId !== null
+        }
+        if (req.ownerUserId === null || !needsConsent(base)) {
+          count(regime, "bypass")
+          return decide({ ...base, consent: noConsent })
+        }
+        const owner = req.ownerUserId
+        const gen = yield* generation(owner)
+        const key = `policy:decision:${owner}:${gen}:${req.garmentId}:${req.role}:${req.relation}:${regime}:${req.intent}`
+        const cached = yield* Effect.orElseSucceed(redis.get(key), () => null)
+        const hit = cached === null ? Option.none() : decodeDecision(cached)
+        if (Option.isSome(hit)) {
+          count(regime, "hit")
+          return hit.value
+        }
+        count(regime, "miss")
+        const rows = yield* repo.forGarment(owner, req.garmentId)
+        const decision = decide({ ...base, consent: consentStateOf(rows) })
+        yield* Effect.ignore(redis.set(key, encodeDecision(decision), DECISION_TTL_SECONDS))
+        return decision
+      }).pipe(Effect.withSpan("Policy.decide"))
+
+    const change = (p: Principal, c: typeof ConsentChange.Type, traceparent?: string) =>
+      Effect.gen(function* () {
+        if (p.role !== "owner") {
+          return yield* new Forbidden({ message: `only garment owners record consents; your role is ${p.role}` })
+        }
+        if (c.garmentId !== null) {
+          const g = yield* repo.garmentOwner(c.garmentId)
+          if (Option.isNone(g)) return yield* new GarmentNotFound({ message: `garment ${c.garmentId} does not exist` })
+          if (g.value.owner_user_id !== p.userId) {
+            return yield* new Forbidden({ message: `you do not own garment ${c.garmentId}` })
+          }
+        }
+        const record = yield* repo.insert({
+          owner: p.userId,
+          garment: c.garmentId,
+          purpose: c.purpose,
+          granted: c.granted,
+          version: POLICY_VERSION
+        })
+        // the generation bump is what makes every cached decision for this owner stale: it must succeed
+        const raw = yield* Effect.orDie(redis.cache)
+        const generation = yield* Effect.orDie(Effect.promise(() => raw.incr(redis.key(ownerGenerationKey(p.userId)))))
+        const subjects = yield* ScanPathSubjects
+        yield* publishFact(
+          subjects.consentChanged,
+          { ownerUserId: p.userId, garmentId: c.garmentId, purpose: c.purpose, granted: c.granted, generation },
+          traceparent
+        )
+        return record
+      }).pipe(Effect.withSpan("Policy.changeConsent"))
+
+    const list = (p: Principal) =>
+      p.role === "owner"
+        ? Effect.map(repo.current(p.userId), (current) => ({ current }))
+        : Effect.fail(new Forbidden({ message: `only garment owners have consents; your role is ${p.role}` }))
+
+    return { decide: decideFor, change, list }
+  })
+}) {}

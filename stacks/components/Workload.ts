@@ -81,7 +81,12 @@ export class Workload extends pulumi.ComponentResource {
           }
         }
       },
-      { ...o, dependsOn: [...args.after] }
+      // once an HPA owns the replica count, a later `pulumi up` must not reset it
+      {
+        ...o,
+        dependsOn: [...args.after],
+        ...(spec.autoscale === undefined ? {} : { ignoreChanges: ["spec.replicas"] })
+      }
     )
 
     new k8s.core.v1.Service(

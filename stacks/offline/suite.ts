@@ -20,6 +20,8 @@ export interface StackExpectations {
   readonly hpas: Readonly<Record<string, readonly [number, number]>>
   /** config on top of the stack file (e.g. the same stack on an existing cluster) */
   readonly configOverrides?: Record<string, string>
+  /** another observability folder (e.g. an empty one) */
+  readonly observabilityDir?: string
 }
 
 const rec = (v: unknown): Record<string, unknown> => (typeof v === "object" && v !== null ? { ...v } : {})
@@ -35,7 +37,10 @@ export const stackPolicySuite = (stack: string, want: StackExpectations): void =
   describe(`stack ${stack} (cloud ${want.cloud})`, () => {
     let run: ProgramRun
     beforeAll(async () => {
-      run = await runStack(stack, want.configOverrides === undefined ? {} : { configOverrides: want.configOverrides })
+      run = await runStack(stack, {
+        ...(want.configOverrides === undefined ? {} : { configOverrides: want.configOverrides }),
+        ...(want.observabilityDir === undefined ? {} : { observabilityDir: want.observabilityDir })
+      })
     }, 120_000)
 
     const objects = (kind: string) =>
@@ -199,7 +204,7 @@ export const stackPolicySuite = (stack: string, want: StackExpectations): void =
         "cert-manager"
       ])
         expect(releases).toContain(r)
-      const files = readObservabilityFiles()
+      const files = readObservabilityFiles(want.observabilityDir)
       const dashboards = objects("ConfigMap").filter((c) => c.metadata.labels?.grafana_dashboard === "1")
       expect(dashboards).toHaveLength(files.dashboards.length)
       for (const d of dashboards) expect(Object.keys(rec(d.data))).toHaveLength(1)
@@ -211,7 +216,7 @@ export const stackPolicySuite = (stack: string, want: StackExpectations): void =
     })
 
     it("Alertmanager's receiver credential files are keys of the Secret mounted where it reads them", () => {
-      const files = readObservabilityFiles()
+      const files = readObservabilityFiles(want.observabilityDir)
       const kps = run.resources.find((r) => r.name === "kube-prometheus-stack")
       const am = rec(rec(rec(plain(kps?.inputs)).values).alertmanager)
       const fileRefs: Array<string> = []

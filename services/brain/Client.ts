@@ -23,13 +23,11 @@ export class BrainClient extends Context.Tag("brandme/BrainClient")<BrainClient,
       BrainClient,
       Effect.map(HttpApiClient.make(BrainApi, { baseUrl, transformClient: retagErrors }), (client) => ({
         resolveIntent: (req) =>
-          client.internal
-            .resolveIntent({ payload: req })
-            .pipe(
-              Effect.map((r) => r.intent),
-              Effect.catchTags(callFailed("brain")),
-              Effect.withSpan("BrainClient.resolveIntent")
-            )
+          client.internal.resolveIntent({ payload: req }).pipe(
+            Effect.map((r) => r.intent),
+            Effect.catchTags(callFailed("brain")),
+            Effect.withSpan("BrainClient.resolveIntent")
+          )
       }))
     ).pipe(Layer.provide(FetchHttpClient.layer))
 }

@@ -45,7 +45,8 @@ export const authenticate = (authorization: string | undefined) =>
 export const requirePrincipal = (authorization: string | undefined) =>
   Effect.flatMap(authenticate(authorization), (p) =>
     Option.match(p, {
-      onNone: () => Effect.fail(new Unauthorized({ message: "sign in first: Authorization: Bearer <token> is missing" })),
+      onNone: () =>
+        Effect.fail(new Unauthorized({ message: "sign in first: Authorization: Bearer <token> is missing" })),
       onSome: Effect.succeed
     })
   )

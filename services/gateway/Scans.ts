@@ -95,7 +95,14 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
     const countCache = (result: "hit" | "miss") =>
       Option.map(metrics, ({ m }) => m.cacheRequestsTotal.inc({ cache: "scan_answer", result }))
 
-    const answerFor = (record: GarmentRecord, role: Role, relation: Relation, region: string, hint: Intent | undefined, key: string) =>
+    const answerFor = (
+      record: GarmentRecord,
+      role: Role,
+      relation: Relation,
+      region: string,
+      hint: Intent | undefined,
+      key: string
+    ) =>
       Effect.gen(function* () {
         const l2 = yield* Effect.orElseSucceed(redis.get(`gateway:answer:${key}`), () => null)
         const decoded = l2 === null ? Option.none() : Schema.decodeUnknownOption(AnswerJson)(l2)
@@ -114,7 +121,9 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
           decision.allowed.map((a) => a.group)
         )
         const answer: Answer = { intent, decision, facets }
-        yield* Effect.ignore(redis.set(`gateway:answer:${key}`, Schema.encodeSync(AnswerJson)(answer), ANSWER_TTL_SECONDS))
+        yield* Effect.ignore(
+          redis.set(`gateway:answer:${key}`, Schema.encodeSync(AnswerJson)(answer), ANSWER_TTL_SECONDS)
+        )
         return answer
       })
 
@@ -123,7 +132,9 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
         const t0 = performance.now()
         const ref = yield* parseTag(input.request.tag)
         const token = yield* bearerToken(input.authorization)
-        const principal = Option.isSome(token) ? yield* Effect.provideService(verifyToken(token.value), Tokens, tokens) : undefined
+        const principal = Option.isSome(token)
+          ? yield* Effect.provideService(verifyToken(token.value), Tokens, tokens)
+          : undefined
         const region = input.request.context?.region ?? headerRegion(input.xRegion) ?? "ZZ"
         const hint = input.request.context?.intent
         const refKey = tagKey(ref)

@@ -13,7 +13,8 @@ export class UpstreamError extends Schema.TaggedError<UpstreamError>()(
 
 /** `catchTags` handlers turning HttpApiClient transport/decode failures into one UpstreamError. */
 export const callFailed = (service: string) => {
-  const up = () => Effect.fail(new UpstreamError({ message: `${service} did not answer properly`, details: { service } }))
+  const up = () =>
+    Effect.fail(new UpstreamError({ message: `${service} did not answer properly`, details: { service } }))
   return { RequestError: up, ResponseError: up, ParseError: up, HttpApiDecodeError: up } as const
 }
 

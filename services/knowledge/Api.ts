@@ -59,7 +59,9 @@ const AiValue = Schema.String.pipe(
 
 export const GarmentCreate = Schema.Struct({
   brandId: Schema.optional(Schema.UUID),
-  gtin: Schema.String.pipe(Schema.pattern(/^[0-9]{8}$|^[0-9]{12,14}$/, { message: () => "GTIN must be 8, 12, 13 or 14 digits" })),
+  gtin: Schema.String.pipe(
+    Schema.pattern(/^[0-9]{8}$|^[0-9]{12,14}$/, { message: () => "GTIN must be 8, 12, 13 or 14 digits" })
+  ),
   serial: AiValue,
   batch: Schema.optional(AiValue),
   name: Text(200),
@@ -105,7 +107,11 @@ export const GarmentRecord = Schema.Struct({
 export type GarmentRecord = typeof GarmentRecord.Type
 
 export const TagRefSchema = Schema.Union(
-  Schema.TaggedStruct("DigitalLink", { gtin: Schema.String, serial: Schema.String, batch: Schema.NullOr(Schema.String) }),
+  Schema.TaggedStruct("DigitalLink", {
+    gtin: Schema.String,
+    serial: Schema.String,
+    batch: Schema.NullOr(Schema.String)
+  }),
   Schema.TaggedStruct("GarmentId", { id: Schema.UUID })
 )
 

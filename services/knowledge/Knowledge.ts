@@ -46,7 +46,9 @@ const mayWrite = (p: Principal, brandId: string) =>
     : Effect.fail(
         new Forbidden({
           message:
-            p.role === "brand" ? "brand staff may only change their own brand's garments" : `role ${p.role} cannot change garments`
+            p.role === "brand"
+              ? "brand staff may only change their own brand's garments"
+              : `role ${p.role} cannot change garments`
         })
       )
 
@@ -151,7 +153,10 @@ export class Knowledge extends Effect.Service<Knowledge>()("brandme/Knowledge", 
         const gtin = validateGtin(input.gtin)
         if (!gtin.ok) {
           return yield* new InvalidGarment({
-            message: gtin.problem === "bad-check-digit" ? `GTIN ${input.gtin} has a wrong check digit` : `GTIN ${input.gtin} is invalid`
+            message:
+              gtin.problem === "bad-check-digit"
+                ? `GTIN ${input.gtin} has a wrong check digit`
+                : `GTIN ${input.gtin} is invalid`
           })
         }
         const created = yield* repo.insert({

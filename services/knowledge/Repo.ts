@@ -43,7 +43,10 @@ const OwnershipRow = Schema.Struct({
   created_at: Schema.DateFromSelf
 })
 
-const OwnerRow = Schema.Struct({ display_name_sealed: Schema.NullOr(Schema.Uint8ArrayFromSelf), key: Schema.NullOr(Schema.Uint8ArrayFromSelf) })
+const OwnerRow = Schema.Struct({
+  display_name_sealed: Schema.NullOr(Schema.Uint8ArrayFromSelf),
+  key: Schema.NullOr(Schema.Uint8ArrayFromSelf)
+})
 
 export interface NewGarment {
   readonly brandId: string
@@ -102,7 +105,8 @@ export class GarmentRepo extends Effect.Service<GarmentRepo>()("brandme/knowledg
       )
     return {
       byId: (id: string) => Effect.map(byId(id), Option.map(toGarment)).pipe(Effect.orDie),
-      byKey: (gtin: string, serial: string) => Effect.map(byKey({ gtin, serial }), Option.map(toGarment)).pipe(Effect.orDie),
+      byKey: (gtin: string, serial: string) =>
+        Effect.map(byKey({ gtin, serial }), Option.map(toGarment)).pipe(Effect.orDie),
       history: (id: string) => history(id).pipe(Effect.orDie),
       owner: (userId: string) => owner(userId).pipe(Effect.orDie),
       insert: (g: NewGarment) => insert(g).pipe(Effect.orDie),

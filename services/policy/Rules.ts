@@ -99,7 +99,10 @@ const personal = (group: "ownership_history" | "owner_identity", i: DecisionInpu
   // CCPA and default: ownership history without identifiers is shown until the owner opts out
   return c === "withdrawn"
     ? { allow: false, reason: `${i.regime === "ccpa" ? "CCPA: " : ""}the owner opted out of sharing their ${label}` }
-    : { allow: true, reason: `${i.regime === "ccpa" ? "CCPA: " : ""}shown without identifiers until the owner opts out` }
+    : {
+        allow: true,
+        reason: `${i.regime === "ccpa" ? "CCPA: " : ""}shown without identifiers until the owner opts out`
+      }
 }
 
 export const decide = (i: DecisionInput): Decision => {

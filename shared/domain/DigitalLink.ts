@@ -124,7 +124,8 @@ export const parseTag = (input: string): Either.Either<TagRef, InvalidTag> => {
 }
 
 /** Canonical form used as a cache key and in logs. */
-export const tagKey = (ref: TagRef): string => (ref._tag === "GarmentId" ? `id:${ref.id}` : `dl:${ref.gtin}:${ref.serial}`)
+export const tagKey = (ref: TagRef): string =>
+  ref._tag === "GarmentId" ? `id:${ref.id}` : `dl:${ref.gtin}:${ref.serial}`
 
 /** Builds a Digital Link URI for a garment (used by tests, demo data and label printing). */
 export const digitalLink = (o: {

@@ -85,7 +85,12 @@ export const makeHarness = async (name: string) => {
   const run = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient>) =>
     Effect.runPromise(effect.pipe(Effect.provide(infra(config, `${name}-setup`)), Effect.scoped))
   await run(migrateUp().pipe(Effect.asVoid))
-  const tokens = await makeTokens({ issuer: config.auth.jwtIssuer, secret: JWT_SECRET, privateKeyPem: undefined, publicKeyPem: undefined })
+  const tokens = await makeTokens({
+    issuer: config.auth.jwtIssuer,
+    secret: JWT_SECRET,
+    privateKeyPem: undefined,
+    publicKeyPem: undefined
+  })
   const redis = new IORedis("redis://127.0.0.1:6379")
 
   const url = (service: "gateway" | "brain" | "policy" | "knowledge", offset = portOffset) =>
@@ -116,8 +121,12 @@ export const makeHarness = async (name: string) => {
       Effect.gen(function* () {
         const sql = yield* SqlClient.SqlClient
         const master = masterKeyBytes(Redacted.value(config.privacy.piiMasterKey))
-        const [brand] = yield* sql<{ id: string }>`INSERT INTO brands (slug, name) VALUES (${`b-${id}`}, 'Brand') RETURNING id`
-        const [other] = yield* sql<{ id: string }>`INSERT INTO brands (slug, name) VALUES (${`o-${id}`}, 'Other') RETURNING id`
+        const [brand] = yield* sql<{
+          id: string
+        }>`INSERT INTO brands (slug, name) VALUES (${`b-${id}`}, 'Brand') RETURNING id`
+        const [other] = yield* sql<{
+          id: string
+        }>`INSERT INTO brands (slug, name) VALUES (${`o-${id}`}, 'Other') RETURNING id`
         const user = (role: string, displayName: string, brandId: string | null) =>
           Effect.gen(function* () {
             const key = newSubjectKey()

@@ -1,0 +1,26 @@
+import { readFileSync } from "node:fs"
+import { join } from "node:path"
+import SwaggerParser from "@apidevtools/swagger-parser"
+import { describe, expect, it } from "vitest"
+import { type OpenApiDocName, OpenApiDocs, renderOpenApi } from "./OpenApiDoc.js"
+
+const dir = join(import.meta.dirname, "..", "..", "docs", "openapi")
+const names = Object.keys(OpenApiDocs) as Array<OpenApiDocName>
+
+describe("committed OpenAPI documents", () => {
+  it.each(names)("docs/openapi/%s.json is up to date (run npm run gen:openapi)", (name) => {
+    expect(readFileSync(join(dir, `${name}.json`), "utf8")).toBe(renderOpenApi(name))
+  })
+
+  it.each(names)("%s is a valid OpenAPI document", async (name) => {
+    await expect(SwaggerParser.validate(JSON.parse(renderOpenApi(name)))).resolves.toBeDefined()
+  })
+
+  it("documents the scan endpoint with its errors", () => {
+    const doc = JSON.parse(renderOpenApi("gateway"))
+    const op = doc.paths["/v1/scans"].post
+    expect(Object.keys(op.responses).sort()).toEqual(
+      expect.arrayContaining(["200", "401", "403", "404", "409", "422", "502", "503"])
+    )
+  })
+})

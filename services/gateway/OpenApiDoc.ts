@@ -1,0 +1,25 @@
+import { OpenApi } from "@effect/platform"
+import { BrainApi } from "../brain/Api.js"
+import { KnowledgeApi } from "../knowledge/Api.js"
+import { PolicyApi } from "../policy/Api.js"
+import { GatewayApi } from "./Api.js"
+
+/** The committed OpenAPI documents (docs/openapi/<name>.json), generated from each contract. */
+export const OpenApiDocs = {
+  gateway: GatewayApi,
+  brain: BrainApi,
+  policy: PolicyApi,
+  knowledge: KnowledgeApi
+} as const
+
+export type OpenApiDocName = keyof typeof OpenApiDocs
+
+export const renderOpenApi = (name: OpenApiDocName): string =>
+  `${JSON.stringify(
+    {
+      "x-generated": "DO NOT EDIT: generated from the service's Api.ts by `npm run gen:openapi`",
+      ...OpenApi.fromApi(OpenApiDocs[name])
+    },
+    null,
+    2
+  )}\n`

@@ -1,0 +1,98 @@
+import { readFileSync } from "node:fs"
+import { describe, expect, it } from "vitest"
+import { ServiceNames, Services } from "../../shared/ServiceCatalog.js"
+
+/** The Dockerfile read as a list of stages, each with its instructions (continuations joined). */
+const parseDockerfile = (text: string) => {
+  const lines = text
+    .replace(/\\\r?\n/g, " ")
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== "" && !l.startsWith("#"))
+  const stages: Array<{ base: string; name: string; instructions: Array<{ op: string; args: string }> }> = []
+  for (const line of lines) {
+    const [op = "", ...rest] = line.split(/\s+/)
+    const args = rest.join(" ")
+    if (op.toUpperCase() === "FROM") {
+      const m = /^(?:--\S+\s+)*(\S+)(?:\s+AS\s+(\S+))?$/i.exec(args)
+      stages.push({ base: m?.[1] ?? "", name: m?.[2] ?? "", instructions: [] })
+    } else stages.at(-1)?.instructions.push({ op: op.toUpperCase(), args })
+  }
+  return stages
+}
+
+/** ENV instructions of a stage as a map (both `ENV A=1 B=2` and `ENV A 1`). */
+const envOf = (instructions: ReadonlyArray<{ op: string; args: string }>) => {
+  const env = new Map<string, string>()
+  for (const i of instructions.filter((x) => x.op === "ENV")) {
+    if (i.args.includes("=")) for (const m of i.args.matchAll(/(\w+)=("[^"]*"|\S+)/g)) env.set(m[1]!, m[2]!)
+    else {
+      const [k = "", ...v] = i.args.split(/\s+/)
+      env.set(k, v.join(" "))
+    }
+  }
+  return env
+}
+
+const stages = parseDockerfile(readFileSync("Dockerfile", "utf8"))
+const stage = (name: string) => stages.find((s) => s.name === name)
+
+describe("Dockerfile", () => {
+  it("builds in stages: deps (npm ci), build (npm run build), production deps only, runtime on Node 22+", () => {
+    expect(stage("deps")?.instructions.some((i) => i.op === "RUN" && /npm ci\b/.test(i.args))).toBe(true)
+    expect(stage("build")?.instructions.some((i) => i.op === "RUN" && i.args.includes("npm run build"))).toBe(true)
+    expect(stage("prod-deps")?.instructions.some((i) => i.op === "RUN" && i.args.includes("npm ci --omit=dev"))).toBe(
+      true
+    )
+    const text = readFileSync("Dockerfile", "utf8")
+    expect(text).toMatch(/ARG NODE_IMAGE=node:(22|24)-bookworm-slim/)
+    const runtime = stage("runtime")!
+    expect(runtime.base).toBe(`\${NODE_IMAGE}`)
+    const copies = runtime.instructions.filter((i) => i.op === "COPY").map((i) => i.args)
+    expect(copies.some((c) => c.includes("--from=prod-deps") && c.includes("node_modules"))).toBe(true)
+    expect(copies.some((c) => c.includes("--from=build") && c.includes("/app/dist"))).toBe(true)
+    expect(copies.some((c) => c.includes("migrations/sql"))).toBe(true)
+    expect(copies.some((c) => c.includes(".env.production"))).toBe(true)
+    // the runtime never copies the dev dependency tree
+    expect(copies.some((c) => c.includes("--from=deps"))).toBe(false)
+  })
+
+  it("runs as the non-root user brandme (uid 1000), with a fetch health check and the one entry point", () => {
+    const runtime = stage("runtime")!
+    expect(runtime.instructions.find((i) => i.op === "USER")?.args).toBe("brandme:brandme")
+    expect(runtime.instructions.some((i) => i.op === "RUN" && i.args.includes("--login brandme"))).toBe(true)
+    const hc = runtime.instructions.find((i) => i.op === "HEALTHCHECK")?.args ?? ""
+    expect(hc).toContain("fetch(")
+    expect(hc).toContain("/healthz")
+    expect(hc).toContain("SERVICE_PORT")
+    expect(hc).not.toMatch(/curl|wget/)
+    expect(runtime.instructions.find((i) => i.op === "CMD")?.args).toBe('["node", "dist/services/main.js"]')
+  })
+
+  it("has a target per catalog service with its SERVICE and port, plus orchestrator-beat and migrate", () => {
+    for (const name of ServiceNames) {
+      const s = stage(name)
+      expect(s, `target ${name}`).toBeDefined()
+      expect(s!.base).toBe("runtime")
+      const env = envOf(s!.instructions)
+      expect(env.get("SERVICE")).toBe(name)
+      expect(Number(env.get("SERVICE_PORT"))).toBe(Services[name].port)
+      expect(s!.instructions.find((i) => i.op === "EXPOSE")?.args).toBe(String(Services[name].port))
+    }
+    const beat = envOf(stage("orchestrator-beat")!.instructions)
+    expect(beat.get("SERVICE")).toBe("orchestrator")
+    expect(beat.get("ORCHESTRATOR_ROLE")).toBe("beat")
+    const migrate = stage("migrate")!
+    expect(migrate.base).toBe("runtime")
+    expect(migrate.instructions.find((i) => i.op === "CMD")?.args).toContain("dist/scripts/db-init.js")
+  })
+
+  it("keeps secrets, tests and infrastructure code out of the build context", () => {
+    const ignore = readFileSync(".dockerignore", "utf8").split("\n")
+    for (const p of ["**/node_modules", "dist", ".git", "**/*.test.ts", "**/*.itest.ts", ".env", "stacks"]) {
+      expect(ignore).toContain(p)
+    }
+    // the per-environment defaults are needed in the image
+    expect(ignore).not.toContain(".env.*")
+  })
+})

@@ -1,0 +1,73 @@
+import { readFileSync } from "node:fs"
+import { describe, expect, it } from "vitest"
+import { parse } from "yaml"
+import { ServiceNames } from "../../shared/ServiceCatalog.js"
+
+interface Step {
+  readonly name?: string
+  readonly uses?: string
+  readonly run?: string
+  readonly with?: Record<string, unknown>
+  readonly env?: Record<string, string>
+}
+interface Job {
+  readonly needs?: string | ReadonlyArray<string>
+  readonly services?: Record<string, { readonly image: string }>
+  readonly strategy?: { readonly matrix: Record<string, unknown> }
+  readonly steps: ReadonlyArray<Step>
+}
+const workflow = (file: string) =>
+  parse(readFileSync(`.github/workflows/${file}`, "utf8")) as { on: unknown; jobs: Record<string, Job> }
+
+/** A GitHub expression `${{ e }}`, spelled without a plain-string placeholder. */
+const gh = (e: string) => `\${{ ${e} }}`
+
+const uses = (job: Job, action: string) => job.steps.find((s) => s.uses?.startsWith(`${action}@`))
+const runs = (job: Job, command: string) => job.steps.some((s) => s.run?.includes(command))
+
+describe("ci.yml", () => {
+  const ci = workflow("ci.yml")
+  const test = ci.jobs.test!
+
+  it("tests on Node 22 and 20 against Postgres 15, Redis 7 and NATS with JetStream", () => {
+    expect(test.strategy?.matrix.node).toEqual(["22", "20"])
+    expect(uses(test, "actions/checkout")).toBeDefined()
+    expect(uses(test, "actions/setup-node")?.with?.["node-version"]).toBe(gh("matrix.node"))
+    expect(test.services?.postgres?.image).toBe("postgres:15")
+    expect(test.services?.redis?.image).toBe("redis:7")
+    expect(test.steps.some((s) => s.run?.includes("nats") && s.run.includes("-js"))).toBe(true)
+  })
+
+  it("installs promtool, then runs npm ci and npm test in that order", () => {
+    const idx = (command: string) => test.steps.findIndex((s) => s.run?.includes(command))
+    expect(runs(test, "apt-get install -y --no-install-recommends prometheus")).toBe(true)
+    expect(idx("npm ci")).toBeGreaterThan(idx("apt-get install"))
+    expect(idx("npm test")).toBeGreaterThan(idx("npm ci"))
+  })
+})
+
+describe("deploy.yml", () => {
+  const deploy = workflow("deploy.yml")
+
+  it("builds and pushes an image per service target to Artifact Registry", () => {
+    const images = deploy.jobs.images!
+    const targets = images.strategy?.matrix.target as ReadonlyArray<string>
+    for (const t of [...ServiceNames, "orchestrator-beat", "migrate", "runtime"]) expect(targets).toContain(t)
+    const build = uses(images, "docker/build-push-action")
+    expect(build?.with).toMatchObject({ target: gh("matrix.target"), push: true })
+    expect(String(build?.with?.tags)).toContain("github.sha")
+    expect(runs(images, "gcloud auth configure-docker")).toBe(true)
+  })
+
+  it("runs pulumi up per stack after the images, then the smoke test", () => {
+    const pulumi = deploy.jobs.pulumi!
+    expect(pulumi.needs).toBe("images")
+    const stacks = ((pulumi.strategy?.matrix.include ?? []) as ReadonlyArray<{ stack: string }>).map((i) => i.stack)
+    expect(stacks).toEqual(["staging", "prod"])
+    const up = uses(pulumi, "pulumi/actions")
+    expect(up?.with).toMatchObject({ command: "up", "stack-name": gh("matrix.stack") })
+    const upAt = pulumi.steps.indexOf(up!)
+    const smokeAt = pulumi.steps.findIndex((s) => s.run === "npm run smoke")
+    expect(smokeAt).toBeGreaterThan(upAt)
+  })
+})

@@ -120,7 +120,7 @@ export const makeAuditLog = (
         const done = yield* Deferred.make<number, AuditStoreError>()
         yield* Queue.offer(queue, { leaf: { bytes: leaf, hash: nodeHasher.leaf(leaf), kind, recordedAt }, done })
         return yield* Deferred.await(done)
-      }).pipe(Effect.withSpan("AuditLog.appendLeaf"))
+      }).pipe(Effect.withSpan("AuditLog.appendLeaf", { captureStackTrace: false }))
 
     const append = (raw: AuditEntry) =>
       Effect.gen(function* () {
@@ -132,7 +132,7 @@ export const makeAuditLog = (
         )
         const bytes = yield* Either.mapLeft(encodeLeaf(sealed), (e) => new AuditEntryRejected({ message: e.reason }))
         return yield* appendLeaf(entry.kind, bytes, new Date(entry.timeMs))
-      }).pipe(Effect.withSpan("AuditLog.append"))
+      }).pipe(Effect.withSpan("AuditLog.append", { captureStackTrace: false }))
 
     const treeSize = withSql(Repo.treeSize)
 

@@ -2,6 +2,7 @@ import { Effect, Layer, Schema } from "effect"
 import { AppConfig } from "../shared/config/AppConfig.js"
 import { InfraLive } from "../shared/layers/Infra.js"
 import { isServiceName, type ServiceName, ServiceNames, Services } from "../shared/ServiceCatalog.js"
+import { TracingLive } from "../shared/telemetry/Tracing.js"
 import { ServiceLayers } from "./Registry.js"
 
 export class UnknownService extends Schema.TaggedError<UnknownService>()("UnknownService", {
@@ -39,7 +40,13 @@ export const startServices = (names: ReadonlyArray<ServiceName>, processName: st
     yield* Effect.forEach(
       names,
       (name) =>
-        Layer.build(ServiceLayers[name].pipe(Layer.provide(context))).pipe(Effect.withSpan(`Platform.start.${name}`)),
+        Layer.build(
+          ServiceLayers[name].pipe(
+            Layer.provide(context),
+            Layer.provide(TracingLive(name)),
+            Layer.annotateLogs("service", name)
+          )
+        ).pipe(Effect.withSpan(`Platform.start.${name}`)),
       { concurrency: "unbounded", discard: true }
     )
     const urls = names.map((n) => ({

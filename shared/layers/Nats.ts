@@ -2,6 +2,7 @@ import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JetStreamCl
 import { connect, headers as natsHeaders, type NatsConnection } from "@nats-io/transport-node"
 import { Context, Duration, Effect, Layer, Option, Redacted, Ref, Runtime, Schedule, type Scope } from "effect"
 import { AppConfig } from "../config/AppConfig.js"
+import { currentTraceparent, withRemoteParent } from "../telemetry/TraceContext.js"
 import { DependencyError, describeCause } from "./Errors.js"
 
 /**
@@ -122,17 +123,24 @@ export const makeNatsLayer = (o: { readonly url: string; readonly streamPrefix: 
             })
           ),
         publish: (subject, data, hdrs) =>
-          Effect.flatMap(conn, ({ js }) =>
-            Effect.tryPromise({
-              try: async () => {
-                const h = natsHeaders()
-                for (const [k, v] of Object.entries(hdrs ?? {})) h.set(k, v)
-                const ack = await js.publish(subject, typeof data === "string" ? encoder.encode(data) : data, {
-                  headers: h
-                })
-                return { seq: ack.seq }
-              },
-              catch: fail("publish")
+          Effect.all([conn, currentTraceparent]).pipe(
+            Effect.flatMap(([{ js }, traceparent]) =>
+              Effect.tryPromise({
+                try: async () => {
+                  const h = natsHeaders()
+                  if (traceparent._tag === "Some") h.set("traceparent", traceparent.value)
+                  for (const [k, v] of Object.entries(hdrs ?? {})) h.set(k, v)
+                  const ack = await js.publish(subject, typeof data === "string" ? encoder.encode(data) : data, {
+                    headers: h
+                  })
+                  return { seq: ack.seq }
+                },
+                catch: fail("publish")
+              })
+            ),
+            Effect.withSpan(`nats.publish ${subject}`, {
+              kind: "producer",
+              attributes: { "messaging.destination": subject }
             })
           ),
         consume: <E, R>({ stream, durable, filterSubject, handler }: ConsumeOptions<E, R>) =>
@@ -183,7 +191,13 @@ export const makeNatsLayer = (o: { readonly url: string; readonly streamPrefix: 
               catch: fail("consume")
             })
             const runtime = yield* Effect.runtime<R>()
-            const runHandler = (msg: NatsMessage) => Runtime.runPromise(runtime)(handler(msg))
+            const runHandler = (msg: NatsMessage) =>
+              Runtime.runPromise(runtime)(
+                withRemoteParent(`nats.consume ${msg.subject}`, msg.headers.traceparent, {
+                  "messaging.destination": msg.subject,
+                  "messaging.consumer": durable
+                })(handler(msg))
+              )
             yield* Effect.forkScoped(loop)
           })
       }

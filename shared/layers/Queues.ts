@@ -2,8 +2,12 @@ import { type JobsOptions, Queue } from "bullmq"
 import { Context, Effect, Layer, Option, Redacted } from "effect"
 import type { Redis as IORedis } from "ioredis"
 import { AppConfig } from "../config/AppConfig.js"
+import { currentTraceparent } from "../telemetry/TraceContext.js"
 import { DependencyError, describeCause, NotImplementedInTest } from "./Errors.js"
 import { makeRedisClient } from "./Redis.js"
+
+/** The trace parent a producer left on a job, for the worker's span (see TraceContext.withRemoteParent). */
+export const jobTraceparent = (job: { readonly opts: JobsOptions }): string | undefined => job.opts.telemetry?.metadata
 
 /** The six queues of the guide, plus the dead-letter queue where exhausted jobs land. */
 export const QueueNames = ["default", "scans", "blockchain", "audit", "notifications", "priority"] as const
@@ -75,10 +79,26 @@ export const makeQueuesLayer = (o: { readonly url: string; readonly prefix: stri
           Effect.asVoid
         ),
         add: (queue, name, data, opts) =>
-          Effect.tryPromise({
-            try: () => get(queue).add(name, data, opts),
-            catch: fail(`add ${queue}/${name}`)
-          }).pipe(Effect.map((job) => ({ id: job.id ?? "" }))),
+          Effect.flatMap(currentTraceparent, (traceparent) =>
+            Effect.tryPromise({
+              // BullMQ's own slot for propagated context: workers continue the trace from it
+              try: () =>
+                get(queue).add(
+                  name,
+                  data,
+                  traceparent._tag === "Some" && opts?.telemetry === undefined
+                    ? { ...opts, telemetry: { metadata: traceparent.value } }
+                    : opts
+                ),
+              catch: fail(`add ${queue}/${name}`)
+            })
+          ).pipe(
+            Effect.map((job) => ({ id: job.id ?? "" })),
+            Effect.withSpan(`queue.add ${queue}`, {
+              kind: "producer",
+              attributes: { "messaging.destination": queue, "job.name": name }
+            })
+          ),
         queue: (name) => Effect.sync(() => get(name)),
         connection: Effect.succeed(connection)
       }

@@ -4,6 +4,7 @@ import { NodeRuntime } from "@effect/platform-node"
 import { Cause, Effect, Either, Layer, Logger, LogLevel } from "effect"
 import { AppConfig, type AppConfigShape } from "../config/AppConfig.js"
 import { makeConfigProvider } from "../config/EnvFile.js"
+import { makeJsonLogger } from "../telemetry/Logging.js"
 
 /** The repository root (where the `.env.*` files live), from source or from the compiled build. */
 export const projectRoot = (): string => {
@@ -19,10 +20,12 @@ const levels: Record<AppConfigShape["logLevel"], LogLevel.LogLevel> = {
   error: LogLevel.Error
 }
 
-/** JSON log lines in staging/production, readable lines in development; level from LOG_LEVEL. */
-export const loggerFor = (c: AppConfigShape) =>
+/** JSON log lines (with trace ids, redacted) everywhere except interactive development; level from LOG_LEVEL. */
+export const loggerFor = (c: AppConfigShape, processName: string) =>
   Layer.merge(
-    c.appEnv === "development" ? Logger.replace(Logger.defaultLogger, Logger.logfmtLogger) : Logger.json,
+    c.appEnv === "development" && process.env.LOG_FORMAT !== "json"
+      ? Logger.replace(Logger.defaultLogger, Logger.logfmtLogger)
+      : Logger.replace(Logger.defaultLogger, makeJsonLogger(processName)),
     Logger.minimumLogLevel(levels[c.logLevel])
   )
 
@@ -46,7 +49,7 @@ export const runProcess = <E, A>(name: string, program: Effect.Effect<A, E, AppC
         ConfigError: (e) => Effect.die(new StartupError(`invalid configuration: ${String(e)}`))
       })
     )
-    return yield* program.pipe(Effect.provide(Layer.merge(AppConfig.layerWith(config), loggerFor(config))))
+    return yield* program.pipe(Effect.provide(Layer.merge(AppConfig.layerWith(config), loggerFor(config, name))))
   }).pipe(Effect.withConfigProvider(provider))
   NodeRuntime.runMain(main, {
     disableErrorReporting: true,

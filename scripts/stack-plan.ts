@@ -15,14 +15,15 @@ import { kubernetesObjects, manifestFileName, plain } from "../stacks/offline/re
 
 const Stacks = ["dev", "staging", "prod"] as const
 
-const usage = `usage: npm run stack:plan -- --stack <${Stacks.join("|")}> [--out <dir>] [--cloud existing]
+const usage = `usage: npm run stack:plan -- --stack <${Stacks.join("|")}> [--out <dir>] [--cloud existing] [--config key=value ...]
 
 Runs the Pulumi program offline (pulumi.runtime.setMocks, fake secrets), prints the resource tree
 and, with --out, writes one YAML file per Kubernetes object into <dir> (existing *.yaml there are
 replaced) plus the Helm releases' values into <dir>/helm-releases/.
   --stack   stack to plan (reads Pulumi.yaml defaults + Pulumi.<stack>.yaml)
   --out     manifests folder
-  --cloud   override brandme:cloud (e.g. existing: the platform layer alone)
+  --cloud   override brandme:cloud (e.g. existing: the platform layer alone; needs --config imageRepository=...)
+  --config  override any brandme: config key, repeatable (e.g. --config imageTag=1.2.3)
   --help    this text`
 
 const fail = (message: string): never => {
@@ -125,6 +126,7 @@ const main = async (): Promise<void> => {
       stack: { type: "string" },
       out: { type: "string" },
       cloud: { type: "string" },
+      config: { type: "string", multiple: true },
       help: { type: "boolean", default: false }
     },
     strict: true
@@ -135,9 +137,16 @@ const main = async (): Promise<void> => {
   }
   const stack =
     Stacks.find((s) => s === values.stack) ?? fail(`--stack must be one of ${Stacks.join(", ")}\n\n${usage}`)
-  const run = await runStack(
-    stack,
-    values.cloud === undefined ? {} : { configOverrides: { "brandme:cloud": values.cloud } }
+  const overrides: Record<string, string> = {}
+  if (values.cloud !== undefined) overrides["brandme:cloud"] = values.cloud
+  for (const kv of values.config ?? []) {
+    const at = kv.indexOf("=")
+    if (at <= 0) fail(`--config expects key=value, got ${kv}`)
+    const key = kv.slice(0, at)
+    overrides[key.includes(":") ? key : `brandme:${key}`] = kv.slice(at + 1)
+  }
+  const run = await runStack(stack, { configOverrides: overrides }).catch((e: unknown) =>
+    fail(`the program failed: ${e instanceof Error ? e.message : String(e)}`)
   )
   console.log(`# stack ${stack}: resource tree (+ component, - resource)`)
   printTree(run.resources)

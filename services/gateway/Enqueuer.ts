@@ -56,22 +56,22 @@ export class ScanEnqueuer extends Effect.Service<ScanEnqueuer>()("brandme/gatewa
         )
     }
     yield* Effect.addFinalizer(() => Effect.sync(flush))
-    const enqueue = (data: ScanEventEncoded) =>
-      Effect.async<void, QueueUnavailable>((resume) => {
-        pending.push({
-          data,
-          done: (error) =>
-            resume(
-              error === undefined
-                ? Effect.void
-                : Effect.fail(new QueueUnavailable({ message: `the scan could not be queued, retry: ${error}` }))
-            )
-        })
+    /** resolves with undefined once Redis confirmed the job, or with the failure message */
+    const enqueuePromise = (data: ScanEventEncoded) =>
+      new Promise<string | undefined>((resolve) => {
+        pending.push({ data, done: resolve })
         if (!scheduled) {
           scheduled = true
           setImmediate(flush)
         }
       })
-    return { enqueue }
+    const queueUnavailable = (error: string) =>
+      new QueueUnavailable({ message: `the scan could not be queued, retry: ${error}` })
+    const enqueue = (data: ScanEventEncoded) =>
+      Effect.flatMap(
+        Effect.promise(() => enqueuePromise(data)),
+        (error) => (error === undefined ? Effect.void : Effect.fail(queueUnavailable(error)))
+      )
+    return { enqueue, enqueuePromise, queueUnavailable }
   })
 }) {}

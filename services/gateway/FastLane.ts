@@ -62,6 +62,18 @@ export const ScanFastLaneLive = Layer.effect(
         )
       }
       const fail = (status: number, body: ErrorBody) => send(status, body)
+      const sendError = (e: Record<string, unknown>) => {
+        const tag = typeof e._tag === "string" ? e._tag : "Error"
+        const status = STATUS[tag] ?? 500
+        const message =
+          status === 500 ? `internal error (request id ${requestId})` : typeof e.message === "string" ? e.message : tag
+        return fail(
+          status,
+          e.details === undefined || status === 500
+            ? { error: tag, message }
+            : { error: tag, message, details: e.details }
+        )
+      }
       const declared = Number(req.headers["content-length"] ?? "0")
       if (Number.isFinite(declared) && declared > maxBody) {
         req.resume()
@@ -109,32 +121,24 @@ export const ScanFastLaneLive = Layer.effect(
           })
         }
         const h = headers.right
-        run(
-          scans.scan({
-            request: body.right,
-            authorization: h.authorization,
-            idempotencyKey: h["idempotency-key"],
-            xRegion: h["x-region"],
-            traceparent: h.traceparent
+        const input = {
+          request: body.right,
+          authorization: h.authorization,
+          idempotencyKey: h["idempotency-key"],
+          xRegion: h["x-region"],
+          traceparent: h.traceparent
+        }
+        const full = () =>
+          run(scans.scan(input)).then((exit) => {
+            if (Exit.isSuccess(exit)) return send(200, exit.value)
+            const failure = Cause.failureOption(exit.cause)
+            if (Option.isSome(failure) && isRecord(failure.value)) return sendError(failure.value)
+            Effect.runFork(Effect.logError("scan failed", exit.cause))
+            return fail(500, { error: "InternalServerError", message: `internal error (request id ${requestId})` })
           })
-        ).then((exit) => {
-          if (Exit.isSuccess(exit)) return send(200, exit.value)
-          const failure = Cause.failureOption(exit.cause)
-          if (Option.isSome(failure) && isRecord(failure.value)) {
-            const e = failure.value
-            const tag = typeof e._tag === "string" ? e._tag : "Error"
-            const status = STATUS[tag]
-            if (status !== undefined) {
-              const message = typeof e.message === "string" ? e.message : tag
-              return fail(
-                status,
-                e.details === undefined ? { error: tag, message } : { error: tag, message, details: e.details }
-              )
-            }
-          }
-          Effect.runFork(Effect.logError("scan failed", exit.cause))
-          return fail(500, { error: "InternalServerError", message: `internal error (request id ${requestId})` })
-        })
+        const fast = scans.warm(input, t0)
+        if (fast === "miss") return void full()
+        fast.then((r) => (r === "miss" ? full() : "_tag" in r ? sendError(r) : send(200, r)))
       })
     }
 

@@ -6,10 +6,10 @@ import { GatewayApi } from "./Api.js"
 
 /** The committed OpenAPI documents (docs/openapi/<name>.json), generated from each contract. */
 export const OpenApiDocs = {
-  gateway: GatewayApi,
-  brain: BrainApi,
-  policy: PolicyApi,
-  knowledge: KnowledgeApi
+  gateway: () => OpenApi.fromApi(GatewayApi),
+  brain: () => OpenApi.fromApi(BrainApi),
+  policy: () => OpenApi.fromApi(PolicyApi),
+  knowledge: () => OpenApi.fromApi(KnowledgeApi)
 } as const
 
 export type OpenApiDocName = keyof typeof OpenApiDocs
@@ -18,7 +18,7 @@ export const renderOpenApi = (name: OpenApiDocName): string =>
   `${JSON.stringify(
     {
       "x-generated": "DO NOT EDIT: generated from the service's Api.ts by `npm run gen:openapi`",
-      ...OpenApi.fromApi(OpenApiDocs[name])
+      ...OpenApiDocs[name]()
     },
     null,
     2

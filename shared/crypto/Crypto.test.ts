@@ -23,7 +23,8 @@ describe("personal data sealing", () => {
     expect(unwrapSubjectKey(master, wrapped)?.equals(key)).toBe(true)
     expect(unwrapSubjectKey(masterKeyBytes("other"), wrapped)).toBeUndefined()
     const tampered = Buffer.from(sealed)
-    tampered[tampered.length - 1] ^= 1
+    const last = tampered.length - 1
+    tampered.writeUInt8(tampered.readUInt8(last) ^ 1, last)
     expect(open(key, tampered)).toBeUndefined()
   })
 

@@ -2,8 +2,10 @@ import { Effect, Either, Redacted } from "effect"
 import { describe, expect, it } from "vitest"
 import { DEV_CHAIN_SIGNING_KEY } from "../../shared/config/AppConfig.js"
 import { backoffMs } from "./Anchoring.js"
+import { asChainService } from "./ChainAdapter.js"
 import { ChainProvider, MemoryLedger, memoryLedgerLayer } from "./ChainProvider.js"
 import { ChainProviderUnavailable } from "./Errors.js"
+import { fromHex } from "./Hash.js"
 import { buildAnchorTx } from "./Transaction.js"
 import { makeWallet } from "./Wallet.js"
 
@@ -64,6 +66,30 @@ describe("in-memory chain (test layer)", () => {
       )
     )
     expect(Either.isLeft(a) && a.left._tag).toBe("ChainProviderUnavailable")
+  })
+
+  it("serves the shared Chain interface: ids for bytes, statuses, retryable flags", async () => {
+    const a = await Effect.runPromise(
+      withLedger((address) =>
+        Effect.gen(function* () {
+          const provider = yield* ChainProvider
+          const chain = asChainService(provider)
+          const wallet = yield* makeWallet(Redacted.make(DEV_CHAIN_SIGNING_KEY), "preprod")
+          const tx = yield* buildAnchorTx(payload, {
+            utxos: yield* provider.utxos(address),
+            params: yield* provider.protocolParameters,
+            wallet
+          })
+          const id = yield* chain.submit(fromHex(tx.cborHex))
+          const status = yield* chain.status(id)
+          const bad = yield* Effect.either(chain.submit(new Uint8Array([1, 2, 3])))
+          return { tx, id, status, bad }
+        })
+      )
+    )
+    expect(a.id).toBe(a.tx.txId)
+    expect(a.status).toEqual({ status: "submitted", confirmations: 0 })
+    expect(Either.isLeft(a.bad) && a.bad.left.retryable).toBe(false)
   })
 
   it("backs off exponentially with a cap", () => {

@@ -54,12 +54,11 @@ export const makeLocalLedger = (o: LocalLedgerOptions) =>
     const unavailable = (operation: string) => (e: unknown) =>
       new ChainProviderUnavailable({ provider: "local", operation, message: describe(e) })
 
-    // first use, not layer construction, seeds the wallet: the service may start before migrations run
-    const seedGenesis = yield* Effect.cached(
-      sql`INSERT INTO chain_ledger_utxos (tx_id, output_index, address, lovelace)
-          VALUES (${genesisTxId(o.genesisAddress)}, 0, ${o.genesisAddress}, ${GENESIS_LOVELACE.toString()})
-          ON CONFLICT DO NOTHING`.pipe(Effect.asVoid)
-    )
+    // seeded on use, not at layer construction (the service may start before migrations run); not cached,
+    // because a first use inside a transaction that rolls back would otherwise never seed again
+    const seedGenesis = sql`INSERT INTO chain_ledger_utxos (tx_id, output_index, address, lovelace)
+        VALUES (${genesisTxId(o.genesisAddress)}, 0, ${o.genesisAddress}, ${GENESIS_LOVELACE.toString()})
+        ON CONFLICT DO NOTHING`.pipe(Effect.asVoid)
 
     const confirmDue = sql`
       UPDATE chain_ledger_transactions
@@ -78,7 +77,6 @@ export const makeLocalLedger = (o: LocalLedgerOptions) =>
 
     const submit = (cborHex: string) =>
       Effect.gen(function* () {
-        yield* seedGenesis
         const decoded = decodeTransaction(cborHex)
         if (Either.isLeft(decoded)) {
           return yield* new ChainSubmitRejected({ provider: "local", code: "Malformed", message: decoded.left })

@@ -46,6 +46,13 @@ export interface AuditLogShape {
   readonly append: (entry: AuditEntry) => Effect.Effect<number, AuditEntryRejected | AuditStoreError>
   /** Appends already-encoded leaf bytes (the batcher's input; also the bulk path for imports and benchmarks). */
   readonly appendLeaf: (kind: string, leaf: Uint8Array, recordedAt: Date) => Effect.Effect<number, AuditStoreError>
+  /**
+   * Bulk path (imports, benchmarks): writes these leaves in one sequencer transaction, skipping the batcher.
+   * Resolves to the first index and the new tree size.
+   */
+  readonly appendLeaves: (
+    leaves: ReadonlyArray<{ readonly kind: string; readonly leaf: Uint8Array; readonly recordedAt: Date }>
+  ) => Effect.Effect<{ readonly start: number; readonly size: number }, AuditStoreError>
   readonly treeSize: Effect.Effect<number, AuditStoreError>
   readonly root: (size: number) => Effect.Effect<Uint8Array, AuditRangeInvalid | AuditStoreError>
   readonly inclusionProof: (index: number, size: number) => Effect.Effect<Proof, AuditRangeInvalid | AuditStoreError>
@@ -133,6 +140,16 @@ export const makeAuditLog = (
         const bytes = yield* Either.mapLeft(encodeLeaf(sealed), (e) => new AuditEntryRejected({ message: e.reason }))
         return yield* appendLeaf(entry.kind, bytes, new Date(entry.timeMs))
       }).pipe(Effect.withSpan("AuditLog.append", { captureStackTrace: false }))
+
+    const appendLeaves = (
+      leaves: ReadonlyArray<{ readonly kind: string; readonly leaf: Uint8Array; readonly recordedAt: Date }>
+    ) =>
+      withSql(
+        Repo.appendBatch(
+          leaves.map((l) => ({ bytes: l.leaf, hash: nodeHasher.leaf(l.leaf), kind: l.kind, recordedAt: l.recordedAt })),
+          nodeHasher
+        )
+      ).pipe(Effect.withSpan("AuditLog.appendLeaves"))
 
     const treeSize = withSql(Repo.treeSize)
 
@@ -240,6 +257,7 @@ export const makeAuditLog = (
     return AuditLog.of({
       append,
       appendLeaf,
+      appendLeaves,
       treeSize,
       root,
       inclusionProof,

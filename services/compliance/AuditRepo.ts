@@ -56,6 +56,17 @@ const decodeRows =
 
 const key = (level: number, index: number) => `${level}:${index}`
 
+/**
+ * Postgres array literals built directly: node-postgres serialises JS arrays element by element, which costs
+ * more than the INSERT itself for 10k-row batches. Passed as text and cast in SQL (`::bigint[]`, `::bytea[]`).
+ */
+const pgArray = {
+  ints: (ns: ReadonlyArray<number>) => `{${ns.join(",")}}`,
+  bytea: (bs: ReadonlyArray<Uint8Array>) =>
+    `{${bs.map((b) => `"\\\\x${Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex")}"`).join(",")}}`,
+  text: (ss: ReadonlyArray<string>) => `{${ss.map((x) => `"${x.replace(/["\\]/g, "\\$&")}"`).join(",")}}`
+}
+
 /** Fetches the given stored nodes in one query; the map is keyed `level:index`. */
 export const fetchNodes = (ids: ReadonlyArray<NodeId>) =>
   Effect.gen(function* () {
@@ -63,9 +74,10 @@ export const fetchNodes = (ids: ReadonlyArray<NodeId>) =>
     if (ids.length === 0) return out
     const sql = yield* SqlClient.SqlClient
     const rows = yield* sql`
-      SELECT level, node_index, hash FROM audit_nodes
-      WHERE (level, node_index) IN (
-        SELECT * FROM unnest(${ids.map((i) => i.level)}::smallint[], ${ids.map((i) => i.index)}::bigint[]))
+      SELECT n.level, n.node_index, n.hash
+      FROM unnest(${pgArray.ints(ids.map((i) => i.level))}::smallint[], ${pgArray.ints(ids.map((i) => i.index))}::bigint[])
+        AS k (level, node_index)
+      JOIN audit_nodes n ON n.level = k.level AND n.node_index = k.node_index
     `.pipe(Effect.mapError(storeError("fetchNodes")), Effect.flatMap(decodeRows(NodeRow, "fetchNodes")))
     for (const r of rows) out.set(key(r.level, r.node_index), r.hash)
     return out
@@ -117,15 +129,15 @@ export const appendBatch = (leaves: ReadonlyArray<PendingLeaf>, hasher: TreeHash
       yield* sql`
         INSERT INTO audit_leaves (leaf_index, leaf_bytes, leaf_hash, kind, recorded_at)
         SELECT * FROM unnest(
-          ${leaves.map((_, i) => start + i)}::bigint[], ${leaves.map((l) => Buffer.from(l.bytes))}::bytea[],
-          ${leaves.map((l) => Buffer.from(l.hash))}::bytea[], ${leaves.map((l) => l.kind)}::text[],
-          ${leaves.map((l) => l.recordedAt.toISOString())}::timestamptz[])
+          ${pgArray.ints(leaves.map((_, i) => start + i))}::bigint[], ${pgArray.bytea(leaves.map((l) => l.bytes))}::bytea[],
+          ${pgArray.bytea(leaves.map((l) => l.hash))}::bytea[], ${pgArray.text(leaves.map((l) => l.kind))}::text[],
+          ${pgArray.text(leaves.map((l) => l.recordedAt.toISOString()))}::timestamptz[])
       `
       const nodes = created.right
       yield* sql`
         INSERT INTO audit_nodes (level, node_index, hash)
-        SELECT * FROM unnest(${nodes.map((n) => n.level)}::smallint[], ${nodes.map((n) => n.index)}::bigint[],
-          ${nodes.map((n) => Buffer.from(n.hash))}::bytea[])
+        SELECT * FROM unnest(${pgArray.ints(nodes.map((n) => n.level))}::smallint[],
+          ${pgArray.ints(nodes.map((n) => n.index))}::bigint[], ${pgArray.bytea(nodes.map((n) => n.hash))}::bytea[])
       `
       yield* sql`UPDATE audit_tree_state SET tree_size = ${start + leaves.length}, updated_at = now() WHERE id = 1`
       return { start, size: start + leaves.length }

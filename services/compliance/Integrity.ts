@@ -59,7 +59,12 @@ export const classify = (reference: ReadonlyArray<string>, rows: ReadonlyArray<R
   const byIndex = new Map(rows.map((r) => [r.index, r]))
   const present = new Set(rows.map((r) => r.hash))
   const positions = new Map<string, Array<number>>()
-  reference.forEach((h, j) => positions.set(h, [...(positions.get(h) ?? []), j]))
+  for (let j = 0; j < reference.length; j++) {
+    const h = reference[j]!
+    const at = positions.get(h)
+    if (at === undefined) positions.set(h, [j])
+    else at.push(j)
+  }
   const size = Math.max(expectedSize, reference.length)
 
   for (const r of rows)
@@ -110,7 +115,9 @@ export const classify = (reference: ReadonlyArray<string>, rows: ReadonlyArray<R
   return out
     .filter((v) => {
       const k = `${v.kind}:${v.index}`
-      return seen.has(k) ? false : (seen.add(k), true)
+      if (seen.has(k)) return false
+      seen.add(k)
+      return true
     })
     .sort((a, b) => a.index - b.index)
 }

@@ -53,4 +53,5 @@ export const concatBytes = (...parts: ReadonlyArray<Uint8Array>): Uint8Array => 
   return out
 }
 
-export const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s)
+const encoder = new TextEncoder()
+export const utf8 = (s: string): Uint8Array => encoder.encode(s)

@@ -202,7 +202,8 @@ export interface NewNode extends NodeId {
 
 /**
  * The nodes appending `leafHashes` at `size` creates (level 0 included), given the tree's existing nodes.
- * Only the right frontier of the old tree — `rangeNodes({0, size})` — is ever read from `existing`.
+ * Only the right frontier of the old tree — `rangeNodes({0, size})` — is ever read from `existing`; it is kept
+ * as a stack (a compact range): each new leaf merges with the frontier while its index is odd at that level.
  */
 export const appendNodes = (
   size: number,
@@ -210,25 +211,26 @@ export const appendNodes = (
   existing: SubtreeSource,
   hasher: TreeHasher = rfc9162Hasher
 ): Either.Either<Array<NewNode>, MissingSubtree> => {
-  const fresh = new Map<string, Uint8Array>()
+  const stack: Array<Uint8Array> = []
+  for (const id of rangeNodes({ start: 0, end: size })) {
+    const h = existing(id)
+    if (h === undefined) return Either.left(new MissingSubtree({ level: id.level, index: id.index }))
+    stack.push(h)
+  }
   const out: Array<NewNode> = []
-  const lookup = (level: number, index: number): Uint8Array | undefined =>
-    fresh.get(`${level}:${index}`) ?? existing({ level, index })
   for (let i = 0; i < leafHashes.length; i++) {
     let level = 0
     let index = size + i
     let hash = leafHashes[i]!
-    fresh.set(`0:${index}`, hash)
     out.push({ level, index, hash })
     while (isOdd(index)) {
-      const left = lookup(level, index - 1)
-      if (left === undefined) return Either.left(new MissingSubtree({ level, index: index - 1 }))
-      hash = hasher.node(left, hash)
+      // The frontier's last entry is exactly the left sibling at this level.
+      hash = hasher.node(stack.pop()!, hash)
       level++
       index = half(index)
-      fresh.set(`${level}:${index}`, hash)
       out.push({ level, index, hash })
     }
+    stack.push(hash)
   }
   return Either.right(out)
 }

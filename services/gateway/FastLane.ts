@@ -62,7 +62,7 @@ export const ScanFastLaneLive = Layer.effect(
         )
       }
       const fail = (status: number, body: ErrorBody) => send(status, body)
-      const sendError = (e: Record<string, unknown>) => {
+      const sendError = (e: { readonly _tag?: unknown; readonly message?: unknown; readonly details?: unknown }) => {
         const tag = typeof e._tag === "string" ? e._tag : "Error"
         const status = STATUS[tag] ?? 500
         const message =

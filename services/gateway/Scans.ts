@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto"
+import { Headers, HttpTraceContext } from "@effect/platform"
 import { DateTime, Effect, Either, Option, Schema } from "effect"
 import { bearerToken, type Principal, sessionKey, Tokens, Unauthorized } from "../../shared/auth/Tokens.js"
 import { parseTag, tagKey } from "../../shared/domain/DigitalLink.js"
@@ -329,7 +330,17 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
           .pipe(Effect.tapError(() => (idemKey === undefined ? Effect.void : Effect.ignore(redis.del(idemKey)))))
         countScan(answer, t0)
         return result
-      })
+      }).pipe(
+        // one scan is one trace: continue the caller's traceparent; internal HTTP calls propagate it
+        Effect.withSpan("Gateway.scan", {
+          ...Option.match(
+            input.traceparent === undefined
+              ? Option.none()
+              : HttpTraceContext.w3c(Headers.fromInput({ traceparent: input.traceparent })),
+            { onNone: () => ({}), onSome: (parent) => ({ parent }) }
+          )
+        })
+      )
 
     const replay = (stored: string, fingerprint: string, key: string | undefined) =>
       Effect.gen(function* () {

@@ -1,0 +1,69 @@
+import { createServer, type IncomingHttpHeaders } from "node:http"
+import { Effect, Layer, Tracer } from "effect"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { BrainClient } from "../brain/Client.js"
+import { defaultMode } from "./Calls.js"
+
+/** The HTTP call layer carries the caller's trace: a stub brain records what it receives. */
+const seen: Array<IncomingHttpHeaders> = []
+const stub = createServer((req, res) => {
+  seen.push(req.headers)
+  req.resume()
+  req.on("end", () => {
+    if (req.url === "/internal/intents") {
+      res.writeHead(200, { "content-type": "application/json" })
+      res.end(JSON.stringify({ intent: "care_instructions" }))
+    } else {
+      res.writeHead(403, { "content-type": "application/json" })
+      res.end(
+        JSON.stringify({
+          error: "IntentNotAllowed",
+          message: "nope",
+          details: { intent: "audit", role: "public", relation: "none" }
+        })
+      )
+    }
+  })
+})
+let base = ""
+
+beforeAll(async () => {
+  await new Promise<void>((r) => stub.listen(0, "127.0.0.1", () => r()))
+  const a = stub.address()
+  base = `http://127.0.0.1:${typeof a === "object" && a !== null ? a.port : 0}`
+})
+afterAll(() => {
+  stub.close()
+})
+
+describe("internal HTTP calls", () => {
+  it("propagate the caller's W3C traceparent", async () => {
+    const parent = Tracer.externalSpan({ traceId: "0af7651916cd43dd8448eb211c80319c", spanId: "b7ad6b7169203331" })
+    const intent = await Effect.runPromise(
+      Effect.flatMap(BrainClient, (b) => b.resolveIntent({ role: "public", relation: "none" })).pipe(
+        Effect.withSpan("Gateway.scan", { parent }),
+        Effect.provide(BrainClient.Http(base))
+      )
+    )
+    expect(intent).toBe("care_instructions")
+    expect(seen.at(-1)?.traceparent).toMatch(/^00-0af7651916cd43dd8448eb211c80319c-[0-9a-f]{16}-0[01]$/)
+  })
+
+  it("turn the callee's JSON error back into its typed error", async () => {
+    const out = await Effect.runPromise(
+      Effect.flip(
+        Effect.flatMap(BrainClient, (b) => b.resolveIntent({ role: "public", relation: "none", hint: "audit" })).pipe(
+          Effect.provide(Layer.fresh(BrainClient.Http(`${base}/x`)))
+        )
+      )
+    )
+    expect(out._tag).toBe("IntentNotAllowed")
+  })
+
+  it("default to in-process when the process runs the callees, HTTP when the gateway runs alone", () => {
+    expect(defaultMode("all")).toBe("inprocess")
+    expect(defaultMode("gateway,brain,policy,knowledge")).toBe("inprocess")
+    expect(defaultMode("gateway")).toBe("http")
+    expect(defaultMode("gateway,brain")).toBe("http")
+  })
+})

@@ -76,7 +76,7 @@ describe("migrations", () => {
     try {
       const start = () =>
         new Promise<{ code: number | null; out: string }>((resolve) => {
-          const child = spawn("npx", ["tsx", "migrations/cli.ts", "up"], {
+          const child = spawn(process.execPath, ["--import", "tsx", "migrations/cli.ts", "up"], {
             env: { ...process.env, DATABASE_URL: fresh.url, LOG_LEVEL: "warn" },
             stdio: ["ignore", "pipe", "pipe"]
           })

@@ -139,7 +139,7 @@ describe("the platform's health, readiness and recovery", () => {
 describe("process start-up", () => {
   const runMain = (env: Record<string, string>) =>
     new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const child = spawn("npx", ["tsx", "services/main.ts"], {
+      const child = spawn(process.execPath, ["--import", "tsx", "services/main.ts"], {
         env: { ...process.env, ...env },
         stdio: ["ignore", "ignore", "pipe"]
       })

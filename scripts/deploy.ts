@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from "node:child_process"
-import { mkdirSync, openSync, writeFileSync } from "node:fs"
+import { openSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Redacted } from "effect"
@@ -27,7 +27,7 @@ Components: every service of shared/ServiceCatalog.ts and orchestrator-beat.
 
 development  checks Node, Postgres, Redis and NATS; runs db-init (migrations, demo data when
              FEATURE_DEMO_DATA=true); starts the platform in the background like \`npm start\` (one process,
-             logs in .brandme/dev.log) — or only the chosen components — and waits until every one
+             logs in $TMPDIR/brandme-dev-<PORT_OFFSET>.log) — or only the chosen components — and waits until every one
              answers ${HealthPaths.ready}. With --compose it runs \`docker compose up -d --build\` instead.
 staging,     checks the pulumi and kubectl CLIs; \`pulumi up\` on stack dev|staging|prod through the Automation
 production   API (the stack runs the migration Job before the rollout; a component limits the update to its
@@ -49,6 +49,8 @@ const waitHealthy = async (targets: ReadonlyArray<{ name: string; url: string }>
   const deadline = Date.now() + timeoutMs
   const pending = new Map(targets.map((t) => [t.name, t.url]))
   const last = new Map<string, string>()
+  let reported = ""
+  let rounds = 0
   while (pending.size > 0) {
     await Promise.all(
       [...pending].map(async ([name, url]) => {
@@ -67,7 +69,11 @@ const waitHealthy = async (targets: ReadonlyArray<{ name: string; url: string }>
         `not healthy after ${timeoutMs / 1000}s: ${[...pending.keys()].map((n) => `${n} (${last.get(n) ?? "?"})`).join(", ")}`
       )
     }
-    info(NAME, `waiting for ${pending.size}/${targets.length}: ${[...pending.keys()].join(", ")}`)
+    // a line when the set changes, else every ~20 s: progress without flooding the terminal
+    const now = [...pending.keys()].join(", ")
+    if (now !== reported || rounds % 10 === 0) info(NAME, `waiting for ${pending.size}/${targets.length}: ${now}`)
+    reported = now
+    rounds++
     await sleep(2000)
   }
   process.stdout.write(
@@ -112,8 +118,7 @@ const deployDevelopment = async (req: DeployRequest, config: AppConfigShape, log
     info(NAME, "following logs; Ctrl-C stops the platform")
     return new Promise<number>((resolve) => child.on("exit", (code) => resolve(code ?? 0)))
   }
-  mkdirSync(join(root, ".brandme"), { recursive: true })
-  const logFile = join(root, ".brandme", "dev.log")
+  const logFile = join(tmpdir(), `brandme-dev-${config.http.portOffset}.log`)
   const out = openSync(logFile, "a")
   const child = spawn(tsx, [script], { cwd: root, env, stdio: ["ignore", out, out], detached: true })
   child.unref()

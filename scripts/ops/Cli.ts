@@ -74,6 +74,7 @@ export const errorText = (e: unknown): string => {
     const own = e.message !== "" ? e.message : e.name
     return e.cause === undefined ? own : `${own}: ${errorText(e.cause)}`
   }
+  if (typeof e === "object" && e !== null && "message" in e && typeof e.message === "string") return e.message
   return String(e)
 }
 

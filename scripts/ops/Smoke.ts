@@ -134,10 +134,16 @@ export const withRedis = async <A>(url: string, f: (r: IORedis) => Promise<A>): 
     enableOfflineQueue: false,
     retryStrategy: () => null
   })
-  r.on("error", () => {})
+  // ioredis rejects with "Connection is closed"; the socket error says why (ECONNREFUSED, NOAUTH, ...)
+  let socketError: unknown
+  r.on("error", (e) => {
+    socketError = e
+  })
   try {
     await r.connect()
     return await f(r)
+  } catch (e) {
+    throw socketError === undefined ? e : new CheckFailed(errorText(socketError))
   } finally {
     r.disconnect()
   }

@@ -93,7 +93,7 @@ describe("deploy/redis configs on redis-server", () => {
     }
   })
 
-  it("requires the password and has the dangerous commands disabled", async () => {
+  it("requires the password and has the dangerous commands disabled (CONFIG only on the cache)", async () => {
     const anon = new IORedis({
       port: cache!.port,
       host: "127.0.0.1",
@@ -120,6 +120,16 @@ describe("deploy/redis configs on redis-server", () => {
       expect(await r.scan("0", "COUNT", "10")).toHaveLength(2)
     } finally {
       r.disconnect()
+    }
+    // the queue instance keeps CONFIG (read by the orchestrator's noeviction check), nothing else
+    const q = new IORedis({ port: queue!.port, host: "127.0.0.1", password: PASSWORD })
+    try {
+      expect(await q.call("CONFIG", "GET", "maxmemory-policy")).toEqual(["maxmemory-policy", "noeviction"])
+      for (const cmd of [["FLUSHALL"], ["FLUSHDB"], ["KEYS", "*"], ["DEBUG", "SLEEP", "0"]]) {
+        await expect(q.call(cmd[0]!, ...cmd.slice(1)), cmd[0]).rejects.toThrow(/unknown command/)
+      }
+    } finally {
+      q.disconnect()
     }
   })
 

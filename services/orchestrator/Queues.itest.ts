@@ -1,0 +1,203 @@
+import { randomUUID } from "node:crypto"
+import type { Queue } from "bullmq"
+import { Effect, Layer, ManagedRuntime, Schema } from "effect"
+import pg from "pg"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { withCheckDigit } from "../../shared/domain/Gtin.js"
+import { ScanEvent } from "../../shared/domain/Scan.js"
+import { type AnyQueueName, DeadLetterQueue, Queues } from "../../shared/layers/Queues.js"
+import { createTestDatabase, type TestDatabase, testConfig, uniqueId } from "../../shared/testing/TestDatabase.js"
+import { listDeadLetters, replayDeadLetter } from "./DeadLetters.js"
+import { persistBatch } from "./ScanBatcher.js"
+import { startWorkers } from "./Workers.js"
+import { Flows, FlowsLive } from "./Flows.js"
+import { JITTERED_EXPONENTIAL, jobOptionsFor, TaskNames } from "./Routing.js"
+import { testSettings } from "./Settings.js"
+import {
+  deleteRedisPrefix,
+  newStubState,
+  orchestratorStack,
+  scanEvent,
+  seedGarments,
+  type StackNames,
+  waitFor
+} from "./testing/TestStack.js"
+
+/** Queue behaviour on real Redis/Postgres/NATS: retries, dead letters, replay, dedupe, priority, flows. */
+let db: TestDatabase
+let names: StackNames
+let seed: Awaited<ReturnType<typeof seedGarments>>
+let client: pg.Client
+const stubs = newStubState()
+const build = (n: StackNames, databaseUrl: string) =>
+  ManagedRuntime.make(
+    Layer.provideMerge(
+      FlowsLive,
+      orchestratorStack(
+        n,
+        testConfig({ DATABASE_URL: databaseUrl, QUEUE_PREFIX: n.queuePrefix }),
+        testSettings({ concurrency: { default: 2, scans: 2, blockchain: 1, audit: 2, notifications: 2, priority: 1 } }),
+        stubs,
+        { queues: ["default", "scans", "audit", "notifications"] }
+      )
+    )
+  )
+let rt: ReturnType<typeof build>
+
+const queue = (name: AnyQueueName) => rt.runPromise(Effect.flatMap(Queues, (q) => q.queue(name)))
+const stateOf = async (q: Queue, id: string) => (await q.getJob(id))?.getState() ?? "missing"
+const fast = { backoff: { type: JITTERED_EXPONENTIAL, delay: 20 } }
+const rows = async (sql: string, params: ReadonlyArray<unknown> = []) => (await client.query(sql, [...params])).rows
+
+beforeAll(async () => {
+  db = await createTestDatabase("orchq")
+  const id = uniqueId("orchq")
+  names = { databaseUrl: db.url, queuePrefix: `bmq_${id}`, keyPrefix: `${id}:`, streamPrefix: `T_${id.toUpperCase()}` }
+  seed = await seedGarments(db.url, 3)
+  client = new pg.Client({ connectionString: db.url })
+  await client.connect()
+  rt = build(names, db.url)
+  await rt.runPromise(Effect.void)
+})
+
+afterAll(async () => {
+  await rt?.dispose()
+  await client?.end()
+  await deleteRedisPrefix(names.queuePrefix)
+  await deleteRedisPrefix(names.keyPrefix)
+  await db?.drop()
+})
+
+describe("orchestrator queues", () => {
+  it("retries a failing task with backoff, then succeeds", async () => {
+    stubs.failWarm = 2
+    const q = await queue("default")
+    const garmentId = seed.garments[0]!
+    const job = await q.add(TaskNames.fetchFacets, { garmentId }, jobOptionsFor(TaskNames.fetchFacets, fast))
+    await waitFor("fetch_facets completes", async () => (await stateOf(q, job.id!)) === "completed")
+    const done = await q.getJob(job.id!)
+    // two failed attempts, then the one that completed
+    expect(done?.attemptsMade).toBe(3)
+    expect(stubs.warmed).toContain(garmentId)
+  })
+
+  it("sends an invalid payload straight to the dead-letter queue, never retried", async () => {
+    const q = await queue("scans")
+    const job = await q.add(
+      TaskNames.persistScanEvent,
+      { scanId: "not-a-uuid" },
+      { jobId: "bad-1", attempts: 5, backoff: { type: "exponential", delay: 10 } }
+    )
+    await waitFor("job fails", async () => (await stateOf(q, job.id!)) === "failed")
+    const failed = await q.getJob(job.id!)
+    expect(failed?.attemptsMade).toBe(1)
+    const letters = await rt.runPromise(listDeadLetters())
+    const letter = letters.find((l) => l.jobId === "bad-1")
+    expect(letter).toMatchObject({ queue: "scans", name: TaskNames.persistScanEvent, unrecoverable: true, attempts: 1 })
+    expect(letter?.data).toEqual({ scanId: "not-a-uuid" })
+    expect(letter?.error).toMatch(/InvalidPayload/)
+  })
+
+  it("dead-letters a job that exhausts its attempts and replays it to its queue", async () => {
+    stubs.warmBroken = true
+    const q = await queue("default")
+    const garmentId = seed.garments[1]!
+    const job = await q.add(
+      TaskNames.fetchFacets,
+      { garmentId },
+      jobOptionsFor(TaskNames.fetchFacets, { ...fast, attempts: 2, jobId: "warm-dl" })
+    )
+    await waitFor("job fails", async () => (await stateOf(q, job.id!)) === "failed")
+    const letter = (await rt.runPromise(listDeadLetters())).find((l) => l.jobId === "warm-dl")
+    expect(letter).toMatchObject({ queue: "default", name: TaskNames.fetchFacets, attempts: 2, unrecoverable: false })
+    expect(letter?.error).toMatch(/injected failure/)
+
+    stubs.warmBroken = false
+    stubs.failWarm = 0
+    expect(await rt.runPromise(replayDeadLetter(letter!.id))).toBe(true)
+    await waitFor("replayed job completes", async () => (await stateOf(q, "warm-dl")) === "completed")
+    expect(stubs.warmed.filter((g) => g === garmentId)).toHaveLength(1)
+    const dlq = await queue(DeadLetterQueue)
+    expect(await dlq.getJob(letter!.id)).toBeUndefined()
+  })
+
+  it("persists a scan exactly once when the same job is delivered twice", async () => {
+    const q = await queue("scans")
+    const event = scanEvent(seed.garments[0]!)
+    await q.add(TaskNames.persistScanEvent, event, { jobId: event.scanId, attempts: 5 })
+    await waitFor("first delivery", async () => (await stateOf(q, event.scanId)) === "completed")
+    // the same payload again (a redelivery after a crash), twice in one batch
+    await q.addBulk([
+      { name: TaskNames.persistScanEvent, data: event, opts: { jobId: `${event.scanId}-again-1` } },
+      { name: TaskNames.persistScanEvent, data: event, opts: { jobId: `${event.scanId}-again-2` } }
+    ])
+    await waitFor("redeliveries", async () =>
+      (await Promise.all([stateOf(q, `${event.scanId}-again-1`), stateOf(q, `${event.scanId}-again-2`)])).every(
+        (s) => s === "completed"
+      )
+    )
+    expect(await rows("SELECT id FROM scan_events WHERE id = $1", [event.scanId])).toHaveLength(1)
+    // the audit follow-up is one job per scan id
+    const audit = await queue("audit")
+    await waitFor("audit entry", () => stubs.audits.some((a) => a.timeMs === Date.parse(event.scannedAt)))
+    expect(await audit.getJob(`audit-${event.scanId}`)).toBeDefined()
+    expect(stubs.audits.filter((a) => a.timeMs === Date.parse(event.scannedAt))).toHaveLength(1)
+  })
+
+  it("runs the higher-priority job first", async () => {
+    // the priority queue has no worker in this runtime: add while nobody consumes, then start one
+    const q = await queue("priority")
+    const [low, high] = [seed.garments[0]!, seed.garments[2]!]
+    stubs.warmed.length = 0
+    await q.add(TaskNames.fetchFacets, { garmentId: low }, { priority: 10 })
+    await q.add(TaskNames.fetchFacets, { garmentId: high }, { priority: 1 })
+    await rt.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          yield* startWorkers({ queues: ["priority"], persist: persistBatch })
+          yield* Effect.promise(() => waitFor("both ran", () => stubs.warmed.length === 2))
+        })
+      )
+    )
+    expect(stubs.warmed).toEqual([high, low])
+  })
+
+  it("runs the scan flow's parent only after its persist and audit children", async () => {
+    const event = Schema.decodeUnknownSync(ScanEvent)(scanEvent(seed.garments[2]!, { intent: "authenticity_check" }))
+    const { parentId } = await rt.runPromise(Effect.flatMap(Flows, (f) => f.scanPipeline(event)))
+    const notifications = await queue("notifications")
+    await waitFor("flow parent completes", async () => (await stateOf(notifications, parentId)) === "completed")
+    const parent = await notifications.getJob(parentId)
+    const persist = await (await queue("scans")).getJob(event.scanId)
+    const audit = await (await queue("audit")).getJob(`audit-${event.scanId}`)
+    expect(persist?.finishedOn).toBeDefined()
+    expect(audit?.finishedOn).toBeDefined()
+    expect(parent!.processedOn!).toBeGreaterThanOrEqual(Math.max(persist!.finishedOn!, audit!.finishedOn!))
+    expect(parent?.returnvalue).toMatchObject({ notified: true, children: 2, stored: true })
+    expect(await rows("SELECT 1 FROM scan_events WHERE id = $1", [event.scanId])).toHaveLength(1)
+    expect(await rows("SELECT kind FROM notifications WHERE idempotency_key = $1", [`scan-${event.scanId}`])).toEqual([
+      { kind: "scan.authenticity_check" }
+    ])
+  })
+
+  it("imports garments as a group: one child per garment, the parent sums up", async () => {
+    const principal = { userId: seed.brandUserId, role: "brand" as const, brandId: seed.brandId, sessionId: "import" }
+    const valid = [0, 1, 2].map((i) => ({
+      gtin: `0${withCheckDigit(`0614141${String(30000 + i)}`)}`,
+      serial: `IMP${i}`,
+      name: `Imported ${i}`,
+      facets: {}
+    }))
+    // one duplicate (reported as already present) and one invalid GTIN (reported as failed)
+    const batch = [...valid, valid[0], { gtin: "123", serial: "X", name: "bad", facets: {} }]
+    const { parentId, children } = await rt.runPromise(
+      Effect.flatMap(Flows, (f) => f.importGarments(randomUUID(), principal, batch))
+    )
+    expect(children).toBe(5)
+    const q = await queue("default")
+    await waitFor("import parent completes", async () => (await stateOf(q, parentId)) === "completed", 60_000)
+    const parent = await q.getJob(parentId)
+    expect(parent?.returnvalue).toMatchObject({ total: 5, created: 3, existing: 1, failed: 1 })
+    expect(await rows("SELECT serial FROM garments WHERE serial LIKE 'IMP%' ORDER BY serial")).toHaveLength(3)
+  })
+})

@@ -1,0 +1,112 @@
+import { Config, Context, Effect, Layer, Option } from "effect"
+import { type QueueName, QueueNames } from "../../shared/layers/Queues.js"
+
+/**
+ * Orchestrator settings read through Effect Config (names beside AppConfig's QUEUE_* ones).
+ * Concurrency: QUEUE_CONCURRENCY for every queue, QUEUE_CONCURRENCY_<QUEUE> overrides one queue.
+ * On `scans` the concurrency counts batches in flight; each batch holds up to QUEUE_SCAN_BATCH_SIZE scans.
+ */
+export type OrchestratorRole = "worker" | "beat" | "all"
+
+export interface OrchestratorSettingsShape {
+  readonly role: OrchestratorRole
+  readonly concurrency: Readonly<Record<QueueName, number>>
+  readonly scanBatchSize: number
+  readonly scanBatchLingerMs: number
+  readonly lockDurationMs: number
+  readonly stalledIntervalMs: number
+  readonly maxStalledCount: number
+  readonly depthPollMs: number
+  readonly scanRetentionDays: number
+  readonly notificationRetentionDays: number
+  /** scheduler intervals (ms) */
+  readonly every: {
+    readonly cleanup: number
+    readonly integrity: number
+    readonly chainSync: number
+    readonly checkpoint: number
+  }
+  readonly webhookTimeoutMs: number
+}
+
+const positive = (name: string, fallback: number) =>
+  Config.integer(name).pipe(
+    Config.validate({ message: "must be a positive integer", validation: (n) => n > 0 }),
+    Config.withDefault(fallback)
+  )
+
+const perQueue = Config.all(
+  Object.fromEntries(
+    QueueNames.map((q) => [q, Config.option(positive(`QUEUE_CONCURRENCY_${q.toUpperCase()}`, 1))] as const)
+  )
+)
+
+export const orchestratorSettings: Config.Config<OrchestratorSettingsShape> = Config.all({
+  role: Config.literal("worker", "beat", "all")("ORCHESTRATOR_ROLE").pipe(Config.withDefault("all")),
+  base: positive("QUEUE_CONCURRENCY", 4),
+  perQueue,
+  scanBatchSize: positive("QUEUE_SCAN_BATCH_SIZE", 500),
+  scanBatchLingerMs: Config.integer("QUEUE_SCAN_BATCH_LINGER_MS").pipe(Config.withDefault(5)),
+  lockDurationMs: positive("QUEUE_LOCK_DURATION_MS", 30_000),
+  stalledIntervalMs: positive("QUEUE_STALLED_INTERVAL_MS", 30_000),
+  maxStalledCount: positive("QUEUE_MAX_STALLED_COUNT", 3),
+  depthPollMs: positive("QUEUE_DEPTH_POLL_MS", 15_000),
+  scanRetentionDays: positive("SCAN_RETENTION_DAYS", 365),
+  notificationRetentionDays: positive("NOTIFICATION_RETENTION_DAYS", 90),
+  cleanup: positive("BEAT_CLEANUP_EVERY_MS", 60 * 60_000),
+  integrity: positive("BEAT_AUDIT_INTEGRITY_EVERY_MS", 6 * 60 * 60_000),
+  chainSync: positive("BEAT_CHAIN_SYNC_EVERY_MS", 60_000),
+  checkpoint: positive("BEAT_CHECKPOINT_EVERY_MS", 10 * 60_000),
+  webhookTimeoutMs: positive("WEBHOOK_TIMEOUT_MS", 5_000)
+}).pipe(
+  Config.map((c) => {
+    const pick = (q: QueueName) => Option.getOrElse(c.perQueue[q] ?? Option.none<number>(), () => c.base)
+    const concurrency: Record<QueueName, number> = {
+      default: pick("default"),
+      scans: pick("scans"),
+      blockchain: pick("blockchain"),
+      audit: pick("audit"),
+      notifications: pick("notifications"),
+      priority: pick("priority")
+    }
+    return {
+      role: c.role,
+      concurrency,
+      scanBatchSize: c.scanBatchSize,
+      scanBatchLingerMs: c.scanBatchLingerMs,
+      lockDurationMs: c.lockDurationMs,
+      stalledIntervalMs: c.stalledIntervalMs,
+      maxStalledCount: c.maxStalledCount,
+      depthPollMs: c.depthPollMs,
+      scanRetentionDays: c.scanRetentionDays,
+      notificationRetentionDays: c.notificationRetentionDays,
+      every: { cleanup: c.cleanup, integrity: c.integrity, chainSync: c.chainSync, checkpoint: c.checkpoint },
+      webhookTimeoutMs: c.webhookTimeoutMs
+    }
+  })
+)
+
+export class OrchestratorSettings extends Context.Tag("brandme/orchestrator/Settings")<
+  OrchestratorSettings,
+  OrchestratorSettingsShape
+>() {
+  static readonly layer = Layer.effect(OrchestratorSettings, Effect.orDie(orchestratorSettings))
+  static readonly layerWith = (s: OrchestratorSettingsShape) => Layer.succeed(OrchestratorSettings, s)
+}
+
+/** Settings for tests: everything small and fast. */
+export const testSettings = (overrides: Partial<OrchestratorSettingsShape> = {}): OrchestratorSettingsShape => ({
+  role: "all",
+  concurrency: { default: 4, scans: 4, blockchain: 2, audit: 4, notifications: 4, priority: 4 },
+  scanBatchSize: 200,
+  scanBatchLingerMs: 5,
+  lockDurationMs: 5_000,
+  stalledIntervalMs: 1_000,
+  maxStalledCount: 5,
+  depthPollMs: 60_000,
+  scanRetentionDays: 365,
+  notificationRetentionDays: 90,
+  every: { cleanup: 3_600_000, integrity: 3_600_000, chainSync: 3_600_000, checkpoint: 3_600_000 },
+  webhookTimeoutMs: 2_000,
+  ...overrides
+})

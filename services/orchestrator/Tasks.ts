@@ -1,0 +1,329 @@
+import { SqlClient } from "@effect/sql"
+import { DateTime, Effect, Either, Option, Redacted, Schema } from "effect"
+import { utf8 } from "../../shared/audit/Bytes.js"
+import { sha256 } from "../../shared/audit/Sha256.js"
+import { AppConfig } from "../../shared/config/AppConfig.js"
+import type { ScanEvent } from "../../shared/domain/Scan.js"
+import { Queues } from "../../shared/layers/Queues.js"
+import type { Nats } from "../../shared/layers/Nats.js"
+import type { Redis } from "../../shared/layers/Redis.js"
+import { dependencyFailed, InvalidPayload, TaskDependencyFailed, UnknownTask } from "./Errors.js"
+import * as P from "./Payloads.js"
+import { AuditPort, ChainPort, KnowledgePort } from "./Ports.js"
+import { jobOptionsFor, queueFor, type TaskName, TaskNames } from "./Routing.js"
+import { OrchestratorSettings } from "./Settings.js"
+import { deliver, openWebhookSecret } from "./Webhooks.js"
+
+/** Everything a task may use; the orchestrator layer provides it once. */
+export type TaskEnv =
+  | SqlClient.SqlClient
+  | Queues
+  | Redis
+  | Nats
+  | AppConfig
+  | OrchestratorSettings
+  | AuditPort
+  | ChainPort
+  | KnowledgePort
+
+/** What a handler sees of its BullMQ job. */
+export interface JobView {
+  readonly id: string
+  readonly name: string
+  readonly queue: string
+  readonly data: unknown
+  readonly isFlowChild: boolean
+  /** the values children returned (flow parents only) */
+  readonly childrenValues: Effect.Effect<ReadonlyArray<unknown>>
+}
+
+export const decode =
+  <A, I>(task: string, schema: Schema.Schema<A, I>) =>
+  (data: unknown) =>
+    Schema.decodeUnknown(schema)(data).pipe(
+      Effect.mapError((e) => new InvalidPayload({ task, message: e.message.slice(0, 2000) }))
+    )
+
+const dep = dependencyFailed
+
+/** Ids BullMQ accepts: no ':' and not a plain integer. */
+export const safeJobId = (...parts: ReadonlyArray<string>) => parts.join("-").replace(/:/g, "_")
+
+// ---- audit --------------------------------------------------------------------------------------
+
+export const auditEntryForScan = (e: ScanEvent, outcome: string): P.AppendAuditEntry => ({
+  idempotencyKey: `scan-${e.scanId}`,
+  kind: "scan.recorded",
+  actor:
+    e.scannerUserId !== null
+      ? { _tag: "Person", subjectId: e.scannerUserId, id: e.scannerUserId }
+      : e.deviceId !== null
+        ? { _tag: "Public", id: `device:${e.deviceId}` }
+        : { _tag: "None" },
+  subject: { _tag: "Public", id: `garment:${e.garmentId}` },
+  payload: {
+    scanId: e.scanId,
+    garmentId: e.garmentId,
+    intent: e.intent,
+    role: e.role,
+    regionCode: e.regionCode,
+    outcome,
+    policyVersion: e.decision.policyVersion
+  },
+  timeMs: DateTime.toEpochMillis(e.scannedAt)
+})
+
+/** Appends once per idempotency key: a marker on the (non-evicting) queue Redis records done keys. */
+const appendAuditEntry = (job: JobView) =>
+  Effect.gen(function* () {
+    const p = yield* decode(TaskNames.appendAuditEntry, P.AppendAuditEntry)(job.data)
+    const queues = yield* Queues
+    const redis = yield* queues.connection.pipe(Effect.orDie)
+    const marker = `${queues.prefix}:audit-done:${p.idempotencyKey}`
+    const done = yield* Effect.tryPromise({ try: () => redis.get(marker), catch: dep("audit marker") })
+    if (done !== null) return { index: Number(done), duplicate: true }
+    const audit = yield* AuditPort
+    const index = yield* audit.append({
+      kind: p.kind,
+      actor: p.actor,
+      subject: p.subject,
+      payloadDigest: sha256(utf8(JSON.stringify(p.payload))),
+      timeMs: p.timeMs
+    })
+    yield* Effect.tryPromise({
+      try: () => redis.set(marker, String(index), "EX", 30 * 86400),
+      catch: dep("audit marker")
+    })
+    return { index, duplicate: false }
+  })
+
+// ---- notifications ------------------------------------------------------------------------------
+
+const SubRow = Schema.Struct({ id: Schema.String, url: Schema.String, secret_sealed: Schema.Uint8ArrayFromSelf })
+
+export const sendNotification = (p: P.SendNotification) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const queues = yield* Queues
+    let stored = false
+    if (p.userId !== null) {
+      const rows = yield* sql`
+        INSERT INTO notifications (user_id, kind, payload, idempotency_key)
+        VALUES (${p.userId}, ${p.kind}, ${JSON.stringify(p.payload)}::jsonb, ${p.idempotencyKey})
+        ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`.pipe(Effect.mapError(dep("notifications insert")))
+      stored = rows.length > 0
+    }
+    let webhooks = 0
+    if (p.brandId !== null) {
+      const subs = yield* sql`
+        SELECT id::text AS id, url, secret_sealed FROM webhook_subscriptions
+        WHERE brand_id = ${p.brandId} AND disabled_at IS NULL AND ${p.kind} = ANY(events)`.pipe(
+        Effect.flatMap(Schema.decodeUnknown(Schema.Array(SubRow))),
+        Effect.mapError(dep("webhook subscriptions"))
+      )
+      const body = JSON.stringify({ id: p.idempotencyKey, event: p.kind, data: p.payload })
+      const q = yield* queues.queue(queueFor(TaskNames.deliverWebhook)).pipe(Effect.orDie)
+      yield* Effect.tryPromise({
+        try: () =>
+          q.addBulk(
+            subs.map((s) => ({
+              name: TaskNames.deliverWebhook,
+              data: { subscriptionId: s.id, event: p.kind, deliveryId: p.idempotencyKey, body },
+              opts: jobOptionsFor(TaskNames.deliverWebhook, { jobId: safeJobId("wh", s.id, p.idempotencyKey) })
+            }))
+          ),
+        catch: dep("enqueue webhooks")
+      })
+      webhooks = subs.length
+    }
+    return { stored, webhooks }
+  })
+
+const deliverWebhook = (job: JobView) =>
+  Effect.gen(function* () {
+    const p = yield* decode(TaskNames.deliverWebhook, P.DeliverWebhook)(job.data)
+    const sql = yield* SqlClient.SqlClient
+    const config = yield* AppConfig
+    const settings = yield* OrchestratorSettings
+    const rows = yield* sql`
+      SELECT id::text AS id, url, secret_sealed FROM webhook_subscriptions
+      WHERE id = ${p.subscriptionId} AND disabled_at IS NULL`.pipe(
+      Effect.flatMap(Schema.decodeUnknown(Schema.Array(SubRow))),
+      Effect.mapError(dep("webhook subscription"))
+    )
+    const sub = rows[0]
+    // a subscription disabled or deleted since the event: nothing to deliver
+    if (sub === undefined) return { delivered: false }
+    const secret = openWebhookSecret(Redacted.value(config.notifications.webhookSecret), sub.secret_sealed)
+    if (Either.isLeft(secret)) return yield* new InvalidPayload({ task: job.name, message: secret.left })
+    const status = yield* deliver({
+      url: sub.url,
+      secret: secret.right,
+      event: p.event,
+      deliveryId: p.deliveryId,
+      body: p.body,
+      timeoutMs: settings.webhookTimeoutMs
+    })
+    return { delivered: true, status }
+  })
+
+/** Intents whose scans the garment's owner is told about. */
+export const notifiedIntents: ReadonlySet<string> = new Set(["ownership_transfer", "authenticity_check"])
+
+export const scanNotification = (
+  s: { readonly scanId: string; readonly garmentId: string; readonly intent: string; readonly regionCode?: string },
+  ownerUserId: string | null,
+  brandId: string | null
+): P.SendNotification => ({
+  idempotencyKey: `scan-${s.scanId}`,
+  kind: `scan.${s.intent}`,
+  userId: ownerUserId,
+  brandId,
+  payload: { scanId: s.scanId, garmentId: s.garmentId, intent: s.intent, regionCode: s.regionCode ?? null }
+})
+
+const GarmentRow = Schema.Struct({ owner_user_id: Schema.NullOr(Schema.String), brand_id: Schema.String })
+
+/** The scan flow's parent: runs once persist and audit (its children) are done. */
+const notifyScan = (job: JobView) =>
+  Effect.gen(function* () {
+    const p = yield* decode(TaskNames.notifyScan, P.NotifyScan)(job.data)
+    const children = yield* job.childrenValues
+    if (!notifiedIntents.has(p.intent)) return { notified: false, children: children.length }
+    const sql = yield* SqlClient.SqlClient
+    const rows = yield* sql`SELECT owner_user_id::text AS owner_user_id, brand_id::text AS brand_id
+      FROM garments WHERE id = ${p.garmentId}`.pipe(
+      Effect.flatMap(Schema.decodeUnknown(Schema.Array(GarmentRow))),
+      Effect.mapError(dep("garment owner"))
+    )
+    const g = rows[0]
+    if (g === undefined) return { notified: false, children: children.length }
+    const r = yield* sendNotification(scanNotification(p, g.owner_user_id, g.brand_id))
+    return { notified: true, children: children.length, ...r }
+  })
+
+// ---- garments import (a group: one child per garment, the parent sums up) -----------------------
+
+const importGarment = (job: JobView) =>
+  Effect.gen(function* () {
+    const p = yield* decode(TaskNames.importGarment, P.ImportGarment)(job.data)
+    return yield* (yield* KnowledgePort).importGarment(p.principal, p.item)
+  })
+
+const ChildResult = Schema.Struct({
+  ok: Schema.Boolean,
+  error: Schema.optional(Schema.Struct({ error: Schema.String, message: Schema.String }))
+})
+
+const importGarmentsSummary = (job: JobView) =>
+  Effect.gen(function* () {
+    const p = yield* decode(TaskNames.importGarments, P.ImportGarments)(job.data)
+    const values = yield* job.childrenValues
+    let created = 0
+    let existing = 0
+    let failed = 0
+    for (const v of values) {
+      const r = Schema.decodeUnknownOption(ChildResult)(v)
+      if (Option.isNone(r)) failed++
+      else if (r.value.ok) created++
+      // a child retried after its insert (or a re-import) finds its garment already there
+      else if (r.value.error?.error === "DuplicateGarment") existing++
+      else failed++
+    }
+    yield* Effect.logInfo(`garment import ${p.batchId}: ${created} created, ${existing} present, ${failed} failed`)
+    return { batchId: p.batchId, total: values.length, created, existing, failed }
+  })
+
+// ---- maintenance (beat) -------------------------------------------------------------------------
+
+const cleanup = (job: JobView) =>
+  Effect.gen(function* () {
+    yield* decode(job.name, P.Maintenance)(job.data)
+    const sql = yield* SqlClient.SqlClient
+    const s = yield* OrchestratorSettings
+    const count = (rows: ReadonlyArray<unknown>) => rows.length
+    const sessions = yield* sql`DELETE FROM sessions WHERE expires_at < now() RETURNING id`
+    const claims =
+      yield* sql`DELETE FROM claim_codes WHERE claimed_at IS NULL AND expires_at < now() RETURNING code_hash`
+    const notes = yield* sql`DELETE FROM notifications
+      WHERE created_at < now() - make_interval(days => ${s.notificationRetentionDays}) RETURNING id`
+    const scans = yield* sql`DELETE FROM scan_events
+      WHERE scanned_at < now() - make_interval(days => ${s.scanRetentionDays}) RETURNING id`
+    return {
+      sessions: count(sessions),
+      claimCodes: count(claims),
+      notifications: count(notes),
+      scanEvents: count(scans)
+    }
+  }).pipe(
+    Effect.mapError((e) =>
+      e._tag === "SqlError" ? new TaskDependencyFailed({ operation: "cleanup", message: e.message }) : e
+    )
+  )
+
+const verifyAuditIntegrity = (job: JobView) =>
+  Effect.gen(function* () {
+    yield* decode(job.name, P.Maintenance)(job.data)
+    const r = yield* (yield* AuditPort).verify
+    if (!r.ok) yield* Effect.logError(`audit integrity: ${r.problems} problem(s) at tree size ${r.treeSize}`)
+    return r
+  })
+
+const syncChain = (job: JobView) =>
+  Effect.flatMap(decode(job.name, P.Maintenance)(job.data), () => Effect.flatMap(ChainPort, (c) => c.syncConfirmations))
+
+const submitChainAnchor = (job: JobView) =>
+  Effect.gen(function* () {
+    const p = yield* decode(TaskNames.submitChainAnchor, P.SubmitChainAnchor)(job.data)
+    return yield* (yield* ChainPort).anchorCheckpoint(p)
+  })
+
+/** Signs a checkpoint when the tree grew and hands it to submit_chain_anchor (one job per size). */
+const checkpointAndAnchor = (job: JobView) =>
+  Effect.gen(function* () {
+    yield* decode(job.name, P.Maintenance)(job.data)
+    const cp = yield* (yield* AuditPort).checkpoint
+    if (Option.isNone(cp)) return { anchored: false }
+    const queues = yield* Queues
+    yield* queues
+      .add(
+        queueFor(TaskNames.submitChainAnchor),
+        TaskNames.submitChainAnchor,
+        cp.value,
+        jobOptionsFor(TaskNames.submitChainAnchor, { jobId: safeJobId("anchor", String(cp.value.treeSize)) })
+      )
+      .pipe(Effect.mapError(dep("enqueue anchor")))
+    return { anchored: true, treeSize: cp.value.treeSize }
+  })
+
+const fetchFacets = (job: JobView) =>
+  Effect.gen(function* () {
+    const p = yield* decode(TaskNames.fetchFacets, P.FetchFacets)(job.data)
+    return { warmed: yield* (yield* KnowledgePort).warmGarment(p.garmentId) }
+  })
+
+/** Every task except persist_scan_event (batched by the scans worker, see ScanBatcher). */
+export const handlers = {
+  fetch_facets: fetchFacets,
+  append_audit_entry: appendAuditEntry,
+  submit_chain_anchor: submitChainAnchor,
+  send_notification: (job: JobView) =>
+    Effect.flatMap(decode(TaskNames.sendNotification, P.SendNotification)(job.data), sendNotification),
+  notify_scan: notifyScan,
+  deliver_webhook: deliverWebhook,
+  import_garments: importGarmentsSummary,
+  import_garment: importGarment,
+  cleanup,
+  verify_audit_integrity: verifyAuditIntegrity,
+  sync_chain_confirmations: syncChain,
+  checkpoint_and_anchor: checkpointAndAnchor
+} satisfies Record<Exclude<TaskName, "persist_scan_event">, (job: JobView) => Effect.Effect<unknown, unknown, unknown>>
+
+type HandledTask = keyof typeof handlers
+const isHandled = (name: string): name is HandledTask =>
+  name !== TaskNames.persistScanEvent && Object.hasOwn(handlers, name)
+
+export const handlerFor = (name: string) => (isHandled(name) ? Option.some(handlers[name]) : Option.none())
+
+export const unknownTask = (queue: string, task: string) =>
+  new UnknownTask({ queue, task, message: `no handler for ${task} on ${queue}` })

@@ -4,6 +4,8 @@
  * replicas (each with its own caches and NATS subscription) on their own ports.
  */
 import { randomBytes, randomUUID } from "node:crypto"
+import { jetstreamManager } from "@nats-io/jetstream"
+import { connect } from "@nats-io/transport-node"
 import { SqlClient } from "@effect/sql"
 import { ConfigProvider, Effect, Exit, Layer, Redacted, Scope } from "effect"
 import { Redis as IORedis } from "ioredis"
@@ -190,10 +192,22 @@ export const makeHarness = async (name: string) => {
     const qkeys = await redis.keys(`${prefix}:scans:*`)
     if (qkeys.length > 0) await redis.del(...qkeys)
     redis.disconnect()
+    await deleteStream(`${prefix.toUpperCase()}_${subjects.stream}`)
     await dropDatabase(dbUrl)
   }
 
   return { config, prefix, subjects, url, startBackends, startGateway, seed, tokenFor, close, redis }
+}
+
+/** the test's JetStream stream (policy/knowledge create it for the test subjects) */
+export const deleteStream = async (name: string) => {
+  const nc = await connect({ servers: "127.0.0.1:4222" })
+  try {
+    const jsm = await jetstreamManager(nc)
+    await jsm.streams.delete(name).catch(() => false)
+  } finally {
+    await nc.close()
+  }
 }
 
 export type Harness = Awaited<ReturnType<typeof makeHarness>>

@@ -151,7 +151,8 @@ const deployCompose = async (req: DeployRequest, config: AppConfigShape, logs: b
 const deployCloud = async (req: DeployRequest, imageTag: string | undefined, logs: boolean, timeoutMs: number) => {
   const root = projectRoot()
   const stackName = StackOf[req.env]
-  const { LocalWorkspace } = await import("@pulumi/pulumi/automation")
+  // the SDK root re-exports the Automation API (its subpath is a directory, which ESM cannot import)
+  const { LocalWorkspace } = (await import("@pulumi/pulumi")).automation
   const stack = await step(NAME, `select stack ${stackName}`, () =>
     LocalWorkspace.selectStack({ stackName, workDir: root })
   )

@@ -40,7 +40,8 @@ export const parseCommand = <O extends Options>(spec: CommandSpec<O>, argv: Read
       return fail(`${e instanceof Error ? e.message : String(e)}\n\n${spec.usage}`)
     }
   })()
-  if (parsed.values.help === true) {
+  const flags: Record<string, unknown> = parsed.values
+  if (flags.help === true) {
     process.stdout.write(`${spec.usage}\n`)
     process.exit(0)
   }

@@ -149,7 +149,7 @@ export const makeAuditLog = (
           leaves.map((l) => ({ bytes: l.leaf, hash: nodeHasher.leaf(l.leaf), kind: l.kind, recordedAt: l.recordedAt })),
           nodeHasher
         )
-      ).pipe(Effect.withSpan("AuditLog.appendLeaves"))
+      ).pipe(Effect.withSpan("AuditLog.appendLeaves", { captureStackTrace: false }))
 
     const treeSize = withSql(Repo.treeSize)
 
@@ -187,7 +187,7 @@ export const makeAuditLog = (
         const plan = yield* Either.mapLeft(inclusionPlan(index, size), rangeError)
         const hashes = yield* resolve([...plan, { start: 0, end: size }], size)
         return { treeSize: size, root: hashes[hashes.length - 1]!, proof: hashes.slice(0, -1) }
-      }).pipe(Effect.withSpan("AuditLog.inclusionProof"))
+      }).pipe(Effect.withSpan("AuditLog.inclusionProof", { captureStackTrace: false }))
 
     const consistencyProof = (from: number, to: number) =>
       Effect.gen(function* () {
@@ -199,7 +199,7 @@ export const makeAuditLog = (
           root: hashes[hashes.length - 1]!,
           proof: hashes.slice(0, -2)
         }
-      }).pipe(Effect.withSpan("AuditLog.consistencyProof"))
+      }).pipe(Effect.withSpan("AuditLog.consistencyProof", { captureStackTrace: false }))
 
     const latest = Effect.flatMap(
       withSql(Repo.latestCheckpoint),
@@ -219,7 +219,7 @@ export const makeAuditLog = (
         note: cp.note,
         createdAt: cp.created_at.toISOString()
       }
-    }).pipe(Effect.withSpan("AuditLog.checkpointView"))
+    }).pipe(Effect.withSpan("AuditLog.checkpointView", { captureStackTrace: false }))
 
     const entryView = (index: number) =>
       Effect.gen(function* () {
@@ -243,7 +243,7 @@ export const makeAuditLog = (
           inclusionProof: p.proof.map(toHex),
           checkpoint: cp.note
         }
-      }).pipe(Effect.withSpan("AuditLog.entryView"))
+      }).pipe(Effect.withSpan("AuditLog.entryView", { captureStackTrace: false }))
 
     const consistencyView = (from: number, to: number) =>
       Effect.map(consistencyProof(from, to), (p) => ({
@@ -252,7 +252,7 @@ export const makeAuditLog = (
         fromRoot: toHex(p.fromRoot),
         toRoot: toHex(p.root),
         proof: p.proof.map(toHex)
-      })).pipe(Effect.withSpan("AuditLog.consistencyView"))
+      })).pipe(Effect.withSpan("AuditLog.consistencyView", { captureStackTrace: false }))
 
     return AuditLog.of({
       append,

@@ -47,11 +47,6 @@ export interface LeafEntry {
 }
 
 const u16 = (n: number) => new Uint8Array([(n >>> 8) & 0xff, n & 0xff])
-const str = (s: string) => {
-  const b = utf8(s)
-  return concatBytes(u16(b.length), b)
-}
-const bin = (b: Uint8Array) => concatBytes(u16(b.length), b)
 
 const uuidBytes = (id: string): Uint8Array | undefined => {
   const hex = id.toLowerCase().replace(/-/g, "")
@@ -66,22 +61,46 @@ const uuidString = (b: Uint8Array): string => {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`
 }
 
-const encodeParty = (p: LeafParty): Either.Either<Uint8Array, MalformedLeaf> => {
+const TAG_NONE = new Uint8Array([0x00])
+const TAG_PUBLIC = new Uint8Array([0x01])
+const TAG_SEALED = new Uint8Array([0x02])
+const VERSION = new Uint8Array([LEAF_VERSION])
+
+// Parts, not bytes: the leaf is assembled with one allocation (this runs for every appended entry).
+const encodeParty = (p: LeafParty): Either.Either<ReadonlyArray<Uint8Array>, MalformedLeaf> => {
   switch (p._tag) {
     case "None":
-      return Either.right(new Uint8Array([0x00]))
-    case "Public":
-      if (utf8(p.id).length > 0xffff || p.id.length === 0)
+      return Either.right([TAG_NONE])
+    case "Public": {
+      const id = utf8(p.id)
+      if (id.length === 0 || id.length > 0xffff)
         return Either.left(new MalformedLeaf({ reason: "identifier empty or too long" }))
-      return Either.right(concatBytes(new Uint8Array([0x01]), str(p.id)))
+      return Either.right([TAG_PUBLIC, u16(id.length), id])
+    }
     case "Sealed": {
       const id = uuidBytes(p.subjectId)
       if (id === undefined) return Either.left(new MalformedLeaf({ reason: "subject key id is not a UUID" }))
       if (p.iv.length !== 12 || p.sealed.length < 16 || p.sealed.length > 0xffff)
         return Either.left(new MalformedLeaf({ reason: "sealed identifier has a bad iv or length" }))
-      return Either.right(concatBytes(new Uint8Array([0x02]), id, p.iv, bin(p.sealed)))
+      return Either.right([TAG_SEALED, id, p.iv, u16(p.sealed.length), p.sealed])
     }
   }
+}
+
+/** uint64 big-endian of a safe integer without BigInt. */
+const u64 = (n: number): Uint8Array => {
+  const out = new Uint8Array(8)
+  const hi = Math.floor(n / 0x100000000)
+  const lo = n >>> 0
+  out[0] = hi >>> 24
+  out[1] = (hi >>> 16) & 0xff
+  out[2] = (hi >>> 8) & 0xff
+  out[3] = hi & 0xff
+  out[4] = lo >>> 24
+  out[5] = (lo >>> 16) & 0xff
+  out[6] = (lo >>> 8) & 0xff
+  out[7] = lo & 0xff
+  return out
 }
 
 export const encodeLeaf = (e: LeafEntry): Either.Either<Uint8Array, MalformedLeaf> => {
@@ -90,12 +109,13 @@ export const encodeLeaf = (e: LeafEntry): Either.Either<Uint8Array, MalformedLea
   if (e.payloadDigest.length !== 32) return Either.left(new MalformedLeaf({ reason: "payload digest is not 32 bytes" }))
   if (!Number.isSafeInteger(e.timeMs) || e.timeMs < 0)
     return Either.left(new MalformedLeaf({ reason: "time is not whole non-negative milliseconds" }))
-  return Either.flatMap(encodeParty(e.actor), (actor) =>
-    Either.map(encodeParty(e.subject), (subject) => {
-      const time = new Uint8Array(8)
-      new DataView(time.buffer).setBigUint64(0, BigInt(e.timeMs))
-      return concatBytes(new Uint8Array([LEAF_VERSION]), str(e.kind), actor, subject, e.payloadDigest, time)
-    })
+  const actor = encodeParty(e.actor)
+  if (Either.isLeft(actor)) return Either.left(actor.left)
+  const subject = encodeParty(e.subject)
+  if (Either.isLeft(subject)) return Either.left(subject.left)
+  const kind = utf8(e.kind)
+  return Either.right(
+    concatBytes(VERSION, u16(kind.length), kind, ...actor.right, ...subject.right, e.payloadDigest, u64(e.timeMs))
   )
 }
 

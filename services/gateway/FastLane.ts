@@ -46,8 +46,8 @@ export const ScanFastLaneLive = Layer.effect(
       const rid = req.headers["x-request-id"]
       const requestId = typeof rid === "string" && rid !== "" ? rid : randomUUID()
       m.httpRequestsInFlight.inc({ service: "gateway" })
-      const send = (status: number, body: unknown) => {
-        const text = JSON.stringify(body)
+      const send = (status: number, body: unknown) => sendText(status, JSON.stringify(body))
+      const sendText = (status: number, text: string) => {
         res.writeHead(status, {
           "content-type": "application/json",
           "content-length": Buffer.byteLength(text),
@@ -138,7 +138,7 @@ export const ScanFastLaneLive = Layer.effect(
           })
         const fast = scans.warm(input, t0)
         if (fast === "miss") return void full()
-        fast.then((r) => (r === "miss" ? full() : "_tag" in r ? sendError(r) : send(200, r)))
+        fast.then((r) => (r === "miss" ? full() : typeof r === "string" ? sendText(200, r) : sendError(r)))
       })
     }
 

@@ -62,6 +62,21 @@ describe("POST /v1/scans", () => {
     expect(JSON.stringify(s.facets)).not.toContain(seed.users.owner)
   })
 
+  it("the warm lane answers exactly what the full path answered", async () => {
+    const body = { tag: digitalLinkOf(seed.unowned), context: { region: "JP", intent: "authenticity_check" } }
+    const first = await scan(gwB, body)
+    const second = await scan(gwB, body)
+    const strip = (r: { json: unknown }) => {
+      const { scanId, scannedAt, ...rest } = r.json as Record<string, unknown>
+      expect(scanId).toEqual(expect.any(String))
+      expect(scannedAt).toEqual(expect.any(String))
+      return JSON.stringify(rest)
+    }
+    expect(second.status).toBe(200)
+    expect(strip(second)).toBe(strip(first))
+    expect(Object.keys(second.json as object)).toEqual(Object.keys(first.json as object))
+  })
+
   it("resolves every intent for the roles that may use it, and refuses the others naming the intent", async () => {
     const owner = await h.tokenFor({ userId: seed.users.owner, role: "owner", brandId: null })
     const brand = await h.tokenFor({ userId: seed.users.brand, role: "brand", brandId: seed.brandId })

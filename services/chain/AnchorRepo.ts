@@ -188,6 +188,14 @@ export const makeAnchorRepo = Effect.gen(function* () {
       () => sql`SELECT ${cols} FROM chain_transactions WHERE status = ${status} ORDER BY created_at LIMIT ${limit}`
     )("")
 
+  /** Newest first, optionally of one status: what auditors browse. */
+  const listRecent = (status: AnchorStatus | undefined, limit: number) =>
+    many("listRecent", () =>
+      status === undefined
+        ? sql`SELECT ${cols} FROM chain_transactions ORDER BY tree_size DESC LIMIT ${limit}`
+        : sql`SELECT ${cols} FROM chain_transactions WHERE status = ${status} ORDER BY tree_size DESC LIMIT ${limit}`
+    )("")
+
   /** Transactions that hold wallet outputs: their inputs are reserved, their change may be spent next. */
   const listInflight = many(
     "listInflight",
@@ -211,6 +219,7 @@ export const makeAnchorRepo = Effect.gen(function* () {
     markConfirmed,
     listDue,
     listByStatus,
+    listRecent,
     listInflight,
     lockWallet,
     /** runs `self` in one transaction; only a failure of the transaction itself becomes a DependencyError */

@@ -211,6 +211,8 @@ export class Anchoring extends Effect.Service<Anchoring>()("brandme/chain/Anchor
       retryDue,
       syncConfirmations,
       get: (id: string) => repo.findById(id).pipe(Effect.withSpan("Anchoring.get")),
+      list: (status: AnchorStatus | undefined, limit: number) =>
+        repo.listRecent(status, limit).pipe(Effect.withSpan("Anchoring.list")),
       findByCheckpoint: (origin: string, treeSize: number) =>
         repo.findByCheckpoint(origin, treeSize).pipe(Effect.withSpan("Anchoring.findByCheckpoint"))
     }

@@ -1,4 +1,5 @@
-import * as gcp from "@pulumi/gcp"
+// submodule imports: the root @pulumi/gcp module makes tsc load every GCP service's types
+import { Provider } from "@pulumi/gcp/provider.js"
 import * as k8s from "@pulumi/kubernetes"
 import * as pulumi from "@pulumi/pulumi"
 import type { GcpConfig, StackConfig } from "./config.js"
@@ -44,7 +45,7 @@ const CloudProviderName = "gcp"
 
 /** Cloud layer: network → cluster → data services → secrets, on GCP. */
 const gcpFoundation = (cfg: StackConfig, g: GcpConfig, root: pulumi.ComponentResourceOptions): Foundation => {
-  const provider = new gcp.Provider(CloudProviderName, { project: g.project, region: g.region, zone: g.zone }, root)
+  const provider = new Provider(CloudProviderName, { project: g.project, region: g.region, zone: g.zone }, root)
   const network = new Network("brandme", { gcp: g, provider }, root)
   const cluster = new Cluster(
     "brandme",

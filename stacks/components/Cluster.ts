@@ -1,11 +1,15 @@
-import * as gcp from "@pulumi/gcp"
+// submodule imports: the root @pulumi/gcp module makes tsc load every GCP service's types
+import * as container from "@pulumi/gcp/container/index.js"
+import * as projects from "@pulumi/gcp/projects/index.js"
+import * as serviceaccount from "@pulumi/gcp/serviceaccount/index.js"
+import type { Provider } from "@pulumi/gcp/provider.js"
 import * as pulumi from "@pulumi/pulumi"
 import type { GcpConfig } from "../config.js"
 import type { Network } from "./Network.js"
 
 export interface ClusterArgs {
   readonly gcp: GcpConfig
-  readonly provider: gcp.Provider
+  readonly provider: Provider
   readonly network: Network
   readonly deletionProtection: boolean
 }
@@ -28,7 +32,7 @@ export class Cluster extends pulumi.ComponentResource {
     this.workloadPool = `${g.project}.svc.id.goog`
 
     // nodes run as a minimal service account, never the default compute one
-    const nodeSa = new gcp.serviceaccount.Account(
+    const nodeSa = new serviceaccount.Account(
       `${name}-nodes`,
       { accountId: `${name}-nodes`, displayName: "GKE nodes (logs, metrics, image pulls)" },
       o
@@ -39,14 +43,14 @@ export class Cluster extends pulumi.ComponentResource {
       "roles/monitoring.viewer",
       "roles/artifactregistry.reader"
     ]) {
-      new gcp.projects.IAMMember(
+      new projects.IAMMember(
         `${name}-nodes-${role.split("/")[1]}`,
         { project: g.project, role, member: pulumi.interpolate`serviceAccount:${nodeSa.email}` },
         o
       )
     }
 
-    const cluster = new gcp.container.Cluster(
+    const cluster = new container.Cluster(
       name,
       {
         location: this.location,
@@ -80,7 +84,7 @@ export class Cluster extends pulumi.ComponentResource {
       o
     )
 
-    new gcp.container.NodePool(
+    new container.NodePool(
       `${name}-pool`,
       {
         cluster: cluster.name,

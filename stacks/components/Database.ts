@@ -1,11 +1,13 @@
-import * as gcp from "@pulumi/gcp"
+// submodule imports: the root @pulumi/gcp module makes tsc load every GCP service's types
+import * as sql from "@pulumi/gcp/sql/index.js"
+import type { Provider } from "@pulumi/gcp/provider.js"
 import * as pulumi from "@pulumi/pulumi"
 import type { GcpConfig } from "../config.js"
 import type { Network } from "./Network.js"
 
 export interface DatabaseArgs {
   readonly gcp: GcpConfig
-  readonly provider: gcp.Provider
+  readonly provider: Provider
   readonly network: Network
 }
 
@@ -27,7 +29,7 @@ export class Database extends pulumi.ComponentResource {
     const o = { parent: this, provider: args.provider }
     const g = args.gcp
 
-    const instance = new gcp.sql.DatabaseInstance(
+    const instance = new sql.DatabaseInstance(
       name,
       {
         region: g.region,
@@ -63,8 +65,8 @@ export class Database extends pulumi.ComponentResource {
       },
       { ...o, dependsOn: [args.network.privateServiceAccess] }
     )
-    new gcp.sql.Database(`${name}-db`, { instance: instance.name, name: this.databaseName }, o)
-    new gcp.sql.User(
+    new sql.Database(`${name}-db`, { instance: instance.name, name: this.databaseName }, o)
+    new sql.User(
       `${name}-user`,
       { instance: instance.name, name: this.userName, password: args.gcp.databasePassword },
       o

@@ -1,10 +1,13 @@
-import * as gcp from "@pulumi/gcp"
+// submodule imports: the root @pulumi/gcp module makes tsc load every GCP service's types
+import * as compute from "@pulumi/gcp/compute/index.js"
+import * as servicenetworking from "@pulumi/gcp/servicenetworking/index.js"
+import type { Provider } from "@pulumi/gcp/provider.js"
 import * as pulumi from "@pulumi/pulumi"
 import type { GcpConfig } from "../config.js"
 
 export interface NetworkArgs {
   readonly gcp: GcpConfig
-  readonly provider: gcp.Provider
+  readonly provider: Provider
 }
 
 /**
@@ -19,7 +22,7 @@ export class Network extends pulumi.ComponentResource {
   readonly podsRangeName = "pods"
   readonly servicesRangeName = "services"
   /** Cloud SQL and Memorystore wait for this peering */
-  readonly privateServiceAccess: gcp.servicenetworking.Connection
+  readonly privateServiceAccess: servicenetworking.Connection
   readonly ingressAddress: pulumi.Output<string>
 
   constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -27,12 +30,12 @@ export class Network extends pulumi.ComponentResource {
     const o = { parent: this, provider: args.provider }
     const { region } = args.gcp
 
-    const vpc = new gcp.compute.Network(
+    const vpc = new compute.Network(
       `${name}-vpc`,
       { autoCreateSubnetworks: false, routingMode: "REGIONAL", deleteDefaultRoutesOnCreate: false },
       o
     )
-    const subnet = new gcp.compute.Subnetwork(
+    const subnet = new compute.Subnetwork(
       `${name}-subnet`,
       {
         network: vpc.id,
@@ -47,8 +50,8 @@ export class Network extends pulumi.ComponentResource {
       },
       o
     )
-    const router = new gcp.compute.Router(`${name}-router`, { network: vpc.id, region }, o)
-    new gcp.compute.RouterNat(
+    const router = new compute.Router(`${name}-router`, { network: vpc.id, region }, o)
+    new compute.RouterNat(
       `${name}-nat`,
       {
         router: router.name,
@@ -61,7 +64,7 @@ export class Network extends pulumi.ComponentResource {
     )
 
     const [pscBase, pscPrefix] = args.gcp.privateServiceCidr.split("/")
-    const pscRange = new gcp.compute.GlobalAddress(
+    const pscRange = new compute.GlobalAddress(
       `${name}-private-services`,
       {
         network: vpc.id,
@@ -72,13 +75,13 @@ export class Network extends pulumi.ComponentResource {
       },
       o
     )
-    this.privateServiceAccess = new gcp.servicenetworking.Connection(
+    this.privateServiceAccess = new servicenetworking.Connection(
       `${name}-private-services`,
       { network: vpc.id, service: "servicenetworking.googleapis.com", reservedPeeringRanges: [pscRange.name] },
       o
     )
 
-    const address = new gcp.compute.Address(
+    const address = new compute.Address(
       `${name}-ingress-ip`,
       { region, addressType: "EXTERNAL", networkTier: "PREMIUM", description: "ingress-nginx load balancer" },
       o

@@ -1,11 +1,13 @@
-import * as gcp from "@pulumi/gcp"
+// submodule imports: the root @pulumi/gcp module makes tsc load every GCP service's types
+import * as redis from "@pulumi/gcp/redis/index.js"
+import type { Provider } from "@pulumi/gcp/provider.js"
 import * as pulumi from "@pulumi/pulumi"
 import type { GcpConfig } from "../config.js"
 import type { Network } from "./Network.js"
 
 export interface RedisArgs {
   readonly gcp: GcpConfig
-  readonly provider: gcp.Provider
+  readonly provider: Provider
   readonly network: Network
 }
 
@@ -30,7 +32,7 @@ export class Redis extends pulumi.ComponentResource {
     super("brandme:cloud:Redis", name, {}, opts)
     const o = { parent: this, provider: args.provider }
     const make = (role: "cache" | "queue", memoryGb: number, policy: string): RedisEndpoint => {
-      const instance = new gcp.redis.Instance(
+      const instance = new redis.Instance(
         `${name}-${role}`,
         {
           region: args.gcp.region,

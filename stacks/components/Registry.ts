@@ -1,10 +1,12 @@
-import * as gcp from "@pulumi/gcp"
+// submodule imports: the root @pulumi/gcp module makes tsc load every GCP service's types
+import * as artifactregistry from "@pulumi/gcp/artifactregistry/index.js"
+import type { Provider } from "@pulumi/gcp/provider.js"
 import * as pulumi from "@pulumi/pulumi"
 
 export interface RegistryArgs {
   readonly project: string
   readonly region: string
-  readonly provider: gcp.Provider
+  readonly provider: Provider
 }
 
 /** Artifact Registry (Docker) holding the one platform image. */
@@ -13,7 +15,7 @@ export class Registry extends pulumi.ComponentResource {
 
   constructor(name: string, args: RegistryArgs, opts?: pulumi.ComponentResourceOptions) {
     super("brandme:cloud:Registry", name, {}, opts)
-    const repo = new gcp.artifactregistry.Repository(
+    const repo = new artifactregistry.Repository(
       name,
       {
         location: args.region,

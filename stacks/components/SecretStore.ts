@@ -1,10 +1,13 @@
-import * as gcp from "@pulumi/gcp"
+// submodule imports: the root @pulumi/gcp module makes tsc load every GCP service's types
+import * as secretmanager from "@pulumi/gcp/secretmanager/index.js"
+import * as serviceaccount from "@pulumi/gcp/serviceaccount/index.js"
+import type { Provider } from "@pulumi/gcp/provider.js"
 import * as pulumi from "@pulumi/pulumi"
 import { type SecretName, SecretDefs } from "../secrets.js"
 
 export interface SecretStoreArgs {
   readonly project: string
-  readonly provider: gcp.Provider
+  readonly provider: Provider
   readonly workloadPool: string
   /** the Kubernetes service account the workloads (and the ClusterSecretStore) run as */
   readonly ksa: { readonly namespace: string; readonly name: string }
@@ -24,12 +27,12 @@ export class SecretStore extends pulumi.ComponentResource {
     super("brandme:cloud:SecretStore", name, {}, opts)
     const o = { parent: this, provider: args.provider }
 
-    const gsa = new gcp.serviceaccount.Account(
+    const gsa = new serviceaccount.Account(
       `${name}-workloads`,
       { accountId: "brandme-workloads", displayName: "Brand.Me workloads (via workload identity)" },
       o
     )
-    new gcp.serviceaccount.IAMMember(
+    new serviceaccount.IAMMember(
       `${name}-workload-identity`,
       {
         serviceAccountId: gsa.name,
@@ -40,17 +43,17 @@ export class SecretStore extends pulumi.ComponentResource {
     )
 
     this.secretIds = SecretDefs.map((def) => {
-      const secret = new gcp.secretmanager.Secret(
+      const secret = new secretmanager.Secret(
         `${name}-${def.id}`,
         { secretId: def.id, replication: { auto: {} }, labels: { app: "brandme" } },
         o
       )
-      new gcp.secretmanager.SecretVersion(
+      new secretmanager.SecretVersion(
         `${name}-${def.id}`,
         { secret: secret.id, secretData: pulumi.secret(args.values[def.name]) },
         o
       )
-      new gcp.secretmanager.SecretIamMember(
+      new secretmanager.SecretIamMember(
         `${name}-${def.id}-accessor`,
         {
           project: args.project,

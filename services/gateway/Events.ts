@@ -50,7 +50,13 @@ export const ensureScanPathStream = Effect.gen(function* () {
   const s = yield* ScanPathSubjects
   yield* nats
     .ensureStream(`${nats.streamPrefix}_${s.stream}`, [s.consentChanged, s.garmentUpdated])
-    .pipe(Effect.catchAll((e) => Effect.logWarning(`scan-path stream not ensured: ${e.message}`)))
+    .pipe(
+      Effect.catchAll((e) =>
+        e.message.includes("overlap")
+          ? Effect.logInfo("scan-path subjects are captured by another stream; publishing there")
+          : Effect.logWarning(`scan-path stream not ensured: ${e.message}`)
+      )
+    )
 })
 
 /** Publishes a fact; NATS is optional for these services (the Redis generation already changed). */

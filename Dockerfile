@@ -16,6 +16,10 @@ COPY shared ./shared
 COPY services ./services
 COPY migrations ./migrations
 COPY scripts ./scripts
+# operator scripts import these (stack-plan → stacks, the compose Prometheus generator → observability);
+# they are compiled like the local build but never copied into the runtime stage
+COPY stacks ./stacks
+COPY observability ./observability
 RUN npm run build
 
 # --- prod-deps: runtime dependencies only ----------------------------------------------------------

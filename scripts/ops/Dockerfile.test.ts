@@ -87,9 +87,14 @@ describe("Dockerfile", () => {
     expect(migrate.instructions.find((i) => i.op === "CMD")?.args).toContain("dist/scripts/db-init.js")
   })
 
-  it("keeps secrets, tests and infrastructure code out of the build context", () => {
+  it("builds from every folder tsconfig.build.json compiles, and keeps secrets and tests out of the context", () => {
+    const build = stage("build")!
+    const copied = build.instructions.filter((i) => i.op === "COPY").map((i) => i.args.split(/\s+/)[0])
+    const tsconfig = JSON.parse(readFileSync("tsconfig.build.json", "utf8")) as { include: Array<string> }
+    // operator scripts import stacks/ and observability/: the image build compiles what the local build does
+    for (const dir of [...tsconfig.include, "stacks", "observability"]) expect(copied, dir).toContain(dir)
     const ignore = readFileSync(".dockerignore", "utf8").split("\n")
-    for (const p of ["**/node_modules", "dist", ".git", "**/*.test.ts", "**/*.itest.ts", ".env", "stacks"]) {
+    for (const p of ["**/node_modules", "dist", ".git", "**/*.test.ts", "**/*.itest.ts", ".env", "docs"]) {
       expect(ignore).toContain(p)
     }
     // the per-environment defaults are needed in the image

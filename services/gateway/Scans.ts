@@ -342,6 +342,7 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
       }).pipe(
         // one scan is one trace: continue the caller's traceparent; internal HTTP calls propagate it
         Effect.withSpan("Gateway.scan", {
+          kind: "server",
           ...Option.match(
             input.traceparent === undefined
               ? Option.none()

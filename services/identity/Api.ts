@@ -1,9 +1,219 @@
-import { HttpApi, OpenApi } from "@effect/platform"
+import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
+import { Schema } from "effect"
+import { Forbidden, Unauthorized } from "../../shared/auth/Tokens.js"
+import { RegionCode } from "../../shared/domain/Scan.js"
 import { HealthApi } from "../../shared/http/Health.js"
+import { RateLimited } from "../../shared/http/RateLimit.js"
 import { Services } from "../../shared/ServiceCatalog.js"
+import { Conflict, EmailTaken, Expired, InvalidCredentials, InvalidRequest, NotFound } from "./Errors.js"
+import { exportRowSchemas } from "./PrivacyRepo.js"
+import { UserRole } from "./Repo.js"
+
+/**
+ * The identity service's HTTP contract. Each group is public API that the gateway may mount too
+ * (`HttpApiBuilder.group(GatewayApi, "auth", authHandlers)`); handlers live in Handlers.ts.
+ * Authenticated endpoints take `Authorization: Bearer <jwt>`.
+ */
+const Email = Schema.Trim.pipe(
+  Schema.maxLength(254),
+  Schema.pattern(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, { message: () => "must be an email address" })
+)
+const IdPath = Schema.Struct({ id: Schema.UUID })
+const NoContent = HttpApiSchema.NoContent
+
+// auth --------------------------------------------------------------------------------------------
+export const LoginRequest = Schema.Struct({ email: Email, password: Schema.String.pipe(Schema.maxLength(1024)) })
+export const SessionUser = Schema.Struct({ id: Schema.UUID, role: UserRole, brandId: Schema.NullOr(Schema.UUID) })
+export const LoginResponse = Schema.Struct({
+  token: Schema.String,
+  tokenType: Schema.Literal("Bearer"),
+  expiresIn: Schema.Number,
+  sessionId: Schema.UUID,
+  user: SessionUser
+})
+export const Jwks = Schema.Struct({
+  keys: Schema.Array(Schema.Record({ key: Schema.String, value: Schema.Unknown }))
+})
+
+export const AuthApi = HttpApiGroup.make("auth")
+  .add(
+    HttpApiEndpoint.post("login", "/v1/auth/login")
+      .setPayload(LoginRequest)
+      .addSuccess(LoginResponse)
+      .addError(InvalidCredentials)
+      .addError(RateLimited)
+  )
+  .add(HttpApiEndpoint.post("logout", "/v1/auth/logout").addSuccess(NoContent).addError(Unauthorized))
+  .add(HttpApiEndpoint.get("jwks", "/.well-known/jwks.json").addSuccess(Jwks))
+  .annotate(OpenApi.Description, "console sign-in, sign-out and the token verification keys")
+
+// users -------------------------------------------------------------------------------------------
+export const RegisterRequest = Schema.Struct({
+  email: Email,
+  password: Schema.String.pipe(Schema.minLength(10), Schema.maxLength(200)),
+  displayName: Schema.Trim.pipe(Schema.minLength(1), Schema.maxLength(120)),
+  role: Schema.optional(UserRole),
+  brandId: Schema.optional(Schema.UUID),
+  regionCode: Schema.optional(RegionCode)
+})
+export const RegisteredUser = SessionUser
+
+export const UsersApi = HttpApiGroup.make("users")
+  .add(
+    HttpApiEndpoint.post("register", "/v1/users")
+      .setPayload(RegisterRequest)
+      .addSuccess(RegisteredUser, { status: 201 })
+      .addError(EmailTaken)
+      .addError(InvalidRequest)
+      .addError(NotFound)
+      .addError(Unauthorized)
+      .addError(Forbidden)
+      .addError(RateLimited)
+  )
+  .annotate(OpenApi.Description, "owners sign up themselves; an admin creates brand, auditor and admin accounts")
+
+// devices -----------------------------------------------------------------------------------------
+export const CreateDeviceRequest = Schema.Struct({ name: Schema.Trim.pipe(Schema.minLength(1), Schema.maxLength(100)) })
+export const CreatedDevice = Schema.Struct({
+  id: Schema.UUID,
+  name: Schema.String,
+  prefix: Schema.String,
+  /** shown once; only its hash is stored */
+  apiKey: Schema.String,
+  brandId: Schema.NullOr(Schema.UUID),
+  createdAt: Schema.Date
+})
+
+export const DevicesApi = HttpApiGroup.make("devices")
+  .add(
+    HttpApiEndpoint.post("create", "/v1/devices")
+      .setPayload(CreateDeviceRequest)
+      .addSuccess(CreatedDevice, { status: 201 })
+      .addError(Unauthorized)
+  )
+  .add(
+    HttpApiEndpoint.del("revoke", "/v1/devices/:id")
+      .setPath(IdPath)
+      .addSuccess(NoContent)
+      .addError(NotFound)
+      .addError(Unauthorized)
+  )
+  .annotate(OpenApi.Description, "device API keys (bm_<prefix>_<secret>) for scanners and apps")
+
+// ownership ---------------------------------------------------------------------------------------
+export const ClaimCodeRequest = Schema.Struct({
+  expiresInDays: Schema.optional(Schema.Int.pipe(Schema.between(1, 3650)))
+})
+export const IssuedClaimCode = Schema.Struct({ garmentId: Schema.UUID, code: Schema.String, expiresAt: Schema.Date })
+export const ClaimRequest = Schema.Struct({ code: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(64)) })
+export const Claimed = Schema.Struct({ garmentId: Schema.UUID, ownerUserId: Schema.UUID })
+export const TransferRequest = Schema.Struct({ toUserEmail: Email })
+export const Transfer = Schema.Struct({
+  id: Schema.UUID,
+  garmentId: Schema.UUID,
+  fromUserId: Schema.NullOr(Schema.UUID),
+  toUserId: Schema.NullOr(Schema.UUID),
+  status: Schema.Literal("pending", "accepted", "cancelled"),
+  createdAt: Schema.Date,
+  expiresAt: Schema.Date,
+  decidedAt: Schema.NullOr(Schema.Date)
+})
+
+export const OwnershipApi = HttpApiGroup.make("ownership")
+  .add(
+    HttpApiEndpoint.post("issueClaimCode", "/v1/garments/:id/claim-codes")
+      .setPath(IdPath)
+      .setPayload(ClaimCodeRequest)
+      .addSuccess(IssuedClaimCode, { status: 201 })
+      .addError(NotFound)
+      .addError(Unauthorized)
+      .addError(Forbidden)
+      .addError(InvalidRequest)
+  )
+  .add(
+    HttpApiEndpoint.post("claim", "/v1/claims")
+      .setPayload(ClaimRequest)
+      .addSuccess(Claimed)
+      .addError(NotFound)
+      .addError(Unauthorized)
+      .addError(Forbidden)
+      .addError(Conflict)
+      .addError(Expired)
+  )
+  .add(
+    HttpApiEndpoint.post("offerTransfer", "/v1/garments/:id/transfers")
+      .setPath(IdPath)
+      .setPayload(TransferRequest)
+      .addSuccess(Transfer, { status: 201 })
+      .addError(NotFound)
+      .addError(Unauthorized)
+      .addError(Forbidden)
+      .addError(Conflict)
+      .addError(InvalidRequest)
+  )
+  .add(
+    HttpApiEndpoint.post("acceptTransfer", "/v1/transfers/:id/accept")
+      .setPath(IdPath)
+      .addSuccess(Transfer)
+      .addError(NotFound)
+      .addError(Unauthorized)
+      .addError(Forbidden)
+      .addError(Conflict)
+      .addError(Expired)
+  )
+  .add(
+    HttpApiEndpoint.post("cancelTransfer", "/v1/transfers/:id/cancel")
+      .setPath(IdPath)
+      .addSuccess(Transfer)
+      .addError(NotFound)
+      .addError(Unauthorized)
+      .addError(Forbidden)
+      .addError(Conflict)
+  )
+  .annotate(OpenApi.Description, "claim codes, claims and ownership transfers")
+
+// privacy -----------------------------------------------------------------------------------------
+const rows = exportRowSchemas(Schema.Date)
+export const PersonalDataExport = Schema.Struct({
+  exportedAt: Schema.Date,
+  profile: Schema.Struct({
+    id: Schema.UUID,
+    email: Schema.NullOr(Schema.String),
+    displayName: Schema.NullOr(Schema.String),
+    role: UserRole,
+    brandId: Schema.NullOr(Schema.UUID),
+    regionCode: Schema.NullOr(Schema.String),
+    createdAt: Schema.Date
+  }),
+  devices: Schema.Array(rows.devices),
+  sessions: Schema.Array(rows.sessions),
+  consents: Schema.Array(rows.consents),
+  garments: Schema.Array(rows.garments),
+  ownershipEvents: Schema.Array(rows.ownershipEvents),
+  transfers: Schema.Array(rows.transfers),
+  claims: Schema.Array(rows.claims),
+  scanEvents: Schema.Array(rows.scanEvents),
+  notifications: Schema.Array(rows.notifications)
+})
+export const Erased = Schema.Struct({ userId: Schema.UUID, erasedAt: Schema.Date })
+
+export const PrivacyApi = HttpApiGroup.make("privacy")
+  .add(
+    HttpApiEndpoint.get("export", "/v1/me/export")
+      .addSuccess(PersonalDataExport)
+      .addError(NotFound)
+      .addError(Unauthorized)
+  )
+  .add(HttpApiEndpoint.del("erase", "/v1/me").addSuccess(Erased).addError(Unauthorized))
+  .annotate(OpenApi.Description, "right of access (export everything held) and right to erasure")
 
 /** The identity service's HTTP contract. */
 export const IdentityApi = HttpApi.make("identity")
   .add(HealthApi)
+  .add(AuthApi)
+  .add(UsersApi)
+  .add(DevicesApi)
+  .add(OwnershipApi)
+  .add(PrivacyApi)
   .annotate(OpenApi.Title, "Brand.Me identity")
   .annotate(OpenApi.Description, Services.identity.description)

@@ -1,10 +1,43 @@
 import { HttpApiBuilder } from "@effect/platform"
+import { Layer } from "effect"
+import { TokensLive } from "../../shared/auth/Tokens.js"
+import type { Nats } from "../../shared/layers/Nats.js"
 import { healthHandlers } from "../../shared/http/HealthHttp.js"
+import { RateLimiterLive } from "../../shared/http/RateLimit.js"
 import { serveService } from "../../shared/http/Server.js"
 import { IdentityApi } from "./Api.js"
+import { type GarmentEvents, GarmentEventsLive } from "./GarmentEvents.js"
+import { authHandlers, devicesHandlers, ownershipHandlers, privacyHandlers, usersHandlers } from "./Handlers.js"
+import { Identity } from "./Identity.js"
+import { Ownership } from "./Ownership.js"
+import { OwnershipRepoLive } from "./OwnershipRepo.js"
+import { Privacy } from "./Privacy.js"
+import { PrivacyRepoLive } from "./PrivacyRepo.js"
+import { IdentityRepoLive } from "./Repo.js"
 
-export const IdentityHttpLive = serveService(
-  "identity",
-  IdentityApi,
-  HttpApiBuilder.group(IdentityApi, "health", healthHandlers)
+/**
+ * Identity's logic on the process's Postgres/Redis/NATS (from InfraLive) and AppConfig; the gateway
+ * can provide the same layer to mount identity's groups on its own API.
+ */
+export const makeIdentityServices = (garmentEvents: Layer.Layer<GarmentEvents, never, Nats> = GarmentEventsLive) =>
+  Layer.mergeAll(Identity.Default, Ownership.Default, Privacy.Default).pipe(
+    Layer.provideMerge(Layer.mergeAll(IdentityRepoLive, OwnershipRepoLive, PrivacyRepoLive, garmentEvents)),
+    Layer.provideMerge(Layer.mergeAll(TokensLive, RateLimiterLive))
+  )
+
+export const IdentityServicesLive = makeIdentityServices()
+
+const identityHandlers = Layer.mergeAll(
+  HttpApiBuilder.group(IdentityApi, "health", healthHandlers),
+  HttpApiBuilder.group(IdentityApi, "auth", authHandlers),
+  HttpApiBuilder.group(IdentityApi, "users", usersHandlers),
+  HttpApiBuilder.group(IdentityApi, "devices", devicesHandlers),
+  HttpApiBuilder.group(IdentityApi, "ownership", ownershipHandlers),
+  HttpApiBuilder.group(IdentityApi, "privacy", privacyHandlers)
 )
+
+/** Every identity group on identity's own API (tests pass their own garment-event subject). */
+export const makeIdentityHttp = (garmentEvents?: Layer.Layer<GarmentEvents, never, Nats>) =>
+  serveService("identity", IdentityApi, identityHandlers.pipe(Layer.provide(makeIdentityServices(garmentEvents))))
+
+export const IdentityHttpLive = makeIdentityHttp()

@@ -1,0 +1,62 @@
+import { Context, Effect, Layer } from "effect"
+import { Subjects } from "../../shared/domain/Scan.js"
+import { Nats, natsPayload } from "../../shared/layers/Nats.js"
+
+/**
+ * `brandme.garment.updated` after an ownership change, so every replica's garment and policy
+ * caches drop the garment. The database change is already committed when this runs: a NATS outage
+ * is logged, never turned into a failed request (caches still expire on their TTL).
+ */
+export interface GarmentUpdated {
+  readonly garmentId: string
+  readonly version: number
+  readonly change: "claimed" | "transferred"
+  readonly at: string
+}
+
+export interface GarmentEventsShape {
+  readonly updated: (event: GarmentUpdated) => Effect.Effect<void>
+}
+
+export class GarmentEvents extends Context.Tag("brandme/identity/GarmentEvents")<GarmentEvents, GarmentEventsShape>() {}
+
+export interface GarmentEventsOptions {
+  /** stream holding garment facts; created on first failed publish when missing */
+  readonly stream?: string
+  readonly subject?: string
+  readonly streamSubjects?: ReadonlyArray<string>
+}
+
+export const makeGarmentEventsLive = (o: GarmentEventsOptions = {}) =>
+  Layer.effect(
+    GarmentEvents,
+    Effect.gen(function* () {
+      const nats = yield* Nats
+      const subject = o.subject ?? Subjects.garmentUpdated
+      const stream = o.stream ?? `${nats.streamPrefix}_GARMENTS`
+      const streamSubjects = o.streamSubjects ?? ["brandme.garment.>"]
+      const publish = (e: GarmentUpdated) =>
+        nats.publish(subject, natsPayload(e), { "content-type": "application/json" })
+      return GarmentEvents.of({
+        updated: (e) =>
+          publish(e).pipe(
+            // no stream bound to the subject yet (fresh environment): create it and try once more
+            Effect.orElse(() => Effect.zipRight(nats.ensureStream(stream, streamSubjects), publish(e))),
+            Effect.catchAll((err) => Effect.logWarning(`could not publish ${subject}`, err.message)),
+            Effect.asVoid,
+            Effect.withSpan("GarmentEvents.updated")
+          )
+      })
+    })
+  )
+
+export const GarmentEventsLive = makeGarmentEventsLive()
+
+/** Unit tests: keeps what was published. */
+export const makeGarmentEventsTest = () => {
+  const published: Array<GarmentUpdated> = []
+  return {
+    layer: Layer.succeed(GarmentEvents, { updated: (e) => Effect.sync(() => void published.push(e)) }),
+    published
+  }
+}

@@ -1,0 +1,110 @@
+import { type HttpApiBuilder, type HttpApiGroup, HttpServerRequest } from "@effect/platform"
+import { Effect } from "effect"
+import { Tokens } from "../../shared/auth/Tokens.js"
+import { clientIp, respondRateLimited } from "../../shared/http/RateLimit.js"
+import { Redis } from "../../shared/layers/Redis.js"
+import type { AuthApi, DevicesApi, OwnershipApi, PrivacyApi, UsersApi } from "./Api.js"
+import { currentPrincipal, optionalPrincipal } from "./Authenticate.js"
+import { Identity } from "./Identity.js"
+import { Ownership } from "./Ownership.js"
+import { Privacy } from "./Privacy.js"
+
+/**
+ * Handlers of identity's public groups, as group builders (like `healthHandlers`): identity mounts
+ * them with `HttpApiBuilder.group(IdentityApi, "auth", authHandlers)` and the gateway may mount the
+ * same groups on its own API. Services are taken when the group is built, so a mounted group
+ * needs Identity/Ownership/Privacy, Tokens and Redis only at construction.
+ */
+const callers = Effect.gen(function* () {
+  const tokens = yield* Tokens
+  const redis = yield* Redis
+  const provide = <A, E, R>(e: Effect.Effect<A, E, R>) =>
+    e.pipe(Effect.provideService(Tokens, tokens), Effect.provideService(Redis, redis))
+  return { principal: provide(currentPrincipal), optional: provide(optionalPrincipal) }
+})
+
+const requestIp = Effect.map(HttpServerRequest.HttpServerRequest, clientIp)
+
+type Handlers<Group extends HttpApiGroup.HttpApiGroup.Any, E, Provides, R> = HttpApiBuilder.Handlers<
+  E,
+  Provides,
+  R,
+  HttpApiGroup.HttpApiGroup.Endpoints<Group>
+>
+
+export const authHandlers = <E, Provides, R>(h: Handlers<typeof AuthApi, E, Provides, R>) =>
+  Effect.gen(function* () {
+    const identity = yield* Identity
+    const tokens = yield* Tokens
+    const { principal } = yield* callers
+    return h
+      .handle("login", ({ payload }) =>
+        respondRateLimited(
+          Effect.flatMap(requestIp, (ip) => identity.login({ ...payload, ip })).pipe(
+            Effect.map((r) => ({ ...r, tokenType: "Bearer" as const }))
+          )
+        )
+      )
+      .handle("logout", () => Effect.flatMap(principal, identity.logout))
+      .handle("jwks", () => tokens.jwks)
+  })
+
+export const usersHandlers = <E, Provides, R>(h: Handlers<typeof UsersApi, E, Provides, R>) =>
+  Effect.gen(function* () {
+    const identity = yield* Identity
+    const { optional } = yield* callers
+    return h.handle("register", ({ payload }) =>
+      respondRateLimited(
+        Effect.gen(function* () {
+          const actor = yield* optional
+          const ip = yield* requestIp
+          return yield* identity.register(
+            {
+              email: payload.email,
+              password: payload.password,
+              displayName: payload.displayName,
+              role: payload.role ?? "owner",
+              brandId: payload.brandId ?? null,
+              regionCode: payload.regionCode ?? null,
+              ip
+            },
+            actor
+          )
+        })
+      )
+    )
+  })
+
+export const devicesHandlers = <E, Provides, R>(h: Handlers<typeof DevicesApi, E, Provides, R>) =>
+  Effect.gen(function* () {
+    const identity = yield* Identity
+    const { principal } = yield* callers
+    return h
+      .handle("create", ({ payload }) => Effect.flatMap(principal, (p) => identity.createDevice(p, payload.name)))
+      .handle("revoke", ({ path }) => Effect.flatMap(principal, (p) => identity.revokeDevice(p, path.id)))
+  })
+
+export const ownershipHandlers = <E, Provides, R>(h: Handlers<typeof OwnershipApi, E, Provides, R>) =>
+  Effect.gen(function* () {
+    const ownership = yield* Ownership
+    const { principal } = yield* callers
+    return h
+      .handle("issueClaimCode", ({ path, payload }) =>
+        Effect.flatMap(principal, (p) => ownership.issueClaimCode(p, path.id, payload.expiresInDays))
+      )
+      .handle("claim", ({ payload }) => Effect.flatMap(principal, (p) => ownership.claim(p, payload.code)))
+      .handle("offerTransfer", ({ path, payload }) =>
+        Effect.flatMap(principal, (p) => ownership.offerTransfer(p, path.id, payload.toUserEmail))
+      )
+      .handle("acceptTransfer", ({ path }) => Effect.flatMap(principal, (p) => ownership.acceptTransfer(p, path.id)))
+      .handle("cancelTransfer", ({ path }) => Effect.flatMap(principal, (p) => ownership.cancelTransfer(p, path.id)))
+  })
+
+export const privacyHandlers = <E, Provides, R>(h: Handlers<typeof PrivacyApi, E, Provides, R>) =>
+  Effect.gen(function* () {
+    const privacy = yield* Privacy
+    const { principal } = yield* callers
+    return h
+      .handle("export", () => Effect.flatMap(principal, privacy.exportData))
+      .handle("erase", () => Effect.flatMap(principal, privacy.erase))
+  })

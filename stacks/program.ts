@@ -228,6 +228,7 @@ export const brandme = (cfg: StackConfig, options: BrandmeOptions = {}): Brandme
       acmeEmail: cfg.acmeEmail,
       acmeServer: cfg.acmeServer,
       loadBalancerIp: foundation.ingressIp,
+      maxBodyBytes: cfg.app.httpMaxBodyBytes,
       monitoring
     },
     root

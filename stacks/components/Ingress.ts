@@ -13,6 +13,8 @@ export interface IngressArgs {
   /** the reserved static IP (cloud gcp); empty: the cloud assigns one */
   readonly loadBalancerIp: pulumi.Input<string> | undefined
   readonly monitoring: pulumi.Resource
+  /** HTTP_MAX_BODY_BYTES: nginx must not refuse what the gateway accepts */
+  readonly maxBodyBytes: number
 }
 
 export const IngressNamespace = "ingress-nginx"
@@ -90,7 +92,7 @@ export class Ingress extends pulumi.ComponentResource {
           annotations: {
             "cert-manager.io/cluster-issuer": ClusterIssuerName,
             "nginx.ingress.kubernetes.io/ssl-redirect": "true",
-            "nginx.ingress.kubernetes.io/proxy-body-size": "1m"
+            "nginx.ingress.kubernetes.io/proxy-body-size": `${Math.ceil(args.maxBodyBytes / 1024)}k`
           }
         },
         spec: {

@@ -3,6 +3,7 @@ import { Nats } from "../../shared/layers/Nats.js"
 import { Queues } from "../../shared/layers/Queues.js"
 import { Redis } from "../../shared/layers/Redis.js"
 import { registerBeat } from "./Beat.js"
+import { EventSubjects } from "./Events.js"
 import { AuditPortLive, ChainPortLive, KnowledgePortLive } from "./Ports.js"
 import { pollDepth } from "./QueueStats.js"
 import { checkRedisRoles } from "./RedisRoles.js"
@@ -10,10 +11,6 @@ import { persistBatch, type PersistBatch } from "./ScanBatcher.js"
 import { OrchestratorSettings } from "./Settings.js"
 import { startWorkers } from "./Workers.js"
 import type { QueueName } from "../../shared/layers/Queues.js"
-
-/** The JetStream stream that carries `brandme.scan.>` (agentic consumes it). */
-export const scanStreamName = (prefix: string) => `${prefix}_SCANS`
-export const ScanStreamSubjects = ["brandme.scan.>"] as const
 
 export interface OrchestratorOptions {
   readonly queues?: ReadonlyArray<QueueName>
@@ -32,6 +29,7 @@ export const orchestratorBody = (o: OrchestratorOptions = {}) =>
       const redis = yield* Redis
       const queues = yield* Queues
       const nats = yield* Nats
+      const subjects = yield* EventSubjects
       yield* Effect.forkScoped(
         Effect.gen(function* () {
           const cache = yield* redis.cache
@@ -39,11 +37,16 @@ export const orchestratorBody = (o: OrchestratorOptions = {}) =>
           yield* checkRedisRoles({ queue, cache })
         }).pipe(Effect.catchAll(() => Effect.logWarning("Redis maxmemory-policy could not be checked")))
       )
-      // NATS connects in the background: keep trying until the stream exists
+      // NATS connects in the background: wait for it, then make sure a stream captures scan events
+      // (if another stream already captures them, publishes land there and this stays a warning)
       yield* Effect.forkScoped(
-        nats
-          .ensureStream(scanStreamName(nats.streamPrefix), ScanStreamSubjects)
-          .pipe(Effect.retry(Schedule.spaced("1 second")), Effect.ignore)
+        nats.ping.pipe(
+          Effect.retry(Schedule.spaced("1 second")),
+          Effect.zipRight(
+            nats.ensureStream(`${nats.streamPrefix}_${subjects.scanStream.suffix}`, subjects.scanStream.subjects)
+          ),
+          Effect.catchAll((e) => Effect.logWarning(`scan event stream not ensured: ${e.message}`))
+        )
       )
       if (settings.role !== "beat") {
         const workers = yield* startWorkers({

@@ -15,6 +15,7 @@ import { JITTERED_EXPONENTIAL, jobOptionsFor, TaskNames } from "./Routing.js"
 import { testSettings } from "./Settings.js"
 import {
   deleteRedisPrefix,
+  deleteStreams,
   newStubState,
   orchestratorStack,
   scanEvent,
@@ -65,6 +66,7 @@ afterAll(async () => {
   await client?.end()
   await deleteRedisPrefix(names.queuePrefix)
   await deleteRedisPrefix(names.keyPrefix)
+  await deleteStreams(names.streamPrefix)
   await db?.drop()
 })
 

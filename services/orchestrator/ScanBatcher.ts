@@ -1,7 +1,8 @@
 import { Cause, DateTime, Effect, Either, Exit, Option, Runtime } from "effect"
-import { type ScanEvent, Subjects } from "../../shared/domain/Scan.js"
+import type { ScanEvent } from "../../shared/domain/Scan.js"
 import { Nats, natsPayload } from "../../shared/layers/Nats.js"
 import { Queues } from "../../shared/layers/Queues.js"
+import { EventSubjects } from "./Events.js"
 import { dependencyFailed, InvalidPayload, type TaskDependencyFailed } from "./Errors.js"
 import { outcomeOf, type PersistedScan, persistScans, type ScanRecorded } from "./ScanStore.js"
 import { auditEntryForScan, notifiedIntents, safeJobId, scanNotification, type TaskEnv } from "./Tasks.js"
@@ -48,6 +49,7 @@ export const persistBatch = (items: ReadonlyArray<BatchItem>) =>
   Effect.gen(function* () {
     const nats = yield* Nats
     const queues = yield* Queues
+    const subjects = yield* EventSubjects
     const persisted = yield* persistScans(items.map((i) => i.event))
     const found = items.flatMap((i) => {
       const p = persisted.get(i.event.scanId.toLowerCase())
@@ -58,7 +60,7 @@ export const persistBatch = (items: ReadonlyArray<BatchItem>) =>
       ({ event, persisted: p }) => {
         const headers: Record<string, string> = { "Nats-Msg-Id": event.scanId }
         if (event.traceparent !== undefined) headers.traceparent = event.traceparent
-        return nats.publish(Subjects.scanRecorded, natsPayload(recordedMessage(event, p)), headers)
+        return nats.publish(subjects.scanRecorded, natsPayload(recordedMessage(event, p)), headers)
       },
       { concurrency: "unbounded", discard: true }
     ).pipe(Effect.mapError(dep("publish scan.recorded")))

@@ -4,6 +4,8 @@
  * apart from those services), and a knowledge port whose failures a test can inject.
  */
 import { randomUUID } from "node:crypto"
+import { jetstreamManager } from "@nats-io/jetstream"
+import { connect } from "@nats-io/transport-node"
 import { Effect, Layer, Option } from "effect"
 import { Redis as IORedis } from "ioredis"
 import pg from "pg"
@@ -15,6 +17,7 @@ import { makeQueuesLayer } from "../../../shared/layers/Queues.js"
 import { makeRedisLayer } from "../../../shared/layers/Redis.js"
 import { MetricsLive } from "../../../shared/telemetry/Metrics.js"
 import { PortFailed } from "../Errors.js"
+import { EventSubjects, testEventSubjects } from "../Events.js"
 import { orchestratorBody, type OrchestratorOptions } from "../Orchestrator.js"
 import { AuditPort, ChainPort, KnowledgePort, KnowledgePortLive } from "../Ports.js"
 import { OrchestratorSettings, type OrchestratorSettingsShape } from "../Settings.js"
@@ -122,7 +125,8 @@ export const orchestratorStack = (
   const base = Layer.mergeAll(
     AppConfig.layerWith(config),
     OrchestratorSettings.layerWith(settings),
-    MetricsLive("orchestrator")
+    MetricsLive("orchestrator"),
+    Layer.succeed(EventSubjects, testEventSubjects(n.streamPrefix))
   )
   const infra = infraLayer(n).pipe(Layer.provideMerge(base))
   return orchestratorBody(options).pipe(Layer.provideMerge(stubPorts(stubs)), Layer.provideMerge(infra))
@@ -138,6 +142,15 @@ export const deleteRedisPrefix = async (prefix: string) => {
     if (keys.length > 0) await r.del(...keys)
   } while (cursor !== "0")
   await r.quit()
+}
+
+/** Deletes the NATS streams a test file created (names start with its stream prefix). */
+export const deleteStreams = async (streamPrefix: string) => {
+  const nc = await connect({ servers: "127.0.0.1:4222" })
+  const jsm = await jetstreamManager(nc)
+  for await (const s of jsm.streams.list())
+    if (s.config.name.startsWith(streamPrefix)) await jsm.streams.delete(s.config.name).catch(() => false)
+  await nc.close()
 }
 
 /** A brand, a brand user, and `count` garments; returns their ids. */

@@ -1,0 +1,34 @@
+import { Context } from "effect"
+import { Subjects } from "../../shared/domain/Scan.js"
+
+/**
+ * The NATS subjects of the scan-event pipeline (orchestrator publishes, agentic consumes) and the
+ * streams that capture them. Production uses the platform subjects; each integration test file
+ * overrides them with its own prefix, since a subject can belong to only one stream per server.
+ */
+export interface EventSubjectsShape {
+  readonly scanRecorded: string
+  readonly escalationOpened: string
+  /** stream name suffix (after `<NATS_STREAM_PREFIX>_`) and its subjects */
+  readonly scanStream: { readonly suffix: string; readonly subjects: ReadonlyArray<string> }
+  readonly complianceStream: { readonly suffix: string; readonly subjects: ReadonlyArray<string> }
+}
+
+export class EventSubjects extends Context.Reference<EventSubjects>()("brandme/orchestrator/EventSubjects", {
+  defaultValue: (): EventSubjectsShape => ({
+    scanRecorded: Subjects.scanRecorded,
+    escalationOpened: Subjects.escalationOpened,
+    scanStream: { suffix: "SCANS", subjects: ["brandme.scan.>"] },
+    complianceStream: { suffix: "COMPLIANCE", subjects: ["brandme.compliance.>"] }
+  })
+}) {}
+
+export const testEventSubjects = (prefix: string): EventSubjectsShape => {
+  const p = prefix.toLowerCase().replace(/[^a-z0-9]/g, "_")
+  return {
+    scanRecorded: `${p}.brandme.scan.recorded`,
+    escalationOpened: `${p}.brandme.compliance.escalation_opened`,
+    scanStream: { suffix: `${p.toUpperCase()}_SCANS`, subjects: [`${p}.brandme.scan.>`] },
+    complianceStream: { suffix: `${p.toUpperCase()}_COMPLIANCE`, subjects: [`${p}.brandme.compliance.>`] }
+  }
+}

@@ -41,9 +41,18 @@ const runWorker = (id: number) =>
     child.stderr.on("data", (d) => {
       err += d
     })
-    child.on("exit", (code) =>
-      code === 0 ? resolve(JSON.parse(out.trim().split("\n").pop() ?? "[]")) : reject(new Error(`worker ${id}: ${err}`))
-    )
+    child.on("exit", (code) => {
+      const lines = out.split("\n")
+      const marked = lines.find((l) => l.startsWith("INDICES "))
+      // Other lines are the worker's logs (e.g. a checkpointer retry); show them, they are not failures.
+      for (const l of lines) if (l.length > 0 && l !== marked) process.stdout.write(`worker ${id}: ${l}\n`)
+      if (code !== 0 || marked === undefined) return reject(new Error(`worker ${id} exited ${code}: ${err}`))
+      try {
+        resolve(JSON.parse(marked.slice("INDICES ".length)))
+      } catch (e) {
+        reject(e)
+      }
+    })
   })
 
 describe("audit log under concurrent appenders", () => {

@@ -38,7 +38,8 @@ const program = Effect.gen(function* () {
       }),
     { concurrency: 100 }
   )
-  process.stdout.write(`${JSON.stringify(indices)}\n`)
+  // Marked, because the Effect logger shares stdout (e.g. a checkpointer retry logged under load).
+  process.stdout.write(`INDICES ${JSON.stringify(indices)}\n`)
 })
 
 const layer = auditLogLayer({ batchLingerMs: 3, batchMaxEntries: 200 }).pipe(

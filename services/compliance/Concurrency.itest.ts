@@ -112,5 +112,5 @@ describe("audit log under concurrent appenders", () => {
         }).pipe(Effect.provide(layer))
       )
     )
-  }, 900_000) // 8 tsx processes on a shared 2-core machine: start-up alone can take tens of seconds under load.
+  }, 1_200_000) // 8 tsx processes on a shared 2-core machine: start-up alone can take tens of seconds under load.
 })

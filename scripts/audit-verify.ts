@@ -10,7 +10,6 @@ import { fromBase64, fromHex, toBase64, toHex } from "../shared/audit/Bytes.js"
 import { parseSignedCheckpoint, parseVerifierKey, verifySignedCheckpoint } from "../shared/audit/Checkpoint.js"
 import { hashLeaf, verifyConsistencySync, verifyInclusionSync } from "../shared/audit/Merkle.js"
 import { runVectorDir } from "../shared/audit/VectorRunner.js"
-import { decodeAnchor } from "../services/chain/Transaction.js"
 
 const HELP = `audit-verify — verify Brand.Me audit log proofs, checkpoints and anchors offline
 
@@ -142,6 +141,8 @@ const run = async (argv: ReadonlyArray<string>): Promise<Outcome> => {
       }
       const cp = parseSignedCheckpoint(note)
       if (Either.isLeft(cp)) return { code: 1, lines: [`REJECTED: checkpoint: ${cp.left.reason}`] }
+      // Loaded on demand: the Cardano SDK is heavy and only this command needs it.
+      const { decodeAnchor } = await import("../services/chain/Transaction.js")
       const anchor = await Effect.runPromise(Effect.either(decodeAnchor(txHex.trim())))
       if (Either.isLeft(anchor)) return { code: 1, lines: [`REJECTED: transaction: ${anchor.left.message}`] }
       const c = cp.right.checkpoint

@@ -1,0 +1,81 @@
+import { randomBytes } from "node:crypto"
+import { Effect, Either, Layer, Option } from "effect"
+import { Redis as IORedis } from "ioredis"
+import { afterAll, describe, expect, it } from "vitest"
+import { makeRedisLayer } from "../layers/Redis.js"
+import { RateLimited, RateLimiter, RateLimiterLive, rateLimitedResponse } from "./RateLimit.js"
+
+const prefix = `t_ratelimit_${randomBytes(4).toString("hex")}:`
+const layer = RateLimiterLive.pipe(
+  Layer.provide(makeRedisLayer({ url: "redis://127.0.0.1:6379", keyPrefix: prefix, connectionName: "ratelimit-itest" }))
+)
+const run = <A, E>(e: Effect.Effect<A, E, RateLimiter>) => Effect.runPromise(Effect.provide(e, layer))
+
+afterAll(async () => {
+  const r = new IORedis("redis://127.0.0.1:6379")
+  const keys = await r.keys(`${prefix}*`)
+  if (keys.length > 0) await r.del(...keys)
+  await r.quit()
+})
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+describe("sliding-window rate limits on Redis", () => {
+  it("admits N in the window, refuses the N+1-th with Retry-After, and admits again once the window slides", async () => {
+    const rule = { name: "client", key: "user:1", limit: 3, windowSeconds: 2 }
+    await run(
+      Effect.gen(function* () {
+        const limiter = yield* RateLimiter
+        const remaining: Array<number> = []
+        for (let i = 0; i < 3; i++) remaining.push((yield* limiter.enforce([rule])).remaining)
+        expect(remaining).toEqual([2, 1, 0])
+        const refused = yield* Effect.either(limiter.enforce([rule]))
+        expect(Either.isLeft(refused)).toBe(true)
+        if (Either.isLeft(refused)) {
+          expect(refused.left).toBeInstanceOf(RateLimited)
+          expect(refused.left.limit).toBe("client")
+          expect(refused.left.retryAfterSeconds).toBeGreaterThanOrEqual(1)
+          expect(refused.left.retryAfterSeconds).toBeLessThanOrEqual(2)
+          const response = rateLimitedResponse(refused.left)
+          expect(response.status).toBe(429)
+          expect(response.headers["retry-after"]).toBe(String(refused.left.retryAfterSeconds))
+        }
+      })
+    )
+    await sleep(2100)
+    const again = await run(Effect.flatMap(RateLimiter, (l) => l.enforce([rule])))
+    expect(again.allowed).toBe(true)
+    expect(again.remaining).toBe(2)
+  })
+
+  it("checks every rule atomically: a refusal by one rule consumes nothing from the others", async () => {
+    const ip = { name: "ip", key: "ip:203.0.113.9", limit: 1, windowSeconds: 30 }
+    const clientA = { name: "client", key: "device:a", limit: 5, windowSeconds: 30 }
+    const clientB = { name: "client", key: "device:b", limit: 5, windowSeconds: 30 }
+    await run(
+      Effect.gen(function* () {
+        const limiter = yield* RateLimiter
+        expect((yield* limiter.check([clientA, ip])).allowed).toBe(true)
+        const refused = yield* limiter.check([clientB, ip])
+        expect(refused.allowed).toBe(false)
+        expect(refused.limitedBy).toEqual(Option.some("ip"))
+        // device b was not charged for the refused request
+        expect((yield* limiter.check([clientB])).remaining).toBe(4)
+      })
+    )
+  })
+
+  it("holds the limit exactly under 50 concurrent requests", async () => {
+    const rule = { name: "client", key: "burst", limit: 20, windowSeconds: 30 }
+    const decisions = await run(
+      Effect.flatMap(RateLimiter, (l) =>
+        Effect.forEach(
+          Array.from({ length: 50 }, () => rule),
+          (r) => l.check([r]),
+          { concurrency: "unbounded" }
+        )
+      )
+    )
+    expect(decisions.filter((d) => d.allowed)).toHaveLength(20)
+  })
+})

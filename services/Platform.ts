@@ -32,7 +32,12 @@ export const parseServiceSelection = (value: string): Effect.Effect<ReadonlyArra
  * layer built on its own (its own HTTP server, router and metrics registry) so that several can
  * share one process. Returns when every server listens; they stop when the scope closes.
  */
-export const startServices = (names: ReadonlyArray<ServiceName>, processName: string) =>
+export interface StartOptions {
+  /** replaces the config-driven OTLP tracing (tests pass an in-memory exporter) */
+  readonly tracing?: (service: ServiceName) => Layer.Layer<never>
+}
+
+export const startServices = (names: ReadonlyArray<ServiceName>, processName: string, options: StartOptions = {}) =>
   Effect.gen(function* () {
     const config = yield* AppConfig
     const infra = yield* Layer.build(InfraLive(processName))
@@ -43,7 +48,7 @@ export const startServices = (names: ReadonlyArray<ServiceName>, processName: st
         Layer.build(
           ServiceLayers[name].pipe(
             Layer.provide(context),
-            Layer.provide(TracingLive(name)),
+            Layer.provide(options.tracing?.(name) ?? TracingLive(name)),
             Layer.annotateLogs("service", name)
           )
         ).pipe(Effect.withSpan(`Platform.start.${name}`)),

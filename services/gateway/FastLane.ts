@@ -3,10 +3,10 @@ import type { IncomingMessage, ServerResponse } from "node:http"
 import { Cause, Effect, Either, Exit, Layer, Option, ParseResult, Runtime, Schema } from "effect"
 import { AppConfig } from "../../shared/config/AppConfig.js"
 import type { ErrorBody } from "../../shared/http/Errors.js"
+import { HttpFrontLane } from "../../shared/http/Server.js"
 import { Metrics } from "../../shared/telemetry/Metrics.js"
 import { ScanHeaders, ScanRequest } from "./Api.js"
 import { Scans } from "./Scans.js"
-import { GatewayFastLane } from "./Server.js"
 
 /** HTTP status of each error the scan contract declares (Api.ts); anything else is a 500. */
 const STATUS: Readonly<Record<string, number>> = {
@@ -32,7 +32,7 @@ const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "obj
  * `{ error, message, details? }`; validation failures name the field.
  */
 export const ScanFastLaneLive = Layer.effect(
-  GatewayFastLane,
+  HttpFrontLane,
   Effect.gen(function* () {
     const scans = yield* Scans
     const config = yield* AppConfig

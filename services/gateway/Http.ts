@@ -9,7 +9,7 @@ import { GatewayApi } from "./Api.js"
 import { InternalCallsLive } from "./Calls.js"
 import { ScanFastLaneLive } from "./FastLane.js"
 import { Scans } from "./Scans.js"
-import { gatewayServer } from "./Server.js"
+import { serveService } from "../../shared/http/Server.js"
 
 /** The HttpApi handler of the scan contract (the fast lane serves the same route on the hot path). */
 const ScansLive = HttpApiBuilder.group(GatewayApi, "scans", (h) =>
@@ -27,11 +27,16 @@ const ScansLive = HttpApiBuilder.group(GatewayApi, "scans", (h) =>
 )
 
 /** Gateway with a given way of calling brain/policy/knowledge (tests pick one explicitly). */
-export const gatewayWith = <E, R>(calls: Layer.Layer<BrainClient | PolicyClient | KnowledgeClient, E, R>) =>
-  gatewayServer(
-    Layer.mergeAll(HttpApiBuilder.group(GatewayApi, "health", healthHandlers), ScansLive),
-    ScanFastLaneLive,
-    Scans.Default.pipe(Layer.provide(calls), Layer.provide(TokensLive))
+export const gatewayWith = <E, R>(calls: Layer.Layer<BrainClient | PolicyClient | KnowledgeClient, E, R>) => {
+  // one Scans instance (its caches) shared by the router's handler and the lean lane: the same layer
+  // value, so the build memoises it
+  const scans = Scans.Default.pipe(Layer.provide(calls), Layer.provide(TokensLive))
+  return serveService(
+    "gateway",
+    GatewayApi,
+    Layer.mergeAll(HttpApiBuilder.group(GatewayApi, "health", healthHandlers), ScansLive).pipe(Layer.provide(scans)),
+    { docs: true, lane: ScanFastLaneLive.pipe(Layer.provide(scans)) }
   ).pipe(Layer.provide(TokensLive))
+}
 
 export const GatewayHttpLive = gatewayWith(InternalCallsLive)

@@ -1,17 +1,18 @@
-import { createServer, type Server as NodeServer } from "node:http"
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import { randomUUID } from "node:crypto"
 import {
   HttpApi,
   HttpApiBuilder,
   type HttpApiGroup,
+  HttpApiScalar,
   HttpIncomingMessage,
-  HttpServer,
   HttpServerError,
   HttpServerRequest,
   HttpServerResponse
 } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
-import { Effect, Layer, Option } from "effect"
+import { Context, Effect, Layer, Option } from "effect"
+import { ServeError } from "@effect/platform/HttpServerError"
 import { AppConfig } from "../config/AppConfig.js"
 import { Health, HealthLive } from "./Health.js"
 import { type ServiceName, Services } from "../ServiceCatalog.js"
@@ -84,55 +85,86 @@ const pipeline =
     })
 
 /**
- * Graceful shutdown: on scope close (SIGTERM) readiness turns false, the server stops accepting,
- * idle keep-alive sockets close at once and in-flight requests get `SHUTDOWN_GRACE_MS` to finish
- * before their sockets are cut. Pools close after the server (layer order).
+ * A lane in front of the Effect router: a plain node:http handler that may answer a request itself
+ * (return true) — the gateway serves its hot path this way — or pass it on (return false).
  */
-const nodeServer = (service: ServiceName) =>
-  Layer.unwrapEffect(
+export type FrontLane = (req: IncomingMessage, res: ServerResponse) => boolean
+
+export class HttpFrontLane extends Context.Reference<HttpFrontLane>()("brandme/http/FrontLane", {
+  defaultValue: (): FrontLane => () => false
+}) {}
+
+/**
+ * The listener. Graceful shutdown: on scope close (SIGTERM) readiness turns false, the server stops
+ * accepting, idle keep-alive sockets close at once and in-flight requests get `SHUTDOWN_GRACE_MS` to
+ * finish before their sockets are cut. Pools close after the server (layer order).
+ */
+const listener = (service: ServiceName, route: (method: string, path: string) => string) =>
+  Layer.scopedDiscard(
     Effect.gen(function* () {
       const config = yield* AppConfig
-      const server: NodeServer = createServer()
+      const health = yield* Health
+      const lane = yield* HttpFrontLane
+      const app = yield* HttpApiBuilder.httpApp
+      const handler = yield* NodeHttpServer.makeHandler(pipeline(service, route)(app))
+      const server = createServer((req, res) => {
+        if (!lane(req, res)) handler(req, res)
+      })
       server.keepAliveTimeout = 65_000
       const port = Services[service].port + config.http.portOffset
-      const drain = Layer.scopedDiscard(
-        Effect.gen(function* () {
-          const health = yield* Health
-          yield* Effect.addFinalizer(() =>
-            Effect.gen(function* () {
-              yield* health.markStopping
-              server.closeIdleConnections()
-              setTimeout(() => server.closeAllConnections(), config.http.shutdownGraceMs).unref()
+      yield* Effect.acquireRelease(
+        Effect.async<void, ServeError>((resume) => {
+          const onError = (cause: unknown) => resume(Effect.fail(new ServeError({ cause })))
+          server.once("error", onError)
+          server.listen(port, config.http.host, () => {
+            server.off("error", onError)
+            resume(Effect.void)
+          })
+        }),
+        () =>
+          Effect.gen(function* () {
+            yield* health.markStopping
+            server.closeIdleConnections()
+            setTimeout(() => server.closeAllConnections(), config.http.shutdownGraceMs).unref()
+            yield* Effect.async<void>((resume) => {
+              server.close(() => resume(Effect.void))
             })
-          )
-        })
+          })
       )
-      return Layer.merge(
-        NodeHttpServer.layer(() => server, { port, host: config.http.host }),
-        drain
-      )
+      yield* health.markStarted
     })
   )
 
+export interface ServeOptions<LE, LR> {
+  /** serve an interactive API reference at /docs */
+  readonly docs?: boolean
+  /** a lean handler in front of the router (see FrontLane) */
+  readonly lane?: Layer.Layer<HttpFrontLane, LE, LR>
+}
+
 /** One function turns a service's HttpApi (with the health group) and its handlers into its server. */
-export const serveService = <Id extends string, Groups extends HttpApiGroup.HttpApiGroup.Any, E, R, HE, HR>(
+export const serveService = <
+  Id extends string,
+  Groups extends HttpApiGroup.HttpApiGroup.Any,
+  E,
+  R,
+  HE,
+  HR,
+  LE = never,
+  LR = never
+>(
   service: ServiceName,
   api: HttpApi.HttpApi<Id, Groups, E, R>,
-  handlers: Layer.Layer<HttpApiGroup.HttpApiGroup.ToService<Id, Groups>, HE, HR>
-) => {
-  const route = routeMatcher(api)
-  const markStarted = Layer.effectDiscard(Effect.flatMap(Health, (h) => h.markStarted))
-  // The pipeline wraps the app itself (not HttpServer middleware): middleware sees a response only
-  // after it has been written, and every error answer must be reshaped before that.
-  const served = Layer.unwrapEffect(
-    Effect.map(HttpApiBuilder.httpApp, (app) => HttpServer.serve(pipeline(service, route)(app)))
-  ).pipe(Layer.provide([HttpApiBuilder.Router.Live, HttpApiBuilder.Middleware.layer]))
-  return served.pipe(
+  handlers: Layer.Layer<HttpApiGroup.HttpApiGroup.ToService<Id, Groups>, HE, HR>,
+  options: ServeOptions<LE, LR> = {}
+) =>
+  listener(service, routeMatcher(api)).pipe(
+    Layer.provide(options.docs === true ? HttpApiScalar.layer({ path: "/docs" }) : Layer.empty),
     Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
+    Layer.provide([HttpApiBuilder.Router.Live, HttpApiBuilder.Middleware.layer]),
     Layer.provide(HttpApiBuilder.api(api).pipe(Layer.provide(handlers))),
-    Layer.provideMerge(markStarted),
-    Layer.provide(nodeServer(service)),
+    Layer.provide(options.lane ?? Layer.empty),
+    Layer.provide(NodeHttpServer.layerContext),
     Layer.provideMerge(HealthLive(service)),
     Layer.provideMerge(MetricsLive(service))
   )
-}

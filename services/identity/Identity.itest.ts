@@ -158,6 +158,10 @@ describe("identity over HTTP on Postgres, Redis and NATS", () => {
     )
     const statuses = results.map((r) => r.status).sort()
     expect(statuses).toEqual([200, 409, 409, 409])
+    // the code itself admits one claim (the garment's owner check is only the second guard)
+    for (const r of results.filter((x) => x.status === 409)) {
+      expect(r.body.message).toBe("this claim code has already been used")
+    }
     const winner = results.find((r) => r.status === 200)!.body.ownerUserId === alice.id ? alice : bob
     const loser = winner === alice ? bob : alice
     const [row] = await env.query<{ owner: string }>(
@@ -182,7 +186,7 @@ describe("identity over HTTP on Postgres, Redis and NATS", () => {
     const notOwner = await env.call(
       "POST",
       `/v1/garments/${garment}/transfers`,
-      { toUserEmail: "stranger@example.com" },
+      { toUserEmail: loser === alice ? "bob@example.com" : "alice@example.com" },
       loser.token
     )
     expect(notOwner.status).toBe(403)

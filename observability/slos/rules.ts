@@ -4,6 +4,7 @@
  * "long window AND short window above factor × budget", OR-ed over the two window pairs of that kind.
  */
 import type { AlertSpec, RecordingRule, RuleGroup } from "../rules.js"
+import { zeroFilledRatio } from "../promql.js"
 import { BurnRateWindows, type BurnRateWindow, type SloSpec, errorBudget } from "./specs.js"
 
 /** Every window an alert reads, shortest first. */
@@ -22,7 +23,7 @@ const recordings = (slo: SloSpec): ReadonlyArray<RecordingRule> => {
   const labels = sloLabels(slo)
   const perWindow: Array<RecordingRule> = sloWindows().map((w) => ({
     record: errorRatioRecord(w),
-    expr: `${slo.errorQuery(w)}\n/\n${slo.totalQuery(w)}`,
+    expr: zeroFilledRatio(slo.errorQuery(w), slo.totalQuery(w)),
     labels
   }))
   const period = `${slo.windowDays}d`

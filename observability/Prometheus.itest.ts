@@ -1,0 +1,186 @@
+import { type ChildProcess, spawn } from "node:child_process"
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Effect, Exit, Layer, Scope } from "effect"
+import { parse, stringify } from "yaml"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { demoGarments, loadDemoData } from "../scripts/DemoData.js"
+import { startServices } from "../services/Platform.js"
+import { AppConfig } from "../shared/config/AppConfig.js"
+import { makeDatabaseLayer } from "../shared/layers/Database.js"
+import { HealthPaths, ServiceNames, Services } from "../shared/ServiceCatalog.js"
+import {
+  createTestDatabase,
+  freePort,
+  type TestDatabase,
+  testConfig,
+  uniqueId
+} from "../shared/testing/TestDatabase.js"
+import { observabilityDir } from "./generate.js"
+
+/**
+ * A real Prometheus (Debian's package) scrapes the running platform while scans flow; every dashboard
+ * query and every rule expression is then evaluated through Prometheus's HTTP API.
+ */
+const dashboardExprs = (): ReadonlyArray<string> => {
+  const dir = join(observabilityDir, "grafana", "dashboards")
+  const out = new Set<string>()
+  const walk = (p: { targets?: Array<{ expr?: string }>; panels?: Array<unknown> }) => {
+    for (const t of p.targets ?? []) if (typeof t.expr === "string") out.add(t.expr)
+    for (const c of p.panels ?? []) walk(c as typeof p)
+  }
+  for (const f of readdirSync(dir).filter((f) => f.endsWith(".json")))
+    walk(JSON.parse(readFileSync(join(dir, f), "utf8")))
+  return [...out]
+}
+
+const ruleExprs = (): ReadonlyArray<string> => {
+  const dir = join(observabilityDir, "prometheus", "rules")
+  return readdirSync(dir)
+    .filter((f) => f.endsWith(".yml"))
+    .flatMap((f) => {
+      const doc = parse(readFileSync(join(dir, f), "utf8")) as { groups: Array<{ rules: Array<{ expr: string }> }> }
+      return doc.groups.flatMap((g) => g.rules.map((r) => String(r.expr)))
+    })
+}
+
+describe("dashboards and rules on a real Prometheus", () => {
+  let db: TestDatabase
+  let scope: Scope.CloseableScope
+  let prom: ChildProcess
+  let promUrl: string
+  let gateway: string
+  let work: string
+
+  beforeAll(async () => {
+    db = await createTestDatabase("prom")
+    const offset = 20000 + Math.floor(Math.random() * 20000)
+    const config = testConfig({
+      DATABASE_URL: db.url,
+      REDIS_KEY_PREFIX: `${uniqueId("prom")}:`,
+      QUEUE_PREFIX: uniqueId("pq"),
+      NATS_STREAM_PREFIX: uniqueId("PR").toUpperCase(),
+      PORT_OFFSET: String(offset),
+      HTTP_HOST: "127.0.0.1",
+      LOG_LEVEL: "error"
+    })
+    await Effect.runPromise(
+      loadDemoData.pipe(
+        Effect.provide(
+          makeDatabaseLayer({
+            url: db.url,
+            poolMax: 2,
+            idleTimeoutMs: 1000,
+            connectTimeoutMs: 5000,
+            ssl: "disable",
+            applicationName: "t"
+          })
+        ),
+        Effect.provide(Layer.succeed(AppConfig, config))
+      )
+    )
+    scope = Effect.runSync(Scope.make())
+    await Effect.runPromise(
+      startServices(ServiceNames, "prom-test").pipe(
+        Effect.provide(Layer.succeed(AppConfig, config)),
+        Scope.extend(scope)
+      )
+    )
+    gateway = `http://127.0.0.1:${Services.gateway.port + offset}`
+
+    work = mkdtempSync(join(tmpdir(), "brandme-prom-"))
+    const promPort = await freePort()
+    promUrl = `http://127.0.0.1:${promPort}`
+    const rulesDir = join(observabilityDir, "prometheus", "rules")
+    writeFileSync(
+      join(work, "prometheus.yml"),
+      stringify({
+        global: { scrape_interval: "1s", evaluation_interval: "1s" },
+        rule_files: readdirSync(rulesDir).map((f) => join(rulesDir, f)),
+        scrape_configs: ServiceNames.map((name) => ({
+          job_name: name,
+          honor_labels: true,
+          metrics_path: HealthPaths.metrics,
+          static_configs: [
+            { targets: [`127.0.0.1:${Services[name].port + offset}`], labels: { service: name, tier: "app" } }
+          ]
+        }))
+      })
+    )
+    prom = spawn(
+      "prometheus",
+      [
+        `--config.file=${join(work, "prometheus.yml")}`,
+        `--storage.tsdb.path=${join(work, "data")}`,
+        `--web.listen-address=127.0.0.1:${promPort}`
+      ],
+      { stdio: "ignore" }
+    )
+    for (let i = 0; i < 120; i++) {
+      const ok = await fetch(`${promUrl}/-/ready`).then(
+        (r) => r.ok,
+        () => false
+      )
+      if (ok) break
+      await new Promise((r) => setTimeout(r, 250))
+    }
+    // traffic: scans of every garment from several regions, a bad request, and each service's health
+    const regions = ["FR", "US-CA", "JP"]
+    const t0 = Date.now()
+    while (Date.now() - t0 < 12_000) {
+      await Promise.all(
+        demoGarments.map((g, i) =>
+          fetch(`${gateway}/v1/scans`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({
+              tag: `https://id.example.com/01/${g.gtin}/21/${g.serial}`,
+              context: { region: regions[i % 3] }
+            })
+          }).then((r) => r.arrayBuffer())
+        )
+      )
+      await fetch(`${gateway}/v1/scans`, { method: "POST", body: "{" }).then((r) => r.arrayBuffer())
+      await Promise.all(
+        ServiceNames.map((n) =>
+          fetch(`http://127.0.0.1:${Services[n].port + offset}${HealthPaths.ready}`).then((r) => r.arrayBuffer())
+        )
+      )
+      await new Promise((r) => setTimeout(r, 250))
+    }
+  })
+
+  afterAll(async () => {
+    prom?.kill("SIGTERM")
+    await Effect.runPromise(Scope.close(scope, Exit.void))
+    await db.drop()
+    rmSync(work, { recursive: true, force: true })
+  })
+
+  const query = async (expr: string) => {
+    const res = await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(expr)}`)
+    return (await res.json()) as { status: string; error?: string; data?: { result: Array<unknown> } }
+  }
+
+  it("every rule expression parses and evaluates", async () => {
+    const exprs = ruleExprs()
+    expect(exprs.length).toBeGreaterThan(20)
+    for (const expr of exprs) {
+      const r = await query(expr)
+      expect(r.status, `${expr}: ${r.error}`).toBe("success")
+    }
+  })
+
+  it("every dashboard query parses and returns data", async () => {
+    const exprs = dashboardExprs()
+    expect(exprs.length).toBeGreaterThan(30)
+    const empty: Array<string> = []
+    for (const expr of exprs) {
+      const r = await query(expr.replaceAll("$__rate_interval", "1m").replaceAll("$__range", "5m"))
+      expect(r.status, `${expr}: ${r.error}`).toBe("success")
+      if ((r.data?.result.length ?? 0) === 0) empty.push(expr)
+    }
+    expect(empty, `queries without data:\n${empty.join("\n")}`).toEqual([])
+  })
+})

@@ -1,0 +1,47 @@
+/**
+ * An orchestrator worker as its own process, for the SIGTERM-drain and SIGKILL-crash tests.
+ * Configured by env: DATABASE_URL, QUEUE_PREFIX, KEY_PREFIX, STREAM_PREFIX, QUEUES (comma list),
+ * WARM_DELAY_MS, SCAN_BATCH, LOCK_MS, STALLED_MS. Prints READY once its workers run.
+ */
+import { NodeRuntime } from "@effect/platform-node"
+import { Effect, Layer } from "effect"
+import type { QueueName } from "../../../shared/layers/Queues.js"
+import { testConfig } from "../../../shared/testing/TestDatabase.js"
+import { testSettings } from "../Settings.js"
+import { newStubState, orchestratorStack } from "./TestStack.js"
+
+const env = (k: string, fallback: string) => process.env[k] ?? fallback
+const names = {
+  databaseUrl: env("DATABASE_URL", ""),
+  queuePrefix: env("QUEUE_PREFIX", "bmq_proc"),
+  keyPrefix: env("KEY_PREFIX", "proc:"),
+  streamPrefix: env("STREAM_PREFIX", "T_PROC")
+}
+const queues = env("QUEUES", "default")
+  .split(",")
+  .filter((q): q is QueueName => ["default", "scans", "blockchain", "audit", "notifications", "priority"].includes(q))
+const stubs = { ...newStubState(), warmDelayMs: Number(env("WARM_DELAY_MS", "0")) }
+const settings = testSettings({
+  role: "worker",
+  concurrency: { default: 1, scans: 4, blockchain: 1, audit: 4, notifications: 1, priority: 1 },
+  scanBatchSize: Number(env("SCAN_BATCH", "500")),
+  lockDurationMs: Number(env("LOCK_MS", "2000")),
+  stalledIntervalMs: Number(env("STALLED_MS", "1000"))
+})
+const stack = orchestratorStack(
+  names,
+  testConfig({ DATABASE_URL: names.databaseUrl, QUEUE_PREFIX: names.queuePrefix }),
+  settings,
+  stubs,
+  { queues }
+)
+
+NodeRuntime.runMain(
+  Effect.scoped(
+    Effect.gen(function* () {
+      yield* Layer.build(stack)
+      process.stdout.write("READY\n")
+      return yield* Effect.never
+    })
+  )
+)

@@ -4,6 +4,7 @@ import { Unauthorized } from "../../shared/auth/Tokens.js"
 import { InvalidTag } from "../../shared/domain/DigitalLink.js"
 import { Decision, Intent, RegionCode } from "../../shared/domain/Scan.js"
 import { HealthApi } from "../../shared/http/Health.js"
+import { AuthApi, DevicesApi, OwnershipApi, PrivacyApi, UsersApi } from "../identity/Api.js"
 import { Services } from "../../shared/ServiceCatalog.js"
 import { IntentNotAllowed } from "../brain/Api.js"
 import { FacetsView, GarmentNotFound } from "../knowledge/Api.js"
@@ -83,11 +84,27 @@ export const ScansApi = HttpApiGroup.make("scans")
   )
   .annotate(OpenApi.Description, "scans of garment tags")
 
-export type GatewayGroups = typeof HealthApi | typeof ScansApi
+export type GatewayGroups =
+  | typeof HealthApi
+  | typeof ScansApi
+  | typeof AuthApi
+  | typeof UsersApi
+  | typeof DevicesApi
+  | typeof OwnershipApi
+  | typeof PrivacyApi
 
-/** The gateway service's HTTP contract. */
+/**
+ * The gateway service's HTTP contract: the public API. Scans are the gateway's own; sign-in, devices,
+ * ownership and privacy rights are identity's groups (its Api.ts), mounted here so scanner apps and
+ * the console use one host.
+ */
 export const GatewayApi = HttpApi.make("gateway")
   .add(HealthApi)
   .add(ScansApi)
+  .add(AuthApi)
+  .add(UsersApi)
+  .add(DevicesApi)
+  .add(OwnershipApi)
+  .add(PrivacyApi)
   .annotate(OpenApi.Title, "Brand.Me gateway")
   .annotate(OpenApi.Description, Services.gateway.description)

@@ -5,6 +5,14 @@ import { healthHandlers } from "../../shared/http/HealthHttp.js"
 import type { BrainClient } from "../brain/Client.js"
 import type { KnowledgeClient } from "../knowledge/Client.js"
 import type { PolicyClient } from "../policy/Client.js"
+import {
+  authHandlers,
+  devicesHandlers,
+  ownershipHandlers,
+  privacyHandlers,
+  usersHandlers
+} from "../identity/Handlers.js"
+import { IdentityServicesLive } from "../identity/Http.js"
 import { GatewayApi } from "./Api.js"
 import { InternalCallsLive } from "./Calls.js"
 import { ScanFastLaneLive } from "./FastLane.js"
@@ -34,7 +42,17 @@ export const gatewayWith = <E, R>(calls: Layer.Layer<BrainClient | PolicyClient 
   return serveService(
     "gateway",
     GatewayApi,
-    Layer.mergeAll(HttpApiBuilder.group(GatewayApi, "health", healthHandlers), ScansLive).pipe(Layer.provide(scans)),
+    Layer.mergeAll(
+      HttpApiBuilder.group(GatewayApi, "health", healthHandlers),
+      ScansLive.pipe(Layer.provide(scans)),
+      Layer.mergeAll(
+        HttpApiBuilder.group(GatewayApi, "auth", authHandlers),
+        HttpApiBuilder.group(GatewayApi, "users", usersHandlers),
+        HttpApiBuilder.group(GatewayApi, "devices", devicesHandlers),
+        HttpApiBuilder.group(GatewayApi, "ownership", ownershipHandlers),
+        HttpApiBuilder.group(GatewayApi, "privacy", privacyHandlers)
+      ).pipe(Layer.provide(IdentityServicesLive))
+    ),
     { docs: true, lane: ScanFastLaneLive.pipe(Layer.provide(scans)) }
   ).pipe(Layer.provide(TokensLive))
 }

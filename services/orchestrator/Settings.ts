@@ -37,7 +37,17 @@ const positive = (name: string, fallback: number) =>
 
 const perQueue = Config.all(
   Object.fromEntries(
-    QueueNames.map((q) => [q, Config.option(positive(`QUEUE_CONCURRENCY_${q.toUpperCase()}`, 1))] as const)
+    QueueNames.map(
+      (q) =>
+        [
+          q,
+          Config.option(
+            Config.integer(`QUEUE_CONCURRENCY_${q.toUpperCase()}`).pipe(
+              Config.validate({ message: "must be a positive integer", validation: (n) => n > 0 })
+            )
+          )
+        ] as const
+    )
   )
 )
 

@@ -4,9 +4,10 @@
  * built from the stored nodes, verifies against the last signed root. Checkpointers in different processes
  * are serialised by an advisory lock.
  */
+import { masterKeyBytes } from "../../shared/crypto/Pii.js"
 import { SqlClient } from "@effect/sql"
 import { Duration, Effect, Either, Option, Schedule } from "effect"
-import { fromBase64, fromHex, utf8 } from "../../shared/audit/Bytes.js"
+import { utf8 } from "../../shared/audit/Bytes.js"
 import {
   type CheckpointSigner,
   parseSignerKey,
@@ -35,10 +36,8 @@ export const signerFromSecret = (origin: string, secret: string): CheckpointSign
 }
 
 /** PII_MASTER_KEY as 32 bytes: hex or base64 of 32 bytes, else (development text) its SHA-256. */
-export const masterKeyFromSecret = (secret: string): Uint8Array => {
-  const direct = fromHex(secret) ?? fromBase64(secret)
-  return direct !== undefined && direct.length === 32 ? direct : sha256(utf8(`brandme-pii-master:${secret}`))
-}
+/** PII_MASTER_KEY → the key that wraps subject keys; the same derivation identity uses (shared/crypto/Pii). */
+export const masterKeyFromSecret = (secret: string): Uint8Array => new Uint8Array(masterKeyBytes(secret))
 
 const refuse = (message: string) => new AuditStoreError({ operation: "Checkpointer.sign", message })
 

@@ -3,8 +3,9 @@
  * master key, erased by nulling the key (crypto-shredding — audit leaves stay byte-identical).
  */
 import { SqlClient } from "@effect/sql"
-import { Context, Effect, Either, Layer, Schema } from "effect"
-import { newSubjectKey, unwrapSubjectKey, wrapSubjectKey } from "../../shared/audit/SubjectCipher.js"
+import { Context, Effect, Layer, Schema } from "effect"
+import { newSubjectKey } from "../../shared/audit/SubjectCipher.js"
+import { unwrapSubjectKey, wrapSubjectKey } from "../../shared/crypto/Pii.js"
 import { AuditStoreError } from "./AuditErrors.js"
 
 export class SubjectKeys extends Context.Tag("brandme/compliance/SubjectKeys")<
@@ -36,7 +37,7 @@ export const makeSubjectKeys = (masterKey: Uint8Array) =>
           const out = new Map<string, Uint8Array>()
           for (const r of rows) {
             const key = r.key === null ? undefined : unwrapSubjectKey(masterKey, r.key)
-            if (key !== undefined && Either.isRight(key)) out.set(r.subject_id, key.right)
+            if (key !== undefined) out.set(r.subject_id, new Uint8Array(key))
           }
           return out
         })

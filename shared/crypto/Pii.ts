@@ -36,8 +36,9 @@ export const open = (key: Uint8Array, sealed: Uint8Array): Buffer | undefined =>
   }
 }
 
-export const wrapSubjectKey = (master: Buffer, subjectKey: Uint8Array): Buffer => seal(master, subjectKey)
-export const unwrapSubjectKey = (master: Buffer, wrapped: Uint8Array): Buffer | undefined => open(master, wrapped)
+/** The one wrapping of subject keys: identity (users) and compliance (audit subjects) both read and write it. */
+export const wrapSubjectKey = (master: Uint8Array, subjectKey: Uint8Array): Buffer => seal(master, subjectKey)
+export const unwrapSubjectKey = (master: Uint8Array, wrapped: Uint8Array): Buffer | undefined => open(master, wrapped)
 
 /** A keyed lookup hash: find a user by email without storing the email in clear. */
 export const lookupHash = (master: Buffer, value: string): Buffer =>

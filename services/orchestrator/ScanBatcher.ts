@@ -55,7 +55,7 @@ export const persistBatch = (items: ReadonlyArray<BatchItem>) =>
       const p = persisted.get(i.event.scanId.toLowerCase())
       return p === undefined ? [] : [{ ...i, persisted: p }]
     })
-    yield* Effect.forEach(
+    const publishAll = Effect.forEach(
       found,
       ({ event, persisted: p }) => {
         const headers: Record<string, string> = { "Nats-Msg-Id": event.scanId }
@@ -79,7 +79,7 @@ export const persistBatch = (items: ReadonlyArray<BatchItem>) =>
       }))
     const auditQueue = yield* queues.queue(queueFor(TaskNames.appendAuditEntry)).pipe(Effect.orDie)
     const noteQueue = yield* queues.queue(queueFor(TaskNames.sendNotification)).pipe(Effect.orDie)
-    yield* Effect.tryPromise({
+    const enqueueAll = Effect.tryPromise({
       try: () =>
         Promise.all([
           audit.length > 0 ? auditQueue.addBulk(audit) : Promise.resolve([]),
@@ -87,6 +87,8 @@ export const persistBatch = (items: ReadonlyArray<BatchItem>) =>
         ]),
       catch: dep("enqueue follow-ups")
     })
+    // both depend only on the INSERT having committed, not on each other
+    yield* Effect.all([publishAll, enqueueAll], { concurrency: 2, discard: true })
     return items.map((i): Either.Either<PersistedScan, BatchError> => {
       const p = persisted.get(i.event.scanId.toLowerCase())
       return p === undefined

@@ -1,10 +1,31 @@
 import { HttpApiBuilder } from "@effect/platform"
+import { Effect, Layer } from "effect"
+import { TokensLive } from "../../shared/auth/Tokens.js"
 import { healthHandlers } from "../../shared/http/HealthHttp.js"
 import { serveService } from "../../shared/http/Server.js"
+import { currentPrincipal, requireRole } from "../identity/Authenticate.js"
 import { ComplianceApi } from "./Api.js"
+import { AuditLog } from "./AuditLog.js"
+import { AuditLogLive } from "./Live.js"
+
+const auditor = Effect.flatMap(currentPrincipal, (p) => requireRole(p, ["auditor", "admin"], "reading the audit log"))
+
+const AuditLive = HttpApiBuilder.group(ComplianceApi, "audit", (h) =>
+  Effect.map(AuditLog, (log) =>
+    h
+      .handle("checkpoint", () => Effect.zipRight(auditor, log.checkpointView))
+      .handle("entry", ({ path }) => Effect.zipRight(auditor, log.entryView(path.index)))
+      .handle("consistency", ({ urlParams }) =>
+        Effect.zipRight(auditor, log.consistencyView(urlParams.from, urlParams.to))
+      )
+  )
+)
 
 export const ComplianceHttpLive = serveService(
   "compliance",
   ComplianceApi,
-  HttpApiBuilder.group(ComplianceApi, "health", healthHandlers)
+  Layer.mergeAll(
+    HttpApiBuilder.group(ComplianceApi, "health", healthHandlers),
+    AuditLive.pipe(Layer.provide(Layer.merge(AuditLogLive, TokensLive)))
+  )
 )

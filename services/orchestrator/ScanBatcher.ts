@@ -1,4 +1,5 @@
-import { Cause, DateTime, Effect, Either, Exit, Option, Runtime } from "effect"
+import { parseTraceparent } from "../../shared/telemetry/TraceContext.js"
+import { Cause, DateTime, Effect, Either, Exit, Option, Runtime, Tracer } from "effect"
 import type { ScanEvent } from "../../shared/domain/Scan.js"
 import { Nats, natsPayload } from "../../shared/layers/Nats.js"
 import { Queues } from "../../shared/layers/Queues.js"
@@ -100,7 +101,17 @@ export const persistBatch = (items: ReadonlyArray<BatchItem>) =>
           )
         : Either.right(p)
     })
-  }).pipe(Effect.withSpan("ScanBatcher.persistBatch", { attributes: { batch: items.length } }))
+  }).pipe((persist) => {
+    // one INSERT serves many scans: the batch span continues the first scan's trace and links the others
+    const parents = items.flatMap((i) => Option.toArray(parseTraceparent(i.event.traceparent)))
+    const [first, ...rest] = parents
+    return Effect.withSpan(persist, "ScanBatcher.persistBatch", {
+      kind: "consumer",
+      attributes: { batch: items.length },
+      ...(first !== undefined ? { parent: Tracer.externalSpan(first) } : {}),
+      links: rest.map((p) => ({ _tag: "SpanLink" as const, span: Tracer.externalSpan(p), attributes: {} }))
+    })
+  })
 
 /** The collector; `submit` resolves when the item's batch is written (or rejects with its error). */
 export type PersistBatch = (

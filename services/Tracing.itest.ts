@@ -103,7 +103,7 @@ describe("distributed tracing", () => {
       names.join(", ")
     ).toBe(true)
     const insert = inTrace.find(
-      (s) => s.name === "sql.execute" && /INSERT INTO scan_events/i.test(String(s.attributes["db.statement"] ?? ""))
+      (s) => s.name === "sql.execute" && /INSERT INTO scan_events/i.test(String(s.attributes["db.query.text"] ?? ""))
     )
     expect(insert, names.join(", ")).toBeDefined()
     for (const s of ["gateway", "orchestrator"]) expect(services).toContain(s)

@@ -1,3 +1,4 @@
+import { currentTraceparent } from "../../shared/telemetry/TraceContext.js"
 import { randomUUID } from "node:crypto"
 import { Headers, HttpTraceContext } from "@effect/platform"
 import { DateTime, Effect, Either, Option, Schema } from "effect"
@@ -334,8 +335,18 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
             if (stored !== null) return yield* replay(stored, fingerprint, input.idempotencyKey)
           }
         }
+        // the event carries this scan's span so the orchestrator's work joins the same trace
+        const scanSpan = yield* currentTraceparent
         yield* enqueuer
-          .enqueue(eventOf(answer, scanId, principal?.userId ?? null, now, input.traceparent))
+          .enqueue(
+            eventOf(
+              answer,
+              scanId,
+              principal?.userId ?? null,
+              now,
+              Option.getOrUndefined(scanSpan) ?? input.traceparent
+            )
+          )
           .pipe(Effect.tapError(() => (idemKey === undefined ? Effect.void : Effect.ignore(redis.del(idemKey)))))
         countScan(answer, t0)
         return result

@@ -51,7 +51,8 @@ export const httpRequestRate = (matchers: ReadonlyArray<string>, window: string,
  * `errors / total` that reads 0, not "no data", while there are requests but no errors: a 5xx series
  * only exists after the first 5xx, so the numerator falls back to `total * 0` label set by label set.
  */
-export const zeroFilledRatio = (errors: string, total: string): string => `(\n${errors}\nor\n${total} * 0\n)\n/\n${total}`
+export const zeroFilledRatio = (errors: string, total: string): string =>
+  `(\n${errors}\nor\n${total} * 0\n)\n/\n${total}`
 
 /** Share of requests answered with a 5xx. */
 export const httpErrorRatio = (matchers: ReadonlyArray<string>, window: string, groupBy: ReadonlyArray<string>) =>

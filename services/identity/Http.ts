@@ -2,6 +2,7 @@ import { HttpApiBuilder } from "@effect/platform"
 import { Layer } from "effect"
 import { TokensLive } from "../../shared/auth/Tokens.js"
 import type { Nats } from "../../shared/layers/Nats.js"
+import type { Redis } from "../../shared/layers/Redis.js"
 import { healthHandlers } from "../../shared/http/HealthHttp.js"
 import { RateLimiterLive } from "../../shared/http/RateLimit.js"
 import { serveService } from "../../shared/http/Server.js"
@@ -19,7 +20,9 @@ import { IdentityRepoLive } from "./Repo.js"
  * Identity's logic on the process's Postgres/Redis/NATS (from InfraLive) and AppConfig; the gateway
  * can provide the same layer to mount identity's groups on its own API.
  */
-export const makeIdentityServices = (garmentEvents: Layer.Layer<GarmentEvents, never, Nats> = GarmentEventsLive) =>
+export const makeIdentityServices = (
+  garmentEvents: Layer.Layer<GarmentEvents, never, Nats | Redis> = GarmentEventsLive
+) =>
   Layer.mergeAll(Identity.Default, Ownership.Default, Privacy.Default).pipe(
     Layer.provideMerge(Layer.mergeAll(IdentityRepoLive, OwnershipRepoLive, PrivacyRepoLive, garmentEvents)),
     Layer.provideMerge(Layer.mergeAll(TokensLive, RateLimiterLive))
@@ -37,7 +40,7 @@ const identityHandlers = Layer.mergeAll(
 )
 
 /** Every identity group on identity's own API (tests pass their own garment-event subject). */
-export const makeIdentityHttp = (garmentEvents?: Layer.Layer<GarmentEvents, never, Nats>) =>
+export const makeIdentityHttp = (garmentEvents?: Layer.Layer<GarmentEvents, never, Nats | Redis>) =>
   serveService("identity", IdentityApi, identityHandlers.pipe(Layer.provide(makeIdentityServices(garmentEvents))))
 
 export const IdentityHttpLive = makeIdentityHttp()

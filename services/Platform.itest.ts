@@ -10,6 +10,7 @@ import {
   uniqueId
 } from "../shared/testing/TestDatabase.js"
 import { Services } from "../shared/ServiceCatalog.js"
+import { allMetricSpecs } from "../shared/telemetry/MetricCatalog.js"
 import { startServices } from "./Platform.js"
 
 const startRedis = (port: number): Promise<ChildProcess> =>
@@ -93,6 +94,8 @@ describe("the platform's health, readiness and recovery", () => {
     expect(metrics).toContain(
       'brandme_http_requests_total{service="gateway",route="/health",method="GET",status="200"}'
     )
+    // every catalog metric is exposed by a running service
+    for (const spec of allMetricSpecs()) expect(metrics, spec.name).toContain(`# TYPE ${spec.name} ${spec.type}`)
   })
 
   it("answers unknown routes and oversize bodies with a JSON error and a request id", async () => {

@@ -2,21 +2,12 @@ import { type ChildProcess, spawn } from "node:child_process"
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Effect, Exit, Layer, Scope } from "effect"
 import { parse, stringify } from "yaml"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { demoGarments, loadDemoData } from "../scripts/DemoData.js"
-import { startServices } from "../services/Platform.js"
-import { AppConfig } from "../shared/config/AppConfig.js"
-import { makeDatabaseLayer } from "../shared/layers/Database.js"
-import { HealthPaths, ServiceNames, Services } from "../shared/ServiceCatalog.js"
-import {
-  createTestDatabase,
-  freePort,
-  type TestDatabase,
-  testConfig,
-  uniqueId
-} from "../shared/testing/TestDatabase.js"
+import { demoGarments } from "../scripts/DemoData.js"
+import { HealthPaths, ServiceNames } from "../shared/ServiceCatalog.js"
+import { freePort } from "../shared/testing/TestDatabase.js"
+import { demoTag, startTestPlatform, type TestPlatform } from "../shared/testing/TestPlatform.js"
 import { observabilityDir } from "./generate.js"
 
 /**
@@ -46,49 +37,14 @@ const ruleExprs = (): ReadonlyArray<string> => {
 }
 
 describe("dashboards and rules on a real Prometheus", () => {
-  let db: TestDatabase
-  let scope: Scope.CloseableScope
+  let platform: TestPlatform
   let prom: ChildProcess
   let promUrl: string
-  let gateway: string
   let work: string
 
   beforeAll(async () => {
-    db = await createTestDatabase("prom")
-    const offset = 20000 + Math.floor(Math.random() * 20000)
-    const config = testConfig({
-      DATABASE_URL: db.url,
-      REDIS_KEY_PREFIX: `${uniqueId("prom")}:`,
-      QUEUE_PREFIX: uniqueId("pq"),
-      NATS_STREAM_PREFIX: uniqueId("PR").toUpperCase(),
-      PORT_OFFSET: String(offset),
-      HTTP_HOST: "127.0.0.1",
-      LOG_LEVEL: "error"
-    })
-    await Effect.runPromise(
-      loadDemoData.pipe(
-        Effect.provide(
-          makeDatabaseLayer({
-            url: db.url,
-            poolMax: 2,
-            idleTimeoutMs: 1000,
-            connectTimeoutMs: 5000,
-            ssl: "disable",
-            applicationName: "t"
-          })
-        ),
-        Effect.provide(Layer.succeed(AppConfig, config))
-      )
-    )
-    scope = Effect.runSync(Scope.make())
-    await Effect.runPromise(
-      startServices(ServiceNames, "prom-test").pipe(
-        Effect.provide(Layer.succeed(AppConfig, config)),
-        Scope.extend(scope)
-      )
-    )
-    gateway = `http://127.0.0.1:${Services.gateway.port + offset}`
-
+    platform = await startTestPlatform({ label: "prom", services: ServiceNames, demoData: true })
+    const gateway = platform.url("gateway")
     work = mkdtempSync(join(tmpdir(), "brandme-prom-"))
     const promPort = await freePort()
     promUrl = `http://127.0.0.1:${promPort}`
@@ -102,9 +58,7 @@ describe("dashboards and rules on a real Prometheus", () => {
           job_name: name,
           honor_labels: true,
           metrics_path: HealthPaths.metrics,
-          static_configs: [
-            { targets: [`127.0.0.1:${Services[name].port + offset}`], labels: { service: name, tier: "app" } }
-          ]
+          static_configs: [{ targets: [new URL(platform.url(name)).host], labels: { service: name, tier: "app" } }]
         }))
       })
     )
@@ -130,22 +84,17 @@ describe("dashboards and rules on a real Prometheus", () => {
     const t0 = Date.now()
     while (Date.now() - t0 < 12_000) {
       await Promise.all(
-        demoGarments.map((g, i) =>
+        demoGarments.map((_, i) =>
           fetch(`${gateway}/v1/scans`, {
             method: "POST",
             headers: { "content-type": "application/json" },
-            body: JSON.stringify({
-              tag: `https://id.example.com/01/${g.gtin}/21/${g.serial}`,
-              context: { region: regions[i % 3] }
-            })
+            body: JSON.stringify({ tag: demoTag(i), context: { region: regions[i % 3] } })
           }).then((r) => r.arrayBuffer())
         )
       )
       await fetch(`${gateway}/v1/scans`, { method: "POST", body: "{" }).then((r) => r.arrayBuffer())
       await Promise.all(
-        ServiceNames.map((n) =>
-          fetch(`http://127.0.0.1:${Services[n].port + offset}${HealthPaths.ready}`).then((r) => r.arrayBuffer())
-        )
+        ServiceNames.map((n) => fetch(`${platform.url(n)}${HealthPaths.ready}`).then((r) => r.arrayBuffer()))
       )
       await new Promise((r) => setTimeout(r, 250))
     }
@@ -153,8 +102,7 @@ describe("dashboards and rules on a real Prometheus", () => {
 
   afterAll(async () => {
     prom?.kill("SIGTERM")
-    await Effect.runPromise(Scope.close(scope, Exit.void))
-    await db.drop()
+    await platform.close()
     rmSync(work, { recursive: true, force: true })
   })
 

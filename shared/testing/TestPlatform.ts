@@ -1,0 +1,76 @@
+import { Effect, Exit, Layer, Scope } from "effect"
+import { demoGarments, loadDemoData } from "../../scripts/DemoData.js"
+import { type StartOptions, startServices } from "../../services/Platform.js"
+import { AppConfig, type AppConfigShape } from "../config/AppConfig.js"
+import { makeDatabaseLayer } from "../layers/Database.js"
+import { type ServiceName, Services } from "../ServiceCatalog.js"
+import { createTestDatabase, type TestDatabase, testConfig, uniqueId } from "./TestDatabase.js"
+
+/**
+ * Services running in this test process on their own database, key/queue/stream prefixes and a random
+ * port offset, so integration tests never collide with each other or with a developer's `npm start`.
+ */
+export interface TestPlatform {
+  readonly db: TestDatabase
+  readonly config: AppConfigShape
+  readonly url: (service: ServiceName) => string
+  readonly close: () => Promise<void>
+}
+
+export const startTestPlatform = async (o: {
+  readonly label: string
+  readonly services: ReadonlyArray<ServiceName>
+  readonly demoData?: boolean
+  readonly start?: StartOptions
+  readonly env?: Record<string, string>
+}): Promise<TestPlatform> => {
+  const db = await createTestDatabase(o.label)
+  const offset = 20000 + Math.floor(Math.random() * 20000)
+  const config = testConfig({
+    DATABASE_URL: db.url,
+    REDIS_KEY_PREFIX: `${uniqueId(o.label)}:`,
+    QUEUE_PREFIX: uniqueId(`${o.label}q`),
+    NATS_STREAM_PREFIX: uniqueId(o.label).toUpperCase(),
+    PORT_OFFSET: String(offset),
+    HTTP_HOST: "127.0.0.1",
+    LOG_LEVEL: "error",
+    ...o.env
+  })
+  const configLayer = Layer.succeed(AppConfig, config)
+  if (o.demoData === true) {
+    await Effect.runPromise(
+      loadDemoData.pipe(
+        Effect.provide(
+          makeDatabaseLayer({
+            url: db.url,
+            poolMax: 2,
+            idleTimeoutMs: 1000,
+            connectTimeoutMs: 5000,
+            ssl: "disable",
+            applicationName: "test-seed"
+          })
+        ),
+        Effect.provide(configLayer)
+      )
+    )
+  }
+  const scope = Effect.runSync(Scope.make())
+  await Effect.runPromise(
+    startServices(o.services, `${o.label}-test`, o.start).pipe(Effect.provide(configLayer), Scope.extend(scope))
+  )
+  return {
+    db,
+    config,
+    url: (service) => `http://127.0.0.1:${Services[service].port + offset}`,
+    close: async () => {
+      await Effect.runPromise(Scope.close(scope, Exit.void))
+      await db.drop()
+    }
+  }
+}
+
+/** The Digital Link of a demo garment. */
+export const demoTag = (i: number): string => {
+  const g = demoGarments[i % demoGarments.length]!
+  return `https://id.example.com/01/${g.gtin}/21/${g.serial}`
+}

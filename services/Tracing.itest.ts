@@ -65,10 +65,8 @@ describe("distributed tracing", () => {
     expect(root!.kind).toBe(1)
     expect(names).toContain("Policy.decide")
     expect(names).toContain("Knowledge.resolve")
-    expect(
-      names.some((n) => /persist/i.test(n)),
-      names.join(", ")
-    ).toBe(true)
+    expect(names, names.join(", ")).toContain("job persist_scan_event")
+    expect(names).toContain("ScanBatcher.persistBatch")
     const insert = inTrace.find(
       (s) => s.name === "sql.execute" && /INSERT INTO scan_events/i.test(String(s.attributes["db.query.text"] ?? ""))
     )

@@ -2,6 +2,8 @@ import { type Job, UnrecoverableError, Worker } from "bullmq"
 import { Cause, Effect, Exit, Option, Runtime, type Scope } from "effect"
 import { DeadLetterQueue, type QueueName, QueueNames, Queues } from "../../shared/layers/Queues.js"
 import { Metrics } from "../../shared/telemetry/Metrics.js"
+import { withRemoteParent } from "../../shared/telemetry/TraceContext.js"
+import { jobTraceparent } from "../../shared/layers/Queues.js"
 import { addDeadLetter } from "./DeadLetters.js"
 import { TaskDependencyFailed, unrecoverableTags } from "./Errors.js"
 import * as P from "./Payloads.js"
@@ -67,9 +69,21 @@ export const startWorkers = (o: {
       })
     }
 
+    const payloadTraceparent = (data: unknown): string | undefined =>
+      typeof data === "object" && data !== null && "traceparent" in data && typeof data.traceparent === "string"
+        ? data.traceparent
+        : undefined
     const processor = (queue: QueueName) => async (job: Job) => {
       const t0 = performance.now()
-      const exit = await run(effectFor(job, queue))
+      // every job runs in a span continuing the producer's trace (BullMQ's telemetry slot; a scan event
+      // also carries it in its payload)
+      const exit = await run(
+        withRemoteParent(`job ${job.name}`, jobTraceparent(job) ?? payloadTraceparent(job.data), {
+          "messaging.destination": queue,
+          "job.id": job.id ?? "",
+          "job.attempt": job.attemptsMade + 1
+        })(effectFor(job, queue))
+      )
       const labels = { queue, task: job.name }
       m.queueJobDuration.observe(labels, (performance.now() - t0) / 1000)
       if (Exit.isSuccess(exit)) {

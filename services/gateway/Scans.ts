@@ -15,10 +15,10 @@ import { garmentGenerationKey } from "../knowledge/Keys.js"
 import { PolicyClient } from "../policy/Client.js"
 import { ownerGenerationKey } from "../policy/Keys.js"
 import { IdempotencyConflict, type QueueUnavailable, type ScanRequest, ScanResult } from "./Api.js"
-import { verifyToken } from "./Auth.js"
+import { verifyToken } from "../../shared/auth/Authenticate.js"
 import { ScanEnqueuer } from "./Enqueuer.js"
 import { subscribeInvalidations } from "./Invalidation.js"
-import { Lru } from "./Lru.js"
+import { Lru } from "../../shared/Lru.js"
 
 export interface ScanInput {
   readonly request: ScanRequest

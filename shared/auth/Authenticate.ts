@@ -1,8 +1,8 @@
 import { Effect, Option } from "effect"
 import { decodeJwt } from "jose"
-import { bearerToken, type Principal, sessionKey, Tokens, Unauthorized } from "../../shared/auth/Tokens.js"
-import { Redis } from "../../shared/layers/Redis.js"
-import { Lru } from "./Lru.js"
+import { bearerToken, type Principal, sessionKey, Tokens, Unauthorized } from "./Tokens.js"
+import { Redis } from "../layers/Redis.js"
+import { Lru } from "../Lru.js"
 
 /**
  * Who is calling: no Authorization header → anonymous (role `public`); a Bearer JWT → its principal,
@@ -45,8 +45,7 @@ export const authenticate = (authorization: string | undefined) =>
 export const requirePrincipal = (authorization: string | undefined) =>
   Effect.flatMap(authenticate(authorization), (p) =>
     Option.match(p, {
-      onNone: () =>
-        Effect.fail(new Unauthorized({ message: "sign in first: Authorization: Bearer <token> is missing" })),
+      onNone: () => Effect.fail(new Unauthorized({ message: "missing Authorization: Bearer <token> header" })),
       onSome: Effect.succeed
     })
   )

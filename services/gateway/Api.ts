@@ -7,7 +7,8 @@ import { HealthApi } from "../../shared/http/Health.js"
 import { AuthApi, DevicesApi, OwnershipApi, PrivacyApi, UsersApi } from "../identity/Api.js"
 import { Services } from "../../shared/ServiceCatalog.js"
 import { IntentNotAllowed } from "../brain/Api.js"
-import { FacetsView, GarmentNotFound } from "../knowledge/Api.js"
+import { FacetsView, GarmentNotFound, GarmentsApi } from "../knowledge/Api.js"
+import { ConsentsApi } from "../policy/Api.js"
 import { UpstreamError } from "./Upstream.js"
 
 export const ScanRequest = Schema.Struct({
@@ -92,11 +93,13 @@ export type GatewayGroups =
   | typeof DevicesApi
   | typeof OwnershipApi
   | typeof PrivacyApi
+  | typeof ConsentsApi
+  | typeof GarmentsApi
 
 /**
  * The gateway service's HTTP contract: the public API. Scans are the gateway's own; sign-in, devices,
- * ownership and privacy rights are identity's groups (its Api.ts), mounted here so scanner apps and
- * the console use one host.
+ * ownership and privacy rights are identity's groups, consents policy's and garments knowledge's
+ * (each from its service's Api.ts), mounted here so scanner apps and the console use one host.
  */
 export const GatewayApi = HttpApi.make("gateway")
   .add(HealthApi)
@@ -106,5 +109,7 @@ export const GatewayApi = HttpApi.make("gateway")
   .add(DevicesApi)
   .add(OwnershipApi)
   .add(PrivacyApi)
+  .add(ConsentsApi)
+  .add(GarmentsApi)
   .annotate(OpenApi.Title, "Brand.Me gateway")
   .annotate(OpenApi.Description, Services.gateway.description)

@@ -13,6 +13,8 @@ import {
   usersHandlers
 } from "../identity/Handlers.js"
 import { IdentityServicesLive } from "../identity/Http.js"
+import { garmentsHandlers, KnowledgeServicesLive } from "../knowledge/Http.js"
+import { consentsHandlers, PolicyServicesLive } from "../policy/Http.js"
 import { GatewayApi } from "./Api.js"
 import { InternalCallsLive } from "./Calls.js"
 import { ScanFastLaneLive } from "./FastLane.js"
@@ -51,7 +53,9 @@ export const gatewayWith = <E, R>(calls: Layer.Layer<BrainClient | PolicyClient 
         HttpApiBuilder.group(GatewayApi, "devices", devicesHandlers),
         HttpApiBuilder.group(GatewayApi, "ownership", ownershipHandlers),
         HttpApiBuilder.group(GatewayApi, "privacy", privacyHandlers)
-      ).pipe(Layer.provide(IdentityServicesLive))
+      ).pipe(Layer.provide(IdentityServicesLive)),
+      HttpApiBuilder.group(GatewayApi, "consents", consentsHandlers).pipe(Layer.provide(PolicyServicesLive)),
+      HttpApiBuilder.group(GatewayApi, "garments", garmentsHandlers).pipe(Layer.provide(KnowledgeServicesLive))
     ),
     { docs: true, lane: ScanFastLaneLive.pipe(Layer.provide(scans)) }
   ).pipe(Layer.provide(TokensLive))

@@ -23,4 +23,12 @@ describe("committed OpenAPI documents", () => {
       expect.arrayContaining(["200", "401", "403", "404", "409", "422", "502", "503"])
     )
   })
+
+  it("the public host documents consents and garments too (mounted from policy and knowledge)", () => {
+    const doc = JSON.parse(renderOpenApi("gateway"))
+    expect(Object.keys(doc.paths["/v1/consents"]).sort()).toEqual(["get", "post"])
+    expect(Object.keys(doc.paths["/v1/garments"])).toEqual(["post"])
+    expect(Object.keys(doc.paths["/v1/garments/{id}"]).sort()).toEqual(["get", "patch"])
+    expect(Object.keys(doc.paths["/v1/garments/import"])).toEqual(["post"])
+  })
 })

@@ -104,7 +104,7 @@ describe("POST /v1/scans", () => {
   it("an EU public scanner never sees the owner's identity, even with every consent granted", async () => {
     const owner = await h.tokenFor({ userId: seed.users.owner, role: "owner", brandId: null })
     for (const purpose of ["ownership_history", "owner_identity"]) {
-      const c = await postJson(`${h.url("policy")}/v1/consents`, { purpose, granted: true }, bearer(owner))
+      const c = await postJson(`${gwA}/v1/consents`, { purpose, granted: true }, bearer(owner))
       expect(c.status, JSON.stringify(c.json)).toBe(201)
     }
     const s = await ok(gwA, { tag: digitalLinkOf(seed.owned) }, { "x-region": "de" })
@@ -119,7 +119,7 @@ describe("POST /v1/scans", () => {
     const us = await ok(gwA, { tag: digitalLinkOf(seed.owned), context: { region: "BR" } })
     expect(us.facets.owner_identity).toEqual({ userId: seed.users.owner, displayName: seed.ownerName })
     for (const purpose of ["ownership_history", "owner_identity"]) {
-      await postJson(`${h.url("policy")}/v1/consents`, { purpose, granted: false }, bearer(owner))
+      await postJson(`${gwA}/v1/consents`, { purpose, granted: false }, bearer(owner))
     }
   })
 
@@ -138,7 +138,7 @@ describe("POST /v1/scans", () => {
     const owner = await h.tokenFor({ userId: seed.users.owner, role: "owner", brandId: null })
     const tag = digitalLinkOf(seed.owned)
     const grant = await postJson(
-      `${h.url("policy")}/v1/consents`,
+      `${gwA}/v1/consents`,
       { garmentId: seed.owned.id, purpose: "ownership_history", granted: true },
       bearer(owner)
     )
@@ -149,7 +149,7 @@ describe("POST /v1/scans", () => {
       expect(groups(s.decision.allowed)).toContain("ownership_history")
     }
     const withdraw = await postJson(
-      `${h.url("policy")}/v1/consents`,
+      `${gwA}/v1/consents`,
       { garmentId: seed.owned.id, purpose: "ownership_history", granted: false },
       bearer(owner)
     )
@@ -159,7 +159,7 @@ describe("POST /v1/scans", () => {
     expect(next.facets.ownership_history).toBeUndefined()
     const onA = await ok(gwA, { tag, context: { region: "IT" } })
     expect(onA.facets.ownership_history).toBeUndefined()
-    const list = await fetch(`${h.url("policy")}/v1/consents`, { headers: bearer(owner) }).then((r) => r.json())
+    const list = await fetch(`${gwA}/v1/consents`, { headers: bearer(owner) }).then((r) => r.json())
     expect(list.current).toContainEqual(
       expect.objectContaining({ garmentId: seed.owned.id, purpose: "ownership_history", granted: false })
     )
@@ -214,11 +214,11 @@ describe("POST /v1/scans", () => {
     const tag = digitalLinkOf(seed.unowned)
     await ok(gwA, { tag })
     await ok(gwB, { tag })
-    const g = await fetch(`${h.url("knowledge")}/v1/garments/${seed.unowned.id}`, { headers: bearer(brand) }).then(
+    const g = await fetch(`${gwA}/v1/garments/${seed.unowned.id}`, { headers: bearer(brand) }).then(
       (r) => r.json()
     )
     const patch = (version: number, who: { token: string }) =>
-      fetch(`${h.url("knowledge")}/v1/garments/${seed.unowned.id}`, {
+      fetch(`${gwA}/v1/garments/${seed.unowned.id}`, {
         method: "PATCH",
         headers: { "content-type": "application/json", ...bearer(who) },
         body: JSON.stringify({ version, facets: { care: { wash: "cold only" } } })
@@ -235,12 +235,12 @@ describe("POST /v1/scans", () => {
   it("brand staff create and bulk-import garments item by item", async () => {
     const brand = await h.tokenFor({ userId: seed.users.brand, role: "brand", brandId: seed.brandId })
     const good = (serial: string) => ({ gtin: "9506000134352", serial, name: "Tee", facets: { care: { wash: "40C" } } })
-    const created = await postJson(`${h.url("knowledge")}/v1/garments`, good("NEW-1"), bearer(brand))
+    const created = await postJson(`${gwA}/v1/garments`, good("NEW-1"), bearer(brand))
     expect(created.status, JSON.stringify(created.json)).toBe(201)
-    const dup = await postJson(`${h.url("knowledge")}/v1/garments`, good("NEW-1"), bearer(brand))
+    const dup = await postJson(`${gwA}/v1/garments`, good("NEW-1"), bearer(brand))
     expect(dup.status).toBe(409)
     const imported = await postJson(
-      `${h.url("knowledge")}/v1/garments/import`,
+      `${gwA}/v1/garments/import`,
       { garments: [good("IMP-1"), { ...good("IMP-2"), gtin: "9506000134357" }, { serial: 5 }, good("IMP-3")] },
       bearer(brand)
     )

@@ -1,14 +1,25 @@
-import { HttpApiBuilder } from "@effect/platform"
+import { HttpApiBuilder, type HttpApiGroup } from "@effect/platform"
 import { Effect, Layer } from "effect"
 import { TokensLive } from "../../shared/auth/Tokens.js"
 import { healthHandlers } from "../../shared/http/HealthHttp.js"
 import { serveService } from "../../shared/http/Server.js"
 import { requirePrincipal } from "../../shared/auth/Authenticate.js"
 import { ensureScanPathStream } from "../gateway/Events.js"
-import { KnowledgeApi } from "./Api.js"
+import { type GarmentsApi, KnowledgeApi } from "./Api.js"
 import { importGarments, Knowledge } from "./Knowledge.js"
 
-const GarmentsLive = HttpApiBuilder.group(KnowledgeApi, "garments", (h) =>
+type Handlers<Group extends HttpApiGroup.HttpApiGroup.Any, E, Provides, R> = HttpApiBuilder.Handlers<
+  E | HttpApiGroup.HttpApiGroup.Error<Group>,
+  Provides,
+  R,
+  HttpApiGroup.HttpApiGroup.Endpoints<Group>
+>
+
+/**
+ * The garments group's handlers as a group builder: knowledge mounts them on its own API and the
+ * gateway mounts the same group on the public host (`HttpApiBuilder.group(GatewayApi, "garments", garmentsHandlers)`).
+ */
+export const garmentsHandlers = <E, Provides, R>(h: Handlers<typeof GarmentsApi, E, Provides, R>) =>
   Effect.map(Knowledge, (k) =>
     h
       .handle("create", ({ headers, payload }) =>
@@ -26,7 +37,6 @@ const GarmentsLive = HttpApiBuilder.group(KnowledgeApi, "garments", (h) =>
         )
       )
   )
-)
 
 const InternalLive = HttpApiBuilder.group(KnowledgeApi, "internal", (h) =>
   Effect.map(Knowledge, (k) =>
@@ -36,12 +46,19 @@ const InternalLive = HttpApiBuilder.group(KnowledgeApi, "internal", (h) =>
   )
 )
 
+/** Knowledge's logic with what its public group needs (Tokens) and the scan-path stream it publishes on. */
+export const KnowledgeServicesLive = Layer.mergeAll(
+  Knowledge.Default,
+  TokensLive,
+  Layer.effectDiscard(ensureScanPathStream)
+)
+
 export const KnowledgeHttpLive = serveService(
   "knowledge",
   KnowledgeApi,
-  Layer.mergeAll(HttpApiBuilder.group(KnowledgeApi, "health", healthHandlers), GarmentsLive, InternalLive).pipe(
-    Layer.provide(Knowledge.Default),
-    Layer.provide(TokensLive),
-    Layer.provide(Layer.effectDiscard(ensureScanPathStream))
-  )
+  Layer.mergeAll(
+    HttpApiBuilder.group(KnowledgeApi, "health", healthHandlers),
+    HttpApiBuilder.group(KnowledgeApi, "garments", garmentsHandlers),
+    InternalLive
+  ).pipe(Layer.provide(KnowledgeServicesLive))
 )

@@ -1,16 +1,27 @@
-import { HttpApiBuilder, HttpServerRequest } from "@effect/platform"
+import { HttpApiBuilder, type HttpApiGroup, HttpServerRequest } from "@effect/platform"
 import { Effect, Layer } from "effect"
 import { TokensLive } from "../../shared/auth/Tokens.js"
 import { healthHandlers } from "../../shared/http/HealthHttp.js"
 import { serveService } from "../../shared/http/Server.js"
 import { requirePrincipal } from "../../shared/auth/Authenticate.js"
 import { ensureScanPathStream } from "../gateway/Events.js"
-import { PolicyApi } from "./Api.js"
+import { type ConsentsApi, PolicyApi } from "./Api.js"
 import { Policy } from "./Policy.js"
 
 const traceparentOf = Effect.map(HttpServerRequest.HttpServerRequest, (r) => r.headers.traceparent)
 
-const ConsentsLive = HttpApiBuilder.group(PolicyApi, "consents", (h) =>
+type Handlers<Group extends HttpApiGroup.HttpApiGroup.Any, E, Provides, R> = HttpApiBuilder.Handlers<
+  E | HttpApiGroup.HttpApiGroup.Error<Group>,
+  Provides,
+  R,
+  HttpApiGroup.HttpApiGroup.Endpoints<Group>
+>
+
+/**
+ * The consents group's handlers as a group builder: policy mounts them on its own API and the
+ * gateway mounts the same group on the public host (`HttpApiBuilder.group(GatewayApi, "consents", consentsHandlers)`).
+ */
+export const consentsHandlers = <E, Provides, R>(h: Handlers<typeof ConsentsApi, E, Provides, R>) =>
   Effect.map(Policy, (policy) =>
     h
       .handle("change", ({ headers, payload }) =>
@@ -21,18 +32,20 @@ const ConsentsLive = HttpApiBuilder.group(PolicyApi, "consents", (h) =>
       )
       .handle("list", ({ headers }) => Effect.flatMap(requirePrincipal(headers.authorization), policy.list))
   )
-)
 
 const InternalLive = HttpApiBuilder.group(PolicyApi, "internal", (h) =>
   Effect.map(Policy, (policy) => h.handle("decide", ({ payload }) => policy.decide(payload)))
 )
 
+/** Policy's logic with what its public group needs (Tokens) and the scan-path stream it publishes on. */
+export const PolicyServicesLive = Layer.mergeAll(Policy.Default, TokensLive, Layer.effectDiscard(ensureScanPathStream))
+
 export const PolicyHttpLive = serveService(
   "policy",
   PolicyApi,
-  Layer.mergeAll(HttpApiBuilder.group(PolicyApi, "health", healthHandlers), ConsentsLive, InternalLive).pipe(
-    Layer.provide(Policy.Default),
-    Layer.provide(TokensLive),
-    Layer.provide(Layer.effectDiscard(ensureScanPathStream))
-  )
+  Layer.mergeAll(
+    HttpApiBuilder.group(PolicyApi, "health", healthHandlers),
+    HttpApiBuilder.group(PolicyApi, "consents", consentsHandlers),
+    InternalLive
+  ).pipe(Layer.provide(PolicyServicesLive))
 )

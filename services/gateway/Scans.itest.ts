@@ -214,9 +214,7 @@ describe("POST /v1/scans", () => {
     const tag = digitalLinkOf(seed.unowned)
     await ok(gwA, { tag })
     await ok(gwB, { tag })
-    const g = await fetch(`${gwA}/v1/garments/${seed.unowned.id}`, { headers: bearer(brand) }).then(
-      (r) => r.json()
-    )
+    const g = await fetch(`${gwA}/v1/garments/${seed.unowned.id}`, { headers: bearer(brand) }).then((r) => r.json())
     const patch = (version: number, who: { token: string }) =>
       fetch(`${gwA}/v1/garments/${seed.unowned.id}`, {
         method: "PATCH",

@@ -1,59 +1,50 @@
 import { Effect, Either } from "effect"
 import type { ScanEventEncoded } from "../../shared/domain/Scan.js"
-import { Tasks } from "../../shared/domain/Scan.js"
 import { Queues } from "../../shared/layers/Queues.js"
+import { persistScanJobs, queueFor, TaskNames } from "../orchestrator/Api.js"
 import { QueueUnavailable } from "./Api.js"
-
-/** The options the orchestrator relies on: one job per scan id (dedupe), five tries with backoff. */
-export const scanJobOptions = (scanId: string) => ({
-  jobId: scanId,
-  attempts: 5,
-  backoff: { type: "exponential", delay: 500 }
-})
 
 interface Pending {
   readonly data: ScanEventEncoded
   readonly done: (error: string | undefined) => void
 }
 
+const scansQueue = queueFor(TaskNames.persistScanEvent)
+
 /**
- * Puts scan events on the `scans` queue. Adds arriving in the same event-loop turn go to Redis as one
- * `addBulk` (one pipelined round trip instead of one per scan). The HTTP answer still waits for its
- * own job to be confirmed: a scan the API accepted is never lost, and the batching costs no timer
- * delay (the flush runs on the next `setImmediate`).
+ * Puts scan events on the `scans` queue. Scans arriving in the same event-loop turn go to Redis as ONE
+ * persist_scan_event job carrying all of them (the orchestrator's `persistScanJobs`: its routing,
+ * attempts and jittered backoff; split only past MaxScansPerJob), so the orchestrator pays BullMQ's
+ * per-job cost once per turn, not once per scan. Each scan is still persisted exactly once by its
+ * scan id. The HTTP answer still waits for Redis to confirm the job: a scan the API accepted is never
+ * lost, and the batching costs no timer delay (the flush runs on the next `setImmediate`).
  */
 export class ScanEnqueuer extends Effect.Service<ScanEnqueuer>()("brandme/gateway/ScanEnqueuer", {
   scoped: Effect.gen(function* () {
     const queues = yield* Queues
-    const bullQueue = yield* Effect.either(queues.queue("scans"))
+    const bullQueue = yield* Effect.either(queues.queue(scansQueue))
     let pending: Array<Pending> = []
     let scheduled = false
-    const sendOneByOne = (batch: ReadonlyArray<Pending>) => {
-      for (const p of batch) {
-        Effect.runPromise(
-          Effect.either(queues.add("scans", Tasks.persistScanEvent, p.data, scanJobOptions(p.data.scanId)))
-        ).then((r) => p.done(Either.isLeft(r) ? r.left.message : undefined))
-      }
-    }
     const flush = () => {
       scheduled = false
       const batch = pending
       pending = []
       if (batch.length === 0) return
-      if (Either.isLeft(bullQueue)) return sendOneByOne(batch)
-      bullQueue.right
-        .addBulk(
-          batch.map((p) => ({ name: Tasks.persistScanEvent, data: p.data, opts: scanJobOptions(p.data.scanId) }))
-        )
-        .then(
-          () => {
-            for (const p of batch) p.done(undefined)
-          },
-          (e: unknown) => {
-            const message = e instanceof Error ? e.message : String(e)
-            for (const p of batch) p.done(message)
-          }
-        )
+      const jobs = persistScanJobs(batch.map((p) => p.data))
+      const settle = (error: string | undefined) => {
+        for (const p of batch) p.done(error)
+      }
+      if (Either.isLeft(bullQueue)) {
+        // no BullMQ object (the unit-test queue layer): the same jobs through `add`
+        Effect.runPromise(
+          Effect.either(Effect.forEach(jobs, (j) => queues.add(scansQueue, j.name, j.data, j.opts), { discard: true }))
+        ).then((r) => settle(Either.isLeft(r) ? r.left.message : undefined))
+        return
+      }
+      bullQueue.right.addBulk(jobs).then(
+        () => settle(undefined),
+        (e: unknown) => settle(e instanceof Error ? e.message : String(e))
+      )
     }
     yield* Effect.addFinalizer(() => Effect.sync(flush))
     /** resolves with undefined once Redis confirmed the job, or with the failure message */

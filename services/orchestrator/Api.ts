@@ -7,3 +7,9 @@ export const OrchestratorApi = HttpApi.make("orchestrator")
   .add(HealthApi)
   .annotate(OpenApi.Title, "Brand.Me orchestrator")
   .annotate(OpenApi.Description, Services.orchestrator.description)
+
+/**
+ * For producers of scan jobs (the gateway): the persist_scan_event job shape, its queue, attempts and
+ * jittered backoff, all from the orchestrator's routing table (the one place that says them).
+ */
+export { persistScanJobs, queueFor, TaskNames } from "./Routing.js"

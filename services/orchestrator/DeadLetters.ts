@@ -27,20 +27,28 @@ export const deadLetterJobId = (queue: string, jobId: string) => safeJobId("dl",
 const dep = (operation: string) => (e: unknown) =>
   new TaskDependencyFailed({ operation, message: e instanceof Error ? e.message : String(e) })
 
-/** Copies a failed job to the DLQ; its id makes a second copy (a retried hand-off) a no-op. */
-export const addDeadLetter = (dlq: Queue, job: Job, queue: QueueName, error: string, unrecoverable: boolean) => {
-  const letter: DeadLetter = {
+/**
+ * Adds a letter; its id (from the original queue and job id) makes a second copy (a retried hand-off)
+ * a no-op. Also used for one scan rejected out of a batch job: the letter is then a one-scan job.
+ */
+export const addDeadLetterFor = (dlq: Queue, l: Omit<DeadLetter, "failedAt">) =>
+  dlq.add(
+    "dead_letter",
+    { ...l, error: l.error.slice(0, 4000), failedAt: new Date().toISOString() } satisfies DeadLetter,
+    { jobId: deadLetterJobId(l.queue, l.jobId !== "" ? l.jobId : String(Date.now())) }
+  )
+
+/** Copies a failed job to the DLQ. */
+export const addDeadLetter = (dlq: Queue, job: Job, queue: QueueName, error: string, unrecoverable: boolean) =>
+  addDeadLetterFor(dlq, {
     queue,
     name: job.name,
     jobId: job.id ?? "",
     data: job.data,
-    error: error.slice(0, 4000),
+    error,
     attempts: job.attemptsMade + 1,
-    unrecoverable,
-    failedAt: new Date().toISOString()
-  }
-  return dlq.add("dead_letter", letter, { jobId: deadLetterJobId(queue, job.id ?? String(Date.now())) })
-}
+    unrecoverable
+  })
 
 export interface DeadLetterView extends DeadLetter {
   readonly id: string

@@ -1,5 +1,5 @@
 import { Schema } from "effect"
-import { ScanEvent } from "../../shared/domain/Scan.js"
+import { MaxScansPerJob, ScanEvent } from "../../shared/domain/Scan.js"
 import { Principal } from "../../shared/auth/Tokens.js"
 
 /** The payload schema of every task; workers decode job data with these before doing anything. */
@@ -18,6 +18,11 @@ export const AppendAuditEntry = Schema.Struct({
   timeMs: Schema.Number.pipe(Schema.int(), Schema.nonNegative())
 })
 export type AppendAuditEntry = typeof AppendAuditEntry.Type
+
+/** A follow-up job carrying the audit entries of many scans; each entry keeps its own idempotency key. */
+export const AppendAuditEntries = Schema.Struct({
+  entries: Schema.Array(AppendAuditEntry).pipe(Schema.minItems(1), Schema.maxItems(MaxScansPerJob))
+})
 
 export const FetchFacets = Schema.Struct({ garmentId: Schema.UUID })
 
@@ -38,6 +43,15 @@ export const SendNotification = Schema.Struct({
 })
 export type SendNotification = typeof SendNotification.Type
 
+/** A follow-up job carrying many notifications; each is stored at most once by its idempotency key. */
+export const SendNotifications = Schema.Struct({
+  notifications: Schema.Array(SendNotification).pipe(Schema.minItems(1), Schema.maxItems(MaxScansPerJob))
+})
+
+/** What an append_audit_entry / send_notification job may carry: one item or a batch. */
+export const AuditJob = Schema.Union(AppendAuditEntries, AppendAuditEntry)
+export const NotificationJob = Schema.Union(SendNotifications, SendNotification)
+
 export const DeliverWebhook = Schema.Struct({
   subscriptionId: Schema.UUID,
   event: Schema.String,
@@ -53,5 +67,13 @@ export const ImportGarment = Schema.Struct({ principal: Principal, item: Schema.
 
 /** Scheduled maintenance jobs carry nothing that matters; any object is accepted. */
 export const Maintenance = Schema.Struct({})
+
+/**
+ * A persist_scan_event job carrying many scans. Only the envelope is checked here; each scan is
+ * decoded on its own so one malformed scan is dead-lettered alone and the others are persisted.
+ */
+export const ScanBatchEnvelope = Schema.Struct({
+  scans: Schema.Array(Schema.Unknown).pipe(Schema.minItems(1), Schema.maxItems(MaxScansPerJob))
+})
 
 export { ScanEvent }

@@ -1,17 +1,20 @@
 import { randomUUID } from "node:crypto"
+import { jetstream, jetstreamManager } from "@nats-io/jetstream"
+import { connect } from "@nats-io/transport-node"
 import type { Queue } from "bullmq"
 import { Effect, Layer, ManagedRuntime, Schema } from "effect"
 import pg from "pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { withCheckDigit } from "../../shared/domain/Gtin.js"
-import { ScanEvent } from "../../shared/domain/Scan.js"
+import { MaxScansPerJob, ScanEvent } from "../../shared/domain/Scan.js"
 import { type AnyQueueName, DeadLetterQueue, Queues } from "../../shared/layers/Queues.js"
 import { createTestDatabase, type TestDatabase, testConfig, uniqueId } from "../../shared/testing/TestDatabase.js"
 import { listDeadLetters, replayDeadLetter } from "./DeadLetters.js"
 import { persistBatch } from "./ScanBatcher.js"
 import { startWorkers } from "./Workers.js"
 import { Flows, FlowsLive } from "./Flows.js"
-import { JITTERED_EXPONENTIAL, jobOptionsFor, TaskNames } from "./Routing.js"
+import { JITTERED_EXPONENTIAL, jobOptionsFor, persistScanJobs, TaskNames } from "./Routing.js"
+import { testEventSubjects } from "./Events.js"
 import { testSettings } from "./Settings.js"
 import {
   deleteRedisPrefix,
@@ -49,6 +52,32 @@ const queue = (name: AnyQueueName) => rt.runPromise(Effect.flatMap(Queues, (q) =
 const stateOf = async (q: Queue, id: string) => (await q.getJob(id))?.getState() ?? "missing"
 const fast = { backoff: { type: JITTERED_EXPONENTIAL, delay: 20 } }
 const rows = async (sql: string, params: ReadonlyArray<unknown> = []) => (await client.query(sql, [...params])).rows
+
+/** scan.recorded messages of these scans stored in this file's stream */
+const recordedMessages = async (ids: ReadonlyArray<string>) => {
+  const nc = await connect({ servers: "127.0.0.1:4222" })
+  try {
+    const js = jetstream(nc)
+    const wanted = new Set(ids)
+    const found: Array<string> = []
+    const stream = `${names.streamPrefix}_${testEventSubjects(names.streamPrefix).scanStream.suffix}`
+    const total = (await (await jetstreamManager(nc)).streams.info(stream)).state.messages
+    // an ordered (ephemeral) consumer reads the whole stream once
+    const consumer = await js.consumers.get(stream)
+    const messages = await consumer.fetch({ max_messages: total, expires: 5000 })
+    let seen = 0
+    for await (const m of messages) {
+      const id = m.headers?.get("Nats-Msg-Id") ?? ""
+      if (wanted.has(id)) found.push(id)
+      if (++seen >= total) break
+    }
+    return found
+  } finally {
+    await nc.close()
+  }
+}
+const recorded = async (ids: ReadonlyArray<string>) => new Set(await recordedMessages(ids))
+const recordedCount = async (ids: ReadonlyArray<string>) => (await recordedMessages(ids)).length
 
 beforeAll(async () => {
   db = await createTestDatabase("orchq")
@@ -144,6 +173,107 @@ describe("orchestrator queues", () => {
     await waitFor("audit entry", () => stubs.audits.some((a) => a.timeMs === Date.parse(event.scannedAt)))
     expect(await audit.getJob(`audit-${event.scanId}`)).toBeDefined()
     expect(stubs.audits.filter((a) => a.timeMs === Date.parse(event.scannedAt))).toHaveLength(1)
+  })
+
+  it("persists a job carrying a batch of scans: every row, one publish each, one audit batch job", async () => {
+    const q = await queue("scans")
+    const events = Array.from({ length: 40 }, (_, i) => scanEvent(seed.garments[i % 3]!))
+    const typed = events.map((e) => Schema.encodeSync(ScanEvent)(Schema.decodeUnknownSync(ScanEvent)(e)))
+    const [job] = persistScanJobs(typed)
+    expect(job?.opts).toMatchObject({ attempts: 5, backoff: { type: JITTERED_EXPONENTIAL } })
+    await q.add(job!.name, job!.data, job!.opts)
+    const jobId = job!.opts.jobId!
+    await waitFor("batch job completes", async () => (await stateOf(q, jobId)) === "completed")
+    expect((await q.getJob(jobId))?.returnvalue).toEqual({ scans: 40, persisted: 40, deadLettered: 0 })
+    const ids = events.map((e) => e.scanId)
+    expect(await rows("SELECT id FROM scan_events WHERE id = ANY($1::uuid[])", [ids])).toHaveLength(40)
+    const audit = await (await queue("audit")).getJob(`audit-${jobId}`)
+    expect(audit?.data.entries.map((e: { idempotencyKey: string }) => e.idempotencyKey)).toEqual(
+      ids.map((id) => `scan-${id}`)
+    )
+    const stamps = new Set(events.map((e) => Date.parse(e.scannedAt)))
+    await waitFor("audit entries", () => stubs.audits.filter((a) => stamps.has(a.timeMs)).length >= 40)
+    expect(await recorded(ids)).toEqual(new Set(ids))
+  })
+
+  it("a batch delivered twice (and overlapping a one-scan job) still gives one row and one audit entry per scan", async () => {
+    const q = await queue("scans")
+    const events = Array.from({ length: 10 }, () => scanEvent(seed.garments[1]!))
+    const ids = events.map((e) => e.scanId)
+    const single = events[3]!
+    // the same scans as two batch jobs and one bare job, all in flight together
+    await q.addBulk([
+      { name: TaskNames.persistScanEvent, data: { scans: events }, opts: { jobId: `dup-a-${ids[0]}` } },
+      { name: TaskNames.persistScanEvent, data: { scans: events }, opts: { jobId: `dup-b-${ids[0]}` } },
+      { name: TaskNames.persistScanEvent, data: single, opts: { jobId: single.scanId } }
+    ])
+    await waitFor("all three complete", async () =>
+      (await Promise.all([`dup-a-${ids[0]}`, `dup-b-${ids[0]}`, single.scanId].map((id) => stateOf(q, id)))).every(
+        (s) => s === "completed"
+      )
+    )
+    expect(await rows("SELECT id FROM scan_events WHERE id = ANY($1::uuid[])", [ids])).toHaveLength(10)
+    const audit = await queue("audit")
+    await waitFor("audit follow-ups done", async () =>
+      (
+        await Promise.all(
+          [`audit-dup-a-${ids[0]}`, `audit-dup-b-${ids[0]}`, `audit-${single.scanId}`].map((id) => stateOf(audit, id))
+        )
+      ).every((s) => s === "completed")
+    )
+    const stamps = events.map((e) => Date.parse(e.scannedAt))
+    for (const t of new Set(stamps)) {
+      const expected = stamps.filter((x) => x === t).length
+      expect(stubs.audits.filter((a) => a.timeMs === t)).toHaveLength(expected)
+    }
+    // JetStream dropped the repeated publishes by Nats-Msg-Id: one scan.recorded per scan
+    expect(await recordedCount(ids)).toBe(10)
+  })
+
+  it("dead-letters one bad scan of a batch alone; the others are persisted and the job completes", async () => {
+    const q = await queue("scans")
+    const good = [scanEvent(seed.garments[0]!), scanEvent(seed.garments[2]!)]
+    const unknownGarment = scanEvent(randomUUID())
+    const malformed = { ...scanEvent(seed.garments[0]!), regionCode: "france" }
+    const jobId = `mixed-${randomUUID()}`
+    await q.add(
+      TaskNames.persistScanEvent,
+      { scans: [good[0], malformed, unknownGarment, good[1]] },
+      { jobId, attempts: 5 }
+    )
+    await waitFor("job completes", async () => (await stateOf(q, jobId)) === "completed")
+    expect((await q.getJob(jobId))?.returnvalue).toEqual({ scans: 4, persisted: 2, deadLettered: 2 })
+    expect((await q.getJob(jobId))?.attemptsMade).toBe(1)
+    expect(
+      await rows("SELECT id FROM scan_events WHERE id = ANY($1::uuid[])", [
+        [good[0]!.scanId, good[1]!.scanId, unknownGarment.scanId, malformed.scanId]
+      ])
+    ).toHaveLength(2)
+    const letters = await rt.runPromise(listDeadLetters())
+    const missing = letters.find((l) => l.jobId === unknownGarment.scanId)
+    expect(missing).toMatchObject({ queue: "scans", name: TaskNames.persistScanEvent, unrecoverable: true })
+    expect(missing?.error).toMatch(/does not exist/)
+    expect(missing?.data).toMatchObject({ scanId: unknownGarment.scanId })
+    const bad = letters.find((l) => l.jobId === `invalid-${malformed.scanId}`)
+    expect(bad).toMatchObject({ unrecoverable: true, data: malformed })
+    expect(bad?.error).toMatch(/InvalidPayload.*region/s)
+  })
+
+  it("sends a batch job whose envelope is invalid straight to dead letters", async () => {
+    const q = await queue("scans")
+    const tooMany = Array.from({ length: MaxScansPerJob + 1 }, () => ({}))
+    for (const [jobId, data] of [
+      ["env-empty", { scans: [] }],
+      ["env-type", { scans: "nope" }],
+      ["env-big", { scans: tooMany }]
+    ] as const) {
+      await q.add(TaskNames.persistScanEvent, data, { jobId, attempts: 5 })
+      await waitFor(`${jobId} fails`, async () => (await stateOf(q, jobId)) === "failed")
+      expect((await q.getJob(jobId))?.attemptsMade).toBe(1)
+      const letter = (await rt.runPromise(listDeadLetters())).find((l) => l.jobId === jobId)
+      expect(letter).toMatchObject({ unrecoverable: true, attempts: 1 })
+      expect(letter?.error).toMatch(/InvalidPayload/)
+    }
   })
 
   it("runs the higher-priority job first", async () => {

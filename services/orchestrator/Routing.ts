@@ -1,5 +1,5 @@
 import type { BackoffStrategy, JobsOptions } from "bullmq"
-import { Tasks } from "../../shared/domain/Scan.js"
+import { MaxScansPerJob, type ScanBatchEncoded, type ScanEventEncoded, Tasks } from "../../shared/domain/Scan.js"
 import type { QueueName } from "../../shared/layers/Queues.js"
 
 /**
@@ -81,4 +81,27 @@ export const jobOptionsFor = (task: TaskName, extra: JobsOptions = {}): JobsOpti
     removeOnFail: { age: 7 * 24 * 3600 },
     ...extra
   }
+}
+
+/** Ids BullMQ accepts: no ':' and not a plain integer. */
+export const safeJobId = (...parts: ReadonlyArray<string>) => parts.join("-").replace(/:/g, "_")
+
+/**
+ * The persist_scan_event jobs for scans accepted together (the gateway's one event-loop turn): one job
+ * per MaxScansPerJob scans, its id taken from its first scan, with the route's attempts and jittered
+ * backoff. Every producer of scan jobs builds them here.
+ */
+export const persistScanJobs = (scans: ReadonlyArray<ScanEventEncoded>) => {
+  const jobs: Array<{ readonly name: TaskName; readonly data: ScanBatchEncoded; readonly opts: JobsOptions }> = []
+  for (let i = 0; i < scans.length; i += MaxScansPerJob) {
+    const chunk = scans.slice(i, i + MaxScansPerJob)
+    const first = chunk[0]
+    if (first === undefined) break
+    jobs.push({
+      name: TaskNames.persistScanEvent,
+      data: { scans: chunk },
+      opts: jobOptionsFor(TaskNames.persistScanEvent, { jobId: safeJobId("scans", first.scanId) })
+    })
+  }
+  return jobs
 }

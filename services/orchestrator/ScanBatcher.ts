@@ -1,7 +1,7 @@
 import { parseTraceparent } from "../../shared/telemetry/TraceContext.js"
 import { Cause, DateTime, Effect, Either, Exit, Option, Runtime, Tracer } from "effect"
 import type { ScanEvent } from "../../shared/domain/Scan.js"
-import { Nats, natsPayload } from "../../shared/layers/Nats.js"
+import { Nats, natsPayload, type OutgoingMessage } from "../../shared/layers/Nats.js"
 import { Queues } from "../../shared/layers/Queues.js"
 import { EventSubjects } from "./Events.js"
 import { dependencyFailed, InvalidPayload, type TaskDependencyFailed } from "./Errors.js"
@@ -10,25 +10,31 @@ import { auditEntryForScan, notifiedIntents, safeJobId, scanNotification, type T
 import { jobOptionsFor, queueFor, TaskNames } from "./Routing.js"
 
 /**
- * The scans worker's batch collector. Each persist_scan_event job hands its decoded event here and
- * waits; the first event starts a batch, events arriving within `lingerMs` join it (up to `maxBatch`),
- * and the batch is written with ONE multi-row INSERT. Then every scan is published on NATS
- * (`Nats-Msg-Id` = scan id, so JetStream drops a redelivered duplicate) and its follow-up jobs
- * (audit entry, owner notification) are added in one addBulk. Only then do the jobs complete, so a
- * crash at any point leaves the jobs active → stalled → retried, and the INSERT's ON CONFLICT keeps
- * exactly one row per scan.
+ * The scans worker's batch collector. Each persist_scan_event job (one scan, or a batch the gateway
+ * collected) hands its decoded scans here as one group and waits; the first group starts a batch,
+ * groups arriving within `lingerMs` join it (up to `maxBatch` scans), and the batch is written with
+ * ONE multi-row INSERT. Then every scan is published on NATS (`Nats-Msg-Id` = scan id, so JetStream
+ * drops a redelivered duplicate; all publishes of the batch are in flight together) and each job's
+ * follow-ups (its audit entries, its owner notifications) are added as one batch job per job, in one
+ * addBulk. Only then do the jobs complete, so a crash at any point leaves the jobs active → stalled →
+ * retried, and the INSERT's ON CONFLICT keeps exactly one row per scan.
  */
-export interface BatchItem {
-  readonly event: ScanEvent
+export interface BatchGroup {
+  /** the persist job's id: names its follow-up jobs, so a retried job adds the same ones */
+  readonly jobId: string
+  readonly events: ReadonlyArray<ScanEvent>
   /** flow children skip follow-ups: the flow carries its own audit child and notify parent */
   readonly isFlowChild: boolean
 }
 
 export type BatchError = InvalidPayload | TaskDependencyFailed
 
+/** Per scan of a group: its persisted row, or why that scan cannot be persisted (unknown garment). */
+export type GroupResult = ReadonlyArray<Either.Either<PersistedScan, InvalidPayload>>
+
 interface Pending {
-  readonly item: BatchItem
-  readonly resolve: (r: PersistedScan) => void
+  readonly group: BatchGroup
+  readonly resolve: (r: GroupResult) => void
   readonly reject: (e: BatchError) => void
 }
 
@@ -45,39 +51,63 @@ export const recordedMessage = (e: ScanEvent, p: PersistedScan): ScanRecorded =>
   scannedAt: DateTime.formatIso(e.scannedAt)
 })
 
-/** Persist a batch and run its follow-ups; per item: the persisted row or why that item failed. */
-export const persistBatch = (items: ReadonlyArray<BatchItem>) =>
+/** The follow-up jobs of one persist job: one audit batch job, one notification batch job if any. */
+const followUps = (group: BatchGroup, persisted: ReadonlyMap<string, PersistedScan>) => {
+  const found = group.events.flatMap((event) => {
+    const p = persisted.get(event.scanId.toLowerCase())
+    return p === undefined ? [] : [{ event, persisted: p }]
+  })
+  const audit =
+    found.length === 0
+      ? []
+      : [
+          {
+            name: TaskNames.appendAuditEntry,
+            data: { entries: found.map((f) => auditEntryForScan(f.event, outcomeOf(f.event.decision))) },
+            opts: jobOptionsFor(TaskNames.appendAuditEntry, { jobId: safeJobId("audit", group.jobId) })
+          }
+        ]
+  const notes = found
+    .filter((f) => notifiedIntents.has(f.event.intent) && f.persisted.ownerUserId !== null)
+    .map((f) => scanNotification(f.event, f.persisted.ownerUserId, f.persisted.brandId))
+  const notify =
+    notes.length === 0
+      ? []
+      : [
+          {
+            name: TaskNames.sendNotification,
+            data: { notifications: notes },
+            opts: jobOptionsFor(TaskNames.sendNotification, { jobId: safeJobId("notify", group.jobId) })
+          }
+        ]
+  return { audit, notify }
+}
+
+/** Persist a batch of groups and run their follow-ups; per group, per scan: the row or why it failed. */
+export const persistBatch = (groups: ReadonlyArray<BatchGroup>) =>
   Effect.gen(function* () {
     const nats = yield* Nats
     const queues = yield* Queues
     const subjects = yield* EventSubjects
-    const persisted = yield* persistScans(items.map((i) => i.event))
-    const found = items.flatMap((i) => {
-      const p = persisted.get(i.event.scanId.toLowerCase())
-      return p === undefined ? [] : [{ ...i, persisted: p }]
-    })
-    const publishAll = Effect.forEach(
-      found,
-      ({ event, persisted: p }) => {
+    const persisted = yield* persistScans(groups.flatMap((g) => g.events))
+    // one scan.recorded per scan id, however many jobs of the batch carried it
+    const messages = new Map<string, OutgoingMessage>()
+    for (const g of groups)
+      for (const event of g.events) {
+        const p = persisted.get(event.scanId.toLowerCase())
+        if (p === undefined || messages.has(p.scanId)) continue
         const headers: Record<string, string> = { "Nats-Msg-Id": event.scanId }
         if (event.traceparent !== undefined) headers.traceparent = event.traceparent
-        return nats.publish(subjects.scanRecorded, natsPayload(recordedMessage(event, p)), headers)
-      },
-      { concurrency: "unbounded", discard: true }
-    ).pipe(Effect.mapError(dep("publish scan.recorded")))
-    const standalone = found.filter((f) => !f.isFlowChild)
-    const audit = standalone.map((f) => ({
-      name: TaskNames.appendAuditEntry,
-      data: auditEntryForScan(f.event, outcomeOf(f.event.decision)),
-      opts: jobOptionsFor(TaskNames.appendAuditEntry, { jobId: safeJobId("audit", f.event.scanId) })
-    }))
-    const notes = standalone
-      .filter((f) => notifiedIntents.has(f.event.intent) && f.persisted.ownerUserId !== null)
-      .map((f) => ({
-        name: TaskNames.sendNotification,
-        data: scanNotification(f.event, f.persisted.ownerUserId, f.persisted.brandId),
-        opts: jobOptionsFor(TaskNames.sendNotification, { jobId: safeJobId("notify", f.event.scanId) })
-      }))
+        messages.set(p.scanId, {
+          subject: subjects.scanRecorded,
+          data: natsPayload(recordedMessage(event, p)),
+          headers
+        })
+      }
+    const publishAll = nats.publishBatch([...messages.values()]).pipe(Effect.mapError(dep("publish scan.recorded")))
+    const jobs = groups.filter((g) => !g.isFlowChild).map((g) => followUps(g, persisted))
+    const audit = jobs.flatMap((j) => j.audit)
+    const notes = jobs.flatMap((j) => j.notify)
     const auditQueue = yield* queues.queue(queueFor(TaskNames.appendAuditEntry)).pipe(Effect.orDie)
     const noteQueue = yield* queues.queue(queueFor(TaskNames.sendNotification)).pipe(Effect.orDie)
     const enqueueAll = Effect.tryPromise({
@@ -90,78 +120,106 @@ export const persistBatch = (items: ReadonlyArray<BatchItem>) =>
     })
     // both depend only on the INSERT having committed, not on each other
     yield* Effect.all([publishAll, enqueueAll], { concurrency: 2, discard: true })
-    return items.map((i): Either.Either<PersistedScan, BatchError> => {
-      const p = persisted.get(i.event.scanId.toLowerCase())
-      return p === undefined
-        ? Either.left(
-            new InvalidPayload({
-              task: TaskNames.persistScanEvent,
-              message: `garment ${i.event.garmentId} does not exist`
-            })
-          )
-        : Either.right(p)
-    })
+    return groups.map(
+      (g): GroupResult =>
+        g.events.map((event) => {
+          const p = persisted.get(event.scanId.toLowerCase())
+          return p === undefined
+            ? Either.left(
+                new InvalidPayload({
+                  task: TaskNames.persistScanEvent,
+                  message: `garment ${event.garmentId} does not exist`
+                })
+              )
+            : Either.right(p)
+        })
+    )
   }).pipe((persist) => {
     // one INSERT serves many scans: the batch span continues the first scan's trace and links the others
-    const parents = items.flatMap((i) => Option.toArray(parseTraceparent(i.event.traceparent)))
+    const parents = groups.flatMap((g) => g.events.flatMap((e) => Option.toArray(parseTraceparent(e.traceparent))))
     const [first, ...rest] = parents
     return Effect.withSpan(persist, "ScanBatcher.persistBatch", {
       kind: "consumer",
-      attributes: { batch: items.length },
+      attributes: { batch: parents.length, jobs: groups.length },
       ...(first !== undefined ? { parent: Tracer.externalSpan(first) } : {}),
-      links: rest.map((p) => ({ _tag: "SpanLink" as const, span: Tracer.externalSpan(p), attributes: {} }))
+      links: rest
+        .slice(0, 128)
+        .map((p) => ({ _tag: "SpanLink" as const, span: Tracer.externalSpan(p), attributes: {} }))
     })
   })
 
-/** The collector; `submit` resolves when the item's batch is written (or rejects with its error). */
+/** The batch writer; `submit` resolves when the group's batch is written (or rejects with its error). */
 export type PersistBatch = (
-  items: ReadonlyArray<BatchItem>
-) => Effect.Effect<ReadonlyArray<Either.Either<PersistedScan, BatchError>>, BatchError, TaskEnv>
+  groups: ReadonlyArray<BatchGroup>
+) => Effect.Effect<ReadonlyArray<GroupResult>, BatchError, TaskEnv>
 
 export const makeScanBatcher = (o: {
   readonly runtime: Runtime.Runtime<TaskEnv>
   readonly persist: PersistBatch
+  /** scans per INSERT (a group bigger than this is written alone) */
   readonly maxBatch: number
   readonly lingerMs: number
+  /** batches written at once; groups arriving meanwhile wait and form the next batches */
+  readonly maxInFlight: number
 }) => {
   let pending: Array<Pending> = []
+  let pendingScans = 0
+  let inFlight = 0
   let timer: NodeJS.Timeout | undefined
+  const take = (): Array<Pending> => {
+    let n = 0
+    let k = 0
+    while (k < pending.length && (k === 0 || n + (pending[k]?.group.events.length ?? 0) <= o.maxBatch)) {
+      n += pending[k]?.group.events.length ?? 0
+      k++
+    }
+    const batch = pending.slice(0, k)
+    pending = pending.slice(k)
+    pendingScans -= n
+    return batch
+  }
   const flush = () => {
     if (timer !== undefined) {
       clearTimeout(timer)
       timer = undefined
     }
-    const batch = pending.slice(0, o.maxBatch)
-    pending = pending.slice(batch.length)
+    while (pending.length > 0 && inFlight < o.maxInFlight) {
+      // past the linger: write what is there; below it, wait until a full batch has gathered
+      const batch = take()
+      inFlight++
+      void Runtime.runPromiseExit(o.runtime)(o.persist(batch.map((p) => p.group))).then((exit) => {
+        inFlight--
+        if (Exit.isSuccess(exit)) {
+          exit.value.forEach((r, i) => {
+            batch[i]?.resolve(r)
+          })
+        } else {
+          const failure = Option.getOrElse(Cause.failureOption(exit.cause), () =>
+            dep("persist batch")({ message: Cause.pretty(exit.cause) })
+          )
+          for (const p of batch) p.reject(failure)
+        }
+        schedule()
+      })
+      if (pendingScans < o.maxBatch) break
+    }
     if (pending.length > 0) schedule()
-    if (batch.length === 0) return
-    void Runtime.runPromiseExit(o.runtime)(o.persist(batch.map((p) => p.item))).then((exit) => {
-      if (Exit.isSuccess(exit)) {
-        exit.value.forEach((r, i) => {
-          const p = batch[i]
-          if (p === undefined) return
-          Either.isRight(r) ? p.resolve(r.right) : p.reject(r.left)
-        })
-        return
-      }
-      const failure = Option.getOrElse(Cause.failureOption(exit.cause), () =>
-        dep("persist batch")({ message: Cause.pretty(exit.cause) })
-      )
-      for (const p of batch) p.reject(failure)
-    })
   }
   const schedule = () => {
-    if (pending.length >= o.maxBatch) flush()
+    if (pending.length === 0 || inFlight >= o.maxInFlight) return
+    if (pendingScans >= o.maxBatch) flush()
     else if (timer === undefined) timer = setTimeout(flush, o.lingerMs)
   }
   return {
-    submit: (item: BatchItem) =>
-      new Promise<PersistedScan>((resolve, reject) => {
-        pending.push({ item, resolve, reject })
+    submit: (group: BatchGroup) =>
+      new Promise<GroupResult>((resolve, reject) => {
+        if (group.events.length === 0) return resolve([])
+        pending.push({ group, resolve, reject })
+        pendingScans += group.events.length
         schedule()
       }),
     get pending() {
-      return pending.length
+      return pendingScans
     }
   }
 }

@@ -10,7 +10,7 @@ import type { Redis } from "../../shared/layers/Redis.js"
 import { dependencyFailed, InvalidPayload, TaskDependencyFailed, UnknownTask } from "./Errors.js"
 import * as P from "./Payloads.js"
 import { AuditPort, ChainPort, KnowledgePort } from "./Ports.js"
-import { jobOptionsFor, queueFor, type TaskName, TaskNames } from "./Routing.js"
+import { jobOptionsFor, queueFor, safeJobId, type TaskName, TaskNames } from "./Routing.js"
 import { OrchestratorSettings } from "./Settings.js"
 import { deliver, openWebhookSecret } from "./Webhooks.js"
 
@@ -46,8 +46,7 @@ export const decode =
 
 const dep = dependencyFailed
 
-/** Ids BullMQ accepts: no ':' and not a plain integer. */
-export const safeJobId = (...parts: ReadonlyArray<string>) => parts.join("-").replace(/:/g, "_")
+export { safeJobId } from "./Routing.js"
 
 // ---- audit --------------------------------------------------------------------------------------
 
@@ -73,28 +72,69 @@ export const auditEntryForScan = (e: ScanEvent, outcome: string): P.AppendAuditE
   timeMs: DateTime.toEpochMillis(e.scannedAt)
 })
 
-/** Appends once per idempotency key: a marker on the (non-evicting) queue Redis records done keys. */
-const appendAuditEntry = (job: JobView) =>
+/**
+ * Appends each entry once per idempotency key. A marker on the (non-evicting) queue Redis records a
+ * key as claimed by a job, then as done with its leaf index; a key claimed by another job still
+ * running fails this job (retried later, when the marker says done) so two jobs carrying the same
+ * scan never append it twice. Entries of a batch job are appended in order.
+ */
+const appendAuditEntries = (jobId: string, entries: ReadonlyArray<P.AppendAuditEntry>) =>
   Effect.gen(function* () {
-    const p = yield* decode(TaskNames.appendAuditEntry, P.AppendAuditEntry)(job.data)
     const queues = yield* Queues
     const redis = yield* queues.connection.pipe(Effect.orDie)
-    const marker = `${queues.prefix}:audit-done:${p.idempotencyKey}`
-    const done = yield* Effect.tryPromise({ try: () => redis.get(marker), catch: dep("audit marker") })
-    if (done !== null) return { index: Number(done), duplicate: true }
     const audit = yield* AuditPort
-    const index = yield* audit.append({
-      kind: p.kind,
-      actor: p.actor,
-      subject: p.subject,
-      payloadDigest: sha256(utf8(JSON.stringify(p.payload))),
-      timeMs: p.timeMs
-    })
-    yield* Effect.tryPromise({
-      try: () => redis.set(marker, String(index), "EX", 30 * 86400),
+    const markerOf = (key: string) => `${queues.prefix}:audit-done:${key}`
+    const claim = `claimed:${jobId}`
+    const known = yield* Effect.tryPromise({
+      try: () => redis.mget(...entries.map((e) => markerOf(e.idempotencyKey))),
       catch: dep("audit marker")
     })
-    return { index, duplicate: false }
+    const indexes: Array<number> = []
+    let duplicates = 0
+    for (const [i, p] of entries.entries()) {
+      const marker = markerOf(p.idempotencyKey)
+      let state = known[i] ?? null
+      if (state === null) {
+        const won = yield* Effect.tryPromise({
+          try: () => redis.set(marker, claim, "EX", 120, "NX"),
+          catch: dep("audit marker")
+        })
+        if (won === null) state = yield* Effect.tryPromise({ try: () => redis.get(marker), catch: dep("audit marker") })
+      }
+      if (state !== null && !state.startsWith("claimed:")) {
+        duplicates++
+        indexes.push(Number(state))
+        continue
+      }
+      // our own claim survives a retry of this job; another job's claim means it is appending right now
+      if (state !== null && state !== claim)
+        return yield* new TaskDependencyFailed({
+          operation: "append audit entry",
+          message: `${p.idempotencyKey} is being appended by ${state.slice("claimed:".length)}`
+        })
+      const index = yield* audit.append({
+        kind: p.kind,
+        actor: p.actor,
+        subject: p.subject,
+        payloadDigest: sha256(utf8(JSON.stringify(p.payload))),
+        timeMs: p.timeMs
+      })
+      yield* Effect.tryPromise({
+        try: () => redis.set(marker, String(index), "EX", 30 * 86400),
+        catch: dep("audit marker")
+      })
+      indexes.push(index)
+    }
+    return { indexes, duplicates }
+  })
+
+/** One entry (`{ idempotencyKey, ... }`) or a batch (`{ entries: [...] }`, the scans worker's follow-up). */
+const appendAuditEntry = (job: JobView) =>
+  Effect.gen(function* () {
+    const p = yield* decode(TaskNames.appendAuditEntry, P.AuditJob)(job.data)
+    if ("entries" in p) return yield* appendAuditEntries(job.id, p.entries)
+    const r = yield* appendAuditEntries(job.id, [p])
+    return { index: r.indexes[0] ?? -1, duplicate: r.duplicates > 0 }
   })
 
 // ---- notifications ------------------------------------------------------------------------------
@@ -308,7 +348,12 @@ export const handlers = {
   append_audit_entry: appendAuditEntry,
   submit_chain_anchor: submitChainAnchor,
   send_notification: (job: JobView) =>
-    Effect.flatMap(decode(TaskNames.sendNotification, P.SendNotification)(job.data), sendNotification),
+    Effect.gen(function* () {
+      const p = yield* decode(TaskNames.sendNotification, P.NotificationJob)(job.data)
+      if (!("notifications" in p)) return yield* sendNotification(p)
+      const sent = yield* Effect.forEach(p.notifications, sendNotification)
+      return { stored: sent.filter((r) => r.stored).length, webhooks: sent.reduce((n, r) => n + r.webhooks, 0) }
+    }),
   notify_scan: notifyScan,
   deliver_webhook: deliverWebhook,
   import_garments: importGarmentsSummary,

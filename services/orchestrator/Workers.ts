@@ -1,14 +1,14 @@
 import { type Job, UnrecoverableError, Worker } from "bullmq"
-import { Cause, Effect, Exit, Option, Runtime, type Scope } from "effect"
+import { Cause, Effect, Either, Exit, Option, Runtime, Schema, type Scope } from "effect"
 import { DeadLetterQueue, type QueueName, QueueNames, Queues } from "../../shared/layers/Queues.js"
 import { Metrics } from "../../shared/telemetry/Metrics.js"
 import { withRemoteParent } from "../../shared/telemetry/TraceContext.js"
 import { jobTraceparent } from "../../shared/layers/Queues.js"
-import { addDeadLetter } from "./DeadLetters.js"
-import { TaskDependencyFailed, unrecoverableTags } from "./Errors.js"
+import { addDeadLetter, addDeadLetterFor } from "./DeadLetters.js"
+import { InvalidPayload, TaskDependencyFailed, unrecoverableTags } from "./Errors.js"
 import * as P from "./Payloads.js"
-import { backoffStrategy, TaskNames } from "./Routing.js"
-import { makeScanBatcher, type PersistBatch } from "./ScanBatcher.js"
+import { backoffStrategy, safeJobId, TaskNames } from "./Routing.js"
+import { type BatchError, type BatchGroup, makeScanBatcher, type PersistBatch } from "./ScanBatcher.js"
 import { OrchestratorSettings } from "./Settings.js"
 import { decode, handlerFor, type JobView, type TaskEnv, unknownTask } from "./Tasks.js"
 
@@ -20,6 +20,15 @@ import { decode, handlerFor, type JobView, type TaskEnv, unknownTask } from "./T
  */
 const messageOf = (e: unknown): string =>
   e instanceof Error ? e.message : typeof e === "object" && e !== null && "message" in e ? String(e.message) : String(e)
+
+const isBatchError = (e: unknown): e is BatchError => e instanceof InvalidPayload || e instanceof TaskDependencyFailed
+
+const decodeScan = Schema.decodeUnknownEither(P.ScanEvent)
+
+const scanIdOf = (raw: unknown): string | undefined =>
+  typeof raw === "object" && raw !== null && "scanId" in raw && typeof raw.scanId === "string" && raw.scanId !== ""
+    ? raw.scanId
+    : undefined
 
 const tagOf = (e: unknown): string | undefined =>
   typeof e === "object" && e !== null && "_tag" in e && typeof e._tag === "string" ? e._tag : undefined
@@ -41,8 +50,15 @@ export const startWorkers = (o: {
       runtime,
       persist: o.persist,
       maxBatch: settings.scanBatchSize,
-      lingerMs: settings.scanBatchLingerMs
+      lingerMs: settings.scanBatchLingerMs,
+      maxInFlight: settings.concurrency.scans
     })
+    const submit = (group: BatchGroup) =>
+      Effect.tryPromise({
+        try: () => batcher.submit(group),
+        catch: (e): BatchError =>
+          isBatchError(e) ? e : new TaskDependencyFailed({ operation: "persist", message: messageOf(e) })
+      })
 
     const view = (job: Job, queue: QueueName): JobView => ({
       id: job.id ?? "",
@@ -53,26 +69,85 @@ export const startWorkers = (o: {
       childrenValues: Effect.promise(() => job.getChildrenValues().then((v) => Object.values(v)))
     })
 
-    const effectFor = (job: Job, queue: QueueName): Effect.Effect<unknown, unknown, TaskEnv> => {
-      if (job.name === TaskNames.persistScanEvent)
-        return Effect.gen(function* () {
+    /**
+     * persist_scan_event: a bare ScanEvent (the earlier one-scan shape) or `{ scans: [...] }`. A bare scan
+     * that is malformed or names an unknown garment fails its job unrecoverably (→ dead letters). In a
+     * batch, such a scan is dead-lettered on its own (as a one-scan persist job, replayable alone) and
+     * the job completes with the others persisted.
+     */
+    const persistScanJob = (job: Job, queue: QueueName) =>
+      Effect.gen(function* () {
+        const isFlowChild = job.parentKey !== undefined
+        const jobId = job.id ?? ""
+        const isBatch = typeof job.data === "object" && job.data !== null && "scans" in job.data
+        if (!isBatch) {
           const event = yield* decode(TaskNames.persistScanEvent, P.ScanEvent)(job.data)
-          return yield* Effect.tryPromise({
-            try: () => batcher.submit({ event, isFlowChild: job.parentKey !== undefined }),
-            catch: (e) =>
-              tagOf(e) !== undefined ? e : new TaskDependencyFailed({ operation: "persist", message: messageOf(e) })
-          })
+          const [result] = yield* submit({ jobId, events: [event], isFlowChild })
+          if (result === undefined || Either.isLeft(result))
+            return yield* result?.left ?? new TaskDependencyFailed({ operation: "persist", message: "no result" })
+          return result.right
+        }
+        const envelope = yield* decode(TaskNames.persistScanEvent, P.ScanBatchEnvelope)(job.data)
+        const decoded = envelope.scans.map((raw) => ({ raw, event: decodeScan(raw) }))
+        const events = decoded.flatMap((d) => (Either.isRight(d.event) ? [d.event.right] : []))
+        const results = yield* submit({ jobId, events, isFlowChild })
+        const rejected: Array<{ readonly data: unknown; readonly jobId: string; readonly error: string }> = []
+        for (const d of decoded)
+          if (Either.isLeft(d.event))
+            rejected.push({
+              data: d.raw,
+              jobId: safeJobId("invalid", scanIdOf(d.raw) ?? `${jobId}-${rejected.length}`),
+              error: `InvalidPayload: ${d.event.left.message.slice(0, 2000)}`
+            })
+        results.forEach((r, i) => {
+          const event = events[i]
+          if (event !== undefined && Either.isLeft(r))
+            rejected.push({
+              data: Schema.encodeSync(P.ScanEvent)(event),
+              jobId: event.scanId,
+              error: `InvalidPayload: ${r.left.message}`
+            })
         })
-      return Option.match(handlerFor(job.name), {
-        onNone: () => Effect.fail(unknownTask(queue, job.name)),
-        onSome: (h) => h(view(job, queue))
+        for (const r of rejected) {
+          yield* Effect.tryPromise({
+            try: () =>
+              addDeadLetterFor(dlq, {
+                queue,
+                name: TaskNames.persistScanEvent,
+                jobId: r.jobId,
+                data: r.data,
+                error: r.error,
+                attempts: job.attemptsMade + 1,
+                unrecoverable: true
+              }),
+            catch: (e) => new TaskDependencyFailed({ operation: "dead-letter scan", message: messageOf(e) })
+          })
+          m.deadLettersTotal.inc({ queue, task: TaskNames.persistScanEvent })
+        }
+        return {
+          scans: envelope.scans.length,
+          persisted: results.filter(Either.isRight).length,
+          deadLettered: rejected.length
+        }
       })
-    }
 
+    const effectFor = (job: Job, queue: QueueName): Effect.Effect<unknown, unknown, TaskEnv> =>
+      job.name === TaskNames.persistScanEvent
+        ? persistScanJob(job, queue)
+        : Option.match(handlerFor(job.name), {
+            onNone: () => Effect.fail(unknownTask(queue, job.name)),
+            onSome: (h) => h(view(job, queue))
+          })
+
+    // a batch of scans continues its first scan's trace
     const payloadTraceparent = (data: unknown): string | undefined =>
-      typeof data === "object" && data !== null && "traceparent" in data && typeof data.traceparent === "string"
-        ? data.traceparent
-        : undefined
+      typeof data !== "object" || data === null
+        ? undefined
+        : "traceparent" in data && typeof data.traceparent === "string"
+          ? data.traceparent
+          : "scans" in data && Array.isArray(data.scans)
+            ? payloadTraceparent(data.scans[0])
+            : undefined
     const processor = (queue: QueueName) => async (job: Job) => {
       const t0 = performance.now()
       // every job runs in a span continuing the producer's trace (BullMQ's telemetry slot; a scan event

@@ -61,6 +61,20 @@ export const ScanEvent = Schema.Struct({
 export type ScanEvent = typeof ScanEvent.Type
 export type ScanEventEncoded = typeof ScanEvent.Encoded
 
+/** The most scans one persist_scan_event job may carry (a job's data stays well under 1 MB). */
+export const MaxScansPerJob = 1000
+
+/**
+ * A persist_scan_event job carrying many scans: what the gateway accepted in one event-loop turn.
+ * Each scan is still persisted exactly once by its scan id; a job may also carry one bare ScanEvent
+ * (the earlier shape, still accepted).
+ */
+export const ScanBatch = Schema.Struct({
+  scans: Schema.Array(ScanEvent).pipe(Schema.minItems(1), Schema.maxItems(MaxScansPerJob))
+})
+export type ScanBatch = typeof ScanBatch.Type
+export type ScanBatchEncoded = typeof ScanBatch.Encoded
+
 /** NATS subjects: `brandme.<domain>.<event>`. */
 export const Subjects = {
   scanRecorded: "brandme.scan.recorded",

@@ -4,6 +4,7 @@ import { Unauthorized } from "../../shared/auth/Tokens.js"
 import { InvalidTag } from "../../shared/domain/DigitalLink.js"
 import { Decision, Intent, RegionCode } from "../../shared/domain/Scan.js"
 import { HealthApi } from "../../shared/http/Health.js"
+import { RateLimited } from "../../shared/http/RateLimit.js"
 import { AuthApi, DevicesApi, OwnershipApi, PrivacyApi, UsersApi } from "../identity/Api.js"
 import { Services } from "../../shared/ServiceCatalog.js"
 import { IntentNotAllowed } from "../brain/Api.js"
@@ -111,5 +112,7 @@ export const GatewayApi = HttpApi.make("gateway")
   .add(PrivacyApi)
   .add(ConsentsApi)
   .add(GarmentsApi)
+  // every public route is rate limited per IP and per client (429 with Retry-After)
+  .addError(RateLimited)
   .annotate(OpenApi.Title, "Brand.Me gateway")
   .annotate(OpenApi.Description, Services.gateway.description)

@@ -3,9 +3,11 @@ import type { IncomingMessage, ServerResponse } from "node:http"
 import { Cause, Effect, Either, Exit, Layer, Option, ParseResult, Runtime, Schema } from "effect"
 import { AppConfig } from "../../shared/config/AppConfig.js"
 import type { ErrorBody } from "../../shared/http/Errors.js"
+import { clientIpOf, RateLimited, type RateLimitDecision } from "../../shared/http/RateLimit.js"
 import { HttpFrontLane } from "../../shared/http/Server.js"
 import { Metrics } from "../../shared/telemetry/Metrics.js"
 import { ScanHeaders, ScanRequest } from "./Api.js"
+import { PublicLimits } from "./Limits.js"
 import { Scans } from "./Scans.js"
 
 /** HTTP status of each error the scan contract declares (Api.ts); anything else is a 500. */
@@ -21,20 +23,26 @@ const STATUS: Readonly<Record<string, number>> = {
 }
 
 const decodeRequest = Schema.decodeUnknownEither(ScanRequest)
+const header = (v: string | ReadonlyArray<string> | undefined): string | undefined =>
+  typeof v === "string" ? v : v?.[0]
 const decodeHeaders = Schema.decodeUnknownEither(ScanHeaders)
 const ROUTE = "/v1/scans"
 
 const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null
+const isDecision = (u: unknown): u is RateLimitDecision => isRecord(u) && typeof u.allowed === "boolean"
 
 /**
  * `POST /v1/scans` straight on node:http: read the body (size-limited), decode it with the contract's
- * schema, run `Scans.scan` on the layer's runtime, answer JSON. Errors have the platform's shape
- * `{ error, message, details? }`; validation failures name the field.
+ * schema, pass the public rate limits (per IP; per client for a token or API key), run `Scans.scan` on
+ * the layer's runtime, answer JSON. Errors have the platform's shape `{ error, message, details? }`;
+ * validation failures name the field; a refusal is a 429 with `Retry-After` naming the limit.
+ * Anonymous scans take the warm lane, which checks their limit in the round trip it reads with.
  */
 export const ScanFastLaneLive = Layer.effect(
   HttpFrontLane,
   Effect.gen(function* () {
     const scans = yield* Scans
+    const limits = yield* PublicLimits
     const config = yield* AppConfig
     const { m } = yield* Metrics
     const runtime = yield* Effect.runtime<never>()
@@ -47,12 +55,14 @@ export const ScanFastLaneLive = Layer.effect(
       const requestId = typeof rid === "string" && rid !== "" ? rid : randomUUID()
       m.httpRequestsInFlight.inc({ service: "gateway" })
       const send = (status: number, body: unknown) => sendText(status, JSON.stringify(body))
-      const sendText = (status: number, text: string) => {
-        res.writeHead(status, {
+      const sendText = (status: number, text: string, retryAfter?: number) => {
+        const headers: Record<string, string | number> = {
           "content-type": "application/json",
           "content-length": Buffer.byteLength(text),
           "x-request-id": requestId
-        })
+        }
+        if (retryAfter !== undefined) headers["retry-after"] = String(retryAfter)
+        res.writeHead(status, headers)
         res.end(text)
         m.httpRequestsInFlight.dec({ service: "gateway" })
         m.httpRequestsTotal.inc({ service: "gateway", route: ROUTE, method: "POST", status: String(status) })
@@ -62,7 +72,18 @@ export const ScanFastLaneLive = Layer.effect(
         )
       }
       const fail = (status: number, body: ErrorBody) => send(status, body)
+      const sendLimited = (e: RateLimited) =>
+        sendText(
+          429,
+          JSON.stringify({
+            error: "RateLimited",
+            message: e.message,
+            details: { limit: e.limit, retryAfterSeconds: e.retryAfterSeconds }
+          } satisfies ErrorBody),
+          e.retryAfterSeconds
+        )
       const sendError = (e: { readonly _tag?: unknown; readonly message?: unknown; readonly details?: unknown }) => {
+        if (e instanceof RateLimited) return sendLimited(e)
         const tag = typeof e._tag === "string" ? e._tag : "Error"
         const status = STATUS[tag] ?? 500
         const message =
@@ -74,10 +95,18 @@ export const ScanFastLaneLive = Layer.effect(
             : { error: tag, message, details: e.details }
         )
       }
+      const ip = clientIpOf(header(req.headers["x-forwarded-for"]), req.socket.remoteAddress)
+      const apiKey = header(req.headers["x-api-key"])
+      /** a malformed request still passes the limits first: garbage is no way around them */
+      const refuse = (status: number, body: ErrorBody) =>
+        void run(limits.enforce(ip, header(req.headers.authorization), apiKey)).then((exit) => {
+          const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
+          return Option.isSome(failure) ? sendLimited(failure.value) : fail(status, body)
+        })
       const declared = Number(req.headers["content-length"] ?? "0")
       if (Number.isFinite(declared) && declared > maxBody) {
         req.resume()
-        return fail(413, {
+        return refuse(413, {
           error: "PayloadTooLarge",
           message: `request body of ${declared} bytes exceeds the limit of ${maxBody} bytes`
         })
@@ -90,7 +119,7 @@ export const ScanFastLaneLive = Layer.effect(
         size += c.length
         if (size > maxBody) {
           aborted = true
-          fail(413, { error: "PayloadTooLarge", message: `request body exceeds the limit of ${maxBody} bytes` })
+          refuse(413, { error: "PayloadTooLarge", message: `request body exceeds the limit of ${maxBody} bytes` })
           return
         }
         chunks.push(c)
@@ -104,18 +133,21 @@ export const ScanFastLaneLive = Layer.effect(
         try {
           json = JSON.parse(Buffer.concat(chunks).toString("utf8"))
         } catch (e) {
-          return fail(400, {
+          return refuse(400, {
             error: "BadRequest",
             message: `request body is not valid JSON: ${e instanceof Error ? e.message : "parse error"}`
           })
         }
         const body = decodeRequest(json)
         if (Either.isLeft(body)) {
-          return fail(400, { error: "ValidationError", message: ParseResult.TreeFormatter.formatErrorSync(body.left) })
+          return refuse(400, {
+            error: "ValidationError",
+            message: ParseResult.TreeFormatter.formatErrorSync(body.left)
+          })
         }
         const headers = decodeHeaders(req.headers)
         if (Either.isLeft(headers)) {
-          return fail(400, {
+          return refuse(400, {
             error: "ValidationError",
             message: ParseResult.TreeFormatter.formatErrorSync(headers.left)
           })
@@ -128,17 +160,31 @@ export const ScanFastLaneLive = Layer.effect(
           xRegion: h["x-region"],
           traceparent: h.traceparent
         }
-        const full = () =>
-          run(scans.scan(input)).then((exit) => {
+        const full = (limited: boolean) =>
+          run(
+            limited
+              ? Effect.zipRight(limits.enforce(ip, input.authorization, apiKey), scans.scan(input))
+              : scans.scan(input)
+          ).then((exit) => {
             if (Exit.isSuccess(exit)) return send(200, exit.value)
             const failure = Cause.failureOption(exit.cause)
             if (Option.isSome(failure) && isRecord(failure.value)) return sendError(failure.value)
             Effect.runFork(Effect.logError("scan failed", exit.cause))
             return fail(500, { error: "InternalServerError", message: `internal error (request id ${requestId})` })
           })
-        const fast = scans.warm(input, t0)
-        if (fast === "miss") return void full()
-        fast.then((r) => (r === "miss" ? full() : typeof r === "string" ? sendText(200, r) : sendError(r)))
+        // a token or an API key names a client: its rules need the token verified, on the full path
+        if (input.authorization !== undefined || apiKey !== undefined) return void full(true)
+        scans
+          .warm(input, t0, limits.anonymousRules(ip))
+          .then((r) =>
+            r === "miss"
+              ? full(false)
+              : typeof r === "string"
+                ? sendText(200, r)
+                : isDecision(r)
+                  ? sendLimited(limits.refused(r))
+                  : sendError(r)
+          )
       })
     }
 

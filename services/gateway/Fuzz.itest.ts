@@ -14,11 +14,13 @@ let gateway: string
 let expired: string
 let forged: string
 let revoked: string
+/** an address with a low limit: the rate-limit paths */
+const HAMMER_IP = "198.51.100.77"
 
 beforeAll(async () => {
   h = await makeHarness("fuzz-itest")
   seed = await h.seed()
-  gateway = await h.startGateway(0, "inprocess")
+  gateway = await h.startGateway(0, "inprocess", { RATE_LIMIT_OVERRIDES: `ip:${HAMMER_IP}=5/60` })
   expired = (await h.tokenFor({ userId: seed.users.owner, role: "owner", brandId: null }, { ttl: -30 })).token
   const r = await h.tokenFor({ userId: seed.users.owner, role: "owner", brandId: null })
   await r.revoke()
@@ -113,6 +115,14 @@ const arbitraries = (tokens: { expired: string; forged: string; revoked: string;
         )
       )
       .map((authorization): Req => ({ body: JSON.stringify({ tag: tokens.validTag }), headers: { authorization } })),
+    // garbage client identities (forwarded-for, API keys) on top of a malformed body
+    fc
+      .tuple(
+        fc.oneof(ascii, fc.constantFrom(...injections.filter((i) => /^[\x20-\x7e]*$/.test(i)))),
+        fc.constantFrom("x-forwarded-for", "x-api-key"),
+        fc.constantFrom("{", '{"tag":5}', '{"tag":"https://e.com/01/123/21/x"}')
+      )
+      .map(([value, name, body]): Req => ({ body, headers: { [name]: value.trim() === "" ? "x" : value } })),
     // oversized idempotency keys
     fc
       .string({ minLength: 201, maxLength: 400, unit: fc.constantFrom("a", "b", "-") })
@@ -159,5 +169,36 @@ describe("scan fuzz", () => {
     await Promise.all(Array.from({ length: 16 }, worker))
     // the mix really exercised the main failure kinds
     for (const s of [400, 401, 413, 422]) expect(statuses.get(s) ?? 0, `status ${s}`).toBeGreaterThan(0)
+  })
+
+  it("rate-limit paths: a hammering address gets JSON 429s with Retry-After, malformed or not", async () => {
+    const validTag = `https://id.example.com/01/${seed.owned.gtin}/21/${seed.owned.serial}`
+    const requests = fc
+      .sample(arbitraries({ expired, forged, revoked, validTag }), { numRuns: 200, seed: 77 })
+      .map((r) => ({ ...r, headers: { ...r.headers, "x-forwarded-for": HAMMER_IP } }))
+    const results = await Promise.all(
+      requests.map(async (r) => {
+        const res = await fetch(`${gateway}/v1/scans`, {
+          method: "POST",
+          headers: { "content-type": "application/json", ...r.headers },
+          body: r.body
+        })
+        return {
+          r,
+          res: { status: res.status, type: res.headers.get("content-type") ?? "", text: await res.text() },
+          retryAfter: res.headers.get("retry-after")
+        }
+      })
+    )
+    const limited = results.filter((x) => x.res.status === 429)
+    // malformed requests count too: garbage is no way around the limit (5 admitted, the rest refused)
+    expect(limited.length).toBe(requests.length - 5)
+    for (const x of results) {
+      check(x.r, x.res)
+      if (x.res.status === 429) {
+        expect(Number(x.retryAfter)).toBeGreaterThanOrEqual(1)
+        expect(JSON.parse(x.res.text)).toMatchObject({ error: "RateLimited", details: { limit: "ip" } })
+      }
+    }
   })
 })

@@ -18,6 +18,7 @@ import { consentsHandlers, PolicyServicesLive } from "../policy/Http.js"
 import { GatewayApi } from "./Api.js"
 import { InternalCallsLive } from "./Calls.js"
 import { ScanFastLaneLive } from "./FastLane.js"
+import { PublicLimits, PublicLimitsGuardLive } from "./Limits.js"
 import { Scans } from "./Scans.js"
 import { serveService } from "../../shared/http/Server.js"
 
@@ -41,6 +42,8 @@ export const gatewayWith = <E, R>(calls: Layer.Layer<BrainClient | PolicyClient 
   // one Scans instance (its caches) shared by the router's handler and the lean lane: the same layer
   // value, so the build memoises it
   const scans = Scans.Default.pipe(Layer.provide(calls), Layer.provide(TokensLive))
+  // one limiter for the lane and the router's guard (same layer value: built once)
+  const limits = PublicLimits.Default.pipe(Layer.provide(TokensLive))
   return serveService(
     "gateway",
     GatewayApi,
@@ -57,7 +60,11 @@ export const gatewayWith = <E, R>(calls: Layer.Layer<BrainClient | PolicyClient 
       HttpApiBuilder.group(GatewayApi, "consents", consentsHandlers).pipe(Layer.provide(PolicyServicesLive)),
       HttpApiBuilder.group(GatewayApi, "garments", garmentsHandlers).pipe(Layer.provide(KnowledgeServicesLive))
     ),
-    { docs: true, lane: ScanFastLaneLive.pipe(Layer.provide(scans)) }
+    {
+      docs: true,
+      lane: ScanFastLaneLive.pipe(Layer.provide(Layer.merge(scans, limits))),
+      guard: PublicLimitsGuardLive.pipe(Layer.provide(limits))
+    }
   ).pipe(Layer.provide(TokensLive))
 }
 

@@ -19,6 +19,12 @@ import { verifyToken } from "../../shared/auth/Authenticate.js"
 import { ScanEnqueuer } from "./Enqueuer.js"
 import { subscribeInvalidations } from "./Invalidation.js"
 import { Lru } from "../../shared/Lru.js"
+import {
+  type RateLimitDecision,
+  type RateLimitRule,
+  RateLimiter,
+  RateLimiterLive
+} from "../../shared/http/RateLimit.js"
 
 export interface ScanInput {
   readonly request: ScanRequest
@@ -79,7 +85,7 @@ const relationOf = (p: Principal | undefined, g: GarmentRecord): Relation =>
  * generation in Redis first, so the next scan anywhere builds a new key; NATS facts free old entries.
  */
 export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
-  dependencies: [ScanEnqueuer.Default],
+  dependencies: [ScanEnqueuer.Default, RateLimiterLive],
   scoped: Effect.gen(function* () {
     const brain = yield* BrainClient
     const policy = yield* PolicyClient
@@ -87,6 +93,7 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
     const enqueuer = yield* ScanEnqueuer
     const redis = yield* Redis
     const tokens = yield* Tokens
+    const limiter = yield* RateLimiter
     const raw = yield* Effect.orDie(redis.cache)
     const metrics = yield* Effect.serviceOption(Metrics)
     const refs = new Lru<string, { record: GarmentRecord; gen: string }>(50_000, 60 * 60_000)
@@ -231,23 +238,31 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
       })
 
     /**
-     * The warm lane, without a fiber: an anonymous scan without Idempotency-Key whose tag, garment and
-     * answer are all cached here. Same reads (one MGET of the generations), same answer, same enqueue
-     * as `scan`; anything else (a miss, a stale generation, a token, a key) returns "miss" and the
-     * caller runs `scan`. The per-request Effect runtime costs about as much as the rest of a warm scan.
+     * The warm lane, without a fiber, for anonymous scans: the caller's rate-limit rules are checked in
+     * the same round trip that reads the generations (batched with every request of this event-loop
+     * turn). A scan without Idempotency-Key whose tag, garment and answer are all cached here is
+     * answered at once: same answer, same enqueue as `scan`. A refusal returns its decision; anything
+     * else (a miss, a stale generation, a key, Redis down: fail open) returns "miss" — the request was
+     * admitted and the caller runs `scan` without limiting it again. The per-request Effect runtime
+     * costs about as much as the rest of a warm scan.
      */
-    const warm = (input: ScanInput, t0: number): Promise<string | "miss" | QueueUnavailable> | "miss" => {
-      if (input.authorization !== undefined || input.idempotencyKey !== undefined) return "miss"
-      const parsed = tags.get(input.request.tag)
-      if (parsed === undefined || Either.isLeft(parsed)) return "miss"
-      const cached = refs.get(tagKey(parsed.right))
-      if (cached === undefined) return "miss"
-      const region = input.request.context?.region ?? headerRegion(input.xRegion) ?? "ZZ"
-      const hint = input.request.context?.intent
-      const record = cached.record
-      return raw.mget(...generationKeys(cached).map(redis.key)).then(
-        async (values) => {
-          if ((values[0] ?? "0") !== cached.gen) return "miss" as const
+    const warm = (
+      input: ScanInput,
+      t0: number,
+      rules: ReadonlyArray<RateLimitRule>
+    ): Promise<string | "miss" | QueueUnavailable | RateLimitDecision> => {
+      const parsed =
+        input.authorization === undefined && input.idempotencyKey === undefined
+          ? tags.get(input.request.tag)
+          : undefined
+      const cached = parsed === undefined || Either.isLeft(parsed) ? undefined : refs.get(tagKey(parsed.right))
+      return limiter.checkAndRead(rules, generationKeys(cached)).then(
+        async ({ decision, values }) => {
+          if (!decision.allowed) return decision
+          if (cached === undefined || (values[0] ?? "0") !== cached.gen) return "miss" as const
+          const record = cached.record
+          const region = input.request.context?.region ?? headerRegion(input.xRegion) ?? "ZZ"
+          const hint = input.request.context?.intent
           const ownerGen = record.ownerUserId === null ? "0" : (values[1] ?? "0")
           const answer = hot.get(answerKey(record.id, cached.gen, ownerGen, "public", "none", region, hint))
           if (answer === undefined) return "miss" as const

@@ -53,6 +53,27 @@ describe("configuration", () => {
     expect(() => testConfig({ CHAIN_PROVIDER: "solana" })).toThrow(/CHAIN_PROVIDER/)
   })
 
+  it("rate limits: defaults, <requests>/<seconds>, overrides per subject, malformed values named", () => {
+    const d = testConfig().rateLimits
+    expect(d.perIp).toEqual({ limit: 300, windowSeconds: 60 })
+    expect(d.perClient).toEqual({ limit: 120, windowSeconds: 60 })
+    expect(d.overrides).toEqual({})
+    const c = testConfig({
+      RATE_LIMIT_PER_IP: "50/10",
+      RATE_LIMIT_OVERRIDES: "ip:127.0.0.1=1000000/60, ip:::1=5/1,user:5f0c7c9e-0b8e-4c1a-9d3b-0a1b2c3d4e5f=600/60"
+    }).rateLimits
+    expect(c.perIp).toEqual({ limit: 50, windowSeconds: 10 })
+    expect(c.overrides).toEqual({
+      "ip:127.0.0.1": { limit: 1_000_000, windowSeconds: 60 },
+      "ip:::1": { limit: 5, windowSeconds: 1 },
+      "user:5f0c7c9e-0b8e-4c1a-9d3b-0a1b2c3d4e5f": { limit: 600, windowSeconds: 60 }
+    })
+    expect(() => testConfig({ RATE_LIMIT_PER_CLIENT: "lots" })).toThrow(/RATE_LIMIT_PER_CLIENT/)
+    expect(() => testConfig({ RATE_LIMIT_PER_IP: "0/60" })).toThrow(/RATE_LIMIT_PER_IP/)
+    expect(() => testConfig({ RATE_LIMIT_OVERRIDES: "host:x=1/1" })).toThrow(/RATE_LIMIT_OVERRIDES/)
+    expect(() => testConfig({ RATE_LIMIT_OVERRIDES: "ip:1.2.3.4=fast" })).toThrow(/RATE_LIMIT_OVERRIDES/)
+  })
+
   it("parses env files strictly and lets real environment variables win", () => {
     const parsed = parseEnvFile("# comment\nA=1\nB='two words'\n\nC=\"x=y\"\n", "f")
     expect(Either.isRight(parsed) && Object.fromEntries(parsed.right)).toEqual({ A: "1", B: "two words", C: "x=y" })

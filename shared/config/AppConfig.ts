@@ -1,4 +1,4 @@
-import { Config, Context, Effect, Layer, Redacted, Schema } from "effect"
+import { Config, ConfigError, Context, Effect, Either, Layer, Redacted, Schema } from "effect"
 import type { AppEnv } from "./EnvFile.js"
 
 /**
@@ -33,6 +33,40 @@ const url = (name: string, fallback: string, schemes: ReadonlyArray<string>) =>
     })
   )
 
+/** A rate limit as `<requests>/<window seconds>`, e.g. `300/60`. */
+const LIMIT = /^([1-9][0-9]{0,9})\/([1-9][0-9]{0,6})$/
+export const parseLimit = (v: string): Either.Either<{ limit: number; windowSeconds: number }, string> => {
+  const m = LIMIT.exec(v.trim())
+  return m === null
+    ? Either.left(`"${v}" is not <requests>/<window seconds> (e.g. 300/60)`)
+    : Either.right({ limit: Number(m[1]), windowSeconds: Number(m[2]) })
+}
+
+const rateLimit = (name: string, fallback: string) =>
+  Config.string(name).pipe(
+    Config.withDefault(fallback),
+    Config.mapOrFail((v) => Either.mapLeft(parseLimit(v), (m) => ConfigError.InvalidData([name], `${name}: ${m}`)))
+  )
+
+/** `RATE_LIMIT_OVERRIDES`: `<subject>=<requests>/<seconds>` comma list; subject `ip:<address>` or a client id. */
+export const parseLimitOverrides = (
+  v: string
+): Either.Either<Record<string, { limit: number; windowSeconds: number }>, string> => {
+  const out: Record<string, { limit: number; windowSeconds: number }> = {}
+  for (const part of v.split(",").map((p) => p.trim())) {
+    if (part === "") continue
+    const eq = part.lastIndexOf("=")
+    const subject = eq > 0 ? part.slice(0, eq).trim() : ""
+    if (!/^(ip|user|key):\S{1,200}$/.test(subject)) {
+      return Either.left(`"${part}" must be <ip:addr|user:id|key:hash>=<requests>/<window seconds>`)
+    }
+    const limit = parseLimit(part.slice(eq + 1))
+    if (Either.isLeft(limit)) return Either.left(`${subject}: ${limit.left}`)
+    out[subject] = limit.right
+  }
+  return Either.right(out)
+}
+
 export const LogLevels = ["trace", "debug", "info", "warn", "error"] as const
 
 export const appConfig = Config.all({
@@ -64,6 +98,18 @@ export const appConfig = Config.all({
     maxBodyBytes: positiveInt("HTTP_MAX_BODY_BYTES", 1_048_576),
     shutdownGraceMs: positiveInt("SHUTDOWN_GRACE_MS", 10_000),
     portOffset: Config.integer("PORT_OFFSET").pipe(Config.withDefault(0))
+  }),
+  rateLimits: Config.all({
+    perIp: rateLimit("RATE_LIMIT_PER_IP", "300/60"),
+    perClient: rateLimit("RATE_LIMIT_PER_CLIENT", "120/60"),
+    overrides: Config.string("RATE_LIMIT_OVERRIDES").pipe(
+      Config.withDefault(""),
+      Config.mapOrFail((v) =>
+        Either.mapLeft(parseLimitOverrides(v), (m) =>
+          ConfigError.InvalidData(["RATE_LIMIT_OVERRIDES"], `RATE_LIMIT_OVERRIDES: ${m}`)
+        )
+      )
+    )
   }),
   auth: Config.all({
     jwtSecret: Config.redacted("JWT_SECRET").pipe(Config.withDefault(Redacted.make(DEV_JWT_SECRET))),

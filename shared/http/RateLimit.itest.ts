@@ -78,4 +78,29 @@ describe("sliding-window rate limits on Redis", () => {
     )
     expect(decisions.filter((d) => d.allowed)).toHaveLength(20)
   })
+
+  it("checkAndRead: a turn's concurrent requests share one script run, each with its own decision and reads", async () => {
+    const r = new IORedis("redis://127.0.0.1:6379")
+    await r.set(`${prefix}gen:a`, "7")
+    await r.quit()
+    const rule = { name: "ip", key: "batch", limit: 10, windowSeconds: 30 }
+    const out = await run(
+      Effect.flatMap(RateLimiter, (l) =>
+        Effect.promise(() =>
+          Promise.all(Array.from({ length: 25 }, (_, i) => l.checkAndRead([rule], ["gen:a", `gen:none${i}`])))
+        )
+      )
+    )
+    expect(out.filter((o) => o.decision.allowed)).toHaveLength(10)
+    const refused = out.filter((o) => !o.decision.allowed)
+    expect(
+      refused.every((o) => Option.getOrNull(o.decision.limitedBy) === "ip" && o.decision.retryAfterSeconds >= 1)
+    ).toBe(true)
+    // reads come back for refused requests too, in order, null for absent keys
+    expect(out.every((o) => o.values.length === 2 && o.values[0] === "7" && o.values[1] === null)).toBe(true)
+    // reads only, no rules
+    const plain = await run(Effect.flatMap(RateLimiter, (l) => Effect.promise(() => l.checkAndRead([], ["gen:a"]))))
+    expect(plain.values).toEqual(["7"])
+    expect(plain.decision.allowed).toBe(true)
+  })
 })

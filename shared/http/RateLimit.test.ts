@@ -1,6 +1,6 @@
-import { Effect, Either, Option } from "effect"
+import { Effect, Either } from "effect"
 import { describe, expect, it } from "vitest"
-import { makeRateLimiterTest, RateLimited, RateLimiter, enforceScanLimits, respondRateLimited } from "./RateLimit.js"
+import { makeRateLimiterTest, publicRules, RateLimited, RateLimiter, respondRateLimited } from "./RateLimit.js"
 
 describe("rate limiter (in-memory test layer, same algorithm)", () => {
   it("refuses the N+1-th request and names the limit", async () => {
@@ -18,20 +18,37 @@ describe("rate limiter (in-memory test layer, same algorithm)", () => {
     expect(Either.isLeft(third) && third.left.retryAfterSeconds).toBeGreaterThanOrEqual(59)
   })
 
-  it("scan limits: anonymous scanners are limited by IP only, signed-in ones by client too", async () => {
-    const { layer, logs } = makeRateLimiterTest()
-    const limits = { perClient: { limit: 1, windowSeconds: 60 }, perIp: { limit: 5, windowSeconds: 60 } }
+  it("public routes: anonymous callers are limited by IP only, known clients by client too; overrides win", async () => {
+    const { layer } = makeRateLimiterTest()
+    const settings = {
+      perIp: { limit: 5, windowSeconds: 60 },
+      perClient: { limit: 1, windowSeconds: 60 },
+      overrides: { "ip:10.0.0.9": { limit: 1000, windowSeconds: 60 } }
+    }
+    const anonymous = publicRules(settings, "198.51.100.1", undefined)
+    expect(anonymous.map((r) => [r.name, r.limit])).toEqual([["ip", 5]])
+    expect(anonymous[0]!.key).not.toContain("198.51.100.1")
+    const signedIn = publicRules(settings, "198.51.100.1", "user:u1")
+    expect(signedIn.map((r) => [r.name, r.limit])).toEqual([
+      ["client", 1],
+      ["ip", 5]
+    ])
+    expect(publicRules(settings, "10.0.0.9", undefined)[0]!.limit).toBe(1000)
     const r = await Effect.runPromise(
       Effect.gen(function* () {
-        yield* enforceScanLimits({ clientId: Option.none(), ip: "198.51.100.1", limits })
-        yield* enforceScanLimits({ clientId: Option.some("device:d1"), ip: "198.51.100.1", limits })
-        return yield* Effect.either(
-          enforceScanLimits({ clientId: Option.some("device:d1"), ip: "198.51.100.1", limits })
-        )
+        const l = yield* RateLimiter
+        yield* l.enforce(anonymous)
+        yield* l.enforce(signedIn)
+        return yield* Effect.either(l.enforce(signedIn))
       }).pipe(Effect.provide(layer))
     )
     expect(Either.isLeft(r) && r.left.limit).toBe("client")
-    expect([...logs.keys()].sort()).toEqual(["client:scan:device:d1", "ip:scan:198.51.100.1"])
+  })
+
+  it("the test limiter refuses checkAndRead loudly, naming the method", async () => {
+    const { layer } = makeRateLimiterTest()
+    const limiter = Effect.runSync(Effect.provide(RateLimiter, layer))
+    await expect(limiter.checkAndRead([], ["k"])).rejects.toThrow("RateLimiter.checkAndRead")
   })
 
   it("respondRateLimited turns the error into a 429 response with Retry-After", async () => {

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from "node:crypto"
 import { HttpApiSchema, type HttpServerRequest, HttpServerRespondable, HttpServerResponse } from "@effect/platform"
 import { Context, Effect, Layer, Option, Schema } from "effect"
+import type { Redis as IORedis } from "ioredis"
 import { DependencyError, describeCause } from "../layers/Errors.js"
 import { Redis } from "../layers/Redis.js"
 import { Metrics } from "../telemetry/Metrics.js"
@@ -74,59 +75,108 @@ export interface RateLimiterService {
     rules: ReadonlyArray<RateLimitRule>,
     options?: { readonly failOpen?: boolean }
   ) => Effect.Effect<RateLimitDecision, RateLimited>
+  /**
+   * For the hot path, without a fiber: check the rules (admitting the request into all of them or none)
+   * and read `reads` (cache keys, unprefixed) in the same round trip, batched with every other request
+   * of this event-loop turn. Rejects when Redis fails; the caller decides whether to fail open.
+   */
+  readonly checkAndRead: (rules: ReadonlyArray<RateLimitRule>, reads: ReadonlyArray<string>) => Promise<LimitedRead>
 }
 
 export class RateLimiter extends Context.Tag("brandme/RateLimiter")<RateLimiter, RateLimiterService>() {}
 
+/**
+ * The sliding log for a batch of requests in one script call: the hot path sends every request of an
+ * event-loop turn together (one round trip for all of them), each with its rules and the cache keys it
+ * must read in the same trip. ARGV: request count, then per request: rule count, read count, member,
+ * and (limit, window ms) per rule. KEYS: per request its rule keys, then its read keys. The reply is
+ * flat, per request: allowed, remaining, retry ms, refusing rule (1-based, 0 = none), then the reads.
+ */
 export const SLIDING_WINDOW_LUA = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local member = ARGV[1]
-local remaining = -1
-local retry = 0
-local denied = 0
-for i, key in ipairs(KEYS) do
-  local limit = tonumber(ARGV[i * 2])
-  local window = tonumber(ARGV[i * 2 + 1])
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
-  local count = redis.call('ZCARD', key)
-  if count >= limit then
-    if denied == 0 then denied = i end
-    local oldest = redis.call('ZRANGE', key, count - limit, count - limit, 'WITHSCORES')
-    local wait = tonumber(oldest[2]) + window - now
-    if wait > retry then retry = wait end
-  else
-    local left = limit - count - 1
-    if remaining < 0 or left < remaining then remaining = left end
+local out = {}
+local k = 1
+local a = 2
+for r = 1, tonumber(ARGV[1]) do
+  local nrules = tonumber(ARGV[a])
+  local nreads = tonumber(ARGV[a + 1])
+  local member = ARGV[a + 2]
+  local remaining = -1
+  local retry = 0
+  local denied = 0
+  for i = 0, nrules - 1 do
+    local key = KEYS[k + i]
+    local limit = tonumber(ARGV[a + 3 + i * 2])
+    local window = tonumber(ARGV[a + 4 + i * 2])
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+    local count = redis.call('ZCARD', key)
+    if count >= limit then
+      if denied == 0 then denied = i + 1 end
+      local oldest = redis.call('ZRANGE', key, count - limit, count - limit, 'WITHSCORES')
+      local wait = tonumber(oldest[2]) + window - now
+      if wait > retry then retry = wait end
+    else
+      local left = limit - count - 1
+      if remaining < 0 or left < remaining then remaining = left end
+    end
   end
+  if denied > 0 then
+    out[#out + 1] = 0
+    out[#out + 1] = 0
+    out[#out + 1] = retry
+    out[#out + 1] = denied
+  else
+    for i = 0, nrules - 1 do
+      redis.call('ZADD', KEYS[k + i], now, member)
+      redis.call('PEXPIRE', KEYS[k + i], tonumber(ARGV[a + 4 + i * 2]))
+    end
+    out[#out + 1] = 1
+    out[#out + 1] = remaining
+    out[#out + 1] = 0
+    out[#out + 1] = 0
+  end
+  for j = 0, nreads - 1 do
+    out[#out + 1] = redis.call('GET', KEYS[k + nrules + j])
+  end
+  k = k + nrules + nreads
+  a = a + 3 + nrules * 2
 end
-if denied > 0 then return {0, 0, retry, denied} end
-for i, key in ipairs(KEYS) do
-  redis.call('ZADD', key, now, member)
-  redis.call('PEXPIRE', key, tonumber(ARGV[i * 2 + 1]))
-end
-return {1, remaining, 0, 0}
+return out
 `
 const SCRIPT_SHA = createHash("sha1").update(SLIDING_WINDOW_LUA).digest("hex")
 
-const Reply = Schema.Tuple(Schema.Number, Schema.Number, Schema.Number, Schema.Number)
-const decodeReply = Schema.decodeUnknown(Reply)
-
 const toDecision = (
   rules: ReadonlyArray<RateLimitRule>,
-  [allowed, remaining, retryMs, deniedIndex]: readonly [number, number, number, number]
-): RateLimitDecision => ({
-  allowed: allowed === 1,
-  remaining: Math.max(0, remaining),
-  retryAfterSeconds: allowed === 1 ? 0 : Math.max(1, Math.ceil(retryMs / 1000)),
-  limitedBy: deniedIndex > 0 ? Option.fromNullable(rules[deniedIndex - 1]?.name) : Option.none()
-})
+  allowed: number,
+  remaining: number,
+  retryMs: number,
+  deniedIndex: number
+): RateLimitDecision =>
+  rules.length === 0
+    ? nothingToLimit
+    : {
+        allowed: allowed === 1,
+        remaining: Math.max(0, remaining),
+        retryAfterSeconds: allowed === 1 ? 0 : Math.max(1, Math.ceil(retryMs / 1000)),
+        limitedBy: deniedIndex > 0 ? Option.fromNullable(rules[deniedIndex - 1]?.name) : Option.none()
+      }
 
 const nothingToLimit: RateLimitDecision = {
   allowed: true,
   remaining: Number.MAX_SAFE_INTEGER,
   retryAfterSeconds: 0,
   limitedBy: Option.none()
+}
+
+/** The error for a refused decision (counted in `brandme_rate_limited_total` by whoever answers it). */
+export const refusalOf = (d: RateLimitDecision): RateLimited => {
+  const limit = Option.getOrElse(d.limitedBy, () => "unknown")
+  return new RateLimited({
+    message: `too many requests (${limit} limit): retry in ${d.retryAfterSeconds}s`,
+    limit,
+    retryAfterSeconds: d.retryAfterSeconds
+  })
 }
 
 const enforceWith =
@@ -142,55 +192,114 @@ const enforceWith =
         d.allowed
           ? Effect.succeed(d)
           : Effect.gen(function* () {
-              const limit = Option.getOrElse(d.limitedBy, () => "unknown")
+              const refusal = refusalOf(d)
               const metrics = yield* Effect.serviceOption(Metrics)
               if (Option.isSome(metrics)) {
-                metrics.value.m.rateLimitedTotal.inc({ service: metrics.value.service, limit })
+                metrics.value.m.rateLimitedTotal.inc({ service: metrics.value.service, limit: refusal.limit })
               }
-              return yield* new RateLimited({
-                message: `too many requests (${limit} limit): retry in ${d.retryAfterSeconds}s`,
-                limit,
-                retryAfterSeconds: d.retryAfterSeconds
-              })
+              return yield* refusal
             })
       ),
       Effect.withSpan("RateLimiter.enforce")
     )
+
+export interface LimitedRead {
+  readonly decision: RateLimitDecision
+  /** the values of the keys asked for, in order (null: absent) */
+  readonly values: ReadonlyArray<string | null>
+}
+
+const Reply = Schema.Array(Schema.NullOr(Schema.Union(Schema.Number, Schema.String)))
+const decodeReply = Schema.decodeUnknownEither(Reply)
+
+/**
+ * Batches the checks (and reads) of one event-loop turn into one EVALSHA: the requests that arrive
+ * together cost one round trip and one script run, however many there are. Each caller gets its own
+ * decision and values; a Redis failure rejects every caller of that batch.
+ */
+export const makeLimitBatcher = (client: IORedis, prefixed: (k: string) => string) => {
+  interface Pending {
+    readonly rules: ReadonlyArray<RateLimitRule>
+    readonly reads: ReadonlyArray<string>
+    readonly resolve: (r: LimitedRead) => void
+    readonly reject: (e: unknown) => void
+  }
+  // members only need to be unique per key: a per-process random id and a counter (no syscall per request)
+  const proc = randomBytes(6).toString("base64url")
+  let seq = 0
+  let pending: Array<Pending> = []
+  let scheduled = false
+  const flush = () => {
+    scheduled = false
+    const batch = pending
+    pending = []
+    if (batch.length === 0) return
+    const keys: Array<string> = []
+    const args: Array<string | number> = [batch.length]
+    for (const p of batch) {
+      args.push(p.rules.length, p.reads.length, `${proc}.${seq++}`)
+      for (const r of p.rules) {
+        keys.push(prefixed(`ratelimit:${r.name}:${r.key}`))
+        args.push(r.limit, r.windowSeconds * 1000)
+      }
+      for (const k of p.reads) keys.push(prefixed(k))
+    }
+    client
+      .evalsha(SCRIPT_SHA, keys.length, ...keys, ...args)
+      .catch((e: unknown) => {
+        // first use on this server (or after SCRIPT FLUSH): send the script itself once
+        if (e instanceof Error && e.message.startsWith("NOSCRIPT")) {
+          return client.eval(SLIDING_WINDOW_LUA, keys.length, ...keys, ...args)
+        }
+        throw e
+      })
+      .then((raw) => {
+        const reply = decodeReply(raw)
+        if (reply._tag === "Left") throw new Error(`unexpected rate-limit reply: ${reply.left.message}`)
+        const out = reply.right
+        let at = 0
+        const num = (i: number) => Number(out[i] ?? 0)
+        for (const p of batch) {
+          const decision = toDecision(p.rules, num(at), num(at + 1), num(at + 2), num(at + 3))
+          const values = out.slice(at + 4, at + 4 + p.reads.length).map((v) => (v === null ? null : String(v)))
+          at += 4 + p.reads.length
+          p.resolve({ decision, values })
+        }
+      })
+      .catch((e: unknown) => {
+        for (const p of batch) p.reject(e)
+      })
+  }
+  return (rules: ReadonlyArray<RateLimitRule>, reads: ReadonlyArray<string> = []): Promise<LimitedRead> =>
+    new Promise((resolve, reject) => {
+      pending.push({ rules, reads, resolve, reject })
+      if (!scheduled) {
+        scheduled = true
+        setImmediate(flush)
+      }
+    })
+}
 
 /** The live limiter on the Redis cache connection (keys under the Redis layer's prefix). */
 export const RateLimiterLive = Layer.effect(
   RateLimiter,
   Effect.gen(function* () {
     const redis = yield* Redis
+    const client = yield* Effect.orDie(redis.cache)
+    const batched = makeLimitBatcher(client, redis.key)
+    const checkAndRead: RateLimiterService["checkAndRead"] = (rules, reads) =>
+      rules.length === 0 && reads.length === 0
+        ? Promise.resolve({ decision: nothingToLimit, values: [] })
+        : batched(rules, reads)
     const check: RateLimiterService["check"] = (rules) =>
-      Effect.gen(function* () {
-        if (rules.length === 0) return nothingToLimit
-        const client = yield* Effect.orDie(redis.cache)
-        const keys = rules.map((r) => redis.key(`ratelimit:${r.name}:${r.key}`))
-        const args = [
-          randomBytes(9).toString("base64url"),
-          ...rules.flatMap((r) => [String(r.limit), String(r.windowSeconds * 1000)])
-        ]
-        const raw = yield* Effect.tryPromise({
-          try: () =>
-            client.evalsha(SCRIPT_SHA, keys.length, ...keys, ...args).catch((e: unknown) => {
-              // first use on this server (or after SCRIPT FLUSH): send the script itself once
-              if (e instanceof Error && e.message.startsWith("NOSCRIPT")) {
-                return client.eval(SLIDING_WINDOW_LUA, keys.length, ...keys, ...args)
-              }
-              throw e
-            }),
-          catch: (cause) =>
-            new DependencyError({ dependency: "redis", operation: "rateLimit", message: describeCause(cause) })
-        })
-        const reply = yield* decodeReply(raw).pipe(
-          Effect.mapError(
-            (e) => new DependencyError({ dependency: "redis", operation: "rateLimit", message: e.message })
-          )
-        )
-        return toDecision(rules, reply)
-      })
-    return { check, enforce: enforceWith(check) }
+      rules.length === 0
+        ? Effect.succeed(nothingToLimit)
+        : Effect.tryPromise({
+            try: () => batched(rules),
+            catch: (cause) =>
+              new DependencyError({ dependency: "redis", operation: "rateLimit", message: describeCause(cause) })
+          }).pipe(Effect.map((r) => r.decision))
+    return { check, enforce: enforceWith(check), checkAndRead }
   })
 )
 
@@ -216,19 +325,20 @@ export const makeRateLimiterTest = () => {
           if (remaining < 0 || left < remaining) remaining = left
         }
       })
-      if (denied > 0) return toDecision(rules, [0, 0, retry, denied])
+      if (denied > 0) return toDecision(rules, 0, 0, retry, denied)
       for (const r of rules) logs.get(`${r.name}:${r.key}`)?.push(now)
-      return rules.length === 0 ? nothingToLimit : toDecision(rules, [1, remaining, 0, 0])
+      return toDecision(rules, 1, remaining, 0, 0)
     })
-  return { layer: Layer.succeed(RateLimiter, { check, enforce: enforceWith(check) }), logs }
+  const checkAndRead: RateLimiterService["checkAndRead"] = () =>
+    Promise.reject(new Error("RateLimiter.checkAndRead reads Redis keys: not available in the in-memory test limiter"))
+  return { layer: Layer.succeed(RateLimiter, { check, enforce: enforceWith(check), checkAndRead }), logs }
 }
 
 /**
  * The caller's address. Behind the ingress the last `X-Forwarded-For` hop is the address our own
  * proxy saw (earlier hops are client-supplied and untrusted); without the header, the socket peer.
  */
-export const clientIp = (req: HttpServerRequest.HttpServerRequest): string => {
-  const forwarded = req.headers["x-forwarded-for"]
+export const clientIpOf = (forwarded: string | undefined, remoteAddress: string | undefined): string => {
   if (forwarded !== undefined && forwarded !== "") {
     const hops = forwarded
       .split(",")
@@ -237,33 +347,57 @@ export const clientIp = (req: HttpServerRequest.HttpServerRequest): string => {
     const last = hops[hops.length - 1]
     if (last !== undefined) return last
   }
-  return Option.getOrElse(req.remoteAddress, () => "unknown")
+  return remoteAddress ?? "unknown"
 }
 
-/** Default limits of the public scan route: per client (user, device or API-key prefix) and per IP. */
-export interface ScanLimitSettings {
-  readonly perClient: { readonly limit: number; readonly windowSeconds: number }
-  readonly perIp: { readonly limit: number; readonly windowSeconds: number }
+export const clientIp = (req: HttpServerRequest.HttpServerRequest): string =>
+  clientIpOf(req.headers["x-forwarded-for"], Option.getOrUndefined(req.remoteAddress))
+
+export interface LimitSetting {
+  readonly limit: number
+  readonly windowSeconds: number
 }
-export const ScanLimits: ScanLimitSettings = {
-  perClient: { limit: 120, windowSeconds: 60 },
-  perIp: { limit: 300, windowSeconds: 60 }
+
+/** The limits of every public route (from config: RATE_LIMIT_PER_IP, RATE_LIMIT_PER_CLIENT, RATE_LIMIT_OVERRIDES). */
+export interface PublicLimitSettings {
+  readonly perIp: LimitSetting
+  readonly perClient: LimitSetting
+  /** by subject, `ip:<address>` or a client id (`user:<uuid>`, `key:<hash>`): replaces that subject's limit */
+  readonly overrides: Readonly<Record<string, LimitSetting>>
+}
+
+const subjectHashes = new Map<string, string>()
+/** addresses are personal data: keys name a hash of them (memoised; the map is cleared when it grows large) */
+const hashed = (subject: string): string => {
+  let h = subjectHashes.get(subject)
+  if (h === undefined) {
+    if (subjectHashes.size >= 50_000) subjectHashes.clear()
+    h = createHash("sha256").update(subject).digest("base64url").slice(0, 22)
+    subjectHashes.set(subject, h)
+  }
+  return h
 }
 
 /**
- * For the gateway's `POST /v1/scans`: enforce the per-client and per-IP limits (fail open: a Redis
- * outage must not stop scans). `clientId` is e.g. `user:<id>`, `device:<id>` or `key:<prefix>`;
- * anonymous scanners are limited by IP only.
+ * The rules of one public request: per IP always, per client when the caller names one (a verified
+ * user, an API key); the client rule comes first so a refusal names it. One bucket per subject across
+ * all public routes.
  */
-export const enforceScanLimits = (o: {
-  readonly clientId: Option.Option<string>
-  readonly ip: string
-  readonly limits?: ScanLimitSettings
-}) =>
-  Effect.flatMap(RateLimiter, (limiter) => {
-    const limits = o.limits ?? ScanLimits
-    const rules: Array<RateLimitRule> = [{ name: "ip", key: `scan:${o.ip}`, ...limits.perIp }]
-    if (Option.isSome(o.clientId))
-      rules.unshift({ name: "client", key: `scan:${o.clientId.value}`, ...limits.perClient })
-    return limiter.enforce(rules, { failOpen: true })
-  })
+export const publicRules = (
+  settings: PublicLimitSettings,
+  ip: string,
+  client: string | undefined
+): Array<RateLimitRule> => {
+  const ipSubject = `ip:${ip}`
+  const rules: Array<RateLimitRule> = [
+    { name: "ip", key: `public:${hashed(ipSubject)}`, ...(settings.overrides[ipSubject] ?? settings.perIp) }
+  ]
+  if (client !== undefined) {
+    rules.unshift({
+      name: "client",
+      key: `public:${hashed(client)}`,
+      ...(settings.overrides[client] ?? settings.perClient)
+    })
+  }
+  return rules
+}

@@ -45,7 +45,7 @@ export const routeMatcher = <Id extends string, Groups extends HttpApiGroup.Http
  * and one JSON error shape for every 4xx/5xx.
  */
 const pipeline =
-  (service: ServiceName, route: (method: string, path: string) => string) =>
+  (service: ServiceName, route: (method: string, path: string) => string, guard: RequestGuard) =>
   <E, R>(app: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>) =>
     Effect.gen(function* () {
       const config = yield* AppConfig
@@ -65,14 +65,17 @@ const pipeline =
           message: `request body of ${declared} bytes exceeds the limit of ${maxBody} bytes`
         })
       } else {
-        response = yield* app.pipe(
-          HttpIncomingMessage.withMaxBodySize(Option.some(maxBody)),
-          Effect.catchAllCause((cause) =>
-            Effect.flatMap(HttpServerError.causeResponse(cause), ([res, c]) =>
-              res.status >= 500 ? Effect.as(Effect.logError("request failed", c), res) : Effect.succeed(res)
+        const refused = yield* guard(req, path)
+        response = Option.isSome(refused)
+          ? refused.value
+          : yield* app.pipe(
+              HttpIncomingMessage.withMaxBodySize(Option.some(maxBody)),
+              Effect.catchAllCause((cause) =>
+                Effect.flatMap(HttpServerError.causeResponse(cause), ([res, c]) =>
+                  res.status >= 500 ? Effect.as(Effect.logError("request failed", c), res) : Effect.succeed(res)
+                )
+              )
             )
-          )
-        )
       }
       if (response.status >= 400) {
         response = normalizeErrorResponse(response, { method: req.method, url: req.url, requestId })
@@ -95,6 +98,20 @@ export class HttpFrontLane extends Context.Reference<HttpFrontLane>()("brandme/h
 }) {}
 
 /**
+ * A check every routed request passes before its handler (the gateway's rate limits): answer it
+ * (Some: e.g. a 429) or let it through (None). Runs inside the pipeline, so a refusal gets the
+ * request id, metrics and the JSON error shape like any other answer.
+ */
+export type RequestGuard = (
+  req: HttpServerRequest.HttpServerRequest,
+  path: string
+) => Effect.Effect<Option.Option<HttpServerResponse.HttpServerResponse>>
+
+export class HttpRequestGuard extends Context.Reference<HttpRequestGuard>()("brandme/http/RequestGuard", {
+  defaultValue: (): RequestGuard => () => Effect.succeedNone
+}) {}
+
+/**
  * The listener. Graceful shutdown: on scope close (SIGTERM) readiness turns false, the server stops
  * accepting, idle keep-alive sockets close at once and in-flight requests get `SHUTDOWN_GRACE_MS` to
  * finish before their sockets are cut. Pools close after the server (layer order).
@@ -105,8 +122,9 @@ const listener = (service: ServiceName, route: (method: string, path: string) =>
       const config = yield* AppConfig
       const health = yield* Health
       const lane = yield* HttpFrontLane
+      const guard = yield* HttpRequestGuard
       const app = yield* HttpApiBuilder.httpApp
-      const handler = yield* NodeHttpServer.makeHandler(pipeline(service, route)(app))
+      const handler = yield* NodeHttpServer.makeHandler(pipeline(service, route, guard)(app))
       const server = createServer((req, res) => {
         if (!lane(req, res)) handler(req, res)
       })
@@ -140,6 +158,8 @@ export interface ServeOptions<LE, LR> {
   readonly docs?: boolean
   /** a lean handler in front of the router (see FrontLane) */
   readonly lane?: Layer.Layer<HttpFrontLane, LE, LR>
+  /** a check before every routed request (see RequestGuard) */
+  readonly guard?: Layer.Layer<HttpRequestGuard, LE, LR>
 }
 
 /** One function turns a service's HttpApi (with the health group) and its handlers into its server. */
@@ -164,6 +184,7 @@ export const serveService = <
     Layer.provide([HttpApiBuilder.Router.Live, HttpApiBuilder.Middleware.layer]),
     Layer.provide(HttpApiBuilder.api(api).pipe(Layer.provide(handlers))),
     Layer.provide(options.lane ?? Layer.empty),
+    Layer.provide(options.guard ?? Layer.empty),
     Layer.provide(NodeHttpServer.layerContext),
     Layer.provideMerge(HealthLive(service)),
     Layer.provideMerge(MetricsLive(service))

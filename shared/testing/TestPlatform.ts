@@ -34,6 +34,9 @@ export const startTestPlatform = async (o: {
     PORT_OFFSET: String(offset),
     HTTP_HOST: "127.0.0.1",
     LOG_LEVEL: "error",
+    // every test request comes from 127.0.0.1: only tests about rate limits (which pass env) meet one
+    RATE_LIMIT_PER_IP: "1000000/60",
+    RATE_LIMIT_PER_CLIENT: "1000000/60",
     ...o.env
   })
   const configLayer = Layer.succeed(AppConfig, config)

@@ -47,8 +47,11 @@ export const makeHarness = async (name: string) => {
   const dbUrl = `postgres://postgres@127.0.0.1:5432/brandme_t_${id}`
   const prefix = `t${id}`
   const portOffset = 20_000 + Math.floor(Math.random() * 400) * 50
-  const env = (offset: number) =>
+  // tests that are not about rate limits must never meet one: every request comes from 127.0.0.1
+  const env = (offset: number, extra: Readonly<Record<string, string>> = {}) =>
     new Map([
+      ["RATE_LIMIT_PER_IP", "1000000/60"],
+      ["RATE_LIMIT_PER_CLIENT", "1000000/60"],
       ["DATABASE_URL", dbUrl],
       ["DATABASE_POOL_MAX", "4"],
       ["REDIS_KEY_PREFIX", `${prefix}:`],
@@ -58,10 +61,11 @@ export const makeHarness = async (name: string) => {
       ["PORT_OFFSET", String(offset)],
       ["HTTP_HOST", "127.0.0.1"],
       ["HTTP_MAX_BODY_BYTES", "65536"],
-      ["SHUTDOWN_GRACE_MS", "200"]
+      ["SHUTDOWN_GRACE_MS", "200"],
+      ...Object.entries(extra)
     ])
-  const configAt = (offset: number): AppConfigShape =>
-    Effect.runSync(appConfig.pipe(Effect.withConfigProvider(ConfigProvider.fromMap(env(offset)))))
+  const configAt = (offset: number, extra?: Readonly<Record<string, string>>): AppConfigShape =>
+    Effect.runSync(appConfig.pipe(Effect.withConfigProvider(ConfigProvider.fromMap(env(offset, extra)))))
   const config = configAt(portOffset)
   await ensureDatabase(dbUrl)
   const subjects = testSubjects(prefix)
@@ -107,10 +111,13 @@ export const makeHarness = async (name: string) => {
       )
     )
 
-  /** one gateway replica; replica n > 0 listens on its own port (offset + n) with its own caches */
-  const startGateway = (n: number, mode: "inprocess" | "http") => {
+  /**
+   * one gateway replica; replica n > 0 listens on its own port (offset + n) with its own caches;
+   * `env` adds settings of that replica only (e.g. RATE_LIMIT_PER_IP)
+   */
+  const startGateway = (n: number, mode: "inprocess" | "http", env?: Readonly<Record<string, string>>) => {
     const offset = portOffset + n
-    const c = configAt(offset)
+    const c = configAt(offset, env)
     const calls =
       mode === "inprocess"
         ? InProcessCalls

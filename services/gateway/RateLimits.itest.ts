@@ -1,0 +1,118 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { digitalLinkOf, type Harness, makeHarness, postJson, type Seed } from "./testing/ScanPathHarness.js"
+
+/**
+ * The public host's rate limits on the real Redis: per IP (X-Forwarded-For's last hop, as behind the
+ * ingress) and per client (a verified user, an API key), on the scan fast lane (warm and full path)
+ * and on the router's routes; 429 with Retry-After and a JSON error naming the limit.
+ */
+let h: Harness
+let seed: Seed
+let gw: string
+
+const PER_IP = 6
+const PER_CLIENT = 3
+
+beforeAll(async () => {
+  h = await makeHarness("ratelimit-itest")
+  seed = await h.seed()
+  gw = await h.startGateway(0, "inprocess", {
+    RATE_LIMIT_PER_IP: `${PER_IP}/60`,
+    RATE_LIMIT_PER_CLIENT: `${PER_CLIENT}/60`,
+    RATE_LIMIT_OVERRIDES: "ip:192.0.2.200=1000/60"
+  })
+})
+
+afterAll(async () => {
+  await h?.close()
+})
+
+const from = (ip: string, headers: Record<string, string> = {}) => ({ "x-forwarded-for": ip, ...headers })
+const scanFrom = (ip: string, headers: Record<string, string> = {}, tag = digitalLinkOf(seed.unowned)) =>
+  postJson(`${gw}/v1/scans`, { tag, context: { region: "FR" } }, from(ip, headers))
+
+const expectLimited = (r: Awaited<ReturnType<typeof postJson>>, limit: "ip" | "client") => {
+  expect(r.status, JSON.stringify(r.json)).toBe(429)
+  const retryAfter = Number(r.headers.get("retry-after"))
+  expect(retryAfter).toBeGreaterThanOrEqual(1)
+  expect(retryAfter).toBeLessThanOrEqual(60)
+  expect(r.headers.get("content-type")).toContain("application/json")
+  expect(r.json).toEqual({
+    error: "RateLimited",
+    message: expect.stringContaining(`${limit} limit`),
+    details: { limit, retryAfterSeconds: retryAfter }
+  })
+}
+
+describe("rate limits on the gateway", () => {
+  it("per IP: anonymous scans (cold, then warm) are refused past the limit; other IPs are unaffected", async () => {
+    const statuses: Array<number> = []
+    for (let i = 0; i < PER_IP; i++) statuses.push((await scanFrom("203.0.113.10")).status)
+    expect(statuses).toEqual(Array.from({ length: PER_IP }, () => 200))
+    expectLimited(await scanFrom("203.0.113.10"), "ip")
+    // a refusal is not charged: still refused, still naming ip
+    expectLimited(await scanFrom("203.0.113.10"), "ip")
+    expect((await scanFrom("203.0.113.11")).status).toBe(200)
+    // only the last hop counts (it is what our ingress saw); the client-supplied hops are ignored
+    expectLimited(await scanFrom("198.51.100.1, 203.0.113.10"), "ip")
+    expect((await scanFrom("203.0.113.10, 203.0.113.12")).status).toBe(200)
+  })
+
+  it("per client: a signed-in user is refused past the client limit; another user on the same IP is not", async () => {
+    const ip = "203.0.113.20"
+    const owner = await h.tokenFor({ userId: seed.users.owner, role: "owner", brandId: null })
+    const other = await h.tokenFor({ userId: seed.users.otherOwner, role: "owner", brandId: null })
+    const as = (t: { token: string }) => ({ authorization: `Bearer ${t.token}` })
+    for (let i = 0; i < PER_CLIENT; i++) expect((await scanFrom(ip, as(owner))).status).toBe(200)
+    expectLimited(await scanFrom(ip, as(owner)), "client")
+    // the same user from another address is the same client
+    expectLimited(await scanFrom("203.0.113.21", as(owner)), "client")
+    // a second session of the same user is still that user
+    const again = await h.tokenFor({ userId: seed.users.owner, role: "owner", brandId: null })
+    expectLimited(await scanFrom("203.0.113.22", as(again)), "client")
+    expect((await scanFrom(ip, as(other))).status).toBe(200)
+  })
+
+  it("per client: API keys are limited by key, each key on its own", async () => {
+    const ip = "203.0.113.30"
+    for (let i = 0; i < PER_CLIENT; i++) expect((await scanFrom(ip, { "x-api-key": "bm_key_one" })).status).toBe(200)
+    expectLimited(await scanFrom(ip, { "x-api-key": "bm_key_one" }), "client")
+    expect((await scanFrom(ip, { "x-api-key": "bm_key_two" })).status).toBe(200)
+  })
+
+  it("every routed public route is limited too; probes and scrapes are not", async () => {
+    const ip = "203.0.113.40"
+    const list = () => fetch(`${gw}/v1/consents`, { headers: from(ip) })
+    for (let i = 0; i < PER_IP; i++) expect((await list()).status).toBe(401)
+    const refused = await list()
+    expect(refused.status).toBe(429)
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThanOrEqual(1)
+    expect(refused.headers.get("x-request-id")).toEqual(expect.any(String))
+    expect(await refused.json()).toMatchObject({ error: "RateLimited", details: { limit: "ip" } })
+    // the IP's one bucket covers every public route, scans included
+    expectLimited(await scanFrom(ip), "ip")
+    const login = await postJson(`${gw}/v1/auth/login`, { email: "a@b.example", password: "x" }, from(ip))
+    expectLimited(login, "ip")
+    for (let i = 0; i < PER_IP * 2; i++) {
+      expect((await fetch(`${gw}/health/live`, { headers: from(ip) })).status).toBe(200)
+    }
+    expect((await fetch(`${gw}/metrics`, { headers: from(ip) })).status).toBe(200)
+    const metrics = await fetch(`${gw}/metrics`).then((r) => r.text())
+    expect(metrics).toMatch(/brandme_rate_limited_total\{service="gateway",limit="ip"\} \d+/)
+    expect(metrics).toMatch(/brandme_rate_limited_total\{service="gateway",limit="client"\} \d+/)
+  })
+
+  it("a configured override gives one subject a higher limit", async () => {
+    const statuses = new Set<number>()
+    for (let i = 0; i < PER_IP * 4; i++) statuses.add((await scanFrom("192.0.2.200")).status)
+    expect([...statuses]).toEqual([200])
+  })
+
+  it("concurrent bursts hold the limit exactly (the warm lane batches a turn's checks in one script run)", async () => {
+    const ip = "203.0.113.50"
+    await scanFrom("203.0.113.51") // warm the answer (another IP)
+    const all = await Promise.all(Array.from({ length: 40 }, () => scanFrom(ip)))
+    expect(all.filter((r) => r.status === 200)).toHaveLength(PER_IP)
+    for (const r of all.filter((r) => r.status !== 200)) expectLimited(r, "ip")
+  })
+})

@@ -1,29 +1,40 @@
 /**
- * bench:audit — builds a 1,000,000-entry audit log in a fresh database through the bulk append path, then
- * times ≥ 1,000 random inclusion proofs served from the stored subtree hashes. Drops the database at the end.
+ * bench:audit — the audit log's service paths on a 1,000,000-entry log in a fresh database (dropped at the end).
+ *
+ * Appends: BENCH_CONCURRENCY concurrent callers of `AuditLog.append` — what the orchestrator's audit task calls:
+ * canonical encoding, sealing of personal parties (BENCH_PERSON_EVERY: every n-th entry has a person as actor,
+ * so subject keys are created and read), the batcher and the SQL sequencer — until the log holds BENCH_ENTRIES.
+ * Then the checkpointer signs the head. Proofs: BENCH_PROOFS random `AuditLog.entryView` calls — what
+ * `GET /v1/audit/entries/:index` returns (leaf + inclusion proof against the latest checkpoint) — each one
+ * verified with the shared verifier after it is timed, plus BENCH_PROOFS/4 verified consistency proofs.
  * Last line: `appends_per_s=<n> proof_p99_ms=<x>` (goals: ≥ 20,000 appends/s, p99 < 2 ms).
  *
  * Env: DATABASE_URL (server to create the bench database on; default local postgres), BENCH_ENTRIES,
- * BENCH_BATCH, BENCH_PROOFS.
+ * BENCH_CONCURRENCY, BENCH_PERSON_EVERY (0 = none), BENCH_PROOFS, BENCH_POOL.
  */
 import { randomBytes } from "node:crypto"
 import { Config, Effect, Either, Layer, Option } from "effect"
 import pg from "pg"
-import { encodeLeaf } from "../shared/audit/AuditEntry.js"
-import { hashLeaf, verifyInclusionSync } from "../shared/audit/Merkle.js"
-import { newSubjectKey } from "../shared/audit/SubjectCipher.js"
+import { bytesEqual, fromHex } from "../shared/audit/Bytes.js"
+import { generateSignerKey, parseSignerKey } from "../shared/audit/CheckpointSigner.js"
+import { hashLeaf, verifyConsistencySync, verifyInclusionSync } from "../shared/audit/Merkle.js"
+import { newSubjectKey, type Party } from "../shared/audit/SubjectCipher.js"
 import { migrateUp } from "../migrations/Migrator.js"
 import { AuditLog, auditLogLayer } from "../services/compliance/AuditLog.js"
-import * as Repo from "../services/compliance/AuditRepo.js"
+import { signCheckpointNow } from "../services/compliance/Checkpointer.js"
 import { subjectKeysLayer } from "../services/compliance/SubjectKeys.js"
 import { pgLayer } from "../services/compliance/testing/AuditTestDb.js"
 
 const settings = Config.all({
   url: Config.string("DATABASE_URL").pipe(Config.withDefault("postgres://postgres@127.0.0.1:5432/postgres")),
   entries: Config.integer("BENCH_ENTRIES").pipe(Config.withDefault(1_000_000)),
-  batch: Config.integer("BENCH_BATCH").pipe(Config.withDefault(10_000)),
-  proofs: Config.integer("BENCH_PROOFS").pipe(Config.withDefault(2_000))
+  concurrency: Config.integer("BENCH_CONCURRENCY").pipe(Config.withDefault(1_000)),
+  personEvery: Config.integer("BENCH_PERSON_EVERY").pipe(Config.withDefault(20)),
+  proofs: Config.integer("BENCH_PROOFS").pipe(Config.withDefault(2_000)),
+  pool: Config.integer("BENCH_POOL").pipe(Config.withDefault(10))
 })
+
+const ORIGIN = "brandme.bench/audit"
 
 const percentile = (sorted: ReadonlyArray<number>, p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN
@@ -34,50 +45,91 @@ const admin = async (url: string, statement: string) => {
   await c.query(statement).finally(() => c.end())
 }
 
-const bench = (entries: number, batch: number, proofs: number) =>
+const hex = (s: string) => fromHex(s) ?? new Uint8Array(0)
+const person = (n: number): Party => ({
+  _tag: "Person",
+  subjectId: `00000000-0000-4000-8000-${(n % 1000).toString().padStart(12, "0")}`,
+  id: `user:${n % 1000}`
+})
+const service: Party = { _tag: "Public", id: "service:orchestrator" }
+
+const bench = (s: Config.Config.Success<typeof settings>) =>
   Effect.gen(function* () {
     const log = yield* AuditLog
     const digest = new Uint8Array(randomBytes(32))
+    let done = 0
     const t0 = performance.now()
-    for (let start = 0; start < entries; start += batch) {
-      const n = Math.min(batch, entries - start)
-      const leaves = Array.from({ length: n }, (_, i) => {
-        const timeMs = Date.now()
-        const leaf = Either.getOrThrow(
-          encodeLeaf({
-            kind: "scan.recorded",
-            actor: { _tag: "Public", id: "service:orchestrator" },
-            subject: { _tag: "Public", id: `garment:01/09506000134352/21/S${start + i}` },
-            payloadDigest: digest,
-            timeMs
-          })
-        )
-        return { kind: "scan.recorded", leaf, recordedAt: new Date(timeMs) }
-      })
-      yield* log.appendLeaves(leaves)
-      if ((start / batch) % 10 === 9) yield* Effect.logInfo(`appended ${start + n}`)
-    }
+    // BENCH_CONCURRENCY callers, each appending its next entry as soon as the previous one is acknowledged.
+    let next = 0
+    const caller = Effect.whileLoop({
+      while: () => next < s.entries,
+      body: () => {
+        const i = next++
+        return log.append({
+          kind: "scan.recorded",
+          actor: s.personEvery > 0 && i % s.personEvery === 0 ? person(i) : service,
+          subject: { _tag: "Public", id: `garment:01/09506000134352/21/S${i}` },
+          payloadDigest: digest,
+          timeMs: Date.now()
+        })
+      },
+      step: () => {
+        if (++done % 100_000 === 0)
+          Effect.runSync(Effect.logInfo(`appended ${done} (${Math.round(done / ((performance.now() - t0) / 1000))}/s)`))
+      }
+    })
+    yield* Effect.all(
+      Array.from({ length: s.concurrency }, () => caller),
+      { concurrency: "unbounded", discard: true }
+    )
     const seconds = (performance.now() - t0) / 1000
     const size = yield* log.treeSize
-    if (size !== entries) return yield* Effect.dieMessage(`tree size ${size}, expected ${entries}`)
-    const root = yield* log.root(size)
+    if (size !== s.entries) return yield* Effect.dieMessage(`tree size ${size}, expected ${s.entries}`)
+
+    const keys = generateSignerKey(ORIGIN)
+    const signer = Either.getOrThrow(parseSignerKey(keys.signerKey))
+    const tc = performance.now()
+    const cp = yield* signCheckpointNow(ORIGIN, signer)
+    const checkpointMs = performance.now() - tc
+    if (Option.isNone(cp) || cp.value.treeSize !== size) return yield* Effect.dieMessage("no checkpoint at the head")
 
     const latencies: Array<number> = []
-    for (let i = 0; i < proofs; i++) {
+    for (let i = 0; i < s.proofs; i++) {
       const index = Math.floor(Math.random() * size)
       const t = performance.now()
-      const p = yield* log.inclusionProof(index, size)
+      const v = yield* log.entryView(index)
       latencies.push(performance.now() - t)
-      // Check a sample so the numbers are for correct proofs (outside the timed section).
-      if (i % 50 === 0) {
-        const row = yield* Repo.leafAt(index)
-        const leafHash = Option.isSome(row) ? hashLeaf(row.value.leaf_bytes) : new Uint8Array(32)
-        if (Either.isLeft(verifyInclusionSync(index, size, leafHash, p.proof, root)))
-          return yield* Effect.dieMessage(`inclusion proof for ${index} does not verify`)
-      }
+      // Every proof is checked with the shared verifier (outside the timed section).
+      const leafHash = hashLeaf(hex(v.leafData))
+      const ok =
+        bytesEqual(leafHash, hex(v.leafHash)) &&
+        bytesEqual(hex(v.rootHash), cp.value.root) &&
+        Either.isRight(verifyInclusionSync(index, v.treeSize, leafHash, v.inclusionProof.map(hex), cp.value.root))
+      if (!ok) return yield* Effect.dieMessage(`inclusion proof for ${index} does not verify`)
+    }
+    const consistency: Array<number> = []
+    for (let i = 0; i < Math.ceil(s.proofs / 4); i++) {
+      const from = 1 + Math.floor(Math.random() * (size - 1))
+      const t = performance.now()
+      const c = yield* log.consistencyView(from, size)
+      consistency.push(performance.now() - t)
+      const ok =
+        bytesEqual(hex(c.toRoot), cp.value.root) &&
+        Either.isRight(verifyConsistencySync(from, size, hex(c.fromRoot), cp.value.root, c.proof.map(hex)))
+      if (!ok) return yield* Effect.dieMessage(`consistency proof ${from}→${size} does not verify`)
     }
     latencies.sort((a, b) => a - b)
-    return { appendsPerS: entries / seconds, seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99) }
+    consistency.sort((a, b) => a - b)
+    return {
+      appendsPerS: s.entries / seconds,
+      seconds,
+      checkpointMs,
+      p50: percentile(latencies, 50),
+      p99: percentile(latencies, 99),
+      max: latencies[latencies.length - 1] ?? Number.NaN,
+      cp50: percentile(consistency, 50),
+      cp99: percentile(consistency, 99)
+    }
   })
 
 const main = Effect.gen(function* () {
@@ -88,17 +140,24 @@ const main = Effect.gen(function* () {
   const dropDb = Effect.promise(() => admin(s.url, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`))
   const run = Effect.gen(function* () {
     yield* migrateUp().pipe(Effect.provide(pgLayer(url, 1)))
+    const sql = pgLayer(url, s.pool)
     const layer = auditLogLayer().pipe(
-      Layer.provide(subjectKeysLayer(newSubjectKey())),
-      Layer.provideMerge(pgLayer(url, 4))
+      Layer.provide(subjectKeysLayer(newSubjectKey()).pipe(Layer.provide(sql))),
+      Layer.provideMerge(sql)
     )
-    const r = yield* Effect.scoped(bench(s.entries, s.batch, s.proofs).pipe(Effect.provide(layer)))
-    process.stdout.write(`entries=${s.entries} batch=${s.batch} seconds=${r.seconds.toFixed(1)}\n`)
-    process.stdout.write(`appends/s: ${Math.round(r.appendsPerS)}\n`)
-    process.stdout.write(
-      `inclusion proof latency over ${s.proofs} random proofs: p50 ${r.p50.toFixed(3)} ms, p99 ${r.p99.toFixed(3)} ms\n`
+    const r = yield* Effect.scoped(bench(s).pipe(Effect.provide(layer)))
+    const out = (line: string) => process.stdout.write(`${line}\n`)
+    out(
+      `entries=${s.entries} concurrency=${s.concurrency} person_every=${s.personEvery} seconds=${r.seconds.toFixed(1)}`
     )
-    process.stdout.write(`appends_per_s=${Math.round(r.appendsPerS)} proof_p99_ms=${r.p99.toFixed(3)}\n`)
+    out(`appends/s (AuditLog.append, batcher + sequencer): ${Math.round(r.appendsPerS)}`)
+    out(`checkpoint signed at the head in ${r.checkpointMs.toFixed(1)} ms`)
+    out(
+      `entryView (leaf + inclusion proof) over ${s.proofs} random indices, all verified: ` +
+        `p50 ${r.p50.toFixed(3)} ms, p99 ${r.p99.toFixed(3)} ms, max ${r.max.toFixed(3)} ms`
+    )
+    out(`consistencyView, all verified: p50 ${r.cp50.toFixed(3)} ms, p99 ${r.cp99.toFixed(3)} ms`)
+    out(`appends_per_s=${Math.round(r.appendsPerS)} proof_p99_ms=${r.p99.toFixed(3)}`)
   })
   yield* run.pipe(Effect.ensuring(dropDb))
 })

@@ -3,7 +3,7 @@
  * hashes (O(log n) nodes, one query), and the JSON the audit endpoints return. The HTTP wiring is the lead's.
  */
 import { SqlClient } from "@effect/sql"
-import { Chunk, Context, Deferred, Effect, Either, Layer, Option, Queue, type Scope } from "effect"
+import { Context, Effect, Either, Exit, Layer, Option, Runtime, type Scope } from "effect"
 import { encodeLeaf } from "../../shared/audit/AuditEntry.js"
 import { toHex } from "../../shared/audit/Bytes.js"
 import { parseSignedCheckpoint } from "../../shared/audit/Checkpoint.js"
@@ -12,6 +12,7 @@ import {
   inclusionPlan,
   type InvalidTreeRequest,
   type MissingSubtree,
+  type NewNode,
   type Range,
   rangeHash
 } from "../../shared/audit/Merkle.js"
@@ -33,6 +34,10 @@ export interface AuditLogOptions {
   readonly batchMaxEntries?: number
   /** How long the appender waits for more entries after the first one arrives. */
   readonly batchLingerMs?: number
+  /** Stored nodes at this level and above are cached in memory (the levels every proof shares). */
+  readonly cacheMinLevel?: number
+  /** Most nodes the cache holds. */
+  readonly cacheMaxNodes?: number
 }
 
 export interface Proof {
@@ -74,7 +79,8 @@ export class AuditLog extends Context.Tag("brandme/compliance/AuditLog")<AuditLo
 
 interface Pending {
   readonly leaf: Repo.PendingLeaf
-  readonly done: Deferred.Deferred<number, AuditStoreError>
+  readonly resume: (index: number) => void
+  readonly fail: (e: AuditStoreError) => void
 }
 
 const normalise = (p: Party): Party => (p._tag === "Person" ? { ...p, subjectId: p.subjectId.toLowerCase() } : p)
@@ -86,60 +92,110 @@ export const makeAuditLog = (
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const keys = yield* SubjectKeys
-    const maxBatch = options.batchMaxEntries ?? 500
+    // Under load the queue fills while a batch commits, so batches grow by themselves (group commit).
+    const maxBatch = options.batchMaxEntries ?? 5000
     const linger = options.batchLingerMs ?? 5
-    const queue = yield* Queue.unbounded<Pending>()
     const withSql = Effect.provideService(SqlClient.SqlClient, sql)
+    const cache = new Repo.NodeCache(options.cacheMinLevel ?? 6, options.cacheMaxNodes ?? 200_000)
+    const remember = (nodes: ReadonlyArray<NewNode>) => cache.putAll(nodes)
+    const runtime = yield* Effect.runtime<never>()
+    const runFork = Runtime.runFork(runtime)
 
+    /*
+     * The batcher (group commit), kept out of the fiber machinery because it runs once per entry: waiting
+     * entries sit in a plain array; an idle batcher starts a batch `linger` ms after the first one arrives,
+     * and while a batch commits the next one fills, so batches grow with the load (up to `maxBatch`).
+     * Each caller waits in Effect.async and is resumed with its index or the batch's error.
+     */
+    let pending: Array<Pending> = []
+    let writing: Promise<void> | undefined
+    let timer: ReturnType<typeof setTimeout> | undefined
+
+    const settle = (
+      batch: ReadonlyArray<Pending>,
+      result: Either.Either<{ readonly start: number }, AuditStoreError>
+    ) => {
+      if (Either.isRight(result)) for (let i = 0; i < batch.length; i++) batch[i]!.resume(result.right.start + i)
+      else for (const p of batch) p.fail(result.left)
+    }
+    // Appends are traced per batch (one span per sequencer transaction), not per entry: a span per entry
+    // costs about as much as the rest of the append path together.
     const writeBatch = (batch: ReadonlyArray<Pending>) =>
-      Effect.gen(function* () {
-        const result = yield* Effect.either(
-          withSql(
-            Repo.appendBatch(
-              batch.map((p) => p.leaf),
-              nodeHasher
-            )
+      withSql(
+        Repo.appendBatch(
+          batch.map((p) => p.leaf),
+          nodeHasher,
+          remember
+        )
+      ).pipe(
+        Effect.tap((r) =>
+          Effect.annotateCurrentSpan({ "audit.batch.entries": batch.length, "audit.batch.start": r.start })
+        ),
+        Effect.withSpan("AuditLog.writeBatch", { captureStackTrace: false }),
+        Effect.either
+      )
+    const flush = (): void => {
+      timer = undefined
+      if (writing !== undefined || pending.length === 0) return
+      const batch = pending.length <= maxBatch ? pending : pending.slice(0, maxBatch)
+      pending = pending.length <= maxBatch ? [] : pending.slice(maxBatch)
+      writing = new Promise((resolve) => {
+        runFork(writeBatch(batch)).addObserver((exit) => {
+          settle(
+            batch,
+            Exit.isSuccess(exit)
+              ? exit.value
+              : Either.left(new AuditStoreError({ operation: "appendBatch", message: "batch write was interrupted" }))
           )
-        )
-        yield* Effect.forEach(batch, (p, i) =>
-          Either.isRight(result) ? Deferred.succeed(p.done, result.right.start + i) : Deferred.fail(p.done, result.left)
-        )
+          writing = undefined
+          resolve()
+          // Entries that arrived during the write have waited long enough: write them now.
+          flush()
+        })
       })
-
-    // The batcher: the first waiting entry starts a batch; entries arriving within `linger` ms join it.
-    const loop = Effect.gen(function* () {
-      const first = Chunk.toArray(yield* Queue.takeBetween(queue, 1, maxBatch))
-      if (first.length < maxBatch && linger > 0) yield* Effect.sleep(linger)
-      const more = first.length < maxBatch ? Chunk.toArray(yield* Queue.takeUpTo(queue, maxBatch - first.length)) : []
-      yield* writeBatch([...first, ...more])
-    }).pipe(Effect.forever)
-    yield* Effect.forkScoped(loop)
-    // On shutdown, write what is still queued rather than dropping acknowledged-in-flight entries.
+    }
+    const enqueue = (p: Pending): void => {
+      pending.push(p)
+      if (writing === undefined && timer === undefined) {
+        if (linger > 0) timer = setTimeout(flush, linger)
+        else queueMicrotask(flush)
+      }
+    }
+    // On shutdown, let the running batch finish and write what is still waiting rather than dropping it.
     yield* Effect.addFinalizer(() =>
-      Effect.gen(function* () {
-        const rest = Chunk.toArray(yield* Queue.takeAll(queue))
-        for (let i = 0; i < rest.length; i += maxBatch) yield* writeBatch(rest.slice(i, i + maxBatch))
+      Effect.promise(async () => {
+        if (timer !== undefined) clearTimeout(timer)
+        timer = undefined
+        while (writing !== undefined || pending.length > 0) {
+          if (writing === undefined) flush()
+          await writing
+        }
       })
     )
 
-    const appendLeaf = (kind: string, leaf: Uint8Array, recordedAt: Date) =>
-      Effect.gen(function* () {
-        const done = yield* Deferred.make<number, AuditStoreError>()
-        yield* Queue.offer(queue, { leaf: { bytes: leaf, hash: nodeHasher.leaf(leaf), kind, recordedAt }, done })
-        return yield* Deferred.await(done)
-      }).pipe(Effect.withSpan("AuditLog.appendLeaf", { captureStackTrace: false }))
+    const enqueueLeaf = (kind: string, leaf: Uint8Array, recordedAt: Date) =>
+      Effect.async<number, AuditStoreError>((resume) => {
+        enqueue({
+          leaf: { bytes: leaf, hash: nodeHasher.leaf(leaf), kind, recordedAt },
+          resume: (index) => resume(Effect.succeed(index)),
+          fail: (e) => resume(Effect.fail(e))
+        })
+      })
+
+    const appendLeaf = enqueueLeaf
 
     const append = (raw: AuditEntry) =>
       Effect.gen(function* () {
         const entry = { ...raw, actor: normalise(raw.actor), subject: normalise(raw.subject) }
-        const keyMap = yield* keys.keysFor(personIds(entry))
+        const persons = personIds(entry)
+        const keyMap = persons.length === 0 ? new Map<string, Uint8Array>() : yield* keys.keysFor(persons)
         const sealed = yield* Either.mapLeft(
           sealEntry(entry, keyMap),
           (e) => new AuditEntryRejected({ message: e.reason })
         )
         const bytes = yield* Either.mapLeft(encodeLeaf(sealed), (e) => new AuditEntryRejected({ message: e.reason }))
-        return yield* appendLeaf(entry.kind, bytes, new Date(entry.timeMs))
-      }).pipe(Effect.withSpan("AuditLog.append", { captureStackTrace: false }))
+        return yield* enqueueLeaf(entry.kind, bytes, new Date(entry.timeMs))
+      })
 
     const appendLeaves = (
       leaves: ReadonlyArray<{ readonly kind: string; readonly leaf: Uint8Array; readonly recordedAt: Date }>
@@ -147,7 +203,8 @@ export const makeAuditLog = (
       withSql(
         Repo.appendBatch(
           leaves.map((l) => ({ bytes: l.leaf, hash: nodeHasher.leaf(l.leaf), kind: l.kind, recordedAt: l.recordedAt })),
-          nodeHasher
+          nodeHasher,
+          remember
         )
       ).pipe(Effect.withSpan("AuditLog.appendLeaves", { captureStackTrace: false }))
 
@@ -167,7 +224,7 @@ export const makeAuditLog = (
     /** Resolves the ranges of a plan plus the root range(s) with one node query. */
     const resolve = (ranges: ReadonlyArray<Range>, size: number) =>
       Effect.gen(function* () {
-        const source = yield* withSql(Repo.sourceFor(ranges))
+        const source = yield* withSql(Repo.sourceFor(ranges, cache))
         const out: Array<Uint8Array> = []
         for (const r of ranges) {
           const h = rangeHash(r, source, nodeHasher)
@@ -229,9 +286,11 @@ export const makeAuditLog = (
             index,
             message: `entry ${index} is not covered by the latest checkpoint (size ${cp.tree_size})`
           })
-        const leaf = yield* withSql(Repo.leafAt(index))
+        // The leaf row and the proof's nodes are independent reads: run them side by side.
+        const [leaf, p] = yield* Effect.all([withSql(Repo.leafAt(index)), inclusionProof(index, cp.tree_size)], {
+          concurrency: 2
+        })
         if (Option.isNone(leaf)) return yield* new AuditEntryNotFound({ index, message: `entry ${index} is missing` })
-        const p = yield* inclusionProof(index, cp.tree_size)
         return {
           index,
           kind: leaf.value.kind,

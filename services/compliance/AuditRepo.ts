@@ -4,9 +4,11 @@
  */
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Effect, Either, Option, type ParseResult, Schema } from "effect"
+import { Effect, Option, type ParseResult, Schema } from "effect"
 import {
-  appendNodes,
+  appendToFrontier,
+  frontierLength,
+  type NewNode,
   type NodeId,
   nodesFor,
   type Range,
@@ -28,6 +30,7 @@ const Bytes = Schema.Uint8ArrayFromSelf
 
 const NodeRow = Schema.Struct({ level: Schema.Number, node_index: Bigint, hash: Bytes })
 const SizeRow = Schema.Struct({ tree_size: Bigint })
+const StateRow = Schema.Struct({ tree_size: Bigint, frontier: Schema.NullOr(Bytes) })
 export const LeafRow = Schema.Struct({
   leaf_index: Bigint,
   leaf_bytes: Bytes,
@@ -83,14 +86,60 @@ export const fetchNodes = (ids: ReadonlyArray<NodeId>) =>
     return out
   })
 
-/** A SubtreeSource over exactly the nodes `ranges` need, loaded with one query. */
-export const sourceFor = (ranges: ReadonlyArray<Range>) =>
-  Effect.map(
-    fetchNodes(nodesFor(ranges)),
-    (m): SubtreeSource =>
-      (id) =>
-        m.get(key(id.level, id.index))
-  )
+/**
+ * A bounded cache of stored nodes. Stored nodes never change (append-only, position-addressed), so a cached
+ * hash is never stale; only nodes at `minLevel` and above are kept — the upper levels every proof shares,
+ * few enough (n / 2^minLevel) to hold — and the oldest go first past `maxEntries`.
+ */
+export class NodeCache {
+  private readonly map = new Map<string, Uint8Array>()
+  constructor(
+    readonly minLevel = 6,
+    private readonly maxEntries = 200_000
+  ) {}
+  get size(): number {
+    return this.map.size
+  }
+  get(id: NodeId): Uint8Array | undefined {
+    return id.level < this.minLevel ? undefined : this.map.get(key(id.level, id.index))
+  }
+  put(level: number, index: number, hash: Uint8Array): void {
+    if (level < this.minLevel) return
+    if (this.map.size >= this.maxEntries) {
+      const oldest = this.map.keys().next()
+      if (oldest.done !== true) this.map.delete(oldest.value)
+    }
+    this.map.set(key(level, index), hash)
+  }
+  /** Nodes a committed sequencer transaction wrote. */
+  putAll(nodes: ReadonlyArray<NewNode>): void {
+    for (const n of nodes) if (n.level >= this.minLevel) this.put(n.level, n.index, n.hash)
+  }
+}
+
+/** A SubtreeSource over exactly the nodes `ranges` need: cached ones, the rest loaded with one query. */
+export const sourceFor = (ranges: ReadonlyArray<Range>, cache?: NodeCache) =>
+  Effect.gen(function* () {
+    const ids = nodesFor(ranges)
+    const hit = new Map<string, Uint8Array>()
+    const miss: Array<NodeId> = []
+    for (const id of ids) {
+      const h = cache?.get(id)
+      if (h === undefined) miss.push(id)
+      else hit.set(key(id.level, id.index), h)
+    }
+    const fetched = yield* fetchNodes(miss)
+    if (cache !== undefined)
+      for (const id of miss) {
+        const h = fetched.get(key(id.level, id.index))
+        if (h !== undefined) cache.put(id.level, id.index, h)
+      }
+    const source: SubtreeSource = (id) => {
+      const k = key(id.level, id.index)
+      return hit.get(k) ?? fetched.get(k)
+    }
+    return source
+  })
 
 export const treeSize = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
@@ -101,50 +150,86 @@ export const treeSize = Effect.gen(function* () {
   return rows[0]?.tree_size ?? 0
 })
 
+/** The frontier column: 32-byte hashes concatenated, or null/wrong length (a pre-0006 row) → none. */
+const splitFrontier = (size: number, bytes: Uint8Array | null): ReadonlyArray<Uint8Array> | undefined => {
+  const n = frontierLength(size)
+  if (bytes === null || bytes.length !== n * 32) return undefined
+  return Array.from({ length: n }, (_, i) => bytes.subarray(i * 32, i * 32 + 32))
+}
+
+/** Byte strings concatenated into one Buffer (sent as one binary parameter). */
+const concat = (parts: ReadonlyArray<Uint8Array>): Buffer => Buffer.concat(parts as Array<Uint8Array>)
+
 /**
- * The sequencer: one transaction locks the state row, takes the next contiguous indices, writes the leaves
- * and every perfect subtree they complete, and moves the size. Concurrent appenders (any process) queue on the
- * row lock, so indices never fork and a rolled-back batch leaves no gap.
+ * The sequencer: one transaction locks the state row — which also holds the tree's right frontier — takes the
+ * next contiguous indices, writes the leaves and every perfect subtree they complete and moves the size and
+ * frontier in one statement. Concurrent appenders (any process) queue on the row lock, so indices never fork
+ * and a rolled-back batch leaves no gap. Three round trips per batch whatever its size (BEGIN+lock, write,
+ * COMMIT); `onCommitted` sees the nodes once they are durable (for the node cache).
  */
-export const appendBatch = (leaves: ReadonlyArray<PendingLeaf>, hasher: TreeHasher) =>
+export const appendBatch = (
+  leaves: ReadonlyArray<PendingLeaf>,
+  hasher: TreeHasher,
+  onCommitted?: (nodes: ReadonlyArray<NewNode>) => void
+) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const write = Effect.gen(function* () {
-      const state = yield* sql`SELECT tree_size FROM audit_tree_state WHERE id = 1 FOR UPDATE`.pipe(
-        Effect.flatMap(decodeRows(SizeRow, "appendBatch"))
+      const state = yield* sql`SELECT tree_size, frontier FROM audit_tree_state WHERE id = 1 FOR UPDATE`.pipe(
+        Effect.flatMap(decodeRows(StateRow, "appendBatch"))
       )
       const start = state[0]?.tree_size ?? 0
-      const frontier = yield* fetchNodes(rangeNodes({ start: 0, end: start }))
-      const created = appendNodes(
+      let frontier = splitFrontier(start, state[0]?.frontier ?? null)
+      if (frontier === undefined) {
+        // A log from before the frontier column: load it from the nodes once; this batch stores it.
+        const ids = rangeNodes({ start: 0, end: start })
+        const stored = yield* fetchNodes(ids)
+        const found = ids.map((id) => stored.get(key(id.level, id.index)))
+        const lost = ids.findIndex((_, i) => found[i] === undefined)
+        if (lost >= 0)
+          return yield* new AuditStoreError({
+            operation: "appendBatch",
+            message: `stored tree lacks frontier node ${ids[lost]!.level}:${ids[lost]!.index}`
+          })
+        frontier = found as Array<Uint8Array>
+      }
+      const created = appendToFrontier(
         start,
+        frontier,
         leaves.map((l) => l.hash),
-        (id) => frontier.get(key(id.level, id.index)),
         hasher
       )
-      if (Either.isLeft(created))
-        return yield* new AuditStoreError({
-          operation: "appendBatch",
-          message: `stored tree lacks frontier node ${created.left.level}:${created.left.index}`
-        })
+      const nodes = created.nodes
+      const size = start + leaves.length
+      // Bytes go as three binary parameters (node-postgres sends a Buffer as binary): the leaves concatenated
+      // with their lengths, and the leaf and node hashes at 32 bytes each — no per-row hex text to build or parse.
       yield* sql`
-        INSERT INTO audit_leaves (leaf_index, leaf_bytes, leaf_hash, kind, recorded_at)
-        SELECT * FROM unnest(
-          ${pgArray.ints(leaves.map((_, i) => start + i))}::bigint[], ${pgArray.bytea(leaves.map((l) => l.bytes))}::bytea[],
-          ${pgArray.bytea(leaves.map((l) => l.hash))}::bytea[], ${pgArray.text(leaves.map((l) => l.kind))}::text[],
-          ${pgArray.text(leaves.map((l) => l.recordedAt.toISOString()))}::timestamptz[])
+        WITH leaf_in AS (
+          SELECT ord - 1 AS i, len, (sum(len) OVER (ORDER BY ord) - len)::int AS off, kind, ms
+          FROM unnest(${pgArray.ints(leaves.map((l) => l.bytes.length))}::int[], ${pgArray.text(leaves.map((l) => l.kind))}::text[],
+            ${pgArray.ints(leaves.map((l) => l.recordedAt.getTime()))}::bigint[]) WITH ORDINALITY AS t (len, kind, ms, ord)
+        ), new_leaves AS (
+          INSERT INTO audit_leaves (leaf_index, leaf_bytes, leaf_hash, kind, recorded_at)
+          SELECT ${start} + i, substring(${concat(leaves.map((l) => l.bytes))}::bytea FROM off + 1 FOR len),
+            substring(${concat(leaves.map((l) => l.hash))}::bytea FROM i::int * 32 + 1 FOR 32), kind,
+            timestamptz 'epoch' + ms * interval '1 millisecond'
+          FROM leaf_in
+        ), new_nodes AS (
+          INSERT INTO audit_nodes (level, node_index, hash)
+          SELECT level, node_index, substring(${concat(nodes.map((n) => n.hash))}::bytea FROM (ord::int - 1) * 32 + 1 FOR 32)
+          FROM unnest(${pgArray.ints(nodes.map((n) => n.level))}::smallint[], ${pgArray.ints(nodes.map((n) => n.index))}::bigint[])
+            WITH ORDINALITY AS t (level, node_index, ord)
+        )
+        UPDATE audit_tree_state SET tree_size = ${size}, frontier = ${concat(created.frontier)}, updated_at = now()
+        WHERE id = 1
       `
-      const nodes = created.right
-      yield* sql`
-        INSERT INTO audit_nodes (level, node_index, hash)
-        SELECT * FROM unnest(${pgArray.ints(nodes.map((n) => n.level))}::smallint[],
-          ${pgArray.ints(nodes.map((n) => n.index))}::bigint[], ${pgArray.bytea(nodes.map((n) => n.hash))}::bytea[])
-      `
-      yield* sql`UPDATE audit_tree_state SET tree_size = ${start + leaves.length}, updated_at = now() WHERE id = 1`
-      return { start, size: start + leaves.length }
+      return { start, size, nodes }
     })
-    return yield* sql
+    const done = yield* sql
       .withTransaction(write)
       .pipe(Effect.catchTag("SqlError", (e) => Effect.fail(storeError("appendBatch")(e))))
+    onCommitted?.(done.nodes)
+    return { start: done.start, size: done.size }
   })
 
 export const leafAt = (index: number) =>

@@ -3,7 +3,7 @@
  * master key, erased by nulling the key (crypto-shredding — audit leaves stay byte-identical).
  */
 import { SqlClient } from "@effect/sql"
-import { Context, Effect, Layer, Schema } from "effect"
+import { Context, Effect, Exit, Layer, Runtime, Schema } from "effect"
 import { newSubjectKey } from "../../shared/audit/SubjectCipher.js"
 import { unwrapSubjectKey, wrapSubjectKey } from "../../shared/crypto/Pii.js"
 import { AuditStoreError } from "./AuditErrors.js"
@@ -46,10 +46,8 @@ export const makeSubjectKeys = (masterKey: Uint8Array) =>
     const existingKeys = (ids: ReadonlyArray<string>) =>
       ids.length === 0 ? Effect.succeed(new Map<string, Uint8Array>()) : read(ids)
 
-    const keysFor = (ids: ReadonlyArray<string>) =>
+    const createAndRead = (unique: ReadonlyArray<string>) =>
       Effect.gen(function* () {
-        if (ids.length === 0) return new Map<string, Uint8Array>()
-        const unique = [...new Set(ids.map((i) => i.toLowerCase()))]
         // Racing creators both insert; ON CONFLICT keeps the first, and everyone reads that one back.
         yield* sql`
           INSERT INTO subject_keys (subject_id, key)
@@ -57,7 +55,50 @@ export const makeSubjectKeys = (masterKey: Uint8Array) =>
           ON CONFLICT (subject_id) DO NOTHING
         `.pipe(Effect.mapError(fail("SubjectKeys.create")))
         return yield* read(unique)
-      }).pipe(Effect.withSpan("SubjectKeys.keysFor"))
+      }).pipe(Effect.withSpan("SubjectKeys.keysFor", { captureStackTrace: false }))
+
+    /*
+     * Concurrent callers are coalesced: while one create-and-read runs, the subjects asked for meanwhile
+     * wait and go in the next one together — two statements per round instead of two per audit entry.
+     * No key is cached between rounds, so an erasure is seen by the very next round.
+     */
+    const runFork = Runtime.runFork(yield* Effect.runtime<never>())
+    let waiting: Array<{
+      readonly ids: ReadonlyArray<string>
+      readonly resume: (e: Effect.Effect<Map<string, Uint8Array>, AuditStoreError>) => void
+    }> = []
+    let running = false
+    const round = (): void => {
+      if (running || waiting.length === 0) return
+      running = true
+      const batch = waiting
+      waiting = []
+      const unique = [...new Set(batch.flatMap((w) => w.ids))]
+      runFork(createAndRead(unique)).addObserver((exit) => {
+        for (const w of batch) {
+          if (Exit.isFailure(exit)) {
+            w.resume(Effect.failCause(exit.cause))
+            continue
+          }
+          const mine = new Map<string, Uint8Array>()
+          for (const id of w.ids) {
+            const k = exit.value.get(id)
+            if (k !== undefined) mine.set(id, k)
+          }
+          w.resume(Effect.succeed(mine))
+        }
+        running = false
+        round()
+      })
+    }
+
+    const keysFor = (ids: ReadonlyArray<string>) =>
+      ids.length === 0
+        ? Effect.succeed(new Map<string, Uint8Array>())
+        : Effect.async<Map<string, Uint8Array>, AuditStoreError>((resume) => {
+            waiting.push({ ids: [...new Set(ids.map((i) => i.toLowerCase()))], resume })
+            if (!running) queueMicrotask(round)
+          })
 
     const erase = (subjectId: string) =>
       sql`UPDATE subject_keys SET key = NULL, erased_at = now() WHERE subject_id = ${subjectId}::uuid AND key IS NOT NULL`.pipe(

@@ -211,12 +211,26 @@ export const appendNodes = (
   existing: SubtreeSource,
   hasher: TreeHasher = rfc9162Hasher
 ): Either.Either<Array<NewNode>, MissingSubtree> => {
-  const stack: Array<Uint8Array> = []
+  const frontier: Array<Uint8Array> = []
   for (const id of rangeNodes({ start: 0, end: size })) {
     const h = existing(id)
     if (h === undefined) return Either.left(new MissingSubtree({ level: id.level, index: id.index }))
-    stack.push(h)
+    frontier.push(h)
   }
+  return Either.right(appendToFrontier(size, frontier, leafHashes, hasher).nodes)
+}
+
+/**
+ * The same, from the old frontier itself (`rangeNodes({0, size})` hashes, left to right): the created nodes
+ * and the new frontier — what the sequencer stores with the tree size so the next batch reads no nodes.
+ */
+export const appendToFrontier = (
+  size: number,
+  frontier: ReadonlyArray<Uint8Array>,
+  leafHashes: ReadonlyArray<Uint8Array>,
+  hasher: TreeHasher = rfc9162Hasher
+): { readonly nodes: Array<NewNode>; readonly frontier: Array<Uint8Array> } => {
+  const stack = [...frontier]
   const out: Array<NewNode> = []
   for (let i = 0; i < leafHashes.length; i++) {
     let level = 0
@@ -232,7 +246,62 @@ export const appendNodes = (
     }
     stack.push(hash)
   }
-  return Either.right(out)
+  return { nodes: out, frontier: stack }
+}
+
+/** How many frontier nodes a tree of `size` leaves has (one per set bit). */
+export const frontierLength = (size: number): number => {
+  let n = 0
+  for (let s = size; s > 0; s = half(s)) if (isOdd(s)) n++
+  return n
+}
+
+/**
+ * A compact range over [0, size): only the right frontier (one perfect subtree per set bit of `size`), so a
+ * tree of any size is rebuilt leaf by leaf in O(log n) memory and its root read at any point — what the
+ * integrity job streams through, and what the sequencer keeps between batches.
+ */
+export class CompactRange {
+  private readonly stack: Array<Uint8Array>
+  private count: number
+
+  /** Starts at `size` from its frontier, `rangeNodes({0, size})` hashes left to right (none for size 0). */
+  constructor(
+    private readonly hasher: TreeHasher = rfc9162Hasher,
+    size = 0,
+    frontier: ReadonlyArray<Uint8Array> = []
+  ) {
+    this.count = size
+    this.stack = [...frontier]
+  }
+
+  get size(): number {
+    return this.count
+  }
+
+  /** The frontier hashes, left to right (largest subtree first). */
+  get frontier(): ReadonlyArray<Uint8Array> {
+    return this.stack
+  }
+
+  appendLeafHash(leafHash: Uint8Array): void {
+    let index = this.count
+    let hash = leafHash
+    while (isOdd(index)) {
+      hash = this.hasher.node(this.stack.pop()!, hash)
+      index = half(index)
+    }
+    this.stack.push(hash)
+    this.count++
+  }
+
+  /** MTH of the leaves so far: the frontier folded from the right (ragged edge). */
+  root(): Uint8Array {
+    if (this.stack.length === 0) return emptyRoot
+    let acc = this.stack[this.stack.length - 1]!
+    for (let i = this.stack.length - 2; i >= 0; i--) acc = this.hasher.node(this.stack[i]!, acc)
+    return acc
+  }
 }
 
 const invalid = (reason: string) => Either.left(new InvalidProof({ reason }))

@@ -1,0 +1,1 @@
+ALTER TABLE audit_tree_state DROP COLUMN IF EXISTS frontier;

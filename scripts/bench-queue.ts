@@ -1,24 +1,25 @@
 /**
  * persist_scan_event throughput, batched and unbatched, in one run on the real Redis/Postgres/NATS
  * of this machine (its own database, queue prefix and stream, removed afterwards). Each phase:
- * enqueue N scans, start the scans worker, time until every row is in scan_events; then check that
- * every scan was published on JetStream and has its audit follow-up queued. The task is the whole
- * task per scan (INSERT, acked scan.recorded publish, audit follow-up enqueue).
+ * enqueue N scans, start the scans worker, time from its first job to the last row in scan_events;
+ * then check that every scan was published on JetStream and has its audit follow-up queued. The task
+ * is the whole task per scan (INSERT, acked scan.recorded publish, audit follow-up enqueue).
  * Batched = jobs as the gateway adds them (`persistScanJobs`: one job per event-loop turn, here
- * BENCH_SCANS_PER_JOB scans each), up to 500 scans per INSERT. Unbatched = one bare scan per job,
- * batch size 1, with 16× the concurrency so both phases have work in flight.
+ * BENCH_SCANS_PER_JOB scans each), up to BENCH_BATCH_SIZE scans per INSERT, BENCH_SCANS_CONCURRENCY
+ * batches in flight. Unbatched = one bare scan per job, batch size 1, 64 jobs in flight.
+ * Also printed: CPU seconds per process during the phase (this machine is shared: "other" is load
+ * that is not this benchmark or its servers).
  * LAST line: `ratio=<batched/unbatched> events_per_s=<batched>`.
  */
+import fs from "node:fs"
 import { jetstreamManager } from "@nats-io/jetstream"
 import { connect } from "@nats-io/transport-node"
-import { Effect, ManagedRuntime, Schema } from "effect"
-import { ScanEvent } from "../shared/domain/Scan.js"
-import pg from "pg"
 import { Queue } from "bullmq"
+import { Effect, ManagedRuntime, Schema } from "effect"
 import { Redis as IORedis } from "ioredis"
-import { createTestDatabase, testConfig, uniqueId } from "../shared/testing/TestDatabase.js"
-import { testSettings } from "../services/orchestrator/Settings.js"
+import pg from "pg"
 import { persistScanJobs } from "../services/orchestrator/Routing.js"
+import { testSettings } from "../services/orchestrator/Settings.js"
 import {
   deleteRedisPrefix,
   deleteStreams,
@@ -28,10 +29,19 @@ import {
   seedGarments,
   waitFor
 } from "../services/orchestrator/testing/TestStack.js"
+import { ScanEvent } from "../shared/domain/Scan.js"
+import { createTestDatabase, testConfig, uniqueId } from "../shared/testing/TestDatabase.js"
 
-const BATCHED_N = Number(process.env.BENCH_BATCHED_EVENTS ?? 20_000)
-const UNBATCHED_N = Number(process.env.BENCH_UNBATCHED_EVENTS ?? 5_000)
-const SCANS_PER_JOB = Number(process.env.BENCH_SCANS_PER_JOB ?? 50)
+const numberEnv = (name: string, fallback: number) => {
+  const v = Number(process.env[name] ?? fallback)
+  if (!Number.isInteger(v) || v <= 0) throw new Error(`${name} must be a positive integer, got ${process.env[name]}`)
+  return v
+}
+const BATCHED_N = numberEnv("BENCH_BATCHED_EVENTS", 40_000)
+const UNBATCHED_N = numberEnv("BENCH_UNBATCHED_EVENTS", 5_000)
+const SCANS_PER_JOB = numberEnv("BENCH_SCANS_PER_JOB", 50)
+const BATCH_SIZE = numberEnv("BENCH_BATCH_SIZE", 1_000)
+const CONCURRENCY = numberEnv("BENCH_SCANS_CONCURRENCY", 4)
 
 const db = await createTestDatabase("benchq")
 const id = uniqueId("benchq")
@@ -39,6 +49,8 @@ const redis = new IORedis("redis://127.0.0.1:6379", { maxRetriesPerRequest: null
 const client = new pg.Client({ connectionString: db.url })
 await client.connect()
 const seed = await seedGarments(db.url, 20)
+
+const rowCount = async () => Number((await client.query("SELECT count(*) AS n FROM scan_events")).rows[0].n)
 
 /** scan.recorded messages stored in the phase's streams */
 const streamMessages = async (streamPrefix: string) => {
@@ -56,6 +68,33 @@ const auditEntries = async (q: Queue) => {
   for (const j of await q.getJobs(["waiting", "prioritized", "delayed"]))
     n += typeof j.data === "object" && j.data !== null && Array.isArray(j.data.entries) ? j.data.entries.length : 1
   return n
+}
+
+/** CPU ticks (1/100 s) used so far, by process name; this process is "bench" */
+const cpuTicks = () => {
+  const out = new Map<string, number>()
+  for (const pid of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(pid)) continue
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
+      const name = pid === String(process.pid) ? "bench" : stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"))
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+      out.set(name, (out.get(name) ?? 0) + Number(f[11]) + Number(f[12]))
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return out
+}
+const cpuSummary = (from: Map<string, number>, to: Map<string, number>) => {
+  const used = new Map<string, number>()
+  for (const [k, v] of to) {
+    const key = ["bench", "postgres", "nats-server", "redis-server"].includes(k) ? k : "other"
+    used.set(key, (used.get(key) ?? 0) + v - (from.get(k) ?? 0))
+  }
+  return ["bench", "postgres", "nats-server", "redis-server", "other"]
+    .map((k) => `${k} ${((used.get(k) ?? 0) / 100).toFixed(2)}`)
+    .join(", ")
 }
 
 const phase = async (label: string, n: number, batch: number, concurrency: number, perJob: number) => {
@@ -77,11 +116,7 @@ const phase = async (label: string, n: number, batch: number, concurrency: numbe
       ? Array.from({ length: Math.ceil(n / perJob) }, (_, j) => events.slice(j * perJob, (j + 1) * perJob)).flatMap(
           persistScanJobs
         )
-      : events.map((e) => ({
-          name: "persist_scan_event",
-          data: e,
-          opts: { jobId: e.scanId, attempts: 5, removeOnComplete: true }
-        }))
+      : events.map((e) => ({ name: "persist_scan_event", data: e, opts: { jobId: e.scanId, attempts: 5 } }))
   for (let i = 0; i < jobs.length; i += 2000) await q.addBulk(jobs.slice(i, i + 2000))
   const settings = testSettings({
     role: "worker",
@@ -93,15 +128,22 @@ const phase = async (label: string, n: number, batch: number, concurrency: numbe
   })
   const config = testConfig({ DATABASE_URL: db.url, QUEUE_PREFIX: names.queuePrefix, DATABASE_POOL_MAX: "10" })
   const rt = ManagedRuntime.make(orchestratorStack(names, config, settings, newStubState(), { queues: ["scans"] }))
-  const t0 = performance.now()
+  // the clock starts when the worker takes its first job: connecting and starting are not throughput
+  const tStart = performance.now()
+  let tFirst: number | undefined
+  const watch = (async () => {
+    while (tFirst === undefined) {
+      if ((await q.getActiveCount()) > 0 || (await q.getCompletedCount()) > 0) tFirst = performance.now()
+      else await new Promise((r) => setTimeout(r, 2))
+    }
+  })()
+  const cpu0 = cpuTicks()
   await rt.runPromise(Effect.void)
-  await waitFor(
-    `${label}: ${n} rows`,
-    async () => Number((await client.query("SELECT count(*) AS n FROM scan_events")).rows[0].n) >= n,
-    600_000,
-    20
-  )
+  await watch
+  const t0 = tFirst ?? performance.now()
+  await waitFor(`${label}: ${n} rows`, async () => (await rowCount()) >= n, 600_000, 10)
   const seconds = (performance.now() - t0) / 1000
+  const cpu = cpuSummary(cpu0, cpuTicks())
   await rt.dispose()
   const published = await streamMessages(names.streamPrefix)
   const audit = new Queue("audit", { connection: redis, prefix: names.queuePrefix })
@@ -114,13 +156,14 @@ const phase = async (label: string, n: number, batch: number, concurrency: numbe
     throw new Error(`${label}: ${n} scans but ${published} scan.recorded messages and ${audited} audit entries queued`)
   const rate = n / seconds
   console.log(
-    `${label}: ${n} events in ${seconds.toFixed(2)} s = ${Math.round(rate)} events/s (${perJob} scan(s) per job, ${jobs.length} jobs, up to ${batch} per INSERT, concurrency ${concurrency}; ${published} published, ${audited} audit entries queued)`
+    `${label}: ${n} events in ${seconds.toFixed(2)} s = ${Math.round(rate)} events/s (start-up before the first job ${((t0 - tStart) / 1000).toFixed(2)} s, not counted; ${perJob} scan(s) per job, ${jobs.length} jobs, up to ${batch} per INSERT, ${concurrency} in flight; ${published} published, ${audited} audit entries queued)`
   )
+  console.log(`${label}: CPU seconds during the phase: ${cpu}`)
   return rate
 }
 
 try {
-  const batched = await phase("batched", BATCHED_N, 500, 4, SCANS_PER_JOB)
+  const batched = await phase("batched", BATCHED_N, BATCH_SIZE, CONCURRENCY, SCANS_PER_JOB)
   const unbatched = await phase("unbatched", UNBATCHED_N, 1, 64, 1)
   console.log(`ratio=${(batched / unbatched).toFixed(2)} events_per_s=${Math.round(batched)}`)
 } finally {

@@ -1,6 +1,6 @@
 import { parseTraceparent } from "../../shared/telemetry/TraceContext.js"
 import { Cause, DateTime, Effect, Either, Exit, Option, Runtime, Tracer } from "effect"
-import type { ScanEvent } from "../../shared/domain/Scan.js"
+import { MaxScansPerJob, type ScanEvent } from "../../shared/domain/Scan.js"
 import { Nats, natsPayload, type OutgoingMessage } from "../../shared/layers/Nats.js"
 import { Queues } from "../../shared/layers/Queues.js"
 import { EventSubjects } from "./Events.js"
@@ -14,9 +14,8 @@ import { jobOptionsFor, queueFor, TaskNames } from "./Routing.js"
  * collected) hands its decoded scans here as one group and waits; the first group starts a batch,
  * groups arriving within `lingerMs` join it (up to `maxBatch` scans), and the batch is written with
  * ONE multi-row INSERT. Then every scan is published on NATS (`Nats-Msg-Id` = scan id, so JetStream
- * drops a redelivered duplicate; all publishes of the batch are in flight together) and each job's
- * follow-ups (its audit entries, its owner notifications) are added as one batch job per job, in one
- * addBulk. Only then do the jobs complete, so a crash at any point leaves the jobs active → stalled →
+ * drops a redelivered duplicate; all publishes of the batch are in flight together) and the batch's
+ * follow-ups (audit entries, owner notifications) are added as batch jobs, in one addBulk. Only then do the jobs complete, so a crash at any point leaves the jobs active → stalled →
  * retried, and the INSERT's ON CONFLICT keeps exactly one row per scan.
  */
 export interface BatchGroup {
@@ -51,36 +50,49 @@ export const recordedMessage = (e: ScanEvent, p: PersistedScan): ScanRecorded =>
   scannedAt: DateTime.formatIso(e.scannedAt)
 })
 
-/** The follow-up jobs of one persist job: one audit batch job, one notification batch job if any. */
-const followUps = (group: BatchGroup, persisted: ReadonlyMap<string, PersistedScan>) => {
-  const found = group.events.flatMap((event) => {
-    const p = persisted.get(event.scanId.toLowerCase())
-    return p === undefined ? [] : [{ event, persisted: p }]
-  })
-  const audit =
-    found.length === 0
-      ? []
-      : [
-          {
-            name: TaskNames.appendAuditEntry,
-            data: { entries: found.map((f) => auditEntryForScan(f.event, outcomeOf(f.event.decision))) },
-            opts: jobOptionsFor(TaskNames.appendAuditEntry, { jobId: safeJobId("audit", group.jobId) })
-          }
-        ]
+/**
+ * The follow-up jobs of a written batch: ONE audit job carrying every scan's entry and ONE notification
+ * job carrying the owner notifications, whatever number of persist jobs the batch served. Their ids
+ * come from the persist jobs, so a retried batch of the same jobs adds no second copy; a retried job
+ * that lands in a differently composed batch may add an overlapping follow-up, and each entry's and
+ * notification's own idempotency key keeps it from taking effect twice.
+ */
+const followUps = (groups: ReadonlyArray<BatchGroup>, persisted: ReadonlyMap<string, PersistedScan>) => {
+  const standalone = groups.filter((g) => !g.isFlowChild)
+  const [first] = standalone
+  if (first === undefined) return { audit: [], notify: [] }
+  const key = standalone.length === 1 ? [first.jobId] : [first.jobId, `${standalone.length}jobs`]
+  const found = standalone.flatMap((g) =>
+    g.events.flatMap((event) => {
+      const p = persisted.get(event.scanId.toLowerCase())
+      return p === undefined ? [] : [{ event, persisted: p }]
+    })
+  )
+  const entries = found.map((f) => auditEntryForScan(f.event, outcomeOf(f.event.decision)))
   const notes = found
     .filter((f) => notifiedIntents.has(f.event.intent) && f.persisted.ownerUserId !== null)
     .map((f) => scanNotification(f.event, f.persisted.ownerUserId, f.persisted.brandId))
-  const notify =
-    notes.length === 0
-      ? []
-      : [
-          {
-            name: TaskNames.sendNotification,
-            data: { notifications: notes },
-            opts: jobOptionsFor(TaskNames.sendNotification, { jobId: safeJobId("notify", group.jobId) })
-          }
-        ]
-  return { audit, notify }
+  return {
+    audit: chunks(entries).map((part, i) => ({
+      name: TaskNames.appendAuditEntry,
+      data: { entries: part },
+      opts: jobOptionsFor(TaskNames.appendAuditEntry, { jobId: safeJobId("audit", ...key, ...(i > 0 ? [`${i}`] : [])) })
+    })),
+    notify: chunks(notes).map((part, i) => ({
+      name: TaskNames.sendNotification,
+      data: { notifications: part },
+      opts: jobOptionsFor(TaskNames.sendNotification, {
+        jobId: safeJobId("notify", ...key, ...(i > 0 ? [`${i}`] : []))
+      })
+    }))
+  }
+}
+
+/** Splits follow-ups into jobs of at most MaxScansPerJob items (a batch may hold more scans). */
+const chunks = <A>(items: ReadonlyArray<A>): ReadonlyArray<ReadonlyArray<A>> => {
+  const out: Array<ReadonlyArray<A>> = []
+  for (let i = 0; i < items.length; i += MaxScansPerJob) out.push(items.slice(i, i + MaxScansPerJob))
+  return out
 }
 
 /** Persist a batch of groups and run their follow-ups; per group, per scan: the row or why it failed. */
@@ -105,9 +117,7 @@ export const persistBatch = (groups: ReadonlyArray<BatchGroup>) =>
         })
       }
     const publishAll = nats.publishBatch([...messages.values()]).pipe(Effect.mapError(dep("publish scan.recorded")))
-    const jobs = groups.filter((g) => !g.isFlowChild).map((g) => followUps(g, persisted))
-    const audit = jobs.flatMap((j) => j.audit)
-    const notes = jobs.flatMap((j) => j.notify)
+    const { audit, notify: notes } = followUps(groups, persisted)
     const auditQueue = yield* queues.queue(queueFor(TaskNames.appendAuditEntry)).pipe(Effect.orDie)
     const noteQueue = yield* queues.queue(queueFor(TaskNames.sendNotification)).pipe(Effect.orDie)
     const enqueueAll = Effect.tryPromise({

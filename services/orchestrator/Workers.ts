@@ -212,6 +212,12 @@ export const startWorkers = (o: {
       m.queueWorkers.inc({ queue })
       return w
     })
+    // started = connected and fetching (so "workers started" in the log is true, and a benchmark
+    // timing from here times jobs, not connecting); a Redis that is not there yet does not block start
+    yield* Effect.promise(() => Promise.all(workers.map((w) => w.waitUntilReady().catch(() => undefined)))).pipe(
+      Effect.timeout("10 seconds"),
+      Effect.ignore
+    )
     yield* Effect.addFinalizer(() =>
       Effect.promise(async () => {
         await Promise.all(workers.map((w) => w.close().catch(() => undefined)))

@@ -16,9 +16,11 @@
  * a machine whose load drifts (shared CI cores) skews both alike; the totals are over all rounds
  * (throughput averaged, percentiles the worst round's). `ratio=<scan/bare>` is the last line.
  * Goal: ratio ≥ 0.25, scan p99 ≤ 15 ms, no errors. GATEWAY_NODE_OPTIONS sets the gateway's V8 flags
- * (default: a 32 MB young generation, fewer scavenges on the allocation-heavy request path).
+ * (default: a 32 MB young generation, fewer scavenges on the allocation-heavy request path);
+ * BENCH_GATEWAY_LOG=<file> keeps the gateway's output (e.g. GATEWAY_NODE_OPTIONS="--trace-gc").
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process"
+import { createWriteStream } from "node:fs"
 import { createServer } from "node:http"
 import { Queue } from "bullmq"
 import { Redacted } from "effect"
@@ -99,7 +101,10 @@ const startGatewayProcess = async (h: Awaited<ReturnType<typeof makeHarness>>, o
     stdio: ["ignore", "pipe", "pipe"]
   })
   let output = ""
+  // BENCH_GATEWAY_LOG=<file>: keep the gateway's whole output (e.g. with GATEWAY_NODE_OPTIONS=--trace-gc)
+  const log = process.env.BENCH_GATEWAY_LOG === undefined ? undefined : createWriteStream(process.env.BENCH_GATEWAY_LOG)
   const keep = (b: Buffer) => {
+    log?.write(b)
     output = (output + b.toString()).slice(-4000)
   }
   child.stdout?.on("data", keep)

@@ -278,28 +278,51 @@ export const makeAuditLog = (
       }
     }).pipe(Effect.withSpan("AuditLog.checkpointView", { captureStackTrace: false }))
 
+    // The latest checkpoint size seen: entryView plans the proof against it and reads checkpoint, leaf and
+    // nodes in one round trip; only when a newer checkpoint appeared does it read the nodes again.
+    let expectedSize = -1
+
     const entryView = (index: number) =>
       Effect.gen(function* () {
-        const cp = yield* latest
-        if (!Number.isSafeInteger(index) || index < 0 || index >= cp.tree_size)
+        if (!Number.isSafeInteger(index) || index < 0)
+          return yield* new AuditEntryNotFound({ index, message: `entry ${index} is not a leaf index` })
+        const guess = expectedSize
+        const ranges =
+          index < guess ? [...Either.getOrElse(inclusionPlan(index, guess), () => []), { start: 0, end: guess }] : []
+        const plan = Repo.planNodes(ranges, cache)
+        const read = yield* withSql(Repo.entryRead(index, plan.miss))
+        if (Option.isNone(read.checkpoint))
+          return yield* new AuditNoCheckpoint({ message: "no checkpoint has been signed yet" })
+        const cp = read.checkpoint.value
+        expectedSize = cp.tree_size
+        if (index >= cp.tree_size)
           return yield* new AuditEntryNotFound({
             index,
             message: `entry ${index} is not covered by the latest checkpoint (size ${cp.tree_size})`
           })
-        // The leaf row and the proof's nodes are independent reads: run them side by side.
-        const [leaf, p] = yield* Effect.all([withSql(Repo.leafAt(index)), inclusionProof(index, cp.tree_size)], {
-          concurrency: 2
-        })
-        if (Option.isNone(leaf)) return yield* new AuditEntryNotFound({ index, message: `entry ${index} is missing` })
+        if (Option.isNone(read.leaf))
+          return yield* new AuditEntryNotFound({ index, message: `entry ${index} is missing` })
+        const leaf = read.leaf.value
+        let proof: Proof
+        if (cp.tree_size === guess) {
+          const source = Repo.sourceOf(plan, read.nodes, cache)
+          const hashes: Array<Uint8Array> = []
+          for (const r of ranges) {
+            const h = rangeHash(r, source, nodeHasher)
+            if (Either.isLeft(h)) return yield* missing(guess)(h.left)
+            hashes.push(h.right)
+          }
+          proof = { treeSize: guess, root: hashes[hashes.length - 1]!, proof: hashes.slice(0, -1) }
+        } else proof = yield* inclusionProof(index, cp.tree_size)
         return {
           index,
-          kind: leaf.value.kind,
-          recordedAt: leaf.value.recorded_at.toISOString(),
-          leafData: toHex(leaf.value.leaf_bytes),
-          leafHash: toHex(leaf.value.leaf_hash),
+          kind: leaf.kind,
+          recordedAt: leaf.recorded_at.toISOString(),
+          leafData: toHex(leaf.leaf_bytes),
+          leafHash: toHex(leaf.leaf_hash),
           treeSize: cp.tree_size,
-          rootHash: toHex(p.root),
-          inclusionProof: p.proof.map(toHex),
+          rootHash: toHex(proof.root),
+          inclusionProof: proof.proof.map(toHex),
           checkpoint: cp.note
         }
       }).pipe(Effect.withSpan("AuditLog.entryView", { captureStackTrace: false }))

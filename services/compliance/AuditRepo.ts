@@ -117,28 +117,82 @@ export class NodeCache {
   }
 }
 
+/** The nodes `ranges` need, split into those the cache holds and those to load. */
+export const planNodes = (ranges: ReadonlyArray<Range>, cache?: NodeCache) => {
+  const hit = new Map<string, Uint8Array>()
+  const miss: Array<NodeId> = []
+  for (const id of nodesFor(ranges)) {
+    const h = cache?.get(id)
+    if (h === undefined) miss.push(id)
+    else hit.set(key(id.level, id.index), h)
+  }
+  return { hit, miss }
+}
+
+/** A SubtreeSource over cached plus loaded nodes; loaded ones join the cache. */
+export const sourceOf = (
+  plan: ReturnType<typeof planNodes>,
+  fetched: ReadonlyMap<string, Uint8Array>,
+  cache?: NodeCache
+): SubtreeSource => {
+  if (cache !== undefined)
+    for (const id of plan.miss) {
+      const h = fetched.get(key(id.level, id.index))
+      if (h !== undefined) cache.put(id.level, id.index, h)
+    }
+  return (id) => {
+    const k = key(id.level, id.index)
+    return plan.hit.get(k) ?? fetched.get(k)
+  }
+}
+
 /** A SubtreeSource over exactly the nodes `ranges` need: cached ones, the rest loaded with one query. */
 export const sourceFor = (ranges: ReadonlyArray<Range>, cache?: NodeCache) =>
   Effect.gen(function* () {
-    const ids = nodesFor(ranges)
-    const hit = new Map<string, Uint8Array>()
-    const miss: Array<NodeId> = []
-    for (const id of ids) {
-      const h = cache?.get(id)
-      if (h === undefined) miss.push(id)
-      else hit.set(key(id.level, id.index), h)
+    const plan = planNodes(ranges, cache)
+    return sourceOf(plan, yield* fetchNodes(plan.miss), cache)
+  })
+
+const EntryReadRow = Schema.Struct({
+  k: Schema.Number,
+  level: Schema.NullOr(Schema.Number),
+  idx: Bigint,
+  h: Bytes,
+  h2: Schema.NullOr(Bytes),
+  txt: Schema.NullOr(Schema.String),
+  ts: Schema.NullOr(Schema.DateFromSelf)
+})
+
+/**
+ * What `GET /v1/audit/entries/:index` needs, in one round trip: the latest checkpoint, the leaf row, and the
+ * given nodes (the proof's, planned against the checkpoint size the caller expects; if the latest checkpoint
+ * turns out to be another size, the caller plans again).
+ */
+export const entryRead = (index: number, ids: ReadonlyArray<NodeId>) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const rows = yield* sql`
+      (SELECT 0 AS k, NULL::smallint AS level, tree_size AS idx, root AS h, NULL::bytea AS h2, note AS txt, created_at AS ts
+        FROM audit_checkpoints ORDER BY tree_size DESC LIMIT 1)
+      UNION ALL
+      SELECT 1, NULL, leaf_index, leaf_bytes, leaf_hash, kind, recorded_at FROM audit_leaves WHERE leaf_index = ${index}
+      UNION ALL
+      SELECT 2, n.level, n.node_index, n.hash, NULL, NULL, NULL
+      FROM unnest(${pgArray.ints(ids.map((i) => i.level))}::smallint[], ${pgArray.ints(ids.map((i) => i.index))}::bigint[])
+        AS k (level, node_index)
+      JOIN audit_nodes n ON n.level = k.level AND n.node_index = k.node_index
+    `.pipe(Effect.mapError(storeError("entryRead")), Effect.flatMap(decodeRows(EntryReadRow, "entryRead")))
+    let checkpoint: CheckpointRow | undefined
+    let leaf: LeafRow | undefined
+    const nodes = new Map<string, Uint8Array>()
+    for (const r of rows) {
+      if (r.k === 0 && r.txt !== null && r.ts !== null)
+        checkpoint = { tree_size: r.idx, root: r.h, note: r.txt, created_at: r.ts }
+      else if (r.k === 1 && r.h2 !== null && r.txt !== null && r.ts !== null)
+        leaf = { leaf_index: r.idx, leaf_bytes: r.h, leaf_hash: r.h2, kind: r.txt, recorded_at: r.ts }
+      else if (r.k === 2 && r.level !== null) nodes.set(key(r.level, r.idx), r.h)
     }
-    const fetched = yield* fetchNodes(miss)
-    if (cache !== undefined)
-      for (const id of miss) {
-        const h = fetched.get(key(id.level, id.index))
-        if (h !== undefined) cache.put(id.level, id.index, h)
-      }
-    const source: SubtreeSource = (id) => {
-      const k = key(id.level, id.index)
-      return hit.get(k) ?? fetched.get(k)
-    }
-    return source
+    return { checkpoint: Option.fromNullable(checkpoint), leaf: Option.fromNullable(leaf), nodes }
   })
 
 export const treeSize = Effect.gen(function* () {

@@ -6,11 +6,14 @@ import {
   jitteredDelay,
   jobOptionsFor,
   MAX_BACKOFF_MS,
+  persistScanJobs,
   Routes,
   TaskNames
 } from "./Routing.js"
-import { orchestratorSettings } from "./Settings.js"
-import { ConfigProvider, Effect } from "effect"
+import { OrchestratorSettings, orchestratorSettings } from "./Settings.js"
+import { Cause, ConfigProvider, Effect, Layer } from "effect"
+import { MaxScansPerJob } from "../../shared/domain/Scan.js"
+import { StartupError } from "../../shared/runtime/Process.js"
 
 describe("routing table", () => {
   it("routes every task to one of the six queues, scans to `scans`", () => {
@@ -64,5 +67,70 @@ describe("concurrency settings", () => {
     )
     expect(s.concurrency).toEqual({ default: 6, scans: 2, blockchain: 6, audit: 6, notifications: 6, priority: 6 })
     expect(s.role).toBe("beat")
+  })
+
+  it("refuses bad values with a message naming the variable", () => {
+    const read = (env: Record<string, string>) =>
+      Effect.runSync(
+        Effect.either(
+          orchestratorSettings.pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))))
+        )
+      )
+    for (const [name, value, problem] of [
+      ["QUEUE_CONCURRENCY", "four", /QUEUE_CONCURRENCY/],
+      ["QUEUE_CONCURRENCY_SCANS", "0", /QUEUE_CONCURRENCY_SCANS.*positive integer/],
+      ["QUEUE_SCAN_BATCH_SIZE", "-5", /QUEUE_SCAN_BATCH_SIZE.*positive integer/],
+      ["QUEUE_SCAN_BATCH_LINGER_MS", "-1", /QUEUE_SCAN_BATCH_LINGER_MS.*from 0 to 1000/],
+      ["BEAT_CLEANUP_EVERY_MS", "1.5", /BEAT_CLEANUP_EVERY_MS/],
+      ["ORCHESTRATOR_ROLE", "boss", /ORCHESTRATOR_ROLE/]
+    ] as const) {
+      const r = read({ [name]: value })
+      expect(r._tag, name).toBe("Left")
+      if (r._tag === "Left") expect(String(r.left)).toMatch(problem)
+    }
+    expect(read({})._tag).toBe("Right")
+  })
+
+  it("stops the process at start with a StartupError, not a stack trace", () => {
+    const exit = Effect.runSyncExit(
+      Effect.provide(
+        OrchestratorSettings,
+        OrchestratorSettings.layer.pipe(
+          Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map([["QUEUE_SCAN_BATCH_SIZE", "lots"]]))))
+        )
+      )
+    )
+    expect(exit._tag).toBe("Failure")
+    if (exit._tag === "Failure") {
+      const [defect] = [...Cause.defects(exit.cause)]
+      expect(defect).toBeInstanceOf(StartupError)
+      expect(defect).toMatchObject({
+        message: expect.stringMatching(/invalid orchestrator configuration.*QUEUE_SCAN_BATCH_SIZE/)
+      })
+    }
+  })
+})
+
+describe("scan job producer", () => {
+  it("puts the scans of one turn in one job, split past MaxScansPerJob, with the route's retry policy", () => {
+    const scan = (i: number) => ({
+      scanId: `00000000-0000-4000-8000-${String(i).padStart(12, "0")}`,
+      garmentId: "00000000-0000-4000-8000-000000000000",
+      scannerUserId: null,
+      deviceId: null,
+      role: "public" as const,
+      intent: "public_view" as const,
+      regionCode: "FR",
+      decision: { regime: "gdpr" as const, policyVersion: "1", allowed: [], denied: [] },
+      scannedAt: "2026-01-01T00:00:00.000Z"
+    })
+    const jobs = persistScanJobs(Array.from({ length: MaxScansPerJob + 1 }, (_, i) => scan(i)))
+    expect(jobs.map((j) => j.data.scans.length)).toEqual([MaxScansPerJob, 1])
+    expect(jobs[0]).toMatchObject({
+      name: TaskNames.persistScanEvent,
+      opts: { jobId: `scans-${scan(0).scanId}`, attempts: 5, backoff: { type: JITTERED_EXPONENTIAL, delay: 1000 } }
+    })
+    expect(jobs[1]?.opts.jobId).toBe(`scans-${scan(MaxScansPerJob).scanId}`)
+    expect(persistScanJobs([])).toEqual([])
   })
 })

@@ -1,5 +1,7 @@
 import { Config, Context, Effect, Layer, Option } from "effect"
+import { MaxScansPerJob } from "../../shared/domain/Scan.js"
 import { type QueueName, QueueNames } from "../../shared/layers/Queues.js"
+import { StartupError } from "../../shared/runtime/Process.js"
 
 /**
  * Orchestrator settings read through Effect Config (names beside AppConfig's QUEUE_* ones).
@@ -29,9 +31,12 @@ export interface OrchestratorSettingsShape {
   readonly webhookTimeoutMs: number
 }
 
-const positive = (name: string, fallback: number) =>
+const positive = (name: string, fallback: number, max = Number.MAX_SAFE_INTEGER) =>
   Config.integer(name).pipe(
-    Config.validate({ message: "must be a positive integer", validation: (n) => n > 0 }),
+    Config.validate({
+      message: `must be a positive integer${max < Number.MAX_SAFE_INTEGER ? ` of at most ${max}` : ""}`,
+      validation: (n) => n > 0 && n <= max
+    }),
     Config.withDefault(fallback)
   )
 
@@ -43,7 +48,10 @@ const perQueue = Config.all(
           q,
           Config.option(
             Config.integer(`QUEUE_CONCURRENCY_${q.toUpperCase()}`).pipe(
-              Config.validate({ message: "must be a positive integer", validation: (n) => n > 0 })
+              Config.validate({
+                message: "must be a positive integer of at most 1000",
+                validation: (n) => n > 0 && n <= 1000
+              })
             )
           )
         ] as const
@@ -53,10 +61,14 @@ const perQueue = Config.all(
 
 export const orchestratorSettings: Config.Config<OrchestratorSettingsShape> = Config.all({
   role: Config.literal("worker", "beat", "all")("ORCHESTRATOR_ROLE").pipe(Config.withDefault("all")),
-  base: positive("QUEUE_CONCURRENCY", 4),
+  base: positive("QUEUE_CONCURRENCY", 4, 1000),
   perQueue,
-  scanBatchSize: positive("QUEUE_SCAN_BATCH_SIZE", 500),
-  scanBatchLingerMs: Config.integer("QUEUE_SCAN_BATCH_LINGER_MS").pipe(Config.withDefault(5)),
+  // scans per INSERT; a batch job bigger than this (up to MaxScansPerJob) is written alone
+  scanBatchSize: positive("QUEUE_SCAN_BATCH_SIZE", 1000, 10 * MaxScansPerJob),
+  scanBatchLingerMs: Config.integer("QUEUE_SCAN_BATCH_LINGER_MS").pipe(
+    Config.validate({ message: "must be an integer from 0 to 1000", validation: (n) => n >= 0 && n <= 1000 }),
+    Config.withDefault(5)
+  ),
   lockDurationMs: positive("QUEUE_LOCK_DURATION_MS", 30_000),
   stalledIntervalMs: positive("QUEUE_STALLED_INTERVAL_MS", 30_000),
   maxStalledCount: positive("QUEUE_MAX_STALLED_COUNT", 3),
@@ -100,7 +112,15 @@ export class OrchestratorSettings extends Context.Tag("brandme/orchestrator/Sett
   OrchestratorSettings,
   OrchestratorSettingsShape
 >() {
-  static readonly layer = Layer.effect(OrchestratorSettings, Effect.orDie(orchestratorSettings))
+  /** a bad QUEUE_* / BEAT_* value stops the process at start with one message naming the variable */
+  static readonly layer = Layer.effect(
+    OrchestratorSettings,
+    orchestratorSettings.pipe(
+      Effect.catchTag("ConfigError", (e) =>
+        Effect.die(new StartupError(`invalid orchestrator configuration: ${String(e)}`))
+      )
+    )
+  )
   static readonly layerWith = (s: OrchestratorSettingsShape) => Layer.succeed(OrchestratorSettings, s)
 }
 

@@ -1,10 +1,11 @@
 import { Effect, Either, Exit, Layer, Option } from "effect"
+import pg from "pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { decodeLeaf, payloadDigest } from "../../shared/audit/AuditEntry.js"
-import { fromHex } from "../../shared/audit/Bytes.js"
+import { fromHex, toHex } from "../../shared/audit/Bytes.js"
 import { parseVerifierKey, verifySignedCheckpoint } from "../../shared/audit/Checkpoint.js"
 import { generateSignerKey, parseSignerKey } from "../../shared/audit/CheckpointSigner.js"
-import { hashLeaf, verifyConsistencySync, verifyInclusionSync } from "../../shared/audit/Merkle.js"
+import { hashLeaf, MemoryTree, verifyConsistencySync, verifyInclusionSync } from "../../shared/audit/Merkle.js"
 import { newSubjectKey, openParty } from "../../shared/audit/SubjectCipher.js"
 import { AuditLog, auditLogLayer } from "./AuditLog.js"
 import { signCheckpointNow } from "./Checkpointer.js"
@@ -138,5 +139,39 @@ describe("AuditLog on Postgres", () => {
         expect(Either.isLeft(r) ? r.left.message : "signed").toMatch(/not consistent/)
       })
     )
+  })
+
+  it("appends onto a log from before the frontier column (frontier loaded from the nodes once, then kept)", async () => {
+    const fresh = await createTestDb()
+    try {
+      const sql = pgLayer(fresh.url)
+      const layer = auditLogLayer({ batchLingerMs: 1 }).pipe(
+        Layer.provide(subjectKeysLayer(MASTER)),
+        Layer.provideMerge(sql)
+      )
+      const data = (i: number) => new TextEncoder().encode(`frontier-${i}`)
+      const appendRange = (from: number, to: number) =>
+        Effect.scoped(
+          Effect.gen(function* () {
+            const log = yield* AuditLog
+            for (let i = from; i < to; i++) yield* log.appendLeaf("test.entry", data(i), new Date())
+            return yield* log.root(to)
+          }).pipe(Effect.provide(layer))
+        )
+      await Effect.runPromise(appendRange(0, 37))
+      await asAttacker(fresh.url, ["UPDATE audit_tree_state SET frontier = NULL"])
+      const root = await Effect.runPromise(appendRange(37, 70))
+      const reference = new MemoryTree()
+      for (let i = 0; i < 70; i++) reference.append(data(i))
+      expect(toHex(root)).toBe(toHex(Either.getOrThrow(reference.root())))
+      const c = new pg.Client({ connectionString: fresh.url })
+      await c.connect()
+      const state = (await c.query("SELECT tree_size, octet_length(frontier) AS n FROM audit_tree_state")).rows[0]
+      await c.end()
+      // 70 = 64 + 4 + 2: three perfect subtrees on the right frontier.
+      expect(state).toEqual({ tree_size: "70", n: 96 })
+    } finally {
+      await fresh.drop()
+    }
   })
 })

@@ -1,4 +1,5 @@
 import { Effect, Either, Layer } from "effect"
+import pg from "pg"
 import { afterEach, describe, expect, it } from "vitest"
 import { parseVerifierKey } from "../../shared/audit/Checkpoint.js"
 import { generateSignerKey, parseSignerKey } from "../../shared/audit/CheckpointSigner.js"
@@ -6,6 +7,7 @@ import { newSubjectKey } from "../../shared/audit/SubjectCipher.js"
 import { AuditLog, auditLogLayer } from "./AuditLog.js"
 import { signCheckpointNow } from "./Checkpointer.js"
 import { type IntegrityReport, verifyIntegrity, type Violation } from "./Integrity.js"
+import { makeServiceMetrics, Metrics, type ServiceMetrics } from "../../shared/telemetry/Metrics.js"
 import { subjectKeysLayer } from "./SubjectKeys.js"
 import { asAttacker, createTestDb, pgLayer, type TestDb } from "./testing/AuditTestDb.js"
 
@@ -49,20 +51,37 @@ const seededLog = async (): Promise<TestDb> => {
   return db
 }
 
-const integrity = (db: TestDb, seen: Array<Violation> = []) =>
+// Pages of 7 rows: every finding straddles page boundaries, as it would on a multi-million-entry log.
+const integrity = (db: TestDb, seen: Array<Violation> = [], metrics = makeServiceMetrics("compliance")) =>
   Effect.runPromise(
-    verifyIntegrity({ verifierKey, onViolation: (v) => Effect.sync(() => seen.push(v)) }).pipe(
-      Effect.provide(pgLayer(db.url))
+    verifyIntegrity({ verifierKey, pageSize: 7, onViolation: (v) => Effect.sync(() => seen.push(v)) }).pipe(
+      Effect.provide(pgLayer(db.url)),
+      Effect.provideService(Metrics, metrics)
     )
   )
+
+const escalations = async (db: TestDb) => {
+  const c = new pg.Client({ connectionString: db.url })
+  await c.connect()
+  try {
+    return (await c.query("SELECT kind, severity, subject, details FROM escalations ORDER BY created_at")).rows
+  } finally {
+    await c.end()
+  }
+}
+
+const violationCount = async (metrics: ServiceMetrics, kind: string) =>
+  (await metrics.m.auditIntegrityViolationsTotal.get()).values.find((v) => v.labels.kind === kind)?.value ?? 0
 
 const kinds = (r: IntegrityReport) => r.violations.map((v) => `${v.kind}@${v.index}`)
 
 describe("verifyIntegrity", () => {
   it("passes an untouched log", async () => {
-    const r = await integrity(await seededLog())
+    const db = await seededLog()
+    const r = await integrity(db)
     expect(r).toMatchObject({ ok: true, treeSize: 100, leafRows: 100, checkpointsChecked: 2, referenceTrusted: true })
     expect(r.violations).toEqual([])
+    expect(await escalations(db)).toEqual([])
   })
 
   it("detects a modified leaf row (bytes and hash column rewritten together)", async () => {
@@ -71,18 +90,33 @@ describe("verifyIntegrity", () => {
       "UPDATE audit_leaves SET leaf_bytes = '\\xdeadbeef', leaf_hash = sha256('\\x00deadbeef'::bytea) WHERE leaf_index = 42"
     ])
     const seen: Array<Violation> = []
-    const r = await integrity(db, seen)
+    const metrics = makeServiceMetrics("compliance")
+    const r = await integrity(db, seen, metrics)
     expect(kinds(r)).toEqual(["modified@42"])
     expect(seen.map((v) => v.kind)).toEqual(["modified"])
     expect(r.ok).toBe(false)
     expect(r.checkpointMismatches.map((m) => m.treeSize)).toEqual([60, 100])
+    // The finding is raised: the metric by kind, and one critical escalation — not a second one on a re-run.
+    expect(await violationCount(metrics, "modified")).toBe(1)
+    expect(await violationCount(metrics, "checkpoint")).toBe(2)
+    await integrity(db)
+    const opened = await escalations(db)
+    expect(opened).toHaveLength(1)
+    expect(opened[0]).toMatchObject({
+      kind: "audit_integrity_violation",
+      severity: "critical",
+      subject: "audit-log",
+      details: { counts: { modified: 1 }, violations: [{ kind: "modified", index: 42 }] }
+    })
   })
 
   it("detects a deleted leaf row", async () => {
     const db = await seededLog()
     await asAttacker(db.url, ["DELETE FROM audit_leaves WHERE leaf_index = 17"])
-    const r = await integrity(db)
+    const metrics = makeServiceMetrics("compliance")
+    const r = await integrity(db, [], metrics)
     expect(kinds(r)).toEqual(["deleted@17"])
+    expect(await violationCount(metrics, "deleted")).toBe(1)
     expect(r.checkpointMismatches.length).toBeGreaterThan(0)
   })
 
@@ -108,6 +142,7 @@ describe("verifyIntegrity", () => {
     ])
     const r = await integrity(db)
     expect(kinds(r)).toEqual(["reordered@10", "reordered@11"])
+    expect((await escalations(db))[0]).toMatchObject({ details: { counts: { reordered: 2 } } })
     expect(r.checkpointMismatches.length).toBeGreaterThan(0)
   })
 

@@ -6,6 +6,8 @@ import { describe, expect, it } from "vitest"
 import { fromBase64, fromHex, toBase64, toHex } from "./Bytes.js"
 import {
   appendNodes,
+  appendToFrontier,
+  CompactRange,
   InvalidProof,
   MemoryTree,
   rfc9162Hasher,
@@ -153,5 +155,40 @@ describe("Effect wrappers", () => {
       expect(exit.left).toBeInstanceOf(InvalidProof)
       expect(exit.left.reason).toMatch(/empty tree/)
     }
+  })
+})
+
+describe("CompactRange", () => {
+  it("has the RFC 9162 roots of the reference tree at every size", () => {
+    const c = new CompactRange()
+    expect(toHex(c.root())).toBe(ROOTS[0])
+    LEAVES.forEach((l, i) => {
+      c.appendLeafHash(rfc9162Hasher.leaf(fromHex(l)!))
+      expect(toHex(c.root())).toBe(ROOTS[i + 1])
+    })
+  })
+
+  it("matches the stored tree and resumes from a frontier (what the sequencer keeps)", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 300 }), fc.integer({ min: 0, max: 300 }), (a, b) => {
+        const t = new MemoryTree()
+        const c = new CompactRange()
+        const hashes = Array.from({ length: a + b }, (_, i) => rfc9162Hasher.leaf(new Uint8Array([i % 256, i >> 8])))
+        for (const h of hashes.slice(0, a)) {
+          t.appendLeafHash(h)
+          c.appendLeafHash(h)
+        }
+        const resumed = new CompactRange(rfc9162Hasher, a, c.frontier)
+        const step = appendToFrontier(a, c.frontier, hashes.slice(a))
+        for (const h of hashes.slice(a)) {
+          t.appendLeafHash(h)
+          resumed.appendLeafHash(h)
+        }
+        const root = unwrap(t.root())
+        expect(toHex(resumed.root())).toBe(toHex(root))
+        expect(step.frontier.map(toHex)).toEqual(resumed.frontier.map(toHex))
+      }),
+      { numRuns: 60 }
+    )
   })
 })

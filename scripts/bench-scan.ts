@@ -20,7 +20,7 @@
  * BENCH_GATEWAY_LOG=<file> keeps the gateway's output (e.g. GATEWAY_NODE_OPTIONS="--trace-gc").
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process"
-import { createWriteStream } from "node:fs"
+import { createWriteStream, readFileSync } from "node:fs"
 import { createServer } from "node:http"
 import { Queue } from "bullmq"
 import { Redacted } from "effect"
@@ -131,6 +131,19 @@ const stop = (child: ChildProcess) =>
     setTimeout(() => child.kill("SIGKILL"), 5000).unref()
   })
 
+/** a process's CPU time so far (user + system), from /proc (Linux) */
+const cpuMillis = (pid: number | undefined): number => {
+  if (pid === undefined) return 0
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? []
+    // after "pid (comm) ": state is field 3, utime 14 and stime 15 (1-based) → indexes 11 and 12 here
+    const ticks = Number(fields[11]) + Number(fields[12])
+    return Number.isFinite(ticks) ? (ticks * 1000) / 100 : 0
+  } catch {
+    return 0
+  }
+}
+
 /** every scan inside the queued persist_scan_event jobs (batches, or bare one-scan jobs) */
 const queuedScans = async (q: Queue) => {
   const ids = new Set<string>()
@@ -196,9 +209,24 @@ const main = async () => {
     }
     const bs: Array<Result> = []
     const ss: Array<Result> = []
+    // CPU time per request (user + system), which machine load skews far less than latency
+    const redisPid = Number(/process_id:(\d+)/.exec(await redis.info("server"))?.[1])
+    let bareCpu = 0
+    let scanCpu = 0
+    let bareRedis = 0
+    let scanRedis = 0
     for (let i = 0; i < rounds; i++) {
+      const c0 = process.cpuUsage()
+      const r0 = cpuMillis(redisPid)
       bs.push(await autocannon(bareUrl))
+      const c1 = process.cpuUsage(c0)
+      bareCpu += (c1.user + c1.system) / 1000
+      bareRedis += cpuMillis(redisPid) - r0
+      const g0 = cpuMillis(child.pid)
+      const r1 = cpuMillis(redisPid)
       ss.push(await autocannon(`${gateway}/v1/scans`, body))
+      scanCpu += cpuMillis(child.pid) - g0
+      scanRedis += cpuMillis(redisPid) - r1
       console.log(`round ${i + 1}: ${line("bare", bs[i]!)}`)
       console.log(`round ${i + 1}: ${line("scan", ss[i]!)}`)
     }
@@ -227,6 +255,12 @@ const main = async () => {
     await q.obliterate({ force: true })
     await q.close()
     conn.disconnect()
+    const perRequest = (ms: number, r: Result) => ((ms * 1000) / Math.max(1, r.requests.total)).toFixed(1)
+    console.log(
+      `cpu per request: bare ${perRequest(bareCpu, b)} µs (bench process) + ${perRequest(bareRedis, b)} µs redis, ` +
+        `scan ${perRequest(scanCpu, s)} µs (gateway process) + ${perRequest(scanRedis, s)} µs redis ` +
+        "(redis is shared: other work on it counts too)"
+    )
     console.log(line("bare", b))
     console.log(line("scan", s))
     console.log(`ratio=${(s.requests.average / b.requests.average).toFixed(3)}`)

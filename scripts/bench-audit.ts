@@ -9,8 +9,10 @@
  * verified with the shared verifier after it is timed, plus BENCH_PROOFS/4 verified consistency proofs.
  * Last line: `appends_per_s=<n> proof_p99_ms=<x>` (goals: ≥ 20,000 appends/s, p99 < 2 ms).
  *
+ * Finally the integrity job streams the whole log (BENCH_INTEGRITY=false skips it) and its heap peak is shown.
+ *
  * Env: DATABASE_URL (server to create the bench database on; default local postgres), BENCH_ENTRIES,
- * BENCH_CONCURRENCY, BENCH_PERSON_EVERY (0 = none), BENCH_PROOFS, BENCH_POOL.
+ * BENCH_CONCURRENCY, BENCH_PERSON_EVERY (0 = none), BENCH_PROOFS, BENCH_POOL, BENCH_INTEGRITY.
  */
 import { randomBytes } from "node:crypto"
 import { Config, Effect, Either, Layer, Option } from "effect"
@@ -22,6 +24,7 @@ import { newSubjectKey, type Party } from "../shared/audit/SubjectCipher.js"
 import { migrateUp } from "../migrations/Migrator.js"
 import { AuditLog, auditLogLayer } from "../services/compliance/AuditLog.js"
 import { signCheckpointNow } from "../services/compliance/Checkpointer.js"
+import { verifyIntegrity } from "../services/compliance/Integrity.js"
 import { subjectKeysLayer } from "../services/compliance/SubjectKeys.js"
 import { pgLayer } from "../services/compliance/testing/AuditTestDb.js"
 
@@ -31,7 +34,8 @@ const settings = Config.all({
   concurrency: Config.integer("BENCH_CONCURRENCY").pipe(Config.withDefault(1_000)),
   personEvery: Config.integer("BENCH_PERSON_EVERY").pipe(Config.withDefault(20)),
   proofs: Config.integer("BENCH_PROOFS").pipe(Config.withDefault(2_000)),
-  pool: Config.integer("BENCH_POOL").pipe(Config.withDefault(10))
+  pool: Config.integer("BENCH_POOL").pipe(Config.withDefault(10)),
+  integrity: Config.boolean("BENCH_INTEGRITY").pipe(Config.withDefault(true))
 })
 
 const ORIGIN = "brandme.bench/audit"
@@ -120,7 +124,23 @@ const bench = (s: Config.Config.Success<typeof settings>) =>
     }
     latencies.sort((a, b) => a - b)
     consistency.sort((a, b) => a - b)
+
+    // The integrity job over the whole log, streaming; heap sampled while it runs.
+    let heapPeak = 0
+    const sampler = setInterval(() => {
+      heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed)
+    }, 50)
+    const ti = performance.now()
+    const integrity = s.integrity ? yield* verifyIntegrity({ recordFindings: false }) : undefined
+    const integritySeconds = (performance.now() - ti) / 1000
+    clearInterval(sampler)
+    if (integrity !== undefined && !integrity.ok)
+      return yield* Effect.dieMessage(`integrity check failed on an untouched log: ${JSON.stringify(integrity.counts)}`)
     return {
+      integrity:
+        integrity === undefined
+          ? undefined
+          : { rows: integrity.leafRows, seconds: integritySeconds, heapPeakMb: heapPeak / 2 ** 20 },
       appendsPerS: s.entries / seconds,
       seconds,
       checkpointMs,
@@ -157,6 +177,11 @@ const main = Effect.gen(function* () {
         `p50 ${r.p50.toFixed(3)} ms, p99 ${r.p99.toFixed(3)} ms, max ${r.max.toFixed(3)} ms`
     )
     out(`consistencyView, all verified: p50 ${r.cp50.toFixed(3)} ms, p99 ${r.cp99.toFixed(3)} ms`)
+    if (r.integrity !== undefined)
+      out(
+        `integrity job (streaming): ${r.integrity.rows} rows verified in ${r.integrity.seconds.toFixed(1)} s, ` +
+          `heap peak ${r.integrity.heapPeakMb.toFixed(0)} MB`
+      )
     out(`appends_per_s=${Math.round(r.appendsPerS)} proof_p99_ms=${r.p99.toFixed(3)}`)
   })
   yield* run.pipe(Effect.ensuring(dropDb))

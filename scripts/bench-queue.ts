@@ -70,31 +70,31 @@ const auditEntries = async (q: Queue) => {
   return n
 }
 
-/** CPU ticks (1/100 s) used so far, by process name; this process is "bench" */
+/** CPU ticks (1/100 s) used so far by each process: pid → [name, ticks]; this process is "bench" */
 const cpuTicks = () => {
-  const out = new Map<string, number>()
+  const out = new Map<string, readonly [string, number]>()
   for (const pid of fs.readdirSync("/proc")) {
     if (!/^\d+$/.test(pid)) continue
     try {
       const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
       const name = pid === String(process.pid) ? "bench" : stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"))
       const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-      out.set(name, (out.get(name) ?? 0) + Number(f[11]) + Number(f[12]))
+      out.set(pid, [name, Number(f[11]) + Number(f[12])])
     } catch {
       // the process ended meanwhile
     }
   }
   return out
 }
-const cpuSummary = (from: Map<string, number>, to: Map<string, number>) => {
+/** CPU seconds per role between two samples (processes that ended in between are not counted) */
+const cpuSummary = (from: ReturnType<typeof cpuTicks>, to: ReturnType<typeof cpuTicks>) => {
+  const roles = ["bench", "postgres", "nats-server", "redis-server"]
   const used = new Map<string, number>()
-  for (const [k, v] of to) {
-    const key = ["bench", "postgres", "nats-server", "redis-server"].includes(k) ? k : "other"
-    used.set(key, (used.get(key) ?? 0) + v - (from.get(k) ?? 0))
+  for (const [pid, [name, ticks]] of to) {
+    const key = roles.includes(name) ? name : "other"
+    used.set(key, (used.get(key) ?? 0) + ticks - (from.get(pid)?.[1] ?? 0))
   }
-  return ["bench", "postgres", "nats-server", "redis-server", "other"]
-    .map((k) => `${k} ${((used.get(k) ?? 0) / 100).toFixed(2)}`)
-    .join(", ")
+  return [...roles, "other"].map((k) => `${k} ${((used.get(k) ?? 0) / 100).toFixed(2)}`).join(", ")
 }
 
 const phase = async (label: string, n: number, batch: number, concurrency: number, perJob: number) => {
@@ -122,6 +122,7 @@ const phase = async (label: string, n: number, batch: number, concurrency: numbe
     role: "worker",
     scanBatchSize: batch,
     scanBatchLingerMs: batch === 1 ? 0 : 5,
+    scanJobsInFlight: batch === 1 ? concurrency : 256,
     concurrency: { default: 1, scans: concurrency, blockchain: 1, audit: 1, notifications: 1, priority: 1 },
     lockDurationMs: 30_000,
     stalledIntervalMs: 30_000

@@ -6,7 +6,8 @@ import { StartupError } from "../../shared/runtime/Process.js"
 /**
  * Orchestrator settings read through Effect Config (names beside AppConfig's QUEUE_* ones).
  * Concurrency: QUEUE_CONCURRENCY for every queue, QUEUE_CONCURRENCY_<QUEUE> overrides one queue.
- * On `scans` the concurrency counts batches in flight; each batch holds up to QUEUE_SCAN_BATCH_SIZE scans.
+ * On `scans` the concurrency counts batches (INSERTs) in flight; each batch holds up to QUEUE_SCAN_BATCH_SIZE
+ * scans, gathered from up to QUEUE_SCAN_JOBS_IN_FLIGHT jobs held at once.
  */
 export type OrchestratorRole = "worker" | "beat" | "all"
 
@@ -15,6 +16,8 @@ export interface OrchestratorSettingsShape {
   readonly concurrency: Readonly<Record<QueueName, number>>
   readonly scanBatchSize: number
   readonly scanBatchLingerMs: number
+  /** persist_scan_event jobs the scans worker holds at once (each one scan or a batch of them) */
+  readonly scanJobsInFlight: number
   readonly lockDurationMs: number
   readonly stalledIntervalMs: number
   readonly maxStalledCount: number
@@ -65,6 +68,8 @@ export const orchestratorSettings: Config.Config<OrchestratorSettingsShape> = Co
   perQueue,
   // scans per INSERT; a batch job bigger than this (up to MaxScansPerJob) is written alone
   scanBatchSize: positive("QUEUE_SCAN_BATCH_SIZE", 1000, 10 * MaxScansPerJob),
+  // bounds the scans held in memory (and drained on SIGTERM): at most this many jobs × their scans
+  scanJobsInFlight: positive("QUEUE_SCAN_JOBS_IN_FLIGHT", 256, 10_000),
   scanBatchLingerMs: Config.integer("QUEUE_SCAN_BATCH_LINGER_MS").pipe(
     Config.validate({ message: "must be an integer from 0 to 1000", validation: (n) => n >= 0 && n <= 1000 }),
     Config.withDefault(5)
@@ -96,6 +101,7 @@ export const orchestratorSettings: Config.Config<OrchestratorSettingsShape> = Co
       concurrency,
       scanBatchSize: c.scanBatchSize,
       scanBatchLingerMs: c.scanBatchLingerMs,
+      scanJobsInFlight: c.scanJobsInFlight,
       lockDurationMs: c.lockDurationMs,
       stalledIntervalMs: c.stalledIntervalMs,
       maxStalledCount: c.maxStalledCount,
@@ -130,6 +136,7 @@ export const testSettings = (overrides: Partial<OrchestratorSettingsShape> = {})
   concurrency: { default: 4, scans: 4, blockchain: 2, audit: 4, notifications: 4, priority: 4 },
   scanBatchSize: 200,
   scanBatchLingerMs: 5,
+  scanJobsInFlight: 256,
   lockDurationMs: 5_000,
   stalledIntervalMs: 1_000,
   maxStalledCount: 5,

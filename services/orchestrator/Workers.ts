@@ -189,8 +189,8 @@ export const startWorkers = (o: {
 
     const names = o.queues ?? QueueNames
     const workers = names.map((queue) => {
-      const concurrency =
-        queue === "scans" ? settings.concurrency.scans * settings.scanBatchSize : settings.concurrency[queue]
+      // the scans worker holds many jobs for the batcher; it writes `concurrency.scans` batches at once
+      const concurrency = queue === "scans" ? settings.scanJobsInFlight : settings.concurrency[queue]
       const w = new Worker(queue, processor(queue), {
         connection,
         prefix: queues.prefix,

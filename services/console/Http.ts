@@ -1,10 +1,87 @@
-import { HttpApiBuilder } from "@effect/platform"
+import { HttpApiBuilder, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { Config, Effect, Layer } from "effect"
+import { AppConfig } from "../../shared/config/AppConfig.js"
 import { healthHandlers } from "../../shared/http/HealthHttp.js"
 import { serveService } from "../../shared/http/Server.js"
-import { ConsoleApi } from "./Api.js"
+import { Services } from "../../shared/ServiceCatalog.js"
+import { AuditUpstreamUnavailable, ConsoleApi } from "./Api.js"
+import { auditorPage } from "./auditor/page.js"
+import { buildAuditorBundle } from "./Bundle.js"
+
+/** Where the console forwards /v1/audit/*: CONSOLE_COMPLIANCE_URL, by default the local compliance port. */
+const complianceUrl = Effect.gen(function* () {
+  const config = yield* AppConfig
+  const local = `http://127.0.0.1:${Services.compliance.port + config.http.portOffset}`
+  const url = yield* Config.string("CONSOLE_COMPLIANCE_URL").pipe(
+    Config.withDefault(local),
+    Config.validate({
+      message: "CONSOLE_COMPLIANCE_URL must be an http(s) URL",
+      validation: (u) => /^https?:\/\/[^/]+/.test(u)
+    })
+  )
+  return url.replace(/\/+$/, "")
+})
+
+const UPSTREAM_TIMEOUT_MS = 10_000
+
+const AuditorLive = HttpApiBuilder.group(ConsoleApi, "auditor", (h) =>
+  Effect.gen(function* () {
+    const bundle = yield* buildAuditorBundle.pipe(Effect.orDie)
+    const upstream = yield* complianceUrl.pipe(Effect.orDie)
+
+    /** Forwards the current request's path and query to the compliance API and relays its answer. */
+    const forward = Effect.gen(function* () {
+      const req = yield* HttpServerRequest.HttpServerRequest
+      const headers: Record<string, string> = { accept: "application/json" }
+      const auth = req.headers.authorization
+      if (auth !== undefined) headers.authorization = auth
+      const rid = req.headers["x-request-id"]
+      if (rid !== undefined) headers["x-request-id"] = rid
+      const res = yield* Effect.tryPromise({
+        try: async () => {
+          const r = await fetch(`${upstream}${req.url}`, { headers, signal: AbortSignal.timeout(UPSTREAM_TIMEOUT_MS) })
+          return { status: r.status, type: r.headers.get("content-type") ?? "application/json", body: await r.text() }
+        },
+        catch: (e) =>
+          new AuditUpstreamUnavailable({
+            message: `compliance API at ${upstream} did not answer: ${e instanceof Error ? e.message : String(e)}`
+          })
+      })
+      return HttpServerResponse.text(res.body, { status: res.status, contentType: res.type })
+    }).pipe(Effect.withSpan("Console.forwardAudit", { captureStackTrace: false }))
+
+    return h
+      .handleRaw("page", () =>
+        Effect.succeed(
+          HttpServerResponse.text(auditorPage, {
+            contentType: "text/html; charset=utf-8",
+            headers: {
+              "cache-control": "no-cache",
+              // The page runs only its own bundle and talks only to this origin.
+              "content-security-policy":
+                "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self'"
+            }
+          })
+        )
+      )
+      .handleRaw("script", () =>
+        Effect.map(HttpServerRequest.HttpServerRequest, (req) =>
+          req.headers["if-none-match"] === bundle.etag
+            ? HttpServerResponse.empty({ status: 304, headers: { etag: bundle.etag } })
+            : HttpServerResponse.text(bundle.code, {
+                contentType: "text/javascript; charset=utf-8",
+                headers: { etag: bundle.etag, "cache-control": "no-cache" }
+              })
+        )
+      )
+      .handleRaw("checkpoint", () => forward)
+      .handleRaw("entry", () => forward)
+      .handleRaw("consistency", () => forward)
+  })
+)
 
 export const ConsoleHttpLive = serveService(
   "console",
   ConsoleApi,
-  HttpApiBuilder.group(ConsoleApi, "health", healthHandlers)
+  Layer.mergeAll(HttpApiBuilder.group(ConsoleApi, "health", healthHandlers), AuditorLive)
 )

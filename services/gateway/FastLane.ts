@@ -49,59 +49,91 @@ export const ScanFastLaneLive = Layer.effect(
     const run = Runtime.runPromiseExit(runtime)
     const maxBody = config.http.maxBodyBytes
 
+    // label sets built once: the hot path records four metrics per request
+    const gateway = { service: "gateway" } as const
+    const route = { service: "gateway", route: ROUTE, method: "POST" } as const
+    const byStatus = new Map<number, Record<string, string>>()
+    const totalLabels = (status: number) => {
+      let l = byStatus.get(status)
+      if (l === undefined) {
+        l = { ...route, status: String(status) }
+        byStatus.set(status, l)
+      }
+      return l
+    }
+
+    // the answers, outside the per-request closure (fewer allocations per request)
+    const sendText = (
+      res: ServerResponse,
+      requestId: string,
+      t0: number,
+      status: number,
+      text: string,
+      retry?: number
+    ) => {
+      const headers: Record<string, string | number> = {
+        "content-type": "application/json",
+        "content-length": Buffer.byteLength(text),
+        "x-request-id": requestId
+      }
+      if (retry !== undefined) headers["retry-after"] = String(retry)
+      res.writeHead(status, headers)
+      res.end(text)
+      m.httpRequestsInFlight.dec(gateway)
+      m.httpRequestsTotal.inc(totalLabels(status))
+      m.httpRequestDuration.observe(route, (performance.now() - t0) / 1000)
+    }
+    const fail = (res: ServerResponse, requestId: string, t0: number, status: number, body: ErrorBody) =>
+      sendText(res, requestId, t0, status, JSON.stringify(body))
+    const sendLimited = (res: ServerResponse, requestId: string, t0: number, e: RateLimited) =>
+      sendText(
+        res,
+        requestId,
+        t0,
+        429,
+        JSON.stringify({
+          error: "RateLimited",
+          message: e.message,
+          details: { limit: e.limit, retryAfterSeconds: e.retryAfterSeconds }
+        } satisfies ErrorBody),
+        e.retryAfterSeconds
+      )
+    const sendError = (
+      res: ServerResponse,
+      requestId: string,
+      t0: number,
+      e: { readonly _tag?: unknown; readonly message?: unknown; readonly details?: unknown }
+    ) => {
+      if (e instanceof RateLimited) return sendLimited(res, requestId, t0, e)
+      const tag = typeof e._tag === "string" ? e._tag : "Error"
+      const status = STATUS[tag] ?? 500
+      const message =
+        status === 500 ? `internal error (request id ${requestId})` : typeof e.message === "string" ? e.message : tag
+      return fail(
+        res,
+        requestId,
+        t0,
+        status,
+        e.details === undefined || status === 500
+          ? { error: tag, message }
+          : { error: tag, message, details: e.details }
+      )
+    }
+
     const handle = (req: IncomingMessage, res: ServerResponse) => {
       const t0 = performance.now()
       const rid = req.headers["x-request-id"]
       const requestId = typeof rid === "string" && rid !== "" ? rid : randomUUID()
-      m.httpRequestsInFlight.inc({ service: "gateway" })
-      const send = (status: number, body: unknown) => sendText(status, JSON.stringify(body))
-      const sendText = (status: number, text: string, retryAfter?: number) => {
-        const headers: Record<string, string | number> = {
-          "content-type": "application/json",
-          "content-length": Buffer.byteLength(text),
-          "x-request-id": requestId
-        }
-        if (retryAfter !== undefined) headers["retry-after"] = String(retryAfter)
-        res.writeHead(status, headers)
-        res.end(text)
-        m.httpRequestsInFlight.dec({ service: "gateway" })
-        m.httpRequestsTotal.inc({ service: "gateway", route: ROUTE, method: "POST", status: String(status) })
-        m.httpRequestDuration.observe(
-          { service: "gateway", route: ROUTE, method: "POST" },
-          (performance.now() - t0) / 1000
-        )
-      }
-      const fail = (status: number, body: ErrorBody) => send(status, body)
-      const sendLimited = (e: RateLimited) =>
-        sendText(
-          429,
-          JSON.stringify({
-            error: "RateLimited",
-            message: e.message,
-            details: { limit: e.limit, retryAfterSeconds: e.retryAfterSeconds }
-          } satisfies ErrorBody),
-          e.retryAfterSeconds
-        )
-      const sendError = (e: { readonly _tag?: unknown; readonly message?: unknown; readonly details?: unknown }) => {
-        if (e instanceof RateLimited) return sendLimited(e)
-        const tag = typeof e._tag === "string" ? e._tag : "Error"
-        const status = STATUS[tag] ?? 500
-        const message =
-          status === 500 ? `internal error (request id ${requestId})` : typeof e.message === "string" ? e.message : tag
-        return fail(
-          status,
-          e.details === undefined || status === 500
-            ? { error: tag, message }
-            : { error: tag, message, details: e.details }
-        )
-      }
+      m.httpRequestsInFlight.inc(gateway)
       const ip = clientIpOf(header(req.headers["x-forwarded-for"]), req.socket.remoteAddress)
       const apiKey = header(req.headers["x-api-key"])
       /** a malformed request still passes the limits first: garbage is no way around them */
       const refuse = (status: number, body: ErrorBody) =>
         void run(limits.enforce(ip, header(req.headers.authorization), apiKey)).then((exit) => {
           const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
-          return Option.isSome(failure) ? sendLimited(failure.value) : fail(status, body)
+          return Option.isSome(failure)
+            ? sendLimited(res, requestId, t0, failure.value)
+            : fail(res, requestId, t0, status, body)
         })
       const declared = Number(req.headers["content-length"] ?? "0")
       if (Number.isFinite(declared) && declared > maxBody) {
@@ -166,11 +198,14 @@ export const ScanFastLaneLive = Layer.effect(
               ? Effect.zipRight(limits.enforce(ip, input.authorization, apiKey), scans.scan(input))
               : scans.scan(input)
           ).then((exit) => {
-            if (Exit.isSuccess(exit)) return send(200, exit.value)
+            if (Exit.isSuccess(exit)) return sendText(res, requestId, t0, 200, JSON.stringify(exit.value))
             const failure = Cause.failureOption(exit.cause)
-            if (Option.isSome(failure) && isRecord(failure.value)) return sendError(failure.value)
+            if (Option.isSome(failure) && isRecord(failure.value)) return sendError(res, requestId, t0, failure.value)
             Effect.runFork(Effect.logError("scan failed", exit.cause))
-            return fail(500, { error: "InternalServerError", message: `internal error (request id ${requestId})` })
+            return fail(res, requestId, t0, 500, {
+              error: "InternalServerError",
+              message: `internal error (request id ${requestId})`
+            })
           })
         // a token or an API key names a client: its rules need the token verified, on the full path
         if (input.authorization !== undefined || apiKey !== undefined) return void full(true)
@@ -180,10 +215,10 @@ export const ScanFastLaneLive = Layer.effect(
             r === "miss"
               ? full(false)
               : typeof r === "string"
-                ? sendText(200, r)
+                ? sendText(res, requestId, t0, 200, r)
                 : isDecision(r)
-                  ? sendLimited(limits.refused(r))
-                  : sendError(r)
+                  ? sendLimited(res, requestId, t0, limits.refused(r))
+                  : sendError(res, requestId, t0, r)
           )
       })
     }

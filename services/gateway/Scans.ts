@@ -114,8 +114,12 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
         : Effect.tryPromise(() => raw.mget(...keys.map(redis.key))).pipe(
             Effect.orElseSucceed(() => keys.map(() => null))
           )
-    const countCache = (result: "hit" | "miss") =>
-      Option.map(metrics, ({ m }) => m.cacheRequestsTotal.inc({ cache: "scan_answer", result }))
+    // label sets built once (the warm lane records three metrics per scan)
+    const cacheLabels = { hit: { cache: "scan_answer", result: "hit" }, miss: { cache: "scan_answer", result: "miss" } }
+    const scanLabels = new Map<string, { total: Record<string, string>; duration: Record<string, string> }>()
+    const countCache = (result: "hit" | "miss") => {
+      if (Option.isSome(metrics)) metrics.value.m.cacheRequestsTotal.inc(cacheLabels[result])
+    }
 
     const answerFor = (
       record: GarmentRecord,
@@ -229,13 +233,19 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
       ...(traceparent !== undefined ? { traceparent } : {})
     })
 
-    const countScan = (answer: HotEntry, t0: number) =>
-      Option.map(metrics, ({ m }) => {
-        const outcome =
-          answer.decision.denied.length === 0 ? "full" : answer.decision.allowed.length === 0 ? "denied" : "partial"
-        m.scansTotal.inc({ intent: answer.intent, decision: outcome })
-        m.scanDuration.observe({ intent: answer.intent }, (performance.now() - t0) / 1000)
-      })
+    const countScan = (answer: HotEntry, t0: number) => {
+      if (Option.isNone(metrics)) return
+      const outcome =
+        answer.decision.denied.length === 0 ? "full" : answer.decision.allowed.length === 0 ? "denied" : "partial"
+      const k = `${answer.intent}|${outcome}`
+      let labels = scanLabels.get(k)
+      if (labels === undefined) {
+        labels = { total: { intent: answer.intent, decision: outcome }, duration: { intent: answer.intent } }
+        scanLabels.set(k, labels)
+      }
+      metrics.value.m.scansTotal.inc(labels.total)
+      metrics.value.m.scanDuration.observe(labels.duration, (performance.now() - t0) / 1000)
+    }
 
     /**
      * The warm lane, without a fiber, for anonymous scans: the caller's rate-limit rules are checked in

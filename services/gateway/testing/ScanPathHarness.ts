@@ -22,6 +22,8 @@ import { makeRedisLayer } from "../../../shared/layers/Redis.js"
 import { Services } from "../../../shared/ServiceCatalog.js"
 import { BrainHttpLive } from "../../brain/Http.js"
 import { KnowledgeHttpLive } from "../../knowledge/Http.js"
+import { EventSubjects, testEventSubjects } from "../../orchestrator/Events.js"
+import { OrchestratorHttpLive } from "../../orchestrator/Http.js"
 import { PolicyHttpLive } from "../../policy/Http.js"
 import { HttpCalls, InProcessCalls } from "../Calls.js"
 import { ScanPathSubjects, testSubjects } from "../Events.js"
@@ -69,6 +71,7 @@ export const makeHarness = async (name: string) => {
   const config = configAt(portOffset)
   await ensureDatabase(dbUrl)
   const subjects = testSubjects(prefix)
+  const eventSubjects = testEventSubjects(prefix)
   const infra = (c: AppConfigShape, proc: string) =>
     Layer.mergeAll(
       makeDatabaseLayer({
@@ -83,7 +86,8 @@ export const makeHarness = async (name: string) => {
       makeNatsLayer({ url: "nats://127.0.0.1:4222", streamPrefix: prefix.toUpperCase(), name: proc }),
       makeQueuesLayer({ url: "redis://127.0.0.1:6379", prefix, name: proc }),
       AppConfig.layerWith(c),
-      Layer.succeed(ScanPathSubjects, subjects)
+      Layer.succeed(ScanPathSubjects, subjects),
+      Layer.succeed(EventSubjects, eventSubjects)
     )
   const scope = Effect.runSync(Scope.make())
   const build = <A, E>(layer: Layer.Layer<A, E, never>) =>
@@ -124,6 +128,9 @@ export const makeHarness = async (name: string) => {
         : HttpCalls({ brain: url("brain"), policy: url("policy"), knowledge: url("knowledge") })
     return build(gatewayWith(calls).pipe(Layer.provide(infra(c, `${name}-gw${n}`)))).then(() => url("gateway", offset))
   }
+
+  /** the orchestrator (its workers persist the `scans` queue into scan_events) on its own port */
+  const startOrchestrator = () => build(OrchestratorHttpLive.pipe(Layer.provide(infra(config, `${name}-orchestrator`))))
 
   const seed = (): Promise<Seed> =>
     run(
@@ -200,10 +207,25 @@ export const makeHarness = async (name: string) => {
     if (qkeys.length > 0) await redis.del(...qkeys)
     redis.disconnect()
     await deleteStream(`${prefix.toUpperCase()}_${subjects.stream}`)
+    await deleteStream(`${prefix.toUpperCase()}_${eventSubjects.scanStream.suffix}`)
+    await deleteStream(`${prefix.toUpperCase()}_${eventSubjects.complianceStream.suffix}`)
     await dropDatabase(dbUrl)
   }
 
-  return { config, prefix, subjects, url, startBackends, startGateway, seed, tokenFor, close, redis }
+  return {
+    config,
+    prefix,
+    subjects,
+    url,
+    startBackends,
+    startGateway,
+    startOrchestrator,
+    seed,
+    tokenFor,
+    close,
+    redis,
+    run
+  }
 }
 
 /** the test's JetStream stream (policy/knowledge create it for the test subjects) */

@@ -5,7 +5,8 @@
  * as one pod in Kubernetes), calling brain, policy and knowledge over HTTP; those three and the bare
  * baseline run in this bench process; autocannon runs in a third. The orchestrator is not running
  * during the measurement (on a 2-core machine it would take the gateway's core): the scans pile up on
- * the `scans` queue and are counted afterwards, each exactly once.
+ * the `scans` queue and are counted afterwards, each exactly once. BENCH_ORCHESTRATOR=1 runs its workers
+ * in the bench process too (a second pod's work on the same 2 cores) and counts scan_events rows instead.
  *
  * The rate limiter is ON: the gateway has the default per-IP and per-client limits and the bench client
  * (127.0.0.1) an override high enough for the load (RATE_LIMIT_OVERRIDES), so every scan passes the
@@ -23,7 +24,8 @@ import { type ChildProcess, execFile, spawn } from "node:child_process"
 import { createWriteStream, readFileSync } from "node:fs"
 import { createServer } from "node:http"
 import { Queue } from "bullmq"
-import { Redacted } from "effect"
+import { SqlClient } from "@effect/sql"
+import { Effect, Redacted } from "effect"
 import { Redis as IORedis } from "ioredis"
 import { publicRules } from "../shared/http/RateLimit.js"
 import { Services } from "../shared/ServiceCatalog.js"
@@ -40,6 +42,8 @@ interface Result {
 const seconds = Number(process.env.BENCH_SECONDS ?? "10")
 const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? "2"))
 const gatewayNodeOptions = (process.env.GATEWAY_NODE_OPTIONS ?? "--max-semi-space-size=32").split(" ").filter((s) => s)
+/** BENCH_ORCHESTRATOR=1: also run the orchestrator's workers (in the bench process) and count scan_events */
+const withOrchestrator = process.env.BENCH_ORCHESTRATOR === "1"
 const limits = {
   RATE_LIMIT_PER_IP: "300/60",
   RATE_LIMIT_PER_CLIENT: "120/60",
@@ -186,6 +190,7 @@ const main = async () => {
   try {
     const seed = await h.seed()
     await h.startBackends()
+    if (withOrchestrator) await h.startOrchestrator()
     const offset = h.config.http.portOffset + 7
     const { child, url: gateway } = await startGatewayProcess(h, offset)
     gatewayProcess = child
@@ -194,7 +199,11 @@ const main = async () => {
     const bareUrl = `http://127.0.0.1:${typeof address === "object" && address !== null ? address.port : 0}/`
     console.log(
       `shape: gateway in its own process (node ${gatewayNodeOptions.join(" ")}; brain/policy/knowledge over HTTP ` +
-        "in the bench process; orchestrator not running, scans queue up); autocannon in a third process"
+        `in the bench process; ${
+          withOrchestrator
+            ? "orchestrator workers persisting scans in the bench process, beside the bare server"
+            : "orchestrator not running, scans queue up"
+        }); autocannon in a third process`
     )
     console.log(
       `rate limits ON: per IP ${limits.RATE_LIMIT_PER_IP}, per client ${limits.RATE_LIMIT_PER_CLIENT}, ` +
@@ -245,13 +254,34 @@ const main = async () => {
     console.log(`rate limiter: the bench client's per-IP bucket holds ${admitted} admitted requests (last 60 s)`)
     const conn = new IORedis("redis://127.0.0.1:6379", { maxRetriesPerRequest: null })
     const q = new Queue("scans", { connection: conn, prefix: h.prefix })
-    const queued = await queuedScans(q)
     const answered = s.requests.total - s.non2xx + warm
     // autocannon stops with up to 50 requests in flight: accepted and queued, but not counted by it
-    console.log(
-      `queued scans=${queued.scans} unique=${queued.unique} in ${queued.jobs} jobs ` +
-        `(answered 200: ${answered} incl. warm-up, + ≤ 50 in flight when autocannon stopped)`
-    )
+    const inFlight = "+ ≤ 50 per round in flight when autocannon stopped"
+    if (withOrchestrator) {
+      const t0 = Date.now()
+      while (Date.now() - t0 < 120_000) {
+        const open = await q.getJobCounts("waiting", "active", "delayed", "prioritized")
+        if (Object.values(open).every((n) => n === 0)) break
+        await new Promise((r) => setTimeout(r, 500))
+      }
+      const [row] = await h.run(
+        Effect.flatMap(
+          SqlClient.SqlClient,
+          (sql) =>
+            sql<{ rows: string; ids: string }>`SELECT count(*) AS rows, count(DISTINCT id) AS ids FROM scan_events`
+        )
+      )
+      console.log(
+        `scan_events rows=${row?.rows} distinct=${row?.ids} after draining ${((Date.now() - t0) / 1000).toFixed(1)} s ` +
+          `(answered 200: ${answered} incl. warm-up, ${inFlight})`
+      )
+    } else {
+      const queued = await queuedScans(q)
+      console.log(
+        `queued scans=${queued.scans} unique=${queued.unique} in ${queued.jobs} jobs ` +
+          `(answered 200: ${answered} incl. warm-up, ${inFlight})`
+      )
+    }
     await q.obliterate({ force: true })
     await q.close()
     conn.disconnect()

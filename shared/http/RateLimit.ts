@@ -35,7 +35,10 @@ export interface RateLimitDecision {
 export class RateLimited extends Schema.TaggedError<RateLimited>()(
   "RateLimited",
   { message: Schema.String, limit: Schema.String, retryAfterSeconds: Schema.Number },
-  HttpApiSchema.annotations({ status: 429 })
+  HttpApiSchema.annotations({
+    status: 429,
+    description: "too many requests: the Retry-After header (and details.retryAfterSeconds) gives the seconds to wait"
+  })
 ) {
   /** outside HttpApi (plain routers) the error answers for itself, Retry-After included */
   [HttpServerRespondable.symbol]() {

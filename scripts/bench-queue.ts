@@ -7,10 +7,12 @@
  * Batched = jobs as the gateway adds them (`persistScanJobs`: one job per event-loop turn, here
  * BENCH_SCANS_PER_JOB scans each), up to BENCH_BATCH_SIZE scans per INSERT, BENCH_SCANS_CONCURRENCY
  * batches in flight. Unbatched = one bare scan per job, batch size 1, 64 jobs in flight.
- * Also printed: CPU seconds per process during the phase (this machine is shared: "other" is load
- * that is not this benchmark or its servers).
+ * BENCH_WORKERS > 1 adds worker processes (as orchestrator replicas), the same in both phases.
+ * Also printed: CPU seconds per process during the phase ("bench" = the worker processes; this
+ * machine is shared: "other" is load that is not this benchmark or its servers).
  * LAST line: `ratio=<batched/unbatched> events_per_s=<batched>`.
  */
+import { type ChildProcess, spawn } from "node:child_process"
 import fs from "node:fs"
 import { jetstreamManager } from "@nats-io/jetstream"
 import { connect } from "@nats-io/transport-node"
@@ -39,9 +41,11 @@ const numberEnv = (name: string, fallback: number) => {
 }
 const BATCHED_N = numberEnv("BENCH_BATCHED_EVENTS", 40_000)
 const UNBATCHED_N = numberEnv("BENCH_UNBATCHED_EVENTS", 5_000)
-const SCANS_PER_JOB = numberEnv("BENCH_SCANS_PER_JOB", 50)
+const SCANS_PER_JOB = numberEnv("BENCH_SCANS_PER_JOB", 20)
 const BATCH_SIZE = numberEnv("BENCH_BATCH_SIZE", 1_000)
 const CONCURRENCY = numberEnv("BENCH_SCANS_CONCURRENCY", 4)
+/** orchestrator worker processes per phase (this one plus BENCH_WORKERS − 1 children), as replicas would run */
+const WORKERS = numberEnv("BENCH_WORKERS", 1)
 
 const db = await createTestDatabase("benchq")
 const id = uniqueId("benchq")
@@ -49,6 +53,22 @@ const redis = new IORedis("redis://127.0.0.1:6379", { maxRetriesPerRequest: null
 const client = new pg.Client({ connectionString: db.url })
 await client.connect()
 const seed = await seedGarments(db.url, 20)
+
+/** an extra worker process (services/orchestrator/testing/WorkerProcess.ts) with the phase's settings */
+const startWorkerProcess = async (env: Record<string, string>) => {
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", new URL("../services/orchestrator/testing/WorkerProcess.ts", import.meta.url).pathname],
+    { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] }
+  )
+  let out = ""
+  child.stdout?.on("data", (d: Buffer) => {
+    out += d.toString()
+  })
+  await waitFor("worker process ready", () => out.includes("READY") || child.exitCode !== null, 60_000)
+  if (child.exitCode !== null) throw new Error(`worker process exited early:\n${out}`)
+  return child
+}
 
 const rowCount = async () => Number((await client.query("SELECT count(*) AS n FROM scan_events")).rows[0].n)
 
@@ -87,11 +107,15 @@ const cpuTicks = () => {
   return out
 }
 /** CPU seconds per role between two samples (processes that ended in between are not counted) */
-const cpuSummary = (from: ReturnType<typeof cpuTicks>, to: ReturnType<typeof cpuTicks>) => {
+const cpuSummary = (
+  from: ReturnType<typeof cpuTicks>,
+  to: ReturnType<typeof cpuTicks>,
+  workerPids: ReadonlySet<string>
+) => {
   const roles = ["bench", "postgres", "nats-server", "redis-server"]
   const used = new Map<string, number>()
   for (const [pid, [name, ticks]] of to) {
-    const key = roles.includes(name) ? name : "other"
+    const key = workerPids.has(pid) ? "bench" : roles.includes(name) ? name : "other"
     used.set(key, (used.get(key) ?? 0) + ticks - (from.get(pid)?.[1] ?? 0))
   }
   return [...roles, "other"].map((k) => `${k} ${((used.get(k) ?? 0) / 100).toFixed(2)}`).join(", ")
@@ -117,6 +141,25 @@ const phase = async (label: string, n: number, batch: number, concurrency: numbe
           persistScanJobs
         )
       : events.map((e) => ({ name: "persist_scan_event", data: e, opts: { jobId: e.scanId, attempts: 5 } }))
+  // extra worker processes start (and connect) before the jobs are there
+  const children: Array<ChildProcess> = []
+  for (let w = 1; w < WORKERS; w++)
+    children.push(
+      await startWorkerProcess({
+        DATABASE_URL: db.url,
+        QUEUE_PREFIX: names.queuePrefix,
+        KEY_PREFIX: names.keyPrefix,
+        STREAM_PREFIX: names.streamPrefix,
+        QUEUES: "scans",
+        SCAN_BATCH: String(batch),
+        SCAN_LINGER_MS: batch === 1 ? "0" : "5",
+        SCAN_CONCURRENCY: String(concurrency),
+        SCAN_JOBS_IN_FLIGHT: String(batch === 1 ? concurrency : 256),
+        LOCK_MS: "30000",
+        STALLED_MS: "30000"
+      })
+    )
+  const childPids = new Set(children.map((c) => String(c.pid)))
   for (let i = 0; i < jobs.length; i += 2000) await q.addBulk(jobs.slice(i, i + 2000))
   const settings = testSettings({
     role: "worker",
@@ -144,8 +187,13 @@ const phase = async (label: string, n: number, batch: number, concurrency: numbe
   const t0 = tFirst ?? performance.now()
   await waitFor(`${label}: ${n} rows`, async () => (await rowCount()) >= n, 600_000, 10)
   const seconds = (performance.now() - t0) / 1000
-  const cpu = cpuSummary(cpu0, cpuTicks())
+  const cpu = cpuSummary(cpu0, cpuTicks(), childPids)
   await rt.dispose()
+  for (const c of children) {
+    const exited = new Promise((r) => c.once("exit", r))
+    c.kill("SIGTERM")
+    await exited
+  }
   const published = await streamMessages(names.streamPrefix)
   const audit = new Queue("audit", { connection: redis, prefix: names.queuePrefix })
   const audited = await auditEntries(audit)
@@ -157,7 +205,7 @@ const phase = async (label: string, n: number, batch: number, concurrency: numbe
     throw new Error(`${label}: ${n} scans but ${published} scan.recorded messages and ${audited} audit entries queued`)
   const rate = n / seconds
   console.log(
-    `${label}: ${n} events in ${seconds.toFixed(2)} s = ${Math.round(rate)} events/s (start-up before the first job ${((t0 - tStart) / 1000).toFixed(2)} s, not counted; ${perJob} scan(s) per job, ${jobs.length} jobs, up to ${batch} per INSERT, ${concurrency} in flight; ${published} published, ${audited} audit entries queued)`
+    `${label}: ${n} events in ${seconds.toFixed(2)} s = ${Math.round(rate)} events/s (start-up before the first job ${((t0 - tStart) / 1000).toFixed(2)} s, not counted; ${perJob} scan(s) per job, ${jobs.length} jobs, up to ${batch} per INSERT, ${concurrency} in flight, ${WORKERS} worker process(es); ${published} published, ${audited} audit entries queued)`
   )
   console.log(`${label}: CPU seconds during the phase: ${cpu}`)
   return rate

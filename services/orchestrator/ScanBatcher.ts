@@ -38,6 +38,7 @@ interface Pending {
 }
 
 const dep = dependencyFailed
+const MAX_LINKS = 128
 
 export const recordedMessage = (e: ScanEvent, p: PersistedScan): ScanRecorded => ({
   scanId: e.scanId,
@@ -145,16 +146,24 @@ export const persistBatch = (groups: ReadonlyArray<BatchGroup>) =>
         })
     )
   }).pipe((persist) => {
-    // one INSERT serves many scans: the batch span continues the first scan's trace and links the others
-    const parents = groups.flatMap((g) => g.events.flatMap((e) => Option.toArray(parseTraceparent(e.traceparent))))
+    // one INSERT serves many scans: the batch span continues the first scan's trace and links the next
+    // MAX_LINKS (parsing every scan's traceparent of a 1000-scan batch would cost more than it tells)
+    const parents: Array<Tracer.ExternalSpan> = []
+    let scans = 0
+    for (const g of groups) {
+      scans += g.events.length
+      for (const e of g.events) {
+        if (parents.length > MAX_LINKS) break
+        const p = parseTraceparent(e.traceparent)
+        if (Option.isSome(p)) parents.push(Tracer.externalSpan(p.value))
+      }
+    }
     const [first, ...rest] = parents
     return Effect.withSpan(persist, "ScanBatcher.persistBatch", {
       kind: "consumer",
-      attributes: { batch: parents.length, jobs: groups.length },
-      ...(first !== undefined ? { parent: Tracer.externalSpan(first) } : {}),
-      links: rest
-        .slice(0, 128)
-        .map((p) => ({ _tag: "SpanLink" as const, span: Tracer.externalSpan(p), attributes: {} }))
+      attributes: { batch: scans, jobs: groups.length },
+      ...(first !== undefined ? { parent: first } : {}),
+      links: rest.map((span) => ({ _tag: "SpanLink" as const, span, attributes: {} }))
     })
   })
 

@@ -1,7 +1,8 @@
 /**
  * An orchestrator worker as its own process, for the SIGTERM-drain and SIGKILL-crash tests.
  * Configured by env: DATABASE_URL, QUEUE_PREFIX, KEY_PREFIX, STREAM_PREFIX, QUEUES (comma list),
- * WARM_DELAY_MS, SCAN_BATCH, LOCK_MS, STALLED_MS. Prints READY once its workers run.
+ * WARM_DELAY_MS, SCAN_BATCH, SCAN_LINGER_MS, SCAN_CONCURRENCY, SCAN_JOBS_IN_FLIGHT, LOCK_MS, STALLED_MS.
+ * Prints READY once its workers run.
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
@@ -23,8 +24,17 @@ const queues = env("QUEUES", "default")
 const stubs = { ...newStubState(), warmDelayMs: Number(env("WARM_DELAY_MS", "0")) }
 const settings = testSettings({
   role: "worker",
-  concurrency: { default: 1, scans: 4, blockchain: 1, audit: 4, notifications: 1, priority: 1 },
+  concurrency: {
+    default: 1,
+    scans: Number(env("SCAN_CONCURRENCY", "4")),
+    blockchain: 1,
+    audit: 4,
+    notifications: 1,
+    priority: 1
+  },
   scanBatchSize: Number(env("SCAN_BATCH", "500")),
+  scanBatchLingerMs: Number(env("SCAN_LINGER_MS", "5")),
+  scanJobsInFlight: Number(env("SCAN_JOBS_IN_FLIGHT", "256")),
   lockDurationMs: Number(env("LOCK_MS", "2000")),
   stalledIntervalMs: Number(env("STALLED_MS", "1000"))
 })

@@ -5,7 +5,6 @@
 import { SqlClient } from "@effect/sql"
 import { Context, Effect, Either, Exit, Layer, Option, Runtime, type Scope } from "effect"
 import { encodeLeaf } from "../../shared/audit/AuditEntry.js"
-import { toHex } from "../../shared/audit/Bytes.js"
 import { parseSignedCheckpoint } from "../../shared/audit/Checkpoint.js"
 import {
   consistencyPlan,
@@ -82,6 +81,9 @@ interface Pending {
   readonly resume: (index: number) => void
   readonly fail: (e: AuditStoreError) => void
 }
+
+/** Hex for the JSON views, on Node's native encoder (the shared one is a browser-safe loop). */
+const toHex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex")
 
 const normalise = (p: Party): Party => (p._tag === "Person" ? { ...p, subjectId: p.subjectId.toLowerCase() } : p)
 const personIds = (e: AuditEntry) => [e.actor, e.subject].flatMap((p) => (p._tag === "Person" ? [p.subjectId] : []))

@@ -52,10 +52,19 @@ const storeError =
   (e: SqlError | ParseResult.ParseError): AuditStoreError =>
     new AuditStoreError({ operation, message: e.message })
 
-const decodeRows =
-  <A, I>(schema: Schema.Schema<A, I>, operation: string) =>
-  (rows: ReadonlyArray<unknown>) =>
-    Schema.decodeUnknown(Schema.Array(schema))(rows).pipe(Effect.mapError(storeError(operation)))
+// One compiled decoder per row schema: building `Schema.Array(schema)` and its parser on every query cost more
+// than the query on the proof path.
+const decoders = new WeakMap<object, (rows: unknown) => Effect.Effect<ReadonlyArray<unknown>, ParseResult.ParseError>>()
+
+const decodeRows = <A, I>(schema: Schema.Schema<A, I>, operation: string) => {
+  let decode = decoders.get(schema)
+  if (decode === undefined) {
+    decode = Schema.decodeUnknown(Schema.Array(schema))
+    decoders.set(schema, decode)
+  }
+  const run = decode as (rows: unknown) => Effect.Effect<ReadonlyArray<A>, ParseResult.ParseError>
+  return (rows: ReadonlyArray<unknown>) => run(rows).pipe(Effect.mapError(storeError(operation)))
+}
 
 const key = (level: number, index: number) => `${level}:${index}`
 

@@ -22,6 +22,7 @@ export class SubjectKeys extends Context.Tag("brandme/compliance/SubjectKeys")<
 >() {}
 
 const KeyRow = Schema.Struct({ subject_id: Schema.String, key: Schema.NullOr(Schema.Uint8ArrayFromSelf) })
+const decodeKeyRows = Schema.decodeUnknown(Schema.Array(KeyRow))
 
 export const makeSubjectKeys = (masterKey: Uint8Array) =>
   Effect.gen(function* () {
@@ -31,7 +32,7 @@ export const makeSubjectKeys = (masterKey: Uint8Array) =>
 
     const read = (ids: ReadonlyArray<string>) =>
       sql`SELECT subject_id::text AS subject_id, key FROM subject_keys WHERE subject_id = ANY(${ids}::uuid[])`.pipe(
-        Effect.flatMap(Schema.decodeUnknown(Schema.Array(KeyRow))),
+        Effect.flatMap(decodeKeyRows),
         Effect.mapError(fail("SubjectKeys.read")),
         Effect.map((rows) => {
           const out = new Map<string, Uint8Array>()

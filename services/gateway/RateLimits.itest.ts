@@ -102,6 +102,14 @@ describe("rate limits on the gateway", () => {
     expect(metrics).toMatch(/brandme_rate_limited_total\{service="gateway",limit="client"\} \d+/)
   })
 
+  it("oversized requests to routed routes are charged too (413s until the limit, then 429)", async () => {
+    const ip = "203.0.113.60"
+    const huge = JSON.stringify({ email: "a@b.example", password: "x".repeat(70_000), displayName: "A" })
+    const register = () => postJson(`${gw}/v1/users`, huge, from(ip))
+    for (let i = 0; i < PER_IP; i++) expect((await register()).status).toBe(413)
+    expectLimited(await register(), "ip")
+  })
+
   it("a configured override gives one subject a higher limit", async () => {
     const statuses = new Set<number>()
     for (let i = 0; i < PER_IP * 4; i++) statuses.add((await scanFrom("192.0.2.200")).status)

@@ -59,23 +59,24 @@ const pipeline =
       const declared = Number(req.headers["content-length"] ?? "0")
       m.httpRequestsInFlight.inc({ service })
       let response: HttpServerResponse.HttpServerResponse
-      if (Number.isFinite(declared) && declared > maxBody) {
+      // the guard first: an oversized or malformed request is still charged to its caller
+      const refused = yield* guard(req, path)
+      if (Option.isSome(refused)) {
+        response = refused.value
+      } else if (Number.isFinite(declared) && declared > maxBody) {
         response = errorResponse(413, {
           error: "PayloadTooLarge",
           message: `request body of ${declared} bytes exceeds the limit of ${maxBody} bytes`
         })
       } else {
-        const refused = yield* guard(req, path)
-        response = Option.isSome(refused)
-          ? refused.value
-          : yield* app.pipe(
-              HttpIncomingMessage.withMaxBodySize(Option.some(maxBody)),
-              Effect.catchAllCause((cause) =>
-                Effect.flatMap(HttpServerError.causeResponse(cause), ([res, c]) =>
-                  res.status >= 500 ? Effect.as(Effect.logError("request failed", c), res) : Effect.succeed(res)
-                )
-              )
+        response = yield* app.pipe(
+          HttpIncomingMessage.withMaxBodySize(Option.some(maxBody)),
+          Effect.catchAllCause((cause) =>
+            Effect.flatMap(HttpServerError.causeResponse(cause), ([res, c]) =>
+              res.status >= 500 ? Effect.as(Effect.logError("request failed", c), res) : Effect.succeed(res)
             )
+          )
+        )
       }
       if (response.status >= 400) {
         response = normalizeErrorResponse(response, { method: req.method, url: req.url, requestId })

@@ -134,7 +134,8 @@ const makeAckRouter = (nc: NatsConnection) => {
       try {
         messages.forEach((msg, i) => {
           const h = natsHeaders()
-          if (msg.headers !== undefined) for (const k in msg.headers) h.set(k, msg.headers[k] ?? "")
+          // append, not set: a fresh header set has nothing to replace (set scans for the key twice)
+          if (msg.headers !== undefined) for (const k in msg.headers) h.append(k, msg.headers[k] ?? "")
           const data = typeof msg.data === "string" ? encoder.encode(msg.data) : msg.data
           nc.publish(msg.subject, data, { headers: h, reply: prefix + i })
         })

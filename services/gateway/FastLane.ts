@@ -125,7 +125,7 @@ export const ScanFastLaneLive = Layer.effect(
       const rid = req.headers["x-request-id"]
       const requestId = typeof rid === "string" && rid !== "" ? rid : randomUUID()
       m.httpRequestsInFlight.inc(gateway)
-      const ip = clientIpOf(header(req.headers["x-forwarded-for"]), req.socket.remoteAddress)
+      const ip = clientIpOf(header(req.headers["x-forwarded-for"]), req.socket.remoteAddress, limits.trustedHops)
       const apiKey = header(req.headers["x-api-key"])
       /** a malformed request still passes the limits first: garbage is no way around them */
       const refuse = (status: number, body: ErrorBody) =>

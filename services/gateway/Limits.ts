@@ -72,7 +72,9 @@ export class PublicLimits extends Effect.Service<PublicLimits>()("brandme/gatewa
       return e
     }
 
-    return { anonymousRules, rulesFor, enforce, refused, checkAndRead: limiter.checkAndRead }
+    const trustedHops = config.http.trustedProxyHops
+
+    return { anonymousRules, rulesFor, enforce, refused, trustedHops }
   })
 }) {}
 
@@ -82,7 +84,7 @@ export const PublicLimitsGuardLive = Layer.effect(
   Effect.map(PublicLimits, (limits) => (req: HttpServerRequest.HttpServerRequest, path: string) => {
     if (operational(path)) return Effect.succeedNone
     const apiKey = req.headers["x-api-key"]
-    return limits.enforce(clientIp(req), req.headers.authorization, apiKey).pipe(
+    return limits.enforce(clientIp(req, limits.trustedHops), req.headers.authorization, apiKey).pipe(
       Effect.as(Option.none()),
       Effect.catchTag("RateLimited", (e) => Effect.succeed(Option.some(rateLimitedResponse(e))))
     )

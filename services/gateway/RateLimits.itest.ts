@@ -110,6 +110,17 @@ describe("rate limits on the gateway", () => {
     expectLimited(await register(), "ip")
   })
 
+  it("with no trusted proxy (HTTP_TRUSTED_PROXY_HOPS=0) a forged X-Forwarded-For buys no fresh bucket", async () => {
+    const direct = await h.startGateway(1, "inprocess", {
+      RATE_LIMIT_PER_IP: `${PER_IP}/60`,
+      HTTP_TRUSTED_PROXY_HOPS: "0"
+    })
+    const scanVia = (i: number) =>
+      postJson(`${direct}/v1/scans`, { tag: digitalLinkOf(seed.unowned) }, { "x-forwarded-for": `198.51.100.${i}` })
+    for (let i = 0; i < PER_IP; i++) expect((await scanVia(i)).status).toBe(200)
+    expectLimited(await scanVia(99), "ip")
+  })
+
   it("a configured override gives one subject a higher limit", async () => {
     const statuses = new Set<number>()
     for (let i = 0; i < PER_IP * 4; i++) statuses.add((await scanFrom("192.0.2.200")).status)

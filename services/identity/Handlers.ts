@@ -1,6 +1,7 @@
 import { type HttpApiBuilder, type HttpApiGroup, HttpServerRequest } from "@effect/platform"
 import { Effect } from "effect"
 import { Tokens } from "../../shared/auth/Tokens.js"
+import { AppConfig } from "../../shared/config/AppConfig.js"
 import { clientIp, respondRateLimited } from "../../shared/http/RateLimit.js"
 import { Redis } from "../../shared/layers/Redis.js"
 import type { AuthApi, DevicesApi, OwnershipApi, PrivacyApi, UsersApi } from "./Api.js"
@@ -23,7 +24,10 @@ const callers = Effect.gen(function* () {
   return { principal: provide(currentPrincipal), optional: provide(optionalPrincipal) }
 })
 
-const requestIp = Effect.map(HttpServerRequest.HttpServerRequest, clientIp)
+const requestIp = Effect.gen(function* () {
+  const config = yield* AppConfig
+  return clientIp(yield* HttpServerRequest.HttpServerRequest, config.http.trustedProxyHops)
+})
 
 type Handlers<Group extends HttpApiGroup.HttpApiGroup.Any, E, Provides, R> = HttpApiBuilder.Handlers<
   E,

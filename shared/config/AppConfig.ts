@@ -97,7 +97,12 @@ export const appConfig = Config.all({
     host: Config.string("HTTP_HOST").pipe(Config.withDefault("0.0.0.0")),
     maxBodyBytes: positiveInt("HTTP_MAX_BODY_BYTES", 1_048_576),
     shutdownGraceMs: positiveInt("SHUTDOWN_GRACE_MS", 10_000),
-    portOffset: Config.integer("PORT_OFFSET").pipe(Config.withDefault(0))
+    portOffset: Config.integer("PORT_OFFSET").pipe(Config.withDefault(0)),
+    /** proxies of ours that append to X-Forwarded-For (1: the ingress; 0: trust only the socket peer) */
+    trustedProxyHops: Config.integer("HTTP_TRUSTED_PROXY_HOPS").pipe(
+      Config.validate({ message: "HTTP_TRUSTED_PROXY_HOPS must be 0 or more", validation: (n) => n >= 0 }),
+      Config.withDefault(1)
+    )
   }),
   rateLimits: Config.all({
     perIp: rateLimit("RATE_LIMIT_PER_IP", "300/60"),

@@ -1,6 +1,13 @@
 import { Effect, Either } from "effect"
 import { describe, expect, it } from "vitest"
-import { makeRateLimiterTest, publicRules, RateLimited, RateLimiter, respondRateLimited } from "./RateLimit.js"
+import {
+  clientIpOf,
+  makeRateLimiterTest,
+  publicRules,
+  RateLimited,
+  RateLimiter,
+  respondRateLimited
+} from "./RateLimit.js"
 
 describe("rate limiter (in-memory test layer, same algorithm)", () => {
   it("refuses the N+1-th request and names the limit", async () => {
@@ -43,6 +50,15 @@ describe("rate limiter (in-memory test layer, same algorithm)", () => {
       }).pipe(Effect.provide(layer))
     )
     expect(Either.isLeft(r) && r.left.limit).toBe("client")
+  })
+
+  it("the caller's address: the hop our outermost trusted proxy saw, else the socket peer", () => {
+    const xff = "6.6.6.6, 198.51.100.7, 10.0.0.2"
+    expect(clientIpOf(xff, "10.0.0.3")).toBe("10.0.0.2") // default: one proxy (the ingress)
+    expect(clientIpOf(xff, "10.0.0.3", 2)).toBe("198.51.100.7") // CDN + ingress
+    expect(clientIpOf(xff, "10.0.0.3", 0)).toBe("10.0.0.3") // no proxy: the header is the client's own
+    expect(clientIpOf("198.51.100.7", "10.0.0.3", 3)).toBe("10.0.0.3") // fewer hops than proxies: bypassed
+    expect(clientIpOf(undefined, undefined)).toBe("unknown")
   })
 
   it("the test limiter refuses checkAndRead loudly, naming the method", async () => {

@@ -347,23 +347,29 @@ export const makeRateLimiterTest = () => {
 }
 
 /**
- * The caller's address. Behind the ingress the last `X-Forwarded-For` hop is the address our own
- * proxy saw (earlier hops are client-supplied and untrusted); without the header, the socket peer.
+ * The caller's address. `trustedHops` is how many proxies of ours append to `X-Forwarded-For`
+ * (HTTP_TRUSTED_PROXY_HOPS; 1 = the ingress): the address the outermost of them saw is that many hops
+ * from the right; hops further left are client-supplied and untrusted. With 0, or when the header has
+ * fewer hops than trusted (a request that bypassed a proxy), the socket peer.
  */
-export const clientIpOf = (forwarded: string | undefined, remoteAddress: string | undefined): string => {
-  if (forwarded !== undefined && forwarded !== "") {
+export const clientIpOf = (
+  forwarded: string | undefined,
+  remoteAddress: string | undefined,
+  trustedHops = 1
+): string => {
+  if (trustedHops > 0 && forwarded !== undefined && forwarded !== "") {
     const hops = forwarded
       .split(",")
       .map((h) => h.trim())
       .filter((h) => h !== "")
-    const last = hops[hops.length - 1]
-    if (last !== undefined) return last
+    const seen = hops[hops.length - trustedHops]
+    if (seen !== undefined) return seen
   }
   return remoteAddress ?? "unknown"
 }
 
-export const clientIp = (req: HttpServerRequest.HttpServerRequest): string =>
-  clientIpOf(req.headers["x-forwarded-for"], Option.getOrUndefined(req.remoteAddress))
+export const clientIp = (req: HttpServerRequest.HttpServerRequest, trustedHops = 1): string =>
+  clientIpOf(req.headers["x-forwarded-for"], Option.getOrUndefined(req.remoteAddress), trustedHops)
 
 export interface LimitSetting {
   readonly limit: number

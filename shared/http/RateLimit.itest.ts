@@ -98,6 +98,12 @@ describe("sliding-window rate limits on Redis", () => {
     ).toBe(true)
     // reads come back for refused requests too, in order, null for absent keys
     expect(out.every((o) => o.values.length === 2 && o.values[0] === "7" && o.values[1] === null)).toBe(true)
+    // the shared key was trimmed and given its expiry once for the whole batch: it still expires
+    const probe = new IORedis("redis://127.0.0.1:6379")
+    const ttl = await probe.pttl(`${prefix}ratelimit:ip:batch`)
+    await probe.quit()
+    expect(ttl).toBeGreaterThan(25_000)
+    expect(ttl).toBeLessThanOrEqual(30_000)
     // reads only, no rules
     const plain = await run(Effect.flatMap(RateLimiter, (l) => Effect.promise(() => l.checkAndRead([], ["gen:a"]))))
     expect(plain.values).toEqual(["7"])

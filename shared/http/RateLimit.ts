@@ -99,6 +99,9 @@ export const SLIDING_WINDOW_LUA = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local out = {}
+-- a key several requests of the batch share (one busy address) is trimmed once and its expiry set once
+local trimmed = {}
+local expire = {}
 local k = 1
 local a = 2
 for r = 1, tonumber(ARGV[1]) do
@@ -112,7 +115,10 @@ for r = 1, tonumber(ARGV[1]) do
     local key = KEYS[k + i]
     local limit = tonumber(ARGV[a + 3 + i * 2])
     local window = tonumber(ARGV[a + 4 + i * 2])
-    redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+    if not trimmed[key] then
+      redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+      trimmed[key] = true
+    end
     local count = redis.call('ZCARD', key)
     if count >= limit then
       if denied == 0 then denied = i + 1 end
@@ -132,7 +138,7 @@ for r = 1, tonumber(ARGV[1]) do
   else
     for i = 0, nrules - 1 do
       redis.call('ZADD', KEYS[k + i], now, member)
-      redis.call('PEXPIRE', KEYS[k + i], tonumber(ARGV[a + 4 + i * 2]))
+      expire[KEYS[k + i]] = tonumber(ARGV[a + 4 + i * 2])
     end
     out[#out + 1] = 1
     out[#out + 1] = remaining
@@ -144,6 +150,9 @@ for r = 1, tonumber(ARGV[1]) do
   end
   k = k + nrules + nreads
   a = a + 3 + nrules * 2
+end
+for key, window in pairs(expire) do
+  redis.call('PEXPIRE', key, window)
 end
 return out
 `

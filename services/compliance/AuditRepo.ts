@@ -163,45 +163,67 @@ export const sourceFor = (ranges: ReadonlyArray<Range>, cache?: NodeCache) =>
   })
 
 const EntryReadRow = Schema.Struct({
-  k: Schema.Number,
-  level: Schema.NullOr(Schema.Number),
-  idx: Bigint,
-  h: Bytes,
-  h2: Schema.NullOr(Bytes),
-  txt: Schema.NullOr(Schema.String),
-  ts: Schema.NullOr(Schema.DateFromSelf)
+  cp_size: Schema.NullOr(Bigint),
+  cp_root: Schema.NullOr(Bytes),
+  cp_note: Schema.NullOr(Schema.String),
+  cp_at: Schema.NullOr(Schema.DateFromSelf),
+  leaf_bytes: Schema.NullOr(Bytes),
+  leaf_hash: Schema.NullOr(Bytes),
+  kind: Schema.NullOr(Schema.String),
+  recorded_at: Schema.NullOr(Schema.DateFromSelf),
+  found: Schema.NullOr(Schema.Array(Schema.Number)),
+  hashes: Schema.NullOr(Bytes)
 })
 
 /**
- * What `GET /v1/audit/entries/:index` needs, in one round trip: the latest checkpoint, the leaf row, and the
- * given nodes (the proof's, planned against the checkpoint size the caller expects; if the latest checkpoint
- * turns out to be another size, the caller plans again).
+ * What `GET /v1/audit/entries/:index` needs, in one round trip and one row: the latest checkpoint, the leaf row,
+ * and the given nodes (the proof's, planned against the checkpoint size the caller expects; if the latest
+ * checkpoint turns out to be another size, the caller plans again) — found positions and their hashes
+ * concatenated in the same order, so decoding stays one small row however long the proof.
  */
 export const entryRead = (index: number, ids: ReadonlyArray<NodeId>) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const rows = yield* sql`
-      (SELECT 0 AS k, NULL::smallint AS level, tree_size AS idx, root AS h, NULL::bytea AS h2, note AS txt, created_at AS ts
-        FROM audit_checkpoints ORDER BY tree_size DESC LIMIT 1)
-      UNION ALL
-      SELECT 1, NULL, leaf_index, leaf_bytes, leaf_hash, kind, recorded_at FROM audit_leaves WHERE leaf_index = ${index}
-      UNION ALL
-      SELECT 2, n.level, n.node_index, n.hash, NULL, NULL, NULL
-      FROM unnest(${pgArray.ints(ids.map((i) => i.level))}::smallint[], ${pgArray.ints(ids.map((i) => i.index))}::bigint[])
-        AS k (level, node_index)
-      JOIN audit_nodes n ON n.level = k.level AND n.node_index = k.node_index
+      SELECT c.tree_size AS cp_size, c.root AS cp_root, c.note AS cp_note, c.created_at AS cp_at,
+        l.leaf_bytes, l.leaf_hash, l.kind, l.recorded_at, n.found, n.hashes
+      FROM (SELECT 1) AS one
+      LEFT JOIN LATERAL (
+        SELECT tree_size, root, note, created_at FROM audit_checkpoints ORDER BY tree_size DESC LIMIT 1
+      ) c ON true
+      LEFT JOIN audit_leaves l ON l.leaf_index = ${index}
+      LEFT JOIN LATERAL (
+        SELECT array_agg((k.ord - 1)::int ORDER BY k.ord) AS found, string_agg(x.hash, ''::bytea ORDER BY k.ord) AS hashes
+        FROM unnest(${pgArray.ints(ids.map((i) => i.level))}::smallint[], ${pgArray.ints(ids.map((i) => i.index))}::bigint[])
+          WITH ORDINALITY AS k (level, node_index, ord)
+        JOIN audit_nodes x ON x.level = k.level AND x.node_index = k.node_index
+      ) n ON true
     `.pipe(Effect.mapError(storeError("entryRead")), Effect.flatMap(decodeRows(EntryReadRow, "entryRead")))
-    let checkpoint: CheckpointRow | undefined
-    let leaf: LeafRow | undefined
+    const r = rows[0]
+    const checkpoint: Option.Option<CheckpointRow> =
+      r !== undefined && r.cp_size !== null && r.cp_root !== null && r.cp_note !== null && r.cp_at !== null
+        ? Option.some({ tree_size: r.cp_size, root: r.cp_root, note: r.cp_note, created_at: r.cp_at })
+        : Option.none()
+    const leaf: Option.Option<LeafRow> =
+      r !== undefined && r.leaf_bytes !== null && r.leaf_hash !== null && r.kind !== null && r.recorded_at !== null
+        ? Option.some({
+            leaf_index: index,
+            leaf_bytes: r.leaf_bytes,
+            leaf_hash: r.leaf_hash,
+            kind: r.kind,
+            recorded_at: r.recorded_at
+          })
+        : Option.none()
     const nodes = new Map<string, Uint8Array>()
-    for (const r of rows) {
-      if (r.k === 0 && r.txt !== null && r.ts !== null)
-        checkpoint = { tree_size: r.idx, root: r.h, note: r.txt, created_at: r.ts }
-      else if (r.k === 1 && r.h2 !== null && r.txt !== null && r.ts !== null)
-        leaf = { leaf_index: r.idx, leaf_bytes: r.h, leaf_hash: r.h2, kind: r.txt, recorded_at: r.ts }
-      else if (r.k === 2 && r.level !== null) nodes.set(key(r.level, r.idx), r.h)
+    const found = r?.found ?? []
+    const hashes = r?.hashes ?? new Uint8Array(0)
+    if (hashes.length !== found.length * 32)
+      return yield* new AuditStoreError({ operation: "entryRead", message: "node hashes are not 32 bytes each" })
+    for (let i = 0; i < found.length; i++) {
+      const id = ids[found[i]!]
+      if (id !== undefined) nodes.set(key(id.level, id.index), hashes.subarray(i * 32, i * 32 + 32))
     }
-    return { checkpoint: Option.fromNullable(checkpoint), leaf: Option.fromNullable(leaf), nodes }
+    return { checkpoint, leaf, nodes }
   })
 
 export const treeSize = Effect.gen(function* () {

@@ -53,6 +53,10 @@ describe("AuditLog on Postgres", () => {
         const indices = yield* Effect.forEach(entries.slice(0, 120), (e) => log.append(e), { concurrency: "unbounded" })
         expect([...indices].sort((a, b) => a - b)).toEqual(Array.from({ length: 120 }, (_, i) => i))
         const first = yield* signCheckpointNow(ORIGIN, signer)
+        // A view against checkpoint 120; the views below come after checkpoint 300 (the proof is planned anew).
+        const early = yield* log.entryView(5)
+        expect(early.treeSize).toBe(120)
+        expect(early.rootHash).toBe(Option.match(first, { onNone: () => "", onSome: (c) => toHex(c.root) }))
         yield* Effect.forEach(entries.slice(120), (e) => log.append(e), { concurrency: 50 })
         const second = yield* signCheckpointNow(ORIGIN, signer)
         expect(Option.map(first, (c) => c.treeSize)).toEqual(Option.some(120))

@@ -95,6 +95,11 @@ describe("production image layout", () => {
       expect(status, `console never got ready; output:\n${output}`).toBe(200)
       const healthz = await fetch(`http://127.0.0.1:${Services.console.port + offset}${HealthPaths.simple}`)
       expect(healthz.status).toBe(200)
+      // the auditor page's bundle is built at start from the compiled shared verification module
+      const bundle = await fetch(`http://127.0.0.1:${Services.console.port + offset}/auditor.js`)
+      expect(bundle.status).toBe(200)
+      expect(bundle.headers.get("content-type")).toContain("javascript")
+      expect((await bundle.text()).length).toBeGreaterThan(1000)
     },
     20 * 60_000
   )

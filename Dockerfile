@@ -30,7 +30,10 @@ RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --ignore-scripts --no
 
 # --- runtime: compiled code, SQL migrations, per-environment defaults; no compiler, no dev tools --------
 FROM ${NODE_IMAGE} AS runtime
+# --max-semi-space-size=32: a larger young generation (V8's default is 16 MB) means fewer scavenges on the
+# allocation-heavy request paths; bench:scan runs the gateway with the same flag (GATEWAY_NODE_OPTIONS)
 ENV NODE_ENV=production \
+    NODE_OPTIONS=--max-semi-space-size=32 \
     APP_ENV=production \
     HTTP_HOST=0.0.0.0 \
     PORT_OFFSET=0

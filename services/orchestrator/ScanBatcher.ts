@@ -1,11 +1,12 @@
 import { parseTraceparent } from "../../shared/telemetry/TraceContext.js"
-import { Cause, DateTime, Effect, Either, Exit, Option, Runtime, Tracer } from "effect"
+import { Cause, Effect, Exit, Option, Runtime, Tracer } from "effect"
 import { MaxScansPerJob, type ScanEvent } from "../../shared/domain/Scan.js"
 import { Nats, natsPayload, type OutgoingMessage } from "../../shared/layers/Nats.js"
 import { Queues } from "../../shared/layers/Queues.js"
 import { EventSubjects } from "./Events.js"
-import { dependencyFailed, InvalidPayload, type TaskDependencyFailed } from "./Errors.js"
-import { outcomeOf, type PersistedScan, persistScans, type ScanRecorded } from "./ScanStore.js"
+import { dependencyFailed, type InvalidPayload, type TaskDependencyFailed } from "./Errors.js"
+import type { AppendAuditEntry, SendNotification } from "./Payloads.js"
+import { outcomeOf, persistScans, type ScanGarment, type ScanRecorded, type ScanRow, scanRow } from "./ScanStore.js"
 import { auditEntryForScan, notifiedIntents, safeJobId, scanNotification, type TaskEnv } from "./Tasks.js"
 import { jobOptionsFor, queueFor, TaskNames } from "./Routing.js"
 
@@ -28,8 +29,8 @@ export interface BatchGroup {
 
 export type BatchError = InvalidPayload | TaskDependencyFailed
 
-/** Per scan of a group: its persisted row, or why that scan cannot be persisted (unknown garment). */
-export type GroupResult = ReadonlyArray<Either.Either<PersistedScan, InvalidPayload>>
+/** Per scan of a group, in order: its garment when the scan is persisted, undefined when that garment does not exist. */
+export type GroupResult = ReadonlyArray<ScanGarment | undefined>
 
 interface Pending {
   readonly group: BatchGroup
@@ -40,16 +41,24 @@ interface Pending {
 const dep = dependencyFailed
 const MAX_LINKS = 128
 
-export const recordedMessage = (e: ScanEvent, p: PersistedScan): ScanRecorded => ({
+export const recordedMessage = (e: ScanEvent, g: ScanGarment, scannedAtIso: string): ScanRecorded => ({
   scanId: e.scanId,
   garmentId: e.garmentId,
-  gtin: p.gtin,
+  gtin: g.gtin,
   regionCode: e.regionCode,
   intent: e.intent,
   role: e.role,
   outcome: outcomeOf(e.decision),
-  scannedAt: DateTime.formatIso(e.scannedAt)
+  scannedAt: scannedAtIso
 })
+
+/** Splits follow-ups into jobs of at most MaxScansPerJob items (a batch may hold more scans). */
+const chunks = <A>(items: ReadonlyArray<A>): ReadonlyArray<ReadonlyArray<A>> => {
+  if (items.length <= MaxScansPerJob) return [items]
+  const out: Array<ReadonlyArray<A>> = []
+  for (let i = 0; i < items.length; i += MaxScansPerJob) out.push(items.slice(i, i + MaxScansPerJob))
+  return out
+}
 
 /**
  * The follow-up jobs of a written batch: ONE audit job carrying every scan's entry and ONE notification
@@ -58,93 +67,111 @@ export const recordedMessage = (e: ScanEvent, p: PersistedScan): ScanRecorded =>
  * that lands in a differently composed batch may add an overlapping follow-up, and each entry's and
  * notification's own idempotency key keeps it from taking effect twice.
  */
-const followUps = (groups: ReadonlyArray<BatchGroup>, persisted: ReadonlyMap<string, PersistedScan>) => {
+const followUpJobs = (
+  groups: ReadonlyArray<BatchGroup>,
+  entries: ReadonlyArray<AppendAuditEntry>,
+  notes: ReadonlyArray<SendNotification>
+) => {
   const standalone = groups.filter((g) => !g.isFlowChild)
   const [first] = standalone
   if (first === undefined) return { audit: [], notify: [] }
   const key = standalone.length === 1 ? [first.jobId] : [first.jobId, `${standalone.length}jobs`]
-  const found = standalone.flatMap((g) =>
-    g.events.flatMap((event) => {
-      const p = persisted.get(event.scanId.toLowerCase())
-      return p === undefined ? [] : [{ event, persisted: p }]
-    })
-  )
-  const entries = found.map((f) => auditEntryForScan(f.event, outcomeOf(f.event.decision)))
-  const notes = found
-    .filter((f) => notifiedIntents.has(f.event.intent) && f.persisted.ownerUserId !== null)
-    .map((f) => scanNotification(f.event, f.persisted.ownerUserId, f.persisted.brandId))
   return {
-    audit: chunks(entries).map((part, i) => ({
-      name: TaskNames.appendAuditEntry,
-      data: { entries: part },
-      opts: jobOptionsFor(TaskNames.appendAuditEntry, { jobId: safeJobId("audit", ...key, ...(i > 0 ? [`${i}`] : [])) })
-    })),
-    notify: chunks(notes).map((part, i) => ({
-      name: TaskNames.sendNotification,
-      data: { notifications: part },
-      opts: jobOptionsFor(TaskNames.sendNotification, {
-        jobId: safeJobId("notify", ...key, ...(i > 0 ? [`${i}`] : []))
-      })
-    }))
+    audit:
+      entries.length === 0
+        ? []
+        : chunks(entries).map((part, i) => ({
+            name: TaskNames.appendAuditEntry,
+            data: { entries: part },
+            opts: jobOptionsFor(TaskNames.appendAuditEntry, {
+              jobId: safeJobId("audit", ...key, ...(i > 0 ? [`${i}`] : []))
+            })
+          })),
+    notify:
+      notes.length === 0
+        ? []
+        : chunks(notes).map((part, i) => ({
+            name: TaskNames.sendNotification,
+            data: { notifications: part },
+            opts: jobOptionsFor(TaskNames.sendNotification, {
+              jobId: safeJobId("notify", ...key, ...(i > 0 ? [`${i}`] : []))
+            })
+          }))
   }
 }
 
-/** Splits follow-ups into jobs of at most MaxScansPerJob items (a batch may hold more scans). */
-const chunks = <A>(items: ReadonlyArray<A>): ReadonlyArray<ReadonlyArray<A>> => {
-  const out: Array<ReadonlyArray<A>> = []
-  for (let i = 0; i < items.length; i += MaxScansPerJob) out.push(items.slice(i, i + MaxScansPerJob))
-  return out
-}
-
-/** Persist a batch of groups and run their follow-ups; per group, per scan: the row or why it failed. */
+/**
+ * Persist a batch of groups and run their follow-ups; per group, per scan: its garment, or undefined
+ * when it names no garment. Everything a scan needs (INSERT row, scan.recorded, audit entry,
+ * notification) is built straight from the decoded event, its timestamp formatted once.
+ */
 export const persistBatch = (groups: ReadonlyArray<BatchGroup>) =>
   Effect.gen(function* () {
     const nats = yield* Nats
     const queues = yield* Queues
     const subjects = yield* EventSubjects
-    const persisted = yield* persistScans(groups.flatMap((g) => g.events))
-    // one scan.recorded per scan id, however many jobs of the batch carried it
-    const messages = new Map<string, OutgoingMessage>()
-    for (const g of groups)
-      for (const event of g.events) {
-        const p = persisted.get(event.scanId.toLowerCase())
-        if (p === undefined || messages.has(p.scanId)) continue
-        const headers: Record<string, string> = { "Nats-Msg-Id": event.scanId }
-        if (event.traceparent !== undefined) headers.traceparent = event.traceparent
-        messages.set(p.scanId, {
-          subject: subjects.scanRecorded,
-          data: natsPayload(recordedMessage(event, p)),
-          headers
-        })
+    const rows: Array<ScanRow> = []
+    const isos: Array<Array<string>> = []
+    for (const g of groups) {
+      const own: Array<string> = []
+      for (const e of g.events) {
+        const iso = new Date(e.scannedAt.epochMillis).toISOString()
+        own.push(iso)
+        rows.push(scanRow(e, iso))
       }
-    const publishAll = nats.publishBatch([...messages.values()]).pipe(Effect.mapError(dep("publish scan.recorded")))
-    const { audit, notify: notes } = followUps(groups, persisted)
+      isos.push(own)
+    }
+    const garments = yield* persistScans(rows)
+    // one scan.recorded per scan id, however many jobs of the batch carried it
+    const messages: Array<OutgoingMessage> = []
+    const seen = new Set<string>()
+    const entries: Array<AppendAuditEntry> = []
+    const notes: Array<SendNotification> = []
+    const results: Array<GroupResult> = []
+    for (let gi = 0; gi < groups.length; gi++) {
+      const g = groups[gi] as BatchGroup
+      const own = isos[gi] as Array<string>
+      const result: Array<ScanGarment | undefined> = []
+      for (let i = 0; i < g.events.length; i++) {
+        const event = g.events[i] as ScanEvent
+        const garment = garments.get(event.garmentId.toLowerCase())
+        result.push(garment)
+        if (garment === undefined) continue
+        const iso = own[i] as string
+        const id = event.scanId.toLowerCase()
+        if (!seen.has(id)) {
+          seen.add(id)
+          messages.push({
+            subject: subjects.scanRecorded,
+            data: natsPayload(recordedMessage(event, garment, iso)),
+            headers:
+              event.traceparent !== undefined
+                ? { "Nats-Msg-Id": event.scanId, traceparent: event.traceparent }
+                : { "Nats-Msg-Id": event.scanId }
+          })
+        }
+        if (g.isFlowChild) continue
+        entries.push(auditEntryForScan(event, outcomeOf(event.decision)))
+        if (notifiedIntents.has(event.intent) && garment.ownerUserId !== null)
+          notes.push(scanNotification(event, garment.ownerUserId, garment.brandId))
+      }
+      results.push(result)
+    }
+    const publishAll = nats.publishBatch(messages).pipe(Effect.mapError(dep("publish scan.recorded")))
+    const { audit, notify } = followUpJobs(groups, entries, notes)
     const auditQueue = yield* queues.queue(queueFor(TaskNames.appendAuditEntry)).pipe(Effect.orDie)
     const noteQueue = yield* queues.queue(queueFor(TaskNames.sendNotification)).pipe(Effect.orDie)
     const enqueueAll = Effect.tryPromise({
       try: () =>
         Promise.all([
           audit.length > 0 ? auditQueue.addBulk(audit) : Promise.resolve([]),
-          notes.length > 0 ? noteQueue.addBulk(notes) : Promise.resolve([])
+          notify.length > 0 ? noteQueue.addBulk(notify) : Promise.resolve([])
         ]),
       catch: dep("enqueue follow-ups")
     })
     // both depend only on the INSERT having committed, not on each other
     yield* Effect.all([publishAll, enqueueAll], { concurrency: 2, discard: true })
-    return groups.map(
-      (g): GroupResult =>
-        g.events.map((event) => {
-          const p = persisted.get(event.scanId.toLowerCase())
-          return p === undefined
-            ? Either.left(
-                new InvalidPayload({
-                  task: TaskNames.persistScanEvent,
-                  message: `garment ${event.garmentId} does not exist`
-                })
-              )
-            : Either.right(p)
-        })
-    )
+    return results
   }).pipe((persist) => {
     // one INSERT serves many scans: the batch span continues the first scan's trace and links the next
     // MAX_LINKS (parsing every scan's traceparent of a 1000-scan batch would cost more than it tells)

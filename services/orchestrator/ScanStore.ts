@@ -1,5 +1,5 @@
 import { SqlClient } from "@effect/sql"
-import { DateTime, Effect, Schema } from "effect"
+import { Effect, Schema } from "effect"
 import type { Decision, ScanEvent } from "../../shared/domain/Scan.js"
 import { TaskDependencyFailed } from "./Errors.js"
 
@@ -19,45 +19,59 @@ export type ScanRecorded = typeof ScanRecorded.Type
 export const outcomeOf = (d: Decision): ScanRecorded["outcome"] =>
   d.allowed.length === 0 ? "denied" : d.denied.length === 0 ? "allowed" : "partial"
 
-export interface PersistedScan {
-  readonly scanId: string
-  /** false when the row already existed (a redelivered job) */
-  readonly inserted: boolean
+/** The garment of a persisted scan: what its scan.recorded message and owner notification need. */
+export interface ScanGarment {
+  /** lower-case (Postgres prints uuids lower-case) */
+  readonly id: string
   readonly gtin: string
   readonly ownerUserId: string | null
   readonly brandId: string
 }
 
-const ResultRow = Schema.Struct({
+const GarmentRow = Schema.Struct({
   id: Schema.String,
   gtin: Schema.String,
   owner_user_id: Schema.NullOr(Schema.String),
-  brand_id: Schema.String,
-  inserted: Schema.Boolean
+  brand_id: Schema.String
+})
+const decodeGarmentRows = Schema.decodeUnknown(Schema.Array(GarmentRow))
+
+/** One INSERT row of a scan: `scannedAt` already formatted (it is formatted once per scan and reused). */
+export interface ScanRow {
+  readonly id: string
+  readonly garment_id: string
+  readonly scanner_user_id: string | null
+  readonly device_id: string | null
+  readonly role: string
+  readonly intent: string
+  readonly region_code: string
+  readonly decision: Decision
+  readonly scanned_at: string
+}
+
+export const scanRow = (e: ScanEvent, scannedAtIso: string): ScanRow => ({
+  id: e.scanId,
+  garment_id: e.garmentId,
+  scanner_user_id: e.scannerUserId,
+  device_id: e.deviceId,
+  role: e.role,
+  intent: e.intent,
+  region_code: e.regionCode,
+  decision: e.decision,
+  scanned_at: scannedAtIso
 })
 
 /**
  * Writes many scans in one statement: rows go in as one JSON parameter, the INSERT skips ids that
  * exist (ON CONFLICT (id) DO NOTHING: exactly one row per scan id however often a job runs) and
- * scans of unknown garments (reported back as missing so only those jobs fail).
- * Returns one entry per scan whose garment exists, with whether this call inserted it.
+ * scans of unknown garments. The statement answers with the rows of the batch's distinct garments
+ * that exist (not one row per scan): a scan whose garment is not in the answer was not persisted, so
+ * only that scan is dead-lettered. Keyed by lower-case garment id.
  */
-/** keyed by lower-case scan id (Postgres prints uuids lower-case) */
-export const persistScans = (events: ReadonlyArray<ScanEvent>) =>
+export const persistScans = (rows: ReadonlyArray<ScanRow>) =>
   Effect.gen(function* () {
-    if (events.length === 0) return new Map<string, PersistedScan>()
+    if (rows.length === 0) return new Map<string, ScanGarment>()
     const sql = yield* SqlClient.SqlClient
-    const rows = events.map((e) => ({
-      id: e.scanId,
-      garment_id: e.garmentId,
-      scanner_user_id: e.scannerUserId,
-      device_id: e.deviceId,
-      role: e.role,
-      intent: e.intent,
-      region_code: e.regionCode,
-      decision: e.decision,
-      scanned_at: DateTime.formatIso(e.scannedAt)
-    }))
     const result = yield* sql`
       WITH input AS (
         SELECT * FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS x(
@@ -72,22 +86,14 @@ export const persistScans = (events: ReadonlyArray<ScanEvent>) =>
                i.role, i.intent, i.region_code, i.decision, i.scanned_at
         FROM input i WHERE EXISTS (SELECT 1 FROM garments g WHERE g.id = i.garment_id)
         ON CONFLICT (id) DO NOTHING
-        RETURNING id
       )
-      SELECT i.id::text AS id, g.gtin::text AS gtin, g.owner_user_id::text AS owner_user_id, g.brand_id::text AS brand_id,
-             (ins.id IS NOT NULL) AS inserted
-      FROM input i JOIN garments g ON g.id = i.garment_id LEFT JOIN ins ON ins.id = i.id`.pipe(
-      Effect.flatMap(Schema.decodeUnknown(Schema.Array(ResultRow))),
+      -- a data-modifying CTE runs to completion whether or not the query reads it
+      SELECT g.id::text AS id, g.gtin::text AS gtin, g.owner_user_id::text AS owner_user_id, g.brand_id::text AS brand_id
+      FROM garments g WHERE g.id IN (SELECT DISTINCT garment_id FROM input)`.pipe(
+      Effect.flatMap(decodeGarmentRows),
       Effect.mapError((e) => new TaskDependencyFailed({ operation: "persistScans", message: e.message }))
     )
-    const out = new Map<string, PersistedScan>()
-    for (const r of result)
-      out.set(r.id, {
-        scanId: r.id,
-        inserted: r.inserted,
-        gtin: r.gtin,
-        ownerUserId: r.owner_user_id,
-        brandId: r.brand_id
-      })
+    const out = new Map<string, ScanGarment>()
+    for (const r of result) out.set(r.id, { id: r.id, gtin: r.gtin, ownerUserId: r.owner_user_id, brandId: r.brand_id })
     return out
-  }).pipe(Effect.withSpan("ScanStore.persistScans", { attributes: { batch: events.length } }))
+  }).pipe(Effect.withSpan("ScanStore.persistScans", { attributes: { batch: rows.length } }))

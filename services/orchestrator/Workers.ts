@@ -24,6 +24,10 @@ const messageOf = (e: unknown): string =>
 const isBatchError = (e: unknown): e is BatchError => e instanceof InvalidPayload || e instanceof TaskDependencyFailed
 
 const decodeScan = Schema.decodeUnknownEither(P.ScanEvent)
+const decodeEnvelope = Schema.decodeUnknownEither(P.ScanBatchEnvelope)
+
+const missingGarment = (event: P.ScanEvent) =>
+  new InvalidPayload({ task: TaskNames.persistScanEvent, message: `garment ${event.garmentId} does not exist` })
 
 const scanIdOf = (raw: unknown): string | undefined =>
   typeof raw === "object" && raw !== null && "scanId" in raw && typeof raw.scanId === "string" && raw.scanId !== ""
@@ -82,32 +86,47 @@ export const startWorkers = (o: {
         const isBatch = typeof job.data === "object" && job.data !== null && "scans" in job.data
         if (!isBatch) {
           const event = yield* decode(TaskNames.persistScanEvent, P.ScanEvent)(job.data)
-          const [result] = yield* submit({ jobId, events: [event], isFlowChild })
-          if (result === undefined || Either.isLeft(result))
-            return yield* result?.left ?? new TaskDependencyFailed({ operation: "persist", message: "no result" })
-          return result.right
+          const [garment] = yield* submit({ jobId, events: [event], isFlowChild })
+          if (garment === undefined) return yield* missingGarment(event)
+          return {
+            scanId: event.scanId,
+            gtin: garment.gtin,
+            ownerUserId: garment.ownerUserId,
+            brandId: garment.brandId
+          }
         }
-        const envelope = yield* decode(TaskNames.persistScanEvent, P.ScanBatchEnvelope)(job.data)
-        const decoded = envelope.scans.map((raw) => ({ raw, event: decodeScan(raw) }))
-        const events = decoded.flatMap((d) => (Either.isRight(d.event) ? [d.event.right] : []))
-        const results = yield* submit({ jobId, events, isFlowChild })
+        const envelope = decodeEnvelope(job.data)
+        if (Either.isLeft(envelope))
+          return yield* new InvalidPayload({
+            task: TaskNames.persistScanEvent,
+            message: envelope.left.message.slice(0, 2000)
+          })
+        const scans = envelope.right.scans
+        // each scan on its own: a malformed one is dead-lettered alone, the others go on
+        const events: Array<P.ScanEvent> = []
         const rejected: Array<{ readonly data: unknown; readonly jobId: string; readonly error: string }> = []
-        for (const d of decoded)
-          if (Either.isLeft(d.event))
+        for (const raw of scans) {
+          const d = decodeScan(raw)
+          if (Either.isRight(d)) events.push(d.right)
+          else
             rejected.push({
-              data: d.raw,
-              jobId: safeJobId("invalid", scanIdOf(d.raw) ?? `${jobId}-${rejected.length}`),
-              error: `InvalidPayload: ${d.event.left.message.slice(0, 2000)}`
+              data: raw,
+              jobId: safeJobId("invalid", scanIdOf(raw) ?? `${jobId}-${rejected.length}`),
+              error: `InvalidPayload: ${d.left.message.slice(0, 2000)}`
             })
-        results.forEach((r, i) => {
-          const event = events[i]
-          if (event !== undefined && Either.isLeft(r))
+        }
+        const results = yield* submit({ jobId, events, isFlowChild })
+        let persisted = 0
+        for (let i = 0; i < events.length; i++) {
+          const event = events[i] as P.ScanEvent
+          if (results[i] !== undefined) persisted++
+          else
             rejected.push({
               data: Schema.encodeSync(P.ScanEvent)(event),
               jobId: event.scanId,
-              error: `InvalidPayload: ${r.left.message}`
+              error: `InvalidPayload: ${missingGarment(event).message}`
             })
-        })
+        }
         for (const r of rejected) {
           yield* Effect.tryPromise({
             try: () =>
@@ -124,11 +143,7 @@ export const startWorkers = (o: {
           })
           m.deadLettersTotal.inc({ queue, task: TaskNames.persistScanEvent })
         }
-        return {
-          scans: envelope.scans.length,
-          persisted: results.filter(Either.isRight).length,
-          deadLettered: rejected.length
-        }
+        return { scans: scans.length, persisted, deadLettered: rejected.length }
       })
 
     const effectFor = (job: Job, queue: QueueName): Effect.Effect<unknown, unknown, TaskEnv> =>

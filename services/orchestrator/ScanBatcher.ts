@@ -188,6 +188,7 @@ export const persistBatch = (groups: ReadonlyArray<BatchGroup>) =>
     const [first, ...rest] = parents
     return Effect.withSpan(persist, "ScanBatcher.persistBatch", {
       kind: "consumer",
+      captureStackTrace: false,
       attributes: { batch: scans, jobs: groups.length },
       ...(first !== undefined ? { parent: first } : {}),
       links: rest.map((span) => ({ _tag: "SpanLink" as const, span, attributes: {} }))

@@ -96,4 +96,4 @@ export const persistScans = (rows: ReadonlyArray<ScanRow>) =>
     const out = new Map<string, ScanGarment>()
     for (const r of result) out.set(r.id, { id: r.id, gtin: r.gtin, ownerUserId: r.owner_user_id, brandId: r.brand_id })
     return out
-  }).pipe(Effect.withSpan("ScanStore.persistScans", { attributes: { batch: rows.length } }))
+  }).pipe(Effect.withSpan("ScanStore.persistScans", { captureStackTrace: false, attributes: { batch: rows.length } }))

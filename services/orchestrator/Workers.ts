@@ -1,8 +1,8 @@
 import { type Job, UnrecoverableError, Worker } from "bullmq"
-import { Cause, Effect, Either, Exit, Option, Runtime, Schema, type Scope } from "effect"
+import { Cause, Effect, Either, Exit, Option, Runtime, Schema, type Scope, Tracer } from "effect"
 import { DeadLetterQueue, type QueueName, QueueNames, Queues } from "../../shared/layers/Queues.js"
 import { Metrics } from "../../shared/telemetry/Metrics.js"
-import { withRemoteParent } from "../../shared/telemetry/TraceContext.js"
+import { parseTraceparent } from "../../shared/telemetry/TraceContext.js"
 import { jobTraceparent } from "../../shared/layers/Queues.js"
 import { addDeadLetter, addDeadLetterFor } from "./DeadLetters.js"
 import { InvalidPayload, TaskDependencyFailed, unrecoverableTags } from "./Errors.js"
@@ -167,12 +167,15 @@ export const startWorkers = (o: {
       const t0 = performance.now()
       // every job runs in a span continuing the producer's trace (BullMQ's telemetry slot; a scan event
       // also carries it in its payload)
+      // (no stack trace captured for the span: it would cost an Error per job and name only this line)
+      const parent = parseTraceparent(jobTraceparent(job) ?? payloadTraceparent(job.data))
       const exit = await run(
-        withRemoteParent(`job ${job.name}`, jobTraceparent(job) ?? payloadTraceparent(job.data), {
-          "messaging.destination": queue,
-          "job.id": job.id ?? "",
-          "job.attempt": job.attemptsMade + 1
-        })(effectFor(job, queue))
+        Effect.withSpan(effectFor(job, queue), `job ${job.name}`, {
+          kind: "consumer",
+          captureStackTrace: false,
+          attributes: { "messaging.destination": queue, "job.id": job.id ?? "", "job.attempt": job.attemptsMade + 1 },
+          ...(Option.isSome(parent) ? { parent: Tracer.externalSpan(parent.value) } : {})
+        })
       )
       const labels = { queue, task: job.name }
       m.queueJobDuration.observe(labels, (performance.now() - t0) / 1000)

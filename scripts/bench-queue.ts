@@ -82,11 +82,18 @@ const streamMessages = async (streamPrefix: string) => {
   return n
 }
 
-/** audit entries queued as follow-ups (one-entry jobs or batch jobs) */
+/** audit entries queued as follow-ups (one-entry jobs, batch jobs of entries or of compact scan items) */
 const auditEntries = async (q: Queue) => {
   let n = 0
   for (const j of await q.getJobs(["waiting", "prioritized", "delayed"]))
-    n += typeof j.data === "object" && j.data !== null && Array.isArray(j.data.entries) ? j.data.entries.length : 1
+    n +=
+      typeof j.data !== "object" || j.data === null
+        ? 1
+        : Array.isArray(j.data.entries)
+          ? j.data.entries.length
+          : Array.isArray(j.data.scans)
+            ? j.data.scans.length
+            : 1
   return n
 }
 

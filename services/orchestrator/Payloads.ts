@@ -1,5 +1,5 @@
 import { Schema } from "effect"
-import { MaxScansPerJob, ScanEvent } from "../../shared/domain/Scan.js"
+import { Intent, MaxScansPerJob, RegionCode, Role, ScanEvent } from "../../shared/domain/Scan.js"
 import { Principal } from "../../shared/auth/Tokens.js"
 
 /** The payload schema of every task; workers decode job data with these before doing anything. */
@@ -22,6 +22,30 @@ export type AppendAuditEntry = typeof AppendAuditEntry.Type
 /** A follow-up job carrying the audit entries of many scans; each entry keeps its own idempotency key. */
 export const AppendAuditEntries = Schema.Struct({
   entries: Schema.Array(AppendAuditEntry).pipe(Schema.minItems(1), Schema.maxItems(MaxScansPerJob))
+})
+
+/**
+ * A scan's audit entry in compact form (about half the bytes of the entry it stands for): the scans
+ * worker's follow-up job carries these, and the audit task builds each entry from one
+ * (`scanAuditEntry`), the same entry and payload digest as an `AppendAuditEntry` for the scan.
+ */
+export const ScanAuditItem = Schema.Struct({
+  scanId: Schema.UUID,
+  garmentId: Schema.UUID,
+  scannerUserId: Schema.NullOr(Schema.UUID),
+  deviceId: Schema.NullOr(Schema.UUID),
+  intent: Intent,
+  role: Role,
+  regionCode: RegionCode,
+  outcome: Schema.Literal("allowed", "partial", "denied"),
+  policyVersion: Schema.String,
+  timeMs: Schema.Number.pipe(Schema.int(), Schema.nonNegative())
+})
+export type ScanAuditItem = typeof ScanAuditItem.Type
+
+/** The scans worker's audit follow-up: the entries of many scans, compact; each keeps its own idempotency key. */
+export const AppendScanAuditEntries = Schema.Struct({
+  scans: Schema.Array(ScanAuditItem).pipe(Schema.minItems(1), Schema.maxItems(MaxScansPerJob))
 })
 
 export const FetchFacets = Schema.Struct({ garmentId: Schema.UUID })
@@ -48,8 +72,8 @@ export const SendNotifications = Schema.Struct({
   notifications: Schema.Array(SendNotification).pipe(Schema.minItems(1), Schema.maxItems(MaxScansPerJob))
 })
 
-/** What an append_audit_entry / send_notification job may carry: one item or a batch. */
-export const AuditJob = Schema.Union(AppendAuditEntries, AppendAuditEntry)
+/** What an append_audit_entry / send_notification job may carry: one item or a batch (audit: entries or compact scan items). */
+export const AuditJob = Schema.Union(AppendAuditEntries, AppendScanAuditEntries, AppendAuditEntry)
 export const NotificationJob = Schema.Union(SendNotifications, SendNotification)
 
 export const DeliverWebhook = Schema.Struct({

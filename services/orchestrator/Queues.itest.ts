@@ -188,9 +188,7 @@ describe("orchestrator queues", () => {
     const ids = events.map((e) => e.scanId)
     expect(await rows("SELECT id FROM scan_events WHERE id = ANY($1::uuid[])", [ids])).toHaveLength(40)
     const audit = await (await queue("audit")).getJob(`audit-${jobId}`)
-    expect(audit?.data.entries.map((e: { idempotencyKey: string }) => e.idempotencyKey)).toEqual(
-      ids.map((id) => `scan-${id}`)
-    )
+    expect(audit?.data.scans.map((s: { scanId: string }) => s.scanId)).toEqual(ids)
     const stamps = new Set(events.map((e) => Date.parse(e.scannedAt)))
     await waitFor("audit entries", () => stubs.audits.filter((a) => stamps.has(a.timeMs)).length >= 40)
     expect(await recorded(ids)).toEqual(new Set(ids))

@@ -5,9 +5,9 @@ import { Nats, natsPayload, type OutgoingMessage } from "../../shared/layers/Nat
 import { Queues } from "../../shared/layers/Queues.js"
 import { EventSubjects } from "./Events.js"
 import { dependencyFailed, type InvalidPayload, type TaskDependencyFailed } from "./Errors.js"
-import type { AppendAuditEntry, SendNotification } from "./Payloads.js"
+import type { ScanAuditItem, SendNotification } from "./Payloads.js"
 import { outcomeOf, persistScans, type ScanGarment, type ScanRecorded, type ScanRow, scanRow } from "./ScanStore.js"
-import { auditEntryForScan, notifiedIntents, safeJobId, scanNotification, type TaskEnv } from "./Tasks.js"
+import { notifiedIntents, safeJobId, scanAuditItem, scanNotification, type TaskEnv } from "./Tasks.js"
 import { jobOptionsFor, queueFor, TaskNames } from "./Routing.js"
 
 /**
@@ -62,14 +62,14 @@ const chunks = <A>(items: ReadonlyArray<A>): ReadonlyArray<ReadonlyArray<A>> => 
 
 /**
  * The follow-up jobs of a written batch: ONE audit job carrying every scan's entry and ONE notification
- * job carrying the owner notifications, whatever number of persist jobs the batch served. Their ids
+ * job carrying the owner notifications (audit entries in their compact form, `ScanAuditItem`), whatever number of persist jobs the batch served. Their ids
  * come from the persist jobs, so a retried batch of the same jobs adds no second copy; a retried job
  * that lands in a differently composed batch may add an overlapping follow-up, and each entry's and
  * notification's own idempotency key keeps it from taking effect twice.
  */
 const followUpJobs = (
   groups: ReadonlyArray<BatchGroup>,
-  entries: ReadonlyArray<AppendAuditEntry>,
+  entries: ReadonlyArray<ScanAuditItem>,
   notes: ReadonlyArray<SendNotification>
 ) => {
   const standalone = groups.filter((g) => !g.isFlowChild)
@@ -82,7 +82,7 @@ const followUpJobs = (
         ? []
         : chunks(entries).map((part, i) => ({
             name: TaskNames.appendAuditEntry,
-            data: { entries: part },
+            data: { scans: part },
             opts: jobOptionsFor(TaskNames.appendAuditEntry, {
               jobId: safeJobId("audit", ...key, ...(i > 0 ? [`${i}`] : []))
             })
@@ -125,7 +125,7 @@ export const persistBatch = (groups: ReadonlyArray<BatchGroup>) =>
     // one scan.recorded per scan id, however many jobs of the batch carried it
     const messages: Array<OutgoingMessage> = []
     const seen = new Set<string>()
-    const entries: Array<AppendAuditEntry> = []
+    const entries: Array<ScanAuditItem> = []
     const notes: Array<SendNotification> = []
     const results: Array<GroupResult> = []
     for (let gi = 0; gi < groups.length; gi++) {
@@ -151,7 +151,7 @@ export const persistBatch = (groups: ReadonlyArray<BatchGroup>) =>
           })
         }
         if (g.isFlowChild) continue
-        entries.push(auditEntryForScan(event, outcomeOf(event.decision)))
+        entries.push(scanAuditItem(event, outcomeOf(event.decision)))
         if (notifiedIntents.has(event.intent) && garment.ownerUserId !== null)
           notes.push(scanNotification(event, garment.ownerUserId, garment.brandId))
       }

@@ -50,27 +50,45 @@ export { safeJobId } from "./Routing.js"
 
 // ---- audit --------------------------------------------------------------------------------------
 
-export const auditEntryForScan = (e: ScanEvent, outcome: string): P.AppendAuditEntry => ({
-  idempotencyKey: `scan-${e.scanId}`,
-  kind: "scan.recorded",
-  actor:
-    e.scannerUserId !== null
-      ? { _tag: "Person", subjectId: e.scannerUserId, id: e.scannerUserId }
-      : e.deviceId !== null
-        ? { _tag: "Public", id: `device:${e.deviceId}` }
-        : { _tag: "None" },
-  subject: { _tag: "Public", id: `garment:${e.garmentId}` },
-  payload: {
-    scanId: e.scanId,
-    garmentId: e.garmentId,
-    intent: e.intent,
-    role: e.role,
-    regionCode: e.regionCode,
-    outcome,
-    policyVersion: e.decision.policyVersion
-  },
+/** The compact audit item of a scan (what the scans worker's follow-up job carries). */
+export const scanAuditItem = (e: ScanEvent, outcome: P.ScanAuditItem["outcome"]): P.ScanAuditItem => ({
+  scanId: e.scanId,
+  garmentId: e.garmentId,
+  scannerUserId: e.scannerUserId,
+  deviceId: e.deviceId,
+  intent: e.intent,
+  role: e.role,
+  regionCode: e.regionCode,
+  outcome,
+  policyVersion: e.decision.policyVersion,
   timeMs: DateTime.toEpochMillis(e.scannedAt)
 })
+
+/** The audit entry of a scan (its payload's key order is part of the digest: keep it). */
+export const scanAuditEntry = (s: P.ScanAuditItem): P.AppendAuditEntry => ({
+  idempotencyKey: `scan-${s.scanId}`,
+  kind: "scan.recorded",
+  actor:
+    s.scannerUserId !== null
+      ? { _tag: "Person", subjectId: s.scannerUserId, id: s.scannerUserId }
+      : s.deviceId !== null
+        ? { _tag: "Public", id: `device:${s.deviceId}` }
+        : { _tag: "None" },
+  subject: { _tag: "Public", id: `garment:${s.garmentId}` },
+  payload: {
+    scanId: s.scanId,
+    garmentId: s.garmentId,
+    intent: s.intent,
+    role: s.role,
+    regionCode: s.regionCode,
+    outcome: s.outcome,
+    policyVersion: s.policyVersion
+  },
+  timeMs: s.timeMs
+})
+
+export const auditEntryForScan = (e: ScanEvent, outcome: P.ScanAuditItem["outcome"]): P.AppendAuditEntry =>
+  scanAuditEntry(scanAuditItem(e, outcome))
 
 /**
  * Appends each entry once per idempotency key. A marker on the (non-evicting) queue Redis records a
@@ -128,11 +146,12 @@ const appendAuditEntries = (jobId: string, entries: ReadonlyArray<P.AppendAuditE
     return { indexes, duplicates }
   })
 
-/** One entry (`{ idempotencyKey, ... }`) or a batch (`{ entries: [...] }`, the scans worker's follow-up). */
+/** One entry (`{ idempotencyKey, ... }`), a batch (`{ entries: [...] }`) or the scans worker's follow-up (`{ scans: [...] }`, compact). */
 const appendAuditEntry = (job: JobView) =>
   Effect.gen(function* () {
     const p = yield* decode(TaskNames.appendAuditEntry, P.AuditJob)(job.data)
     if ("entries" in p) return yield* appendAuditEntries(job.id, p.entries)
+    if ("scans" in p) return yield* appendAuditEntries(job.id, p.scans.map(scanAuditEntry))
     const r = yield* appendAuditEntries(job.id, [p])
     return { index: r.indexes[0] ?? -1, duplicate: r.duplicates > 0 }
   })

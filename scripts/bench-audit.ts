@@ -15,6 +15,7 @@
  * BENCH_CONCURRENCY, BENCH_PERSON_EVERY (0 = none), BENCH_PROOFS, BENCH_POOL, BENCH_INTEGRITY.
  */
 import { randomBytes } from "node:crypto"
+import { PerformanceObserver } from "node:perf_hooks"
 import { Config, Effect, Either, Layer, Option } from "effect"
 import pg from "pg"
 import { bytesEqual, fromHex } from "../shared/audit/Bytes.js"
@@ -100,6 +101,12 @@ const bench = (s: Config.Config.Success<typeof settings>) =>
 
     // Timed: the service calls only. Every answer is then checked with the shared verifier, after the timing
     // loop, so the verifier's own work (and garbage) does not land in the measured calls.
+    // GC pauses while the proofs are timed (a scavenge inside a call is what a p99 outlier usually is).
+    const gcPauses: Array<number> = []
+    const gcObserver = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) gcPauses.push(e.duration)
+    })
+    gcObserver.observe({ entryTypes: ["gc"] })
     const latencies: Array<number> = []
     const views: Array<{ readonly index: number; readonly view: EntryView }> = []
     for (let i = 0; i < s.proofs; i++) {
@@ -109,6 +116,7 @@ const bench = (s: Config.Config.Success<typeof settings>) =>
       latencies.push(performance.now() - t)
       views.push({ index, view })
     }
+    gcObserver.disconnect()
     for (const { index, view: v } of views) {
       const leafHash = hashLeaf(hex(v.leafData))
       const ok =
@@ -134,6 +142,19 @@ const bench = (s: Config.Config.Success<typeof settings>) =>
     }
     latencies.sort((a, b) => a - b)
     consistency.sort((a, b) => a - b)
+
+    // Heap allocated per call (what feeds the scavenges behind the tail): 50 calls between two heap readings,
+    // after a full GC when the process runs with --expose-gc (otherwise a scavenge in between may hide some).
+    const allocPerCall = (call: (i: number) => Effect.Effect<unknown, unknown>) =>
+      Effect.gen(function* () {
+        const gc = (globalThis as { gc?: () => void }).gc
+        gc?.()
+        const before = process.memoryUsage().heapUsed
+        for (let i = 0; i < 50; i++) yield* Effect.either(call(i))
+        return (process.memoryUsage().heapUsed - before) / 50
+      })
+    const entryBytes = yield* allocPerCall(() => log.entryView(Math.floor(Math.random() * size)))
+    const consBytes = yield* allocPerCall(() => log.consistencyView(1 + Math.floor(Math.random() * (size - 1)), size))
 
     // The integrity job over the whole log, streaming; heap sampled while it runs.
     const heapBefore = process.memoryUsage().heapUsed
@@ -164,7 +185,12 @@ const bench = (s: Config.Config.Success<typeof settings>) =>
       p99: percentile(latencies, 99),
       max: latencies[latencies.length - 1] ?? Number.NaN,
       cp50: percentile(consistency, 50),
-      cp99: percentile(consistency, 99)
+      cp99: percentile(consistency, 99),
+      entryBytes,
+      consBytes,
+      gcCount: gcPauses.length,
+      gcTotal: gcPauses.reduce((a, b) => a + b, 0),
+      gcMax: Math.max(0, ...gcPauses)
     }
   })
 
@@ -190,9 +216,14 @@ const main = Effect.gen(function* () {
     out(`checkpoint signed at the head in ${r.checkpointMs.toFixed(1)} ms`)
     out(
       `entryView (leaf + inclusion proof) over ${s.proofs} random indices, all verified: ` +
-        `p50 ${r.p50.toFixed(3)} ms, p99 ${r.p99.toFixed(3)} ms, max ${r.max.toFixed(3)} ms`
+        `p50 ${r.p50.toFixed(3)} ms, p99 ${r.p99.toFixed(3)} ms, max ${r.max.toFixed(3)} ms, ` +
+        `~${(r.entryBytes / 1024).toFixed(1)} KB heap per call; GC meanwhile: ${r.gcCount} pauses, ` +
+        `${r.gcTotal.toFixed(1)} ms in all, longest ${r.gcMax.toFixed(1)} ms`
     )
-    out(`consistencyView, all verified: p50 ${r.cp50.toFixed(3)} ms, p99 ${r.cp99.toFixed(3)} ms`)
+    out(
+      `consistencyView, all verified: p50 ${r.cp50.toFixed(3)} ms, p99 ${r.cp99.toFixed(3)} ms, ` +
+        `~${(r.consBytes / 1024).toFixed(1)} KB heap per call`
+    )
     if (r.integrity !== undefined)
       out(
         `integrity job (streaming): ${r.integrity.rows} rows verified in ${r.integrity.seconds.toFixed(1)} s, ` +

@@ -10,14 +10,14 @@ import {
   consistencyPlan,
   inclusionPlan,
   type InvalidTreeRequest,
-  type MissingSubtree,
+  MissingSubtree,
   type NewNode,
   type Range,
   rangeHash
 } from "../../shared/audit/Merkle.js"
 import { type AuditEntry, type Party, sealEntry } from "../../shared/audit/SubjectCipher.js"
 import {
-  AuditEntryNotFound,
+  type AuditEntryNotFound,
   AuditEntryRejected,
   AuditNoCheckpoint,
   AuditRangeInvalid,
@@ -26,6 +26,7 @@ import {
 import * as Repo from "./AuditRepo.js"
 import type { CheckpointView, ConsistencyView, EntryView } from "./AuditViews.js"
 import { nodeHasher } from "./NodeHasher.js"
+import { makeProofReader, makeRunner } from "./ProofReader.js"
 import { SubjectKeys } from "./SubjectKeys.js"
 
 export interface AuditLogOptions {
@@ -35,8 +36,10 @@ export interface AuditLogOptions {
   readonly batchLingerMs?: number
   /** Stored nodes at this level and above are cached in memory (the levels every proof shares). */
   readonly cacheMinLevel?: number
-  /** Most nodes the cache holds. */
+  /** Most nodes the cache holds (32 bytes each, in flat per-level buffers). */
   readonly cacheMaxNodes?: number
+  /** Connections of the proof endpoints' own pool (prepared statements; see ProofReader.ts). */
+  readonly proofConnections?: number
 }
 
 export interface Proof {
@@ -280,63 +283,12 @@ export const makeAuditLog = (
       }
     }).pipe(Effect.withSpan("AuditLog.checkpointView", { captureStackTrace: false }))
 
-    // The latest checkpoint size seen: entryView plans the proof against it and reads checkpoint, leaf and
-    // nodes in one round trip; only when a newer checkpoint appeared does it read the nodes again.
-    let expectedSize = -1
-
-    const entryView = (index: number) =>
-      Effect.gen(function* () {
-        if (!Number.isSafeInteger(index) || index < 0)
-          return yield* new AuditEntryNotFound({ index, message: `entry ${index} is not a leaf index` })
-        const guess = expectedSize
-        const ranges =
-          index < guess ? [...Either.getOrElse(inclusionPlan(index, guess), () => []), { start: 0, end: guess }] : []
-        const plan = Repo.planNodes(ranges, cache)
-        const read = yield* withSql(Repo.entryRead(index, plan.miss))
-        if (Option.isNone(read.checkpoint))
-          return yield* new AuditNoCheckpoint({ message: "no checkpoint has been signed yet" })
-        const cp = read.checkpoint.value
-        expectedSize = cp.tree_size
-        if (index >= cp.tree_size)
-          return yield* new AuditEntryNotFound({
-            index,
-            message: `entry ${index} is not covered by the latest checkpoint (size ${cp.tree_size})`
-          })
-        if (Option.isNone(read.leaf))
-          return yield* new AuditEntryNotFound({ index, message: `entry ${index} is missing` })
-        const leaf = read.leaf.value
-        let proof: Proof
-        if (cp.tree_size === guess) {
-          const source = Repo.sourceOf(plan, read.nodes, cache)
-          const hashes: Array<Uint8Array> = []
-          for (const r of ranges) {
-            const h = rangeHash(r, source, nodeHasher)
-            if (Either.isLeft(h)) return yield* missing(guess)(h.left)
-            hashes.push(h.right)
-          }
-          proof = { treeSize: guess, root: hashes[hashes.length - 1]!, proof: hashes.slice(0, -1) }
-        } else proof = yield* inclusionProof(index, cp.tree_size)
-        return {
-          index,
-          kind: leaf.kind,
-          recordedAt: leaf.recorded_at.toISOString(),
-          leafData: toHex(leaf.leaf_bytes),
-          leafHash: toHex(leaf.leaf_hash),
-          treeSize: cp.tree_size,
-          rootHash: toHex(proof.root),
-          inclusionProof: proof.proof.map(toHex),
-          checkpoint: cp.note
-        }
-      }).pipe(Effect.withSpan("AuditLog.entryView", { captureStackTrace: false }))
-
-    const consistencyView = (from: number, to: number) =>
-      Effect.map(consistencyProof(from, to), (p) => ({
-        from,
-        to,
-        fromRoot: toHex(p.fromRoot),
-        toRoot: toHex(p.root),
-        proof: p.proof.map(toHex)
-      })).pipe(Effect.withSpan("AuditLog.consistencyView", { captureStackTrace: false }))
+    // The API's read path (entries with inclusion proofs, consistency proofs): lean, one round trip each.
+    const reader = makeProofReader(yield* makeRunner(options.proofConnections ?? 2), cache, (size, id) =>
+      missing(size)(new MissingSubtree({ level: id.level, index: id.index }))
+    )
+    const entryView = reader.entryView
+    const consistencyView = reader.consistencyView
 
     return AuditLog.of({
       append,

@@ -96,29 +96,64 @@ export const fetchNodes = (ids: ReadonlyArray<NodeId>) =>
   })
 
 /**
- * A bounded cache of stored nodes. Stored nodes never change (append-only, position-addressed), so a cached
- * hash is never stale; only nodes at `minLevel` and above are kept — the upper levels every proof shares,
- * few enough (n / 2^minLevel) to hold — and the oldest go first past `maxEntries`.
+ * A bounded cache of stored nodes in flat buffers: one Buffer per level (32 bytes per node, at `index · 32`) and a
+ * byte per node saying it is filled. Stored nodes never change (append-only, position-addressed), so a cached hash
+ * is never stale; only levels `minLevel` and up are kept — the upper levels every proof shares, n / 2^minLevel
+ * nodes in all, so 31,250 (1 MB) for a 1,000,000-entry log at level 6. A level grows by doubling; past
+ * `maxNodes` slots in all nothing more is cached (no eviction: the cache only ever misses, it never churns).
+ * Reads hand out offsets into the level's buffer, so a proof hash is hex-encoded straight from it.
  */
 export class NodeCache {
-  private readonly map = new Map<string, Uint8Array>()
+  private readonly hashes: Array<Buffer | undefined> = []
+  private readonly filled: Array<Uint8Array | undefined> = []
+  private slots = 0
+  private count = 0
   constructor(
     readonly minLevel = 6,
-    private readonly maxEntries = 200_000
+    private readonly maxNodes = 200_000
   ) {}
+  /** Nodes held. */
   get size(): number {
-    return this.map.size
+    return this.count
+  }
+  /** The buffer of a level (valid for offsets `offset` returned). */
+  buffer(level: number): Buffer {
+    return this.hashes[level]!
+  }
+  /** Byte offset of node (level, index) in `buffer(level)`, or -1 when it is not cached. */
+  offset(level: number, index: number): number {
+    if (level < this.minLevel) return -1
+    const f = this.filled[level]
+    return f !== undefined && index < f.length && f[index] === 1 ? index * 32 : -1
   }
   get(id: NodeId): Uint8Array | undefined {
-    return id.level < this.minLevel ? undefined : this.map.get(key(id.level, id.index))
+    const at = this.offset(id.level, id.index)
+    return at < 0 ? undefined : this.hashes[id.level]!.subarray(at, at + 32)
   }
-  put(level: number, index: number, hash: Uint8Array): void {
-    if (level < this.minLevel) return
-    if (this.map.size >= this.maxEntries) {
-      const oldest = this.map.keys().next()
-      if (oldest.done !== true) this.map.delete(oldest.value)
+  /** Caches node (level, index) from 32 bytes of `src` at `from`. */
+  put(level: number, index: number, src: Uint8Array, from = 0): void {
+    if (level < this.minLevel || level > 62 || !Number.isSafeInteger(index) || index < 0) return
+    let f = this.filled[level]
+    if (f === undefined || index >= f.length) {
+      const had = f?.length ?? 0
+      const want = Math.max(1024, had * 2, index + 1)
+      const grown = Math.min(want, had + this.maxNodes - this.slots)
+      if (grown <= index) return
+      const h = Buffer.alloc(grown * 32)
+      const g = new Uint8Array(grown)
+      if (f !== undefined) {
+        this.hashes[level]!.copy(h)
+        g.set(f)
+      }
+      this.hashes[level] = h
+      this.filled[level] = g
+      this.slots += grown - had
+      f = g
     }
-    this.map.set(key(level, index), hash)
+    if (f[index] === 1) return
+    this.hashes[level]!.set(src.subarray(from, from + 32), index * 32)
+    f[index] = 1
+    this.count++
   }
   /** Nodes a committed sequencer transaction wrote. */
   putAll(nodes: ReadonlyArray<NewNode>): void {
@@ -160,70 +195,6 @@ export const sourceFor = (ranges: ReadonlyArray<Range>, cache?: NodeCache) =>
   Effect.gen(function* () {
     const plan = planNodes(ranges, cache)
     return sourceOf(plan, yield* fetchNodes(plan.miss), cache)
-  })
-
-const EntryReadRow = Schema.Struct({
-  cp_size: Schema.NullOr(Bigint),
-  cp_root: Schema.NullOr(Bytes),
-  cp_note: Schema.NullOr(Schema.String),
-  cp_at: Schema.NullOr(Schema.DateFromSelf),
-  leaf_bytes: Schema.NullOr(Bytes),
-  leaf_hash: Schema.NullOr(Bytes),
-  kind: Schema.NullOr(Schema.String),
-  recorded_at: Schema.NullOr(Schema.DateFromSelf),
-  found: Schema.NullOr(Schema.Array(Schema.Number)),
-  hashes: Schema.NullOr(Bytes)
-})
-
-/**
- * What `GET /v1/audit/entries/:index` needs, in one round trip and one row: the latest checkpoint, the leaf row,
- * and the given nodes (the proof's, planned against the checkpoint size the caller expects; if the latest
- * checkpoint turns out to be another size, the caller plans again) — found positions and their hashes
- * concatenated in the same order, so decoding stays one small row however long the proof.
- */
-export const entryRead = (index: number, ids: ReadonlyArray<NodeId>) =>
-  Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
-    const rows = yield* sql`
-      SELECT c.tree_size AS cp_size, c.root AS cp_root, c.note AS cp_note, c.created_at AS cp_at,
-        l.leaf_bytes, l.leaf_hash, l.kind, l.recorded_at, n.found, n.hashes
-      FROM (SELECT 1) AS one
-      LEFT JOIN LATERAL (
-        SELECT tree_size, root, note, created_at FROM audit_checkpoints ORDER BY tree_size DESC LIMIT 1
-      ) c ON true
-      LEFT JOIN audit_leaves l ON l.leaf_index = ${index}
-      LEFT JOIN LATERAL (
-        SELECT array_agg((k.ord - 1)::int ORDER BY k.ord) AS found, string_agg(x.hash, ''::bytea ORDER BY k.ord) AS hashes
-        FROM unnest(${pgArray.ints(ids.map((i) => i.level))}::smallint[], ${pgArray.ints(ids.map((i) => i.index))}::bigint[])
-          WITH ORDINALITY AS k (level, node_index, ord)
-        JOIN audit_nodes x ON x.level = k.level AND x.node_index = k.node_index
-      ) n ON true
-    `.pipe(Effect.mapError(storeError("entryRead")), Effect.flatMap(decodeRows(EntryReadRow, "entryRead")))
-    const r = rows[0]
-    const checkpoint: Option.Option<CheckpointRow> =
-      r !== undefined && r.cp_size !== null && r.cp_root !== null && r.cp_note !== null && r.cp_at !== null
-        ? Option.some({ tree_size: r.cp_size, root: r.cp_root, note: r.cp_note, created_at: r.cp_at })
-        : Option.none()
-    const leaf: Option.Option<LeafRow> =
-      r !== undefined && r.leaf_bytes !== null && r.leaf_hash !== null && r.kind !== null && r.recorded_at !== null
-        ? Option.some({
-            leaf_index: index,
-            leaf_bytes: r.leaf_bytes,
-            leaf_hash: r.leaf_hash,
-            kind: r.kind,
-            recorded_at: r.recorded_at
-          })
-        : Option.none()
-    const nodes = new Map<string, Uint8Array>()
-    const found = r?.found ?? []
-    const hashes = r?.hashes ?? new Uint8Array(0)
-    if (hashes.length !== found.length * 32)
-      return yield* new AuditStoreError({ operation: "entryRead", message: "node hashes are not 32 bytes each" })
-    for (let i = 0; i < found.length; i++) {
-      const id = ids[found[i]!]
-      if (id !== undefined) nodes.set(key(id.level, id.index), hashes.subarray(i * 32, i * 32 + 32))
-    }
-    return { checkpoint, leaf, nodes }
   })
 
 export const treeSize = Effect.gen(function* () {

@@ -8,7 +8,10 @@ import {
   appendNodes,
   appendToFrontier,
   CompactRange,
+  EDGE,
   InvalidProof,
+  inclusionPlan,
+  inclusionSteps,
   MemoryTree,
   rfc9162Hasher,
   verifyConsistency,
@@ -190,5 +193,39 @@ describe("CompactRange", () => {
       }),
       { numRuns: 60 }
     )
+  })
+})
+
+describe("inclusionSteps (the allocation-free planner the proof endpoint runs)", () => {
+  const levels = new Int8Array(64)
+  const nodes = new Float64Array(64)
+  const asRanges = (index: number, size: number) => {
+    const n = inclusionSteps(index, size, levels, nodes)
+    return Array.from({ length: n }, (_, j) =>
+      levels[j] === EDGE
+        ? { start: nodes[j]!, end: size }
+        : { start: nodes[j]! * 2 ** levels[j]!, end: Math.min((nodes[j]! + 1) * 2 ** levels[j]!, size) }
+    )
+  }
+  it("names exactly the ranges of inclusionPlan, leaf to root, for every index of small trees", () => {
+    for (let size = 1; size <= 70; size++)
+      for (let index = 0; index < size; index++)
+        expect(asRanges(index, size)).toEqual(Either.getOrThrow(inclusionPlan(index, size)))
+  })
+  it("agrees with inclusionPlan on large trees (perfect steps are whole aligned subtrees)", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 2 ** 52 }), fc.double({ min: 0, max: 1, noNaN: true }), (size, f) => {
+        const index = Math.min(size - 1, Math.floor(f * size))
+        const n = inclusionSteps(index, size, levels, nodes)
+        for (let j = 0; j < n; j++)
+          if (levels[j] !== EDGE) expect((nodes[j]! + 1) * 2 ** levels[j]!).toBeLessThanOrEqual(size)
+        expect(asRanges(index, size)).toEqual(Either.getOrThrow(inclusionPlan(index, size)))
+      })
+    )
+  })
+  it("refuses an index outside the tree", () => {
+    expect(inclusionSteps(3, 3, levels, nodes)).toBe(-1)
+    expect(inclusionSteps(-1, 3, levels, nodes)).toBe(-1)
+    expect(inclusionSteps(0, 0, levels, nodes)).toBe(-1)
   })
 })

@@ -150,6 +150,44 @@ export const inclusionPlan = (index: number, size: number): Either.Either<Array<
   return Either.right(out)
 }
 
+/** Marks a step of `inclusionSteps` that is the ragged right edge [start, size) rather than a perfect node. */
+export const EDGE = -1
+
+/**
+ * PATH(m, D[n]) as positions, leaf to root, in integer arithmetic with no allocation — the planner the proof
+ * endpoint runs per call (`inclusionPlan` is the readable one; the tests hold them equal). Step j is either the
+ * perfect subtree (`levels[j]`, `nodes[j]`) — a sibling of the path at that level — or, when `levels[j]` is
+ * `EDGE`, the range [`nodes[j]`, size): the tree's ragged right edge, a fold of the frontier nodes below that
+ * level, which depends on the size only. Returns the number of steps (at most 53: arrays of 64 suffice);
+ * -1 when the index is not in the tree.
+ */
+export const inclusionSteps = (index: number, size: number, levels: Int8Array, nodes: Float64Array): number => {
+  if (!Number.isSafeInteger(index) || !Number.isSafeInteger(size) || index < 0 || index >= size) return -1
+  let j = 0
+  let level = 0
+  let width = 1
+  let i = index
+  // The path's node at `level` covers [i·width, min((i+1)·width, size)); it is the root once i = 0 and width ≥ size.
+  while (i !== 0 || width < size) {
+    const odd = i % 2 === 1
+    const sibling = odd ? i - 1 : i + 1
+    const start = sibling * width
+    if (odd || start + width <= size) {
+      levels[j] = level
+      nodes[j] = sibling
+      j++
+    } else if (start < size) {
+      levels[j] = EDGE
+      nodes[j] = start
+      j++
+    }
+    i = Math.floor(i / 2)
+    width *= 2
+    level++
+  }
+  return j
+}
+
 /** Ranges of PROOF(m, D[n]) (RFC 9162 §2.1.4.1). A proof from size 0 is refused: it proves nothing. */
 export const consistencyPlan = (size1: number, size2: number): Either.Either<Array<Range>, InvalidTreeRequest> => {
   if (!Number.isSafeInteger(size1) || !Number.isSafeInteger(size2) || size1 < 1 || size1 > size2)

@@ -59,7 +59,25 @@ const person = (n: number): Party => ({
 })
 const service: Party = { _tag: "Public", id: "service:orchestrator" }
 
-const bench = (s: Config.Config.Success<typeof settings>) =>
+/** The machine's floor: p50/p99 of a prepared `SELECT 1` round trip on a plain pg client, 2,000 times. */
+const roundTripFloor = async (url: string) => {
+  const c = new pg.Client({ connectionString: url })
+  await c.connect()
+  const ts: Array<number> = []
+  try {
+    for (let i = 0; i < 2000; i++) {
+      const t = performance.now()
+      await c.query({ name: "floor", text: "SELECT 1" })
+      ts.push(performance.now() - t)
+    }
+  } finally {
+    await c.end()
+  }
+  ts.sort((a, b) => a - b)
+  return { p50: percentile(ts, 50), p99: percentile(ts, 99) }
+}
+
+const bench = (s: Config.Config.Success<typeof settings>, url: string) =>
   Effect.gen(function* () {
     const log = yield* AuditLog
     const digest = new Uint8Array(randomBytes(32))
@@ -142,6 +160,7 @@ const bench = (s: Config.Config.Success<typeof settings>) =>
     }
     latencies.sort((a, b) => a - b)
     consistency.sort((a, b) => a - b)
+    const floor = yield* Effect.promise(() => roundTripFloor(url))
 
     // Heap allocated per call (what feeds the scavenges behind the tail): 50 calls between two heap readings,
     // after a full GC when the process runs with --expose-gc (otherwise a scavenge in between may hide some).
@@ -188,6 +207,7 @@ const bench = (s: Config.Config.Success<typeof settings>) =>
       cp99: percentile(consistency, 99),
       entryBytes,
       consBytes,
+      floor,
       gcCount: gcPauses.length,
       gcTotal: gcPauses.reduce((a, b) => a + b, 0),
       gcMax: Math.max(0, ...gcPauses)
@@ -207,7 +227,7 @@ const main = Effect.gen(function* () {
       Layer.provide(subjectKeysLayer(newSubjectKey()).pipe(Layer.provide(sql))),
       Layer.provideMerge(sql)
     )
-    const r = yield* Effect.scoped(bench(s).pipe(Effect.provide(layer)))
+    const r = yield* Effect.scoped(bench(s, url).pipe(Effect.provide(layer)))
     const out = (line: string) => process.stdout.write(`${line}\n`)
     out(
       `entries=${s.entries} concurrency=${s.concurrency} person_every=${s.personEvery} seconds=${r.seconds.toFixed(1)}`
@@ -223,6 +243,9 @@ const main = Effect.gen(function* () {
     out(
       `consistencyView, all verified: p50 ${r.cp50.toFixed(3)} ms, p99 ${r.cp99.toFixed(3)} ms, ` +
         `~${(r.consBytes / 1024).toFixed(1)} KB heap per call`
+    )
+    out(
+      `round-trip floor (prepared SELECT 1, plain pg client): p50 ${r.floor.p50.toFixed(3)} ms, p99 ${r.floor.p99.toFixed(3)} ms`
     )
     if (r.integrity !== undefined)
       out(

@@ -74,7 +74,7 @@ export const persistScans = (rows: ReadonlyArray<ScanRow>) =>
     const sql = yield* SqlClient.SqlClient
     const result = yield* sql`
       WITH input AS (
-        SELECT * FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS x(
+        SELECT * FROM json_to_recordset(${JSON.stringify(rows)}::json) AS x(
           id uuid, garment_id uuid, scanner_user_id uuid, device_id uuid, role text, intent text,
           region_code text, decision jsonb, scanned_at timestamptz)
       ), ins AS (

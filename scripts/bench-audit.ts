@@ -12,10 +12,13 @@
  * Finally the integrity job streams the whole log (BENCH_INTEGRITY=false skips it) and its heap peak is shown.
  *
  * Env: DATABASE_URL (server to create the bench database on; default local postgres), BENCH_ENTRIES,
- * BENCH_CONCURRENCY, BENCH_PERSON_EVERY (0 = none), BENCH_PROOFS, BENCH_POOL, BENCH_INTEGRITY.
+ * BENCH_CONCURRENCY, BENCH_PERSON_EVERY (0 = none), BENCH_PROOFS, BENCH_POOL, BENCH_INTEGRITY,
+ * BENCH_SETTLE (true: VACUUM (ANALYZE) the two tables and CHECKPOINT before the proofs are timed; default false).
  */
 import { randomBytes } from "node:crypto"
 import { PerformanceObserver } from "node:perf_hooks"
+import { setFlagsFromString } from "node:v8"
+import { runInNewContext } from "node:vm"
 import { Config, Effect, Either, Layer, Option } from "effect"
 import pg from "pg"
 import { bytesEqual, fromHex } from "../shared/audit/Bytes.js"
@@ -37,10 +40,14 @@ const settings = Config.all({
   personEvery: Config.integer("BENCH_PERSON_EVERY").pipe(Config.withDefault(20)),
   proofs: Config.integer("BENCH_PROOFS").pipe(Config.withDefault(2_000)),
   pool: Config.integer("BENCH_POOL").pipe(Config.withDefault(10)),
-  integrity: Config.boolean("BENCH_INTEGRITY").pipe(Config.withDefault(true))
+  integrity: Config.boolean("BENCH_INTEGRITY").pipe(Config.withDefault(true)),
+  settle: Config.boolean("BENCH_SETTLE").pipe(Config.withDefault(false))
 })
 
 const ORIGIN = "brandme.bench/audit"
+
+setFlagsFromString("--expose-gc")
+const gc = runInNewContext("gc") as () => void
 
 const percentile = (sorted: ReadonlyArray<number>, p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN
@@ -49,6 +56,14 @@ const admin = async (url: string, statement: string) => {
   const c = new pg.Client({ connectionString: url })
   await c.connect()
   await c.query(statement).finally(() => c.end())
+}
+
+/** One number from a one-row, one-column query (diagnostics). */
+const admin2 = async (url: string, statement: string): Promise<number> => {
+  const c = new pg.Client({ connectionString: url })
+  await c.connect()
+  const r = await c.query(statement).finally(() => c.end())
+  return Number(r.rows[0]?.n ?? Number.NaN)
 }
 
 const hex = (s: string) => fromHex(s) ?? new Uint8Array(0)
@@ -119,6 +134,16 @@ const bench = (s: Config.Config.Success<typeof settings>, url: string) =>
 
     // Timed: the service calls only. Every answer is then checked with the shared verifier, after the timing
     // loop, so the verifier's own work (and garbage) does not land in the measured calls.
+    // Postgres's own background work on the freshly written tables (autovacuum after a million inserts) shares
+    // the machine with the timed calls: count it before and after.
+    const vacuums = Effect.promise(() =>
+      admin2(url, "SELECT count(*)::int AS n FROM pg_stat_progress_vacuum WHERE datname = current_database()")
+    )
+    if (s.settle)
+      // BENCH_SETTLE: what a log in steady state has had time to do — vacuum/analyze the new rows, flush them.
+      for (const q of ["VACUUM (ANALYZE) audit_leaves, audit_nodes", "CHECKPOINT"])
+        yield* Effect.promise(() => admin(url, q))
+    const vacuumBefore = yield* vacuums
     // GC pauses while the proofs are timed (a scavenge inside a call is what a p99 outlier usually is).
     const gcPauses: Array<number> = []
     const gcObserver = new PerformanceObserver((list) => {
@@ -135,6 +160,7 @@ const bench = (s: Config.Config.Success<typeof settings>, url: string) =>
       views.push({ index, view })
     }
     gcObserver.disconnect()
+    const vacuumAfter = yield* vacuums
     for (const { index, view: v } of views) {
       const leafHash = hashLeaf(hex(v.leafData))
       const ok =
@@ -163,11 +189,10 @@ const bench = (s: Config.Config.Success<typeof settings>, url: string) =>
     const floor = yield* Effect.promise(() => roundTripFloor(url))
 
     // Heap allocated per call (what feeds the scavenges behind the tail): 50 calls between two heap readings,
-    // after a full GC when the process runs with --expose-gc (otherwise a scavenge in between may hide some).
+    // right after a full GC (gc() is reached through V8's flag even without --expose-gc on the command line).
     const allocPerCall = (call: (i: number) => Effect.Effect<unknown, unknown>) =>
       Effect.gen(function* () {
-        const gc = (globalThis as { gc?: () => void }).gc
-        gc?.()
+        gc()
         const before = process.memoryUsage().heapUsed
         for (let i = 0; i < 50; i++) yield* Effect.either(call(i))
         return (process.memoryUsage().heapUsed - before) / 50
@@ -208,6 +233,10 @@ const bench = (s: Config.Config.Success<typeof settings>, url: string) =>
       entryBytes,
       consBytes,
       floor,
+      vacuumBefore,
+      vacuumAfter,
+      p90: percentile(latencies, 90),
+      p95: percentile(latencies, 95),
       gcCount: gcPauses.length,
       gcTotal: gcPauses.reduce((a, b) => a + b, 0),
       gcMax: Math.max(0, ...gcPauses)
@@ -236,7 +265,7 @@ const main = Effect.gen(function* () {
     out(`checkpoint signed at the head in ${r.checkpointMs.toFixed(1)} ms`)
     out(
       `entryView (leaf + inclusion proof) over ${s.proofs} random indices, all verified: ` +
-        `p50 ${r.p50.toFixed(3)} ms, p99 ${r.p99.toFixed(3)} ms, max ${r.max.toFixed(3)} ms, ` +
+        `p50 ${r.p50.toFixed(3)} ms, p90 ${r.p90.toFixed(3)} ms, p95 ${r.p95.toFixed(3)} ms, p99 ${r.p99.toFixed(3)} ms, max ${r.max.toFixed(3)} ms, ` +
         `~${(r.entryBytes / 1024).toFixed(1)} KB heap per call; GC meanwhile: ${r.gcCount} pauses, ` +
         `${r.gcTotal.toFixed(1)} ms in all, longest ${r.gcMax.toFixed(1)} ms`
     )
@@ -244,6 +273,7 @@ const main = Effect.gen(function* () {
       `consistencyView, all verified: p50 ${r.cp50.toFixed(3)} ms, p99 ${r.cp99.toFixed(3)} ms, ` +
         `~${(r.consBytes / 1024).toFixed(1)} KB heap per call`
     )
+    out(`vacuums running on the bench database: ${r.vacuumBefore} when the proofs started, ${r.vacuumAfter} after`)
     out(
       `round-trip floor (prepared SELECT 1, plain pg client): p50 ${r.floor.p50.toFixed(3)} ms, p99 ${r.floor.p99.toFixed(3)} ms`
     )

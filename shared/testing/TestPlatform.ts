@@ -5,6 +5,7 @@ import { AppConfig, type AppConfigShape } from "../config/AppConfig.js"
 import { makeDatabaseLayer } from "../layers/Database.js"
 import { type ServiceName, Services } from "../ServiceCatalog.js"
 import { createTestDatabase, type TestDatabase, testConfig, uniqueId } from "./TestDatabase.js"
+import { deleteStreams } from "./TestStreams.js"
 
 /**
  * Services running in this test process on their own database, key/queue/stream prefixes and a random
@@ -26,11 +27,12 @@ export const startTestPlatform = async (o: {
 }): Promise<TestPlatform> => {
   const db = await createTestDatabase(o.label)
   const offset = 20000 + Math.floor(Math.random() * 20000)
+  const streamPrefix = uniqueId(o.label).toUpperCase()
   const config = testConfig({
     DATABASE_URL: db.url,
     REDIS_KEY_PREFIX: `${uniqueId(o.label)}:`,
     QUEUE_PREFIX: uniqueId(`${o.label}q`),
-    NATS_STREAM_PREFIX: uniqueId(o.label).toUpperCase(),
+    NATS_STREAM_PREFIX: streamPrefix,
     PORT_OFFSET: String(offset),
     HTTP_HOST: "127.0.0.1",
     LOG_LEVEL: "error",
@@ -67,6 +69,7 @@ export const startTestPlatform = async (o: {
     url: (service) => `http://127.0.0.1:${Services[service].port + offset}`,
     close: async () => {
       await Effect.runPromise(Scope.close(scope, Exit.void))
+      await deleteStreams(streamPrefix)
       await db.drop()
     }
   }

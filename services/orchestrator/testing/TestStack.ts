@@ -4,13 +4,12 @@
  * apart from those services), and a knowledge port whose failures a test can inject.
  */
 import { randomUUID } from "node:crypto"
-import { jetstreamManager } from "@nats-io/jetstream"
-import { connect } from "@nats-io/transport-node"
 import { Effect, Layer, Option } from "effect"
 import { Redis as IORedis } from "ioredis"
 import pg from "pg"
 import { AppConfig, type AppConfigShape } from "../../../shared/config/AppConfig.js"
 import { withCheckDigit } from "../../../shared/domain/Gtin.js"
+export { deleteStreams } from "../../../shared/testing/TestStreams.js"
 import { makeDatabaseLayer } from "../../../shared/layers/Database.js"
 import { makeNatsLayer } from "../../../shared/layers/Nats.js"
 import { makeQueuesLayer } from "../../../shared/layers/Queues.js"
@@ -145,14 +144,6 @@ export const deleteRedisPrefix = async (prefix: string) => {
 }
 
 /** Deletes the NATS streams a test file created (names start with its stream prefix). */
-export const deleteStreams = async (streamPrefix: string) => {
-  const nc = await connect({ servers: "127.0.0.1:4222" })
-  const jsm = await jetstreamManager(nc)
-  for await (const s of jsm.streams.list())
-    if (s.config.name.startsWith(streamPrefix)) await jsm.streams.delete(s.config.name).catch(() => false)
-  await nc.close()
-}
-
 /** A brand, a brand user, and `count` garments; returns their ids. */
 export const seedGarments = async (databaseUrl: string, count: number) => {
   const c = new pg.Client({ connectionString: databaseUrl })

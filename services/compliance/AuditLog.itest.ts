@@ -237,6 +237,23 @@ describe("AuditLog on Postgres", () => {
                 )
                 expect(Either.isRight(ok), `inclusion ${i} (pass ${pass})`).toBe(true)
               }
+            // Many calls in flight at once share the reader's few connections (each runs one statement at a time).
+            const together = yield* Effect.forEach(
+              Array.from({ length: 200 }, (_, i) => 199 - i),
+              (i) => Effect.map(log.entryView(i), (v) => ({ i, v })),
+              { concurrency: 40 }
+            )
+            for (const { i, v } of together) {
+              const leafHash = hashLeaf(fromHex(v.leafData)!)
+              const ok = verifyInclusionSync(
+                i,
+                200,
+                leafHash,
+                v.inclusionProof.map((h) => fromHex(h)!),
+                root
+              )
+              expect(Either.isRight(ok), `concurrent inclusion ${i}`).toBe(true)
+            }
             for (const to of sizes)
               for (let from = 1; from <= to; from++) {
                 const c = yield* log.consistencyView(from, to)

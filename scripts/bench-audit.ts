@@ -4,15 +4,16 @@
  * Appends: BENCH_CONCURRENCY concurrent callers of `AuditLog.append` — what the orchestrator's audit task calls:
  * canonical encoding, sealing of personal parties (BENCH_PERSON_EVERY: every n-th entry has a person as actor,
  * so subject keys are created and read), the batcher and the SQL sequencer — until the log holds BENCH_ENTRIES.
- * Then the checkpointer signs the head. Proofs: BENCH_PROOFS random `AuditLog.entryView` calls — what
+ * Then the checkpointer signs the head. After BENCH_WARMUP (1,000) untimed warm-up calls (their p99 is printed),
+ * proofs: BENCH_PROOFS (10,000) random `AuditLog.entryView` calls — what
  * `GET /v1/audit/entries/:index` returns (leaf + inclusion proof against the latest checkpoint) — each one
  * verified with the shared verifier after it is timed, plus BENCH_PROOFS/4 verified consistency proofs.
- * Last line: `appends_per_s=<n> proof_p99_ms=<x>` (goals: ≥ 20,000 appends/s, p99 < 2 ms).
+ * Last line: `appends_per_s=<n> proof_p99_ms=<x>` (x: the worse of the inclusion and consistency p99; goals: ≥ 20,000 appends/s, p99 < 2 ms).
  *
  * Finally the integrity job streams the whole log (BENCH_INTEGRITY=false skips it) and its heap peak is shown.
  *
  * Env: DATABASE_URL (server to create the bench database on; default local postgres), BENCH_ENTRIES,
- * BENCH_CONCURRENCY, BENCH_PERSON_EVERY (0 = none), BENCH_PROOFS, BENCH_POOL, BENCH_INTEGRITY,
+ * BENCH_CONCURRENCY, BENCH_PERSON_EVERY (0 = none), BENCH_PROOFS, BENCH_WARMUP, BENCH_POOL, BENCH_INTEGRITY,
  * BENCH_SETTLE (true: VACUUM (ANALYZE) the two tables, CHECKPOINT, a full GC and 2 s of quiet before the proofs
  * are timed; default false).
  */
@@ -39,7 +40,8 @@ const settings = Config.all({
   entries: Config.integer("BENCH_ENTRIES").pipe(Config.withDefault(1_000_000)),
   concurrency: Config.integer("BENCH_CONCURRENCY").pipe(Config.withDefault(1_000)),
   personEvery: Config.integer("BENCH_PERSON_EVERY").pipe(Config.withDefault(20)),
-  proofs: Config.integer("BENCH_PROOFS").pipe(Config.withDefault(2_000)),
+  proofs: Config.integer("BENCH_PROOFS").pipe(Config.withDefault(10_000)),
+  warmup: Config.integer("BENCH_WARMUP").pipe(Config.withDefault(1_000)),
   pool: Config.integer("BENCH_POOL").pipe(Config.withDefault(10)),
   integrity: Config.boolean("BENCH_INTEGRITY").pipe(Config.withDefault(true)),
   settle: Config.boolean("BENCH_SETTLE").pipe(Config.withDefault(false))
@@ -148,6 +150,21 @@ const bench = (s: Config.Config.Success<typeof settings>, url: string) =>
       gc()
       yield* Effect.sleep("2 seconds")
     }
+    // Warm-up, untimed in the figures below but reported: the first calls open the proof connections, prepare
+    // their statements and fill the node cache — one-time costs a running service pays once, not per proof.
+    const warm: Array<number> = []
+    for (let i = 0; i < s.warmup; i++) {
+      const t = performance.now()
+      yield* log.entryView(Math.floor(Math.random() * size))
+      yield* log.consistencyView(1 + Math.floor(Math.random() * (size - 1)), size)
+      warm.push(performance.now() - t)
+    }
+    warm.sort((a, b) => a - b)
+    if (s.warmup > 0)
+      process.stdout.write(
+        `warm-up: ${s.warmup} entry + consistency views (untimed below): p50 ${percentile(warm, 50).toFixed(3)} ms, ` +
+          `p99 ${percentile(warm, 99).toFixed(3)} ms, first ${(warm.length > 0 ? Math.max(...warm) : 0).toFixed(3)} ms at most\n`
+      )
     const vacuumBefore = yield* vacuums
     // GC pauses while the proofs are timed (a scavenge inside a call is what a p99 outlier usually is).
     const gcPauses: Array<number> = []
@@ -287,7 +304,8 @@ const main = Effect.gen(function* () {
         `integrity job (streaming): ${r.integrity.rows} rows verified in ${r.integrity.seconds.toFixed(1)} s, ` +
           `heap ${r.integrity.heapBeforeMb.toFixed(0)} MB before, peak ${r.integrity.heapPeakMb.toFixed(0)} MB while it ran`
       )
-    out(`appends_per_s=${Math.round(r.appendsPerS)} proof_p99_ms=${r.p99.toFixed(3)}`)
+    // the worse of the two proof kinds' p99
+    out(`appends_per_s=${Math.round(r.appendsPerS)} proof_p99_ms=${Math.max(r.p99, r.cp99).toFixed(3)}`)
   })
   yield* run.pipe(Effect.ensuring(dropDb))
 })

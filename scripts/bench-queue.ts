@@ -10,6 +10,9 @@
  * BENCH_WORKERS > 1 adds worker processes (as orchestrator replicas), the same in both phases.
  * Also printed: CPU seconds per process during the phase ("bench" = the worker processes; this
  * machine is shared: "other" is load that is not this benchmark or its servers).
+ * V8 runs with the image's NODE_OPTIONS (package.json passes --max-semi-space-size=32, as the Dockerfile does).
+ * V8 runs as in the image: package.json starts this with the Dockerfile's NODE_OPTIONS flag
+ * (--max-semi-space-size=32; a unit test keeps the two equal), and extra worker processes inherit it.
  * LAST line: `ratio=<batched/unbatched> events_per_s=<batched>`.
  */
 import { type ChildProcess, spawn } from "node:child_process"
@@ -58,7 +61,12 @@ const seed = await seedGarments(db.url, 20)
 const startWorkerProcess = async (env: Record<string, string>) => {
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", new URL("../services/orchestrator/testing/WorkerProcess.ts", import.meta.url).pathname],
+    [
+      ...process.execArgv.filter((a) => a.startsWith("--max-semi-space-size")),
+      "--import",
+      "tsx",
+      new URL("../services/orchestrator/testing/WorkerProcess.ts", import.meta.url).pathname
+    ],
     { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] }
   )
   let out = ""

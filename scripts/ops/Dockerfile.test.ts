@@ -38,6 +38,15 @@ const stages = parseDockerfile(readFileSync("Dockerfile", "utf8"))
 const stage = (name: string) => stages.find((s) => s.name === name)
 
 describe("Dockerfile", () => {
+  it("runs services with the V8 settings the benchmarks measure them with", () => {
+    const nodeOptions = envOf(stage("runtime")?.instructions ?? []).get("NODE_OPTIONS") ?? ""
+    expect(nodeOptions).toContain("--max-semi-space-size=")
+    const scripts = (JSON.parse(readFileSync("package.json", "utf8")) as { scripts: Record<string, string> }).scripts
+    // the queue bench runs the worker in its own process, the scan bench spawns the gateway with these flags
+    expect(scripts["bench:queue"]).toContain(nodeOptions)
+    expect(readFileSync("scripts/bench-scan.ts", "utf8")).toContain(`GATEWAY_NODE_OPTIONS ?? "${nodeOptions}"`)
+  })
+
   it("builds in stages: deps (npm ci), build (npm run build), production deps only, runtime on Node 22+", () => {
     expect(stage("deps")?.instructions.some((i) => i.op === "RUN" && /npm ci\b/.test(i.args))).toBe(true)
     expect(stage("build")?.instructions.some((i) => i.op === "RUN" && i.args.includes("npm run build"))).toBe(true)

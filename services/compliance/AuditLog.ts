@@ -16,17 +16,11 @@ import {
   rangeHash
 } from "../../shared/audit/Merkle.js"
 import { type AuditEntry, type Party, sealEntry } from "../../shared/audit/SubjectCipher.js"
-import {
-  type AuditEntryNotFound,
-  AuditEntryRejected,
-  AuditNoCheckpoint,
-  AuditRangeInvalid,
-  AuditStoreError
-} from "./AuditErrors.js"
+import { AuditEntryRejected, AuditNoCheckpoint, AuditRangeInvalid, AuditStoreError } from "./AuditErrors.js"
 import * as Repo from "./AuditRepo.js"
-import type { CheckpointView, ConsistencyView, EntryView } from "./AuditViews.js"
+import type { CheckpointView } from "./AuditViews.js"
 import { nodeHasher } from "./NodeHasher.js"
-import { makeProofReader, makeRunner } from "./ProofReader.js"
+import { makeProofReader, makeRunner, type ProofReader } from "./ProofReader.js"
 import { SubjectKeys } from "./SubjectKeys.js"
 
 export interface AuditLogOptions {
@@ -48,7 +42,8 @@ export interface Proof {
   readonly proof: ReadonlyArray<Uint8Array>
 }
 
-export interface AuditLogShape {
+/** entryView and consistencyView are the proof reader's (the API's lean read path). */
+export interface AuditLogShape extends ProofReader {
   /** Seals personal parties, encodes the canonical leaf and appends it; resolves to the leaf index. */
   readonly append: (entry: AuditEntry) => Effect.Effect<number, AuditEntryRejected | AuditStoreError>
   /** Appends already-encoded leaf bytes (the batcher's input; also the bulk path for imports and benchmarks). */
@@ -68,13 +63,6 @@ export interface AuditLogShape {
     to: number
   ) => Effect.Effect<Proof & { readonly fromRoot: Uint8Array }, AuditRangeInvalid | AuditStoreError>
   readonly checkpointView: Effect.Effect<CheckpointView, AuditNoCheckpoint | AuditStoreError>
-  readonly entryView: (
-    index: number
-  ) => Effect.Effect<EntryView, AuditEntryNotFound | AuditNoCheckpoint | AuditRangeInvalid | AuditStoreError>
-  readonly consistencyView: (
-    from: number,
-    to: number
-  ) => Effect.Effect<ConsistencyView, AuditRangeInvalid | AuditStoreError>
 }
 
 export class AuditLog extends Context.Tag("brandme/compliance/AuditLog")<AuditLog, AuditLogShape>() {}

@@ -1,6 +1,7 @@
 import { Effect, Either } from "effect"
 import type { ScanEventEncoded } from "../../shared/domain/Scan.js"
 import { Queues } from "../../shared/layers/Queues.js"
+import { makeTurnBatcher } from "../../shared/TurnBatcher.js"
 import { persistScanJobs, queueFor, TaskNames } from "../orchestrator/Api.js"
 import { QueueUnavailable } from "./Api.js"
 
@@ -23,13 +24,7 @@ export class ScanEnqueuer extends Effect.Service<ScanEnqueuer>()("brandme/gatewa
   scoped: Effect.gen(function* () {
     const queues = yield* Queues
     const bullQueue = yield* Effect.either(queues.queue(scansQueue))
-    let pending: Array<Pending> = []
-    let scheduled = false
-    const flush = () => {
-      scheduled = false
-      const batch = pending
-      pending = []
-      if (batch.length === 0) return
+    const batcher = makeTurnBatcher<Pending>((batch) => {
       const jobs = persistScanJobs(batch.map((p) => p.data))
       const settle = (error: string | undefined) => {
         for (const p of batch) p.done(error)
@@ -45,17 +40,11 @@ export class ScanEnqueuer extends Effect.Service<ScanEnqueuer>()("brandme/gatewa
         () => settle(undefined),
         (e: unknown) => settle(e instanceof Error ? e.message : String(e))
       )
-    }
-    yield* Effect.addFinalizer(() => Effect.sync(flush))
+    })
+    yield* Effect.addFinalizer(() => Effect.sync(batcher.flushNow))
     /** resolves with undefined once Redis confirmed the job, or with the failure message */
     const enqueuePromise = (data: ScanEventEncoded) =>
-      new Promise<string | undefined>((resolve) => {
-        pending.push({ data, done: resolve })
-        if (!scheduled) {
-          scheduled = true
-          setImmediate(flush)
-        }
-      })
+      new Promise<string | undefined>((resolve) => batcher.push({ data, done: resolve }))
     const queueUnavailable = (error: string) =>
       new QueueUnavailable({ message: `the scan could not be queued, retry: ${error}` })
     const enqueue = (data: ScanEventEncoded) =>

@@ -4,6 +4,7 @@ import { Context, Effect, Layer, Option, Schema } from "effect"
 import type { Redis as IORedis } from "ioredis"
 import { DependencyError, describeCause } from "../layers/Errors.js"
 import { Redis } from "../layers/Redis.js"
+import { makeTurnBatcher } from "../TurnBatcher.js"
 import { Metrics } from "../telemetry/Metrics.js"
 
 /**
@@ -248,13 +249,7 @@ export const makeLimitBatcher = (client: IORedis, prefixed: (k: string) => strin
   // members only need to be unique per key: a per-process random id and a counter (no syscall per request)
   const proc = randomBytes(6).toString("base64url")
   let seq = 0
-  let pending: Array<Pending> = []
-  let scheduled = false
-  const flush = () => {
-    scheduled = false
-    const batch = pending
-    pending = []
-    if (batch.length === 0) return
+  const batcher = makeTurnBatcher<Pending>((batch) => {
     const keys: Array<string> = []
     const args: Array<string | number> = [batch.length]
     for (const p of batch) {
@@ -290,14 +285,10 @@ export const makeLimitBatcher = (client: IORedis, prefixed: (k: string) => strin
       .catch((e: unknown) => {
         for (const p of batch) p.reject(e)
       })
-  }
+  })
   return (rules: ReadonlyArray<RateLimitRule>, reads: ReadonlyArray<string> = []): Promise<LimitedRead> =>
     new Promise((resolve, reject) => {
-      pending.push({ rules, reads, resolve, reject })
-      if (!scheduled) {
-        scheduled = true
-        setImmediate(flush)
-      }
+      batcher.push({ rules, reads, resolve, reject })
     })
 }
 

@@ -1,17 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process"
-import { Effect, Exit, Layer, Scope } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { AppConfig } from "../shared/config/AppConfig.js"
-import {
-  createTestDatabase,
-  freePort,
-  type TestDatabase,
-  testConfig,
-  uniqueId
-} from "../shared/testing/TestDatabase.js"
+import { freePort } from "../shared/testing/TestDatabase.js"
+import { startTestPlatform, type TestPlatform } from "../shared/testing/TestPlatform.js"
 import { Services } from "../shared/ServiceCatalog.js"
 import { allMetricSpecs } from "../shared/telemetry/MetricCatalog.js"
-import { startServices } from "./Platform.js"
 
 const startRedis = (port: number): Promise<ChildProcess> =>
   new Promise((resolve, reject) => {
@@ -40,39 +32,23 @@ const getJson = async (url: string) => {
 }
 
 describe("the platform's health, readiness and recovery", () => {
-  let db: TestDatabase
+  let platform: TestPlatform
   let redis: ChildProcess
   let redisPort: number
-  let scope: Scope.CloseableScope
   let base: string
   beforeAll(async () => {
-    db = await createTestDatabase("health")
     redisPort = await freePort()
     redis = await startRedis(redisPort)
-    const offset = 20000 + Math.floor(Math.random() * 20000)
-    const config = testConfig({
-      DATABASE_URL: db.url,
-      REDIS_URL: `redis://127.0.0.1:${redisPort}`,
-      REDIS_QUEUE_URL: `redis://127.0.0.1:${redisPort}`,
-      REDIS_KEY_PREFIX: `${uniqueId("health")}:`,
-      QUEUE_PREFIX: uniqueId("hq"),
-      PORT_OFFSET: String(offset),
-      HTTP_HOST: "127.0.0.1",
-      LOG_LEVEL: "error"
+    platform = await startTestPlatform({
+      label: "health",
+      services: ["gateway", "console"],
+      env: { REDIS_URL: `redis://127.0.0.1:${redisPort}`, REDIS_QUEUE_URL: `redis://127.0.0.1:${redisPort}` }
     })
-    scope = Effect.runSync(Scope.make())
-    await Effect.runPromise(
-      startServices(["gateway", "console"], "health-test").pipe(
-        Effect.provide(Layer.succeed(AppConfig, config)),
-        Scope.extend(scope)
-      )
-    )
-    base = `http://127.0.0.1:${Services.gateway.port + offset}`
+    base = platform.url("gateway")
   })
   afterAll(async () => {
-    await Effect.runPromise(Scope.close(scope, Exit.void))
+    await platform?.close()
     if (redis.exitCode === null) await stop(redis)
-    await db.drop()
   })
 
   it("serves /health with every dependency, and the simple probes", async () => {

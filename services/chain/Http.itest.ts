@@ -1,53 +1,23 @@
-import { randomUUID } from "node:crypto"
-import { Effect, Exit, Layer, Scope } from "effect"
+import { Effect, Layer } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type Principal, SESSION_TTL_SECONDS, sessionKey, Tokens, TokensLive } from "../../shared/auth/Tokens.js"
+import type { Principal } from "../../shared/auth/Tokens.js"
 import { AppConfig } from "../../shared/config/AppConfig.js"
-import { Redis } from "../../shared/layers/Redis.js"
-import { Services } from "../../shared/ServiceCatalog.js"
-import { createTestDatabase, type TestDatabase, testConfig, uniqueId } from "../../shared/testing/TestDatabase.js"
-import { startServices } from "../Platform.js"
+import { InfraLive } from "../../shared/layers/Infra.js"
+import { MetricsLive } from "../../shared/telemetry/Metrics.js"
+import { startTestPlatform, type TestPlatform } from "../../shared/testing/TestPlatform.js"
+import { issueTestToken } from "../../shared/testing/TestTokens.js"
 import { Anchoring } from "./Anchoring.js"
 import { AnchoringLive } from "./Live.js"
-import { MetricsLive } from "../../shared/telemetry/Metrics.js"
-import { InfraLive } from "../../shared/layers/Infra.js"
 
 describe("chain HTTP API", () => {
-  let db: TestDatabase
-  let scope: Scope.CloseableScope
+  let platform: TestPlatform
   let base: string
-  let config: ReturnType<typeof testConfig>
-  const token = async (role: Principal["role"]) =>
-    Effect.runPromise(
-      Effect.gen(function* () {
-        const tokens = yield* Tokens
-        const redis = yield* Redis
-        const p: Principal = { userId: randomUUID(), role, brandId: null, sessionId: randomUUID() }
-        yield* redis.set(sessionKey(p.sessionId), p.userId, SESSION_TTL_SECONDS)
-        return yield* tokens.issue(p, 600)
-      }).pipe(
-        Effect.provide(Layer.mergeAll(TokensLive, InfraLive("chain-test"))),
-        Effect.provide(Layer.succeed(AppConfig, config)),
-        Effect.scoped
-      )
-    )
+  const token = (role: Principal["role"]) => issueTestToken(platform.config, role)
 
   beforeAll(async () => {
-    db = await createTestDatabase("chainhttp")
-    const offset = 20000 + Math.floor(Math.random() * 20000)
-    config = testConfig({
-      DATABASE_URL: db.url,
-      REDIS_KEY_PREFIX: `${uniqueId("chainhttp")}:`,
-      QUEUE_PREFIX: uniqueId("cq"),
-      PORT_OFFSET: String(offset),
-      HTTP_HOST: "127.0.0.1",
-      LOG_LEVEL: "error"
-    })
-    scope = Effect.runSync(Scope.make())
-    await Effect.runPromise(
-      startServices(["chain"], "chain-test").pipe(Effect.provide(Layer.succeed(AppConfig, config)), Scope.extend(scope))
-    )
-    base = `http://127.0.0.1:${Services.chain.port + offset}`
+    platform = await startTestPlatform({ label: "chainhttp", services: ["chain"] })
+    base = platform.url("chain")
+    const config = platform.config
     // anchor one checkpoint through the same layer the service runs
     await Effect.runPromise(
       Effect.flatMap(Anchoring, (a) =>
@@ -62,8 +32,7 @@ describe("chain HTTP API", () => {
     )
   })
   afterAll(async () => {
-    await Effect.runPromise(Scope.close(scope, Exit.void))
-    await db.drop()
+    await platform.close()
   })
 
   it("lists anchors for auditors, refuses others with the JSON error shape", async () => {

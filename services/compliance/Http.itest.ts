@@ -1,79 +1,26 @@
-import { randomUUID } from "node:crypto"
-import { Effect, Either, Exit, Layer, Option, Scope } from "effect"
+import { Either } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { fromHex } from "../../shared/audit/Bytes.js"
 import { verifyConsistencySync, verifyInclusionSync } from "../../shared/audit/Merkle.js"
-import { type Principal, SESSION_TTL_SECONDS, sessionKey, Tokens, TokensLive } from "../../shared/auth/Tokens.js"
-import { AppConfig } from "../../shared/config/AppConfig.js"
-import { InfraLive } from "../../shared/layers/Infra.js"
-import { Redis } from "../../shared/layers/Redis.js"
-import { Services } from "../../shared/ServiceCatalog.js"
-import { createTestDatabase, type TestDatabase, testConfig, uniqueId } from "../../shared/testing/TestDatabase.js"
-import { startServices } from "../Platform.js"
-import { AuditLog } from "./AuditLog.js"
-import { signCheckpointNow, signerFromSecret } from "./Checkpointer.js"
-import { AuditLogLive } from "./Live.js"
+import type { Principal } from "../../shared/auth/Tokens.js"
+import { startTestPlatform, type TestPlatform } from "../../shared/testing/TestPlatform.js"
+import { issueTestToken } from "../../shared/testing/TestTokens.js"
+import { seedAuditLog } from "./testing/AuditSeed.js"
 
 const hex = (s: string): Uint8Array => fromHex(s) ?? new Uint8Array()
 
 describe("compliance audit API", () => {
-  let db: TestDatabase
-  let scope: Scope.CloseableScope
+  let platform: TestPlatform
   let base: string
-  let config: ReturnType<typeof testConfig>
-  const run = <A, E>(
-    effect: Effect.Effect<A, E, AuditLog | Tokens | Redis | AppConfig | import("@effect/sql").SqlClient.SqlClient>
-  ) =>
-    Effect.runPromise(
-      effect.pipe(
-        Effect.provide(Layer.mergeAll(AuditLogLive, TokensLive).pipe(Layer.provideMerge(InfraLive("compliance-test")))),
-        Effect.provide(Layer.succeed(AppConfig, config)),
-        Effect.scoped
-      )
-    )
-  const token = (role: Principal["role"]) =>
-    run(
-      Effect.gen(function* () {
-        const p: Principal = { userId: randomUUID(), role, brandId: null, sessionId: randomUUID() }
-        yield* (yield* Redis).set(sessionKey(p.sessionId), p.userId, SESSION_TTL_SECONDS)
-        return yield* (yield* Tokens).issue(p, 600)
-      })
-    )
+  const token = (role: Principal["role"]) => issueTestToken(platform.config, role)
 
   beforeAll(async () => {
-    db = await createTestDatabase("compliance")
-    const offset = 20000 + Math.floor(Math.random() * 20000)
-    config = testConfig({
-      DATABASE_URL: db.url,
-      REDIS_KEY_PREFIX: `${uniqueId("comp")}:`,
-      QUEUE_PREFIX: uniqueId("coq"),
-      PORT_OFFSET: String(offset),
-      HTTP_HOST: "127.0.0.1",
-      LOG_LEVEL: "error"
-    })
-    scope = Effect.runSync(Scope.make())
-    await Effect.runPromise(
-      startServices(["compliance"], "compliance-test").pipe(
-        Effect.provide(Layer.succeed(AppConfig, config)),
-        Scope.extend(scope)
-      )
-    )
-    base = `http://127.0.0.1:${Services.compliance.port + offset}`
-    const signer = signerFromSecret(config.audit.origin, "test-audit-key")
-    await run(
-      Effect.gen(function* () {
-        const log = yield* AuditLog
-        for (let i = 0; i < 5; i++) yield* log.appendLeaf("scan.recorded", new Uint8Array([i, 1, 2]), new Date())
-        yield* signCheckpointNow(config.audit.origin, signer)
-        for (let i = 5; i < 12; i++) yield* log.appendLeaf("scan.recorded", new Uint8Array([i, 1, 2]), new Date())
-        const signed = yield* signCheckpointNow(config.audit.origin, signer)
-        expect(Option.isSome(signed)).toBe(true)
-      })
-    )
+    platform = await startTestPlatform({ label: "compliance", services: ["compliance"] })
+    base = platform.url("compliance")
+    await seedAuditLog(platform.config, [5, 12], [1, 2])
   })
   afterAll(async () => {
-    await Effect.runPromise(Scope.close(scope, Exit.void))
-    await db.drop()
+    await platform.close()
   })
 
   it("serves the checkpoint, entries with inclusion proofs and consistency proofs that verify", async () => {

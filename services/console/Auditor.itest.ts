@@ -5,23 +5,15 @@
  * shows "verified"; a proof tampered with in transit shows the failure. Screenshots land in
  * $AUDITOR_SCREENSHOT_DIR (default the OS temp dir).
  */
-import { randomUUID } from "node:crypto"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Effect, Exit, Layer, Option, Scope } from "effect"
 import { type BrowserContext, chromium, type Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type Principal, SESSION_TTL_SECONDS, sessionKey, Tokens, TokensLive } from "../../shared/auth/Tokens.js"
-import { AppConfig } from "../../shared/config/AppConfig.js"
-import { InfraLive } from "../../shared/layers/Infra.js"
-import { Redis } from "../../shared/layers/Redis.js"
-import { Services } from "../../shared/ServiceCatalog.js"
-import { createTestDatabase, type TestDatabase, testConfig, uniqueId } from "../../shared/testing/TestDatabase.js"
-import { AuditLog } from "../compliance/AuditLog.js"
-import { signCheckpointNow, signerFromSecret } from "../compliance/Checkpointer.js"
-import { AuditLogLive } from "../compliance/Live.js"
-import { startServices } from "../Platform.js"
+import type { Principal } from "../../shared/auth/Tokens.js"
+import { startTestPlatform, type TestPlatform } from "../../shared/testing/TestPlatform.js"
+import { issueTestToken } from "../../shared/testing/TestTokens.js"
+import { seedAuditLog } from "../compliance/testing/AuditSeed.js"
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium"
 const SHOTS = process.env.AUDITOR_SCREENSHOT_DIR ?? tmpdir()
@@ -37,64 +29,17 @@ const FLAGS = [
 ]
 
 describe("console auditor page (headless Chromium)", () => {
-  let db: TestDatabase
-  let scope: Scope.CloseableScope
+  let platform: TestPlatform
   let consoleBase: string
-  let config: ReturnType<typeof testConfig>
   let browser: BrowserContext
   let profile: string
   let verifierKey: string
-
-  const run = <A, E>(
-    effect: Effect.Effect<A, E, AuditLog | Tokens | Redis | AppConfig | import("@effect/sql").SqlClient.SqlClient>
-  ) =>
-    Effect.runPromise(
-      effect.pipe(
-        Effect.provide(Layer.mergeAll(AuditLogLive, TokensLive).pipe(Layer.provideMerge(InfraLive("console-test")))),
-        Effect.provide(Layer.succeed(AppConfig, config)),
-        Effect.scoped
-      )
-    )
-  const token = (role: Principal["role"]) =>
-    run(
-      Effect.gen(function* () {
-        const p: Principal = { userId: randomUUID(), role, brandId: null, sessionId: randomUUID() }
-        yield* (yield* Redis).set(sessionKey(p.sessionId), p.userId, SESSION_TTL_SECONDS)
-        return yield* (yield* Tokens).issue(p, 600)
-      })
-    )
+  const token = (role: Principal["role"]) => issueTestToken(platform.config, role)
 
   beforeAll(async () => {
-    db = await createTestDatabase("console")
-    const offset = 20000 + Math.floor(Math.random() * 20000)
-    config = testConfig({
-      DATABASE_URL: db.url,
-      REDIS_KEY_PREFIX: `${uniqueId("con")}:`,
-      QUEUE_PREFIX: uniqueId("coq"),
-      PORT_OFFSET: String(offset),
-      HTTP_HOST: "127.0.0.1",
-      LOG_LEVEL: "error"
-    })
-    scope = Effect.runSync(Scope.make())
-    await Effect.runPromise(
-      startServices(["compliance", "console"], "console-test").pipe(
-        Effect.provide(Layer.succeed(AppConfig, config)),
-        Scope.extend(scope)
-      )
-    )
-    consoleBase = `http://127.0.0.1:${Services.console.port + offset}`
-    const signer = signerFromSecret(config.audit.origin, "test-audit-key")
-    verifierKey = signer.verifierKey
-    await run(
-      Effect.gen(function* () {
-        const log = yield* AuditLog
-        for (let i = 0; i < 6; i++) yield* log.appendLeaf("scan.recorded", new Uint8Array([i, 7, 7]), new Date())
-        yield* signCheckpointNow(config.audit.origin, signer)
-        for (let i = 6; i < 23; i++) yield* log.appendLeaf("scan.recorded", new Uint8Array([i, 7, 7]), new Date())
-        const signed = yield* signCheckpointNow(config.audit.origin, signer)
-        expect(Option.isSome(signed)).toBe(true)
-      })
-    )
+    platform = await startTestPlatform({ label: "console", services: ["compliance", "console"] })
+    consoleBase = platform.url("console")
+    verifierKey = await seedAuditLog(platform.config, [6, 23], [7, 7])
     profile = mkdtempSync(join(tmpdir(), "brandme-chromium-"))
     browser = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
@@ -106,8 +51,7 @@ describe("console auditor page (headless Chromium)", () => {
   afterAll(async () => {
     await browser?.close()
     if (profile !== undefined) rmSync(profile, { recursive: true, force: true })
-    await Effect.runPromise(Scope.close(scope, Exit.void))
-    await db.drop()
+    await platform?.close()
   })
 
   const verify = async (page: Page, input: { token: string; index: number; from?: number; verifier?: string }) => {

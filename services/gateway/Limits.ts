@@ -2,7 +2,7 @@ import { createHash } from "node:crypto"
 import type { HttpServerRequest } from "@effect/platform"
 import { Effect, Layer, Option } from "effect"
 import { verifyToken } from "../../shared/auth/Authenticate.js"
-import { Tokens } from "../../shared/auth/Tokens.js"
+import { bearerToken, Tokens } from "../../shared/auth/Tokens.js"
 import { AppConfig } from "../../shared/config/AppConfig.js"
 import { HttpRequestGuard } from "../../shared/http/Server.js"
 import {
@@ -17,7 +17,6 @@ import {
 } from "../../shared/http/RateLimit.js"
 import { Metrics } from "../../shared/telemetry/Metrics.js"
 
-const BEARER = /^Bearer\s+(\S+)\s*$/i
 /** probes and scrapes come from the cluster, not from the public: never limited */
 const operational = (path: string) => path === "/metrics" || path === "/healthz" || path.startsWith("/health")
 
@@ -42,11 +41,15 @@ export class PublicLimits extends Effect.Service<PublicLimits>()("brandme/gatewa
       if (apiKey !== undefined && apiKey !== "") {
         return Effect.succeed(`key:${createHash("sha256").update(apiKey).digest("hex").slice(0, 24)}`)
       }
-      const token = authorization === undefined ? null : BEARER.exec(authorization)
-      if (token === null || token[1] === undefined) return Effect.succeed(undefined)
-      return verifyToken(token[1]).pipe(
+      // the same header parsing as authentication: a header it refuses names no client either
+      return bearerToken(authorization).pipe(
+        Effect.flatMap(
+          Option.match({
+            onNone: () => Effect.succeed(undefined),
+            onSome: (token) => Effect.map(verifyToken(token), (p): string | undefined => `user:${p.userId}`)
+          })
+        ),
         Effect.provideService(Tokens, tokens),
-        Effect.map((p): string | undefined => `user:${p.userId}`),
         Effect.orElseSucceed(() => undefined)
       )
     }

@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1.7
 # One image, one entry point (dist/services/main.js); a target per service only sets SERVICE (and the
 # port the health check probes). Build one with: docker build --target gateway -t brandme/gateway .
-ARG NODE_IMAGE=node:22-bookworm-slim
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # --- deps: every dependency, for the TypeScript build -------------------------------------------
 FROM ${NODE_IMAGE} AS deps

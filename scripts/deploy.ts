@@ -108,9 +108,10 @@ const deployDevelopment = async (req: DeployRequest, config: AppConfigShape, log
   const [script, env] = req.all
     ? ["scripts/start.ts", { ...process.env }]
     : ["services/main.ts", { ...process.env, SERVICE: services.join(",") }]
-  const tsx = join(root, "node_modules", ".bin", "tsx")
+  // on this process's Node (under npm run: the project's own Node 24), tsx as the loader
+  const args = ["--import", "tsx", script]
   if (logs) {
-    const child = spawn(tsx, [script], { cwd: root, env, stdio: "inherit" })
+    const child = spawn(process.execPath, args, { cwd: root, env, stdio: "inherit" })
     await waitHealthy(
       services.map((s) => ({ name: s, url: localUrl(config, s) })),
       timeoutMs
@@ -120,7 +121,7 @@ const deployDevelopment = async (req: DeployRequest, config: AppConfigShape, log
   }
   const logFile = join(tmpdir(), `brandme-dev-${config.http.portOffset}.log`)
   const out = openSync(logFile, "a")
-  const child = spawn(tsx, [script], { cwd: root, env, stdio: ["ignore", out, out], detached: true })
+  const child = spawn(process.execPath, args, { cwd: root, env, stdio: ["ignore", out, out], detached: true })
   child.unref()
   info(NAME, `started ${script} (pid ${child.pid}), logs: ${logFile}`)
   await waitHealthy(
@@ -223,7 +224,8 @@ runCli(NAME, async () => {
   const timeoutMs = Math.max(10, Number(values.timeout ?? "180") || 180) * 1000
   info(NAME, `${req.env}: ${req.all ? "all components" : req.components.join(", ")}`)
 
-  if (!nodeVersionOk(process.version)) fail(`Node ${process.version} is too old: the platform needs >= 20.19`)
+  if (!nodeVersionOk(process.version))
+    fail(`Node ${process.version} is too old: the platform needs >= 24 (package.json engines)`)
   const missing = requiredTools(req.env, values.compose === true).filter((t) => !onPath(t.command))
   if (missing.length > 0) fail(missingToolsMessage(missing))
 

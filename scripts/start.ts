@@ -107,7 +107,7 @@ const program = Effect.scoped(
     const urls = yield* startServices(ServiceNames, "brandme-all")
     const seconds = ((performance.now() - t0) / 1000).toFixed(1)
     process.stdout.write(
-      `\nBrand.Me is running (${config.appEnv}), all ${urls.length} services ready in ${seconds}s:\n${urls
+      `\nBrand.Me is running (${config.appEnv}) on node ${process.version}, all ${urls.length} services ready in ${seconds}s:\n${urls
         .map((u) => `  ${u.service.padEnd(13)} ${u.url}`)
         .join("\n")}\n`
     )

@@ -85,7 +85,7 @@ export const missingToolsMessage = (missing: ReadonlyArray<Tool>): string =>
   ].join("\n")
 
 /** The minimum Node the platform supports (package.json engines). */
-export const nodeVersionOk = (version: string, min: readonly [number, number] = [20, 19]): boolean => {
+export const nodeVersionOk = (version: string, min: readonly [number, number] = [24, 0]): boolean => {
   const [major = 0, minor = 0] = version.replace(/^v/, "").split(".").map(Number)
   return major > min[0] || (major === min[0] && minor >= min[1])
 }

@@ -47,14 +47,14 @@ describe("Dockerfile", () => {
     expect(readFileSync("scripts/bench-scan.ts", "utf8")).toContain(`GATEWAY_NODE_OPTIONS ?? "${nodeOptions}"`)
   })
 
-  it("builds in stages: deps (npm ci), build (npm run build), production deps only, runtime on Node 22+", () => {
+  it("builds in stages: deps (npm ci), build (npm run build), production deps only, runtime on Node 24", () => {
     expect(stage("deps")?.instructions.some((i) => i.op === "RUN" && /npm ci\b/.test(i.args))).toBe(true)
     expect(stage("build")?.instructions.some((i) => i.op === "RUN" && i.args.includes("npm run build"))).toBe(true)
     expect(stage("prod-deps")?.instructions.some((i) => i.op === "RUN" && i.args.includes("npm ci --omit=dev"))).toBe(
       true
     )
     const text = readFileSync("Dockerfile", "utf8")
-    expect(text).toMatch(/ARG NODE_IMAGE=node:(22|24)-bookworm-slim/)
+    expect(text).toMatch(/ARG NODE_IMAGE=node:24-bookworm-slim/)
     const runtime = stage("runtime")!
     expect(runtime.base).toBe(`\${NODE_IMAGE}`)
     const copies = runtime.instructions.filter((i) => i.op === "COPY").map((i) => i.args)

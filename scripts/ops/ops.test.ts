@@ -89,10 +89,10 @@ describe("deploy arguments", () => {
   })
 
   it("checks the Node floor of package.json engines", () => {
-    expect(nodeVersionOk("v20.19.0")).toBe(true)
-    expect(nodeVersionOk("v22.1.0")).toBe(true)
-    expect(nodeVersionOk("v20.18.9")).toBe(false)
-    expect(nodeVersionOk("v18.20.0")).toBe(false)
+    expect(nodeVersionOk("v24.0.0")).toBe(true)
+    expect(nodeVersionOk("v26.1.0")).toBe(true)
+    expect(nodeVersionOk("v22.23.5")).toBe(false)
+    expect(nodeVersionOk("v20.20.2")).toBe(false)
   })
 })
 

@@ -24,7 +24,7 @@ export interface CliRun {
   readonly stderr: string
 }
 
-/** Runs `npx tsx <script> ...args` from the repository root with extra environment variables. */
+/** Runs `<this node> --import tsx <script> ...args` from the repository root with extra environment variables. */
 export const runCliScript = (
   script: string,
   args: ReadonlyArray<string>,
@@ -32,7 +32,7 @@ export const runCliScript = (
   timeoutMs = 120_000
 ): Promise<CliRun> =>
   new Promise((resolve, reject) => {
-    const child = spawn("node_modules/.bin/tsx", [script, ...args], {
+    const child = spawn(process.execPath, ["--import", "tsx", script, ...args], {
       env: { ...process.env, ...env },
       stdio: ["ignore", "pipe", "pipe"]
     })

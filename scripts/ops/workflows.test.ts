@@ -29,10 +29,10 @@ describe("ci.yml", () => {
   const ci = workflow("ci.yml")
   const test = ci.jobs.test!
 
-  it("tests on Node 22 and 20 against Postgres 15, Redis 7 and NATS with JetStream", () => {
-    expect(test.strategy?.matrix.node).toEqual(["22", "20"])
+  it("tests on the Node of .nvmrc (the image's) against Postgres 15, Redis 7 and NATS with JetStream", () => {
+    expect(test.strategy).toBeUndefined()
     expect(uses(test, "actions/checkout")).toBeDefined()
-    expect(uses(test, "actions/setup-node")?.with?.["node-version"]).toBe(gh("matrix.node"))
+    expect(uses(test, "actions/setup-node")?.with).toMatchObject({ "node-version-file": ".nvmrc" })
     expect(test.services?.postgres?.image).toBe("postgres:15")
     expect(test.services?.redis?.image).toBe("redis:7")
     expect(test.steps.some((s) => s.run?.includes("nats") && s.run.includes("-js"))).toBe(true)
@@ -62,6 +62,7 @@ describe("deploy.yml", () => {
   it("runs pulumi up per stack after the images, then the smoke test", () => {
     const pulumi = deploy.jobs.pulumi!
     expect(pulumi.needs).toBe("images")
+    expect(uses(pulumi, "actions/setup-node")?.with).toMatchObject({ "node-version-file": ".nvmrc" })
     const stacks = ((pulumi.strategy?.matrix.include ?? []) as ReadonlyArray<{ stack: string }>).map((i) => i.stack)
     expect(stacks).toEqual(["staging", "prod"])
     const up = uses(pulumi, "pulumi/actions")

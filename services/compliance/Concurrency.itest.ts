@@ -30,9 +30,13 @@ afterAll(() => db?.drop())
 
 const runWorker = (id: number) =>
   new Promise<Array<number>>((resolve, reject) => {
-    const child = spawn("npx", ["tsx", workerFile, db.url, String(id), String(PER_WORKER), keys.signerKey], {
-      stdio: ["ignore", "pipe", "pipe"]
-    })
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", workerFile, db.url, String(id), String(PER_WORKER), keys.signerKey],
+      {
+        stdio: ["ignore", "pipe", "pipe"]
+      }
+    )
     let out = ""
     let err = ""
     child.stdout.on("data", (d) => {

@@ -30,8 +30,10 @@ RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --ignore-scripts --no
 
 # --- runtime: compiled code, SQL migrations, per-environment defaults; no compiler, no dev tools --------
 FROM ${NODE_IMAGE} AS runtime
-# --max-semi-space-size=32: a larger young generation (V8's default is 16 MB) means fewer scavenges on the
-# allocation-heavy request paths; bench:scan runs the gateway with the same flag (GATEWAY_NODE_OPTIONS)
+# --max-semi-space-size=32: a 32 MB semi-space. Node 20's V8 defaulted to 16 MB (the flag meant fewer scavenges on
+# the allocation-heavy request paths); Node 24's grows to 64 MB by default, so on 24 it is a cap that keeps the young
+# generation at 64 MB in 512 Mi pods (default vs 32 measured within the noise: docs/orchestrator.md). bench:scan
+# runs the gateway with the same flag (GATEWAY_NODE_OPTIONS), bench:queue its worker (a unit test keeps them equal)
 ENV NODE_ENV=production \
     NODE_OPTIONS=--max-semi-space-size=32 \
     APP_ENV=production \

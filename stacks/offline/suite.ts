@@ -167,7 +167,7 @@ export const stackPolicySuite = (stack: string, want: StackExpectations): void =
       expect(policy.checkNoPlaintextSecrets(run.resources, run.secretValues)).toEqual([])
       // the scan can see the secrets: each one is present, wrapped as a Pulumi secret
       const everything = JSON.stringify(run.resources.map((r) => r.inputs))
-      const unused = want.cloud === "gcp" ? /databaseUrl|redisUrl|redisQueueUrl/ : /databasePassword|redis-auth/
+      const unused = want.cloud === "gcp" ? /databaseUrl|redisUrl|redisQueueUrl/ : /databasePassword|redis-auth|jwtSecret/
       const used = run.secretValues.filter((v) => !unused.test(v))
       expect(used.length).toBeGreaterThan(8)
       for (const v of used) expect(everything).toContain(v)

@@ -18,7 +18,7 @@ import { Registry } from "./components/Registry.js"
 import { SecretStore } from "./components/SecretStore.js"
 import { readObservabilityFiles } from "./observabilityFiles.js"
 import type { SecretName, SecretNamespace } from "./secrets.js"
-import { workloadsFor } from "./workloads.js"
+import { clusterHost, workloadsFor } from "./workloads.js"
 
 /** What the platform layer needs from below: a cluster, an image location, where the data lives. */
 interface Foundation {
@@ -256,7 +256,7 @@ export const brandme = (cfg: StackConfig, options: BrandmeOptions = {}): Brandme
       namespace: appNs,
       image: pulumi.interpolate`${foundation.imageRepository}:${cfg.imageTag}`,
       imageTag: cfg.imageTag,
-      workloads: workloadsFor(cfg.workloadProfile, cfg.appNamespace),
+      workloads: workloadsFor(cfg.workloadProfile, (s) => clusterHost(s, cfg.appNamespace)),
       env: {
         APP_ENV: a.appEnv,
         LOG_LEVEL: a.logLevel,

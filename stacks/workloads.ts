@@ -65,19 +65,26 @@ const rowFor = (profile: WorkloadProfile, service: ServiceName): Row => {
 /** A Service's in-cluster DNS name (the Service is named after the catalog service). */
 export const clusterHost = (service: string, namespace: string): string => `${service}.${namespace}.svc.cluster.local`
 
-/** The base URL of every service a service calls (shared/ServiceCatalog.ts `calls`), at its Service's DNS name. */
-export const callEnv = (service: ServiceName, namespace: string): Readonly<Record<string, string>> =>
+/**
+ * The base URL of every service a service calls (shared/ServiceCatalog.ts `calls`), at the host name the
+ * shape gives it (a Service's cluster DNS name; a compose service name).
+ */
+export const callEnv = (service: ServiceName, hostOf: (s: ServiceName) => string): Readonly<Record<string, string>> =>
   Object.fromEntries(
     Services[service].calls.map((callee) => [
       callUrlVariable(callee),
-      `http://${clusterHost(callee, namespace)}:${Services[callee].port}`
+      `http://${hostOf(callee)}:${Services[callee].port}`
     ])
   )
 
-export const workloadsFor = (profile: WorkloadProfile, namespace: string): ReadonlyArray<WorkloadSpec> =>
+/** The workloads of every shape (stacks and compose): one per service, the orchestrator as worker and beat. */
+export const workloadsFor = (
+  profile: WorkloadProfile,
+  hostOf: (s: ServiceName) => string
+): ReadonlyArray<WorkloadSpec> =>
   ServiceNames.flatMap((service): ReadonlyArray<WorkloadSpec> => {
     const row = rowFor(profile, service)
-    const calls = callEnv(service, namespace)
+    const calls = callEnv(service, hostOf)
     const base: WorkloadSpec = {
       name: service,
       service,

@@ -27,6 +27,8 @@ export const ComposeConnections: Readonly<Record<string, string>> = {
   REDIS_QUEUE_URL: "redis://:${REDIS_PASSWORD:?set REDIS_PASSWORD}@redis-queue:6379"
 }
 
+export const ComposeStopGraceSeconds = 20
+
 const connectionVariables = new Set(Object.values(ConnectionSecrets))
 
 const secretEnv = (p: ProcessName): ReadonlyArray<string> =>
@@ -80,6 +82,8 @@ export const renderComposePlatform = (): string => {
       "        condition: service_completed_successfully",
       // the worker publishes the orchestrator's port; the beat (same port) is reached inside the network only
       ...(w.name === w.service ? [`    ports: ["${port}:${port}"]`] : []),
+      // as the stacks' terminationGracePeriodSeconds: the process drains for SHUTDOWN_GRACE_MS (10 s in .env.development), + 10 s
+      `    stop_grace_period: ${ComposeStopGraceSeconds}s`,
       "    healthcheck:",
       `      test: ["CMD", "node", "-e", "fetch('http://127.0.0.1:${port}${HealthPaths.simple}').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]`,
       "      interval: 10s",

@@ -288,7 +288,9 @@ export const makeNatsLayer = (o: { readonly url: string; readonly streamPrefix: 
                     .close()
                     .then(() => undefined)
                     .catch(() => undefined)
-                ).pipe(Effect.timeoutTo({ duration: "2 seconds", onSuccess: () => undefined, onTimeout: () => undefined }))
+                ).pipe(
+                  Effect.timeoutTo({ duration: "2 seconds", onSuccess: () => undefined, onTimeout: () => undefined })
+                )
             )
             const loop = Effect.tryPromise({
               try: async () => {

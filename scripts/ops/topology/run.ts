@@ -4,7 +4,7 @@
  * process on its own loopback address with the env its manifest gives it, checks the platform end to end,
  * then SIGTERMs every workload. Prints one line `TOPOLOGY_REPORT <json>`; exit 1 when a check failed.
  *
- *   unshare -m -n -- node --import tsx scripts/ops/topology/run.ts --shape prod --app <image layout dir>
+ *   unshare -m -n -- node --import tsx scripts/ops/topology/run.ts --shape prod [--app <image layout dir>]
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { generateKeyPairSync, randomBytes, randomUUID } from "node:crypto"
@@ -26,16 +26,18 @@ import {
   startRedis,
   waitFor
 } from "./Infra.js"
+import { buildImageLayout } from "./ImageLayout.js"
 import { isTopologyShape, type PlannedWorkload, planShape, type ShapePlan } from "./Shapes.js"
 
 const { values } = parseArgs({ options: { shape: { type: "string" }, app: { type: "string" } }, strict: true })
 const shapeArg = values.shape ?? ""
-if (!isTopologyShape(shapeArg) || values.app === undefined) {
-  console.error("usage: run.ts --shape <dev|prod|compose> --app <dir with dist/, node_modules, .env.*>")
+if (!isTopologyShape(shapeArg)) {
+  console.error("usage: run.ts --shape <dev|prod|compose> [--app <image layout: dist/, node_modules, .env.*>]")
   process.exit(2)
 }
 const shape = shapeArg
-const app = values.app
+const app = values.app ?? join(mkdtempSync(join(tmpdir(), "brandme-topology-app-")), "app")
+if (values.app === undefined) await buildImageLayout(process.cwd(), app)
 const dir = mkdtempSync(join(tmpdir(), `brandme-topology-${shape}-`))
 // Postgres runs as the postgres OS user: it must reach its data folder inside
 chmodSync(dir, 0o755)

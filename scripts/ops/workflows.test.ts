@@ -56,7 +56,7 @@ describe("deploy.yml", () => {
     // no target: the default (last) stage is the runtime (scripts/ops/Dockerfile.test.ts)
     expect(build?.with?.target).toBeUndefined()
     expect(defaultTarget(readDockerfile()).stage.name).toBe("runtime")
-    expect(String(build?.with?.tags)).toContain("/brandme:${{ github.sha }}")
+    expect(String(build?.with?.tags)).toContain(`/brandme:${gh("github.sha")}`)
     expect(runs(images, "gcloud auth configure-docker")).toBe(true)
   })
 

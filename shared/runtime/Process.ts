@@ -53,7 +53,9 @@ export const runProcess = <E, A>(name: string, program: Effect.Effect<A, E, AppC
     // terminationGracePeriodSeconds (grace + 10 s) or compose's stop_grace_period would SIGKILL it, and says so
     process.once("SIGTERM", () => {
       setTimeout(() => {
-        process.stderr.write(`${name}: still draining ${config.http.shutdownGraceMs + 5000} ms after SIGTERM; exiting\n`)
+        process.stderr.write(
+          `${name}: still draining ${config.http.shutdownGraceMs + 5000} ms after SIGTERM; exiting\n`
+        )
         process.exit(1)
       }, config.http.shutdownGraceMs + 5000).unref()
     })

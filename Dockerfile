@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1.7
-# One image, one entry point (dist/services/main.js); a target per service only sets SERVICE (and the
-# port the health check probes). Build one with: docker build --target gateway -t brandme/gateway .
+# One image, one entry point (dist/services/main.js): the default target (the last stage, `runtime`) is the
+# image every Deployment, the migration Job and every compose service run, each with its own SERVICE (and
+# the Job with its own command). Build it with: docker build -t brandme .
 ARG NODE_IMAGE=node:24-bookworm-slim
 
 # --- deps: every dependency, for the TypeScript build -------------------------------------------
@@ -50,59 +51,7 @@ COPY --chown=brandme:brandme migrations/sql ./migrations/sql
 COPY --chown=brandme:brandme .env.development .env.staging .env.production ./
 USER brandme:brandme
 STOPSIGNAL SIGTERM
-# overridden per target; the check asks the simple liveness path on the service's own port
-ENV SERVICE_PORT=3000
+# the check asks the simple liveness path on the port of the service SERVICE names (shared/ServiceCatalog.ts)
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(Number(process.env.SERVICE_PORT)+Number(process.env.PORT_OFFSET||0))+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+  CMD ["node", "dist/scripts/healthcheck.js"]
 CMD ["node", "dist/services/main.js"]
-
-# --- one target per service (ports from shared/ServiceCatalog.ts; a unit test keeps them in step) -------
-FROM runtime AS gateway
-ENV SERVICE=gateway SERVICE_PORT=3000
-EXPOSE 3000
-
-FROM runtime AS brain
-ENV SERVICE=brain SERVICE_PORT=8000
-EXPOSE 8000
-
-FROM runtime AS policy
-ENV SERVICE=policy SERVICE_PORT=8001
-EXPOSE 8001
-
-FROM runtime AS identity
-ENV SERVICE=identity SERVICE_PORT=8100
-EXPOSE 8100
-
-FROM runtime AS knowledge
-ENV SERVICE=knowledge SERVICE_PORT=8101
-EXPOSE 8101
-
-FROM runtime AS compliance
-ENV SERVICE=compliance SERVICE_PORT=8102
-EXPOSE 8102
-
-FROM runtime AS chain
-ENV SERVICE=chain SERVICE_PORT=8103
-EXPOSE 8103
-
-FROM runtime AS agentic
-ENV SERVICE=agentic SERVICE_PORT=8200
-EXPOSE 8200
-
-FROM runtime AS orchestrator
-ENV SERVICE=orchestrator SERVICE_PORT=8300 ORCHESTRATOR_ROLE=worker
-EXPOSE 8300
-
-# the scheduler: same service, repeatable jobs only (exactly one replica)
-FROM runtime AS orchestrator-beat
-ENV SERVICE=orchestrator SERVICE_PORT=8300 ORCHESTRATOR_ROLE=beat
-EXPOSE 8300
-
-FROM runtime AS console
-ENV SERVICE=console SERVICE_PORT=3002
-EXPOSE 3002
-
-# one-shot: create the database if missing, extensions, migrations (no HTTP server to probe)
-FROM runtime AS migrate
-HEALTHCHECK NONE
-CMD ["node", "dist/scripts/db-init.js"]

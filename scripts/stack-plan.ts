@@ -1,7 +1,8 @@
 /**
  * Offline plan of a Pulumi stack: runs the program under mocks (no Pulumi CLI, no cloud), prints
  * the resource tree with each resource's key settings, and writes every Kubernetes object as YAML
- * (`<kind>-<namespace>-<name>.yaml`, secrets masked) rendered from the registered inputs.
+ * (`<kind>-<namespace>-<name>.yaml`, secrets masked) rendered from the registered inputs, and checks every
+ * workload's env with its own service's configuration (exit 1 naming stack, workload and variable).
  *
  *   npm run stack:plan -- --stack prod --out /tmp/plan-prod
  */
@@ -12,6 +13,7 @@ import { stringify } from "yaml"
 import { isRecord } from "../stacks/observabilityFiles.js"
 import { type RecordedResource, resourceKey, runStack } from "../stacks/offline/harness.js"
 import { kubernetesObjects, manifestFileName, plain } from "../stacks/offline/render.js"
+import { checkWorkloads, renderedWorkloads } from "../stacks/offline/workloadEnv.js"
 
 const Stacks = ["dev", "staging", "prod"] as const
 
@@ -164,6 +166,12 @@ const main = async (): Promise<void> => {
   for (const { object } of kubernetesObjects(run.resources))
     if (object !== undefined) kinds.set(object.kind, (kinds.get(object.kind) ?? 0) + 1)
   console.log(`  by kind: ${[...kinds.entries()].map(([k, n]) => `${k}=${n}`).join(" ")}`)
+  // every workload's env read with its own service's configuration, before anything is applied
+  const workloads = renderedWorkloads(run.resources)
+  const problems = checkWorkloads(stack, workloads)
+  console.log(
+    `workload env: ${workloads.length} workloads checked with their services' configuration, ${problems.length} problem(s)`
+  )
   if (values.out !== undefined) {
     const out = path.resolve(values.out)
     fs.mkdirSync(out, { recursive: true })
@@ -171,6 +179,7 @@ const main = async (): Promise<void> => {
     const files = fs.readdirSync(out).filter((f) => f.endsWith(".yaml")).length
     console.log(`manifests: ${written} objects written, ${files} YAML files in ${out} (+ helm-releases/)`)
   }
+  if (problems.length > 0) fail(`\nthe plan would not run:\n${problems.map((p) => `  - ${p}`).join("\n")}`)
 }
 
 await main()

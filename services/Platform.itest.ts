@@ -133,22 +133,22 @@ describe("process start-up", () => {
       })
     })
 
-  it("refuses to start in production on development secrets, naming every insecure setting", async () => {
-    const { code, stderr } = await runMain({ APP_ENV: "production", SERVICE: "console" })
-    expect(code).not.toBe(0)
-    for (const setting of [
-      "JWT_SECRET",
-      "AUDIT_SIGNING_KEY",
-      "PII_MASTER_KEY",
-      "CHAIN_SIGNING_KEY",
-      "WEBHOOK_SIGNING_SECRET",
-      "DATABASE_URL",
-      "REDIS_URL"
-    ]) {
-      expect(stderr).toContain(setting)
+  it("refuses to start in production on what the service reads, naming each missing secret with its service", async () => {
+    const orchestrator = await runMain({ APP_ENV: "production", SERVICE: "orchestrator" })
+    expect(orchestrator.code).not.toBe(0)
+    for (const secret of ["AUDIT_SIGNING_KEY", "PII_MASTER_KEY", "CHAIN_SIGNING_KEY", "WEBHOOK_SIGNING_SECRET"]) {
+      expect(orchestrator.stderr).toContain(`${secret} is not set (needed by orchestrator)`)
     }
-    expect(stderr).toContain("refusing to start in production")
-    expect(stderr).not.toContain("    at ")
+    for (const setting of ["DATABASE_URL", "REDIS_URL", "REDIS_QUEUE_URL"])
+      expect(orchestrator.stderr).toContain(setting)
+    expect(orchestrator.stderr).toContain("refusing to start in production")
+    expect(orchestrator.stderr).not.toContain("    at ")
+    // the console reads no secret: only its own connections are held against it
+    const consoleRun = await runMain({ APP_ENV: "production", SERVICE: "console" })
+    expect(consoleRun.code).not.toBe(0)
+    expect(consoleRun.stderr).toContain("DATABASE_URL")
+    for (const secret of ["AUDIT_SIGNING_KEY", "PII_MASTER_KEY", "JWT_PRIVATE_KEY", "WEBHOOK_SIGNING_SECRET"])
+      expect(consoleRun.stderr).not.toContain(secret)
   })
 
   it("rejects an unknown SERVICE with a clear message", async () => {

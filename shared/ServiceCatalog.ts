@@ -1,7 +1,8 @@
 /**
- * The one list of Brand.Me services: name, port, what each depends on and how it is probed.
- * The process entry point, the Pulumi stacks, docker-compose, Prometheus scrape configs and the
- * smoke test all read this list, so a port or a health path is never copied by hand.
+ * The one list of Brand.Me services: name, port, what each depends on, whom it calls, which secrets and
+ * own settings it reads, and how it is probed. The process entry point (its production checks), the
+ * Pulumi stacks (env, Secrets), docker-compose, `npm start`, Prometheus scrape configs and the smoke test
+ * all read this list, so a port, an address or a secret is never wired by hand.
  */
 export const ServiceNames = [
   "gateway",
@@ -20,6 +21,25 @@ export type ServiceName = (typeof ServiceNames)[number]
 
 export type Dependency = "database" | "redis" | "nats" | "queue"
 
+/**
+ * Secrets a production process reads, each one env variable; stacks deliver them through ExternalSecrets and
+ * compose through its env file. (JWT_SECRET, the HS256 key, is for development only: staging and production
+ * sign with the EdDSA pair.)
+ */
+export const SecretVariables = [
+  "JWT_PRIVATE_KEY",
+  "JWT_PUBLIC_KEY",
+  "AUDIT_SIGNING_KEY",
+  "CHAIN_SIGNING_KEY",
+  "BLOCKFROST_PROJECT_ID",
+  "PII_MASTER_KEY",
+  "WEBHOOK_SIGNING_SECRET"
+] as const
+export type SecretVariable = (typeof SecretVariables)[number]
+
+/** The chain adapter's settings (services/chain/ChainConfig.ts): read by chain and by the orchestrator's anchoring. */
+const ChainSettings = ["CHAIN_PROVIDER", "CHAIN_NETWORK", "BLOCKFROST_URL", "OGMIOS_URL", "CHAIN_LOCAL_CONFIRM_MS"]
+
 export interface ServiceSpec {
   readonly name: ServiceName
   readonly port: number
@@ -28,6 +48,12 @@ export interface ServiceSpec {
   readonly required: ReadonlyArray<Dependency>
   /** dependencies whose failure only degrades the service */
   readonly optional: ReadonlyArray<Dependency>
+  /** services it calls over HTTP when run alone, each at `<NAME>_URL` (callUrlVariable) */
+  readonly calls: ReadonlyArray<ServiceName>
+  /** secrets it reads; a production process refuses to start without each one, naming service and variable */
+  readonly secrets: ReadonlyArray<SecretVariable>
+  /** its own settings, beyond the common ones and those of its dependencies and calls */
+  readonly settings: ReadonlyArray<string>
 }
 
 export const HealthPaths = {
@@ -45,71 +71,215 @@ export const Services: Readonly<Record<ServiceName, ServiceSpec>> = {
     port: 3000,
     description: "public HTTP API: scans, garments, ownership, privacy rights",
     required: ["database", "redis", "queue"],
-    optional: ["nats"]
+    optional: ["nats"],
+    // serves identity's, policy's and knowledge's public groups in-process: signs tokens, seals personal data
+    calls: ["brain", "policy", "knowledge"],
+    secrets: ["JWT_PRIVATE_KEY", "JWT_PUBLIC_KEY", "PII_MASTER_KEY"],
+    settings: [
+      "INTERNAL_CALLS",
+      "RATE_LIMIT_PER_IP",
+      "RATE_LIMIT_PER_CLIENT",
+      "RATE_LIMIT_OVERRIDES",
+      "JWT_ISSUER",
+      "GDPR_ENABLED",
+      "CCPA_ENABLED"
+    ]
   },
   brain: {
     name: "brain",
     port: 8000,
     description: "resolves the intent of a scan",
     required: ["database", "redis"],
-    optional: ["nats"]
+    optional: ["nats"],
+    calls: [],
+    secrets: [],
+    settings: []
   },
   policy: {
     name: "policy",
     port: 8001,
     description: "consent records, regional and role rules, cached decisions",
     required: ["database", "redis"],
-    optional: ["nats"]
+    optional: ["nats"],
+    calls: [],
+    secrets: ["JWT_PUBLIC_KEY", "PII_MASTER_KEY"],
+    settings: ["JWT_ISSUER", "GDPR_ENABLED", "CCPA_ENABLED"]
   },
   identity: {
     name: "identity",
     port: 8100,
     description: "users, brands, devices, credentials and JWTs",
     required: ["database", "redis"],
-    optional: ["nats"]
+    optional: ["nats"],
+    calls: [],
+    secrets: ["JWT_PRIVATE_KEY", "JWT_PUBLIC_KEY", "PII_MASTER_KEY"],
+    settings: ["JWT_ISSUER", "GDPR_ENABLED", "CCPA_ENABLED"]
   },
   knowledge: {
     name: "knowledge",
     port: 8101,
     description: "garments and their facets",
     required: ["database", "redis"],
-    optional: ["nats"]
+    optional: ["nats"],
+    calls: [],
+    secrets: ["JWT_PUBLIC_KEY", "PII_MASTER_KEY"],
+    settings: ["JWT_ISSUER"]
   },
   compliance: {
     name: "compliance",
     port: 8102,
     description: "tamper-evident audit log, checkpoints, proofs, escalations",
     required: ["database"],
-    optional: ["redis", "nats"]
+    optional: ["redis", "nats"],
+    calls: [],
+    secrets: ["JWT_PUBLIC_KEY", "PII_MASTER_KEY"],
+    settings: ["JWT_ISSUER", "AUDIT_LOG_ORIGIN"]
   },
   chain: {
     name: "chain",
     port: 8103,
     description: "anchors audit checkpoints on Cardano",
     required: ["database"],
-    optional: ["redis", "nats"]
+    optional: ["redis", "nats"],
+    calls: [],
+    secrets: ["JWT_PUBLIC_KEY", "CHAIN_SIGNING_KEY", "BLOCKFROST_PROJECT_ID"],
+    settings: ["JWT_ISSUER", "AUDIT_LOG_ORIGIN", ...ChainSettings]
   },
   agentic: {
     name: "agentic",
     port: 8200,
     description: "watches the event stream for clone tags and failure bursts",
     required: ["database", "nats"],
-    optional: ["redis"]
+    optional: ["redis"],
+    calls: [],
+    secrets: [],
+    settings: ["AGENTIC_CLONE_WINDOW_SECONDS", "AGENTIC_FAILED_AUTH_THRESHOLD", "AGENTIC_FAILED_AUTH_WINDOW_SECONDS"]
   },
   orchestrator: {
     name: "orchestrator",
     port: 8300,
     description: "BullMQ workers and schedules",
     required: ["database", "queue"],
-    optional: ["redis", "nats"]
+    optional: ["redis", "nats"],
+    // signs checkpoints, anchors them (in-process chain port), sends signed webhooks, seals audit parties
+    calls: [],
+    secrets: [
+      "AUDIT_SIGNING_KEY",
+      "CHAIN_SIGNING_KEY",
+      "BLOCKFROST_PROJECT_ID",
+      "PII_MASTER_KEY",
+      "WEBHOOK_SIGNING_SECRET"
+    ],
+    settings: [
+      "ORCHESTRATOR_ROLE",
+      "AUDIT_LOG_ORIGIN",
+      "SCAN_RETENTION_DAYS",
+      "NOTIFICATION_RETENTION_DAYS",
+      "WEBHOOK_TIMEOUT_MS",
+      "QUEUE_SCAN_BATCH_SIZE",
+      "QUEUE_SCAN_BATCH_LINGER_MS",
+      "QUEUE_SCAN_JOBS_IN_FLIGHT",
+      "QUEUE_LOCK_DURATION_MS",
+      "QUEUE_STALLED_INTERVAL_MS",
+      "QUEUE_MAX_STALLED_COUNT",
+      "QUEUE_DEPTH_POLL_MS",
+      "BEAT_CLEANUP_EVERY_MS",
+      "BEAT_AUDIT_INTEGRITY_EVERY_MS",
+      "BEAT_CHAIN_SYNC_EVERY_MS",
+      "BEAT_CHECKPOINT_EVERY_MS",
+      ...ChainSettings
+    ]
   },
   console: {
     name: "console",
     port: 3002,
     description: "web console for brands, owners and auditors",
     required: [],
-    optional: ["database", "redis"]
+    optional: ["database", "redis"],
+    calls: ["compliance"],
+    secrets: [],
+    settings: []
   }
 }
+
+/** One-shot processes beside the services: the migration Job (stacks) and compose's `migrate`. */
+export const Jobs = {
+  migrate: { name: "migrate", required: ["database"], secrets: [], settings: ["MIGRATIONS_DIR"] }
+} as const satisfies Record<string, Pick<ServiceSpec, "required" | "secrets" | "settings"> & { readonly name: string }>
+export type JobName = keyof typeof Jobs
+
+/** What a process runs: one service, or a job. Its settings, secrets and production checks follow from it. */
+export type ProcessName = ServiceName | JobName
+
+/** The env variable a caller reads for a callee's base URL: `BRAIN_URL`, `COMPLIANCE_URL`, … */
+export const callUrlVariable = (callee: ServiceName): string => `${callee.toUpperCase()}_URL`
+
+/** The address a service listens on in one process (`npm start`, tests): 127.0.0.1 and its port + offset. */
+export const localUrl = (service: ServiceName, portOffset: number): string =>
+  `http://127.0.0.1:${Services[service].port + portOffset}`
+
+/** Who calls a service: the only callers its internal endpoints should admit. */
+export const callersOf = (callee: ServiceName): ReadonlyArray<ServiceName> =>
+  ServiceNames.filter((n) => Services[n].calls.includes(callee))
+
+/** Settings every process reads (AppConfig's common part, the HTTP server, telemetry). */
+export const CommonSettings = [
+  "SERVICE",
+  "APP_ENV",
+  "APP_VERSION",
+  "LOG_LEVEL",
+  "LOG_FORMAT",
+  "HTTP_HOST",
+  "HTTP_MAX_BODY_BYTES",
+  "SHUTDOWN_GRACE_MS",
+  "PORT_OFFSET",
+  "HTTP_TRUSTED_PROXY_HOPS",
+  "OTEL_EXPORTER_OTLP_ENDPOINT",
+  "FEATURE_DEMO_DATA"
+] as const
+
+/** The settings a dependency brings (connection secrets like DATABASE_URL carry passwords: see connectionSecrets). */
+export const DependencySettings: Readonly<Record<Dependency, ReadonlyArray<string>>> = {
+  database: [
+    "DATABASE_URL",
+    "DATABASE_SSL",
+    "DATABASE_POOL_MAX",
+    "DATABASE_POOL_IDLE_TIMEOUT_MS",
+    "DATABASE_CONNECT_TIMEOUT_MS"
+  ],
+  redis: ["REDIS_URL", "REDIS_KEY_PREFIX"],
+  queue: ["REDIS_QUEUE_URL", "QUEUE_PREFIX", "QUEUE_CONCURRENCY"],
+  nats: ["NATS_URL", "NATS_STREAM_PREFIX"]
+}
+
+/** Connection strings that carry a password: delivered as secrets, like SecretVariables. */
+export const ConnectionSecrets: Readonly<Partial<Record<Dependency, string>>> = {
+  database: "DATABASE_URL",
+  redis: "REDIS_URL",
+  queue: "REDIS_QUEUE_URL"
+}
+
+const dependenciesOf = (p: ProcessName): ReadonlyArray<Dependency> =>
+  p === "migrate" ? Jobs.migrate.required : [...Services[p].required, ...Services[p].optional]
+
+/** Every secret a process needs: its connection strings and its SecretVariables. */
+export const secretsOf = (p: ProcessName): ReadonlyArray<string> => [
+  ...dependenciesOf(p).flatMap((d) => ConnectionSecrets[d] ?? []),
+  ...(p === "migrate" ? Jobs.migrate.secrets : Services[p].secrets)
+]
+
+/** Every variable a process reads: common settings, its dependencies', its callees' URLs, its own, its secrets. */
+export const settingsOf = (p: ProcessName): ReadonlySet<string> =>
+  new Set([
+    ...CommonSettings,
+    ...dependenciesOf(p).flatMap((d) => DependencySettings[d]),
+    ...(p === "migrate" ? [] : Services[p].calls.map(callUrlVariable)),
+    ...(p === "migrate" ? Jobs.migrate.settings : Services[p].settings),
+    ...secretsOf(p)
+  ])
+
+/** Whether any of the processes reads a variable (a process running several services reads their union). */
+export const readsSetting = (processes: ReadonlyArray<ProcessName>, variable: string): boolean =>
+  processes.some((p) => settingsOf(p).has(variable))
 
 export const isServiceName = (s: string): s is ServiceName => (ServiceNames as ReadonlyArray<string>).includes(s)

@@ -55,6 +55,7 @@ export interface AppSecrets {
   readonly chainSigningKey: pulumi.Output<string>
   readonly blockfrostProjectId: pulumi.Output<string>
   readonly piiMasterKey: pulumi.Output<string>
+  readonly webhookSigningSecret: pulumi.Output<string>
   readonly grafanaAdminPassword: pulumi.Output<string>
   readonly pagerdutyRoutingKey: pulumi.Output<string>
   readonly slackWebhookUrl: pulumi.Output<string>
@@ -64,7 +65,7 @@ export interface AppSettings {
   readonly appEnv: AppEnv
   readonly logLevel: string
   readonly databasePoolMax: number
-  readonly databaseSsl: boolean
+  readonly databaseSsl: "disable" | "require" | "verify-full"
   readonly auditLogOrigin: string
   readonly chainProvider: "local" | "blockfrost" | "ogmios"
   readonly chainNetwork: "preprod" | "preview" | "mainnet"
@@ -163,7 +164,7 @@ export const loadConfig = (): StackConfig => {
       appEnv: cfg.require("appEnv", { allowedValues: ["development", "staging", "production"] }),
       logLevel: cfg.require("logLevel"),
       databasePoolMax: cfg.requireNumber("databasePoolMax", { min: 1 }),
-      databaseSsl: cfg.requireBoolean("databaseSsl"),
+      databaseSsl: cfg.require("databaseSsl", { allowedValues: ["disable", "require", "verify-full"] }),
       auditLogOrigin: cfg.require("auditLogOrigin"),
       chainProvider: cfg.require("chainProvider", { allowedValues: ["local", "blockfrost", "ogmios"] }),
       chainNetwork: cfg.require("chainNetwork", { allowedValues: ["preprod", "preview", "mainnet"] }),
@@ -180,6 +181,7 @@ export const loadConfig = (): StackConfig => {
       chainSigningKey: cfg.requireSecret("chainSigningKey"),
       blockfrostProjectId: cfg.requireSecret("blockfrostProjectId"),
       piiMasterKey: cfg.requireSecret("piiMasterKey"),
+      webhookSigningSecret: cfg.requireSecret("webhookSigningSecret"),
       grafanaAdminPassword: cfg.requireSecret("grafanaAdminPassword"),
       pagerdutyRoutingKey: cfg.requireSecret("pagerdutyRoutingKey"),
       slackWebhookUrl: cfg.requireSecret("slackWebhookUrl")

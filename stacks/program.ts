@@ -18,7 +18,7 @@ import { Registry } from "./components/Registry.js"
 import { SecretStore } from "./components/SecretStore.js"
 import { readObservabilityFiles } from "./observabilityFiles.js"
 import type { SecretName, SecretNamespace } from "./secrets.js"
-import { workloadsFor } from "./workloads.js"
+import { clusterHost, workloadsFor } from "./workloads.js"
 
 /** What the platform layer needs from below: a cluster, an image location, where the data lives. */
 interface Foundation {
@@ -82,6 +82,7 @@ const gcpFoundation = (cfg: StackConfig, g: GcpConfig, root: pulumi.ComponentRes
         chainSigningKey: s.chainSigningKey,
         blockfrostProjectId: s.blockfrostProjectId,
         piiMasterKey: s.piiMasterKey,
+        webhookSigningSecret: s.webhookSigningSecret,
         grafanaAdminPassword: s.grafanaAdminPassword,
         pagerdutyRoutingKey: s.pagerdutyRoutingKey,
         slackWebhookUrl: s.slackWebhookUrl
@@ -160,6 +161,7 @@ export const brandme = (cfg: StackConfig, options: BrandmeOptions = {}): Brandme
           chainSigningKey: s.chainSigningKey,
           blockfrostProjectId: s.blockfrostProjectId,
           piiMasterKey: s.piiMasterKey,
+          webhookSigningSecret: s.webhookSigningSecret,
           grafanaAdminPassword: s.grafanaAdminPassword,
           pagerdutyRoutingKey: s.pagerdutyRoutingKey,
           slackWebhookUrl: s.slackWebhookUrl
@@ -254,12 +256,12 @@ export const brandme = (cfg: StackConfig, options: BrandmeOptions = {}): Brandme
       namespace: appNs,
       image: pulumi.interpolate`${foundation.imageRepository}:${cfg.imageTag}`,
       imageTag: cfg.imageTag,
-      workloads: workloadsFor(cfg.workloadProfile),
+      workloads: workloadsFor(cfg.workloadProfile, (s) => clusterHost(s, cfg.appNamespace)),
       env: {
         APP_ENV: a.appEnv,
         LOG_LEVEL: a.logLevel,
         DATABASE_POOL_MAX: String(a.databasePoolMax),
-        DATABASE_SSL: String(a.databaseSsl),
+        DATABASE_SSL: a.databaseSsl,
         NATS_URL: nats.url,
         OTEL_EXPORTER_OTLP_ENDPOINT: OtlpHttpEndpoint,
         HTTP_MAX_BODY_BYTES: String(a.httpMaxBodyBytes),

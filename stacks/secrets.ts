@@ -1,4 +1,4 @@
-import type { ServiceName } from "../shared/ServiceCatalog.js"
+import { type ProcessName, secretsOf } from "../shared/ServiceCatalog.js"
 
 /**
  * Every secret the platform holds. Each lives in GCP Secret Manager (cloud gcp) under `id`;
@@ -22,6 +22,7 @@ export type SecretName =
   | "chainSigningKey"
   | "blockfrostProjectId"
   | "piiMasterKey"
+  | "webhookSigningSecret"
   | "grafanaAdminPassword"
   | "pagerdutyRoutingKey"
   | "slackWebhookUrl"
@@ -38,10 +39,8 @@ export interface SecretDef {
   readonly name: SecretName
   /** Secret Manager secret id */
   readonly id: string
-  /** the env var pods get, if any */
+  /** the env var pods get, if any; which pods get it is the catalog's `secretsOf` (shared/ServiceCatalog.ts) */
   readonly env: string | undefined
-  /** which workloads get the env var ("all" includes the migration Job) */
-  readonly consumers: "all" | ReadonlyArray<ServiceName | "migrate">
   /** the Kubernetes Secret it is mirrored into; undefined: stays in Secret Manager (raw passwords, which pods get inside the URLs) */
   readonly target: SecretTarget | undefined
 }
@@ -53,25 +52,17 @@ export const AlertmanagerReceiversSecret = "alertmanager-receivers"
 /** alertmanager.yml reads its receiver credentials from files in this folder */
 export const AlertmanagerSecretsDir = "/etc/alertmanager/secrets"
 
-const app = (name: SecretName, id: string, env: string, consumers: SecretDef["consumers"]): SecretDef => ({
+const app = (name: SecretName, id: string, env: string): SecretDef => ({
   name,
   id,
   env,
-  consumers,
   target: { secret: id, key: ValueKey, namespace: "app" }
 })
-const raw = (name: SecretName, id: string): SecretDef => ({
-  name,
-  id,
-  env: undefined,
-  consumers: [],
-  target: undefined
-})
+const raw = (name: SecretName, id: string): SecretDef => ({ name, id, env: undefined, target: undefined })
 const obs = (name: SecretName, id: string, secret: string, key: string): SecretDef => ({
   name,
   id,
   env: undefined,
-  consumers: [],
   target: { secret, key, namespace: "observability" }
 })
 
@@ -79,24 +70,18 @@ export const SecretDefs: ReadonlyArray<SecretDef> = [
   raw("databasePassword", "brandme-database-password"),
   raw("redisCacheAuth", "brandme-redis-cache-auth"),
   raw("redisQueueAuth", "brandme-redis-queue-auth"),
-  app("databaseUrl", "brandme-database-url", "DATABASE_URL", "all"),
-  app("redisUrl", "brandme-redis-url", "REDIS_URL", "all"),
-  app("redisQueueUrl", "brandme-redis-queue-url", "REDIS_QUEUE_URL", "all"),
-  app("jwtSecret", "brandme-jwt-secret", "JWT_SECRET", "all"),
-  app("jwtPublicKey", "brandme-jwt-public-key", "JWT_PUBLIC_KEY", "all"),
-  // only identity issues tokens
-  app("jwtPrivateKey", "brandme-jwt-private-key", "JWT_PRIVATE_KEY", ["identity"]),
-  app("auditSigningKey", "brandme-audit-signing-key", "AUDIT_SIGNING_KEY", ["compliance", "orchestrator"]),
-  // only the chain service signs transactions and talks to the chain provider
-  app("chainSigningKey", "brandme-chain-signing-key", "CHAIN_SIGNING_KEY", ["chain"]),
-  app("blockfrostProjectId", "brandme-blockfrost-project-id", "BLOCKFROST_PROJECT_ID", ["chain"]),
-  app("piiMasterKey", "brandme-pii-master-key", "PII_MASTER_KEY", [
-    "gateway",
-    "identity",
-    "policy",
-    "compliance",
-    "orchestrator"
-  ]),
+  app("databaseUrl", "brandme-database-url", "DATABASE_URL"),
+  app("redisUrl", "brandme-redis-url", "REDIS_URL"),
+  app("redisQueueUrl", "brandme-redis-queue-url", "REDIS_QUEUE_URL"),
+  // HS256 is for development only: staging and production sign with the EdDSA pair
+  raw("jwtSecret", "brandme-jwt-secret"),
+  app("jwtPublicKey", "brandme-jwt-public-key", "JWT_PUBLIC_KEY"),
+  app("jwtPrivateKey", "brandme-jwt-private-key", "JWT_PRIVATE_KEY"),
+  app("auditSigningKey", "brandme-audit-signing-key", "AUDIT_SIGNING_KEY"),
+  app("chainSigningKey", "brandme-chain-signing-key", "CHAIN_SIGNING_KEY"),
+  app("blockfrostProjectId", "brandme-blockfrost-project-id", "BLOCKFROST_PROJECT_ID"),
+  app("piiMasterKey", "brandme-pii-master-key", "PII_MASTER_KEY"),
+  app("webhookSigningSecret", "brandme-webhook-signing-secret", "WEBHOOK_SIGNING_SECRET"),
   obs("grafanaAdminPassword", "grafana-admin-password", GrafanaAdminSecret, GrafanaAdminKeys.password),
   obs(
     "pagerdutyRoutingKey",
@@ -136,15 +121,20 @@ export const mirroredSecrets = (): ReadonlyArray<MirroredSecret> => {
   return [...bySecret.values()]
 }
 
-/** The env vars a workload gets from Secrets, and where each comes from. */
+/** The env vars a workload gets from Secrets, and where each comes from: exactly the catalog's `secretsOf`. */
 export const secretsFor = (
-  workload: ServiceName | "migrate"
-): ReadonlyArray<{ readonly env: string; readonly target: SecretTarget }> =>
-  SecretDefs.flatMap(({ env, target, consumers }) =>
-    target !== undefined &&
-    target.namespace === "app" &&
-    env !== undefined &&
-    (consumers === "all" || consumers.includes(workload))
+  process: ProcessName
+): ReadonlyArray<{ readonly env: string; readonly target: SecretTarget }> => {
+  const wanted = secretsOf(process)
+  return SecretDefs.flatMap(({ env, target }) =>
+    target !== undefined && target.namespace === "app" && env !== undefined && wanted.includes(env)
       ? [{ env, target }]
       : []
   )
+}
+
+/** A catalog secret with no Secret to come from: a workload would start without it. */
+export const undeliveredSecrets = (process: ProcessName): ReadonlyArray<string> => {
+  const delivered = new Set(secretsFor(process).map((s) => s.env))
+  return secretsOf(process).filter((env) => !delivered.has(env))
+}

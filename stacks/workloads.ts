@@ -1,4 +1,4 @@
-import { type ServiceName, ServiceNames } from "../shared/ServiceCatalog.js"
+import { callUrlVariable, type ServiceName, ServiceNames, Services } from "../shared/ServiceCatalog.js"
 import type { WorkloadProfile } from "./config.js"
 
 /**
@@ -62,21 +62,47 @@ const rowFor = (profile: WorkloadProfile, service: ServiceName): Row => {
   return { replicas: 1, resources: service === "brain" ? brainDev : (row.resources ?? standard) }
 }
 
-export const workloadsFor = (profile: WorkloadProfile): ReadonlyArray<WorkloadSpec> =>
+/** A Service's in-cluster DNS name (the Service is named after the catalog service). */
+export const clusterHost = (service: string, namespace: string): string => `${service}.${namespace}.svc.cluster.local`
+
+/**
+ * The base URL of every service a service calls (shared/ServiceCatalog.ts `calls`), at the host name the
+ * shape gives it (a Service's cluster DNS name; a compose service name).
+ */
+export const callEnv = (service: ServiceName, hostOf: (s: ServiceName) => string): Readonly<Record<string, string>> =>
+  Object.fromEntries(
+    Services[service].calls.map((callee) => [
+      callUrlVariable(callee),
+      `http://${hostOf(callee)}:${Services[callee].port}`
+    ])
+  )
+
+/** The workloads of every shape (stacks and compose): one per service, the orchestrator as worker and beat. */
+export const workloadsFor = (
+  profile: WorkloadProfile,
+  hostOf: (s: ServiceName) => string
+): ReadonlyArray<WorkloadSpec> =>
   ServiceNames.flatMap((service): ReadonlyArray<WorkloadSpec> => {
     const row = rowFor(profile, service)
+    const calls = callEnv(service, hostOf)
     const base: WorkloadSpec = {
       name: service,
       service,
       replicas: row.replicas,
       autoscale: row.autoscale,
       resources: row.resources ?? standard,
-      extraEnv: {},
+      extraEnv: calls,
       singleton: false
     }
     if (service !== "orchestrator") return [base]
     return [
-      { ...base, extraEnv: { ORCHESTRATOR_ROLE: "worker" } },
-      { ...base, name: "orchestrator-beat", replicas: 1, extraEnv: { ORCHESTRATOR_ROLE: "beat" }, singleton: true }
+      { ...base, extraEnv: { ...calls, ORCHESTRATOR_ROLE: "worker" } },
+      {
+        ...base,
+        name: "orchestrator-beat",
+        replicas: 1,
+        extraEnv: { ...calls, ORCHESTRATOR_ROLE: "beat" },
+        singleton: true
+      }
     ]
   })

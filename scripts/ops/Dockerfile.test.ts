@@ -1,38 +1,6 @@
 import { readFileSync } from "node:fs"
 import { describe, expect, it } from "vitest"
-import { ServiceNames, Services } from "../../shared/ServiceCatalog.js"
-
-/** The Dockerfile read as a list of stages, each with its instructions (continuations joined). */
-const parseDockerfile = (text: string) => {
-  const lines = text
-    .replace(/\\\r?\n/g, " ")
-    .split(/\r?\n/)
-    .map((l) => l.trim())
-    .filter((l) => l !== "" && !l.startsWith("#"))
-  const stages: Array<{ base: string; name: string; instructions: Array<{ op: string; args: string }> }> = []
-  for (const line of lines) {
-    const [op = "", ...rest] = line.split(/\s+/)
-    const args = rest.join(" ")
-    if (op.toUpperCase() === "FROM") {
-      const m = /^(?:--\S+\s+)*(\S+)(?:\s+AS\s+(\S+))?$/i.exec(args)
-      stages.push({ base: m?.[1] ?? "", name: m?.[2] ?? "", instructions: [] })
-    } else stages.at(-1)?.instructions.push({ op: op.toUpperCase(), args })
-  }
-  return stages
-}
-
-/** ENV instructions of a stage as a map (both `ENV A=1 B=2` and `ENV A 1`). */
-const envOf = (instructions: ReadonlyArray<{ op: string; args: string }>) => {
-  const env = new Map<string, string>()
-  for (const i of instructions.filter((x) => x.op === "ENV")) {
-    if (i.args.includes("=")) for (const m of i.args.matchAll(/(\w+)=("[^"]*"|\S+)/g)) env.set(m[1]!, m[2]!)
-    else {
-      const [k = "", ...v] = i.args.split(/\s+/)
-      env.set(k, v.join(" "))
-    }
-  }
-  return env
-}
+import { defaultTarget, envOf, parseDockerfile } from "./Dockerfile.js"
 
 const stages = parseDockerfile(readFileSync("Dockerfile", "utf8"))
 const stage = (name: string) => stages.find((s) => s.name === name)
@@ -66,34 +34,23 @@ describe("Dockerfile", () => {
     expect(copies.some((c) => c.includes("--from=deps"))).toBe(false)
   })
 
-  it("runs as the non-root user brandme (uid 1000), with a fetch health check and the one entry point", () => {
+  it("runs as the non-root user brandme (uid 1000), with a health check on the catalog port and the one entry point", () => {
     const runtime = stage("runtime")!
     expect(runtime.instructions.find((i) => i.op === "USER")?.args).toBe("brandme:brandme")
     expect(runtime.instructions.some((i) => i.op === "RUN" && i.args.includes("--login brandme"))).toBe(true)
     const hc = runtime.instructions.find((i) => i.op === "HEALTHCHECK")?.args ?? ""
-    expect(hc).toContain("fetch(")
-    expect(hc).toContain("/healthz")
-    expect(hc).toContain("SERVICE_PORT")
+    expect(hc).toContain("dist/scripts/healthcheck.js")
     expect(hc).not.toMatch(/curl|wget/)
     expect(runtime.instructions.find((i) => i.op === "CMD")?.args).toBe('["node", "dist/services/main.js"]')
   })
 
-  it("has a target per catalog service with its SERVICE and port, plus orchestrator-beat and migrate", () => {
-    for (const name of ServiceNames) {
-      const s = stage(name)
-      expect(s, `target ${name}`).toBeDefined()
-      expect(s!.base).toBe("runtime")
-      const env = envOf(s!.instructions)
-      expect(env.get("SERVICE")).toBe(name)
-      expect(Number(env.get("SERVICE_PORT"))).toBe(Services[name].port)
-      expect(s!.instructions.find((i) => i.op === "EXPOSE")?.args).toBe(String(Services[name].port))
-    }
-    const beat = envOf(stage("orchestrator-beat")!.instructions)
-    expect(beat.get("SERVICE")).toBe("orchestrator")
-    expect(beat.get("ORCHESTRATOR_ROLE")).toBe("beat")
-    const migrate = stage("migrate")!
-    expect(migrate.base).toBe("runtime")
-    expect(migrate.instructions.find((i) => i.op === "CMD")?.args).toContain("dist/scripts/db-init.js")
+  it("its default target (the last stage) is the runtime every Deployment, the Job and compose run", () => {
+    const { stage: last, env } = defaultTarget(stages)
+    expect(last.name).toBe("runtime")
+    // one image: SERVICE comes from the Deployment or compose service, never from a per-service target
+    expect(env.SERVICE).toBeUndefined()
+    expect(env.APP_ENV).toBe("production")
+    expect(readFileSync("scripts/healthcheck.ts", "utf8")).toContain("Services[name].port")
   })
 
   it("builds from every folder tsconfig.build.json compiles, and keeps secrets and tests out of the context", () => {

@@ -2,7 +2,11 @@ import { existsSync, readFileSync } from "node:fs"
 import { describe, expect, it } from "vitest"
 import { parse } from "yaml"
 import { Backends, Exporters } from "../../observability/topology.js"
-import { ServiceNames, Services } from "../../shared/ServiceCatalog.js"
+import { checkProcessEnv } from "../../services/ServiceConfig.js"
+import { isServiceName, ServiceNames, Services } from "../../shared/ServiceCatalog.js"
+import { MigrateCommand } from "../../stacks/components/AppServices.js"
+import { ComposePath, composeWithPlatform, interpolate } from "./Compose.js"
+import { defaultTarget, readDockerfile } from "./Dockerfile.js"
 import { ComposePrometheusPath, renderComposePrometheus } from "./ComposePrometheus.js"
 
 interface ComposeService {
@@ -50,31 +54,59 @@ describe("docker-compose.yml", () => {
     expect(seen.size).toBeGreaterThan(20)
   })
 
-  it("runs every catalog service from its own build target, SERVICE set, on its catalog port", () => {
+  it("runs every catalog service from the one image (the Dockerfile's default target), SERVICE set, on its catalog port", () => {
     for (const name of ServiceNames) {
       const s = services[name]
       expect(s, name).toBeDefined()
-      expect(s!.build?.target).toBe(name)
+      expect(s!.build?.target).toBeUndefined()
+      expect(s!.image).toBe(services.gateway?.image)
       expect(s!.environment?.SERVICE).toBe(name)
       expect(s!.ports).toContain(`${Services[name].port}:${Services[name].port}`)
       expect(s!.healthcheck?.test.join(" ")).toContain(`127.0.0.1:${Services[name].port}/healthz`)
       // the app talks to the compose hosts, not to localhost
-      expect(s!.environment?.DATABASE_URL).toContain("@postgres:5432/")
-      expect(s!.environment?.REDIS_URL).toContain("@redis-cache:6379")
-      expect(s!.environment?.REDIS_QUEUE_URL).toContain("@redis-queue:6379")
+      for (const [v, host] of [
+        ["DATABASE_URL", "@postgres:5432/"],
+        ["REDIS_URL", "@redis-cache:6379"],
+        ["REDIS_QUEUE_URL", "@redis-queue:6379"]
+      ] as const) {
+        if (s!.environment?.[v] !== undefined) expect(s!.environment[v]).toContain(host)
+      }
       expect(s!.environment?.NATS_URL).toBe("nats://nats:4222")
       expect(s!.environment?.OTEL_EXPORTER_OTLP_ENDPOINT).toBe("http://otel-collector:4318")
-      for (const dep of ["postgres", "redis-cache", "redis-queue", "nats"]) {
-        expect(s!.depends_on?.[dep]?.condition, `${name} → ${dep}`).toBe("service_healthy")
-      }
       expect(s!.depends_on?.migrate?.condition).toBe("service_completed_successfully")
     }
     expect(services["orchestrator-beat"]?.environment).toMatchObject({
       SERVICE: "orchestrator",
       ORCHESTRATOR_ROLE: "beat"
     })
-    expect(services.migrate?.build?.target).toBe("migrate")
+    // the migration: the stacks' Job command on the same image
+    expect(services.migrate?.image).toBe(services.gateway?.image)
+    expect((services.migrate as { command?: ReadonlyArray<string> }).command).toEqual([...MigrateCommand])
     expect(services.migrate?.restart).toBe("no")
+  })
+
+  it("generates the platform services from the catalog (not stale: npm run gen:compose)", () => {
+    const text = readFileSync(ComposePath, "utf8")
+    expect(text).toBe(composeWithPlatform(text))
+  })
+
+  it("gives every platform service an env its own service's configuration accepts: its secrets, the addresses it calls", () => {
+    const image = defaultTarget(readDockerfile()).env
+    const problems = [...ServiceNames, "orchestrator-beat", "migrate"].flatMap((name) => {
+      const s = services[name]!
+      const env: Record<string, string> = { ...image }
+      const refs = new Set<string>()
+      for (const [k, v] of Object.entries(s.environment ?? {})) {
+        const r = interpolate(String(v), undefined)
+        if ("ref" in r) refs.add(k)
+        else env[k] = r.value
+      }
+      const process = env.SERVICE === "migrate" ? "migrate" : env.SERVICE
+      if (process === undefined || !(process === "migrate" || isServiceName(process)))
+        return [`${name}: SERVICE=${process}`]
+      return checkProcessEnv({ process, env, secretRefs: refs }).map((p) => `compose ${name}: ${p}`)
+    })
+    expect(problems).toEqual([])
   })
 
   it("has a health check on every long-running container that can run one", () => {

@@ -11,7 +11,7 @@ import { testDbUrl, uniqueName } from "./testSupport.js"
 
 /**
  * The image's runtime stage without Docker: the same layout in a temp folder (production dependencies
- * only, compiled dist, migrations/sql, .env files), then the migrate target's command and one service
+ * only, compiled dist, migrations/sql, .env files), then the compiled db-init and one service
  * started from it exactly as the image's CMD does. Slow (npm ci from the registry, a full tsc build).
  */
 const run = promisify(execFile)
@@ -62,7 +62,7 @@ describe("production image layout", () => {
       cpSync(join(repo, "migrations", "sql"), join(app, "migrations", "sql"), { recursive: true })
       for (const f of [".env.development", ".env.staging", ".env.production"]) copyFileSync(join(repo, f), join(app, f))
 
-      // the migrate target: CMD ["node", "dist/scripts/db-init.js"]
+      // the compiled db-init (npm run db-init in the image)
       const init = await run(process.execPath, ["dist/scripts/db-init.js", "--no-seed"], { cwd: app, env: env({}) })
       expect(init.stdout).toContain("migrations applied: ")
       const tables = await withDatabaseClient(url, (c) =>
@@ -70,7 +70,7 @@ describe("production image layout", () => {
       )
       expect(Number(tables.rows[0]?.n)).toBeGreaterThan(15)
 
-      // a service target: CMD ["node", "dist/services/main.js"] with SERVICE set
+      // the image's CMD ["node", "dist/services/main.js"] with SERVICE set
       const offset = 40_000 + Math.floor(Math.random() * 2000)
       service = spawn(process.execPath, ["dist/services/main.js"], {
         cwd: app,

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs"
 import { describe, expect, it } from "vitest"
 import { parse } from "yaml"
-import { ServiceNames } from "../../shared/ServiceCatalog.js"
+import { defaultTarget, readDockerfile } from "./Dockerfile.js"
 
 interface Step {
   readonly name?: string
@@ -49,13 +49,14 @@ describe("ci.yml", () => {
 describe("deploy.yml", () => {
   const deploy = workflow("deploy.yml")
 
-  it("builds and pushes an image per service target to Artifact Registry", () => {
+  it("builds and pushes the one image (the Dockerfile's default target, runtime) the stacks run", () => {
     const images = deploy.jobs.images!
-    const targets = images.strategy?.matrix.target as ReadonlyArray<string>
-    for (const t of [...ServiceNames, "orchestrator-beat", "migrate", "runtime"]) expect(targets).toContain(t)
     const build = uses(images, "docker/build-push-action")
-    expect(build?.with).toMatchObject({ target: gh("matrix.target"), push: true })
-    expect(String(build?.with?.tags)).toContain("github.sha")
+    expect(build?.with).toMatchObject({ push: true })
+    // no target: the default (last) stage is the runtime (scripts/ops/Dockerfile.test.ts)
+    expect(build?.with?.target).toBeUndefined()
+    expect(defaultTarget(readDockerfile()).stage.name).toBe("runtime")
+    expect(String(build?.with?.tags)).toContain(`/brandme:${gh("github.sha")}`)
     expect(runs(images, "gcloud auth configure-docker")).toBe(true)
   })
 

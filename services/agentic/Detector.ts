@@ -24,20 +24,17 @@ const positive = (name: string, fallback: number) =>
     Config.withDefault(fallback)
   )
 
+export const detectorSettings: Config.Config<DetectorSettingsShape> = Config.all({
+  cloneWindowSeconds: positive("AGENTIC_CLONE_WINDOW_SECONDS", 600),
+  failedAuthThreshold: positive("AGENTIC_FAILED_AUTH_THRESHOLD", 5),
+  failedAuthWindowSeconds: positive("AGENTIC_FAILED_AUTH_WINDOW_SECONDS", 300)
+})
+
 export class DetectorSettings extends Context.Tag("brandme/agentic/DetectorSettings")<
   DetectorSettings,
   DetectorSettingsShape
 >() {
-  static readonly layer = Layer.effect(
-    DetectorSettings,
-    Effect.orDie(
-      Config.all({
-        cloneWindowSeconds: positive("AGENTIC_CLONE_WINDOW_SECONDS", 600),
-        failedAuthThreshold: positive("AGENTIC_FAILED_AUTH_THRESHOLD", 5),
-        failedAuthWindowSeconds: positive("AGENTIC_FAILED_AUTH_WINDOW_SECONDS", 300)
-      })
-    )
-  )
+  static readonly layer = Layer.effect(DetectorSettings, Effect.orDie(detectorSettings))
 }
 
 export interface ScanFact {

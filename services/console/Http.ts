@@ -3,19 +3,19 @@ import { Config, Effect, Layer } from "effect"
 import { AppConfig } from "../../shared/config/AppConfig.js"
 import { healthHandlers } from "../../shared/http/HealthHttp.js"
 import { serveService } from "../../shared/http/Server.js"
-import { Services } from "../../shared/ServiceCatalog.js"
+import { callUrlVariable, localUrl } from "../../shared/ServiceCatalog.js"
 import { AuditUpstreamUnavailable, ConsoleApi } from "./Api.js"
 import { auditorPage } from "./auditor/page.js"
 import { buildAuditorBundle } from "./Bundle.js"
 
-/** Where the console forwards /v1/audit/*: CONSOLE_COMPLIANCE_URL, by default the local compliance port. */
+/** Where the console forwards /v1/audit/*: COMPLIANCE_URL (the catalog's call), by default the local compliance port. */
 const complianceUrl = Effect.gen(function* () {
   const config = yield* AppConfig
-  const local = `http://127.0.0.1:${Services.compliance.port + config.http.portOffset}`
-  const url = yield* Config.string("CONSOLE_COMPLIANCE_URL").pipe(
-    Config.withDefault(local),
+  const variable = callUrlVariable("compliance")
+  const url = yield* Config.string(variable).pipe(
+    Config.withDefault(localUrl("compliance", config.http.portOffset)),
     Config.validate({
-      message: "CONSOLE_COMPLIANCE_URL must be an http(s) URL",
+      message: `${variable} must be an http(s) URL`,
       validation: (u) => /^https?:\/\/[^/]+/.test(u)
     })
   )

@@ -1,6 +1,6 @@
 import { Config, Effect, Layer } from "effect"
 import { AppConfig } from "../../shared/config/AppConfig.js"
-import { Services } from "../../shared/ServiceCatalog.js"
+import { callUrlVariable, localUrl } from "../../shared/ServiceCatalog.js"
 import { BrainClient } from "../brain/Client.js"
 import { KnowledgeClient } from "../knowledge/Client.js"
 import { PolicyClient } from "../policy/Client.js"
@@ -35,9 +35,7 @@ export const InternalCallsLive = Layer.unwrapEffect(
     )("INTERNAL_CALLS").pipe(Config.withDefault(defaultMode(service)))
     if (mode === "inprocess") return InProcessCalls
     const local = (name: "brain" | "policy" | "knowledge") =>
-      Config.string(`${name.toUpperCase()}_URL`).pipe(
-        Config.withDefault(`http://127.0.0.1:${Services[name].port + config.http.portOffset}`)
-      )
+      Config.string(callUrlVariable(name)).pipe(Config.withDefault(localUrl(name, config.http.portOffset)))
     return HttpCalls({
       brain: yield* local("brain"),
       policy: yield* local("policy"),

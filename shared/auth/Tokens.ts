@@ -64,8 +64,9 @@ export const makeTokens = async (o: {
   readonly privateKeyPem: string | undefined
   readonly publicKeyPem: string | undefined
 }): Promise<TokenService> => {
-  if (o.privateKeyPem !== undefined && o.publicKeyPem !== undefined) {
-    const privateKey = await jose.importPKCS8(o.privateKeyPem, "EdDSA")
+  if (o.publicKeyPem !== undefined) {
+    // a service that only verifies (the catalog gives it JWT_PUBLIC_KEY alone) has no signing key
+    const privateKey = o.privateKeyPem === undefined ? undefined : await jose.importPKCS8(o.privateKeyPem, "EdDSA")
     const publicKey = await jose.importSPKI(o.publicKeyPem, "EdDSA", { extractable: true })
     const jwk = await jose.exportJWK(publicKey)
     const kid = await jose.calculateJwkThumbprint(jwk)
@@ -78,23 +79,25 @@ export const makeTokens = async (o: {
 const build = (
   algorithm: "HS256" | "EdDSA",
   issuer: string,
-  signKey: jose.CryptoKey | Uint8Array,
+  signKey: jose.CryptoKey | Uint8Array | undefined,
   verifyKey: jose.CryptoKey | Uint8Array,
   kid: string,
   keys: ReadonlyArray<jose.JWK>
 ): TokenService => ({
   algorithm,
   issue: (p, ttl) =>
-    Effect.promise(() =>
-      new jose.SignJWT({ role: p.role, brand_id: p.brandId, sid: p.sessionId })
-        .setProtectedHeader({ alg: algorithm, kid })
-        .setSubject(p.userId)
-        .setIssuer(issuer)
-        .setAudience(AUDIENCE)
-        .setIssuedAt()
-        .setExpirationTime(`${ttl}s`)
-        .sign(signKey)
-    ),
+    signKey === undefined
+      ? Effect.dieMessage("this service only verifies tokens: it has JWT_PUBLIC_KEY and no JWT_PRIVATE_KEY")
+      : Effect.promise(() =>
+          new jose.SignJWT({ role: p.role, brand_id: p.brandId, sid: p.sessionId })
+            .setProtectedHeader({ alg: algorithm, kid })
+            .setSubject(p.userId)
+            .setIssuer(issuer)
+            .setAudience(AUDIENCE)
+            .setIssuedAt()
+            .setExpirationTime(`${ttl}s`)
+            .sign(signKey)
+        ),
   verify: (token) =>
     Effect.tryPromise({
       try: () => jose.jwtVerify(token, verifyKey, { issuer, audience: AUDIENCE, algorithms: [algorithm] }),

@@ -1,7 +1,7 @@
 import { Either } from "effect"
 import { describe, expect, it } from "vitest"
 import { testConfig } from "../testing/TestDatabase.js"
-import { insecureSettings } from "./AppConfig.js"
+import { insecureSettings, processesOf } from "./AppConfig.js"
 import { makeConfigProvider, parseEnvFile } from "./EnvFile.js"
 
 describe("configuration", () => {
@@ -13,7 +13,8 @@ describe("configuration", () => {
     const problems = insecureSettings(testConfig({ APP_ENV: "production" }))
     const text = problems.join("\n")
     for (const name of [
-      "JWT_SECRET",
+      "JWT_PRIVATE_KEY",
+      "JWT_PUBLIC_KEY",
       "AUDIT_SIGNING_KEY",
       "PII_MASTER_KEY",
       "CHAIN_SIGNING_KEY",
@@ -31,7 +32,8 @@ describe("configuration", () => {
     const problems = insecureSettings(
       testConfig({
         APP_ENV: "production",
-        JWT_SECRET: "a".repeat(48),
+        JWT_PRIVATE_KEY: "pem-private",
+        JWT_PUBLIC_KEY: "pem-public",
         AUDIT_SIGNING_KEY: "k1",
         PII_MASTER_KEY: "k2",
         CHAIN_SIGNING_KEY: "k3",
@@ -45,6 +47,37 @@ describe("configuration", () => {
       })
     )
     expect(problems).toEqual([])
+  })
+
+  it("holds each service only to what it reads, and names a missing secret with its readers", () => {
+    const safe = {
+      APP_ENV: "production",
+      DATABASE_URL: "postgres://app:pw@db:5432/brandme",
+      DATABASE_SSL: "verify-full",
+      REDIS_URL: "rediss://:pw@cache:6379",
+      CHAIN_PROVIDER: "blockfrost"
+    }
+    // brain reads no secret: the development keys it never uses do not stop it
+    expect(insecureSettings(testConfig(safe), ["brain"])).toEqual([])
+    // the console reads no chain setting: CHAIN_PROVIDER=local is not its problem
+    expect(insecureSettings(testConfig({ ...safe, CHAIN_PROVIDER: "local" }), ["console"])).toEqual([])
+    expect(insecureSettings(testConfig({ ...safe, CHAIN_PROVIDER: "local" }), ["chain"]).join("\n")).toContain(
+      "CHAIN_PROVIDER=local"
+    )
+    expect(insecureSettings(testConfig(safe), ["compliance"])).toEqual([
+      "JWT_PUBLIC_KEY is not set (needed by compliance)",
+      "PII_MASTER_KEY is not set (needed by compliance)"
+    ])
+    expect(insecureSettings(testConfig({ ...safe, PII_MASTER_KEY: "k" }), ["gateway", "orchestrator"])).toContain(
+      "WEBHOOK_SIGNING_SECRET is not set (needed by orchestrator)"
+    )
+    // the migration job reads the database settings only
+    expect(insecureSettings(testConfig({ ...safe, DATABASE_SSL: "disable" }), ["migrate"])).toEqual([
+      "DATABASE_SSL=disable: the database connection must use TLS"
+    ])
+    expect(processesOf("gateway, brain")).toEqual(["gateway", "brain"])
+    expect(processesOf("all")).toHaveLength(10)
+    expect(processesOf("migrate")).toEqual(["migrate"])
   })
 
   it("rejects a malformed value with the setting's name", () => {

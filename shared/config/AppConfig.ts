@@ -1,10 +1,20 @@
 import { Config, ConfigError, Context, Effect, Either, Layer, Redacted, Schema } from "effect"
+import {
+  isServiceName,
+  Jobs,
+  type ProcessName,
+  readsSetting,
+  type SecretVariable,
+  SecretVariables,
+  ServiceNames,
+  secretsOf
+} from "../ServiceCatalog.js"
 import type { AppEnv } from "./EnvFile.js"
 
 /**
  * Every setting of the platform, typed, with a development default. Secrets are `Redacted`.
- * In production (and staging) `insecureSettings` lists every setting still on an insecure default,
- * and the process refuses to start with one message naming them all.
+ * In production (and staging) `insecureSettings` lists every setting the process reads that is still on an
+ * insecure default or missing, and the process refuses to start with one message naming them all.
  */
 export const DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me-0123456789"
 export const DEV_AUDIT_SIGNING_KEY = "dev-only-insecure-audit-key"
@@ -160,45 +170,82 @@ const hasPassword = (u: string): boolean => {
   }
 }
 
-const devDefaultsInUse = (c: AppConfigShape): ReadonlyArray<string> => [
-  ...(Redacted.value(c.auth.jwtSecret) === DEV_JWT_SECRET && c.auth.jwtPrivateKey._tag === "None"
-    ? ["JWT_SECRET is the development secret (set JWT_PRIVATE_KEY/JWT_PUBLIC_KEY or a strong JWT_SECRET)"]
-    : []),
-  ...(Redacted.value(c.audit.signingKey) === DEV_AUDIT_SIGNING_KEY ? ["AUDIT_SIGNING_KEY is the development key"] : []),
-  ...(Redacted.value(c.privacy.piiMasterKey) === DEV_PII_MASTER_KEY ? ["PII_MASTER_KEY is the development key"] : []),
-  ...(Redacted.value(c.chain.signingKey) === DEV_CHAIN_SIGNING_KEY ? ["CHAIN_SIGNING_KEY is the development key"] : []),
-  ...(Redacted.value(c.notifications.webhookSecret) === DEV_WEBHOOK_SECRET
-    ? ["WEBHOOK_SIGNING_SECRET is the development secret"]
-    : [])
-]
+/** One production problem, and the variable it is about (a process is checked only on what it reads). */
+interface Problem {
+  readonly variable: string
+  readonly message: string
+}
 
-/** Every setting that is unsafe outside development, each as one line naming the setting. */
-export const insecureSettings = (c: AppConfigShape): ReadonlyArray<string> => {
-  if (c.appEnv === "development") return []
-  const problems: Array<string> = [...devDefaultsInUse(c)]
-  const jwt = Redacted.value(c.auth.jwtSecret)
-  if (jwt !== DEV_JWT_SECRET && jwt.length < 32 && c.auth.jwtPrivateKey._tag === "None") {
-    problems.push("JWT_SECRET is shorter than 32 characters")
+const missingSecret = (c: AppConfigShape, variable: SecretVariable): boolean => {
+  switch (variable) {
+    case "JWT_PRIVATE_KEY":
+      return c.auth.jwtPrivateKey._tag === "None"
+    case "JWT_PUBLIC_KEY":
+      return c.auth.jwtPublicKey._tag === "None"
+    case "AUDIT_SIGNING_KEY":
+      return Redacted.value(c.audit.signingKey) === DEV_AUDIT_SIGNING_KEY
+    case "CHAIN_SIGNING_KEY":
+      return Redacted.value(c.chain.signingKey) === DEV_CHAIN_SIGNING_KEY
+    case "BLOCKFROST_PROJECT_ID":
+      // needed only to anchor through Blockfrost
+      return c.chain.provider === "blockfrost" && c.chain.blockfrostProjectId._tag === "None"
+    case "PII_MASTER_KEY":
+      return Redacted.value(c.privacy.piiMasterKey) === DEV_PII_MASTER_KEY
+    case "WEBHOOK_SIGNING_SECRET":
+      return Redacted.value(c.notifications.webhookSecret) === DEV_WEBHOOK_SECRET
   }
-  if (c.database.ssl === "disable") problems.push("DATABASE_SSL=disable: the database connection must use TLS")
+}
+
+/** Problems with settings that are not secrets, each naming its variable. */
+const unsafeSettings = (c: AppConfigShape): ReadonlyArray<Problem> => {
+  const problems: Array<Problem> = []
+  const add = (variable: string, message: string) => problems.push({ variable, message })
+  if (c.database.ssl === "disable") add("DATABASE_SSL", "DATABASE_SSL=disable: the database connection must use TLS")
   if (!hasPassword(Redacted.value(c.database.url)))
-    problems.push("DATABASE_URL has no password: use an authenticated user")
-  if (!hasPassword(Redacted.value(c.redis.url))) problems.push("REDIS_URL has no password: enable Redis AUTH")
+    add("DATABASE_URL", "DATABASE_URL has no password: use an authenticated user")
+  if (!hasPassword(Redacted.value(c.redis.url))) add("REDIS_URL", "REDIS_URL has no password: enable Redis AUTH")
   if (c.redis.queueUrl._tag === "Some" && !hasPassword(Redacted.value(c.redis.queueUrl.value))) {
-    problems.push("REDIS_QUEUE_URL has no password: enable Redis AUTH")
+    add("REDIS_QUEUE_URL", "REDIS_QUEUE_URL has no password: enable Redis AUTH")
   }
-  if (!Redacted.value(c.redis.url).startsWith("rediss://")) problems.push("REDIS_URL must use TLS (rediss://)")
-  if (c.features.demoData) problems.push("FEATURE_DEMO_DATA=true: demo data must not be loaded")
+  if (!Redacted.value(c.redis.url).startsWith("rediss://")) add("REDIS_URL", "REDIS_URL must use TLS (rediss://)")
+  if (c.features.demoData) add("FEATURE_DEMO_DATA", "FEATURE_DEMO_DATA=true: demo data must not be loaded")
   if (c.logLevel === "trace" || c.logLevel === "debug") {
-    problems.push(`LOG_LEVEL=${c.logLevel}: debug logging may leak request data`)
-  }
-  if (c.chain.provider === "blockfrost" && c.chain.blockfrostProjectId._tag === "None") {
-    problems.push("BLOCKFROST_PROJECT_ID is required with CHAIN_PROVIDER=blockfrost")
+    add("LOG_LEVEL", `LOG_LEVEL=${c.logLevel}: debug logging may leak request data`)
   }
   if (c.appEnv === "production" && c.chain.provider === "local") {
-    problems.push("CHAIN_PROVIDER=local: production must anchor on a real network (blockfrost or ogmios)")
+    add("CHAIN_PROVIDER", "CHAIN_PROVIDER=local: production must anchor on a real network (blockfrost or ogmios)")
   }
   return problems
+}
+
+/**
+ * Every setting that is unsafe outside development for the processes given (by default every service:
+ * the all-in-one process), each as one line naming the setting. A process is held only to what it reads
+ * (shared/ServiceCatalog.ts `settingsOf`); a secret it needs and does not get names the variable and the
+ * services that read it.
+ */
+export const insecureSettings = (
+  c: AppConfigShape,
+  processes: ReadonlyArray<ProcessName> = ServiceNames
+): ReadonlyArray<string> => {
+  if (c.appEnv === "development") return []
+  const secrets = SecretVariables.flatMap((variable) => {
+    const readers = processes.filter((p) => secretsOf(p).includes(variable))
+    return readers.length > 0 && missingSecret(c, variable)
+      ? [`${variable} is not set (needed by ${readers.join(", ")})`]
+      : []
+  })
+  return [...secrets, ...unsafeSettings(c).flatMap((p) => (readsSetting(processes, p.variable) ? [p.message] : []))]
+}
+
+/** `SERVICE`: the processes whose settings this process is checked on ("all", a comma list, or a job). */
+export const processesOf = (selection: string): ReadonlyArray<ProcessName> => {
+  const names = selection
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "")
+  if (names.length === 0 || names.includes("all")) return ServiceNames
+  return names.flatMap((n): ReadonlyArray<ProcessName> => (isServiceName(n) ? [n] : n in Jobs ? ["migrate"] : []))
 }
 
 export class InsecureConfiguration extends Schema.TaggedError<InsecureConfiguration>()("InsecureConfiguration", {
@@ -216,7 +263,8 @@ export class InsecureConfiguration extends Schema.TaggedError<InsecureConfigurat
 export class AppConfig extends Context.Tag("brandme/AppConfig")<AppConfig, AppConfigShape>() {
   static readonly load = Effect.gen(function* () {
     const c = yield* appConfig
-    const problems = insecureSettings(c)
+    const selection = yield* Config.string("SERVICE").pipe(Config.withDefault("all"))
+    const problems = insecureSettings(c, processesOf(selection))
     if (problems.length > 0) return yield* new InsecureConfiguration({ appEnv: c.appEnv, problems })
     return c
   })

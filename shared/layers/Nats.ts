@@ -182,7 +182,16 @@ export const makeNatsLayer = (o: { readonly url: string; readonly streamPrefix: 
         Effect.flatMap(Ref.get(current), (c) =>
           Option.match(c, {
             onNone: () => Effect.void,
-            onSome: ({ nc }) => Effect.promise(() => nc.drain().catch(() => nc.close()))
+            // a drain waits for every subscription's pending work; a pull left open must not hold SIGTERM past the grace period
+            onSome: ({ nc }) =>
+              Effect.promise(() => nc.drain().catch(() => nc.close())).pipe(
+                Effect.timeoutTo({
+                  duration: "5 seconds",
+                  onSuccess: () => Effect.void,
+                  onTimeout: () => Effect.promise(() => nc.close().catch(() => undefined))
+                }),
+                Effect.flatten
+              )
           })
         )
       )
@@ -272,12 +281,15 @@ export const makeNatsLayer = (o: { readonly url: string; readonly streamPrefix: 
             })
             const messages = yield* Effect.acquireRelease(
               Effect.tryPromise({ try: () => consumer.consume({ max_messages: 256 }), catch: fail("consume") }),
+              // close() waits for the open pull to expire (up to 30 s): stop waiting after 2 s, the drain ends it
               (m) =>
                 Effect.promise(() =>
                   m
                     .close()
                     .then(() => undefined)
                     .catch(() => undefined)
+                ).pipe(
+                  Effect.timeoutTo({ duration: "2 seconds", onSuccess: () => undefined, onTimeout: () => undefined })
                 )
             )
             const loop = Effect.tryPromise({

@@ -49,6 +49,16 @@ export const runProcess = <E, A>(name: string, program: Effect.Effect<A, E, AppC
         ConfigError: (e) => Effect.die(new StartupError(`invalid configuration: ${String(e)}`))
       })
     )
+    // a process that has not drained SHUTDOWN_GRACE_MS + 5 s after SIGTERM stops anyway, before Kubernetes'
+    // terminationGracePeriodSeconds (grace + 10 s) or compose's stop_grace_period would SIGKILL it, and says so
+    process.once("SIGTERM", () => {
+      setTimeout(() => {
+        process.stderr.write(
+          `${name}: still draining ${config.http.shutdownGraceMs + 5000} ms after SIGTERM; exiting\n`
+        )
+        process.exit(1)
+      }, config.http.shutdownGraceMs + 5000).unref()
+    })
     return yield* program.pipe(Effect.provide(Layer.merge(AppConfig.layerWith(config), loggerFor(config, name))))
   }).pipe(Effect.withConfigProvider(provider))
   NodeRuntime.runMain(main, {

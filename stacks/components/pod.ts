@@ -1,5 +1,5 @@
 import type * as pulumi from "@pulumi/pulumi"
-import type { ServiceName } from "../../shared/ServiceCatalog.js"
+import type { ProcessName } from "../../shared/ServiceCatalog.js"
 import { secretsFor } from "../secrets.js"
 import type { Resources } from "../workloads.js"
 
@@ -20,7 +20,7 @@ export const RunAsUser = 1000
 export interface ContainerArgs {
   readonly name: string
   readonly env: Readonly<Record<string, string>>
-  readonly secretsOf: ServiceName | "migrate"
+  readonly secretsOf: ProcessName
   readonly resources: Resources
   readonly command?: ReadonlyArray<string>
 }

@@ -7,6 +7,7 @@ import { type ProgramRun, resourceKey, runStack } from "./harness.js"
 import * as policy from "./policy.js"
 import { kubernetesObjects, plain } from "./render.js"
 import { validateObject } from "./schema.js"
+import { checkWorkloads, renderedWorkloads } from "./workloadEnv.js"
 
 export interface StackExpectations {
   readonly cloud: "gcp" | "existing"
@@ -167,7 +168,8 @@ export const stackPolicySuite = (stack: string, want: StackExpectations): void =
       expect(policy.checkNoPlaintextSecrets(run.resources, run.secretValues)).toEqual([])
       // the scan can see the secrets: each one is present, wrapped as a Pulumi secret
       const everything = JSON.stringify(run.resources.map((r) => r.inputs))
-      const unused = want.cloud === "gcp" ? /databaseUrl|redisUrl|redisQueueUrl/ : /databasePassword|redis-auth/
+      const unused =
+        want.cloud === "gcp" ? /databaseUrl|redisUrl|redisQueueUrl/ : /databasePassword|redis-auth|jwtSecret/
       const used = run.secretValues.filter((v) => !unused.test(v))
       expect(used.length).toBeGreaterThan(8)
       for (const v of used) expect(everything).toContain(v)
@@ -180,6 +182,41 @@ export const stackPolicySuite = (stack: string, want: StackExpectations): void =
           expect(rec(rec(e.valueFrom).secretKeyRef).key).toBe("value")
         }
       }
+    })
+
+    it("every workload's env passes its own service's configuration (plan time, secret refs standing for values)", () => {
+      const workloads = renderedWorkloads(run.resources)
+      expect(workloads.map((w) => w.name).sort()).toEqual(
+        [...Object.keys(want.replicas), workloads.find((w) => w.kind === "Job")?.name ?? "no migration Job"].sort()
+      )
+      expect(checkWorkloads(stack, workloads)).toEqual([])
+    })
+
+    it("the plan check fails on a value a service rejects and on a secret a workload needs and does not get", () => {
+      const workloads = renderedWorkloads(run.resources)
+      const gateway = workloads.find((w) => w.name === "gateway")!
+      const refs = new Map(gateway.secretRefs)
+      refs.delete("PII_MASTER_KEY")
+      const planted = [
+        { ...gateway, env: { ...gateway.env, DATABASE_SSL: "true" } },
+        { ...gateway, secretRefs: refs }
+      ]
+      const problems = checkWorkloads(stack, planted)
+      expect(problems.find((p) => p.includes("DATABASE_SSL"))).toMatch(
+        new RegExp(`^stack ${stack}, deployment gateway: invalid configuration: .*DATABASE_SSL`)
+      )
+      expect(problems).toContain(
+        `stack ${stack}, deployment gateway: PII_MASTER_KEY: not given, and gateway reads it (a secret it needs)`
+      )
+      // and a workload given a secret its service does not read
+      const brain = workloads.find((w) => w.name === "brain")!
+      const extra = new Map(brain.secretRefs).set("CHAIN_SIGNING_KEY", {
+        secret: "brandme-chain-signing-key",
+        key: "value"
+      })
+      expect(checkWorkloads(stack, [{ ...brain, secretRefs: extra }])).toEqual([
+        `stack ${stack}, deployment brain: CHAIN_SIGNING_KEY: given, but brain does not read it (least privilege)`
+      ])
     })
 
     it("every Kubernetes object validates against the Kubernetes schema", () => {

@@ -1,0 +1,187 @@
+import { readFileSync } from "node:fs"
+import { parse } from "yaml"
+import { HealthPaths, isServiceName, type ProcessName, Services } from "../../../shared/ServiceCatalog.js"
+import { runStack } from "../../../stacks/offline/harness.js"
+import { renderedWorkloads } from "../../../stacks/offline/workloadEnv.js"
+import { ComposePath, interpolate } from "../Compose.js"
+import { defaultTarget, execForm, readDockerfile } from "../Dockerfile.js"
+
+/**
+ * The shapes we ship, rendered into what the topology test starts: per workload its process, env, secret
+ * references, command, port, readiness path, grace period and the DNS names that reach it; plus where the
+ * data services live and whether they speak TLS. The stack list is here, once: add a stack (e.g. `aws`)
+ * to TopologyStacks and the topology test runs it too.
+ */
+export const TopologyStacks = ["dev", "prod"] as const
+export const TopologyShapes = [...TopologyStacks, "compose"] as const
+export type TopologyShape = (typeof TopologyShapes)[number]
+export const isTopologyShape = (s: string): s is TopologyShape => TopologyShapes.some((x) => x === s)
+
+export interface PlannedWorkload {
+  readonly name: string
+  readonly kind: "job" | "service"
+  readonly process: ProcessName
+  readonly env: Readonly<Record<string, string>>
+  readonly secretRefs: ReadonlySet<string>
+  readonly command: ReadonlyArray<string>
+  readonly port: number | undefined
+  readonly readiness: string
+  readonly graceSeconds: number
+  /** DNS names that resolve to this workload (its Service or compose name) */
+  readonly hosts: ReadonlyArray<string>
+  /** container paths of the CA bundle mount, replaced by the local CA's folder */
+  readonly caMounts: ReadonlyArray<string>
+}
+
+export type DataService = "postgres" | "redisCache" | "redisQueue" | "nats" | "otel"
+
+export interface ShapePlan {
+  readonly shape: TopologyShape
+  readonly workloads: ReadonlyArray<PlannedWorkload>
+  /** host names of each data service as the shape's env and secrets name them */
+  readonly dataHosts: Readonly<Record<DataService, ReadonlyArray<string>>>
+  readonly tls: boolean
+  /** the values the shape's secret references are filled from */
+  readonly secrets: Readonly<Record<string, string>>
+  /** the public host the scan goes to and the console host */
+  readonly gatewayHost: string
+  readonly consoleHost: string
+}
+
+const hostOf = (url: string | undefined): ReadonlyArray<string> => {
+  if (url === undefined) return []
+  try {
+    return [new URL(url).hostname]
+  } catch {
+    return []
+  }
+}
+
+export interface TestSecrets {
+  readonly password: string
+  readonly jwtPrivateKey: string
+  readonly jwtPublicKey: string
+  readonly hex: () => string
+}
+
+/** Stacks: the data services behind the secret URLs the test's secret map gives (as Memorystore: AUTH + TLS). */
+const stackSecretHosts = {
+  postgres: "brandme-pg.data.internal",
+  redisCache: "redis-cache.data.internal",
+  redisQueue: "redis-queue.data.internal"
+}
+
+const appSecrets = (t: TestSecrets): Record<string, string> => ({
+  JWT_PRIVATE_KEY: t.jwtPrivateKey,
+  JWT_PUBLIC_KEY: t.jwtPublicKey,
+  AUDIT_SIGNING_KEY: t.hex(),
+  CHAIN_SIGNING_KEY: t.hex(),
+  PII_MASTER_KEY: t.hex(),
+  WEBHOOK_SIGNING_SECRET: t.hex(),
+  BLOCKFROST_PROJECT_ID: `mainnet${t.hex().slice(0, 32)}`
+})
+
+const planStack = async (stack: string, t: TestSecrets): Promise<ShapePlan> => {
+  const run = await runStack(stack)
+  const rendered = renderedWorkloads(run.resources)
+  const workloads = rendered.map(
+    (w): PlannedWorkload => ({
+      name: w.name,
+      kind: w.kind === "Job" ? "job" : "service",
+      process: w.process,
+      env: w.env,
+      secretRefs: new Set(w.secretRefs.keys()),
+      command: w.command,
+      port: w.port,
+      readiness: w.probes.readiness ?? HealthPaths.ready,
+      graceSeconds: w.terminationGracePeriodSeconds,
+      hosts: w.kind === "Job" ? [] : [`${w.name}.${w.namespace}.svc.cluster.local`],
+      caMounts: w.volumeMounts.filter((m) => m.name === "ca-bundle").map((m) => m.mountPath)
+    })
+  )
+  const any = rendered[0]?.env ?? {}
+  const h = stackSecretHosts
+  return {
+    shape: stack as TopologyShape,
+    workloads,
+    dataHosts: {
+      postgres: [h.postgres],
+      redisCache: [h.redisCache],
+      redisQueue: [h.redisQueue],
+      nats: hostOf(any.NATS_URL),
+      otel: hostOf(any.OTEL_EXPORTER_OTLP_ENDPOINT)
+    },
+    tls: true,
+    secrets: {
+      DATABASE_URL: `postgres://brandme:${t.password}@${h.postgres}:5432/brandme`,
+      REDIS_URL: `rediss://:${t.password}@${h.redisCache}:6379`,
+      REDIS_QUEUE_URL: `rediss://:${t.password}@${h.redisQueue}:6379`,
+      ...appSecrets(t)
+    },
+    gatewayHost: workloads.find((w) => w.name === "gateway")?.hosts[0] ?? "gateway",
+    consoleHost: workloads.find((w) => w.name === "console")?.hosts[0] ?? "console"
+  }
+}
+
+interface ComposeService {
+  readonly image?: string
+  readonly command?: ReadonlyArray<string>
+  readonly environment?: Record<string, unknown>
+  readonly stop_grace_period?: string
+}
+
+const planCompose = (t: TestSecrets): ShapePlan => {
+  const doc = parse(readFileSync(ComposePath, "utf8"), { merge: true }) as { services: Record<string, ComposeService> }
+  const image = defaultTarget(readDockerfile())
+  const cmd = image.stage.instructions.findLast((i) => i.op === "CMD")?.args
+  const platformImage = doc.services.gateway?.image
+  // the operator's env file (deploy/compose.env.example names these)
+  const vars = { POSTGRES_PASSWORD: t.password, REDIS_PASSWORD: t.password, ...appSecrets(t) }
+  const workloads = Object.entries(doc.services).flatMap(([name, s]): ReadonlyArray<PlannedWorkload> => {
+    if (s.image === undefined || s.image !== platformImage) return []
+    const env: Record<string, string> = { ...image.env }
+    const refs = new Set<string>()
+    for (const [k, v] of Object.entries(s.environment ?? {})) {
+      if (String(v).includes("${")) refs.add(k)
+      const r = interpolate(String(v), vars)
+      env[k] = "value" in r ? r.value : ""
+    }
+    const process = env.SERVICE === "migrate" ? "migrate" : env.SERVICE
+    if (process === undefined || !(process === "migrate" || isServiceName(process)))
+      throw new Error(`compose ${name}: SERVICE=${String(process)}`)
+    const grace = /^(\d+)s$/.exec(s.stop_grace_period ?? "10s")
+    return [
+      {
+        name,
+        kind: process === "migrate" ? "job" : "service",
+        process,
+        env,
+        secretRefs: refs,
+        command: s.command ?? (cmd === undefined ? [] : execForm(cmd)),
+        port: process === "migrate" ? undefined : Services[process].port,
+        readiness: HealthPaths.ready,
+        graceSeconds: Number(grace?.[1] ?? 10),
+        hosts: process === "migrate" ? [] : [name],
+        caMounts: []
+      }
+    ]
+  })
+  return {
+    shape: "compose",
+    workloads,
+    dataHosts: {
+      postgres: ["postgres"],
+      redisCache: ["redis-cache"],
+      redisQueue: ["redis-queue"],
+      nats: ["nats"],
+      otel: ["otel-collector"]
+    },
+    tls: false,
+    secrets: {},
+    gatewayHost: "gateway",
+    consoleHost: "console"
+  }
+}
+
+export const planShape = (shape: TopologyShape, t: TestSecrets): Promise<ShapePlan> =>
+  shape === "compose" ? Promise.resolve(planCompose(t)) : planStack(shape, t)

@@ -51,8 +51,8 @@ export const Services: Readonly<Record<ServiceName, ServiceSpec>> = {
     name: "brain",
     port: 8000,
     description: "resolves the intent of a scan",
-    required: ["database", "redis"],
-    optional: ["nats"]
+    required: [],
+    optional: []
   },
   policy: {
     name: "policy",
@@ -80,14 +80,14 @@ export const Services: Readonly<Record<ServiceName, ServiceSpec>> = {
     port: 8102,
     description: "tamper-evident audit log, checkpoints, proofs, escalations",
     required: ["database"],
-    optional: ["redis", "nats"]
+    optional: ["redis"]
   },
   chain: {
     name: "chain",
     port: 8103,
     description: "anchors audit checkpoints on Cardano",
     required: ["database"],
-    optional: ["redis", "nats"]
+    optional: ["redis"]
   },
   agentic: {
     name: "agentic",
@@ -108,7 +108,7 @@ export const Services: Readonly<Record<ServiceName, ServiceSpec>> = {
     port: 3002,
     description: "web console for brands, owners and auditors",
     required: [],
-    optional: ["database", "redis"]
+    optional: []
   }
 }
 

@@ -28,6 +28,14 @@ export interface ServiceSpec {
   readonly required: ReadonlyArray<Dependency>
   /** dependencies whose failure only degrades the service */
   readonly optional: ReadonlyArray<Dependency>
+  /**
+   * One process's memory, from `npm run bench:memory` (compiled build): the pod's request covers its RSS
+   * when ready, the limit its peak under the scan bench's load, with headroom. `nodeOptions` are its V8
+   * flags (the pod's NODE_OPTIONS): a larger young generation (semi-space) means fewer scavenges under
+   * heavy allocation and a larger resident heap; only the services with a throughput bench behind them
+   * (gateway: bench:scan; orchestrator: bench:queue) get the image's 32 MB.
+   */
+  readonly memory: { readonly requestMiB: number; readonly limitMiB: number; readonly nodeOptions: string }
 }
 
 export const HealthPaths = {
@@ -45,70 +53,80 @@ export const Services: Readonly<Record<ServiceName, ServiceSpec>> = {
     port: 3000,
     description: "public HTTP API: scans, garments, ownership, privacy rights",
     required: ["database", "redis", "queue"],
-    optional: ["nats"]
+    optional: ["nats"],
+    memory: { requestMiB: 192, limitMiB: 256, nodeOptions: "--max-semi-space-size=32" }
   },
   brain: {
     name: "brain",
     port: 8000,
     description: "resolves the intent of a scan",
     required: [],
-    optional: []
+    optional: [],
+    memory: { requestMiB: 128, limitMiB: 192, nodeOptions: "--max-semi-space-size=8" }
   },
   policy: {
     name: "policy",
     port: 8001,
     description: "consent records, regional and role rules, cached decisions",
     required: ["database", "redis"],
-    optional: ["nats"]
+    optional: ["nats"],
+    memory: { requestMiB: 128, limitMiB: 192, nodeOptions: "--max-semi-space-size=8" }
   },
   identity: {
     name: "identity",
     port: 8100,
     description: "users, brands, devices, credentials and JWTs",
     required: ["database", "redis"],
-    optional: ["nats"]
+    optional: ["nats"],
+    memory: { requestMiB: 128, limitMiB: 192, nodeOptions: "--max-semi-space-size=8" }
   },
   knowledge: {
     name: "knowledge",
     port: 8101,
     description: "garments and their facets",
     required: ["database", "redis"],
-    optional: ["nats"]
+    optional: ["nats"],
+    memory: { requestMiB: 128, limitMiB: 192, nodeOptions: "--max-semi-space-size=8" }
   },
   compliance: {
     name: "compliance",
     port: 8102,
     description: "tamper-evident audit log, checkpoints, proofs, escalations",
     required: ["database"],
-    optional: ["redis"]
+    optional: ["redis"],
+    memory: { requestMiB: 128, limitMiB: 192, nodeOptions: "--max-semi-space-size=8" }
   },
   chain: {
     name: "chain",
     port: 8103,
     description: "anchors audit checkpoints on Cardano",
     required: ["database"],
-    optional: ["redis"]
+    optional: ["redis"],
+    memory: { requestMiB: 128, limitMiB: 192, nodeOptions: "--max-semi-space-size=8" }
   },
   agentic: {
     name: "agentic",
     port: 8200,
     description: "watches the event stream for clone tags and failure bursts",
     required: ["database", "nats"],
-    optional: ["redis"]
+    optional: ["redis"],
+    memory: { requestMiB: 128, limitMiB: 192, nodeOptions: "--max-semi-space-size=8" }
   },
   orchestrator: {
     name: "orchestrator",
     port: 8300,
     description: "BullMQ workers and schedules",
     required: ["database", "queue"],
-    optional: ["redis", "nats"]
+    optional: ["redis", "nats"],
+    memory: { requestMiB: 192, limitMiB: 256, nodeOptions: "--max-semi-space-size=32" }
   },
   console: {
     name: "console",
     port: 3002,
     description: "web console for brands, owners and auditors",
     required: [],
-    optional: []
+    optional: [],
+    memory: { requestMiB: 128, limitMiB: 192, nodeOptions: "--max-semi-space-size=8" }
   }
 }
 

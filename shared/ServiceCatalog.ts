@@ -118,7 +118,7 @@ export const Services: Readonly<Record<ServiceName, ServiceSpec>> = {
     description: "BullMQ workers and schedules",
     required: ["database", "queue"],
     optional: ["redis", "nats"],
-    memory: { requestMiB: 192, limitMiB: 256, nodeOptions: "--max-semi-space-size=32" }
+    memory: { requestMiB: 192, limitMiB: 384, nodeOptions: "--max-semi-space-size=32" }
   },
   console: {
     name: "console",

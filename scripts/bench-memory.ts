@@ -17,11 +17,12 @@
  * figures within the pod's memory request (idle) and limit (peak) that the stacks set (ServiceCatalog
  * `memory`). Its own database, key/queue/stream prefixes and PORT_OFFSET (BENCH_PORT_OFFSET, default 12000).
  */
-import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process"
+import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs"
 import { join } from "node:path"
 import { Redacted } from "effect"
 import { Services } from "../shared/ServiceCatalog.js"
+import { autocannon, stopChild } from "../shared/testing/Processes.js"
 import { deleteStreams } from "../shared/testing/TestStreams.js"
 import { workloadsFor } from "../stacks/workloads.js"
 import { digitalLinkOf, JWT_SECRET, makeHarness, postJson } from "../services/gateway/testing/ScanPathHarness.js"
@@ -84,28 +85,6 @@ interface Running {
   idleKiB: number
   peakKiB: number
 }
-
-const stop = (child: ChildProcess) =>
-  new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve()
-    child.once("exit", () => resolve())
-    child.kill("SIGTERM")
-    setTimeout(() => child.kill("SIGKILL"), 15_000).unref()
-  })
-
-const autocannon = (url: string, body: string) =>
-  new Promise<{ requests: { average: number; total: number }; non2xx: number; errors: number }>((resolve, reject) => {
-    const args = ["-c", "50", "-d", String(seconds), "-j", "-m", "POST"]
-    args.push("-H", "content-type=application/json", "-b", body, url)
-    execFile("node_modules/.bin/autocannon", args, { maxBuffer: 64 * 1024 * 1024 }, (err, stdout) => {
-      if (err !== null) return reject(err)
-      try {
-        resolve(JSON.parse(stdout))
-      } catch (e) {
-        reject(e)
-      }
-    })
-  })
 
 const main = async () => {
   buildIfNeeded()
@@ -181,7 +160,7 @@ const main = async () => {
       for (const r of running) r.peakKiB = Math.max(r.peakKiB, treeKiB(r.child.pid ?? 0, "VmRSS"))
     }, 100)
     const results = []
-    for (let i = 0; i < rounds; i++) results.push(await autocannon(`${gateway}/v1/scans`, body))
+    for (let i = 0; i < rounds; i++) results.push(await autocannon(`${gateway}/v1/scans`, seconds, body))
     // the orchestrator and agentic keep working through what the load queued: sample a little longer
     await new Promise((r) => setTimeout(r, 3000))
     clearInterval(sampler)
@@ -224,7 +203,7 @@ const main = async () => {
     )
     if (failed > 0) process.exitCode = 1
   } finally {
-    await Promise.all(running.map((r) => stop(r.child)))
+    await Promise.all(running.map((r) => stopChild(r.child, 15_000)))
     await deleteStreams(h.config.nats.streamPrefix)
     await h.close()
   }

@@ -5,13 +5,14 @@
  * drags a driver, the OpenTelemetry SDK, esbuild or a package index into every process fails here, naming
  * the service and the module. Memory itself is measured by `npm run bench:memory` on the compiled build.
  */
-import { type ChildProcess, spawn } from "node:child_process"
+import { spawn } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type Dependency, type ServiceName, ServiceNames, Services } from "../shared/ServiceCatalog.js"
 import { createTestDatabase, type TestDatabase, uniqueId } from "../shared/testing/TestDatabase.js"
+import { stopChild } from "../shared/testing/Processes.js"
 import { deleteStreams } from "../shared/testing/TestStreams.js"
 
 /** the packages that speak to each external system */
@@ -61,14 +62,6 @@ export async function resolve(specifier, context, next) {
     JSON.stringify(`data:text/javascript,${encodeURIComponent(hooks)}`)
   )});`
 }
-
-const stop = (child: ChildProcess) =>
-  new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve()
-    child.once("exit", () => resolve())
-    child.kill("SIGTERM")
-    setTimeout(() => child.kill("SIGKILL"), 10_000).unref()
-  })
 
 describe("each service alone loads only what it uses", () => {
   let db: TestDatabase
@@ -132,7 +125,7 @@ describe("each service alone loads only what it uses", () => {
         )
       }
     } finally {
-      await stop(child)
+      await stopChild(child, 10_000)
     }
   }
 

@@ -26,17 +26,19 @@ export const buildAuditorBundle = Effect.tryPromise({
     // imported here, and its service process stopped once the bundle is made: esbuild keeps a Go child process
     // (~100 MiB resident) alive for further builds otherwise, and the console makes one
     const esbuild = await import("esbuild")
-    const out = await esbuild.build({
-      entryPoints: [entry],
-      bundle: true,
-      write: false,
-      format: "esm",
-      platform: "browser",
-      target: "es2022",
-      minify: true,
-      legalComments: "none",
-      logLevel: "silent"
-    }).finally(() => esbuild.stop())
+    const out = await esbuild
+      .build({
+        entryPoints: [entry],
+        bundle: true,
+        write: false,
+        format: "esm",
+        platform: "browser",
+        target: "es2022",
+        minify: true,
+        legalComments: "none",
+        logLevel: "silent"
+      })
+      .finally(() => esbuild.stop())
     const code = out.outputFiles[0]?.text ?? ""
     if (code === "") throw new Error("esbuild produced no output")
     return { code, etag: `"${createHash("sha256").update(code).digest("hex").slice(0, 32)}"`, bytes: code.length }

@@ -20,7 +20,7 @@
  * (default: a 32 MB young generation, fewer scavenges on the allocation-heavy request path);
  * BENCH_GATEWAY_LOG=<file> keeps the gateway's output (e.g. GATEWAY_NODE_OPTIONS="--trace-gc").
  */
-import { type ChildProcess, execFile, spawn } from "node:child_process"
+import { type ChildProcess, spawn } from "node:child_process"
 import { createWriteStream, readFileSync } from "node:fs"
 import { createServer } from "node:http"
 import { Queue } from "bullmq"
@@ -29,15 +29,8 @@ import { Effect, Redacted } from "effect"
 import { Redis as IORedis } from "ioredis"
 import { publicRules } from "../shared/http/RateLimit.js"
 import { Services } from "../shared/ServiceCatalog.js"
+import { autocannon, type LoadResult, stopChild } from "../shared/testing/Processes.js"
 import { digitalLinkOf, JWT_SECRET, makeHarness, postJson } from "../services/gateway/testing/ScanPathHarness.js"
-
-interface Result {
-  readonly requests: { readonly average: number; readonly total: number }
-  readonly latency: { readonly p50: number; readonly p99: number }
-  readonly errors: number
-  readonly timeouts: number
-  readonly non2xx: number
-}
 
 const seconds = Number(process.env.BENCH_SECONDS ?? "10")
 const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? "2"))
@@ -50,23 +43,8 @@ const limits = {
   RATE_LIMIT_OVERRIDES: "ip:127.0.0.1=100000000/60"
 }
 
-const autocannon = (url: string, body?: string): Promise<Result> =>
-  new Promise((resolve, reject) => {
-    const args = ["-c", "50", "-d", String(seconds), "-j"]
-    if (body !== undefined) args.push("-m", "POST", "-H", "content-type=application/json", "-b", body)
-    args.push(url)
-    execFile("node_modules/.bin/autocannon", args, { maxBuffer: 64 * 1024 * 1024 }, (err, stdout) => {
-      if (err !== null) return reject(err)
-      try {
-        resolve(JSON.parse(stdout))
-      } catch (e) {
-        reject(e)
-      }
-    })
-  })
-
 /** totals over rounds: throughput averaged, percentiles as the worst round's (conservative) */
-const combine = (rs: ReadonlyArray<Result>): Result => ({
+const combine = (rs: ReadonlyArray<LoadResult>): LoadResult => ({
   requests: {
     average: rs.reduce((a, r) => a + r.requests.average, 0) / rs.length,
     total: rs.reduce((a, r) => a + r.requests.total, 0)
@@ -77,7 +55,7 @@ const combine = (rs: ReadonlyArray<Result>): Result => ({
   non2xx: rs.reduce((a, r) => a + r.non2xx, 0)
 })
 
-const line = (name: string, r: Result) =>
+const line = (name: string, r: LoadResult) =>
   `${name.padEnd(5)} req/s=${Math.round(r.requests.average)} total=${r.requests.total} p50=${r.latency.p50}ms p99=${r.latency.p99}ms errors=${r.errors + r.timeouts} non2xx=${r.non2xx}`
 
 /** the gateway as its own process, on the harness's database, prefixes and ports */
@@ -126,14 +104,6 @@ const startGatewayProcess = async (h: Awaited<ReturnType<typeof makeHarness>>, o
   child.kill("SIGKILL")
   throw new Error(`gateway process not ready after 30 s: ${output}`)
 }
-
-const stop = (child: ChildProcess) =>
-  new Promise<void>((resolve) => {
-    if (child.exitCode !== null) return resolve()
-    child.once("exit", () => resolve())
-    child.kill("SIGTERM")
-    setTimeout(() => child.kill("SIGKILL"), 5000).unref()
-  })
 
 /** a process's CPU time so far (user + system), from /proc (Linux) */
 const cpuMillis = (pid: number | undefined): number => {
@@ -216,8 +186,8 @@ const main = async () => {
       if (r.status !== 200) throw new Error(`warm-up scan answered ${r.status}: ${JSON.stringify(r.json)}`)
       warm++
     }
-    const bs: Array<Result> = []
-    const ss: Array<Result> = []
+    const bs: Array<LoadResult> = []
+    const ss: Array<LoadResult> = []
     // CPU time per request (user + system), which machine load skews far less than latency
     const redisPid = Number(/process_id:(\d+)/.exec(await redis.info("server"))?.[1])
     let bareCpu = 0
@@ -227,13 +197,13 @@ const main = async () => {
     for (let i = 0; i < rounds; i++) {
       const c0 = process.cpuUsage()
       const r0 = cpuMillis(redisPid)
-      bs.push(await autocannon(bareUrl))
+      bs.push(await autocannon(bareUrl, seconds))
       const c1 = process.cpuUsage(c0)
       bareCpu += (c1.user + c1.system) / 1000
       bareRedis += cpuMillis(redisPid) - r0
       const g0 = cpuMillis(child.pid)
       const r1 = cpuMillis(redisPid)
-      ss.push(await autocannon(`${gateway}/v1/scans`, body))
+      ss.push(await autocannon(`${gateway}/v1/scans`, seconds, body))
       scanCpu += cpuMillis(child.pid) - g0
       scanRedis += cpuMillis(redisPid) - r1
       console.log(`round ${i + 1}: ${line("bare", bs[i]!)}`)
@@ -285,7 +255,7 @@ const main = async () => {
     await q.obliterate({ force: true })
     await q.close()
     conn.disconnect()
-    const perRequest = (ms: number, r: Result) => ((ms * 1000) / Math.max(1, r.requests.total)).toFixed(1)
+    const perRequest = (ms: number, r: LoadResult) => ((ms * 1000) / Math.max(1, r.requests.total)).toFixed(1)
     console.log(
       `cpu per request: bare ${perRequest(bareCpu, b)} µs (bench process) + ${perRequest(bareRedis, b)} µs redis, ` +
         `scan ${perRequest(scanCpu, s)} µs (gateway process) + ${perRequest(scanRedis, s)} µs redis ` +
@@ -295,7 +265,7 @@ const main = async () => {
     console.log(line("scan", s))
     console.log(`ratio=${(s.requests.average / b.requests.average).toFixed(3)}`)
   } finally {
-    if (gatewayProcess !== undefined) await stop(gatewayProcess)
+    if (gatewayProcess !== undefined) await stopChild(gatewayProcess, 5000)
     bare.close()
     redis.disconnect()
     await h.close()

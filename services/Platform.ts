@@ -1,9 +1,7 @@
-import { Effect, Layer, Schema } from "effect"
+import { Effect, ExecutionStrategy, Layer, Option, Schema, Scope } from "effect"
 import { AppConfig } from "../shared/config/AppConfig.js"
-import { InfraLive } from "../shared/layers/Infra.js"
 import { isServiceName, type ServiceName, ServiceNames, Services } from "../shared/ServiceCatalog.js"
-import { TracingLive } from "../shared/telemetry/Tracing.js"
-import { ServiceLayers } from "./Registry.js"
+import { type Infra, ServiceLayers } from "./Registry.js"
 
 export class UnknownService extends Schema.TaggedError<UnknownService>()("UnknownService", {
   message: Schema.String
@@ -28,9 +26,40 @@ export const parseServiceSelection = (value: string): Effect.Effect<ReadonlyArra
 }
 
 /**
- * Starts the selected services in this process: the external systems once, then each service's
- * layer built on its own (its own HTTP server, router and metrics registry) so that several can
- * share one process. Returns when every server listens; they stop when the scope closes.
+ * The process's external systems, each imported and built on first use (by a service's layer that provides
+ * it) and then shared by every service of the process: one pool, one set of connections. They live in a
+ * scope opened before any service's, so they close after every server has drained.
+ */
+const makeInfra = (processName: string) =>
+  Effect.gen(function* () {
+    const scope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
+    const once = <A, E>(load: () => Promise<Layer.Layer<A, E, AppConfig>>) =>
+      Effect.map(
+        Effect.cached(Effect.flatMap(Effect.promise(load), (layer) => Layer.buildWithScope(layer, scope))),
+        Layer.effectContext
+      )
+    return {
+      database: yield* once(async () => (await import("../shared/layers/Database.js")).DatabaseLive(processName)),
+      redis: yield* once(async () => (await import("../shared/layers/Redis.js")).RedisLive(processName)),
+      nats: yield* once(async () => (await import("../shared/layers/Nats.js")).NatsLive(processName)),
+      queue: yield* once(async () => (await import("../shared/layers/Queues.js")).QueuesLive(processName))
+    } satisfies Infra
+  })
+
+/** OTLP export when OTEL_EXPORTER_OTLP_ENDPOINT is set; the OpenTelemetry SDK is not even loaded otherwise. */
+const tracingFor = (service: ServiceName) =>
+  Layer.unwrapEffect(
+    Effect.gen(function* () {
+      const config = yield* AppConfig
+      if (Option.isNone(config.telemetry.otlpEndpoint)) return Layer.empty
+      return (yield* Effect.promise(() => import("../shared/telemetry/Tracing.js"))).TracingLive(service)
+    })
+  )
+
+/**
+ * Starts the selected services in this process: each service's layer built on its own (its own HTTP
+ * server, router and metrics registry) so that several can share one process, on the external systems
+ * it uses, opened once per process. Returns when every server listens; they stop when the scope closes.
  */
 export interface StartOptions {
   /** replaces the config-driven OTLP tracing (tests pass an in-memory exporter) */
@@ -40,23 +69,25 @@ export interface StartOptions {
 export const startServices = (names: ReadonlyArray<ServiceName>, processName: string, options: StartOptions = {}) =>
   Effect.gen(function* () {
     const config = yield* AppConfig
-    const infra = yield* Layer.build(InfraLive(processName))
-    const context = Layer.succeedContext(infra)
+    const infra = yield* makeInfra(processName)
     yield* Effect.forEach(
       names,
       (name) =>
-        Layer.build(
-          ServiceLayers[name].pipe(
-            Layer.provide(context),
-            Layer.provide(options.tracing?.(name) ?? TracingLive(name)),
-            Layer.annotateLogs("service", name)
-          )
-        ).pipe(Effect.withSpan(`Platform.start.${name}`)),
+        Effect.promise(() => ServiceLayers[name](infra)).pipe(
+          Effect.flatMap((layer) =>
+            Layer.build(
+              layer.pipe(
+                Layer.provide(options.tracing?.(name) ?? tracingFor(name)),
+                Layer.annotateLogs("service", name)
+              )
+            )
+          ),
+          Effect.withSpan(`Platform.start.${name}`)
+        ),
       { concurrency: "unbounded", discard: true }
     )
-    const urls = names.map((n) => ({
+    return names.map((n) => ({
       service: n,
       url: `http://localhost:${Services[n].port + config.http.portOffset}`
     }))
-    return urls
   })

@@ -54,6 +54,14 @@ export interface ServiceSpec {
   readonly secrets: ReadonlyArray<SecretVariable>
   /** its own settings, beyond the common ones and those of its dependencies and calls */
   readonly settings: ReadonlyArray<string>
+  /**
+   * One process's memory, from `npm run bench:memory` (compiled build): the pod's request covers its RSS
+   * when ready, the limit its peak under the scan bench's load, with headroom. `nodeOptions` are its V8
+   * flags (the pod's NODE_OPTIONS): a larger young generation (semi-space) means fewer scavenges under
+   * heavy allocation and a larger resident heap; only the services with a throughput bench behind them
+   * (gateway: bench:scan; orchestrator: bench:queue) get the image's 32 MB.
+   */
+  readonly memory: { readonly requestMiB: number; readonly limitMiB: number; readonly nodeOptions: string }
 }
 
 export const HealthPaths = {
@@ -83,17 +91,19 @@ export const Services: Readonly<Record<ServiceName, ServiceSpec>> = {
       "JWT_ISSUER",
       "GDPR_ENABLED",
       "CCPA_ENABLED"
-    ]
+    ],
+    memory: { requestMiB: 192, limitMiB: 256, nodeOptions: "--max-semi-space-size=32" }
   },
   brain: {
     name: "brain",
     port: 8000,
     description: "resolves the intent of a scan",
-    required: ["database", "redis"],
-    optional: ["nats"],
+    required: [],
+    optional: [],
     calls: [],
     secrets: [],
-    settings: []
+    settings: [],
+    memory: { requestMiB: 128, limitMiB: 192, nodeOptions: "--max-semi-space-size=8" }
   },
   policy: {
     name: "policy",
@@ -103,7 +113,8 @@ export const Services: Readonly<Record<ServiceName, ServiceSpec>> = {
     optional: ["nats"],
     calls: [],
     secrets: ["JWT_PUBLIC_KEY", "PII_MASTER_KEY"],
-    settings: ["JWT_ISSUER", "GDPR_ENABLED", "CCPA_ENABLED"]
+    settings: ["JWT_ISSUER", "GDPR_ENABLED", "CCPA_ENABLED"],
+    memory: { requestMiB: 128, limitMiB: 192, nodeOptions: "--max-semi-space-size=8" }
   },
   identity: {
     name: "identity",
@@ -113,7 +124,8 @@ export const Services: Readonly<Record<ServiceName, ServiceSpec>> = {
     optional: ["nats"],
     calls: [],
     secrets: ["JWT_PRIVATE_KEY", "JWT_PUBLIC_KEY", "PII_MASTER_KEY"],
-    settings: ["JWT_ISSUER", "GDPR_ENABLED", "CCPA_ENABLED"]
+    settings: ["JWT_ISSUER", "GDPR_ENABLED", "CCPA_ENABLED"],
+    memory: { requestMiB: 128, limitMiB: 192, nodeOptions: "--max-semi-space-size=8" }
   },
   knowledge: {
     name: "knowledge",
@@ -123,27 +135,30 @@ export const Services: Readonly<Record<ServiceName, ServiceSpec>> = {
     optional: ["nats"],
     calls: [],
     secrets: ["JWT_PUBLIC_KEY", "PII_MASTER_KEY"],
-    settings: ["JWT_ISSUER"]
+    settings: ["JWT_ISSUER"],
+    memory: { requestMiB: 128, limitMiB: 192, nodeOptions: "--max-semi-space-size=8" }
   },
   compliance: {
     name: "compliance",
     port: 8102,
     description: "tamper-evident audit log, checkpoints, proofs, escalations",
     required: ["database"],
-    optional: ["redis", "nats"],
+    optional: ["redis"],
     calls: [],
     secrets: ["JWT_PUBLIC_KEY", "PII_MASTER_KEY"],
-    settings: ["JWT_ISSUER", "AUDIT_LOG_ORIGIN"]
+    settings: ["JWT_ISSUER", "AUDIT_LOG_ORIGIN"],
+    memory: { requestMiB: 128, limitMiB: 192, nodeOptions: "--max-semi-space-size=8" }
   },
   chain: {
     name: "chain",
     port: 8103,
     description: "anchors audit checkpoints on Cardano",
     required: ["database"],
-    optional: ["redis", "nats"],
+    optional: ["redis"],
     calls: [],
     secrets: ["JWT_PUBLIC_KEY", "CHAIN_SIGNING_KEY", "BLOCKFROST_PROJECT_ID"],
-    settings: ["JWT_ISSUER", "AUDIT_LOG_ORIGIN", ...ChainSettings]
+    settings: ["JWT_ISSUER", "AUDIT_LOG_ORIGIN", ...ChainSettings],
+    memory: { requestMiB: 128, limitMiB: 192, nodeOptions: "--max-semi-space-size=8" }
   },
   agentic: {
     name: "agentic",
@@ -153,7 +168,8 @@ export const Services: Readonly<Record<ServiceName, ServiceSpec>> = {
     optional: ["redis"],
     calls: [],
     secrets: [],
-    settings: ["AGENTIC_CLONE_WINDOW_SECONDS", "AGENTIC_FAILED_AUTH_THRESHOLD", "AGENTIC_FAILED_AUTH_WINDOW_SECONDS"]
+    settings: ["AGENTIC_CLONE_WINDOW_SECONDS", "AGENTIC_FAILED_AUTH_THRESHOLD", "AGENTIC_FAILED_AUTH_WINDOW_SECONDS"],
+    memory: { requestMiB: 128, limitMiB: 192, nodeOptions: "--max-semi-space-size=8" }
   },
   orchestrator: {
     name: "orchestrator",
@@ -188,17 +204,19 @@ export const Services: Readonly<Record<ServiceName, ServiceSpec>> = {
       "BEAT_CHAIN_SYNC_EVERY_MS",
       "BEAT_CHECKPOINT_EVERY_MS",
       ...ChainSettings
-    ]
+    ],
+    memory: { requestMiB: 192, limitMiB: 384, nodeOptions: "--max-semi-space-size=32" }
   },
   console: {
     name: "console",
     port: 3002,
     description: "web console for brands, owners and auditors",
     required: [],
-    optional: ["database", "redis"],
+    optional: [],
     calls: ["compliance"],
     secrets: [],
-    settings: []
+    settings: [],
+    memory: { requestMiB: 128, limitMiB: 192, nodeOptions: "--max-semi-space-size=8" }
   }
 }
 

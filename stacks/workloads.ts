@@ -24,25 +24,36 @@ export interface WorkloadSpec {
   readonly singleton: boolean
 }
 
-const standard: Resources = {
-  requests: { cpu: "250m", memory: "256Mi" },
-  limits: { cpu: "500m", memory: "512Mi" }
+/** CPU per profile (the guide's "Resource Limits" table); memory is the service's own (`resourcesOf`) */
+interface Cpu {
+  readonly request: string
+  readonly limit: string
 }
-// gateway: 512Mi / 500m in every environment (guide, "Resource Limits")
-const gateway: Resources = { requests: { cpu: "250m", memory: "512Mi" }, limits: { cpu: "500m", memory: "512Mi" } }
-// brain: 512Mi / 500m in development, up to 1Gi / 1 CPU in production
-const brainDev: Resources = { requests: { cpu: "250m", memory: "512Mi" }, limits: { cpu: "500m", memory: "512Mi" } }
-const brainProd: Resources = { requests: { cpu: "500m", memory: "512Mi" }, limits: { cpu: "1", memory: "1Gi" } }
+const standard: Cpu = { request: "250m", limit: "500m" }
+// brain: 500m in development, up to 1 CPU in production
+const brainProd: Cpu = { request: "500m", limit: "1" }
+
+/**
+ * A pod's memory request and limit: one process's measured figures (ServiceCatalog `memory`, from
+ * `npm run bench:memory`), the same in every environment — replicas, not pod size, follow the load.
+ */
+const resourcesOf = (service: ServiceName, cpu: Cpu): Resources => {
+  const { requestMiB, limitMiB } = Services[service].memory
+  return {
+    requests: { cpu: cpu.request, memory: `${requestMiB}Mi` },
+    limits: { cpu: cpu.limit, memory: `${limitMiB}Mi` }
+  }
+}
 
 interface Row {
   readonly replicas: number
   readonly autoscale?: { readonly min: number; readonly max: number }
-  readonly resources?: Resources
+  readonly cpu?: Cpu
 }
 
 const production: Readonly<Record<ServiceName, Row>> = {
-  gateway: { replicas: 3, autoscale: { min: 3, max: 10 }, resources: gateway },
-  brain: { replicas: 2, autoscale: { min: 2, max: 8 }, resources: brainProd },
+  gateway: { replicas: 3, autoscale: { min: 3, max: 10 } },
+  brain: { replicas: 2, autoscale: { min: 2, max: 8 }, cpu: brainProd },
   policy: { replicas: 2, autoscale: { min: 2, max: 6 } },
   identity: { replicas: 2 },
   knowledge: { replicas: 2 },
@@ -59,7 +70,7 @@ const rowFor = (profile: WorkloadProfile, service: ServiceName): Row => {
   const row = production[service]
   if (profile === "production") return row
   // development: one pod each, no autoscaling, the guide's development sizes
-  return { replicas: 1, resources: service === "brain" ? brainDev : (row.resources ?? standard) }
+  return { replicas: 1 }
 }
 
 /** A Service's in-cluster DNS name (the Service is named after the catalog service). */
@@ -90,18 +101,18 @@ export const workloadsFor = (
       service,
       replicas: row.replicas,
       autoscale: row.autoscale,
-      resources: row.resources ?? standard,
-      extraEnv: calls,
+      resources: resourcesOf(service, row.cpu ?? standard),
+      extraEnv: { ...calls, NODE_OPTIONS: Services[service].memory.nodeOptions },
       singleton: false
     }
     if (service !== "orchestrator") return [base]
     return [
-      { ...base, extraEnv: { ...calls, ORCHESTRATOR_ROLE: "worker" } },
+      { ...base, extraEnv: { ...base.extraEnv, ORCHESTRATOR_ROLE: "worker" } },
       {
         ...base,
         name: "orchestrator-beat",
         replicas: 1,
-        extraEnv: { ...calls, ORCHESTRATOR_ROLE: "beat" },
+        extraEnv: { ...base.extraEnv, ORCHESTRATOR_ROLE: "beat" },
         singleton: true
       }
     ]

@@ -1,4 +1,4 @@
-import { HttpApiBuilder } from "@effect/platform"
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import { Effect, Layer } from "effect"
 import { healthHandlers } from "../../shared/http/HealthHttp.js"
 import { serveService } from "../../shared/http/Server.js"

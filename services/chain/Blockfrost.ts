@@ -1,4 +1,5 @@
-import { HttpClient, HttpClientRequest } from "@effect/platform"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { Effect, Layer, Option, Redacted, Schema } from "effect"
 import { blockfrostBaseUrl, ChainConfig } from "./ChainConfig.js"
 import { ChainProvider, type ChainProviderService, type ChainTxStatus } from "./ChainProvider.js"

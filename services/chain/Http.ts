@@ -1,4 +1,4 @@
-import { HttpApiBuilder } from "@effect/platform"
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import { Effect, Layer, Option } from "effect"
 import { TokensLive } from "../../shared/auth/Tokens.js"
 import { AppConfig } from "../../shared/config/AppConfig.js"

@@ -1,5 +1,6 @@
 import { TxSubmissionErrorCode } from "@cardano-sdk/core"
-import { HttpClient, HttpClientRequest } from "@effect/platform"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { Effect, Layer, Option, Schema } from "effect"
 import { ChainConfig } from "./ChainConfig.js"
 import { ChainProvider, type ChainProviderService, type ChainTxStatus } from "./ChainProvider.js"

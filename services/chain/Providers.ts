@@ -1,4 +1,4 @@
-import { FetchHttpClient } from "@effect/platform"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { Effect, Layer } from "effect"
 import { BlockfrostLayer } from "./Blockfrost.js"
 import { ChainConfig } from "./ChainConfig.js"

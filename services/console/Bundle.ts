@@ -8,7 +8,6 @@ import { createHash } from "node:crypto"
 import { extname } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Data, Effect } from "effect"
-import { build } from "esbuild"
 
 export class BundleFailed extends Data.TaggedError("BundleFailed")<{ readonly message: string }> {}
 
@@ -24,17 +23,22 @@ const entry = fileURLToPath(new URL(`./auditor/main${extname(fileURLToPath(impor
 
 export const buildAuditorBundle = Effect.tryPromise({
   try: async (): Promise<Bundle> => {
-    const out = await build({
-      entryPoints: [entry],
-      bundle: true,
-      write: false,
-      format: "esm",
-      platform: "browser",
-      target: "es2022",
-      minify: true,
-      legalComments: "none",
-      logLevel: "silent"
-    })
+    // imported here, and its service process stopped once the bundle is made: esbuild keeps a Go child process
+    // (~100 MiB resident) alive for further builds otherwise, and the console makes one
+    const esbuild = await import("esbuild")
+    const out = await esbuild
+      .build({
+        entryPoints: [entry],
+        bundle: true,
+        write: false,
+        format: "esm",
+        platform: "browser",
+        target: "es2022",
+        minify: true,
+        legalComments: "none",
+        logLevel: "silent"
+      })
+      .finally(() => esbuild.stop())
     const code = out.outputFiles[0]?.text ?? ""
     if (code === "") throw new Error("esbuild produced no output")
     return { code, etag: `"${createHash("sha256").update(code).digest("hex").slice(0, 32)}"`, bytes: code.length }

@@ -1,4 +1,6 @@
-import { HttpApiBuilder, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Config, Effect, Layer } from "effect"
 import { AppConfig } from "../../shared/config/AppConfig.js"
 import { healthHandlers } from "../../shared/http/HealthHttp.js"

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto"
-import type { HttpServerRequest } from "@effect/platform"
+import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import { Effect, Layer, Option } from "effect"
 import { verifyToken } from "../../shared/auth/Authenticate.js"
 import { bearerToken, Tokens } from "../../shared/auth/Tokens.js"

@@ -1,4 +1,4 @@
-import { OpenApi } from "@effect/platform"
+import * as OpenApi from "@effect/platform/OpenApi"
 import { BrainApi } from "../brain/Api.js"
 import { KnowledgeApi } from "../knowledge/Api.js"
 import { PolicyApi } from "../policy/Api.js"

@@ -1,6 +1,7 @@
 import { currentTraceparent } from "../../shared/telemetry/TraceContext.js"
 import { randomUUID } from "node:crypto"
-import { Headers, HttpTraceContext } from "@effect/platform"
+import * as Headers from "@effect/platform/Headers"
+import * as HttpTraceContext from "@effect/platform/HttpTraceContext"
 import { DateTime, Effect, Either, Option, Schema } from "effect"
 import { bearerToken, type Principal, sessionKey, Tokens, Unauthorized } from "../../shared/auth/Tokens.js"
 import { parseTag, tagKey } from "../../shared/domain/DigitalLink.js"

@@ -1,4 +1,6 @@
-import { HttpApiSchema, HttpClient, HttpClientResponse } from "@effect/platform"
+import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { Effect, Schema } from "effect"
 
 /**

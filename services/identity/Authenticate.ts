@@ -1,4 +1,4 @@
-import { HttpServerRequest } from "@effect/platform"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import { Effect } from "effect"
 import { requirePrincipal } from "../../shared/auth/Authenticate.js"
 import { Forbidden, type Principal, type Tokens, type Unauthorized } from "../../shared/auth/Tokens.js"

@@ -1,4 +1,6 @@
-import { type HttpApiBuilder, type HttpApiGroup, HttpServerRequest } from "@effect/platform"
+import type * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
+import type * as HttpApiGroup from "@effect/platform/HttpApiGroup"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import { Effect } from "effect"
 import { Tokens } from "../../shared/auth/Tokens.js"
 import { AppConfig } from "../../shared/config/AppConfig.js"

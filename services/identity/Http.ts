@@ -1,4 +1,4 @@
-import { HttpApiBuilder } from "@effect/platform"
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import { Layer } from "effect"
 import { TokensLive } from "../../shared/auth/Tokens.js"
 import type { Nats } from "../../shared/layers/Nats.js"

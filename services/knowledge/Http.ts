@@ -1,4 +1,5 @@
-import { HttpApiBuilder, type HttpApiGroup } from "@effect/platform"
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
+import type * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import { Effect, Layer } from "effect"
 import { TokensLive } from "../../shared/auth/Tokens.js"
 import { healthHandlers } from "../../shared/http/HealthHttp.js"

@@ -1,4 +1,5 @@
-import { HttpApi, OpenApi } from "@effect/platform"
+import * as HttpApi from "@effect/platform/HttpApi"
+import * as OpenApi from "@effect/platform/OpenApi"
 import { HealthApi } from "../../shared/http/Health.js"
 import { Services } from "../../shared/ServiceCatalog.js"
 

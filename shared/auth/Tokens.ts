@@ -1,4 +1,4 @@
-import { HttpApiSchema } from "@effect/platform"
+import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import { Context, Effect, Layer, Option, Redacted, Schema } from "effect"
 import * as jose from "jose"
 import { AppConfig } from "../config/AppConfig.js"

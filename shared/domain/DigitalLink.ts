@@ -1,4 +1,4 @@
-import { HttpApiSchema } from "@effect/platform"
+import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import { Either, Schema } from "effect"
 import { gtinCheckDigit, validateGtin } from "./Gtin.js"
 

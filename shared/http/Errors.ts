@@ -1,4 +1,4 @@
-import { HttpServerResponse } from "@effect/platform"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 
 /**
  * Every 4xx/5xx the platform sends is JSON `{ error, message, details? }`. Domain errors

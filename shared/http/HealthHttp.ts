@@ -1,4 +1,5 @@
-import type { HttpApiBuilder, HttpApiGroup } from "@effect/platform"
+import type * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
+import type * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import { Effect } from "effect"
 import { Health, type HealthApi, NotReady, NotStarted, Unhealthy, failingRequired } from "./Health.js"
 import { Metrics } from "../telemetry/Metrics.js"

@@ -1,16 +1,14 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import { randomUUID } from "node:crypto"
-import {
-  HttpApi,
-  HttpApiBuilder,
-  type HttpApiGroup,
-  HttpApiScalar,
-  HttpIncomingMessage,
-  HttpServerError,
-  HttpServerRequest,
-  HttpServerResponse
-} from "@effect/platform"
-import { NodeHttpServer } from "@effect/platform-node"
+import * as HttpApi from "@effect/platform/HttpApi"
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
+import type * as HttpApiGroup from "@effect/platform/HttpApiGroup"
+import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
+import * as HttpServerError from "@effect/platform/HttpServerError"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+// the module, not the package index: the index loads @effect/cluster, rpc and workflow too
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Context, Effect, Layer, Option } from "effect"
 import { ServeError } from "@effect/platform/HttpServerError"
 import { AppConfig } from "../config/AppConfig.js"
@@ -154,6 +152,29 @@ const listener = (service: ServiceName, route: (method: string, path: string) =>
     })
   )
 
+/**
+ * The interactive API reference at /docs, made on its first request: the page inlines ~3 MB of script
+ * (HttpApiScalar), which a process nobody asks for it need not load or hold.
+ */
+const apiReference = HttpApiBuilder.Router.use((router) =>
+  Effect.gen(function* () {
+    const api = yield* HttpApi.Api
+    const page = yield* Effect.cached(
+      Effect.gen(function* () {
+        const { layer } = yield* Effect.promise(() => import("@effect/platform/HttpApiScalar"))
+        const built = yield* Layer.build(
+          layer({ path: "/docs" }).pipe(
+            Layer.provideMerge(HttpApiBuilder.Router.Live),
+            Layer.provide(Layer.succeed(HttpApi.Api, api))
+          )
+        ).pipe(Effect.scoped)
+        return yield* Context.get(built, HttpApiBuilder.Router).router
+      })
+    )
+    yield* router.get("/docs", Effect.flatten(page))
+  })
+)
+
 export interface ServeOptions<LE, LR> {
   /** serve an interactive API reference at /docs */
   readonly docs?: boolean
@@ -180,7 +201,7 @@ export const serveService = <
   options: ServeOptions<LE, LR> = {}
 ) =>
   listener(service, routeMatcher(api)).pipe(
-    Layer.provide(options.docs === true ? HttpApiScalar.layer({ path: "/docs" }) : Layer.empty),
+    Layer.provide(options.docs === true ? apiReference : Layer.empty),
     Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
     Layer.provide([HttpApiBuilder.Router.Live, HttpApiBuilder.Middleware.layer]),
     Layer.provide(HttpApiBuilder.api(api).pipe(Layer.provide(handlers))),

@@ -4,6 +4,7 @@ import { Context, Duration, Effect, Layer, Redacted } from "effect"
 import pg from "pg"
 import { AppConfig } from "../config/AppConfig.js"
 import { DependencyError, describeCause } from "./Errors.js"
+import { Database } from "./Systems.js"
 
 export interface PoolStats {
   readonly total: number
@@ -16,13 +17,12 @@ export interface PoolStats {
  * Postgres: the SqlClient every repository uses, plus what health and metrics need (ping, pool use).
  * The pool is built here so its counters are readable; @effect/sql-pg runs every query on it.
  */
-export class Database extends Context.Tag("brandme/Database")<
-  Database,
-  {
-    readonly ping: Effect.Effect<void, DependencyError>
-    readonly poolStats: () => PoolStats
-  }
->() {}
+export interface DatabaseService {
+  readonly ping: Effect.Effect<void, DependencyError>
+  readonly poolStats: () => PoolStats
+}
+
+export { Database }
 
 export interface DatabaseOptions {
   readonly url: string

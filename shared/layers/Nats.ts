@@ -1,9 +1,10 @@
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient } from "@nats-io/jetstream"
 import { connect, createInbox, headers as natsHeaders, type Msg, type NatsConnection } from "@nats-io/transport-node"
-import { Context, Duration, Effect, Layer, Option, Redacted, Ref, Runtime, Schedule, type Scope } from "effect"
+import { Duration, Effect, Layer, Option, Redacted, Ref, Runtime, Schedule, type Scope } from "effect"
 import { AppConfig } from "../config/AppConfig.js"
 import { currentTraceparent, withRemoteParent } from "../telemetry/TraceContext.js"
 import { DependencyError, describeCause } from "./Errors.js"
+import { Nats } from "./Systems.js"
 
 /**
  * NATS JetStream: facts others may react to (`brandme.<domain>.<event>`), durable consumers,
@@ -61,7 +62,7 @@ export interface NatsService {
   readonly consume: <E, R>(options: ConsumeOptions<E, R>) => Effect.Effect<void, DependencyError, R | Scope.Scope>
 }
 
-export class Nats extends Context.Tag("brandme/Nats")<Nats, NatsService>() {}
+export { Nats }
 
 const fail = (operation: string) => (cause: unknown) =>
   new DependencyError({ dependency: "nats", operation, message: describeCause(cause) })

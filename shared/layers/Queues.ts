@@ -1,9 +1,10 @@
 import { type JobsOptions, Queue } from "bullmq"
-import { Context, Effect, Layer, Option, Redacted } from "effect"
+import { Effect, Layer, Option, Redacted } from "effect"
 import type { Redis as IORedis } from "ioredis"
 import { AppConfig } from "../config/AppConfig.js"
 import { currentTraceparent } from "../telemetry/TraceContext.js"
 import { DependencyError, describeCause, NotImplementedInTest } from "./Errors.js"
+import { Queues } from "./Systems.js"
 import { makeRedisClient } from "./Redis.js"
 
 /** The trace parent a producer left on a job, for the worker's span (see TraceContext.withRemoteParent). */
@@ -38,7 +39,7 @@ export interface QueuesService {
   readonly connection: Effect.Effect<IORedis, NotImplementedInTest>
 }
 
-export class Queues extends Context.Tag("brandme/Queues")<Queues, QueuesService>() {}
+export { Queues }
 
 const fail = (operation: string) => (cause: unknown) =>
   new DependencyError({ dependency: "queue", operation, message: describeCause(cause) })

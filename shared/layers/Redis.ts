@@ -1,7 +1,8 @@
-import { Context, Effect, Layer, Option, Redacted } from "effect"
+import { Effect, Layer, Option, Redacted } from "effect"
 import { Redis as IORedis, type RedisOptions } from "ioredis"
 import { AppConfig } from "../config/AppConfig.js"
 import { DependencyError, describeCause, NotImplementedInTest } from "./Errors.js"
+import { Redis } from "./Systems.js"
 
 /**
  * Redis in two roles: the cache connection (may evict: allkeys-lru) and the queue connection
@@ -21,7 +22,7 @@ export interface RedisService {
   readonly queue: Effect.Effect<IORedis, NotImplementedInTest>
 }
 
-export class Redis extends Context.Tag("brandme/Redis")<Redis, RedisService>() {}
+export { Redis }
 
 const wrap = <A>(operation: string, f: () => Promise<A>) =>
   Effect.tryPromise({

@@ -1,6 +1,7 @@
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { NodeRuntime } from "@effect/platform-node"
+// the module, not the package index: the index loads @effect/cluster, rpc and workflow too
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Effect, Either, Layer, Logger, LogLevel } from "effect"
 import { AppConfig, type AppConfigShape } from "../config/AppConfig.js"
 import { makeConfigProvider } from "../config/EnvFile.js"

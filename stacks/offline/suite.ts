@@ -135,6 +135,21 @@ export const stackPolicySuite = (stack: string, want: StackExpectations): void =
       expect(rec(arr(c.ports)[0]).containerPort).toBe(Services.gateway.port)
     })
 
+    it("every container's memory request, limit and V8 flags are its service's measured ones (catalog `memory`)", () => {
+      const deployments = objects("Deployment")
+      expect(deployments.length).toBeGreaterThan(0)
+      for (const d of deployments) {
+        const service = ServiceNames.find((n) => n === rec(d.metadata.labels)["app.kubernetes.io/component"])
+        expect(service, d.metadata.name).toBeDefined()
+        const { requestMiB, limitMiB, nodeOptions } = Services[service ?? "gateway"].memory
+        const c = rec(containersOf(d)[0])
+        expect(rec(rec(c.resources).requests).memory, d.metadata.name).toBe(`${requestMiB}Mi`)
+        expect(rec(rec(c.resources).limits).memory, d.metadata.name).toBe(`${limitMiB}Mi`)
+        const env = arr(c.env).map(rec)
+        expect(env.find((e) => e.name === "NODE_OPTIONS")?.value, d.metadata.name).toBe(nodeOptions)
+      }
+    })
+
     it("a PodDisruptionBudget for every Deployment with more than one replica", () => {
       expect(policy.checkPdbs(run.resources)).toEqual([])
     })

@@ -1,0 +1,35 @@
+import { type ChildProcess, execFile } from "node:child_process"
+
+/** SIGTERM, then SIGKILL if the process has not exited after `killAfterMs`; resolves once it has exited. */
+export const stopChild = (child: ChildProcess, killAfterMs: number): Promise<void> =>
+  new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve()
+    child.once("exit", () => resolve())
+    child.kill("SIGTERM")
+    setTimeout(() => child.kill("SIGKILL"), killAfterMs).unref()
+  })
+
+/** What the benches read of autocannon's JSON report. */
+export interface LoadResult {
+  readonly requests: { readonly average: number; readonly total: number }
+  readonly latency: { readonly p50: number; readonly p99: number }
+  readonly errors: number
+  readonly timeouts: number
+  readonly non2xx: number
+}
+
+/** autocannon in its own process: 50 connections for `seconds`, GET or (with a body) a JSON POST. */
+export const autocannon = (url: string, seconds: number, body?: string): Promise<LoadResult> =>
+  new Promise((resolve, reject) => {
+    const args = ["-c", "50", "-d", String(seconds), "-j"]
+    if (body !== undefined) args.push("-m", "POST", "-H", "content-type=application/json", "-b", body)
+    args.push(url)
+    execFile("node_modules/.bin/autocannon", args, { maxBuffer: 64 * 1024 * 1024 }, (err, stdout) => {
+      if (err !== null) return reject(err)
+      try {
+        resolve(JSON.parse(stdout))
+      } catch (e) {
+        reject(e)
+      }
+    })
+  })

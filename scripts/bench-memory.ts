@@ -21,11 +21,15 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs"
 import { join } from "node:path"
 import { Redacted } from "effect"
-import { Services } from "../shared/ServiceCatalog.js"
+import { callUrlVariable, localUrl, type ServiceName, Services } from "../shared/ServiceCatalog.js"
 import { autocannon, stopChild } from "../shared/testing/Processes.js"
 import { deleteStreams } from "../shared/testing/TestStreams.js"
 import { workloadsFor } from "../stacks/workloads.js"
 import { digitalLinkOf, JWT_SECRET, makeHarness, postJson } from "../services/gateway/testing/ScanPathHarness.js"
+
+/** The URLs of a service's callees as this run places them: one host, ports shifted by the run's offset. */
+const callsAt = (service: ServiceName, portOffset: number): Record<string, string> =>
+  Object.fromEntries(Services[service].calls.map((c) => [callUrlVariable(c), localUrl(c, portOffset)]))
 
 const GOAL_IDLE_MIB = 120
 const GOAL_LOADED_MIB = 200
@@ -109,7 +113,8 @@ const main = async () => {
     }
     // the production workloads (orchestrator worker and beat apart), the scan path's backends first
     const order = ["brain", "policy", "knowledge"]
-    const workloads = [...workloadsFor("production")].sort(
+    // callees at their one-host addresses: 127.0.0.1 and their port shifted by this run's offset
+    const workloads = [...workloadsFor("production", () => "127.0.0.1")].sort(
       (a, b) =>
         (order.includes(b.service) ? 1 : 0) - (order.includes(a.service) ? 1 : 0) ||
         (a.service === "gateway" ? 1 : 0) - (b.service === "gateway" ? 1 : 0)
@@ -121,7 +126,14 @@ const main = async () => {
       const offset = portOffset + workloads.slice(0, i).filter((o) => o.service === w.service).length
       const t0 = performance.now()
       const child = spawn(process.execPath, [entry], {
-        env: { ...env, ...w.extraEnv, SERVICE: w.service, NODE_OPTIONS: nodeOptions, PORT_OFFSET: String(offset) },
+        env: {
+          ...env,
+          ...w.extraEnv,
+          ...callsAt(w.service, portOffset),
+          SERVICE: w.service,
+          NODE_OPTIONS: nodeOptions,
+          PORT_OFFSET: String(offset)
+        },
         stdio: ["ignore", "ignore", "pipe"]
       })
       let stderr = ""

@@ -28,14 +28,14 @@ export const chartYaml = (dir: string): Record<string, unknown> => readYaml(path
 
 /**
  * Helm's coalescing of values: maps merge key by key, anything else in `over` replaces, and a
- * null in `over` removes the key.
+ * null in `over` removes the key (user values over defaults; chart defaults keep their nulls).
  */
-export const coalesce = (base: unknown, over: unknown): unknown => {
+export const coalesce = (base: unknown, over: unknown, nullRemoves = true): unknown => {
   if (!isRecord(base) || !isRecord(over)) return over === undefined ? base : over
   const out: Record<string, unknown> = { ...base }
   for (const [k, v] of Object.entries(over)) {
-    if (v === null) delete out[k]
-    else out[k] = coalesce(base[k], v)
+    if (v === null && nullRemoves) delete out[k]
+    else out[k] = coalesce(base[k], v, nullRemoves)
   }
   return out
 }
@@ -70,12 +70,12 @@ export const loadFixture = (ref: ChartRef, root = FixturesRoot): ChartFixture =>
   const schemas: Record<string, unknown> = {}
   const subcharts: Record<string, string> = {}
   for (const name of subs) {
-    defaults = coalesce(defaults, { [name]: readYaml(path.join(subDir, name, "values.yaml")) })
+    defaults = coalesce(defaults, { [name]: readYaml(path.join(subDir, name, "values.yaml")) }, false)
     subcharts[name] = String(chartYaml(path.join(subDir, name)).version)
     const schema = readSchema(path.join(subDir, name))
     if (schema !== undefined) schemas[name] = schema
   }
-  defaults = coalesce(defaults, readYaml(path.join(dir, "values.yaml")))
+  defaults = coalesce(defaults, readYaml(path.join(dir, "values.yaml")), false)
   const schema = readSchema(dir)
   if (schema !== undefined) schemas[""] = schema
   return { ref, defaults: isRecord(defaults) ? defaults : {}, schemas, subcharts }

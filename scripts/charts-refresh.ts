@@ -48,12 +48,19 @@ const copyChart = (from: string, to: string): ReadonlyArray<string> => {
 const licenceOf = (dir: string, meta: Record<string, unknown>): string => {
   const annotations = meta.annotations
   const declared =
-    typeof annotations === "object" && annotations !== null ? Reflect.get(annotations, "artifacthub.io/license") : undefined
+    typeof annotations === "object" && annotations !== null
+      ? Reflect.get(annotations, "artifacthub.io/license")
+      : undefined
   if (typeof declared === "string") return declared
   const file = ["LICENSE", "LICENSE.txt", "LICENSE.md"].map((f) => path.join(dir, f)).find((f) => fs.existsSync(f))
   return file === undefined
     ? "not stated in the chart package: see PROVENANCE"
-    : (fs.readFileSync(file, "utf8").split("\n").find((l) => l.trim() !== "") ?? "").trim()
+    : (
+        fs
+          .readFileSync(file, "utf8")
+          .split("\n")
+          .find((l) => l.trim() !== "") ?? ""
+      ).trim()
 }
 
 const written: Array<string> = []

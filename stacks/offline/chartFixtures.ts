@@ -94,7 +94,8 @@ export const checkFixture = (ref: ChartRef, root = FixturesRoot): ReadonlyArray<
   for (const [, file, hash] of listed) {
     const full = path.join(dir, file ?? "")
     if (!fs.existsSync(full)) v.push(`${ref.chart} ${ref.version}: ${file} missing`)
-    else if (sha256(full) !== hash) v.push(`${ref.chart} ${ref.version}: ${file} differs from what charts:refresh wrote`)
+    else if (sha256(full) !== hash)
+      v.push(`${ref.chart} ${ref.version}: ${file} differs from what charts:refresh wrote`)
   }
   return v
 }

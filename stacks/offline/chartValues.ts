@@ -34,7 +34,15 @@ export const FreeFormValues: Readonly<Record<string, ReadonlyArray<FreeForm>>> =
       path: "prometheus.prometheusSpec.storageSpec",
       why: "a StorageSpec (values.yaml shows volumeClaimTemplate commented out)"
     },
-    { path: "grafana.additionalDataSources", why: "Grafana datasource provisioning entries" }
+    { path: "grafana.additionalDataSources", why: "Grafana datasource provisioning entries" },
+    {
+      path: "grafana.fullnameOverride",
+      why: "read by the grafana subchart's templates/_helpers.tpl (grafana.fullname); values.yaml does not declare it"
+    },
+    {
+      path: "grafana.sidecar.datasources.exemplarTraceIdDestinations",
+      why: "values.yaml documents datasourceUid / traceIdLabelName commented out; templates/grafana/configmaps-datasources.yaml reads them"
+    }
   ],
   loki: [
     { path: "loki.structuredConfig", why: "Loki's configuration file, merged over the generated one" },

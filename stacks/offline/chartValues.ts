@@ -141,6 +141,7 @@ export const checkChartValues = (fixture: ChartFixture, values: Record<string, u
 
 export interface ReleaseValues {
   readonly name: string
+  readonly namespace: string
   readonly chart: ChartRef
   readonly values: Record<string, unknown>
 }
@@ -156,6 +157,7 @@ export const helmReleases = (rs: ReadonlyArray<RecordedResource>): ReadonlyArray
       const values = get("values")
       return {
         name: r.name,
+        namespace: String(get("namespace")),
         chart: {
           chart: String(get("chart")),
           version: String(get("version")),

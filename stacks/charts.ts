@@ -1,6 +1,7 @@
 /**
  * Helm charts the platform installs, pinned. Bump deliberately (`helm search repo <chart> --versions`)
- * and read the chart's upgrade notes: CRD API versions used below depend on these.
+ * and read the chart's upgrade notes: CRD API versions used below depend on these. A bump needs
+ * the chart's values fixtures (`npm run charts:refresh`, stacks/charts/): npm test fails without them.
  */
 export interface ChartRef {
   readonly chart: string

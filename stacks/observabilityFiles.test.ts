@@ -2,7 +2,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
-import { dnsName, readObservabilityFiles, rewriteHosts } from "./observabilityFiles.js"
+import { dnsName, readObservabilityFiles, rebasePaths, rewriteHosts } from "./observabilityFiles.js"
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "brandme-obs-"))
 
@@ -14,7 +14,8 @@ describe("readObservabilityFiles", () => {
       loki: undefined,
       tempo: undefined,
       otelCollector: undefined,
-      alertmanager: undefined
+      alertmanager: undefined,
+      grafanaDatasources: []
     })
   })
 
@@ -55,6 +56,22 @@ describe("rewriteHosts", () => {
       c: "0.0.0.0:4317",
       d: "http://grafana:3000",
       e: 5
+    })
+  })
+
+  it("maps a compose port a chart fixes differently; moves paths onto another volume", () => {
+    const hosts = { tempo: "tempo.observability.svc.cluster.local" }
+    expect(rewriteHosts(["http://tempo:3200", "tempo:4317"], hosts, { tempo: { 3200: 3100 } })).toEqual([
+      "http://tempo.observability.svc.cluster.local:3100",
+      "tempo.observability.svc.cluster.local:4317"
+    ])
+    expect(
+      rebasePaths({ a: "/loki/chunks", b: ["/loki"], c: "/lokiother", d: "/etc/loki" }, "/loki", "/var/loki")
+    ).toEqual({
+      a: "/var/loki/chunks",
+      b: ["/var/loki"],
+      c: "/lokiother",
+      d: "/etc/loki"
     })
   })
 

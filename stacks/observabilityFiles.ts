@@ -31,6 +31,8 @@ export interface ObservabilityFiles {
   readonly tempo: Record<string, unknown> | undefined
   readonly otelCollector: Record<string, unknown> | undefined
   readonly alertmanager: Record<string, unknown> | undefined
+  /** Grafana's provisioned data sources (grafana/provisioning/datasources/datasources.yml) */
+  readonly grafanaDatasources: ReadonlyArray<Record<string, unknown>>
 }
 
 export const isRecord = (v: unknown): v is Record<string, unknown> =>
@@ -89,25 +91,43 @@ export const readObservabilityFiles = (root: string = DefaultObservabilityDir): 
     loki: optionalYaml(path.join(root, "loki", "loki-config.yml")),
     tempo: optionalYaml(path.join(root, "tempo", "tempo.yml")),
     otelCollector: optionalYaml(path.join(root, "otel-collector", "otel-collector-config.yml")),
-    alertmanager: optionalYaml(path.join(root, "alertmanager", "alertmanager.yml"))
+    alertmanager: optionalYaml(path.join(root, "alertmanager", "alertmanager.yml")),
+    grafanaDatasources: (() => {
+      const doc = optionalYaml(path.join(root, "grafana", "provisioning", "datasources", "datasources.yml"))
+      return Array.isArray(doc?.datasources) ? doc.datasources.filter(isRecord) : []
+    })()
   }
+}
+
+/** Applies `f` to every string in a parsed document. */
+const mapStrings = (value: unknown, f: (s: string) => string): unknown => {
+  if (typeof value === "string") return f(value)
+  if (Array.isArray(value)) return value.map((v) => mapStrings(v, f))
+  if (isRecord(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, mapStrings(v, f)]))
+  return value
 }
 
 /**
  * The observability files are written for docker-compose, where services are reached by
- * their compose names; in the cluster the same services have these DNS names.
+ * their compose names; in the cluster the same services have these DNS names, and where a
+ * chart fixes a port that differs from compose's, `ports` maps host → compose port → cluster port.
  */
-export const rewriteHosts = (value: unknown, hosts: Readonly<Record<string, string>>): unknown => {
-  if (typeof value === "string") {
-    return value.replace(
-      /^(\w+:\/\/)?([a-z][a-z0-9-]*)(:\d+)/,
+export const rewriteHosts = (
+  value: unknown,
+  hosts: Readonly<Record<string, string>>,
+  ports: Readonly<Record<string, Readonly<Record<number, number>>>> = {}
+): unknown =>
+  mapStrings(value, (s) =>
+    s.replace(
+      /^(\w+:\/\/)?([a-z][a-z0-9-]*):(\d+)/,
       (whole, scheme: string | undefined, host: string, port: string) => {
         const target = hosts[host]
-        return target === undefined ? whole : `${scheme ?? ""}${target}${port}`
+        const p = ports[host]?.[Number(port)] ?? port
+        return target === undefined ? whole : `${scheme ?? ""}${target}:${p}`
       }
     )
-  }
-  if (Array.isArray(value)) return value.map((v) => rewriteHosts(v, hosts))
-  if (isRecord(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, rewriteHosts(v, hosts)]))
-  return value
-}
+  )
+
+/** Moves every absolute path under `from` to the same place under `to` (a data volume mounted elsewhere). */
+export const rebasePaths = (value: unknown, from: string, to: string): unknown =>
+  mapStrings(value, (s) => (s === from || s.startsWith(`${from}/`) ? `${to}${s.slice(from.length)}` : s))

@@ -49,7 +49,8 @@ export class Ingress extends pulumi.ComponentResource {
             },
             metrics: { enabled: true, serviceMonitor: { enabled: true } },
             config: { "use-forwarded-headers": "true", "enable-opentelemetry": "false" },
-            podDisruptionBudget: { enabled: true, minAvailable: 1 }
+            // with more than one replica the chart renders a PodDisruptionBudget from this
+            minAvailable: 1
           }
         }
       },

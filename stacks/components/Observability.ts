@@ -1,7 +1,9 @@
 import * as k8s from "@pulumi/kubernetes"
 import * as pulumi from "@pulumi/pulumi"
+import { stringify } from "yaml"
+import { Backends, DataSourceUids } from "../../observability/topology.js"
 import { Charts } from "../charts.js"
-import { isRecord, type ObservabilityFiles, rewriteHosts } from "../observabilityFiles.js"
+import { isRecord, type ObservabilityFiles, rebasePaths, rewriteHosts } from "../observabilityFiles.js"
 import {
   AlertmanagerReceiversSecret,
   AlertmanagerSecretsDir,
@@ -35,7 +37,36 @@ export const InClusterHosts: Readonly<Record<string, string>> = {
   "otel-collector": svc("otel-collector")
 }
 
+/**
+ * Ports a chart fixes where compose uses another: tempo 1.14.0's Service and container expose the
+ * HTTP API on 3100 only (templates/service.yaml, statefulset.yaml), so Tempo listens there and
+ * every client uses it.
+ */
+export const TempoChartHttpPort = 3100
+export const InClusterPorts: Readonly<Record<string, Readonly<Record<number, number>>>> = {
+  tempo: { [Backends.tempo.port]: TempoChartHttpPort }
+}
+const inCluster = (doc: unknown): unknown => rewriteHosts(doc, InClusterHosts, InClusterPorts)
+
+/**
+ * Where the charts mount their data volumes (loki 6.21.0 templates/single-binary/statefulset.yaml,
+ * tempo 1.14.0 templates/statefulset.yaml). loki-config.yml keeps its data under /loki (the
+ * compose volume): in the cluster the same tree lives on the chart's volume.
+ */
+export const LokiComposeDataDir = "/loki"
+export const LokiChartDataDir = "/var/loki"
+
 export const OtlpHttpEndpoint = `http://${svc("otel-collector")}:4318`
+
+/** The label the Grafana sidecar loads dashboards ConfigMaps by. */
+export const DashboardLabel = { key: "grafana_dashboard", value: "1" } as const
+
+/** tempo.yml at its in-cluster addresses, listening where the chart's Service sends traffic. */
+const tempoConfig = (file: Record<string, unknown>): Record<string, unknown> => {
+  const config = inCluster(file)
+  const c = isRecord(config) ? config : {}
+  return { ...c, server: { ...(isRecord(c.server) ? c.server : {}), http_listen_port: TempoChartHttpPort } }
+}
 
 const defaultLokiSchema = {
   configs: [
@@ -64,6 +95,11 @@ export class Observability extends pulumi.ComponentResource {
     const namespace = args.namespace.metadata.name
     const after = { ...o, dependsOn: [args.namespace] }
     const { files } = args
+    const datasources = files.grafanaDatasources.map(inCluster).filter(isRecord)
+    // the chart provisions the Prometheus data source itself (sidecar.datasources): give it our uid
+    const prometheus = datasources.find((d) => d.type === "prometheus")
+    const exemplars = isRecord(prometheus?.jsonData) ? prometheus.jsonData.exemplarTraceIdDestinations : undefined
+    const exemplar = Array.isArray(exemplars) && isRecord(exemplars[0]) ? exemplars[0] : undefined
 
     this.operator = release(
       "kube-prometheus-stack",
@@ -114,18 +150,26 @@ export class Observability extends pulumi.ComponentResource {
             },
             persistence: { enabled: true, size: "10Gi" },
             sidecar: {
-              dashboards: { enabled: true, label: "grafana_dashboard", labelValue: "1", searchNamespace: "ALL" }
-            },
-            additionalDataSources: [
-              { name: "Loki", type: "loki", uid: "loki", url: `http://${InClusterHosts.loki}:3100` },
-              {
-                name: "Tempo",
-                type: "tempo",
-                uid: "tempo",
-                url: `http://${InClusterHosts.tempo}:3200`,
-                jsonData: { tracesToLogsV2: { datasourceUid: "loki", filterByTraceID: true } }
+              dashboards: {
+                enabled: true,
+                label: DashboardLabel.key,
+                labelValue: DashboardLabel.value,
+                searchNamespace: "ALL"
+              },
+              datasources: {
+                uid: typeof prometheus?.uid === "string" ? prometheus.uid : DataSourceUids.prometheus,
+                ...(exemplar === undefined
+                  ? {}
+                  : {
+                      exemplarTraceIdDestinations: {
+                        datasourceUid: exemplar.datasourceUid,
+                        traceIdLabelName: exemplar.name
+                      }
+                    })
               }
-            ]
+            },
+            // the other data sources as Grafana provisions them in compose, at their in-cluster addresses
+            additionalDataSources: datasources.filter((d) => d !== prometheus)
           },
           ...(args.managedControlPlane
             ? {
@@ -139,7 +183,8 @@ export class Observability extends pulumi.ComponentResource {
       after
     )
 
-    const loki = rewriteHosts(files.loki ?? {}, InClusterHosts)
+    const loki = rebasePaths(inCluster(files.loki ?? {}), LokiComposeDataDir, LokiChartDataDir)
+    const lokiServer = isRecord(loki) && isRecord(loki.server) ? loki.server : {}
     release(
       "loki",
       {
@@ -152,6 +197,10 @@ export class Observability extends pulumi.ComponentResource {
             auth_enabled: false,
             commonConfig: { replication_factor: 1 },
             storage: { type: "filesystem" },
+            // the chart's Services take their ports from here: the ports Loki listens on
+            server: Object.fromEntries(
+              ["http_listen_port", "grpc_listen_port"].flatMap((k) => (k in lokiServer ? [[k, lokiServer[k]]] : []))
+            ),
             schemaConfig: (isRecord(loki) ? loki.schema_config : undefined) ?? defaultLokiSchema,
             structuredConfig: loki
           },
@@ -176,12 +225,27 @@ export class Observability extends pulumi.ComponentResource {
         namespace,
         values: {
           fullnameOverride: "tempo",
-          tempo: { structuredConfig: rewriteHosts(files.tempo ?? {}, InClusterHosts) },
+          // tempo 1.14.0 renders its config from the `config` template alone: ours replaces it whole
+          ...(files.tempo === undefined ? {} : { config: stringify(tempoConfig(files.tempo)) }),
           persistence: { enabled: true, size: "20Gi" },
-          serviceMonitor: { enabled: true }
+          // the chart's ServiceMonitor also scrapes `jaeger-metrics`, a port only tempo-query has
+          serviceMonitor: { enabled: false }
         }
       },
       { ...after, dependsOn: [args.namespace, this.operator] }
+    )
+    new k8s.apiextensions.CustomResource(
+      "tempo",
+      {
+        apiVersion: "monitoring.coreos.com/v1",
+        kind: "ServiceMonitor",
+        metadata: { name: "tempo", namespace, labels: { "app.kubernetes.io/part-of": "brandme" } },
+        spec: {
+          selector: { matchLabels: { "app.kubernetes.io/name": "tempo", "app.kubernetes.io/instance": "tempo" } },
+          endpoints: [{ port: "tempo-prom-metrics", path: "/metrics" }]
+        }
+      },
+      { ...o, dependsOn: [this.operator] }
     )
 
     release(
@@ -198,7 +262,9 @@ export class Observability extends pulumi.ComponentResource {
             { name: "APP_ENV", value: args.appEnv },
             { name: "CLOUD_PROVIDER", value: args.managedControlPlane ? "gcp" : "kubernetes" }
           ],
-          config: rewriteHosts(files.otelCollector ?? {}, InClusterHosts),
+          config: inCluster(files.otelCollector ?? {}),
+          // the ServiceMonitor scrapes the Service port `metrics`, which exists only when enabled
+          ports: { metrics: { enabled: true } },
           serviceMonitor: { enabled: true },
           podDisruptionBudget: { enabled: true, maxUnavailable: 1 }
         }
@@ -213,7 +279,7 @@ export class Observability extends pulumi.ComponentResource {
           metadata: {
             name: `dashboard-${d.name}`,
             namespace,
-            labels: { grafana_dashboard: "1", "app.kubernetes.io/part-of": "brandme" }
+            labels: { [DashboardLabel.key]: DashboardLabel.value, "app.kubernetes.io/part-of": "brandme" }
           },
           data: { [`${d.name}.json`]: d.json }
         },

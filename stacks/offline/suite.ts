@@ -3,6 +3,8 @@ import { beforeAll, describe, expect, it } from "vitest"
 import { HealthPaths, ServiceNames, Services } from "../../shared/ServiceCatalog.js"
 import { readObservabilityFiles } from "../observabilityFiles.js"
 import { mirroredSecrets } from "../secrets.js"
+import { checkReleaseValues, helmReleases } from "./chartValues.js"
+import { checkWiring } from "./chartWiring.js"
 import { type ProgramRun, resourceKey, runStack } from "./harness.js"
 import * as policy from "./policy.js"
 import { kubernetesObjects, plain } from "./render.js"
@@ -238,6 +240,15 @@ export const stackPolicySuite = (stack: string, want: StackExpectations): void =
       const all = kubernetesObjects(run.resources, true)
       expect(all.filter((o) => o.object === undefined).map((o) => o.resource.name)).toEqual([])
       expect(all.flatMap((o) => (o.object === undefined ? [] : validateObject(o.object)))).toEqual([])
+    })
+
+    it("every Helm release's values: keys of the pinned chart, of its default's type, valid for its schema", () => {
+      expect(checkReleaseValues(helmReleases(run.resources))).toEqual([])
+    })
+
+    it("charts and our objects agree: data source uids and ports, dashboard labels, ServiceMonitor ports, storage on volumes", () => {
+      const all = kubernetesObjects(run.resources, true).flatMap(({ object }) => (object === undefined ? [] : [object]))
+      expect(checkWiring(helmReleases(run.resources), all)).toEqual([])
     })
 
     it("every resource names its provider explicitly", () => {

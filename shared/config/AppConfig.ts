@@ -115,8 +115,39 @@ export const appConfig = Config.all({
     trustedProxyHops: Config.integer("HTTP_TRUSTED_PROXY_HOPS").pipe(
       Config.validate({ message: "HTTP_TRUSTED_PROXY_HOPS must be 0 or more", validation: (n) => n >= 0 }),
       Config.withDefault(0)
+    ),
+    /** JSON bodies nested deeper are refused with a 400 before any schema recurses into them */
+    maxJsonDepth: positiveInt("HTTP_MAX_JSON_DEPTH", 32),
+    /** slow clients: the request head, and the whole request, must arrive within these (else 408) */
+    headersTimeoutMs: positiveInt("HTTP_HEADERS_TIMEOUT_MS", 10_000),
+    requestTimeoutMs: positiveInt("HTTP_REQUEST_TIMEOUT_MS", 15_000),
+    /** open connections one socket peer may hold (without a trusted proxy; the ingress limits behind one) */
+    maxConnectionsPerClient: positiveInt("HTTP_MAX_CONNECTIONS_PER_CLIENT", 64),
+    /** browser origins allowed to call the API cross-origin (comma list; empty: same-origin only) */
+    corsOrigins: Config.string("HTTP_CORS_ORIGINS").pipe(
+      Config.withDefault(""),
+      Config.mapOrFail((v) => {
+        const origins = v
+          .split(",")
+          .map((o) => o.trim())
+          .filter((o) => o !== "")
+        const bad = origins.find((o) => !/^https?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?$/.test(o))
+        return bad === undefined
+          ? Either.right(origins)
+          : Either.left(
+              ConfigError.InvalidData(
+                ["HTTP_CORS_ORIGINS"],
+                `HTTP_CORS_ORIGINS: "${bad}" is not an origin (scheme://host[:port], no path)`
+              )
+            )
+      })
     )
-  }),
+  }).pipe(
+    Config.validate({
+      message: "HTTP_HEADERS_TIMEOUT_MS must not exceed HTTP_REQUEST_TIMEOUT_MS",
+      validation: (h) => h.headersTimeoutMs <= h.requestTimeoutMs
+    })
+  ),
   rateLimits: Config.all({
     perIp: rateLimit("RATE_LIMIT_PER_IP", "300/60"),
     perClient: rateLimit("RATE_LIMIT_PER_CLIENT", "120/60"),

@@ -137,10 +137,10 @@ export const ScanFastLaneLive = Layer.effect(
       const apiKey = header(req.headers["x-api-key"])
       /** a malformed request still passes the limits first: garbage is no way around them */
       const refuse = (status: number, body: ErrorBody) =>
-        void run(limits.enforce(ip, header(req.headers.authorization), apiKey)).then((exit) => {
+        void run(limits.enforce(ip, header(req.headers.authorization), apiKey, ROUTE)).then((exit) => {
           const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
           return Option.isSome(failure)
-            ? sendLimited(res, requestId, t0, failure.value)
+            ? sendError(res, requestId, t0, failure.value)
             : fail(res, requestId, t0, status, body)
         })
       const declared = Number(req.headers["content-length"] ?? "0")
@@ -197,7 +197,7 @@ export const ScanFastLaneLive = Layer.effect(
         const full = (limited: boolean) =>
           run(
             limited
-              ? Effect.zipRight(limits.enforce(ip, input.authorization, apiKey), scans.scan(input))
+              ? Effect.zipRight(limits.enforce(ip, input.authorization, apiKey, ROUTE), scans.scan(input))
               : scans.scan(input)
           ).then((exit) => {
             if (Exit.isSuccess(exit)) return sendText(res, requestId, t0, 200, JSON.stringify(exit.value))

@@ -2,7 +2,14 @@ import { currentTraceparent } from "../../shared/telemetry/TraceContext.js"
 import { randomUUID } from "node:crypto"
 import { Headers, HttpTraceContext } from "@effect/platform"
 import { DateTime, Effect, Either, Option, Schema } from "effect"
-import { bearerToken, type Principal, sessionHolds, sessionKey, Tokens, Unauthorized } from "../../shared/auth/Tokens.js"
+import {
+  bearerToken,
+  type Principal,
+  sessionHolds,
+  sessionKey,
+  Tokens,
+  Unauthorized
+} from "../../shared/auth/Tokens.js"
 import { parseTag, tagKey } from "../../shared/domain/DigitalLink.js"
 import { Decision, Intent, type Role, ScanEvent, type ScanEventEncoded } from "../../shared/domain/Scan.js"
 import { Redis } from "../../shared/layers/Redis.js"

@@ -32,15 +32,15 @@ describe("rate limiter (in-memory test layer, same algorithm)", () => {
       perClient: { limit: 1, windowSeconds: 60 },
       overrides: { "ip:10.0.0.9": { limit: 1000, windowSeconds: 60 } }
     }
-    const anonymous = publicRules(settings, "198.51.100.1", undefined)
+    const anonymous = publicRules(settings, "198.51.100.1", [])
     expect(anonymous.map((r) => [r.name, r.limit])).toEqual([["ip", 5]])
     expect(anonymous[0]!.key).not.toContain("198.51.100.1")
-    const signedIn = publicRules(settings, "198.51.100.1", "user:u1")
+    const signedIn = publicRules(settings, "198.51.100.1", ["user:u1"])
     expect(signedIn.map((r) => [r.name, r.limit])).toEqual([
       ["client", 1],
       ["ip", 5]
     ])
-    expect(publicRules(settings, "10.0.0.9", undefined)[0]!.limit).toBe(1000)
+    expect(publicRules(settings, "10.0.0.9", [])[0]!.limit).toBe(1000)
     const r = await Effect.runPromise(
       Effect.gen(function* () {
         const l = yield* RateLimiter

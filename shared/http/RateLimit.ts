@@ -362,7 +362,7 @@ export interface LimitSetting {
 export interface PublicLimitSettings {
   readonly perIp: LimitSetting
   readonly perClient: LimitSetting
-  /** by subject, `ip:<address>` or a client id (`user:<uuid>`, `key:<hash>`): replaces that subject's limit */
+  /** by subject, `ip:<address>` or a client id (`user:<uuid>`, `key:<device key prefix>`): replaces that subject's limit */
   readonly overrides: Readonly<Record<string, LimitSetting>>
 }
 
@@ -379,25 +379,21 @@ const hashed = (subject: string): string => {
 }
 
 /**
- * The rules of one public request: per IP always, per client when the caller names one (a verified
- * user, an API key); the client rule comes first so a refusal names it. One bucket per subject across
- * all public routes.
+ * The rules of one public request: per IP always, and per client for each client the request names (a
+ * verified user, a verified device key); the client rules come first so a refusal names them. One
+ * bucket per subject across all public routes.
  */
 export const publicRules = (
   settings: PublicLimitSettings,
   ip: string,
-  client: string | undefined
+  clients: ReadonlyArray<string>
 ): Array<RateLimitRule> => {
   const ipSubject = `ip:${ip}`
-  const rules: Array<RateLimitRule> = [
-    { name: "ip", key: `public:${hashed(ipSubject)}`, ...(settings.overrides[ipSubject] ?? settings.perIp) }
-  ]
-  if (client !== undefined) {
-    rules.unshift({
-      name: "client",
-      key: `public:${hashed(client)}`,
-      ...(settings.overrides[client] ?? settings.perClient)
-    })
-  }
+  const rules: Array<RateLimitRule> = clients.map((client) => ({
+    name: "client",
+    key: `public:${hashed(client)}`,
+    ...(settings.overrides[client] ?? settings.perClient)
+  }))
+  rules.push({ name: "ip", key: `public:${hashed(ipSubject)}`, ...(settings.overrides[ipSubject] ?? settings.perIp) })
   return rules
 }

@@ -13,7 +13,8 @@ import { hashPassword, verifyPassword } from "../../shared/crypto/Password.js"
 import { lookupHash, masterKeyBytes, newSubjectKey, seal, wrapSubjectKey } from "../../shared/crypto/Pii.js"
 import { RateLimited, RateLimiter } from "../../shared/http/RateLimit.js"
 import { Redis } from "../../shared/layers/Redis.js"
-import { InvalidCredentials, InvalidRequest, NotFound } from "./Errors.js"
+import { InvalidCredentials, InvalidRequest, NotFound, WeakPassword } from "./Errors.js"
+import { passwordProblem } from "./PasswordPolicy.js"
 import { IdentityRepo, type UserRole } from "./Repo.js"
 import { newDeviceKey, parseDeviceKey, sameHash, secretHash } from "./Secrets.js"
 
@@ -164,6 +165,8 @@ export class Identity extends Effect.Service<Identity>()("brandme/identity/Ident
         if (input.brandId !== null && !(yield* repo.brandExists(input.brandId))) {
           return yield* new NotFound({ message: `no brand ${input.brandId}` })
         }
+        const weak = passwordProblem(input.password, input.email)
+        if (weak !== undefined) return yield* new WeakPassword({ message: `password: ${weak}` })
         const key = newSubjectKey()
         const passwordHash = yield* Effect.promise(() => hashPassword(input.password))
         const created = yield* repo.insertUser({

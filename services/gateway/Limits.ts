@@ -1,5 +1,5 @@
 import type { HttpServerRequest } from "@effect/platform"
-import { Effect, Layer, Option } from "effect"
+import { Effect, Either, Layer, Option } from "effect"
 import { verifyToken } from "../../shared/auth/Authenticate.js"
 import { bearerToken, Tokens, Unauthorized } from "../../shared/auth/Tokens.js"
 import { AppConfig } from "../../shared/config/AppConfig.js"
@@ -96,10 +96,13 @@ export class PublicLimits extends Effect.Service<PublicLimits>()("brandme/gatewa
 
     /** admits the request or fails with RateLimited (counted in brandme_rate_limited_total) or Unauthorized */
     const enforce = (ip: string, authorization: string | undefined, apiKey: string | undefined, path: string) =>
-      Effect.flatMap(clientsOf(authorization, apiKey, path), (clients) => {
-        const admitted = limiter.enforce(publicRules(settings, ip, clients), { failOpen: true })
+      Effect.flatMap(Effect.either(clientsOf(authorization, apiKey, path)), (clients) => {
+        // a key that does not verify is still charged to the address: guessing keys is no way around the limit
+        const rules = publicRules(settings, ip, Either.getOrElse(clients, () => []))
+        const limited = limiter.enforce(rules, { failOpen: true })
         // enforce counts a refusal on the Metrics in its context: the gateway's own registry
-        return Option.isSome(metrics) ? Effect.provideService(admitted, Metrics, metrics.value) : admitted
+        const admitted = Option.isSome(metrics) ? Effect.provideService(limited, Metrics, metrics.value) : limited
+        return Either.isLeft(clients) ? Effect.zipRight(admitted, Effect.fail(clients.left)) : admitted
       })
 
     /** for the warm lane's own refusals (outside enforce) */

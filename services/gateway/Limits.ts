@@ -98,7 +98,11 @@ export class PublicLimits extends Effect.Service<PublicLimits>()("brandme/gatewa
     const enforce = (ip: string, authorization: string | undefined, apiKey: string | undefined, path: string) =>
       Effect.flatMap(Effect.either(clientsOf(authorization, apiKey, path)), (clients) => {
         // a key that does not verify is still charged to the address: guessing keys is no way around the limit
-        const rules = publicRules(settings, ip, Either.getOrElse(clients, () => []))
+        const rules = publicRules(
+          settings,
+          ip,
+          Either.getOrElse(clients, () => [])
+        )
         const limited = limiter.enforce(rules, { failOpen: true })
         // enforce counts a refusal on the Metrics in its context: the gateway's own registry
         const admitted = Option.isSome(metrics) ? Effect.provideService(limited, Metrics, metrics.value) : limited

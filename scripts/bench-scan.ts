@@ -218,7 +218,7 @@ const main = async () => {
         overrides: {}
       },
       "127.0.0.1",
-      undefined
+      []
     )
     const admitted = await redis.zcard(`${h.prefix}:ratelimit:ip:${ipRule!.key}`)
     console.log(`rate limiter: the bench client's per-IP bucket holds ${admitted} admitted requests (last 60 s)`)

@@ -44,11 +44,14 @@ const AuditorLive = HttpApiBuilder.group(ConsoleApi, "auditor", (h) =>
           const r = await fetch(`${upstream}${req.url}`, { headers, signal: AbortSignal.timeout(UPSTREAM_TIMEOUT_MS) })
           return { status: r.status, type: r.headers.get("content-type") ?? "application/json", body: await r.text() }
         },
-        catch: (e) =>
-          new AuditUpstreamUnavailable({
-            message: `compliance API at ${upstream} did not answer: ${e instanceof Error ? e.message : String(e)}`
-          })
-      })
+        catch: (e) => e
+      }).pipe(
+        // the caller learns that the audit API is down, never where it lives; the log has the detail
+        Effect.tapError((e) => Effect.logWarning("compliance API did not answer", upstream, e)),
+        Effect.mapError(
+          () => new AuditUpstreamUnavailable({ message: "the audit API did not answer: try again later" })
+        )
+      )
       return HttpServerResponse.text(res.body, { status: res.status, contentType: res.type })
     }).pipe(Effect.withSpan("Console.forwardAudit", { captureStackTrace: false }))
 
@@ -61,7 +64,7 @@ const AuditorLive = HttpApiBuilder.group(ConsoleApi, "auditor", (h) =>
               "cache-control": "no-cache",
               // The page runs only its own bundle and talks only to this origin.
               "content-security-policy":
-                "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self'"
+                "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
             }
           })
         )

@@ -1,9 +1,11 @@
-import { randomUUID } from "node:crypto"
 import type { IncomingMessage, ServerResponse } from "node:http"
-import { Cause, Effect, Either, Exit, Layer, Option, ParseResult, Runtime, Schema } from "effect"
+import { Cause, Effect, Either, Exit, Layer, Option, Runtime, Schema } from "effect"
 import { AppConfig } from "../../shared/config/AppConfig.js"
 import type { ErrorBody } from "../../shared/http/Errors.js"
-import { clientIpOf, RateLimited, type RateLimitDecision } from "../../shared/http/RateLimit.js"
+import { trustedClientHop } from "../../shared/http/ClientHop.js"
+import { corsHeaders, requestIdOf, securityHeaders } from "../../shared/http/Hardening.js"
+import { checkJsonBody, parseErrorBody } from "../../shared/http/Validation.js"
+import { RateLimited, type RateLimitDecision } from "../../shared/http/RateLimit.js"
 import { HttpFrontLane } from "../../shared/http/Server.js"
 import { Metrics } from "../../shared/telemetry/Metrics.js"
 import { ScanHeaders, ScanRequest } from "./Api.js"
@@ -48,6 +50,10 @@ export const ScanFastLaneLive = Layer.effect(
     const runtime = yield* Effect.runtime<never>()
     const run = Runtime.runPromiseExit(runtime)
     const maxBody = config.http.maxBodyBytes
+    const maxDepth = config.http.maxJsonDepth
+    // the answers' fixed headers (security headers: the lane answers JSON only)
+    const fixedHeaders = securityHeaders(config.appEnv !== "development", "application/json")
+    const corsOrigins = config.http.corsOrigins
 
     // label sets built once: the hot path records four metrics per request
     const gateway = { service: "gateway" } as const
@@ -72,6 +78,7 @@ export const ScanFastLaneLive = Layer.effect(
       retry?: number
     ) => {
       const headers: Record<string, string | number> = {
+        ...fixedHeaders,
         "content-type": "application/json",
         "content-length": Buffer.byteLength(text),
         "x-request-id": requestId
@@ -122,17 +129,18 @@ export const ScanFastLaneLive = Layer.effect(
 
     const handle = (req: IncomingMessage, res: ServerResponse) => {
       const t0 = performance.now()
-      const rid = req.headers["x-request-id"]
-      const requestId = typeof rid === "string" && rid !== "" ? rid : randomUUID()
+      const requestId = requestIdOf(req.headers["x-request-id"])
+      // writeHead merges headers set before it: the CORS answer for an allowed Origin
+      for (const [k, v] of Object.entries(corsHeaders(req.headers.origin, corsOrigins) ?? {})) res.setHeader(k, v)
       m.httpRequestsInFlight.inc(gateway)
-      const ip = clientIpOf(header(req.headers["x-forwarded-for"]), req.socket.remoteAddress, limits.trustedHops)
+      const ip = trustedClientHop(req, limits.trustedHops).address
       const apiKey = header(req.headers["x-api-key"])
       /** a malformed request still passes the limits first: garbage is no way around them */
       const refuse = (status: number, body: ErrorBody) =>
-        void run(limits.enforce(ip, header(req.headers.authorization), apiKey)).then((exit) => {
+        void run(limits.enforce(ip, header(req.headers.authorization), apiKey, ROUTE)).then((exit) => {
           const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
           return Option.isSome(failure)
-            ? sendLimited(res, requestId, t0, failure.value)
+            ? sendError(res, requestId, t0, failure.value)
             : fail(res, requestId, t0, status, body)
         })
       const declared = Number(req.headers["content-length"] ?? "0")
@@ -161,29 +169,23 @@ export const ScanFastLaneLive = Layer.effect(
       })
       req.on("end", () => {
         if (aborted) return
+        const text = Buffer.concat(chunks).toString("utf8")
+        // too deep or holding a NUL: the same 400 as every other route (shared/http/Validation.ts)
+        const checked = checkJsonBody(text, maxDepth)
+        if (Either.isLeft(checked)) return refuse(400, checked.left)
         let json: unknown
         try {
-          json = JSON.parse(Buffer.concat(chunks).toString("utf8"))
+          json = JSON.parse(text)
         } catch (e) {
           return refuse(400, {
             error: "BadRequest",
             message: `request body is not valid JSON: ${e instanceof Error ? e.message : "parse error"}`
           })
         }
-        const body = decodeRequest(json)
-        if (Either.isLeft(body)) {
-          return refuse(400, {
-            error: "ValidationError",
-            message: ParseResult.TreeFormatter.formatErrorSync(body.left)
-          })
-        }
+        const body = decodeRequest(json, { errors: "all" })
+        if (Either.isLeft(body)) return refuse(400, parseErrorBody(body.left))
         const headers = decodeHeaders(req.headers)
-        if (Either.isLeft(headers)) {
-          return refuse(400, {
-            error: "ValidationError",
-            message: ParseResult.TreeFormatter.formatErrorSync(headers.left)
-          })
-        }
+        if (Either.isLeft(headers)) return refuse(400, parseErrorBody(headers.left))
         const h = headers.right
         const input = {
           request: body.right,
@@ -195,7 +197,7 @@ export const ScanFastLaneLive = Layer.effect(
         const full = (limited: boolean) =>
           run(
             limited
-              ? Effect.zipRight(limits.enforce(ip, input.authorization, apiKey), scans.scan(input))
+              ? Effect.zipRight(limits.enforce(ip, input.authorization, apiKey, ROUTE), scans.scan(input))
               : scans.scan(input)
           ).then((exit) => {
             if (Exit.isSuccess(exit)) return sendText(res, requestId, t0, 200, JSON.stringify(exit.value))

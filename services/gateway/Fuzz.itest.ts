@@ -2,6 +2,7 @@ import fc from "fast-check"
 import * as jose from "jose"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { withCheckDigit } from "../../shared/domain/Gtin.js"
+import { renderOpenApi } from "./OpenApiDoc.js"
 import { type Harness, makeHarness, type Seed } from "./testing/ScanPathHarness.js"
 
 /**
@@ -14,13 +15,24 @@ let gateway: string
 let expired: string
 let forged: string
 let revoked: string
+const signedIn: Partial<Record<"admin" | "brand" | "owner", string>> = {}
 /** an address with a low limit: the rate-limit paths */
 const HAMMER_IP = "198.51.100.77"
 
 beforeAll(async () => {
   h = await makeHarness("fuzz-itest")
   seed = await h.seed()
-  gateway = await h.startGateway(0, "inprocess", { RATE_LIMIT_OVERRIDES: `ip:${HAMMER_IP}=5/60` })
+  gateway = await h.startGateway(0, "inprocess", {
+    RATE_LIMIT_OVERRIDES: `ip:${HAMMER_IP}=5/60`,
+    RATE_LIMIT_PER_IP: "1000000/60",
+    RATE_LIMIT_PER_CLIENT: "1000000/60",
+    // as behind the ingress: X-Forwarded-For names the hammering address
+    HTTP_TRUSTED_PROXY_HOPS: "1"
+  })
+  for (const role of ["admin", "brand", "owner"] as const) {
+    const brandId = role === "brand" ? seed.brandId : null
+    signedIn[role] = (await h.tokenFor({ userId: seed.users[role], role, brandId })).token
+  }
   expired = (await h.tokenFor({ userId: seed.users.owner, role: "owner", brandId: null }, { ttl: -30 })).token
   const r = await h.tokenFor({ userId: seed.users.owner, role: "owner", brandId: null })
   await r.revoke()
@@ -200,5 +212,90 @@ describe("scan fuzz", () => {
         expect(JSON.parse(x.res.text)).toMatchObject({ error: "RateLimited", details: { limit: "ip" } })
       }
     }
+  })
+
+  describe("every public route (security review finding 6)", () => {
+    /** the field names the public bodies use: each hostile body fills all of them */
+    const fields = [
+      "tag",
+      "name",
+      "email",
+      "password",
+      "displayName",
+      "code",
+      "toUserEmail",
+      "gtin",
+      "serial",
+      "batch",
+      "brandId",
+      "regionCode",
+      "role",
+      "purpose",
+      "scope",
+      "granteeId"
+    ]
+    const filled = (value: unknown) => Object.fromEntries(fields.map((f) => [f, value]))
+    const deep = (levels: number) => `${"[".repeat(levels)}${"]".repeat(levels)}`
+    const hugeUnicode = "ü😀\u202e字".repeat(60_000)
+    const hostileBodies: ReadonlyArray<readonly [string, string]> = [
+      ["NUL in every field", JSON.stringify({ ...filled("a\u0000b"), facets: { product: { name: "\u0000" } } })],
+      ["NUL in a key", JSON.stringify({ facets: { "k\u0000": "v" }, garments: [{ "\u0000": 1 }] })],
+      ["100k levels in facets", `{"name":"x","facets":${deep(100_000)}}`],
+      ["100k levels in an import", `{"garments":[${deep(100_000)}]}`],
+      ["100k levels of objects", `${'{"a":'.repeat(100_000)}1${"}".repeat(100_000)}`],
+      ["oversized unicode", JSON.stringify({ ...filled(hugeUnicode), facets: { product: { name: hugeUnicode } } })],
+      ["lone surrogates", `{"name":"\\ud800","tag":"\\udfff","email":"\\ud83d@x.y","facets":{"a":"\\ud800"}}`]
+    ]
+    const pathValues = ["%00", "a%00b", encodeURIComponent("😀".repeat(300)), "00000000-0000-4000-8000-00000000000%00"]
+
+    it("NUL bytes, deep nesting and oversized unicode on every route, signed in or not: no 5xx", async () => {
+      const doc = JSON.parse(renderOpenApi("gateway")) as { paths: Record<string, Record<string, unknown>> }
+      const routes = Object.entries(doc.paths).flatMap(([path, ops]) =>
+        Object.keys(ops).map((method) => ({ method: method.toUpperCase(), path }))
+      )
+      expect(routes.length).toBeGreaterThan(15)
+      const callers = [undefined, signedIn.admin, signedIn.brand, signedIn.owner]
+      const failures: Array<string> = []
+      let sent = 0
+      const hit = async (
+        method: string,
+        url: string,
+        body: string | undefined,
+        token: string | undefined,
+        what: string
+      ) => {
+        const res = await fetch(`${gateway}${url}`, {
+          method,
+          headers: {
+            "content-type": "application/json",
+            ...(token === undefined ? {} : { authorization: `Bearer ${token}` })
+          },
+          ...(body === undefined ? {} : { body })
+        })
+        const text = await res.text()
+        sent++
+        if (res.status >= 500) failures.push(`${res.status} ${method} ${url} (${what}): ${text.slice(0, 200)}`)
+      }
+      for (const { method, path } of routes) {
+        const concrete = path.replace(/\{[^}]+\}/g, seed.owned.id)
+        for (const token of callers) {
+          if (method !== "GET" && method !== "DELETE") {
+            for (const [what, body] of hostileBodies) await hit(method, concrete, body, token, what)
+          }
+          for (const v of pathValues) {
+            if (path.includes("{")) await hit(method, path.replace(/\{[^}]+\}/g, v), undefined, token, `path ${v}`)
+          }
+          await hit(
+            method,
+            `${concrete}?q=%00&x=${encodeURIComponent(hugeUnicode.slice(0, 2000))}`,
+            undefined,
+            token,
+            "query"
+          )
+        }
+      }
+      expect(failures).toEqual([])
+      expect(sent).toBeGreaterThan(300)
+    }, 300_000)
   })
 })

@@ -43,7 +43,8 @@ export const gatewayWith = <E, R>(calls: Layer.Layer<BrainClient | PolicyClient 
   // value, so the build memoises it
   const scans = Scans.Default.pipe(Layer.provide(calls), Layer.provide(TokensLive))
   // one limiter for the lane and the router's guard (same layer value: built once)
-  const limits = PublicLimits.Default.pipe(Layer.provide(TokensLive))
+  // device keys are verified against identity's devices (the same identity layer the groups use)
+  const limits = PublicLimits.Default.pipe(Layer.provide(TokensLive), Layer.provide(IdentityServicesLive))
   return serveService(
     "gateway",
     GatewayApi,

@@ -1,10 +1,12 @@
-import { createHash } from "node:crypto"
 import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
-import { Effect, Layer, Option } from "effect"
+import { Effect, Either, Layer, Option } from "effect"
 import { verifyToken } from "../../shared/auth/Authenticate.js"
-import { bearerToken, Tokens } from "../../shared/auth/Tokens.js"
+import { bearerToken, Tokens, Unauthorized } from "../../shared/auth/Tokens.js"
 import { AppConfig } from "../../shared/config/AppConfig.js"
+import { errorResponse } from "../../shared/http/Errors.js"
 import { HttpRequestGuard } from "../../shared/http/Server.js"
+import { Lru } from "../../shared/Lru.js"
+import { Identity } from "../identity/Identity.js"
 import {
   clientIp,
   publicRules,
@@ -20,12 +22,19 @@ import { Metrics } from "../../shared/telemetry/Metrics.js"
 /** probes and scrapes come from the cluster, not from the public: never limited */
 const operational = (path: string) => path === "/metrics" || path === "/healthz" || path.startsWith("/health")
 
+/** how long a verified device key is believed before it is looked up again (revocation takes effect within this) */
+export const DEVICE_KEY_CACHE_MS = 10_000
+/** device keys are for scanners: the one route they are accepted on */
+const DEVICE_KEY_SCOPE = "/v1/scans"
+
 /**
- * Rate limits of the public host (every route the gateway serves): per IP, and per client when the
- * request names one: a Bearer token that verifies → `user:<id>`; an `X-Api-Key` → `key:<first 24 hex
- * of its SHA-256>` (the bucket of the key itself, so nobody without the key can drain it). Limits and
- * per-subject overrides come from config (RATE_LIMIT_PER_IP, RATE_LIMIT_PER_CLIENT,
- * RATE_LIMIT_OVERRIDES). A Redis outage lets requests through (fail open) rather than stop scans.
+ * Rate limits of the public host (every route the gateway serves): per IP, and per client for each
+ * credential the request carries: a Bearer token that verifies → `user:<id>`; an `X-Api-Key` → the
+ * device it belongs to, `key:<device key prefix>`, once the key is verified (hashed lookup in identity,
+ * revoked keys refused). A key that does not verify is a 401, never a fresh bucket; a token and a key
+ * together are charged to both. Limits and per-subject overrides come from config (RATE_LIMIT_PER_IP,
+ * RATE_LIMIT_PER_CLIENT, RATE_LIMIT_OVERRIDES). A Redis outage lets requests through (fail open)
+ * rather than stop scans.
  */
 export class PublicLimits extends Effect.Service<PublicLimits>()("brandme/gateway/PublicLimits", {
   dependencies: [RateLimiterLive],
@@ -33,16 +42,28 @@ export class PublicLimits extends Effect.Service<PublicLimits>()("brandme/gatewa
     const config = yield* AppConfig
     const limiter = yield* RateLimiter
     const tokens = yield* Tokens
+    const identity = yield* Identity
     const metrics = yield* Effect.serviceOption(Metrics)
     const settings = config.rateLimits
+    const devices = new Lru<string, string>(10_000, DEVICE_KEY_CACHE_MS)
 
-    /** the client a request names; an unverifiable token names none (the request fails 401 later) */
-    const clientOf = (authorization: string | undefined, apiKey: string | undefined) => {
-      if (apiKey !== undefined && apiKey !== "") {
-        return Effect.succeed(`key:${createHash("sha256").update(apiKey).digest("hex").slice(0, 24)}`)
-      }
+    /** the device an API key belongs to (cached briefly), or a 401 naming why it does not verify */
+    const deviceOf = (apiKey: string): Effect.Effect<string, Unauthorized> => {
+      const hit = devices.get(apiKey)
+      if (hit !== undefined) return Effect.succeed(hit)
+      return identity.authenticateDevice(apiKey).pipe(
+        Effect.map((d) => {
+          const client = `key:${d.keyPrefix}`
+          devices.set(apiKey, client)
+          return client
+        })
+      )
+    }
+
+    /** the user a Bearer token names; an unverifiable token names none (the request fails 401 later) */
+    const userOf = (authorization: string | undefined) =>
       // the same header parsing as authentication: a header it refuses names no client either
-      return bearerToken(authorization).pipe(
+      bearerToken(authorization).pipe(
         Effect.flatMap(
           Option.match({
             onNone: () => Effect.succeed(undefined),
@@ -52,20 +73,40 @@ export class PublicLimits extends Effect.Service<PublicLimits>()("brandme/gatewa
         Effect.provideService(Tokens, tokens),
         Effect.orElseSucceed(() => undefined)
       )
-    }
+
+    /** every client the request names: its user, its device (a key that does not verify fails 401) */
+    const clientsOf = (authorization: string | undefined, apiKey: string | undefined, path: string) =>
+      Effect.gen(function* () {
+        const clients: Array<string> = []
+        if (apiKey !== undefined) {
+          if (path !== DEVICE_KEY_SCOPE) {
+            return yield* new Unauthorized({
+              message: `device keys (X-Api-Key) are accepted on ${DEVICE_KEY_SCOPE} only`
+            })
+          }
+          clients.push(yield* deviceOf(apiKey))
+        }
+        const user = yield* userOf(authorization)
+        if (user !== undefined) clients.push(user)
+        return clients
+      })
 
     /** anonymous callers (no token, no key): the rules without any lookup, for the warm lane */
-    const anonymousRules = (ip: string): ReadonlyArray<RateLimitRule> => publicRules(settings, ip, undefined)
+    const anonymousRules = (ip: string): ReadonlyArray<RateLimitRule> => publicRules(settings, ip, [])
 
-    const rulesFor = (ip: string, authorization: string | undefined, apiKey: string | undefined) =>
-      Effect.map(clientOf(authorization, apiKey), (client) => publicRules(settings, ip, client))
-
-    /** admits the request or fails with RateLimited (counted in brandme_rate_limited_total) */
-    const enforce = (ip: string, authorization: string | undefined, apiKey: string | undefined) =>
-      Effect.flatMap(rulesFor(ip, authorization, apiKey), (rules) => {
-        const admitted = limiter.enforce(rules, { failOpen: true })
+    /** admits the request or fails with RateLimited (counted in brandme_rate_limited_total) or Unauthorized */
+    const enforce = (ip: string, authorization: string | undefined, apiKey: string | undefined, path: string) =>
+      Effect.flatMap(Effect.either(clientsOf(authorization, apiKey, path)), (clients) => {
+        // a key that does not verify is still charged to the address: guessing keys is no way around the limit
+        const rules = publicRules(
+          settings,
+          ip,
+          Either.getOrElse(clients, () => [])
+        )
+        const limited = limiter.enforce(rules, { failOpen: true })
         // enforce counts a refusal on the Metrics in its context: the gateway's own registry
-        return Option.isSome(metrics) ? Effect.provideService(admitted, Metrics, metrics.value) : admitted
+        const admitted = Option.isSome(metrics) ? Effect.provideService(limited, Metrics, metrics.value) : limited
+        return Either.isLeft(clients) ? Effect.zipRight(admitted, Effect.fail(clients.left)) : admitted
       })
 
     /** for the warm lane's own refusals (outside enforce) */
@@ -77,7 +118,7 @@ export class PublicLimits extends Effect.Service<PublicLimits>()("brandme/gatewa
 
     const trustedHops = config.http.trustedProxyHops
 
-    return { anonymousRules, rulesFor, enforce, refused, trustedHops }
+    return { anonymousRules, enforce, refused, trustedHops }
   })
 }) {}
 
@@ -87,9 +128,13 @@ export const PublicLimitsGuardLive = Layer.effect(
   Effect.map(PublicLimits, (limits) => (req: HttpServerRequest.HttpServerRequest, path: string) => {
     if (operational(path)) return Effect.succeedNone
     const apiKey = req.headers["x-api-key"]
-    return limits.enforce(clientIp(req, limits.trustedHops), req.headers.authorization, apiKey).pipe(
+    return limits.enforce(clientIp(req, limits.trustedHops), req.headers.authorization, apiKey, path).pipe(
       Effect.as(Option.none()),
-      Effect.catchTag("RateLimited", (e) => Effect.succeed(Option.some(rateLimitedResponse(e))))
+      Effect.catchTags({
+        RateLimited: (e) => Effect.succeed(Option.some(rateLimitedResponse(e))),
+        Unauthorized: (e) =>
+          Effect.succeed(Option.some(errorResponse(401, { error: "Unauthorized", message: e.message })))
+      })
     )
   })
 )

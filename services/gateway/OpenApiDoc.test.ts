@@ -2,6 +2,8 @@ import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import SwaggerParser from "@apidevtools/swagger-parser"
 import { describe, expect, it } from "vitest"
+import { HealthPaths } from "../../shared/ServiceCatalog.js"
+import { PublicPaths } from "../../stacks/components/Ingress.js"
 import { type OpenApiDocName, OpenApiDocs, renderOpenApi } from "./OpenApiDoc.js"
 
 const dir = join(import.meta.dirname, "..", "..", "docs", "openapi")
@@ -30,5 +32,24 @@ describe("committed OpenAPI documents", () => {
     expect(Object.keys(doc.paths["/v1/garments"])).toEqual(["post"])
     expect(Object.keys(doc.paths["/v1/garments/{id}"]).sort()).toEqual(["get", "patch"])
     expect(Object.keys(doc.paths["/v1/garments/import"])).toEqual(["post"])
+  })
+})
+
+describe("what the ingress routes (security review finding 11)", () => {
+  const routed = (path: string) =>
+    PublicPaths.some((p) =>
+      p.pathType === "Exact" ? path === p.path : path === p.path || path.startsWith(`${p.path}/`)
+    )
+
+  it("every public route of the gateway is routed; /metrics and /health* are not", () => {
+    const doc = JSON.parse(renderOpenApi("gateway")) as { paths: Record<string, unknown> }
+    const paths = Object.keys(doc.paths)
+    const operational = paths.filter(
+      (p) => p === HealthPaths.metrics || p === HealthPaths.simple || p.startsWith("/health")
+    )
+    expect(operational.length).toBeGreaterThan(0)
+    for (const p of operational) expect(routed(p), p).toBe(false)
+    for (const p of paths.filter((x) => !operational.includes(x))) expect(routed(p), p).toBe(true)
+    expect(routed("/docs") && routed("/openapi.json")).toBe(true)
   })
 })

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { digitalLinkOf, type Harness, makeHarness, postJson, type Seed } from "./testing/ScanPathHarness.js"
 
@@ -19,7 +20,9 @@ beforeAll(async () => {
   gw = await h.startGateway(0, "inprocess", {
     RATE_LIMIT_PER_IP: `${PER_IP}/60`,
     RATE_LIMIT_PER_CLIENT: `${PER_CLIENT}/60`,
-    RATE_LIMIT_OVERRIDES: "ip:192.0.2.200=1000/60"
+    RATE_LIMIT_OVERRIDES: "ip:192.0.2.200=1000/60",
+    // as behind the ingress (the stacks set this); the local default is 0
+    HTTP_TRUSTED_PROXY_HOPS: "1"
   })
 })
 
@@ -73,11 +76,45 @@ describe("rate limits on the gateway", () => {
     expect((await scanFrom(ip, as(other))).status).toBe(200)
   })
 
-  it("per client: API keys are limited by key, each key on its own", async () => {
+  it("finding 1: a token plus an X-Api-Key that does not verify is a 401, not a fresh bucket", async () => {
+    const ip = "203.0.113.25"
+    const user = await h.tokenFor({ userId: randomUUID(), role: "owner", brandId: null })
+    const as = { authorization: `Bearer ${user.token}` }
+    for (let i = 0; i < PER_CLIENT; i++) expect((await scanFrom(ip, as)).status).toBe(200)
+    expectLimited(await scanFrom(ip, as), "client")
+    const random = await scanFrom(ip, { ...as, "x-api-key": `k${Math.random()}` })
+    expect(random.status).toBe(401)
+    expect(random.json).toMatchObject({ error: "Unauthorized", message: expect.stringMatching(/device key/) })
+    const wellFormed = await scanFrom(ip, { ...as, "x-api-key": `bm_${"a".repeat(12)}_${"b".repeat(64)}` })
+    expect(wellFormed.status).toBe(401)
+    // routed routes too
+    const list = await fetch(`${gw}/v1/consents`, { headers: from(ip, { "x-api-key": "whatever" }) })
+    expect(list.status).toBe(401)
+  })
+
+  it("finding 1: device keys from POST /v1/devices are verified, limited per device, scoped to scans, revocable", async () => {
+    const admin = await h.tokenFor({ userId: seed.users.admin, role: "admin", brandId: null })
+    const as = { authorization: `Bearer ${admin.token}` }
+    const create = async (name: string) => {
+      const r = await postJson(`${gw}/v1/devices`, { name }, from("203.0.113.31", as))
+      expect(r.status, JSON.stringify(r.json)).toBe(201)
+      const body = r.json as { id: string; apiKey: string }
+      return body
+    }
+    const one = await create("scanner one")
+    const two = await create("scanner two")
     const ip = "203.0.113.30"
-    for (let i = 0; i < PER_CLIENT; i++) expect((await scanFrom(ip, { "x-api-key": "bm_key_one" })).status).toBe(200)
-    expectLimited(await scanFrom(ip, { "x-api-key": "bm_key_one" }), "client")
-    expect((await scanFrom(ip, { "x-api-key": "bm_key_two" })).status).toBe(200)
+    for (let i = 0; i < PER_CLIENT; i++) expect((await scanFrom(ip, { "x-api-key": one.apiKey })).status).toBe(200)
+    expectLimited(await scanFrom(ip, { "x-api-key": one.apiKey }), "client")
+    // scoped: a device key opens scans only
+    const elsewhere = await fetch(`${gw}/v1/consents`, { headers: from("203.0.113.32", { "x-api-key": two.apiKey }) })
+    expect(elsewhere.status).toBe(401)
+    // revoked before its first use here: refused
+    const revoke = await fetch(`${gw}/v1/devices/${two.id}`, { method: "DELETE", headers: from("203.0.113.31", as) })
+    expect(revoke.status).toBe(204)
+    const revoked = await scanFrom("203.0.113.33", { "x-api-key": two.apiKey })
+    expect(revoked.status).toBe(401)
+    expect(revoked.json).toMatchObject({ message: "device key has been revoked" })
   })
 
   it("every routed public route is limited too; probes and scrapes are not", async () => {
@@ -110,11 +147,8 @@ describe("rate limits on the gateway", () => {
     expectLimited(await register(), "ip")
   })
 
-  it("with no trusted proxy (HTTP_TRUSTED_PROXY_HOPS=0) a forged X-Forwarded-For buys no fresh bucket", async () => {
-    const direct = await h.startGateway(1, "inprocess", {
-      RATE_LIMIT_PER_IP: `${PER_IP}/60`,
-      HTTP_TRUSTED_PROXY_HOPS: "0"
-    })
+  it("finding 2: with the local default (no HTTP_TRUSTED_PROXY_HOPS) a forged X-Forwarded-For buys no fresh bucket", async () => {
+    const direct = await h.startGateway(1, "inprocess", { RATE_LIMIT_PER_IP: `${PER_IP}/60` })
     const scanVia = (i: number) =>
       postJson(`${direct}/v1/scans`, { tag: digitalLinkOf(seed.unowned) }, { "x-forwarded-for": `198.51.100.${i}` })
     for (let i = 0; i < PER_IP; i++) expect((await scanVia(i)).status).toBe(200)

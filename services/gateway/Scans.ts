@@ -3,7 +3,14 @@ import { randomUUID } from "node:crypto"
 import * as Headers from "@effect/platform/Headers"
 import * as HttpTraceContext from "@effect/platform/HttpTraceContext"
 import { DateTime, Effect, Either, Option, Schema } from "effect"
-import { bearerToken, type Principal, sessionKey, Tokens, Unauthorized } from "../../shared/auth/Tokens.js"
+import {
+  bearerToken,
+  type Principal,
+  sessionHolds,
+  sessionKey,
+  Tokens,
+  Unauthorized
+} from "../../shared/auth/Tokens.js"
 import { parseTag, tagKey } from "../../shared/domain/DigitalLink.js"
 import { Decision, Intent, type Role, ScanEvent, type ScanEventEncoded } from "../../shared/domain/Scan.js"
 import { Redis } from "../../shared/layers/Redis.js"
@@ -318,7 +325,7 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
         const sessionAt = principal === undefined ? -1 : keys.push(sessionKey(principal.sessionId)) - 1
         const idemAt = idemKey === undefined ? -1 : keys.push(idemKey) - 1
         const values = yield* mget(keys)
-        if (principal !== undefined && values[sessionAt] == null) {
+        if (principal !== undefined && !sessionHolds(values[sessionAt], principal)) {
           return yield* new Unauthorized({ message: "session has ended: sign in again" })
         }
         if (idemAt >= 0) {

@@ -9,7 +9,7 @@ import { RegionCode } from "../../shared/domain/Scan.js"
 import { HealthApi } from "../../shared/http/Health.js"
 import { RateLimited } from "../../shared/http/RateLimit.js"
 import { Services } from "../../shared/ServiceCatalog.js"
-import { Conflict, EmailTaken, Expired, InvalidCredentials, InvalidRequest, NotFound } from "./Errors.js"
+import { Conflict, EmailTaken, Expired, InvalidCredentials, InvalidRequest, NotFound, WeakPassword } from "./Errors.js"
 import { exportRowSchemas } from "./PrivacyRepo.js"
 import { UserRole } from "./Repo.js"
 
@@ -61,20 +61,34 @@ export const RegisterRequest = Schema.Struct({
   regionCode: Schema.optional(RegionCode)
 })
 export const RegisteredUser = SessionUser
+/**
+ * The answer to a self-registration, the same whether the email was new or already had an account
+ * (no way to learn who has one): sign in to continue.
+ */
+export const RegistrationAccepted = Schema.Struct({
+  status: Schema.Literal("accepted"),
+  message: Schema.String
+})
 
 export const UsersApi = HttpApiGroup.make("users")
   .add(
     HttpApiEndpoint.post("register", "/v1/users")
       .setPayload(RegisterRequest)
       .addSuccess(RegisteredUser, { status: 201 })
+      .addSuccess(RegistrationAccepted, { status: 202 })
       .addError(EmailTaken)
+      .addError(WeakPassword)
       .addError(InvalidRequest)
       .addError(NotFound)
       .addError(Unauthorized)
       .addError(Forbidden)
       .addError(RateLimited)
   )
-  .annotate(OpenApi.Description, "owners sign up themselves; an admin creates brand, auditor and admin accounts")
+  .annotate(
+    OpenApi.Description,
+    "owners sign up themselves (202, the same answer whether or not the email already had an account: sign in " +
+      "to continue); an admin creates brand, auditor and admin accounts (201 with the id, 409 EmailTaken)"
+  )
 
 // devices -----------------------------------------------------------------------------------------
 export const CreateDeviceRequest = Schema.Struct({ name: Schema.Trim.pipe(Schema.minLength(1), Schema.maxLength(100)) })

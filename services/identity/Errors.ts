@@ -41,3 +41,10 @@ export class Expired extends Schema.TaggedError<Expired>()(
   { message: Schema.String },
   HttpApiSchema.annotations({ status: 410 })
 ) {}
+
+/** A new password the policy refuses (PasswordPolicy.ts); the message names why, never the password. */
+export class WeakPassword extends Schema.TaggedError<WeakPassword>()(
+  "WeakPassword",
+  { message: Schema.String },
+  HttpApiSchema.annotations({ status: 400 })
+) {}

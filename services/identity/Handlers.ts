@@ -1,7 +1,7 @@
 import type * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import type * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
 import { Tokens } from "../../shared/auth/Tokens.js"
 import { AppConfig } from "../../shared/config/AppConfig.js"
 import { clientIp, respondRateLimited } from "../../shared/http/RateLimit.js"
@@ -30,6 +30,11 @@ const requestIp = Effect.gen(function* () {
   const config = yield* AppConfig
   return clientIp(yield* HttpServerRequest.HttpServerRequest, config.http.trustedProxyHops)
 })
+
+const selfRegistration = {
+  status: "accepted",
+  message: "registration received: sign in with this email and password to continue"
+} as const
 
 type Handlers<Group extends HttpApiGroup.HttpApiGroup.Any, E, Provides, R> = HttpApiBuilder.Handlers<
   E,
@@ -64,7 +69,7 @@ export const usersHandlers = <E, Provides, R>(h: Handlers<typeof UsersApi, E, Pr
         Effect.gen(function* () {
           const actor = yield* optional
           const ip = yield* requestIp
-          return yield* identity.register(
+          const registered = identity.register(
             {
               email: payload.email,
               password: payload.password,
@@ -75,6 +80,12 @@ export const usersHandlers = <E, Provides, R>(h: Handlers<typeof UsersApi, E, Pr
               ip
             },
             actor
+          )
+          // an admin learns the id (and a 409); a stranger gets one answer whether the email was taken or not
+          if (Option.isSome(actor)) return yield* registered
+          return yield* registered.pipe(
+            Effect.catchTag("EmailTaken", () => Effect.void),
+            Effect.as(selfRegistration)
           )
         })
       )

@@ -3,7 +3,7 @@ import * as jose from "jose"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { demoUsers } from "../../scripts/DemoData.js"
 import { masterKeyBytes, open, unwrapSubjectKey } from "../../shared/crypto/Pii.js"
-import { authenticateDevice } from "./Identity.js"
+import { authenticateDevice, LoginPolicy } from "./Identity.js"
 import { type IdentityTestEnv, startIdentity } from "./testing/IdentityTestEnv.js"
 
 let env: IdentityTestEnv
@@ -25,8 +25,10 @@ const token = async (email: string, password: string) => {
 }
 const register = async (email: string, displayName = "Test Person") => {
   const r = await env.call("POST", "/v1/users", { email, password: "correct-horse-battery", displayName })
-  expect(r.status).toBe(201)
-  return { id: String(r.body.id), token: await token(email, "correct-horse-battery") }
+  expect(r.status).toBe(202)
+  const signedIn = await login(email, "correct-horse-battery")
+  expect(signedIn.status).toBe(200)
+  return { id: String(signedIn.body.user.id), token: String(signedIn.body.token) }
 }
 const garmentIds = async () =>
   (
@@ -316,21 +318,85 @@ describe("identity over HTTP on Postgres, Redis and NATS", () => {
       password: "another-long-password",
       displayName: "New Carol"
     })
-    expect(again.status).toBe(201)
-    expect(again.body.id).not.toBe(carol.id)
+    expect(again.status).toBe(202)
+    const newCarol = await login("carol@example.com", "another-long-password")
+    expect(newCarol.body.user.id).not.toBe(carol.id)
   })
 
-  it("rate-limits sign-in per IP and email: the 11th try in a minute gets 429 with Retry-After", async () => {
+  it("slows sign-in guessing from one address: 429 with Retry-After within 10 tries", async () => {
     const email = "target@example.com"
-    for (let i = 0; i < 10; i++) expect((await login(email, `guess-${i}`)).status).toBe(401)
-    const limited = await login(email, "guess-10")
-    expect(limited.status).toBe(429)
-    expect(limited.body.error).toBe("RateLimited")
-    const retryAfter = Number(limited.headers.get("retry-after"))
+    const statuses: Array<number> = []
+    let limited: Awaited<ReturnType<typeof login>> | undefined
+    for (let i = 0; i < 10 && limited === undefined; i++) {
+      const r = await login(email, `guess-${i}`)
+      statuses.push(r.status)
+      if (r.status === 429) limited = r
+    }
+    expect(statuses.filter((s) => s === 401).length).toBeGreaterThanOrEqual(LoginPolicy.backoffAfter)
+    expect(limited?.status).toBe(429)
+    expect(limited?.body.error).toBe("RateLimited")
+    const retryAfter = Number(limited?.headers.get("retry-after"))
     expect(retryAfter).toBeGreaterThanOrEqual(1)
     expect(retryAfter).toBeLessThanOrEqual(60)
-    // another account from the same address is not affected by this account's limit
+    // another account from the same address is not affected by this account's backoff
     expect((await login(demo("auditor").email, demo("auditor").password)).status).toBe(200)
+  })
+
+  it("finding 10: self-registration answers the same for a new and a taken email", async () => {
+    const body = (email: string) => ({ email, password: "correct-horse-battery", displayName: "Someone" })
+    const fresh = await env.call("POST", "/v1/users", body("fresh-person@example.com"))
+    const taken = await env.call("POST", "/v1/users", body(demo("owner").email))
+    expect(fresh.status).toBe(202)
+    expect(taken.status).toBe(fresh.status)
+    expect(taken.body).toEqual(fresh.body)
+    // the taken account kept its own password
+    expect((await login(demo("owner").email, demo("owner").password)).status).toBe(200)
+  })
+
+  it("findings 7, 11: weak passwords are refused with a reason, and no error echoes the password", async () => {
+    const tryPassword = (password: string) =>
+      env.call("POST", "/v1/users", { email: "weak@example.com", password, displayName: "Weak" })
+    const short = await tryPassword("aaaaaaaaa")
+    expect(short.status).toBe(400)
+    expect(short.body.message).toBe("password: must be a string at least 10 character(s) long")
+    expect(JSON.stringify(short.body)).not.toContain("aaaaaaaaa")
+    for (const weak of ["aaaaaaaaaa", "qwertyuiop", "password123", "1234567890", "Password2024!"]) {
+      const r = await tryPassword(weak)
+      expect(r.status, weak).toBe(400)
+      expect(r.body.error).toBe("WeakPassword")
+      expect(r.body.message).toMatch(/^password: /)
+      expect(JSON.stringify(r.body)).not.toContain(weak)
+    }
+  })
+
+  it("finding 10: a stranger offering someone else's garment gets the same answer for known and unknown emails", async () => {
+    const owned = (await garmentIds()).find((g) => g.owner !== null)!
+    const stranger = await register("stranger@example.com", "Stranger")
+    const offer = (email: string) =>
+      env.call("POST", `/v1/garments/${owned.id}/transfers`, { toUserEmail: email }, stranger.token)
+    const known = await offer(demo("owner").email)
+    const unknown = await offer("nobody-at-all@example.com")
+    expect(known.status).toBe(403)
+    expect(unknown.status).toBe(known.status)
+    expect(unknown.body).toEqual(known.body)
+  })
+
+  it("finding 11: an unused claim code is void once its garment is claimed", async () => {
+    const brand = demo("brand")
+    const bt = await token(brand.email, brand.password)
+    const garment = (await garmentIds()).filter((g) => g.owner === null).at(-1)!.id
+    const first = await env.call("POST", `/v1/garments/${garment}/claim-codes`, {}, bt)
+    const second = await env.call("POST", `/v1/garments/${garment}/claim-codes`, {}, bt)
+    expect([first.status, second.status]).toEqual([201, 201])
+    const dora = await register("dora@example.com", "Dora")
+    expect((await env.call("POST", "/v1/claims", { code: first.body.code }, dora.token)).status).toBe(200)
+    const [open] = await env.query<{ n: string }>(
+      "SELECT count(*)::text AS n FROM claim_codes WHERE garment_id = $1 AND claimed_at IS NULL AND expires_at > now()",
+      [garment]
+    )
+    expect(open?.n).toBe("0")
+    const late = await register("eve@example.com", "Eve")
+    expect((await env.call("POST", "/v1/claims", { code: second.body.code }, late.token)).status).toBe(410)
   })
 
   it("only an admin creates non-owner accounts", async () => {

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto"
 import { Effect, Option, Redacted } from "effect"
 import {
   Forbidden,
@@ -12,7 +13,8 @@ import { hashPassword, verifyPassword } from "../../shared/crypto/Password.js"
 import { lookupHash, masterKeyBytes, newSubjectKey, seal, wrapSubjectKey } from "../../shared/crypto/Pii.js"
 import { RateLimited, RateLimiter } from "../../shared/http/RateLimit.js"
 import { Redis } from "../../shared/layers/Redis.js"
-import { InvalidCredentials, InvalidRequest, NotFound } from "./Errors.js"
+import { InvalidCredentials, InvalidRequest, NotFound, WeakPassword } from "./Errors.js"
+import { passwordProblem } from "./PasswordPolicy.js"
 import { IdentityRepo, type UserRole } from "./Repo.js"
 import { newDeviceKey, parseDeviceKey, sameHash, secretHash } from "./Secrets.js"
 
@@ -25,10 +27,21 @@ export const LoginPolicy = {
   perIpEmail: { limit: 10, windowSeconds: 60 },
   /** per IP: spraying many accounts from one place */
   perIp: { limit: 100, windowSeconds: 60 },
-  /** consecutive failures of one email (from anywhere) that lock it */
-  maxFailures: 10,
-  lockSeconds: 15 * 60
+  /**
+   * Failures are counted per account AND address (never per account alone: a stranger who knows an
+   * email must not be able to lock its owner out). After `backoffAfter` failures from one address, each
+   * further attempt from it waits 2^(n − backoffAfter) seconds after the last failure, capped at
+   * `maxBackoffSeconds`; the count is forgotten `maxBackoffSeconds` after the last failure.
+   */
+  backoffAfter: 3,
+  maxBackoffSeconds: 15 * 60
 } as const
+
+/** Seconds an address must wait after its `failures`-th failed sign-in to one account. */
+export const backoffSeconds = (failures: number): number =>
+  failures < LoginPolicy.backoffAfter
+    ? 0
+    : Math.min(LoginPolicy.maxBackoffSeconds, 2 ** (failures - LoginPolicy.backoffAfter))
 
 export const RegisterPolicy = { perIp: { limit: 20, windowSeconds: 3600 } } as const
 
@@ -47,7 +60,15 @@ export interface DevicePrincipal {
   readonly keyPrefix: string
 }
 
-const failuresKey = (emailHashHex: string) => `login:failures:${emailHashHex}`
+const failuresKey = (ip: string, emailHashHex: string) => `login:failures:${ipKey(ip)}:${emailHashHex}`
+/** addresses are personal data: keys hold a hash of them */
+const ipKey = (ip: string) => createHash("sha256").update(ip).digest("base64url").slice(0, 22)
+
+/** The stored failure record: `<count>:<epoch ms of the last failure>`. */
+const parseFailures = (v: string | null): { readonly count: number; readonly lastMs: number } => {
+  const [count, last] = (v ?? "0:0").split(":")
+  return { count: Number(count) || 0, lastMs: Number(last) || 0 }
+}
 
 export class Identity extends Effect.Service<Identity>()("brandme/identity/Identity", {
   effect: Effect.gen(function* () {
@@ -60,12 +81,9 @@ export class Identity extends Effect.Service<Identity>()("brandme/identity/Ident
     // Unknown emails are checked against this hash so they take as long as known ones.
     const dummyHash = yield* Effect.promise(() => hashPassword("brandme-no-such-user"))
 
-    const recordFailure = (key: string) =>
-      Effect.gen(function* () {
-        const n = Number((yield* Effect.orDie(redis.get(key))) ?? "0")
-        // get+set, not INCR: a racing burst may under-count by a few, which the per-IP+email limit bounds
-        yield* Effect.orDie(redis.set(key, String(n + 1), LoginPolicy.lockSeconds))
-      })
+    const recordFailure = (key: string, count: number) =>
+      // get+set, not INCR: a racing burst may under-count by a few, which the per-IP+email limit bounds
+      Effect.orDie(redis.set(key, `${count + 1}:${Date.now()}`, LoginPolicy.maxBackoffSeconds))
 
     const login = (input: { readonly email: string; readonly password: string; readonly ip: string }) =>
       Effect.gen(function* () {
@@ -75,13 +93,14 @@ export class Identity extends Effect.Service<Identity>()("brandme/identity/Ident
           { name: "login", key: `${input.ip}:${hashHex}`, ...LoginPolicy.perIpEmail },
           { name: "ip", key: `login:${input.ip}`, ...LoginPolicy.perIp }
         ])
-        const fKey = failuresKey(hashHex)
-        const failures = Number((yield* Effect.orDie(redis.get(fKey))) ?? "0")
-        if (failures >= LoginPolicy.maxFailures) {
+        const fKey = failuresKey(input.ip, hashHex)
+        const failures = parseFailures(yield* Effect.orDie(redis.get(fKey)))
+        const waitMs = failures.lastMs + backoffSeconds(failures.count) * 1000 - Date.now()
+        if (waitMs > 0) {
           return yield* new RateLimited({
-            message: "too many failed sign-ins for this account: try again later",
-            limit: "lockout",
-            retryAfterSeconds: LoginPolicy.lockSeconds
+            message: "too many failed sign-ins from this address: wait before trying again",
+            limit: "backoff",
+            retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000))
           })
         }
         const user = yield* repo.findUserByEmailHash(emailHash)
@@ -95,7 +114,7 @@ export class Identity extends Effect.Service<Identity>()("brandme/identity/Ident
           )
         )
         if (!ok || Option.isNone(stored) || Option.isNone(user)) {
-          yield* recordFailure(fKey)
+          yield* recordFailure(fKey, failures.count)
           return yield* new InvalidCredentials({ message: "email or password is incorrect" })
         }
         yield* Effect.orDie(redis.del(fKey))
@@ -146,6 +165,8 @@ export class Identity extends Effect.Service<Identity>()("brandme/identity/Ident
         if (input.brandId !== null && !(yield* repo.brandExists(input.brandId))) {
           return yield* new NotFound({ message: `no brand ${input.brandId}` })
         }
+        const weak = passwordProblem(input.password, input.email)
+        if (weak !== undefined) return yield* new WeakPassword({ message: `password: ${weak}` })
         const key = newSubjectKey()
         const passwordHash = yield* Effect.promise(() => hashPassword(input.password))
         const created = yield* repo.insertUser({

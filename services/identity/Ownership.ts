@@ -1,5 +1,5 @@
 import { Effect, Option, Redacted } from "effect"
-import type { Principal } from "../../shared/auth/Tokens.js"
+import { Forbidden, type Principal } from "../../shared/auth/Tokens.js"
 import { AppConfig } from "../../shared/config/AppConfig.js"
 import { lookupHash, masterKeyBytes } from "../../shared/crypto/Pii.js"
 import { requireRole } from "./Authenticate.js"
@@ -79,6 +79,12 @@ export class Ownership extends Effect.Service<Ownership>()("brandme/identity/Own
 
     const offerTransfer = (p: Principal, garmentId: string, toUserEmail: string) =>
       Effect.gen(function* () {
+        // the caller's right to the garment first: a stranger learns nothing about the email from the answer
+        const garment = yield* repo.garment(garmentId)
+        if (Option.isNone(garment)) return yield* new NotFound({ message: `no garment ${garmentId}` })
+        if (garment.value.ownerUserId !== p.userId) {
+          return yield* new Forbidden({ message: "only the garment's owner can offer a transfer" })
+        }
         const recipient = yield* users.findUserByEmailHash(lookupHash(master, toUserEmail))
         if (Option.isNone(recipient) || recipient.value.erased_at !== null || recipient.value.role !== "owner") {
           return yield* new NotFound({ message: "no owner account with that email" })

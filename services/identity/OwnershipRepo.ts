@@ -158,6 +158,10 @@ export const OwnershipRepoLive = Layer.effect(
             if (Option.isNone(version)) {
               return yield* new Conflict({ message: "this garment already has an owner" })
             }
+            // the garment's other unused codes die with the claim: a code must not outlive its purpose
+            yield* sql`
+              UPDATE claim_codes SET expires_at = now()
+              WHERE garment_id = ${won.garment_id}::uuid AND claimed_at IS NULL AND expires_at > now()`
             yield* event(won.garment_id, "claimed", null, userId)
             return { garmentId: won.garment_id, version: version.value }
           })

@@ -64,7 +64,7 @@ const AiValue = Schema.String.pipe(
 export const GarmentCreate = Schema.Struct({
   brandId: Schema.optional(Schema.UUID),
   gtin: Schema.String.pipe(
-    Schema.pattern(/^[0-9]{8}$|^[0-9]{12,14}$/, { message: () => "GTIN must be 8, 12, 13 or 14 digits" })
+    Schema.pattern(/^[0-9]{8}$|^[0-9]{12,14}$/, { message: () => "must be 8, 12, 13 or 14 digits" })
   ),
   serial: AiValue,
   batch: Schema.optional(AiValue),

@@ -1,10 +1,11 @@
-import { Effect, Either, Option, ParseResult, Redacted, Schema } from "effect"
+import { Effect, Either, Option, Redacted, Schema } from "effect"
 import { AppConfig } from "../../shared/config/AppConfig.js"
 import { Forbidden, type Principal } from "../../shared/auth/Tokens.js"
 import { masterKeyBytes, open, unwrapSubjectKey } from "../../shared/crypto/Pii.js"
 import type { TagRef } from "../../shared/domain/DigitalLink.js"
 import { validateGtin } from "../../shared/domain/Gtin.js"
 import type { FacetGroup } from "../../shared/domain/Scan.js"
+import { parseErrorBody } from "../../shared/http/Validation.js"
 import { Redis } from "../../shared/layers/Redis.js"
 import { publishFact, ScanPathSubjects } from "../gateway/Events.js"
 import {
@@ -224,7 +225,8 @@ export const importGarments = (p: Principal, items: ReadonlyArray<unknown>) =>
         results.push({
           index,
           ok: false,
-          error: { error: "ValidationError", message: ParseResult.TreeFormatter.formatErrorSync(decoded.left) }
+          // the first problem with its path, in words, never the item's values
+          error: { error: "ValidationError", message: parseErrorBody(decoded.left).message }
         })
         continue
       }

@@ -1,6 +1,6 @@
 import { Effect, Option } from "effect"
 import { decodeJwt } from "jose"
-import { bearerToken, type Principal, sessionKey, Tokens, Unauthorized } from "./Tokens.js"
+import { bearerToken, type Principal, sessionHolds, sessionKey, Tokens, Unauthorized } from "./Tokens.js"
 import { Redis } from "../layers/Redis.js"
 import { Lru } from "../Lru.js"
 
@@ -29,7 +29,7 @@ export const requireLiveSession = (p: Principal) =>
   Effect.gen(function* () {
     const redis = yield* Redis
     const live = yield* Effect.orElseSucceed(redis.get(sessionKey(p.sessionId)), () => null)
-    if (live === null) return yield* new Unauthorized({ message: "session has ended: sign in again" })
+    if (!sessionHolds(live, p)) return yield* new Unauthorized({ message: "session has ended: sign in again" })
     return p
   })
 

@@ -100,7 +100,14 @@ const build = (
         ),
   verify: (token) =>
     Effect.tryPromise({
-      try: () => jose.jwtVerify(token, verifyKey, { issuer, audience: AUDIENCE, algorithms: [algorithm] }),
+      // a token without exp never expires on its own: refused (requiredClaims), whoever signed it
+      try: () =>
+        jose.jwtVerify(token, verifyKey, {
+          issuer,
+          audience: AUDIENCE,
+          algorithms: [algorithm],
+          requiredClaims: ["exp", "sub", "sid"]
+        }),
       catch: (e) => new Unauthorized({ message: reasonOf(e) })
     }).pipe(
       Effect.flatMap(({ payload }) => {
@@ -144,3 +151,9 @@ export const bearerToken = (header: string | undefined): Effect.Effect<Option.Op
 /** Redis key of a live session; identity sets it at sign-in (TTL 24 h) and deletes it on sign-out. */
 export const sessionKey = (sessionId: string): string => `session:${sessionId}`
 export const SESSION_TTL_SECONDS = 24 * 60 * 60
+
+/**
+ * Whether a session key's stored value is this principal's live session: it holds the user id, so a
+ * token whose `sid` names another user's session does not pass.
+ */
+export const sessionHolds = (stored: string | null | undefined, p: Principal): boolean => stored === p.userId

@@ -108,12 +108,46 @@ export const appConfig = Config.all({
     maxBodyBytes: positiveInt("HTTP_MAX_BODY_BYTES", 1_048_576),
     shutdownGraceMs: positiveInt("SHUTDOWN_GRACE_MS", 10_000),
     portOffset: Config.integer("PORT_OFFSET").pipe(Config.withDefault(0)),
-    /** proxies of ours that append to X-Forwarded-For (1: the ingress; 0: trust only the socket peer) */
+    /**
+     * proxies of ours that append to X-Forwarded-For. Default 0 (local, compose: no proxy; trust only the
+     * socket peer, so a client-set header buys nothing); the stacks set the number of their ingress hops.
+     */
     trustedProxyHops: Config.integer("HTTP_TRUSTED_PROXY_HOPS").pipe(
       Config.validate({ message: "HTTP_TRUSTED_PROXY_HOPS must be 0 or more", validation: (n) => n >= 0 }),
-      Config.withDefault(1)
+      Config.withDefault(0)
+    ),
+    /** JSON bodies nested deeper are refused with a 400 before any schema recurses into them */
+    maxJsonDepth: positiveInt("HTTP_MAX_JSON_DEPTH", 32),
+    /** slow clients: the request head, and the whole request, must arrive within these (else 408) */
+    headersTimeoutMs: positiveInt("HTTP_HEADERS_TIMEOUT_MS", 10_000),
+    requestTimeoutMs: positiveInt("HTTP_REQUEST_TIMEOUT_MS", 15_000),
+    /** open connections one socket peer may hold (without a trusted proxy; the ingress limits behind one) */
+    maxConnectionsPerClient: positiveInt("HTTP_MAX_CONNECTIONS_PER_CLIENT", 64),
+    /** browser origins allowed to call the API cross-origin (comma list; empty: same-origin only) */
+    corsOrigins: Config.string("HTTP_CORS_ORIGINS").pipe(
+      Config.withDefault(""),
+      Config.mapOrFail((v) => {
+        const origins = v
+          .split(",")
+          .map((o) => o.trim())
+          .filter((o) => o !== "")
+        const bad = origins.find((o) => !/^https?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?$/.test(o))
+        return bad === undefined
+          ? Either.right(origins)
+          : Either.left(
+              ConfigError.InvalidData(
+                ["HTTP_CORS_ORIGINS"],
+                `HTTP_CORS_ORIGINS: "${bad}" is not an origin (scheme://host[:port], no path)`
+              )
+            )
+      })
     )
-  }),
+  }).pipe(
+    Config.validate({
+      message: "HTTP_HEADERS_TIMEOUT_MS must not exceed HTTP_REQUEST_TIMEOUT_MS",
+      validation: (h) => h.headersTimeoutMs <= h.requestTimeoutMs
+    })
+  ),
   rateLimits: Config.all({
     perIp: rateLimit("RATE_LIMIT_PER_IP", "300/60"),
     perClient: rateLimit("RATE_LIMIT_PER_CLIENT", "120/60"),

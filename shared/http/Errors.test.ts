@@ -14,15 +14,50 @@ describe("the one JSON error shape", () => {
     })
   })
 
-  it("names schema problems as a ValidationError with the issues", () => {
+  it("names schema problems as a ValidationError: the first in words with its path, all in details.issues", () => {
     const body = toErrorBody(
       400,
-      { _tag: "HttpApiDecodeError", message: "tag is missing", issues: [{ path: ["tag"] }] },
+      {
+        _tag: "HttpApiDecodeError",
+        message: '{ readonly tag: string }\n└─ ["tag"]\n   └─ is missing',
+        issues: [
+          { _tag: "Missing", path: ["tag"], message: "is missing" },
+          { _tag: "Type", path: ["context", "intent"], message: 'Expected "scan", actual "x"' },
+          { _tag: "Type", path: ["context", "intent"], message: 'Expected "buy", actual "x"' }
+        ]
+      },
       "x"
     )
-    expect(body.error).toBe("ValidationError")
-    expect(body.message).toBe("tag is missing")
-    expect(body.details).toEqual({ issues: [{ path: ["tag"] }] })
+    expect(body).toEqual({
+      error: "ValidationError",
+      message: "tag: is missing",
+      details: {
+        issues: [
+          { path: "tag", message: "is missing" },
+          { path: "context.intent", message: 'must be "scan" or "buy"' }
+        ]
+      }
+    })
+  })
+
+  it("finding 7: never echoes the input (a too-short password does not come back)", () => {
+    const body = toErrorBody(
+      400,
+      {
+        _tag: "HttpApiDecodeError",
+        message: 'Expected a string at least 10 character(s) long, actual "aaaaaaaaa"',
+        issues: [
+          {
+            _tag: "Refinement",
+            path: ["password"],
+            message: 'Expected a string at least 10 character(s) long, actual "aaaaaaaaa"'
+          }
+        ]
+      },
+      "x"
+    )
+    expect(JSON.stringify(body)).not.toContain("aaaaaaaaa")
+    expect(body.message).toBe("password: must be a string at least 10 character(s) long")
   })
 
   it("keeps an already-shaped body and fills an empty one", () => {

@@ -1,4 +1,5 @@
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import { type RawIssue, validationBody } from "./Validation.js"
 
 /**
  * Every 4xx/5xx the platform sends is JSON `{ error, message, details? }`. Domain errors
@@ -35,6 +36,12 @@ const decoder = new TextDecoder()
 
 const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
 
+const isRawIssue = (u: unknown): u is RawIssue =>
+  isRecord(u) &&
+  typeof u.message === "string" &&
+  Array.isArray(u.path) &&
+  u.path.every((p) => typeof p === "string" || typeof p === "number")
+
 /** Reshapes a decoded error payload; `fallback` is used when the body says nothing useful. */
 export const toErrorBody = (status: number, payload: unknown, fallback: string): ErrorBody => {
   if (!isRecord(payload)) return { error: statusName(status), message: fallback }
@@ -42,6 +49,10 @@ export const toErrorBody = (status: number, payload: unknown, fallback: string):
     return payload.details === undefined
       ? { error: payload.error, message: payload.message }
       : { error: payload.error, message: payload.message, details: payload.details }
+  }
+  if (payload._tag === "HttpApiDecodeError" && Array.isArray(payload.issues)) {
+    // the framework's decode error carries a tree dump with the input in it: rebuilt from its issues
+    return validationBody(payload.issues.filter(isRawIssue))
   }
   const { _tag, message, ...rest } = payload
   const error = _tag === "HttpApiDecodeError" ? "ValidationError" : typeof _tag === "string" ? _tag : statusName(status)

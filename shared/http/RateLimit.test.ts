@@ -32,15 +32,15 @@ describe("rate limiter (in-memory test layer, same algorithm)", () => {
       perClient: { limit: 1, windowSeconds: 60 },
       overrides: { "ip:10.0.0.9": { limit: 1000, windowSeconds: 60 } }
     }
-    const anonymous = publicRules(settings, "198.51.100.1", undefined)
+    const anonymous = publicRules(settings, "198.51.100.1", [])
     expect(anonymous.map((r) => [r.name, r.limit])).toEqual([["ip", 5]])
     expect(anonymous[0]!.key).not.toContain("198.51.100.1")
-    const signedIn = publicRules(settings, "198.51.100.1", "user:u1")
+    const signedIn = publicRules(settings, "198.51.100.1", ["user:u1"])
     expect(signedIn.map((r) => [r.name, r.limit])).toEqual([
       ["client", 1],
       ["ip", 5]
     ])
-    expect(publicRules(settings, "10.0.0.9", undefined)[0]!.limit).toBe(1000)
+    expect(publicRules(settings, "10.0.0.9", [])[0]!.limit).toBe(1000)
     const r = await Effect.runPromise(
       Effect.gen(function* () {
         const l = yield* RateLimiter
@@ -54,11 +54,11 @@ describe("rate limiter (in-memory test layer, same algorithm)", () => {
 
   it("the caller's address: the hop our outermost trusted proxy saw, else the socket peer", () => {
     const xff = "6.6.6.6, 198.51.100.7, 10.0.0.2"
-    expect(clientIpOf(xff, "10.0.0.3")).toBe("10.0.0.2") // default: one proxy (the ingress)
+    expect(clientIpOf(xff, "10.0.0.3", 1)).toBe("10.0.0.2") // one proxy (the ingress)
     expect(clientIpOf(xff, "10.0.0.3", 2)).toBe("198.51.100.7") // CDN + ingress
     expect(clientIpOf(xff, "10.0.0.3", 0)).toBe("10.0.0.3") // no proxy: the header is the client's own
     expect(clientIpOf("198.51.100.7", "10.0.0.3", 3)).toBe("10.0.0.3") // fewer hops than proxies: bypassed
-    expect(clientIpOf(undefined, undefined)).toBe("unknown")
+    expect(clientIpOf(undefined, undefined, 1)).toBe("unknown")
   })
 
   it("the test limiter refuses checkAndRead loudly, naming the method", async () => {

@@ -1,6 +1,5 @@
 import { createHash, randomBytes } from "node:crypto"
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
-import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerRespondable from "@effect/platform/HttpServerRespondable"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Context, Effect, Layer, Option, Schema } from "effect"
@@ -9,6 +8,7 @@ import { DependencyError, describeCause } from "../layers/Errors.js"
 import { Redis } from "../layers/Redis.js"
 import { makeTurnBatcher } from "../TurnBatcher.js"
 import { Metrics } from "../telemetry/Metrics.js"
+import { clientHopOf, type HopRequest, trustedClientHop } from "./ClientHop.js"
 
 /**
  * Sliding-window rate limits in Redis. Each rule is a sorted set of the admitted requests' times
@@ -349,30 +349,11 @@ export const makeRateLimiterTest = () => {
   return { layer: Layer.succeed(RateLimiter, { check, enforce: enforceWith(check), checkAndRead }), logs }
 }
 
-/**
- * The caller's address. `trustedHops` is how many proxies of ours append to `X-Forwarded-For`
- * (HTTP_TRUSTED_PROXY_HOPS; 1 = the ingress): the address the outermost of them saw is that many hops
- * from the right; hops further left are client-supplied and untrusted. With 0, or when the header has
- * fewer hops than trusted (a request that bypassed a proxy), the socket peer.
- */
-export const clientIpOf = (
-  forwarded: string | undefined,
-  remoteAddress: string | undefined,
-  trustedHops = 1
-): string => {
-  if (trustedHops > 0 && forwarded !== undefined && forwarded !== "") {
-    const hops = forwarded
-      .split(",")
-      .map((h) => h.trim())
-      .filter((h) => h !== "")
-    const seen = hops[hops.length - trustedHops]
-    if (seen !== undefined) return seen
-  }
-  return remoteAddress ?? "unknown"
-}
+/** The caller's address as far as the trusted hops allow (see ClientHop.ts: the one rule). */
+export const clientIpOf = (forwarded: string | undefined, remoteAddress: string | undefined, trustedHops: number) =>
+  clientHopOf(forwarded, remoteAddress, trustedHops).address
 
-export const clientIp = (req: HttpServerRequest.HttpServerRequest, trustedHops = 1): string =>
-  clientIpOf(req.headers["x-forwarded-for"], Option.getOrUndefined(req.remoteAddress), trustedHops)
+export const clientIp = (req: HopRequest, trustedHops: number): string => trustedClientHop(req, trustedHops).address
 
 export interface LimitSetting {
   readonly limit: number
@@ -383,7 +364,7 @@ export interface LimitSetting {
 export interface PublicLimitSettings {
   readonly perIp: LimitSetting
   readonly perClient: LimitSetting
-  /** by subject, `ip:<address>` or a client id (`user:<uuid>`, `key:<hash>`): replaces that subject's limit */
+  /** by subject, `ip:<address>` or a client id (`user:<uuid>`, `key:<device key prefix>`): replaces that subject's limit */
   readonly overrides: Readonly<Record<string, LimitSetting>>
 }
 
@@ -400,25 +381,21 @@ const hashed = (subject: string): string => {
 }
 
 /**
- * The rules of one public request: per IP always, per client when the caller names one (a verified
- * user, an API key); the client rule comes first so a refusal names it. One bucket per subject across
- * all public routes.
+ * The rules of one public request: per IP always, and per client for each client the request names (a
+ * verified user, a verified device key); the client rules come first so a refusal names them. One
+ * bucket per subject across all public routes.
  */
 export const publicRules = (
   settings: PublicLimitSettings,
   ip: string,
-  client: string | undefined
+  clients: ReadonlyArray<string>
 ): Array<RateLimitRule> => {
   const ipSubject = `ip:${ip}`
-  const rules: Array<RateLimitRule> = [
-    { name: "ip", key: `public:${hashed(ipSubject)}`, ...(settings.overrides[ipSubject] ?? settings.perIp) }
-  ]
-  if (client !== undefined) {
-    rules.unshift({
-      name: "client",
-      key: `public:${hashed(client)}`,
-      ...(settings.overrides[client] ?? settings.perClient)
-    })
-  }
+  const rules: Array<RateLimitRule> = clients.map((client) => ({
+    name: "client",
+    key: `public:${hashed(client)}`,
+    ...(settings.overrides[client] ?? settings.perClient)
+  }))
+  rules.push({ name: "ip", key: `public:${hashed(ipSubject)}`, ...(settings.overrides[ipSubject] ?? settings.perIp) })
   return rules
 }

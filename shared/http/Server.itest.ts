@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process"
+import { connect } from "node:net"
 import * as HttpApi from "@effect/platform/HttpApi"
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
@@ -43,7 +44,7 @@ const SlowLive = HttpApiBuilder.group(SlowApi, "slow", (h) =>
     )
 )
 
-const start = async (offset: number) => {
+const start = async (offset: number, env: Record<string, string> = {}) => {
   const scope = Effect.runSync(Scope.make())
   const layer = serveService(
     "console",
@@ -54,7 +55,7 @@ const start = async (offset: number) => {
     Layer.provide(
       Layer.succeed(
         AppConfig,
-        testConfig({ PORT_OFFSET: String(offset), HTTP_HOST: "127.0.0.1", SHUTDOWN_GRACE_MS: "5000" })
+        testConfig({ PORT_OFFSET: String(offset), HTTP_HOST: "127.0.0.1", SHUTDOWN_GRACE_MS: "5000", ...env })
       )
     )
   )
@@ -134,5 +135,117 @@ describe("the HTTP assembly", () => {
       child.kill("SIGTERM")
     })
     expect(code).toBe(0)
+  })
+
+  describe("security review (issue 22)", () => {
+    const randomOffset = () => 30000 + Math.floor(Math.random() * 10000)
+    const post = (base: string, body: string, headers: Record<string, string> = {}) =>
+      fetch(`${base}/echo`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body })
+
+    it("finding 6: a NUL in a field or deep nesting is a 400 naming the problem, never a 500", async () => {
+      const { scope, base } = await start(randomOffset())
+      try {
+        const nul = await post(base, '{"n":1,"name":"a\\u0000b"}')
+        expect(nul.status).toBe(400)
+        expect(await nul.json()).toMatchObject({
+          error: "ValidationError",
+          message: expect.stringMatching(/^name: .*NUL/)
+        })
+        const deep = await post(base, `{"n":${"[".repeat(100_000)}${"]".repeat(100_000)}}`)
+        expect(deep.status).toBe(400)
+        expect(await deep.json()).toMatchObject({ message: "body: nested more than 32 levels deep" })
+        const url = await fetch(`${base}/slow?x=%00`)
+        expect(url.status).toBe(400)
+      } finally {
+        await Effect.runPromise(Scope.close(scope, Exit.void))
+      }
+    })
+
+    it("findings 8, 11: security headers on every answer, CORS from config, x-request-id validated", async () => {
+      const { scope, base } = await start(randomOffset(), { HTTP_CORS_ORIGINS: "https://console.example.com" })
+      try {
+        for (const r of [await fetch(`${base}/healthz`), await post(base, '{"n":"x"}'), await fetch(`${base}/nope`)]) {
+          expect(r.headers.get("x-content-type-options")).toBe("nosniff")
+          expect(r.headers.get("x-frame-options")).toBe("DENY")
+          expect(r.headers.get("content-security-policy")).toContain("frame-ancestors 'none'")
+          expect(r.headers.get("referrer-policy")).toBe("no-referrer")
+        }
+        const pre = await fetch(`${base}/echo`, {
+          method: "OPTIONS",
+          headers: { origin: "https://console.example.com", "access-control-request-method": "POST" }
+        })
+        expect(pre.status).toBe(204)
+        expect(pre.headers.get("access-control-allow-origin")).toBe("https://console.example.com")
+        expect(pre.headers.get("access-control-allow-headers")).toContain("authorization")
+        const foreign = await fetch(`${base}/echo`, { method: "OPTIONS", headers: { origin: "https://evil.example" } })
+        expect(foreign.status).toBe(403)
+        expect(foreign.headers.get("access-control-allow-origin")).toBeNull()
+        const simple = await fetch(`${base}/healthz`, { headers: { origin: "https://console.example.com" } })
+        expect(simple.headers.get("access-control-allow-origin")).toBe("https://console.example.com")
+        const okId = await fetch(`${base}/healthz`, { headers: { "x-request-id": "abc-123.x:y" } })
+        expect(okId.headers.get("x-request-id")).toBe("abc-123.x:y")
+        const badId = await fetch(`${base}/healthz`, { headers: { "x-request-id": `<script>${"x".repeat(300)}` } })
+        expect(badId.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/)
+      } finally {
+        await Effect.runPromise(Scope.close(scope, Exit.void))
+      }
+    })
+
+    it("finding 9: a body trickled at 1 byte per second ends in 408 within seconds", async () => {
+      const offset = randomOffset()
+      const { scope } = await start(offset, { HTTP_REQUEST_TIMEOUT_MS: "3000", HTTP_HEADERS_TIMEOUT_MS: "2000" })
+      try {
+        const t0 = Date.now()
+        const answer = await new Promise<string>((resolve) => {
+          const socket = connect(Services.console.port + offset, "127.0.0.1")
+          let got = ""
+          socket.on("data", (d) => {
+            got += d.toString()
+          })
+          socket.on("close", () => {
+            clearInterval(drip)
+            resolve(got)
+          })
+          socket.write(
+            "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+          )
+          const drip = setInterval(() => socket.write(" "), 1000)
+        })
+        expect(answer).toMatch(/^HTTP\/1\.1 408/)
+        expect(Date.now() - t0).toBeLessThan(6000)
+      } finally {
+        await Effect.runPromise(Scope.close(scope, Exit.void))
+      }
+    })
+
+    it("finding 9: one client cannot hold more than HTTP_MAX_CONNECTIONS_PER_CLIENT connections", async () => {
+      const offset = randomOffset()
+      const { scope } = await start(offset, { HTTP_MAX_CONNECTIONS_PER_CLIENT: "3" })
+      const open = () =>
+        new Promise<{ closedAt: () => boolean; end: () => void }>((resolve) => {
+          let closed = false
+          const socket = connect(Services.console.port + offset, "127.0.0.1", () =>
+            resolve({ closedAt: () => closed, end: () => socket.destroy() })
+          )
+          socket.on("close", () => {
+            closed = true
+          })
+        })
+      try {
+        const held = [await open(), await open(), await open()]
+        const fourth = await open()
+        await new Promise((r) => setTimeout(r, 300))
+        expect(held.map((s) => s.closedAt())).toEqual([false, false, false])
+        expect(fourth.closedAt()).toBe(true)
+        held[0]?.end()
+        await new Promise((r) => setTimeout(r, 300))
+        const again = await open()
+        await new Promise((r) => setTimeout(r, 300))
+        expect(again.closedAt()).toBe(false)
+        for (const s of [...held, again]) s.end()
+      } finally {
+        await Effect.runPromise(Scope.close(scope, Exit.void))
+      }
+    })
   })
 })

@@ -1,5 +1,4 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
-import { randomUUID } from "node:crypto"
 import * as HttpApi from "@effect/platform/HttpApi"
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import type * as HttpApiGroup from "@effect/platform/HttpApiGroup"
@@ -9,13 +8,22 @@ import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 // the module, not the package index: the index loads @effect/cluster, rpc and workflow too
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import { Context, Effect, Layer, Option } from "effect"
+import { Context, Effect, Either, Layer, Option } from "effect"
 import { ServeError } from "@effect/platform/HttpServerError"
 import { AppConfig } from "../config/AppConfig.js"
 import { Health, HealthLive } from "./Health.js"
 import { type ServiceName, Services } from "../ServiceCatalog.js"
 import { Metrics, MetricsLive } from "../telemetry/Metrics.js"
 import { errorResponse, normalizeErrorResponse } from "./Errors.js"
+import {
+  corsHeaders,
+  limitListener,
+  preflight,
+  requestIdOf,
+  securityHeaders,
+  TIMEOUT_CHECK_INTERVAL_MS
+} from "./Hardening.js"
+import { checkJsonBody } from "./Validation.js"
 
 /** Route templates of an API, so metrics label by `/v1/garments/:id`, never by raw URL. */
 export const routeMatcher = <Id extends string, Groups extends HttpApiGroup.HttpApiGroup.Any, E, R>(
@@ -38,9 +46,33 @@ export const routeMatcher = <Id extends string, Groups extends HttpApiGroup.Http
   }
 }
 
+const BODY_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"])
+
 /**
- * The request pipeline every service shares: request id, body size limit, RED metrics,
- * and one JSON error shape for every 4xx/5xx.
+ * A JSON body too deep, or with a NUL character, answered before the route decodes it (Validation.ts).
+ * The body read here is cached on the request: the route decodes the same text.
+ */
+const checkBody = (req: HttpServerRequest.HttpServerRequest, maxDepth: number) => {
+  const type = req.headers["content-type"]
+  if (!BODY_METHODS.has(req.method) || (type !== undefined && !type.includes("json"))) return Effect.succeedNone
+  return req.text.pipe(
+    Effect.map((text) =>
+      Either.match(checkJsonBody(text, maxDepth), {
+        onLeft: (body) => Option.some(errorResponse(400, body)),
+        onRight: () => Option.none()
+      })
+    ),
+    // an unreadable body (too large, aborted) is the route's to answer, as before
+    Effect.orElseSucceed(() => Option.none<HttpServerResponse.HttpServerResponse>())
+  )
+}
+
+const NUL_IN_URL = /%00/i
+
+/**
+ * The request pipeline every service shares: request id (validated), rate-limit guard, CORS, body
+ * size and JSON shape limits, RED metrics, one JSON error shape for every 4xx/5xx, and the security
+ * headers on every answer.
  */
 const pipeline =
   (service: ServiceName, route: (method: string, path: string) => string, guard: RequestGuard) =>
@@ -50,31 +82,52 @@ const pipeline =
       const { m } = yield* Metrics
       const req = yield* HttpServerRequest.HttpServerRequest
       const t0 = performance.now()
-      const requestId = req.headers["x-request-id"] ?? randomUUID()
+      const requestId = requestIdOf(req.headers["x-request-id"])
       const path = req.url.split("?")[0] ?? "/"
       const routeLabel = route(req.method, path)
       const maxBody = config.http.maxBodyBytes
       const declared = Number(req.headers["content-length"] ?? "0")
+      const origin = req.headers.origin
       m.httpRequestsInFlight.inc({ service })
       let response: HttpServerResponse.HttpServerResponse
       // the guard first: an oversized or malformed request is still charged to its caller
       const refused = yield* guard(req, path)
       if (Option.isSome(refused)) {
         response = refused.value
+      } else if (req.method === "OPTIONS") {
+        const p = preflight(origin, config.http.corsOrigins)
+        response =
+          p.status === 204
+            ? HttpServerResponse.empty({ status: 204, headers: p.headers })
+            : errorResponse(
+                403,
+                { error: "Forbidden", message: "cross-origin requests from this origin are not allowed" },
+                p.headers
+              )
+      } else if (NUL_IN_URL.test(req.url)) {
+        response = errorResponse(400, {
+          error: "ValidationError",
+          message: "url: must not contain a NUL character (%00)"
+        })
       } else if (Number.isFinite(declared) && declared > maxBody) {
         response = errorResponse(413, {
           error: "PayloadTooLarge",
           message: `request body of ${declared} bytes exceeds the limit of ${maxBody} bytes`
         })
       } else {
-        response = yield* app.pipe(
-          HttpIncomingMessage.withMaxBodySize(Option.some(maxBody)),
-          Effect.catchAllCause((cause) =>
-            Effect.flatMap(HttpServerError.causeResponse(cause), ([res, c]) =>
-              res.status >= 500 ? Effect.as(Effect.logError("request failed", c), res) : Effect.succeed(res)
-            )
-          )
+        const bad = yield* checkBody(req, config.http.maxJsonDepth).pipe(
+          HttpIncomingMessage.withMaxBodySize(Option.some(maxBody))
         )
+        response = Option.isSome(bad)
+          ? bad.value
+          : yield* app.pipe(
+              HttpIncomingMessage.withMaxBodySize(Option.some(maxBody)),
+              Effect.catchAllCause((cause) =>
+                Effect.flatMap(HttpServerError.causeResponse(cause), ([res, c]) =>
+                  res.status >= 500 ? Effect.as(Effect.logError("request failed", c), res) : Effect.succeed(res)
+                )
+              )
+            )
       }
       if (response.status >= 400) {
         response = normalizeErrorResponse(response, { method: req.method, url: req.url, requestId })
@@ -83,8 +136,17 @@ const pipeline =
       m.httpRequestsInFlight.dec({ service })
       m.httpRequestsTotal.inc({ service, route: routeLabel, method: req.method, status: String(response.status) })
       m.httpRequestDuration.observe({ service, route: routeLabel, method: req.method }, seconds)
-      return HttpServerResponse.setHeader(response, "x-request-id", requestId)
+      const contentType = response.headers["content-type"] ?? contentTypeOf(response)
+      return HttpServerResponse.setHeaders(response, {
+        ...securityHeaders(config.appEnv !== "development", contentType, response.headers),
+        ...corsHeaders(origin, config.http.corsOrigins),
+        "x-request-id": requestId
+      })
     })
+
+/** The body's own content type (HttpServerResponse keeps it on the body, not in the headers). */
+const contentTypeOf = (response: HttpServerResponse.HttpServerResponse): string | undefined =>
+  response.body._tag === "Empty" ? undefined : response.body.contentType
 
 /**
  * A lane in front of the Effect router: a plain node:http handler that may answer a request itself
@@ -124,10 +186,11 @@ const listener = (service: ServiceName, route: (method: string, path: string) =>
       const guard = yield* HttpRequestGuard
       const app = yield* HttpApiBuilder.httpApp
       const handler = yield* NodeHttpServer.makeHandler(pipeline(service, route, guard)(app))
-      const server = createServer((req, res) => {
+      const server = createServer({ connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS }, (req, res) => {
         if (!lane(req, res)) handler(req, res)
       })
       server.keepAliveTimeout = 65_000
+      limitListener(server, config.http)
       const port = Services[service].port + config.http.portOffset
       yield* Effect.acquireRelease(
         Effect.async<void, ServeError>((resume) => {

@@ -18,6 +18,27 @@ export interface IngressArgs {
 }
 
 export const IngressNamespace = "ingress-nginx"
+/**
+ * Proxies of ours that append to X-Forwarded-For in front of the gateway (HTTP_TRUSTED_PROXY_HOPS):
+ * the nginx controller only. The cloud load balancer is layer 4 with externalTrafficPolicy Local, so
+ * nginx sees the client's own address; it must not believe a client's X-Forwarded-For itself
+ * (use-forwarded-headers false) and appends the peer it saw.
+ */
+export const IngressProxyHops = 1
+/** open connections one client address may hold at the ingress */
+export const IngressConnectionsPerClient = 64
+
+/**
+ * The only paths the ingress routes to the gateway: the public API, the token keys and the API
+ * reference. `/metrics` and `/health*` are not among them (scrapes and probes come from inside the
+ * cluster); a gateway test checks every public route is covered.
+ */
+export const PublicPaths: ReadonlyArray<{ readonly path: string; readonly pathType: "Prefix" | "Exact" }> = [
+  { path: "/v1", pathType: "Prefix" },
+  { path: "/.well-known/jwks.json", pathType: "Exact" },
+  { path: "/docs", pathType: "Exact" },
+  { path: "/openapi.json", pathType: "Exact" }
+]
 export const ClusterIssuerName = "letsencrypt"
 
 const acmeServers = {
@@ -48,7 +69,13 @@ export class Ingress extends pulumi.ComponentResource {
               ...(args.loadBalancerIp === undefined ? {} : { loadBalancerIP: args.loadBalancerIp })
             },
             metrics: { enabled: true, serviceMonitor: { enabled: true } },
-            config: { "use-forwarded-headers": "true", "enable-opentelemetry": "false" },
+            config: {
+              "use-forwarded-headers": "false",
+              "enable-opentelemetry": "false",
+              // slow clients: nginx gives up on a trickled head or body (seconds between reads)
+              "client-header-timeout": "10",
+              "client-body-timeout": "10"
+            },
             // with more than one replica the chart renders a PodDisruptionBudget from this
             minAvailable: 1
           }
@@ -93,7 +120,9 @@ export class Ingress extends pulumi.ComponentResource {
           annotations: {
             "cert-manager.io/cluster-issuer": ClusterIssuerName,
             "nginx.ingress.kubernetes.io/ssl-redirect": "true",
-            "nginx.ingress.kubernetes.io/proxy-body-size": `${Math.ceil(args.maxBodyBytes / 1024)}k`
+            "nginx.ingress.kubernetes.io/proxy-body-size": `${Math.ceil(args.maxBodyBytes / 1024)}k`,
+            // behind the ingress every connection reaches the gateway from nginx: the per-client cap is here
+            "nginx.ingress.kubernetes.io/limit-connections": String(IngressConnectionsPerClient)
           }
         },
         spec: {
@@ -103,13 +132,10 @@ export class Ingress extends pulumi.ComponentResource {
             {
               host: args.domain,
               http: {
-                paths: [
-                  {
-                    path: "/",
-                    pathType: "Prefix",
-                    backend: { service: { name: "gateway", port: { number: Services.gateway.port } } }
-                  }
-                ]
+                paths: PublicPaths.map((p) => ({
+                  ...p,
+                  backend: { service: { name: "gateway", port: { number: Services.gateway.port } } }
+                }))
               }
             }
           ]

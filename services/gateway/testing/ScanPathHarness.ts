@@ -194,7 +194,7 @@ export const makeHarness = async (name: string) => {
   /** a signed-in caller: a JWT from Tokens plus the live-session key identity would set */
   const tokenFor = async (p: Omit<Principal, "sessionId">, opts: { ttl?: number; live?: boolean } = {}) => {
     const sessionId = randomUUID()
-    if (opts.live !== false) await redis.set(`${prefix}:${sessionKey(sessionId)}`, "1", "EX", SESSION_TTL_SECONDS)
+    if (opts.live !== false) await redis.set(`${prefix}:${sessionKey(sessionId)}`, p.userId, "EX", SESSION_TTL_SECONDS)
     const token = await Effect.runPromise(tokens.issue({ ...p, sessionId }, opts.ttl ?? 600))
     return { token, sessionId, revoke: () => redis.del(`${prefix}:${sessionKey(sessionId)}`) }
   }

@@ -1,0 +1,50 @@
+import { Either, Schema } from "effect"
+import { describe, expect, it } from "vitest"
+import { checkJsonBody, firstNulPath, jsonDepth, parseErrorBody } from "./Validation.js"
+
+describe("readable validation errors", () => {
+  it("a decode failure: the first problem with its path, all issues listed, no input value", () => {
+    const S = Schema.Struct({
+      name: Schema.String,
+      password: Schema.String.pipe(Schema.minLength(10)),
+      items: Schema.Array(Schema.Struct({ n: Schema.Number }))
+    })
+    const r = Schema.decodeUnknownEither(S, { errors: "all" })({ password: "hunter2pw", items: [{ n: "secret" }] })
+    if (Either.isRight(r)) throw new Error("expected a decode failure")
+    const body = parseErrorBody(r.left)
+    expect(body.message).toBe("name: is missing")
+    expect(body.details).toEqual({
+      issues: [
+        { path: "name", message: "is missing" },
+        { path: "password", message: "must be a string at least 10 character(s) long" },
+        { path: "items[0].n", message: "must be number" }
+      ]
+    })
+    expect(JSON.stringify(body)).not.toMatch(/hunter2pw|secret/)
+  })
+})
+
+describe("JSON body checks (finding 6)", () => {
+  it("counts nesting without recursing, ignoring brackets inside strings", () => {
+    expect(jsonDepth('{"a":[1,{"b":"[[[["}]}', 99)).toBe(3)
+    expect(jsonDepth("[".repeat(100_000), 32)).toBe(33) // stops early
+  })
+
+  it("refuses deep nesting (100k levels) with a 400 body, not a stack overflow", () => {
+    const deep = `{"facets":${"[".repeat(100_000)}${"]".repeat(100_000)}}`
+    const r = checkJsonBody(deep, 32)
+    expect(Either.isLeft(r) && r.left.message).toBe("body: nested more than 32 levels deep")
+  })
+
+  it("refuses a NUL character naming the field (values and keys)", () => {
+    const r = checkJsonBody(JSON.stringify({ name: "a\u0000b" }), 32)
+    expect(Either.isLeft(r) && r.left.message).toBe("name: must not contain a NUL character (\\u0000)")
+    expect(firstNulPath({ facets: { materials: [{ x: "ok" }, { y: "\u0000" }] } })).toBe("facets.materials[1].y")
+    expect(firstNulPath({ facets: { "k\u0000": 1 } })).toBe("facets.k\\u0000")
+  })
+
+  it("passes ordinary bodies through parsed, and leaves invalid JSON to the route", () => {
+    expect(checkJsonBody('{"a":"ü😀"}', 32)).toEqual(Either.right({ a: "ü😀" }))
+    expect(checkJsonBody("{nope", 32)).toEqual(Either.right(undefined))
+  })
+})

@@ -3,7 +3,8 @@ import type { IncomingMessage, ServerResponse } from "node:http"
 import { Cause, Effect, Either, Exit, Layer, Option, ParseResult, Runtime, Schema } from "effect"
 import { AppConfig } from "../../shared/config/AppConfig.js"
 import type { ErrorBody } from "../../shared/http/Errors.js"
-import { clientIpOf, RateLimited, type RateLimitDecision } from "../../shared/http/RateLimit.js"
+import { trustedClientHop } from "../../shared/http/ClientHop.js"
+import { RateLimited, type RateLimitDecision } from "../../shared/http/RateLimit.js"
 import { HttpFrontLane } from "../../shared/http/Server.js"
 import { Metrics } from "../../shared/telemetry/Metrics.js"
 import { ScanHeaders, ScanRequest } from "./Api.js"
@@ -125,7 +126,7 @@ export const ScanFastLaneLive = Layer.effect(
       const rid = req.headers["x-request-id"]
       const requestId = typeof rid === "string" && rid !== "" ? rid : randomUUID()
       m.httpRequestsInFlight.inc(gateway)
-      const ip = clientIpOf(header(req.headers["x-forwarded-for"]), req.socket.remoteAddress, limits.trustedHops)
+      const ip = trustedClientHop(req, limits.trustedHops).address
       const apiKey = header(req.headers["x-api-key"])
       /** a malformed request still passes the limits first: garbage is no way around them */
       const refuse = (status: number, body: ErrorBody) =>

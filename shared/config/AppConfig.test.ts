@@ -72,7 +72,7 @@ describe("configuration", () => {
     expect(() => testConfig({ RATE_LIMIT_PER_IP: "0/60" })).toThrow(/RATE_LIMIT_PER_IP/)
     expect(() => testConfig({ RATE_LIMIT_OVERRIDES: "host:x=1/1" })).toThrow(/RATE_LIMIT_OVERRIDES/)
     expect(() => testConfig({ RATE_LIMIT_OVERRIDES: "ip:1.2.3.4=fast" })).toThrow(/RATE_LIMIT_OVERRIDES/)
-    expect(testConfig().http.trustedProxyHops).toBe(1)
+    expect(testConfig().http.trustedProxyHops).toBe(0)
     expect(testConfig({ HTTP_TRUSTED_PROXY_HOPS: "0" }).http.trustedProxyHops).toBe(0)
     expect(() => testConfig({ HTTP_TRUSTED_PROXY_HOPS: "-1" })).toThrow(/HTTP_TRUSTED_PROXY_HOPS/)
   })

@@ -98,10 +98,13 @@ export const appConfig = Config.all({
     maxBodyBytes: positiveInt("HTTP_MAX_BODY_BYTES", 1_048_576),
     shutdownGraceMs: positiveInt("SHUTDOWN_GRACE_MS", 10_000),
     portOffset: Config.integer("PORT_OFFSET").pipe(Config.withDefault(0)),
-    /** proxies of ours that append to X-Forwarded-For (1: the ingress; 0: trust only the socket peer) */
+    /**
+     * proxies of ours that append to X-Forwarded-For. Default 0 (local, compose: no proxy; trust only the
+     * socket peer, so a client-set header buys nothing); the stacks set the number of their ingress hops.
+     */
     trustedProxyHops: Config.integer("HTTP_TRUSTED_PROXY_HOPS").pipe(
       Config.validate({ message: "HTTP_TRUSTED_PROXY_HOPS must be 0 or more", validation: (n) => n >= 0 }),
-      Config.withDefault(1)
+      Config.withDefault(0)
     )
   }),
   rateLimits: Config.all({

@@ -54,11 +54,11 @@ describe("rate limiter (in-memory test layer, same algorithm)", () => {
 
   it("the caller's address: the hop our outermost trusted proxy saw, else the socket peer", () => {
     const xff = "6.6.6.6, 198.51.100.7, 10.0.0.2"
-    expect(clientIpOf(xff, "10.0.0.3")).toBe("10.0.0.2") // default: one proxy (the ingress)
+    expect(clientIpOf(xff, "10.0.0.3", 1)).toBe("10.0.0.2") // one proxy (the ingress)
     expect(clientIpOf(xff, "10.0.0.3", 2)).toBe("198.51.100.7") // CDN + ingress
     expect(clientIpOf(xff, "10.0.0.3", 0)).toBe("10.0.0.3") // no proxy: the header is the client's own
     expect(clientIpOf("198.51.100.7", "10.0.0.3", 3)).toBe("10.0.0.3") // fewer hops than proxies: bypassed
-    expect(clientIpOf(undefined, undefined)).toBe("unknown")
+    expect(clientIpOf(undefined, undefined, 1)).toBe("unknown")
   })
 
   it("the test limiter refuses checkAndRead loudly, naming the method", async () => {

@@ -1,11 +1,12 @@
 import { createHash, randomBytes } from "node:crypto"
-import { HttpApiSchema, type HttpServerRequest, HttpServerRespondable, HttpServerResponse } from "@effect/platform"
+import { HttpApiSchema, HttpServerRespondable, HttpServerResponse } from "@effect/platform"
 import { Context, Effect, Layer, Option, Schema } from "effect"
 import type { Redis as IORedis } from "ioredis"
 import { DependencyError, describeCause } from "../layers/Errors.js"
 import { Redis } from "../layers/Redis.js"
 import { makeTurnBatcher } from "../TurnBatcher.js"
 import { Metrics } from "../telemetry/Metrics.js"
+import { clientHopOf, type HopRequest, trustedClientHop } from "./ClientHop.js"
 
 /**
  * Sliding-window rate limits in Redis. Each rule is a sorted set of the admitted requests' times
@@ -346,30 +347,11 @@ export const makeRateLimiterTest = () => {
   return { layer: Layer.succeed(RateLimiter, { check, enforce: enforceWith(check), checkAndRead }), logs }
 }
 
-/**
- * The caller's address. `trustedHops` is how many proxies of ours append to `X-Forwarded-For`
- * (HTTP_TRUSTED_PROXY_HOPS; 1 = the ingress): the address the outermost of them saw is that many hops
- * from the right; hops further left are client-supplied and untrusted. With 0, or when the header has
- * fewer hops than trusted (a request that bypassed a proxy), the socket peer.
- */
-export const clientIpOf = (
-  forwarded: string | undefined,
-  remoteAddress: string | undefined,
-  trustedHops = 1
-): string => {
-  if (trustedHops > 0 && forwarded !== undefined && forwarded !== "") {
-    const hops = forwarded
-      .split(",")
-      .map((h) => h.trim())
-      .filter((h) => h !== "")
-    const seen = hops[hops.length - trustedHops]
-    if (seen !== undefined) return seen
-  }
-  return remoteAddress ?? "unknown"
-}
+/** The caller's address as far as the trusted hops allow (see ClientHop.ts: the one rule). */
+export const clientIpOf = (forwarded: string | undefined, remoteAddress: string | undefined, trustedHops: number) =>
+  clientHopOf(forwarded, remoteAddress, trustedHops).address
 
-export const clientIp = (req: HttpServerRequest.HttpServerRequest, trustedHops = 1): string =>
-  clientIpOf(req.headers["x-forwarded-for"], Option.getOrUndefined(req.remoteAddress), trustedHops)
+export const clientIp = (req: HopRequest, trustedHops: number): string => trustedClientHop(req, trustedHops).address
 
 export interface LimitSetting {
   readonly limit: number

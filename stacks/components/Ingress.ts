@@ -18,6 +18,13 @@ export interface IngressArgs {
 }
 
 export const IngressNamespace = "ingress-nginx"
+/**
+ * Proxies of ours that append to X-Forwarded-For in front of the gateway (HTTP_TRUSTED_PROXY_HOPS):
+ * the nginx controller only. The cloud load balancer is layer 4 with externalTrafficPolicy Local, so
+ * nginx sees the client's own address; it must not believe a client's X-Forwarded-For itself
+ * (use-forwarded-headers false) and appends the peer it saw.
+ */
+export const IngressProxyHops = 1
 export const ClusterIssuerName = "letsencrypt"
 
 const acmeServers = {
@@ -48,7 +55,7 @@ export class Ingress extends pulumi.ComponentResource {
               ...(args.loadBalancerIp === undefined ? {} : { loadBalancerIP: args.loadBalancerIp })
             },
             metrics: { enabled: true, serviceMonitor: { enabled: true } },
-            config: { "use-forwarded-headers": "true", "enable-opentelemetry": "false" },
+            config: { "use-forwarded-headers": "false", "enable-opentelemetry": "false" },
             podDisruptionBudget: { enabled: true, minAvailable: 1 }
           }
         }

@@ -61,7 +61,6 @@ export class QueueUnavailable extends Schema.TaggedError<QueueUnavailable>()(
 export const ScanHeaders = Schema.Struct({
   authorization: Schema.optional(Schema.String),
   "idempotency-key": Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200))),
-  "x-region": Schema.optional(Schema.String),
   traceparent: Schema.optional(Schema.String)
 })
 
@@ -81,7 +80,9 @@ export const ScansApi = HttpApiGroup.make("scans")
       .annotate(
         OpenApi.Description,
         "Scan a garment tag. Anonymous scans are role public; a Bearer token gives the caller's role. " +
-          "Idempotency-Key returns the same scan for 24 h. Region: context.region, else X-Region, else ZZ (default regime)."
+          "Idempotency-Key returns the same scan for 24 h. Regime: the strictest of the scanner's region (from our " +
+          "ingress's geo header; unknown = the strictest regime), the garment owner's jurisdiction and context.region " +
+          "(a declared region may only make the decision stricter). See docs/privacy.md."
       )
   )
   .annotate(OpenApi.Description, "scans of garment tags")

@@ -9,6 +9,7 @@ import { HttpFrontLane } from "../../shared/http/Server.js"
 import { Metrics } from "../../shared/telemetry/Metrics.js"
 import { ScanHeaders, ScanRequest } from "./Api.js"
 import { PublicLimits } from "./Limits.js"
+import { trustedGeoRegion } from "./Region.js"
 import { Scans } from "./Scans.js"
 
 /** HTTP status of each error the scan contract declares (Api.ts); anything else is a 500. */
@@ -49,6 +50,7 @@ export const ScanFastLaneLive = Layer.effect(
     const runtime = yield* Effect.runtime<never>()
     const run = Runtime.runPromiseExit(runtime)
     const maxBody = config.http.maxBodyBytes
+    const geoHeader = config.privacy.geoRegionHeader
 
     // label sets built once: the hot path records four metrics per request
     const gateway = { service: "gateway" } as const
@@ -190,7 +192,7 @@ export const ScanFastLaneLive = Layer.effect(
           request: body.right,
           authorization: h.authorization,
           idempotencyKey: h["idempotency-key"],
-          xRegion: h["x-region"],
+          geoRegion: trustedGeoRegion(req, limits.trustedHops, geoHeader),
           traceparent: h.traceparent
         }
         const full = (limited: boolean) =>

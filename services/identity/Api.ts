@@ -54,9 +54,23 @@ export const RegisterRequest = Schema.Struct({
   displayName: Schema.Trim.pipe(Schema.minLength(1), Schema.maxLength(120)),
   role: Schema.optional(UserRole),
   brandId: Schema.optional(Schema.UUID),
-  regionCode: Schema.optional(RegionCode)
+  regionCode: Schema.optional(RegionCode).annotations({
+    description: "your jurisdiction (where you live, e.g. FR or US-CA): the privacy rules of it protect your data"
+  })
 })
 export const RegisteredUser = SessionUser
+
+export const JurisdictionChange = Schema.Struct({
+  jurisdiction: Schema.NullOr(RegionCode).annotations({
+    description: "where you live (FR, US-CA, …); null = not given (the strictest regime protects your data)"
+  })
+})
+export const JurisdictionChanged = Schema.Struct({
+  userId: Schema.UUID,
+  jurisdiction: Schema.NullOr(Schema.String),
+  previous: Schema.NullOr(Schema.String),
+  changedAt: Schema.Date
+})
 
 export const UsersApi = HttpApiGroup.make("users")
   .add(
@@ -70,7 +84,18 @@ export const UsersApi = HttpApiGroup.make("users")
       .addError(Forbidden)
       .addError(RateLimited)
   )
-  .annotate(OpenApi.Description, "owners sign up themselves; an admin creates brand, auditor and admin accounts")
+  .add(
+    HttpApiEndpoint.put("setJurisdiction", "/v1/users/me/jurisdiction")
+      .setPayload(JurisdictionChange)
+      .addSuccess(JurisdictionChanged)
+      .addError(NotFound)
+      .addError(Unauthorized)
+      .annotate(OpenApi.Description, "change your jurisdiction (account settings); the change is audited")
+  )
+  .annotate(
+    OpenApi.Description,
+    "owners sign up themselves; an admin creates brand, auditor and admin accounts; each sets their jurisdiction"
+  )
 
 // devices -----------------------------------------------------------------------------------------
 export const CreateDeviceRequest = Schema.Struct({ name: Schema.Trim.pipe(Schema.minLength(1), Schema.maxLength(100)) })

@@ -47,6 +47,40 @@ describe("configuration", () => {
     expect(problems).toEqual([])
   })
 
+  it("production cannot turn GDPR off; development may, and the privacy settings are validated", () => {
+    const prod = {
+      APP_ENV: "production",
+      JWT_SECRET: "a".repeat(48),
+      AUDIT_SIGNING_KEY: "k1",
+      PII_MASTER_KEY: "k2",
+      CHAIN_SIGNING_KEY: "k3",
+      WEBHOOK_SIGNING_SECRET: "k4",
+      DATABASE_URL: "postgres://app:pw@db:5432/brandme",
+      DATABASE_SSL: "verify-full",
+      REDIS_URL: "rediss://:pw@cache:6379",
+      REDIS_QUEUE_URL: "rediss://:pw@queue:6379",
+      CHAIN_PROVIDER: "blockfrost",
+      BLOCKFROST_PROJECT_ID: "mainnetXYZ"
+    }
+    expect(insecureSettings(testConfig({ ...prod, GDPR_ENABLED: "false" }))).toEqual([
+      "GDPR_ENABLED=false: production cannot turn GDPR off"
+    ])
+    expect(insecureSettings(testConfig({ ...prod, CCPA_ENABLED: "false" }))).toEqual([])
+    expect(insecureSettings(testConfig({ GDPR_ENABLED: "false" }))).toEqual([])
+    const d = testConfig().privacy
+    expect([d.gdprEnabled, d.ccpaEnabled, d.unknownRegionRegime, d.geoRegionHeader]).toEqual([
+      true,
+      true,
+      "gdpr",
+      "x-client-region"
+    ])
+    expect(testConfig({ GEO_REGION_HEADER: "X-Goog-Client-Region" }).privacy.geoRegionHeader).toBe(
+      "x-goog-client-region"
+    )
+    expect(() => testConfig({ GEO_REGION_HEADER: "bad header" })).toThrow(/GEO_REGION_HEADER/)
+    expect(() => testConfig({ UNKNOWN_REGION_REGIME: "lax" })).toThrow(/UNKNOWN_REGION_REGIME/)
+  })
+
   it("rejects a malformed value with the setting's name", () => {
     expect(() => testConfig({ DATABASE_POOL_MAX: "lots" })).toThrow(/DATABASE_POOL_MAX/)
     expect(() => testConfig({ REDIS_URL: "http://nope" })).toThrow(/REDIS_URL/)

@@ -25,6 +25,14 @@ export const IngressNamespace = "ingress-nginx"
  * (use-forwarded-headers false) and appends the peer it saw.
  */
 export const IngressProxyHops = 1
+/**
+ * GEO_REGION_HEADER: the header that carries the client's region to the gateway, believed only from the
+ * trusted hop above. nginx sets it on every proxied request (`proxySetHeaders` replaces whatever the
+ * client sent), so a client cannot forge it through our hop. Its value is empty until a geo source is
+ * configured (ingress-nginx GeoIP2, or GKE's HTTP(S) load balancer with a custom request header
+ * `X-Client-Region: {client_region}`): an empty header is an unknown region, i.e. the strictest regime.
+ */
+export const IngressGeoHeader = "X-Client-Region"
 export const ClusterIssuerName = "letsencrypt"
 
 const acmeServers = {
@@ -56,6 +64,8 @@ export class Ingress extends pulumi.ComponentResource {
             },
             metrics: { enabled: true, serviceMonitor: { enabled: true } },
             config: { "use-forwarded-headers": "false", "enable-opentelemetry": "false" },
+            // the client never sets its own region header through our hop (see IngressGeoHeader)
+            proxySetHeaders: { [IngressGeoHeader]: "" },
             podDisruptionBudget: { enabled: true, minAvailable: 1 }
           }
         }

@@ -18,7 +18,11 @@ export const ScanRequest = Schema.Struct({
   }),
   context: Schema.optional(
     Schema.Struct({
-      region: Schema.optional(RegionCode),
+      region: Schema.optional(
+        RegionCode.annotations({
+          description: "the region the client declares: it may only make the decision stricter, never looser"
+        })
+      ),
       locale: Schema.optional(Schema.String.pipe(Schema.pattern(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/))),
       intent: Schema.optional(Intent)
     })
@@ -40,7 +44,9 @@ export const ScanResult = Schema.Struct({
   scannedAt: Schema.String,
   garment: GarmentSummary,
   intent: Intent,
-  regionCode: RegionCode,
+  regionCode: RegionCode.annotations({
+    description: "the scanner's region: our ingress's, else the declared one, else ZZ (unknown)"
+  }),
   decision: Decision,
   facets: FacetsView
 })

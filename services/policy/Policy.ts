@@ -45,8 +45,8 @@ export class Policy extends Effect.Service<Policy>()("brandme/Policy", {
     const version = policyVersion(settings)
     // the running version goes to the audit log once (the first replica to start it); a failure is retried next start
     yield* recordPolicyVersion(settings).pipe(
-      Effect.catchAllCause((cause) =>
-        Effect.logWarning("policy version not recorded yet; retried at next start", cause)
+      Effect.catchAll((e) =>
+        Effect.logWarning(`policy version ${version} not recorded yet (retried at next start): ${e.message}`)
       )
     )
     const count = (regime: string, cache: string) =>

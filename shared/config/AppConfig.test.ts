@@ -4,6 +4,21 @@ import { testConfig } from "../testing/TestDatabase.js"
 import { insecureSettings } from "./AppConfig.js"
 import { makeConfigProvider, parseEnvFile } from "./EnvFile.js"
 
+const productionEnv = {
+  APP_ENV: "production",
+  JWT_SECRET: "a".repeat(48),
+  AUDIT_SIGNING_KEY: "k1",
+  PII_MASTER_KEY: "k2",
+  CHAIN_SIGNING_KEY: "k3",
+  WEBHOOK_SIGNING_SECRET: "k4",
+  DATABASE_URL: "postgres://app:pw@db:5432/brandme",
+  DATABASE_SSL: "verify-full",
+  REDIS_URL: "rediss://:pw@cache:6379",
+  REDIS_QUEUE_URL: "rediss://:pw@queue:6379",
+  CHAIN_PROVIDER: "blockfrost",
+  BLOCKFROST_PROJECT_ID: "mainnetXYZ"
+}
+
 describe("configuration", () => {
   it("development accepts its insecure defaults", () => {
     expect(insecureSettings(testConfig())).toEqual([])
@@ -28,40 +43,11 @@ describe("configuration", () => {
   })
 
   it("production with real secrets and TLS everywhere starts", () => {
-    const problems = insecureSettings(
-      testConfig({
-        APP_ENV: "production",
-        JWT_SECRET: "a".repeat(48),
-        AUDIT_SIGNING_KEY: "k1",
-        PII_MASTER_KEY: "k2",
-        CHAIN_SIGNING_KEY: "k3",
-        WEBHOOK_SIGNING_SECRET: "k4",
-        DATABASE_URL: "postgres://app:pw@db:5432/brandme",
-        DATABASE_SSL: "verify-full",
-        REDIS_URL: "rediss://:pw@cache:6379",
-        REDIS_QUEUE_URL: "rediss://:pw@queue:6379",
-        CHAIN_PROVIDER: "blockfrost",
-        BLOCKFROST_PROJECT_ID: "mainnetXYZ"
-      })
-    )
-    expect(problems).toEqual([])
+    expect(insecureSettings(testConfig(productionEnv))).toEqual([])
   })
 
   it("production cannot turn GDPR off; development may, and the privacy settings are validated", () => {
-    const prod = {
-      APP_ENV: "production",
-      JWT_SECRET: "a".repeat(48),
-      AUDIT_SIGNING_KEY: "k1",
-      PII_MASTER_KEY: "k2",
-      CHAIN_SIGNING_KEY: "k3",
-      WEBHOOK_SIGNING_SECRET: "k4",
-      DATABASE_URL: "postgres://app:pw@db:5432/brandme",
-      DATABASE_SSL: "verify-full",
-      REDIS_URL: "rediss://:pw@cache:6379",
-      REDIS_QUEUE_URL: "rediss://:pw@queue:6379",
-      CHAIN_PROVIDER: "blockfrost",
-      BLOCKFROST_PROJECT_ID: "mainnetXYZ"
-    }
+    const prod = productionEnv
     expect(insecureSettings(testConfig({ ...prod, GDPR_ENABLED: "false" }))).toEqual([
       "GDPR_ENABLED=false: production cannot turn GDPR off"
     ])

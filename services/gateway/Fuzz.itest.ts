@@ -20,7 +20,11 @@ const HAMMER_IP = "198.51.100.77"
 beforeAll(async () => {
   h = await makeHarness("fuzz-itest")
   seed = await h.seed()
-  gateway = await h.startGateway(0, "inprocess", { RATE_LIMIT_OVERRIDES: `ip:${HAMMER_IP}=5/60` })
+  // behind one ingress hop, as deployed: the hammering address is the X-Forwarded-For entry it appends
+  gateway = await h.startGateway(0, "inprocess", {
+    RATE_LIMIT_OVERRIDES: `ip:${HAMMER_IP}=5/60`,
+    HTTP_TRUSTED_PROXY_HOPS: "1"
+  })
   expired = (await h.tokenFor({ userId: seed.users.owner, role: "owner", brandId: null }, { ttl: -30 })).token
   const r = await h.tokenFor({ userId: seed.users.owner, role: "owner", brandId: null })
   await r.revoke()

@@ -61,7 +61,7 @@ export class Policy extends Effect.Service<Policy>()("brandme/Policy", {
     const decideFor = (req: DecisionRequest) =>
       Effect.gen(function* () {
         const base = { role: req.role, relation: req.relation, intent: req.intent }
-        const regionOf = (ownerJurisdiction: string | null) =>
+        const regimeWith = (ownerJurisdiction: string | null) =>
           regimeFor(
             {
               scannerRegion: req.scannerRegion,
@@ -72,7 +72,7 @@ export class Policy extends Effect.Service<Policy>()("brandme/Policy", {
             settings
           )
         if (req.ownerUserId === null) {
-          const r = regionOf(null)
+          const r = regimeWith(null)
           count(r.regime, "bypass")
           return decide(
             { ...base, regime: r.regime, regimeReason: r.reason, hasOwner: false, consent: noConsent },
@@ -89,7 +89,7 @@ export class Policy extends Effect.Service<Policy>()("brandme/Policy", {
           count(hit.value.regime, "hit")
           return hit.value
         }
-        const r = regionOf(yield* repo.jurisdiction(owner))
+        const r = regimeWith(yield* repo.jurisdiction(owner))
         const input = { ...base, regime: r.regime, regimeReason: r.reason, hasOwner: true }
         count(r.regime, "miss")
         const consent = needsConsent(input) ? consentStateOf(yield* repo.forGarment(owner, req.garmentId)) : noConsent

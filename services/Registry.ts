@@ -39,10 +39,11 @@ export const ServiceLayers: {
   gateway: async ({ database, redis, nats, queue }) =>
     (await import("./gateway/Http.js")).GatewayHttpLive.pipe(Layer.provide([database, redis, nats, queue])),
   brain: async () => (await import("./brain/Http.js")).BrainHttpLive,
-  policy: async ({ database, redis, nats }) =>
-    (await import("./policy/Http.js")).PolicyHttpLive.pipe(Layer.provide([database, redis, nats])),
-  identity: async ({ database, redis, nats }) =>
-    (await import("./identity/Http.js")).IdentityHttpLive.pipe(Layer.provide([database, redis, nats])),
+  // policy records its rules version and identity a jurisdiction change in the audit log (a job on the queue)
+  policy: async ({ database, redis, nats, queue }) =>
+    (await import("./policy/Http.js")).PolicyHttpLive.pipe(Layer.provide([database, redis, nats, queue])),
+  identity: async ({ database, redis, nats, queue }) =>
+    (await import("./identity/Http.js")).IdentityHttpLive.pipe(Layer.provide([database, redis, nats, queue])),
   knowledge: async ({ database, redis, nats }) =>
     (await import("./knowledge/Http.js")).KnowledgeHttpLive.pipe(Layer.provide([database, redis, nats])),
   compliance: async ({ database, redis }) =>

@@ -12,7 +12,9 @@ describe("the service catalog's wiring", () => {
   })
 
   it("derives each process's secrets and settings from its dependencies, calls and own lists", () => {
-    expect(secretsOf("brain")).toEqual(["DATABASE_URL", "REDIS_URL"])
+    // brain is a rule table: no dependency, so no connection secret
+    expect(secretsOf("brain")).toEqual([])
+    expect(secretsOf("policy")).toEqual(expect.arrayContaining(["DATABASE_URL", "REDIS_URL", "JWT_PUBLIC_KEY"]))
     expect(secretsOf("migrate")).toEqual(["DATABASE_URL"])
     expect(secretsOf("orchestrator")).toContain("WEBHOOK_SIGNING_SECRET")
     expect(settingsOf("gateway").has("BRAIN_URL")).toBe(true)

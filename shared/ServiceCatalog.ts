@@ -90,7 +90,9 @@ export const Services: Readonly<Record<ServiceName, ServiceSpec>> = {
       "RATE_LIMIT_OVERRIDES",
       "JWT_ISSUER",
       "GDPR_ENABLED",
-      "CCPA_ENABLED"
+      "CCPA_ENABLED",
+      "GEO_REGION_HEADER",
+      "UNKNOWN_REGION_REGIME"
     ],
     memory: { requestMiB: 192, limitMiB: 256, nodeOptions: "--max-semi-space-size=32" }
   },
@@ -110,10 +112,10 @@ export const Services: Readonly<Record<ServiceName, ServiceSpec>> = {
     port: 8001,
     description: "consent records, regional and role rules, cached decisions",
     required: ["database", "redis"],
-    optional: ["nats"],
+    optional: ["nats", "queue"],
     calls: [],
     secrets: ["JWT_PUBLIC_KEY", "PII_MASTER_KEY"],
-    settings: ["JWT_ISSUER", "GDPR_ENABLED", "CCPA_ENABLED"],
+    settings: ["JWT_ISSUER", "GDPR_ENABLED", "CCPA_ENABLED", "UNKNOWN_REGION_REGIME"],
     memory: { requestMiB: 128, limitMiB: 192, nodeOptions: "--max-semi-space-size=8" }
   },
   identity: {
@@ -121,7 +123,7 @@ export const Services: Readonly<Record<ServiceName, ServiceSpec>> = {
     port: 8100,
     description: "users, brands, devices, credentials and JWTs",
     required: ["database", "redis"],
-    optional: ["nats"],
+    optional: ["nats", "queue"],
     calls: [],
     secrets: ["JWT_PRIVATE_KEY", "JWT_PUBLIC_KEY", "PII_MASTER_KEY"],
     settings: ["JWT_ISSUER", "GDPR_ENABLED", "CCPA_ENABLED"],
@@ -252,6 +254,11 @@ export const CommonSettings = [
   "SHUTDOWN_GRACE_MS",
   "PORT_OFFSET",
   "HTTP_TRUSTED_PROXY_HOPS",
+  "HTTP_MAX_JSON_DEPTH",
+  "HTTP_HEADERS_TIMEOUT_MS",
+  "HTTP_REQUEST_TIMEOUT_MS",
+  "HTTP_MAX_CONNECTIONS_PER_CLIENT",
+  "HTTP_CORS_ORIGINS",
   "OTEL_EXPORTER_OTLP_ENDPOINT",
   "FEATURE_DEMO_DATA"
 ] as const

@@ -7,7 +7,7 @@ import { ExternalSecrets, StaticSecrets } from "./components/AppSecrets.js"
 import { AppServices, WorkloadServiceAccount } from "./components/AppServices.js"
 import { Cluster } from "./components/Cluster.js"
 import { Database } from "./components/Database.js"
-import { Ingress, IngressNamespace, IngressProxyHops } from "./components/Ingress.js"
+import { Ingress, IngressGeoHeader, IngressNamespace, IngressProxyHops } from "./components/Ingress.js"
 import { Namespaces } from "./components/Namespaces.js"
 import { Nats } from "./components/Nats.js"
 import { Network } from "./components/Network.js"
@@ -266,6 +266,7 @@ export const brandme = (cfg: StackConfig, options: BrandmeOptions = {}): Brandme
         OTEL_EXPORTER_OTLP_ENDPOINT: OtlpHttpEndpoint,
         HTTP_MAX_BODY_BYTES: String(a.httpMaxBodyBytes),
         HTTP_TRUSTED_PROXY_HOPS: String(IngressProxyHops),
+        GEO_REGION_HEADER: IngressGeoHeader,
         SHUTDOWN_GRACE_MS: String(a.shutdownGraceMs),
         AUDIT_LOG_ORIGIN: a.auditLogOrigin,
         CHAIN_PROVIDER: a.chainProvider,

@@ -22,7 +22,11 @@ export const ScanRequest = Schema.Struct({
   }),
   context: Schema.optional(
     Schema.Struct({
-      region: Schema.optional(RegionCode),
+      region: Schema.optional(
+        RegionCode.annotations({
+          description: "the region the client declares: it may only make the decision stricter, never looser"
+        })
+      ),
       locale: Schema.optional(Schema.String.pipe(Schema.pattern(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/))),
       intent: Schema.optional(Intent)
     })
@@ -44,7 +48,9 @@ export const ScanResult = Schema.Struct({
   scannedAt: Schema.String,
   garment: GarmentSummary,
   intent: Intent,
-  regionCode: RegionCode,
+  regionCode: RegionCode.annotations({
+    description: "the scanner's region: our ingress's, else the declared one, else ZZ (unknown)"
+  }),
   decision: Decision,
   facets: FacetsView
 })
@@ -65,7 +71,6 @@ export class QueueUnavailable extends Schema.TaggedError<QueueUnavailable>()(
 export const ScanHeaders = Schema.Struct({
   authorization: Schema.optional(Schema.String),
   "idempotency-key": Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200))),
-  "x-region": Schema.optional(Schema.String),
   traceparent: Schema.optional(Schema.String)
 })
 
@@ -85,7 +90,9 @@ export const ScansApi = HttpApiGroup.make("scans")
       .annotate(
         OpenApi.Description,
         "Scan a garment tag. Anonymous scans are role public; a Bearer token gives the caller's role. " +
-          "Idempotency-Key returns the same scan for 24 h. Region: context.region, else X-Region, else ZZ (default regime)."
+          "Idempotency-Key returns the same scan for 24 h. Regime: the strictest of the scanner's region (from our " +
+          "ingress's geo header; unknown = the strictest regime), the garment owner's jurisdiction and context.region " +
+          "(a declared region may only make the decision stricter). See docs/privacy.md."
       )
   )
   .annotate(OpenApi.Description, "scans of garment tags")

@@ -10,6 +10,7 @@ import { HttpFrontLane } from "../../shared/http/Server.js"
 import { Metrics } from "../../shared/telemetry/Metrics.js"
 import { ScanHeaders, ScanRequest } from "./Api.js"
 import { PublicLimits } from "./Limits.js"
+import { trustedGeoRegion } from "./Region.js"
 import { Scans } from "./Scans.js"
 
 /** HTTP status of each error the scan contract declares (Api.ts); anything else is a 500. */
@@ -54,6 +55,7 @@ export const ScanFastLaneLive = Layer.effect(
     // the answers' fixed headers (security headers: the lane answers JSON only)
     const fixedHeaders = securityHeaders(config.appEnv !== "development", "application/json")
     const corsOrigins = config.http.corsOrigins
+    const geoHeader = config.privacy.geoRegionHeader
 
     // label sets built once: the hot path records four metrics per request
     const gateway = { service: "gateway" } as const
@@ -191,7 +193,7 @@ export const ScanFastLaneLive = Layer.effect(
           request: body.right,
           authorization: h.authorization,
           idempotencyKey: h["idempotency-key"],
-          xRegion: h["x-region"],
+          geoRegion: trustedGeoRegion(req, limits.trustedHops, geoHeader),
           traceparent: h.traceparent
         }
         const full = (limited: boolean) =>

@@ -1,6 +1,8 @@
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import { Effect, Layer } from "effect"
 import { TokensLive } from "../../shared/auth/Tokens.js"
+import { AppConfig } from "../../shared/config/AppConfig.js"
 import { healthHandlers } from "../../shared/http/HealthHttp.js"
 import type { BrainClient } from "../brain/Client.js"
 import type { KnowledgeClient } from "../knowledge/Client.js"
@@ -19,22 +21,27 @@ import { GatewayApi } from "./Api.js"
 import { InternalCallsLive } from "./Calls.js"
 import { ScanFastLaneLive } from "./FastLane.js"
 import { PublicLimits, PublicLimitsGuardLive } from "./Limits.js"
+import { trustedGeoRegion } from "./Region.js"
 import { Scans } from "./Scans.js"
 import { serveService } from "../../shared/http/Server.js"
 
 /** The HttpApi handler of the scan contract (the fast lane serves the same route on the hot path). */
 const ScansLive = HttpApiBuilder.group(GatewayApi, "scans", (h) =>
-  Effect.map(Scans, (scans) =>
-    h.handle("scan", ({ headers, payload }) =>
-      scans.scan({
-        request: payload,
-        authorization: headers.authorization,
-        idempotencyKey: headers["idempotency-key"],
-        xRegion: headers["x-region"],
-        traceparent: headers.traceparent
-      })
+  Effect.gen(function* () {
+    const scans = yield* Scans
+    const config = yield* AppConfig
+    return h.handle("scan", ({ headers, payload }) =>
+      Effect.flatMap(HttpServerRequest.HttpServerRequest, (req) =>
+        scans.scan({
+          request: payload,
+          authorization: headers.authorization,
+          idempotencyKey: headers["idempotency-key"],
+          geoRegion: trustedGeoRegion(req, config.http.trustedProxyHops, config.privacy.geoRegionHeader),
+          traceparent: headers.traceparent
+        })
+      )
     )
-  )
+  })
 )
 
 /** Gateway with a given way of calling brain/policy/knowledge (tests pick one explicitly). */

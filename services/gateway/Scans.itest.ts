@@ -35,14 +35,17 @@ const ok = async (gw: string, body: unknown, headers: Record<string, string> = {
   return r.json as Scan
 }
 const bearer = (t: { token: string }) => ({ authorization: `Bearer ${t.token}` })
+/** a request through our ingress (one trusted hop) whose geo header says `region` */
+const from = (region: string) => ({ "x-forwarded-for": "203.0.113.7", "x-client-region": region })
+const viaIngress = { HTTP_TRUSTED_PROXY_HOPS: "1" }
 
 beforeAll(async () => {
   h = await makeHarness("scans-itest")
   seed = await h.seed()
   await h.startBackends()
-  gwA = await h.startGateway(1, "inprocess")
-  gwB = await h.startGateway(2, "inprocess")
-  gwHttp = await h.startGateway(3, "http")
+  gwA = await h.startGateway(1, "inprocess", viaIngress)
+  gwB = await h.startGateway(2, "inprocess", viaIngress)
+  gwHttp = await h.startGateway(3, "http", viaIngress)
 })
 
 afterAll(async () => {
@@ -50,8 +53,8 @@ afterAll(async () => {
 })
 
 describe("POST /v1/scans", () => {
-  it("anonymous scan: public_view, product groups allowed, owner identity denied", async () => {
-    const s = await ok(gwA, { tag: digitalLinkOf(seed.owned), context: { region: "US" } })
+  it("anonymous scan from the US of a US owner's garment: public_view, default regime, identity denied", async () => {
+    const s = await ok(gwA, { tag: digitalLinkOf(seed.owned) }, from("US"))
     expect(s.intent).toBe("public_view")
     expect(s.decision.regime).toBe("default")
     expect(groups(s.decision.allowed)).toEqual(
@@ -107,7 +110,7 @@ describe("POST /v1/scans", () => {
       const c = await postJson(`${gwA}/v1/consents`, { purpose, granted: true }, bearer(owner))
       expect(c.status, JSON.stringify(c.json)).toBe(201)
     }
-    const s = await ok(gwA, { tag: digitalLinkOf(seed.owned) }, { "x-region": "de" })
+    const s = await ok(gwA, { tag: digitalLinkOf(seed.owned) }, from("de"))
     expect(s.decision.regime).toBe("gdpr")
     expect(s.decision.denied.find((d) => d.group === "owner_identity")?.reason).toContain("GDPR")
     expect(s.facets.owner_identity).toBeUndefined()
@@ -116,7 +119,7 @@ describe("POST /v1/scans", () => {
     expect(text).not.toContain(seed.users.owner)
     expect(text).not.toContain(seed.ownerName)
     // the same owner's identity is shown in a default-regime region with consent
-    const us = await ok(gwA, { tag: digitalLinkOf(seed.owned), context: { region: "BR" } })
+    const us = await ok(gwA, { tag: digitalLinkOf(seed.owned) }, from("BR"))
     expect(us.facets.owner_identity).toEqual({ userId: seed.users.owner, displayName: seed.ownerName })
     for (const purpose of ["ownership_history", "owner_identity"]) {
       await postJson(`${gwA}/v1/consents`, { purpose, granted: false }, bearer(owner))

@@ -22,6 +22,8 @@ import { KnowledgeClient } from "../knowledge/Client.js"
 import { garmentGenerationKey } from "../knowledge/Keys.js"
 import { PolicyClient } from "../policy/Client.js"
 import { ownerGenerationKey } from "../policy/Keys.js"
+import { policySettingsOf, policyVersion } from "../policy/Rules.js"
+import { AppConfig } from "../../shared/config/AppConfig.js"
 import { IdempotencyConflict, type QueueUnavailable, type ScanRequest, ScanResult } from "./Api.js"
 import { verifyToken } from "../../shared/auth/Authenticate.js"
 import { ScanEnqueuer } from "./Enqueuer.js"
@@ -38,7 +40,8 @@ export interface ScanInput {
   readonly request: ScanRequest
   readonly authorization: string | undefined
   readonly idempotencyKey: string | undefined
-  readonly xRegion: string | undefined
+  /** the scanner's region from our ingress's geo header, only when it came through trusted hops (Region.ts) */
+  readonly geoRegion: string | undefined
   readonly traceparent: string | undefined
 }
 
@@ -51,7 +54,6 @@ const Stored = Schema.parseJson(Schema.Struct({ fingerprint: Schema.String, resu
 const HOT_TTL_MS = 60_000
 const ANSWER_TTL_SECONDS = 5 * 60 // bounded by the policy decision TTL
 const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60
-const REGION = /^[A-Z]{2}(-[A-Z0-9]{1,3})?$/
 
 const encodeEvent = Schema.encodeSync(ScanEvent)
 
@@ -70,11 +72,17 @@ interface HotEntry extends Answer {
 
 const PLACEHOLDER_ID = "00000000-0000-4000-8000-000000000000"
 
-/** `X-Region` as sent by an edge (CF-IPCountry style); anything unusable means "unknown" (ZZ, default regime). */
-export const headerRegion = (h: string | undefined): string | undefined => {
-  const v = h?.trim().toUpperCase()
-  return v !== undefined && REGION.test(v) && v !== "XX" && v !== "T1" ? v : undefined
+/** What the regime of a scan is drawn from: the edge's region (trusted) and the client's claim (stricter only). */
+interface ScanRegions {
+  readonly scanner: string | null
+  readonly claimed: string | null
 }
+const regionsOf = (input: ScanInput): ScanRegions => ({
+  scanner: input.geoRegion ?? null,
+  claimed: input.request.context?.region ?? null
+})
+/** the region a scan is recorded with: the edge's, else the declared one, else ZZ (unknown) */
+const recordedRegion = (r: ScanRegions): string => r.scanner ?? r.claimed ?? "ZZ"
 
 const relationOf = (p: Principal | undefined, g: GarmentRecord): Relation =>
   p === undefined
@@ -104,6 +112,7 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
     const limiter = yield* RateLimiter
     const raw = yield* Effect.orDie(redis.cache)
     const metrics = yield* Effect.serviceOption(Metrics)
+    const version = policyVersion(policySettingsOf(yield* AppConfig))
     const refs = new Lru<string, { record: GarmentRecord; gen: string }>(50_000, 60 * 60_000)
     const tags = new Lru<string, ReturnType<typeof parseTag>>(20_000, 10 * 60_000)
     const hot = new Lru<string, HotEntry>(50_000, HOT_TTL_MS)
@@ -133,7 +142,7 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
       record: GarmentRecord,
       role: Role,
       relation: Relation,
-      region: string,
+      regions: ScanRegions,
       hint: Intent | undefined,
       key: string
     ) =>
@@ -148,13 +157,16 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
           role,
           relation,
           intent,
-          regionCode: region
+          scannerRegion: regions.scanner,
+          claimedRegion: regions.claimed
         })
         const facets = yield* knowledge.view(
           record.id,
           decision.allowed.map((a) => a.group)
         )
         const answer: Answer = { intent, decision, facets }
+        // a decision of another rules version (a policy replica mid-rollout) is served, never cached under ours
+        if (decision.policyVersion !== version) return answer
         yield* Effect.ignore(
           redis.set(`gateway:answer:${key}`, Schema.encodeSync(AnswerJson)(answer), ANSWER_TTL_SECONDS)
         )
@@ -165,11 +177,12 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
       record: GarmentRecord,
       role: Role,
       relation: Relation,
-      region: string,
+      regions: ScanRegions,
       hint: Intent | undefined,
       key: string
     ) =>
-      Effect.map(answerFor(record, role, relation, region, hint, key), (fresh) => {
+      Effect.map(answerFor(record, role, relation, regions, hint, key), (fresh) => {
+        const region = recordedRegion(regions)
         const event = encodeEvent({
           scanId: PLACEHOLDER_ID,
           garmentId: record.id,
@@ -183,7 +196,7 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
         })
         const tail = JSON.stringify(bodyOf(record, fresh, region)).slice(1)
         const entry: HotEntry = { ...fresh, ownerUserId: record.ownerUserId, garmentId: record.id, event, tail }
-        hot.set(key, entry)
+        if (fresh.decision.policyVersion === version) hot.set(key, entry)
         return entry
       })
 
@@ -193,9 +206,12 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
       ownerGen: string,
       role: Role,
       rel: Relation,
-      region: string,
+      regions: ScanRegions,
       hint?: Intent
-    ) => `${id}|${gen}|${ownerGen}|${role}|${rel}|${region}|${hint ?? ""}`
+    ) =>
+      // everything the answer depends on: the rules' version, the garment's and owner's generations (the
+      // owner's covers their consents and jurisdiction), who asks, both regions and the hint
+      `${version}|${id}|${gen}|${ownerGen}|${role}|${rel}|${regions.scanner ?? "?"}|${regions.claimed ?? "-"}|${hint ?? ""}`
 
     /** the garment generation (and the owner's consent generation) to read for a cached tag */
     const generationKeys = (cached: { record: GarmentRecord } | undefined): Array<string> =>
@@ -279,10 +295,9 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
           if (!decision.allowed) return decision
           if (cached === undefined || (values[0] ?? "0") !== cached.gen) return "miss" as const
           const record = cached.record
-          const region = input.request.context?.region ?? headerRegion(input.xRegion) ?? "ZZ"
           const hint = input.request.context?.intent
           const ownerGen = record.ownerUserId === null ? "0" : (values[1] ?? "0")
-          const answer = hot.get(answerKey(record.id, cached.gen, ownerGen, "public", "none", region, hint))
+          const answer = hot.get(answerKey(record.id, cached.gen, ownerGen, "public", "none", regionsOf(input), hint))
           if (answer === undefined) return "miss" as const
           countCache("hit")
           const scanId = randomUUID()
@@ -310,10 +325,11 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
         const principal = Option.isSome(token)
           ? yield* Effect.provideService(verifyToken(token.value), Tokens, tokens)
           : undefined
-        const region = input.request.context?.region ?? headerRegion(input.xRegion) ?? "ZZ"
+        const regions = regionsOf(input)
+        const region = recordedRegion(regions)
         const hint = input.request.context?.intent
         const refKey = tagKey(ref)
-        const fingerprint = `${refKey}|${region}|${hint ?? ""}`
+        const fingerprint = `${refKey}|${regions.scanner ?? "?"}|${regions.claimed ?? "-"}|${hint ?? ""}`
         const idemKey =
           input.idempotencyKey === undefined
             ? undefined
@@ -346,10 +362,10 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
         const record = cached.record
         const role: Role = principal?.role ?? "public"
         const relation = relationOf(principal, record)
-        const key = answerKey(record.id, cached.gen, ownerGen, role, relation, region, hint)
+        const key = answerKey(record.id, cached.gen, ownerGen, role, relation, regions, hint)
         const hit = hot.get(key)
         countCache(hit === undefined ? "miss" : "hit")
-        const answer = hit ?? (yield* freshEntry(record, role, relation, region, hint, key))
+        const answer = hit ?? (yield* freshEntry(record, role, relation, regions, hint, key))
         const scanId = randomUUID()
         const now = new Date()
         const result = resultOf(record, answer, region, scanId, now)

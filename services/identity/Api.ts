@@ -58,7 +58,9 @@ export const RegisterRequest = Schema.Struct({
   displayName: Schema.Trim.pipe(Schema.minLength(1), Schema.maxLength(120)),
   role: Schema.optional(UserRole),
   brandId: Schema.optional(Schema.UUID),
-  regionCode: Schema.optional(RegionCode)
+  regionCode: Schema.optional(RegionCode).annotations({
+    description: "your jurisdiction (where you live, e.g. FR or US-CA): the privacy rules of it protect your data"
+  })
 })
 export const RegisteredUser = SessionUser
 /**
@@ -68,6 +70,18 @@ export const RegisteredUser = SessionUser
 export const RegistrationAccepted = Schema.Struct({
   status: Schema.Literal("accepted"),
   message: Schema.String
+})
+
+export const JurisdictionChange = Schema.Struct({
+  jurisdiction: Schema.NullOr(RegionCode).annotations({
+    description: "where you live (FR, US-CA, …); null = not given (the strictest regime protects your data)"
+  })
+})
+export const JurisdictionChanged = Schema.Struct({
+  userId: Schema.UUID,
+  jurisdiction: Schema.NullOr(Schema.String),
+  previous: Schema.NullOr(Schema.String),
+  changedAt: Schema.Date
 })
 
 export const UsersApi = HttpApiGroup.make("users")
@@ -84,10 +98,19 @@ export const UsersApi = HttpApiGroup.make("users")
       .addError(Forbidden)
       .addError(RateLimited)
   )
+  .add(
+    HttpApiEndpoint.put("setJurisdiction", "/v1/users/me/jurisdiction")
+      .setPayload(JurisdictionChange)
+      .addSuccess(JurisdictionChanged)
+      .addError(NotFound)
+      .addError(Unauthorized)
+      .annotate(OpenApi.Description, "change your jurisdiction (account settings); the change is audited")
+  )
   .annotate(
     OpenApi.Description,
     "owners sign up themselves (202, the same answer whether or not the email already had an account: sign in " +
-      "to continue); an admin creates brand, auditor and admin accounts (201 with the id, 409 EmailTaken)"
+      "to continue); an admin creates brand, auditor and admin accounts (201 with the id, 409 EmailTaken); " +
+      "each sets their jurisdiction"
   )
 
 // devices -----------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import { Redis } from "../../shared/layers/Redis.js"
 import type { AuthApi, DevicesApi, OwnershipApi, PrivacyApi, UsersApi } from "./Api.js"
 import { currentPrincipal, optionalPrincipal } from "./Authenticate.js"
 import { Identity } from "./Identity.js"
+import { Jurisdiction } from "./Jurisdiction.js"
 import { Ownership } from "./Ownership.js"
 import { Privacy } from "./Privacy.js"
 
@@ -63,33 +64,38 @@ export const authHandlers = <E, Provides, R>(h: Handlers<typeof AuthApi, E, Prov
 export const usersHandlers = <E, Provides, R>(h: Handlers<typeof UsersApi, E, Provides, R>) =>
   Effect.gen(function* () {
     const identity = yield* Identity
-    const { optional } = yield* callers
-    return h.handle("register", ({ payload }) =>
-      respondRateLimited(
-        Effect.gen(function* () {
-          const actor = yield* optional
-          const ip = yield* requestIp
-          const registered = identity.register(
-            {
-              email: payload.email,
-              password: payload.password,
-              displayName: payload.displayName,
-              role: payload.role ?? "owner",
-              brandId: payload.brandId ?? null,
-              regionCode: payload.regionCode ?? null,
-              ip
-            },
-            actor
-          )
-          // an admin learns the id (and a 409); a stranger gets one answer whether the email was taken or not
-          if (Option.isSome(actor)) return yield* registered
-          return yield* registered.pipe(
-            Effect.catchTag("EmailTaken", () => Effect.void),
-            Effect.as(selfRegistration)
-          )
-        })
+    const jurisdiction = yield* Jurisdiction
+    const { optional, principal } = yield* callers
+    return h
+      .handle("setJurisdiction", ({ payload }) =>
+        Effect.flatMap(principal, (p) => jurisdiction.change(p, payload.jurisdiction))
       )
-    )
+      .handle("register", ({ payload }) =>
+        respondRateLimited(
+          Effect.gen(function* () {
+            const actor = yield* optional
+            const ip = yield* requestIp
+            const registered = identity.register(
+              {
+                email: payload.email,
+                password: payload.password,
+                displayName: payload.displayName,
+                role: payload.role ?? "owner",
+                brandId: payload.brandId ?? null,
+                regionCode: payload.regionCode ?? null,
+                ip
+              },
+              actor
+            )
+            // an admin learns the id (and a 409); a stranger gets one answer whether the email was taken or not
+            if (Option.isSome(actor)) return yield* registered
+            return yield* registered.pipe(
+              Effect.catchTag("EmailTaken", () => Effect.void),
+              Effect.as(selfRegistration)
+            )
+          })
+        )
+      )
   })
 
 export const devicesHandlers = <E, Provides, R>(h: Handlers<typeof DevicesApi, E, Provides, R>) =>

@@ -10,6 +10,7 @@ import { IdentityApi } from "./Api.js"
 import { type GarmentEvents, GarmentEventsLive } from "./GarmentEvents.js"
 import { authHandlers, devicesHandlers, ownershipHandlers, privacyHandlers, usersHandlers } from "./Handlers.js"
 import { Identity } from "./Identity.js"
+import { Jurisdiction } from "./Jurisdiction.js"
 import { Ownership } from "./Ownership.js"
 import { OwnershipRepoLive } from "./OwnershipRepo.js"
 import { Privacy } from "./Privacy.js"
@@ -23,7 +24,7 @@ import { IdentityRepoLive } from "./Repo.js"
 export const makeIdentityServices = (
   garmentEvents: Layer.Layer<GarmentEvents, never, Nats | Redis> = GarmentEventsLive
 ) =>
-  Layer.mergeAll(Identity.Default, Ownership.Default, Privacy.Default).pipe(
+  Layer.mergeAll(Identity.Default, Ownership.Default, Privacy.Default, Jurisdiction.Default).pipe(
     Layer.provideMerge(Layer.mergeAll(IdentityRepoLive, OwnershipRepoLive, PrivacyRepoLive, garmentEvents)),
     Layer.provideMerge(Layer.mergeAll(TokensLive, RateLimiterLive))
   )

@@ -14,3 +14,7 @@ export const OrchestratorApi = HttpApi.make("orchestrator")
  * jittered backoff, all from the orchestrator's routing table (the one place that says them).
  */
 export { persistScanJobs, queueFor, TaskNames } from "./Routing.js"
+
+/** For producers of audit entries (policy versions, jurisdiction changes): one append_audit_entry job. */
+export { auditEntryJob } from "./Routing.js"
+export type { AppendAuditEntry } from "./Payloads.js"

@@ -1,6 +1,7 @@
 import type { BackoffStrategy, JobsOptions } from "bullmq"
 import { MaxScansPerJob, type ScanBatchEncoded, type ScanEventEncoded, Tasks } from "../../shared/domain/Scan.js"
 import type { QueueName } from "../../shared/layers/Queues.js"
+import type { AppendAuditEntry } from "./Payloads.js"
 
 /**
  * The routing table: every task name → its queue, priority and retry policy. The one place that
@@ -105,3 +106,15 @@ export const persistScanJobs = (scans: ReadonlyArray<ScanEventEncoded>) => {
   }
   return jobs
 }
+
+/**
+ * The append_audit_entry job for one entry (policy versions, jurisdiction changes, …): its queue, its
+ * route's retry policy and a job id from the entry's idempotency key, so a producer enqueueing the
+ * same entry twice makes one job (and the audit task appends it once by the key).
+ */
+export const auditEntryJob = (entry: AppendAuditEntry) => ({
+  queue: queueFor(TaskNames.appendAuditEntry),
+  name: TaskNames.appendAuditEntry,
+  data: entry,
+  opts: jobOptionsFor(TaskNames.appendAuditEntry, { jobId: safeJobId("audit", entry.idempotencyKey) })
+})

@@ -17,7 +17,10 @@ export const DecisionRequest = Schema.Struct({
   role: Role,
   relation: Relation,
   intent: Intent,
-  regionCode: RegionCode
+  /** the scanner's region as our ingress saw it; null = unknown (the strictest regime applies) */
+  scannerRegion: Schema.NullOr(RegionCode),
+  /** the region the client declared (context.region): it may only make the decision stricter */
+  claimedRegion: Schema.NullOr(RegionCode)
 })
 export type DecisionRequest = typeof DecisionRequest.Type
 

@@ -1,5 +1,6 @@
 import { Effect, Option, Schema } from "effect"
 import { Forbidden, type Principal } from "../../shared/auth/Tokens.js"
+import { AppConfig } from "../../shared/config/AppConfig.js"
 import { Decision } from "../../shared/domain/Scan.js"
 import { Redis } from "../../shared/layers/Redis.js"
 import { Metrics } from "../../shared/telemetry/Metrics.js"
@@ -7,7 +8,16 @@ import { publishFact, ScanPathSubjects } from "../gateway/Events.js"
 import { type ConsentChange, type DecisionRequest, GarmentNotFound } from "./Api.js"
 import { ownerGenerationKey } from "./Keys.js"
 import { ConsentRepo } from "./Repo.js"
-import { type ConsentState, consentStateOf, decide, needsConsent, POLICY_VERSION, regimeOf } from "./Rules.js"
+import {
+  type ConsentState,
+  consentStateOf,
+  decide,
+  needsConsent,
+  policySettingsOf,
+  policyVersion,
+  regimeFor
+} from "./Rules.js"
+import { recordPolicyVersion } from "./Versions.js"
 
 const DECISION_TTL_SECONDS = 5 * 60
 const encodeDecision = Schema.encodeSync(Schema.parseJson(Decision))
@@ -19,10 +29,10 @@ const noConsent: Record<"ownership_history" | "owner_identity", ConsentState> = 
 }
 
 /**
- * Policy: consent records and decisions. A decision depends on the owner's consents only for the
- * personal groups; those decisions are cached 5 min in Redis under the owner's consent generation,
- * which every consent change increments before it answers — so the very next scan, on any replica,
- * reads a new generation and never an old decision.
+ * Policy: consent records and decisions. A decision about an owned garment depends on the owner's
+ * jurisdiction and consents; it is cached 5 min in Redis under the policy version and the owner's
+ * generation, which every consent or jurisdiction change increments before it answers — so the very
+ * next scan, on any replica, reads a new generation and never an old decision (nor one of an old version).
  */
 export class Policy extends Effect.Service<Policy>()("brandme/Policy", {
   dependencies: [ConsentRepo.Default],
@@ -30,6 +40,15 @@ export class Policy extends Effect.Service<Policy>()("brandme/Policy", {
     const repo = yield* ConsentRepo
     const redis = yield* Redis
     const metrics = yield* Effect.serviceOption(Metrics)
+    const config = yield* AppConfig
+    const settings = policySettingsOf(config)
+    const version = policyVersion(settings)
+    // the running version goes to the audit log once (the first replica to start it); a failure is retried next start
+    yield* recordPolicyVersion(settings).pipe(
+      Effect.catchAll((e) =>
+        Effect.logWarning(`policy version ${version} not recorded yet (retried at next start): ${e.message}`)
+      )
+    )
     const count = (regime: string, cache: string) =>
       Option.map(metrics, ({ m }) => m.policyDecisionsTotal.inc({ regime, cache }))
 
@@ -41,30 +60,40 @@ export class Policy extends Effect.Service<Policy>()("brandme/Policy", {
 
     const decideFor = (req: DecisionRequest) =>
       Effect.gen(function* () {
-        const regime = regimeOf(req.regionCode)
-        const base = {
-          role: req.role,
-          relation: req.relation,
-          intent: req.intent,
-          regime,
-          hasOwner: req.ownerUserId !== null
+        const base = { role: req.role, relation: req.relation, intent: req.intent }
+        const regimeWith = (ownerJurisdiction: string | null) =>
+          regimeFor(
+            {
+              scannerRegion: req.scannerRegion,
+              claimedRegion: req.claimedRegion,
+              hasOwner: req.ownerUserId !== null,
+              ownerJurisdiction
+            },
+            settings
+          )
+        if (req.ownerUserId === null) {
+          const r = regimeWith(null)
+          count(r.regime, "bypass")
+          return decide(
+            { ...base, regime: r.regime, regimeReason: r.reason, hasOwner: false, consent: noConsent },
+            settings
+          )
         }
-        if (req.ownerUserId === null || !needsConsent(base)) {
-          count(regime, "bypass")
-          return decide({ ...base, consent: noConsent })
-        }
+        // the owner's jurisdiction and consents live under their generation: one cached decision per inputs
         const owner = req.ownerUserId
         const gen = yield* generation(owner)
-        const key = `policy:decision:${owner}:${gen}:${req.garmentId}:${req.role}:${req.relation}:${regime}:${req.intent}`
+        const key = `policy:decision:${version}:${owner}:${gen}:${req.garmentId}:${req.role}:${req.relation}:${req.intent}:${req.scannerRegion ?? "?"}:${req.claimedRegion ?? "-"}`
         const cached = yield* Effect.orElseSucceed(redis.get(key), () => null)
         const hit = cached === null ? Option.none() : decodeDecision(cached)
         if (Option.isSome(hit)) {
-          count(regime, "hit")
+          count(hit.value.regime, "hit")
           return hit.value
         }
-        count(regime, "miss")
-        const rows = yield* repo.forGarment(owner, req.garmentId)
-        const decision = decide({ ...base, consent: consentStateOf(rows) })
+        const r = regimeWith(yield* repo.jurisdiction(owner))
+        const input = { ...base, regime: r.regime, regimeReason: r.reason, hasOwner: true }
+        count(r.regime, "miss")
+        const consent = needsConsent(input) ? consentStateOf(yield* repo.forGarment(owner, req.garmentId)) : noConsent
+        const decision = decide({ ...input, consent }, settings)
         yield* Effect.ignore(redis.set(key, encodeDecision(decision), DECISION_TTL_SECONDS))
         return decision
       }).pipe(Effect.withSpan("Policy.decide"))
@@ -86,7 +115,7 @@ export class Policy extends Effect.Service<Policy>()("brandme/Policy", {
           garment: c.garmentId,
           purpose: c.purpose,
           granted: c.granted,
-          version: POLICY_VERSION
+          version
         })
         // the generation bump is what makes every cached decision for this owner stale: it must succeed
         const raw = yield* Effect.orDie(redis.cache)

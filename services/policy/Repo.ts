@@ -64,7 +64,15 @@ export class ConsentRepo extends Effect.Service<ConsentRepo>()("brandme/policy/C
       Result: Schema.Struct({ owner_user_id: Schema.NullOr(Schema.String) }),
       execute: (id) => sql`SELECT owner_user_id FROM garments WHERE id = ${id}`
     })
+    const jurisdiction = SqlSchema.findOne({
+      Request: Schema.String,
+      Result: Schema.Struct({ region_code: Schema.NullOr(Schema.String) }),
+      execute: (id) => sql`SELECT region_code FROM users WHERE id = ${id}`
+    })
     return {
+      /** the owner's jurisdiction (identity's users.region_code); null when unknown or erased */
+      jurisdiction: (owner: string) =>
+        Effect.map(jurisdiction(owner), (r) => (r._tag === "Some" ? r.value.region_code : null)).pipe(Effect.orDie),
       insert: (r: Parameters<typeof insert>[0]) => Effect.map(insert(r), toRecord).pipe(Effect.orDie),
       current: (owner: string) => Effect.map(current(owner), (rows) => rows.map(toRecord)).pipe(Effect.orDie),
       forGarment: (owner: string, garment: string) => forGarment({ owner, garment }).pipe(Effect.orDie),

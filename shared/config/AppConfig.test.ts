@@ -4,6 +4,22 @@ import { testConfig } from "../testing/TestDatabase.js"
 import { insecureSettings, processesOf } from "./AppConfig.js"
 import { makeConfigProvider, parseEnvFile } from "./EnvFile.js"
 
+const productionEnv = {
+  APP_ENV: "production",
+  JWT_PRIVATE_KEY: "pem-private",
+  JWT_PUBLIC_KEY: "pem-public",
+  AUDIT_SIGNING_KEY: "k1",
+  PII_MASTER_KEY: "k2",
+  CHAIN_SIGNING_KEY: "k3",
+  WEBHOOK_SIGNING_SECRET: "k4",
+  DATABASE_URL: "postgres://app:pw@db:5432/brandme",
+  DATABASE_SSL: "verify-full",
+  REDIS_URL: "rediss://:pw@cache:6379",
+  REDIS_QUEUE_URL: "rediss://:pw@queue:6379",
+  CHAIN_PROVIDER: "blockfrost",
+  BLOCKFROST_PROJECT_ID: "mainnetXYZ"
+}
+
 describe("configuration", () => {
   it("development accepts its insecure defaults", () => {
     expect(insecureSettings(testConfig())).toEqual([])
@@ -29,24 +45,28 @@ describe("configuration", () => {
   })
 
   it("production with real secrets and TLS everywhere starts", () => {
-    const problems = insecureSettings(
-      testConfig({
-        APP_ENV: "production",
-        JWT_PRIVATE_KEY: "pem-private",
-        JWT_PUBLIC_KEY: "pem-public",
-        AUDIT_SIGNING_KEY: "k1",
-        PII_MASTER_KEY: "k2",
-        CHAIN_SIGNING_KEY: "k3",
-        WEBHOOK_SIGNING_SECRET: "k4",
-        DATABASE_URL: "postgres://app:pw@db:5432/brandme",
-        DATABASE_SSL: "verify-full",
-        REDIS_URL: "rediss://:pw@cache:6379",
-        REDIS_QUEUE_URL: "rediss://:pw@queue:6379",
-        CHAIN_PROVIDER: "blockfrost",
-        BLOCKFROST_PROJECT_ID: "mainnetXYZ"
-      })
+    expect(insecureSettings(testConfig(productionEnv))).toEqual([])
+  })
+
+  it("production cannot turn GDPR off; development may, and the privacy settings are validated", () => {
+    const prod = productionEnv
+    expect(insecureSettings(testConfig({ ...prod, GDPR_ENABLED: "false" }))).toEqual([
+      "GDPR_ENABLED=false: production cannot turn GDPR off"
+    ])
+    expect(insecureSettings(testConfig({ ...prod, CCPA_ENABLED: "false" }))).toEqual([])
+    expect(insecureSettings(testConfig({ GDPR_ENABLED: "false" }))).toEqual([])
+    const d = testConfig().privacy
+    expect([d.gdprEnabled, d.ccpaEnabled, d.unknownRegionRegime, d.geoRegionHeader]).toEqual([
+      true,
+      true,
+      "gdpr",
+      "x-client-region"
+    ])
+    expect(testConfig({ GEO_REGION_HEADER: "X-Goog-Client-Region" }).privacy.geoRegionHeader).toBe(
+      "x-goog-client-region"
     )
-    expect(problems).toEqual([])
+    expect(() => testConfig({ GEO_REGION_HEADER: "bad header" })).toThrow(/GEO_REGION_HEADER/)
+    expect(() => testConfig({ UNKNOWN_REGION_REGIME: "lax" })).toThrow(/UNKNOWN_REGION_REGIME/)
   })
 
   it("holds each service only to what it reads, and names a missing secret with its readers", () => {

@@ -172,8 +172,24 @@ export const appConfig = Config.all({
   }),
   privacy: Config.all({
     piiMasterKey: Config.redacted("PII_MASTER_KEY").pipe(Config.withDefault(Redacted.make(DEV_PII_MASTER_KEY))),
+    /** the policy's regimes: off = that regime's regions fall to `default` (production refuses GDPR off) */
     gdprEnabled: Config.boolean("GDPR_ENABLED").pipe(Config.withDefault(true)),
     ccpaEnabled: Config.boolean("CCPA_ENABLED").pipe(Config.withDefault(true)),
+    /** the regime when the scanner's region or the owner's jurisdiction is unknown (strictest by default) */
+    unknownRegionRegime: Config.literal(
+      "gdpr",
+      "ccpa",
+      "default"
+    )("UNKNOWN_REGION_REGIME").pipe(Config.withDefault("gdpr")),
+    /** the header our ingress sets to the client's region (believed only from trusted proxy hops) */
+    geoRegionHeader: Config.string("GEO_REGION_HEADER").pipe(
+      Config.withDefault("X-Client-Region"),
+      Config.validate({
+        message: "GEO_REGION_HEADER must be an HTTP header name",
+        validation: (h) => /^[A-Za-z0-9][A-Za-z0-9-]{0,63}$/.test(h)
+      }),
+      Config.map((h) => h.toLowerCase())
+    ),
     scanRetentionDays: positiveInt("SCAN_RETENTION_DAYS", 365)
   }),
   chain: Config.all({
@@ -245,6 +261,9 @@ const unsafeSettings = (c: AppConfigShape): ReadonlyArray<Problem> => {
   if (c.features.demoData) add("FEATURE_DEMO_DATA", "FEATURE_DEMO_DATA=true: demo data must not be loaded")
   if (c.logLevel === "trace" || c.logLevel === "debug") {
     add("LOG_LEVEL", `LOG_LEVEL=${c.logLevel}: debug logging may leak request data`)
+  }
+  if (c.appEnv === "production" && !c.privacy.gdprEnabled) {
+    add("GDPR_ENABLED", "GDPR_ENABLED=false: production cannot turn GDPR off")
   }
   if (c.appEnv === "production" && c.chain.provider === "local") {
     add("CHAIN_PROVIDER", "CHAIN_PROVIDER=local: production must anchor on a real network (blockfrost or ogmios)")

@@ -36,6 +36,9 @@ export const DecisionEntry = Schema.Struct({ group: FacetGroup, reason: Schema.S
 
 export const Decision = Schema.Struct({
   regime: Schema.Literal("gdpr", "ccpa", "default"),
+  /** why this regime, e.g. "region unknown: strictest regime" (optional: events queued before it existed) */
+  reason: Schema.optional(Schema.String),
+  /** the version of the policy rules that decided (services/policy/Rules.ts) */
   policyVersion: Schema.String,
   allowed: Schema.Array(DecisionEntry),
   denied: Schema.Array(DecisionEntry)

@@ -39,6 +39,14 @@ export const PublicPaths: ReadonlyArray<{ readonly path: string; readonly pathTy
   { path: "/docs", pathType: "Exact" },
   { path: "/openapi.json", pathType: "Exact" }
 ]
+/**
+ * GEO_REGION_HEADER: the header that carries the client's region to the gateway, believed only from the
+ * trusted hop above. nginx sets it on every proxied request (`proxySetHeaders` replaces whatever the
+ * client sent), so a client cannot forge it through our hop. Its value is empty until a geo source is
+ * configured (ingress-nginx GeoIP2, or GKE's HTTP(S) load balancer with a custom request header
+ * `X-Client-Region: {client_region}`): an empty header is an unknown region, i.e. the strictest regime.
+ */
+export const IngressGeoHeader = "X-Client-Region"
 export const ClusterIssuerName = "letsencrypt"
 
 const acmeServers = {
@@ -76,6 +84,8 @@ export class Ingress extends pulumi.ComponentResource {
               "client-header-timeout": "10",
               "client-body-timeout": "10"
             },
+            // the client never sets its own region header through our hop (see IngressGeoHeader)
+            proxySetHeaders: { [IngressGeoHeader]: "" },
             // with more than one replica the chart renders a PodDisruptionBudget from this
             minAvailable: 1
           }

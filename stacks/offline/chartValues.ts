@@ -57,7 +57,13 @@ export const FreeFormValues: Readonly<Record<string, ReadonlyArray<FreeForm>>> =
       why: "values.yaml documents it commented out; templates/pdb.yaml reads it"
     }
   ],
-  "ingress-nginx": [{ path: "controller.config", why: "the controller ConfigMap's entries (nginx settings)" }],
+  "ingress-nginx": [
+    { path: "controller.config", why: "the controller ConfigMap's entries (nginx settings)" },
+    {
+      path: "controller.proxySetHeaders",
+      why: "headers set on every proxied request, a header-name → value map (values.yaml: proxySetHeaders: {})"
+    }
+  ],
   "cert-manager": [],
   "external-secrets": [],
   nats: [

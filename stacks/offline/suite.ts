@@ -1,6 +1,7 @@
 import * as path from "node:path"
 import { beforeAll, describe, expect, it } from "vitest"
 import { HealthPaths, ServiceNames, Services } from "../../shared/ServiceCatalog.js"
+import { IngressGeoHeader } from "../components/Ingress.js"
 import { readObservabilityFiles } from "../observabilityFiles.js"
 import { mirroredSecrets } from "../secrets.js"
 import { checkReleaseValues, helmReleases } from "./chartValues.js"
@@ -126,6 +127,23 @@ export const stackPolicySuite = (stack: string, want: StackExpectations): void =
         .map((e) => String(e?.value))
         .sort()
       expect(roles).toEqual(["beat", "worker"])
+    })
+
+    it("privacy: GDPR is never turned off, and the gateway reads the region header our ingress overwrites", () => {
+      const env = (name: string) =>
+        objects("Deployment").flatMap((d) =>
+          containersOf(d).flatMap((c) =>
+            arr(c.env)
+              .map(rec)
+              .filter((e) => e.name === name)
+          )
+        )
+      expect(env("GDPR_ENABLED").filter((e) => e.value !== "true")).toEqual([])
+      const headers = env("GEO_REGION_HEADER").map((e) => e.value)
+      expect(headers.length).toBe(objects("Deployment").length)
+      expect(new Set(headers)).toEqual(new Set([IngressGeoHeader]))
+      const nginx = run.resources.find((r) => r.type.includes("helm") && r.name === "ingress-nginx")
+      expect(JSON.stringify(nginx?.inputs)).toContain(`"proxySetHeaders":{"${IngressGeoHeader}":""}`)
     })
 
     it("every container: non-root, hardened, requests + limits, the three probes on the catalog's paths and port", () => {

@@ -143,18 +143,20 @@ export const makeHarness = async (name: string) => {
         const [other] = yield* sql<{
           id: string
         }>`INSERT INTO brands (slug, name) VALUES (${`o-${id}`}, 'Other') RETURNING id`
-        const user = (role: string, displayName: string, brandId: string | null) =>
+        // jurisdiction: where the person lives (users.region_code); null = unknown, the strictest regime
+        const user = (role: string, displayName: string, brandId: string | null, jurisdiction: string | null = null) =>
           Effect.gen(function* () {
             const key = newSubjectKey()
             const [row] = yield* sql<{ id: string }>`
-              INSERT INTO users (email_hash, display_name_sealed, role, brand_id)
-              VALUES (${lookupHash(master, `${randomUUID()}@t`)}, ${seal(key, displayName)}, ${role}, ${brandId})
+              INSERT INTO users (email_hash, display_name_sealed, role, brand_id, region_code)
+              VALUES (${lookupHash(master, `${randomUUID()}@t`)}, ${seal(key, displayName)}, ${role}, ${brandId},
+                      ${jurisdiction})
               RETURNING id`
             yield* sql`INSERT INTO subject_keys (subject_id, key) VALUES (${row!.id}, ${wrapSubjectKey(master, key)})`
             return row!.id
           })
         const users = {
-          owner: yield* user("owner", "Olivia Owner", null),
+          owner: yield* user("owner", "Olivia Owner", null, "US-NY"),
           otherOwner: yield* user("owner", "Otto Other", null),
           brand: yield* user("brand", "Bruno Brand", brand!.id),
           otherBrand: yield* user("brand", "Oscar Other", other!.id),

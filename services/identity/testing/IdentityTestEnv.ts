@@ -11,6 +11,7 @@ import { AppConfig, appConfig } from "../../../shared/config/AppConfig.js"
 import { dropDatabase, ensureDatabase } from "../../../shared/layers/Admin.js"
 import { makeDatabaseLayer } from "../../../shared/layers/Database.js"
 import { makeNatsLayer } from "../../../shared/layers/Nats.js"
+import { makeQueuesLayer } from "../../../shared/layers/Queues.js"
 import { makeRedisLayer } from "../../../shared/layers/Redis.js"
 import { Services } from "../../../shared/ServiceCatalog.js"
 import { makeGarmentEventsLive } from "../GarmentEvents.js"
@@ -72,6 +73,7 @@ export const startIdentity = async () => {
       connectionName: "identity-itest"
     }),
     makeNatsLayer({ url: natsUrl, streamPrefix: stream, name: "identity-itest" }),
+    makeQueuesLayer({ url: "redis://127.0.0.1:6379", prefix: `t_identity_${id}`, name: "identity-itest" }),
     AppConfig.layerWith(config)
   )
   await Effect.runPromise(

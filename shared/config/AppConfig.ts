@@ -67,6 +67,10 @@ export const parseLimitOverrides = (
   return Either.right(out)
 }
 
+/** Where a crash test may make a worker kill itself (`TEST_CRASH_POINT`). */
+export const CrashPoints = ["after-audit-append"] as const
+export type CrashPoint = (typeof CrashPoints)[number]
+
 export const LogLevels = ["trace", "debug", "info", "warn", "error"] as const
 
 export const appConfig = Config.all({
@@ -147,6 +151,10 @@ export const appConfig = Config.all({
   }),
   features: Config.all({
     demoData: Config.boolean("FEATURE_DEMO_DATA").pipe(Config.withDefault(false))
+  }),
+  testing: Config.all({
+    /** test-only: the process SIGKILLs itself at this point (crash tests); refused outside development */
+    crashPoint: Config.option(Config.literal(...CrashPoints)("TEST_CRASH_POINT"))
   })
 })
 
@@ -189,6 +197,7 @@ export const insecureSettings = (c: AppConfigShape): ReadonlyArray<string> => {
   }
   if (!Redacted.value(c.redis.url).startsWith("rediss://")) problems.push("REDIS_URL must use TLS (rediss://)")
   if (c.features.demoData) problems.push("FEATURE_DEMO_DATA=true: demo data must not be loaded")
+  if (c.testing.crashPoint._tag === "Some") problems.push("TEST_CRASH_POINT is set: it is for crash tests only")
   if (c.logLevel === "trace" || c.logLevel === "debug") {
     problems.push(`LOG_LEVEL=${c.logLevel}: debug logging may leak request data`)
   }

@@ -45,7 +45,7 @@ export const infraLayer = (n: StackNames, name = "orchestrator-test") =>
 
 /** What the stubs saw, and knobs to make them fail. */
 export interface StubState {
-  audits: Array<{ kind: string; timeMs: number }>
+  audits: Array<{ key: string; kind: string; timeMs: number }>
   verifies: number
   checkpoints: number
   anchors: Array<{ treeSize: number }>
@@ -74,7 +74,15 @@ export const newStubState = (): StubState => ({
 export const stubPorts = (s: StubState) =>
   Layer.mergeAll(
     Layer.succeed(AuditPort, {
-      append: (e) => Effect.sync(() => s.audits.push({ kind: e.kind, timeMs: e.timeMs }) - 1),
+      // like the sequencer: one leaf per key
+      appendOnce: (entries) =>
+        Effect.sync(() =>
+          entries.map(({ key, entry }) => {
+            const had = s.audits.findIndex((a) => a.key === key)
+            if (had >= 0) return { index: had, fresh: false }
+            return { index: s.audits.push({ key, kind: entry.kind, timeMs: entry.timeMs }) - 1, fresh: true }
+          })
+        ),
       verify: Effect.sync(() => {
         s.verifies++
         return { ok: true, treeSize: s.audits.length, problems: 0 }

@@ -75,10 +75,11 @@ export const orchestratorSettings: Config.Config<OrchestratorSettingsShape> = Co
     Config.withDefault(5)
   ),
   // recovery in seconds (docs/orchestrator.md, "Recovery"): a dead worker's job is back within
-  // lock + stalled interval ≈ 4 s; the lock is renewed every lock/2 = 1.5 s, so an event-loop stall under
-  // 1.5 s never loses a live job (and a lost one only runs twice, which every effect absorbs)
-  lockDurationMs: positive("QUEUE_LOCK_DURATION_MS", 3_000),
-  stalledIntervalMs: positive("QUEUE_STALLED_INTERVAL_MS", 1_000),
+  // lock + stalled interval = 2.5 s, leaving 2.5 s of the 5 s goal to a busy machine's timer delays; the lock
+  // is renewed every lock/2 = 1 s, so an event-loop stall under 1 s never loses a live job (and a lost one
+  // only runs twice, which every effect absorbs)
+  lockDurationMs: positive("QUEUE_LOCK_DURATION_MS", 2_000),
+  stalledIntervalMs: positive("QUEUE_STALLED_INTERVAL_MS", 500),
   // a job that stalls this often (its worker died with it each time) is a poison pill: dead letters
   maxStalledCount: positive("QUEUE_MAX_STALLED_COUNT", 10),
   depthPollMs: positive("QUEUE_DEPTH_POLL_MS", 15_000),

@@ -128,7 +128,17 @@ export const runChaos = async (o: ChaosOptions): Promise<ChaosReport> => {
     log(`chaos: servers up and database migrated in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
 
     // ---- platform processes -------------------------------------------------------------------------
-    const startProcess = async (name: string, service: string, port: number, offset: number) => {
+    // a random port offset may meet a port in use on a shared machine: another offset, up to three times
+    const startProcess = async (name: string, service: string, port: number) => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await startProcessAt(name, service, port, randomOffset())
+        } catch (e) {
+          if (attempt >= 3) throw e
+        }
+      }
+    }
+    const startProcessAt = async (name: string, service: string, port: number, offset: number) => {
       const child = spawn(process.execPath, ["--import", "tsx", "services/main.ts"], {
         env: { ...process.env, ...env, SERVICE: service, PORT_OFFSET: String(offset) },
         stdio: ["ignore", "ignore", "pipe"]
@@ -147,8 +157,7 @@ export const runChaos = async (o: ChaosOptions): Promise<ChaosReport> => {
       if (child.exitCode !== null) throw new Error(`${name} exited ${child.exitCode}: ${err}`)
       return { child, url }
     }
-    const gwOffset = randomOffset()
-    const gateway = await startProcess("gateway", "gateway,brain,policy,knowledge", Services.gateway.port, gwOffset)
+    const gateway = await startProcess("gateway", "gateway,brain,policy,knowledge", Services.gateway.port)
     cleanups.push(async () => gateway.child.kill("SIGKILL"))
     interface Orchestrator {
       readonly name: string
@@ -161,7 +170,7 @@ export const runChaos = async (o: ChaosOptions): Promise<ChaosReport> => {
       starting: undefined
     }))
     const boot = (orc: Orchestrator) => {
-      orc.starting = startProcess(orc.name, "orchestrator", Services.orchestrator.port, randomOffset()).then((p) => {
+      orc.starting = startProcess(orc.name, "orchestrator", Services.orchestrator.port).then((p) => {
         orc.proc = p
         orc.starting = undefined
       })

@@ -1,0 +1,22 @@
+import { describe, expect, it } from "vitest"
+import { failures, formatReport, runChaos } from "./chaos/Chaos.js"
+
+/**
+ * The chaos run, small (`npm run chaos -- --scans 100000` is the same script, longer): private Postgres,
+ * Redis and NATS; the gateway and two orchestrators as processes; five kill -9s of an orchestrator (each
+ * while scan jobs are active), a queue Redis restart, a Postgres restart and a NATS kill -9 during the load.
+ */
+describe("chaos", () => {
+  it("every accepted scan: one row, one audit leaf, one message; checkpoints match; dead workers' jobs back within 5 s", async () => {
+    const r = await runChaos({ scans: 1500, rate: 50, kills: 5, log: () => undefined })
+    process.stdout.write(`${formatReport(r)}\n`)
+    expect(r.accepted).toBeGreaterThan(0)
+    expect(r.recoveries.filter((x) => x.kind === "worker").length).toBeGreaterThanOrEqual(5)
+    expect(r.checkpoints).toBeGreaterThan(0)
+    expect(failures(r)).toEqual([])
+    expect(r.persisted).toBe(r.accepted)
+    expect(r.auditLeaves).toBe(r.accepted)
+    expect(r.messages).toBe(r.accepted)
+    expect(r.deadLetters).toBe(0)
+  }, 600_000)
+})

@@ -244,14 +244,23 @@ export const runChaos = async (o: ChaosOptions): Promise<ChaosReport> => {
       const leaves = await count("SELECT count(*) AS n FROM audit_leaves").catch(() => -1)
       const msgs = await streamMessages().catch(() => -1)
       let moved = { rows: false, leaves: false, msgs: false }
-      await until(`${fault}: progress`, async () => {
-        moved = {
-          rows: moved.rows || (await count("SELECT count(*) AS n FROM scan_events")) > rows,
-          leaves: moved.leaves || (await count("SELECT count(*) AS n FROM audit_leaves")) > leaves,
-          msgs: moved.msgs || (await streamMessages()) > msgs
-        }
-        return moved.rows && moved.leaves && moved.msgs
-      })
+      const ok = await until(
+        `${fault}: progress`,
+        async () => {
+          moved = {
+            rows: moved.rows || (await count("SELECT count(*) AS n FROM scan_events")) > rows,
+            leaves: moved.leaves || (await count("SELECT count(*) AS n FROM audit_leaves")) > leaves,
+            msgs: moved.msgs || (await streamMessages()) > msgs
+          }
+          return moved.rows && moved.leaves && moved.msgs
+        },
+        60_000
+      ).then(
+        () => true,
+        () => false
+      )
+      if (!ok)
+        log(`chaos: ${fault}: no progress within 60 s (moved: ${JSON.stringify(moved)}, accepted ${accepted.length})`)
       recoveries.push({ fault, kind: "dependency", ms: Date.now() - t })
     }
     const jobKey = (queue: string, id: string) => `${QUEUE_PREFIX}:${queue}:${id}`

@@ -18,5 +18,5 @@ describe("chaos", () => {
     expect(r.auditLeaves).toBe(r.accepted)
     expect(r.messages).toBe(r.accepted)
     expect(r.deadLetters).toBe(0)
-  }, 600_000)
+  }, 900_000)
 })

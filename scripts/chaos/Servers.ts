@@ -82,26 +82,14 @@ export interface PrivateRedis {
   readonly stop: () => Promise<void>
 }
 
-export const startRedis = async (args: ReadonlyArray<string>): Promise<PrivateRedis> => {
-  const dir = mkdtempSync(join(tmpdir(), "chaos-redis-"))
-  const port = await freePort()
-  let child: ChildProcess
-  const launch = async () => {
-    child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, ...args], {
-      stdio: "ignore"
-    })
-    await until(`redis on ${port}`, async () => {
-      const { stdout } = await run("redis-cli", ["-p", String(port), "ping"])
-      return stdout.trim() === "PONG"
-    })
-  }
-  await launch()
+/** A server process started by `launch`, restarted with a signal and stopped for good (its data removed). */
+const supervise = async (dir: string, launch: () => Promise<ChildProcess>) => {
+  let child = await launch()
   return {
-    url: `redis://127.0.0.1:${port}`,
-    restart: async () => {
-      child.kill("SIGTERM")
+    restart: async (signal: NodeJS.Signals) => {
+      child.kill(signal)
       await waitExit(child)
-      await launch()
+      child = await launch()
     },
     stop: async () => {
       child.kill("SIGKILL")
@@ -109,6 +97,22 @@ export const startRedis = async (args: ReadonlyArray<string>): Promise<PrivateRe
       rmSync(dir, { recursive: true, force: true })
     }
   }
+}
+
+export const startRedis = async (args: ReadonlyArray<string>): Promise<PrivateRedis> => {
+  const dir = mkdtempSync(join(tmpdir(), "chaos-redis-"))
+  const port = await freePort()
+  const server = await supervise(dir, async () => {
+    const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, ...args], {
+      stdio: "ignore"
+    })
+    await until(`redis on ${port}`, async () => {
+      const { stdout } = await run("redis-cli", ["-p", String(port), "ping"])
+      return stdout.trim() === "PONG"
+    })
+    return child
+  })
+  return { url: `redis://127.0.0.1:${port}`, restart: () => server.restart("SIGTERM"), stop: server.stop }
 }
 
 export interface PrivateNats {
@@ -122,28 +126,15 @@ export const startNats = async (): Promise<PrivateNats> => {
   const dir = mkdtempSync(join(tmpdir(), "chaos-nats-"))
   const port = await freePort()
   const binary = existsSync("/usr/sbin/nats-server") ? "/usr/sbin/nats-server" : "nats-server"
-  let child: ChildProcess
-  const launch = async () => {
-    child = spawn(binary, ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", dir], { stdio: "ignore" })
-    const { connect } = await import("@nats-io/transport-node")
+  const { connect } = await import("@nats-io/transport-node")
+  const server = await supervise(dir, async () => {
+    const child = spawn(binary, ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", dir], { stdio: "ignore" })
     await until(`nats on ${port}`, async () => {
       const nc = await connect({ servers: `127.0.0.1:${port}`, reconnect: false })
       await nc.close()
       return true
     })
-  }
-  await launch()
-  return {
-    url: `nats://127.0.0.1:${port}`,
-    killAndRestart: async () => {
-      child.kill("SIGKILL")
-      await waitExit(child)
-      await launch()
-    },
-    stop: async () => {
-      child.kill("SIGKILL")
-      await waitExit(child)
-      rmSync(dir, { recursive: true, force: true })
-    }
-  }
+    return child
+  })
+  return { url: `nats://127.0.0.1:${port}`, killAndRestart: () => server.restart("SIGKILL"), stop: server.stop }
 }

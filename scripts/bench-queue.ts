@@ -13,6 +13,8 @@
  * V8 runs with the image's NODE_OPTIONS (package.json passes --max-semi-space-size=32, as the Dockerfile does).
  * V8 runs as in the image: package.json starts this with the Dockerfile's NODE_OPTIONS flag
  * (--max-semi-space-size=32; a unit test keeps the two equal), and extra worker processes inherit it.
+ * Then the leaf-latency phase (`latencyPhase`: scans offered at BENCH_INGEST_RATE for BENCH_INGEST_SECONDS with
+ * the audit worker on the real audit log) prints `leaf_latency_p99_ms=`.
  * LAST line: `ratio=<batched/unbatched> events_per_s=<batched>`.
  */
 import { type ChildProcess, spawn } from "node:child_process"
@@ -49,6 +51,9 @@ const BATCH_SIZE = numberEnv("BENCH_BATCH_SIZE", 1_000)
 const CONCURRENCY = numberEnv("BENCH_SCANS_CONCURRENCY", 4)
 /** orchestrator worker processes per phase (this one plus BENCH_WORKERS − 1 children), as replicas would run */
 const WORKERS = numberEnv("BENCH_WORKERS", 1)
+/** leaf-latency phase: scans offered per second (default: what bench:scan's gateway sustained, docs/orchestrator.md) and for how long */
+const INGEST_RATE = numberEnv("BENCH_INGEST_RATE", 13_700)
+const INGEST_SECONDS = numberEnv("BENCH_INGEST_SECONDS", 10)
 
 const db = await createTestDatabase("benchq")
 const id = uniqueId("benchq")
@@ -226,9 +231,88 @@ const phase = async (label: string, n: number, batch: number, concurrency: numbe
   return rate
 }
 
+/**
+ * Leaf latency (scan accepted → its audit leaf appended): scans are added at INGEST_RATE per second for
+ * INGEST_SECONDS, each stamped when it is added (as the gateway stamps an accepted scan), in jobs of
+ * SCANS_PER_JOB, while this process runs the scans worker and the audit worker on the real audit log (the
+ * sequencer on this database). p50/p99/max of appended_at − recorded_at over the phase's leaves.
+ */
+const latencyPhase = async () => {
+  const label = "latency"
+  const names = {
+    databaseUrl: db.url,
+    queuePrefix: `bmq_${id}_${label}`,
+    keyPrefix: `${id}:${label}:`,
+    streamPrefix: `T_${id.toUpperCase()}_${label.toUpperCase()}`
+  }
+  const settings = testSettings({
+    role: "worker",
+    scanBatchSize: BATCH_SIZE,
+    scanBatchLingerMs: 5,
+    scanJobsInFlight: 256,
+    concurrency: { default: 1, scans: CONCURRENCY, blockchain: 1, audit: 4, notifications: 1, priority: 1 },
+    lockDurationMs: 30_000,
+    stalledIntervalMs: 30_000
+  })
+  const config = testConfig({ DATABASE_URL: db.url, QUEUE_PREFIX: names.queuePrefix, DATABASE_POOL_MAX: "10" })
+  const rt = ManagedRuntime.make(
+    orchestratorStack(names, config, settings, newStubState(), { queues: ["scans", "audit"], liveAudit: true })
+  )
+  await rt.runPromise(Effect.void)
+  const q = new Queue("scans", { connection: redis, prefix: names.queuePrefix })
+  const keys: Array<string> = []
+  const t0 = performance.now()
+  let added = 0
+  while (performance.now() - t0 < INGEST_SECONDS * 1000) {
+    const due = Math.min(INGEST_RATE * INGEST_SECONDS, Math.floor(((performance.now() - t0) / 1000) * INGEST_RATE))
+    if (due > added) {
+      const scannedAt = new Date().toISOString()
+      const events = Array.from({ length: due - added }, (_, i) =>
+        Schema.encodeSync(ScanEvent)(
+          Schema.decodeUnknownSync(ScanEvent)(
+            scanEvent(seed.garments[(added + i) % seed.garments.length]!, { scannedAt })
+          )
+        )
+      )
+      for (const e of events) keys.push(`scan-${e.scanId}`)
+      const jobs = Array.from({ length: Math.ceil(events.length / SCANS_PER_JOB) }, (_, j) =>
+        events.slice(j * SCANS_PER_JOB, (j + 1) * SCANS_PER_JOB)
+      ).flatMap(persistScanJobs)
+      await q.addBulk(jobs)
+      added = due
+    }
+    await new Promise((r) => setTimeout(r, 10))
+  }
+  const offered = (added / (performance.now() - t0)) * 1000
+  const leaves = async () =>
+    Number(
+      (await client.query("SELECT count(*) AS n FROM audit_leaves WHERE idempotency_key = ANY($1)", [keys])).rows[0].n
+    )
+  await waitFor(`${label}: ${keys.length} leaves`, async () => (await leaves()) >= keys.length, 600_000, 100)
+  const drained = (performance.now() - t0) / 1000
+  const r = (
+    await client.query(
+      `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS p50, percentile_cont(0.99) WITHIN GROUP (ORDER BY ms) AS p99,
+         max(ms) AS max FROM (SELECT extract(epoch FROM appended_at - recorded_at) * 1000 AS ms
+         FROM audit_leaves WHERE idempotency_key = ANY($1)) x`,
+      [keys]
+    )
+  ).rows[0]
+  await rt.dispose()
+  await q.close()
+  await deleteRedisPrefix(names.queuePrefix)
+  await deleteStreams(names.streamPrefix)
+  console.log(
+    `${label}: ${added} scans offered at ${Math.round(offered)}/s for ${INGEST_SECONDS} s (${SCANS_PER_JOB} per job), every leaf appended by ${drained.toFixed(2)} s; leaf latency (scan accepted → leaf appended) p50=${Math.round(r.p50)} ms p99=${Math.round(r.p99)} ms max=${Math.round(r.max)} ms`
+  )
+  return Number(r.p99)
+}
+
 try {
   const batched = await phase("batched", BATCHED_N, BATCH_SIZE, CONCURRENCY, SCANS_PER_JOB)
   const unbatched = await phase("unbatched", UNBATCHED_N, 1, 64, 1)
+  const p99 = await latencyPhase()
+  console.log(`leaf_latency_p99_ms=${Math.round(p99)} goal=2000`)
   console.log(`ratio=${(batched / unbatched).toFixed(2)} events_per_s=${Math.round(batched)}`)
 } finally {
   await client.end()

@@ -17,7 +17,7 @@ import { demoGarments, demoUsers, loadDemoData } from "./DemoData.js"
 const howToStart = {
   Postgres: "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",
   Redis:
-    'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log',
+    'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly yes --appendfsync everysec --dir /var/lib/redis --logfile /var/log/redis/ci.log',
   NATS: "start-stop-daemon --start --oknodo --background --exec /usr/sbin/nats-server -- -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l /var/log/nats-server.log"
 } as const
 

@@ -190,6 +190,8 @@ export const Services: Readonly<Record<ServiceName, ServiceSpec>> = {
     ],
     settings: [
       "ORCHESTRATOR_ROLE",
+      // crash tests only (refused outside development): where the worker kills itself
+      "TEST_CRASH_POINT",
       "AUDIT_LOG_ORIGIN",
       "SCAN_RETENTION_DAYS",
       "NOTIFICATION_RETENTION_DAYS",

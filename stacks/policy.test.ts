@@ -66,6 +66,25 @@ describe("policy checks catch what they exist for", () => {
     ])
   })
 
+  it("a queue Redis (noeviction) without failover or persistence, in any stack", () => {
+    const bad = res("gcp:redis/instance:Instance", "q", {
+      redisConfigs: { "maxmemory-policy": "noeviction" },
+      authEnabled: true,
+      transitEncryptionMode: "SERVER_AUTHENTICATION",
+      tier: "BASIC"
+    })
+    const cache = res("gcp:redis/instance:Instance", "c", {
+      redisConfigs: { "maxmemory-policy": "allkeys-lru" },
+      authEnabled: true,
+      transitEncryptionMode: "SERVER_AUTHENTICATION",
+      tier: "BASIC"
+    })
+    expect(policy.checkMemorystore([bad, cache], false)).toEqual([
+      "q: queue Redis not STANDARD_HA",
+      "q: queue Redis without persistence"
+    ])
+  })
+
   it("a queue Redis that evicts, without AUTH or TLS", () => {
     const bad = res("gcp:redis/instance:Instance", "q", {
       redisConfigs: { "maxmemory-policy": "allkeys-lru" },

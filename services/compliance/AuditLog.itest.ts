@@ -7,7 +7,7 @@ import { parseVerifierKey, verifySignedCheckpoint } from "../../shared/audit/Che
 import { generateSignerKey, parseSignerKey } from "../../shared/audit/CheckpointSigner.js"
 import { hashLeaf, MemoryTree, verifyConsistencySync, verifyInclusionSync } from "../../shared/audit/Merkle.js"
 import { newSubjectKey, openParty } from "../../shared/audit/SubjectCipher.js"
-import { AuditLog, auditLogLayer } from "./AuditLog.js"
+import { AuditLog, auditLogLayer, makeAuditLog } from "./AuditLog.js"
 import { signCheckpointNow } from "./Checkpointer.js"
 import { SubjectKeys, subjectKeysLayer } from "./SubjectKeys.js"
 import { asAttacker, createTestDb, pgLayer, type TestDb } from "./testing/AuditTestDb.js"
@@ -280,6 +280,56 @@ describe("AuditLog on Postgres", () => {
       for (let i = 0; i < 200; i++) expect(toHex(leaves.get(i)!)).toBe(toHex(data(i)))
     } finally {
       await fresh.drop()
+    }
+  })
+  it("appends a keyed entry once: a retried append, a key twice in a batch and a second appender get the same leaf", async () => {
+    const entry = (i: number) => ({
+      key: `once-${i}`,
+      entry: {
+        kind: "scan.recorded",
+        actor: { _tag: "None" as const },
+        subject: { _tag: "Public" as const, id: `garment:once-${i}` },
+        payloadDigest: payloadDigest({ once: i }),
+        timeMs: 1_764_100_000_000 + i
+      }
+    })
+    await run(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const log = yield* AuditLog
+          const before = yield* log.treeSize
+          // keys 0..3, with key 2 twice in the same call (the same group commit)
+          const first = yield* log.appendOnce([0, 1, 2, 2, 3].map(entry))
+          expect(first.map((a) => a.index)).toEqual([before, before + 1, before + 2, before + 2, before + 3])
+          expect(first.map((a) => a.fresh)).toEqual([true, true, true, false, true])
+          // the retry of a job that died after the commit: the same leaves, nothing appended; new keys still are
+          const retry = yield* log.appendOnce([0, 1, 2, 3, 4].map(entry))
+          expect(retry.map((a) => a.index)).toEqual([before, before + 1, before + 2, before + 3, before + 4])
+          expect(retry.map((a) => a.fresh)).toEqual([false, false, false, false, true])
+          // two appenders (two processes' sequencers) racing on overlapping keys
+          const other = yield* makeAuditLog({ batchLingerMs: 2 })
+          const [a, b] = yield* Effect.all(
+            [log.appendOnce([5, 6, 7].map(entry)), other.appendOnce([7, 6, 5, 8].map(entry))],
+            { concurrency: 2 }
+          )
+          const byKey = new Map<number, number>()
+          for (const [i, k] of [5, 6, 7].entries()) byKey.set(k, a[i]!.index)
+          for (const [i, k] of [7, 6, 5].entries()) expect(b[i]!.index).toBe(byKey.get(k))
+          expect(a.filter((x) => x.fresh).length + b.filter((x) => x.fresh).length).toBe(4)
+          expect(yield* log.treeSize).toBe(before + 9)
+        })
+      )
+    )
+    const c = new pg.Client({ connectionString: db.url })
+    await c.connect()
+    try {
+      const r = await c.query(
+        "SELECT idempotency_key, count(*)::int AS n FROM audit_leaves WHERE idempotency_key LIKE 'once-%' GROUP BY 1"
+      )
+      expect(r.rows).toHaveLength(9)
+      expect(r.rows.every((x: { n: number }) => x.n === 1)).toBe(true)
+    } finally {
+      await c.end()
     }
   })
 })

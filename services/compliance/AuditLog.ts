@@ -36,6 +36,18 @@ export interface AuditLogOptions {
   readonly proofConnections?: number
 }
 
+/** An entry with its identity (e.g. `scan-<scan id>`): the log holds at most one leaf per key. */
+export interface KeyedEntry {
+  readonly key: string
+  readonly entry: AuditEntry
+}
+
+/** Where a keyed entry is; `fresh` is false when an earlier append had already put it there. */
+export interface AppendedEntry {
+  readonly index: number
+  readonly fresh: boolean
+}
+
 export interface Proof {
   readonly treeSize: number
   readonly root: Uint8Array
@@ -46,6 +58,13 @@ export interface Proof {
 export interface AuditLogShape extends ProofReader {
   /** Seals personal parties, encodes the canonical leaf and appends it; resolves to the leaf index. */
   readonly append: (entry: AuditEntry) => Effect.Effect<number, AuditEntryRejected | AuditStoreError>
+  /**
+   * Appends each entry once per key, in order, joining the group commit: the sequencer checks the keys in the
+   * append transaction, so an entry handed in again (a retried job) answers with its existing leaf index.
+   */
+  readonly appendOnce: (
+    entries: ReadonlyArray<KeyedEntry>
+  ) => Effect.Effect<ReadonlyArray<AppendedEntry>, AuditEntryRejected | AuditStoreError>
   /** Appends already-encoded leaf bytes (the batcher's input; also the bulk path for imports and benchmarks). */
   readonly appendLeaf: (kind: string, leaf: Uint8Array, recordedAt: Date) => Effect.Effect<number, AuditStoreError>
   /**
@@ -69,7 +88,7 @@ export class AuditLog extends Context.Tag("brandme/compliance/AuditLog")<AuditLo
 
 interface Pending {
   readonly leaf: Repo.PendingLeaf
-  readonly resume: (index: number) => void
+  readonly resume: (index: number, fresh: boolean) => void
   readonly fail: (e: AuditStoreError) => void
 }
 
@@ -104,11 +123,9 @@ export const makeAuditLog = (
     let writing: Promise<void> | undefined
     let timer: ReturnType<typeof setTimeout> | undefined
 
-    const settle = (
-      batch: ReadonlyArray<Pending>,
-      result: Either.Either<{ readonly start: number }, AuditStoreError>
-    ) => {
-      if (Either.isRight(result)) for (let i = 0; i < batch.length; i++) batch[i]!.resume(result.right.start + i)
+    const settle = (batch: ReadonlyArray<Pending>, result: Either.Either<Repo.AppendedBatch, AuditStoreError>) => {
+      if (Either.isRight(result))
+        for (let i = 0; i < batch.length; i++) batch[i]!.resume(result.right.indexes[i]!, result.right.fresh[i]!)
       else for (const p of batch) p.fail(result.left)
     }
     // Appends are traced per batch (one span per sequencer transaction), not per entry: a span per entry
@@ -177,18 +194,57 @@ export const makeAuditLog = (
 
     const appendLeaf = enqueueLeaf
 
-    const append = (raw: AuditEntry) =>
+    /** Seals and encodes entries, looking every person's key up in one call. */
+    const encodeAll = (raws: ReadonlyArray<AuditEntry>) =>
       Effect.gen(function* () {
-        const entry = { ...raw, actor: normalise(raw.actor), subject: normalise(raw.subject) }
-        const persons = personIds(entry)
+        const entries = raws.map((raw) => ({ ...raw, actor: normalise(raw.actor), subject: normalise(raw.subject) }))
+        const persons = [...new Set(entries.flatMap(personIds))]
         const keyMap = persons.length === 0 ? new Map<string, Uint8Array>() : yield* keys.keysFor(persons)
-        const sealed = yield* Either.mapLeft(
-          sealEntry(entry, keyMap),
-          (e) => new AuditEntryRejected({ message: e.reason })
-        )
-        const bytes = yield* Either.mapLeft(encodeLeaf(sealed), (e) => new AuditEntryRejected({ message: e.reason }))
-        return yield* enqueueLeaf(entry.kind, bytes, new Date(entry.timeMs))
+        const out: Array<{ readonly kind: string; readonly bytes: Uint8Array; readonly recordedAt: Date }> = []
+        for (const entry of entries) {
+          const sealed = yield* Either.mapLeft(
+            sealEntry(entry, keyMap),
+            (e) => new AuditEntryRejected({ message: e.reason })
+          )
+          const bytes = yield* Either.mapLeft(encodeLeaf(sealed), (e) => new AuditEntryRejected({ message: e.reason }))
+          out.push({ kind: entry.kind, bytes, recordedAt: new Date(entry.timeMs) })
+        }
+        return out
       })
+
+    const append = (raw: AuditEntry) =>
+      Effect.flatMap(encodeAll([raw]), ([e]) => enqueueLeaf(e!.kind, e!.bytes, e!.recordedAt))
+
+    // every entry joins the waiting batch in order (one batch when they fit), the caller resumed once all are in
+    const appendOnce = (entries: ReadonlyArray<KeyedEntry>) =>
+      Effect.flatMap(encodeAll(entries.map((e) => e.entry)), (encoded) =>
+        Effect.async<ReadonlyArray<AppendedEntry>, AuditStoreError>((resume) => {
+          const out: Array<AppendedEntry> = new Array(encoded.length)
+          let left = encoded.length
+          let failed = false
+          if (left === 0) return resume(Effect.succeed(out))
+          encoded.forEach((e, i) => {
+            enqueue({
+              leaf: {
+                bytes: e.bytes,
+                hash: nodeHasher.leaf(e.bytes),
+                kind: e.kind,
+                recordedAt: e.recordedAt,
+                key: entries[i]!.key
+              },
+              resume: (index, fresh) => {
+                out[i] = { index, fresh }
+                if (--left === 0 && !failed) resume(Effect.succeed(out))
+              },
+              fail: (err) => {
+                if (failed) return
+                failed = true
+                resume(Effect.fail(err))
+              }
+            })
+          })
+        })
+      )
 
     const appendLeaves = (
       leaves: ReadonlyArray<{ readonly kind: string; readonly leaf: Uint8Array; readonly recordedAt: Date }>
@@ -280,6 +336,7 @@ export const makeAuditLog = (
 
     return AuditLog.of({
       append,
+      appendOnce,
       appendLeaf,
       appendLeaves,
       treeSize,

@@ -23,6 +23,8 @@ export interface PendingLeaf {
   readonly hash: Uint8Array
   readonly kind: string
   readonly recordedAt: Date
+  /** the entry's identity (e.g. `scan-<id>`): a key already in the log is not appended again */
+  readonly key?: string | undefined
 }
 
 const Bigint = Schema.NumberFromString
@@ -30,6 +32,7 @@ const Bytes = Schema.Uint8ArrayFromSelf
 
 const NodeRow = Schema.Struct({ level: Schema.Number, node_index: Bigint, hash: Bytes })
 const SizeRow = Schema.Struct({ tree_size: Bigint })
+const KeyRow = Schema.Struct({ idempotency_key: Schema.String, leaf_index: Bigint })
 const StateRow = Schema.Struct({ tree_size: Bigint, frontier: Schema.NullOr(Bytes) })
 export const LeafRow = Schema.Struct({
   leaf_index: Bigint,
@@ -76,7 +79,8 @@ const pgArray = {
   ints: (ns: ReadonlyArray<number>) => `{${ns.join(",")}}`,
   bytea: (bs: ReadonlyArray<Uint8Array>) =>
     `{${bs.map((b) => `"\\\\x${Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex")}"`).join(",")}}`,
-  text: (ss: ReadonlyArray<string>) => `{${ss.map((x) => `"${x.replace(/["\\]/g, "\\$&")}"`).join(",")}}`
+  text: (ss: ReadonlyArray<string | undefined>) =>
+    `{${ss.map((x) => (x === undefined ? "NULL" : `"${x.replace(/["\\]/g, "\\$&")}"`)).join(",")}}`
 }
 
 /** Fetches the given stored nodes in one query; the map is keyed `level:index`. */
@@ -216,15 +220,25 @@ const splitFrontier = (size: number, bytes: Uint8Array | null): ReadonlyArray<Ui
 /** Byte strings concatenated into one Buffer (sent as one binary parameter). */
 const concat = (parts: ReadonlyArray<Uint8Array>): Buffer => Buffer.concat(parts as Array<Uint8Array>)
 
+/** Per input leaf, its index; `fresh` says whether this batch appended it (false: its key was already in the log). */
+export interface AppendedBatch {
+  readonly start: number
+  readonly size: number
+  readonly indexes: ReadonlyArray<number>
+  readonly fresh: ReadonlyArray<boolean>
+}
+
 /**
- * The sequencer: one transaction locks the state row — which also holds the tree's right frontier — takes the
- * next contiguous indices, writes the leaves and every perfect subtree they complete and moves the size and
- * frontier in one statement. Concurrent appenders (any process) queue on the row lock, so indices never fork
- * and a rolled-back batch leaves no gap. Three round trips per batch whatever its size (BEGIN+lock, write,
- * COMMIT); `onCommitted` sees the nodes once they are durable (for the node cache).
+ * The sequencer: one transaction locks the state row — which also holds the tree's right frontier — looks up
+ * the batch's idempotency keys (a key already in the log answers with its leaf index and appends nothing; a key
+ * twice in the batch is appended once), takes the next contiguous indices, writes the leaves and every perfect
+ * subtree they complete and moves the size and frontier in one statement. Concurrent appenders (any process)
+ * queue on the row lock, so indices never fork, a rolled-back batch leaves no gap, and the key lookup sees every
+ * committed leaf (the unique index on the key is the backstop). Three or four round trips per batch whatever its
+ * size (BEGIN+lock, keys, write, COMMIT); `onCommitted` sees the nodes once they are durable (for the node cache).
  */
 export const appendBatch = (
-  leaves: ReadonlyArray<PendingLeaf>,
+  input: ReadonlyArray<PendingLeaf>,
   hasher: TreeHasher,
   onCommitted?: (nodes: ReadonlyArray<NewNode>) => void
 ) =>
@@ -235,6 +249,31 @@ export const appendBatch = (
         Effect.flatMap(decodeRows(StateRow, "appendBatch"))
       )
       const start = state[0]?.tree_size ?? 0
+      const keys = input.flatMap((l) => (l.key === undefined ? [] : [l.key]))
+      const known = new Map<string, number>()
+      if (keys.length > 0) {
+        const rows = yield* sql`
+          SELECT idempotency_key, leaf_index FROM audit_leaves WHERE idempotency_key = ANY(${pgArray.text(keys)}::text[])
+        `.pipe(Effect.flatMap(decodeRows(KeyRow, "appendBatch")))
+        for (const r of rows) known.set(r.idempotency_key, r.leaf_index)
+      }
+      const indexes: Array<number> = []
+      const fresh: Array<boolean> = []
+      const leaves: Array<PendingLeaf> = []
+      for (const l of input) {
+        const had = l.key === undefined ? undefined : known.get(l.key)
+        if (had !== undefined) {
+          indexes.push(had)
+          fresh.push(false)
+          continue
+        }
+        const index = start + leaves.length
+        if (l.key !== undefined) known.set(l.key, index)
+        indexes.push(index)
+        fresh.push(true)
+        leaves.push(l)
+      }
+      if (leaves.length === 0) return { start, size: start, nodes: [], indexes, fresh }
       let frontier = splitFrontier(start, state[0]?.frontier ?? null)
       if (frontier === undefined) {
         // A log from before the frontier column: load it from the nodes once; this batch stores it.
@@ -261,14 +300,15 @@ export const appendBatch = (
       // with their lengths, and the leaf and node hashes at 32 bytes each — no per-row hex text to build or parse.
       yield* sql`
         WITH leaf_in AS (
-          SELECT ord - 1 AS i, len, (sum(len) OVER (ORDER BY ord) - len)::int AS off, kind, ms
+          SELECT ord - 1 AS i, len, (sum(len) OVER (ORDER BY ord) - len)::int AS off, kind, ms, ikey
           FROM unnest(${pgArray.ints(leaves.map((l) => l.bytes.length))}::int[], ${pgArray.text(leaves.map((l) => l.kind))}::text[],
-            ${pgArray.ints(leaves.map((l) => l.recordedAt.getTime()))}::bigint[]) WITH ORDINALITY AS t (len, kind, ms, ord)
+            ${pgArray.ints(leaves.map((l) => l.recordedAt.getTime()))}::bigint[], ${pgArray.text(leaves.map((l) => l.key))}::text[])
+            WITH ORDINALITY AS t (len, kind, ms, ikey, ord)
         ), new_leaves AS (
-          INSERT INTO audit_leaves (leaf_index, leaf_bytes, leaf_hash, kind, recorded_at)
+          INSERT INTO audit_leaves (leaf_index, leaf_bytes, leaf_hash, kind, recorded_at, idempotency_key, appended_at)
           SELECT ${start} + i, substring(${concat(leaves.map((l) => l.bytes))}::bytea FROM off + 1 FOR len),
             substring(${concat(leaves.map((l) => l.hash))}::bytea FROM i::int * 32 + 1 FOR 32), kind,
-            timestamptz 'epoch' + ms * interval '1 millisecond'
+            timestamptz 'epoch' + ms * interval '1 millisecond', ikey, clock_timestamp()
           FROM leaf_in
         ), new_nodes AS (
           INSERT INTO audit_nodes (level, node_index, hash)
@@ -279,13 +319,13 @@ export const appendBatch = (
         UPDATE audit_tree_state SET tree_size = ${size}, frontier = ${concat(created.frontier)}, updated_at = now()
         WHERE id = 1
       `
-      return { start, size, nodes }
+      return { start, size, nodes, indexes, fresh }
     })
     const done = yield* sql
       .withTransaction(write)
       .pipe(Effect.catchTag("SqlError", (e) => Effect.fail(storeError("appendBatch")(e))))
     onCommitted?.(done.nodes)
-    return { start: done.start, size: done.size }
+    return { start: done.start, size: done.size, indexes: done.indexes, fresh: done.fresh } satisfies AppendedBatch
   })
 
 export const leafAt = (index: number) =>

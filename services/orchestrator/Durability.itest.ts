@@ -11,6 +11,7 @@ import pg from "pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { createTestDatabase, type TestDatabase, testConfig, uniqueId } from "../../shared/testing/TestDatabase.js"
 import { jobOptionsFor, persistScanJobs, TaskNames } from "./Routing.js"
+import { scanAuditItem } from "./Tasks.js"
 import { testSettings } from "./Settings.js"
 import {
   deleteRedisPrefix,
@@ -191,5 +192,72 @@ describe("orchestrator durability", () => {
     // every scan published once: the retried batches' repeats were dropped by Nats-Msg-Id
     expect(await streamMessages()).toBe(total)
     expect(Date.now() - t0).toBeLessThan(120_000)
+  })
+  it("SIGTERM gives the scan jobs the batcher holds unstarted back to wait at once", async () => {
+    const q = queue("scans")
+    await q.drain()
+    const events = Array.from({ length: 20 }, (_, i) => scanEvent(seed.garments[i % seed.garments.length]!))
+    const jobs = await q.addBulk(
+      events.map((e) => ({ name: TaskNames.persistScanEvent, data: e, opts: { jobId: `handback-${e.scanId}` } }))
+    )
+    // a long linger: the worker holds every job, none is written yet
+    const w = await startWorker({ QUEUES: "scans", SCAN_BATCH: "1000", SCAN_LINGER_MS: "1000", LOCK_MS: "30000" })
+    await waitFor("jobs held", async () => (await q.getActiveCount()) === 20, 10_000, 10)
+    const t0 = Date.now()
+    w.child.kill("SIGTERM")
+    expect(await w.exited).toBe(0)
+    // back in wait at once, not after their 30 s lock
+    expect(Date.now() - t0).toBeLessThan(5_000)
+    expect(await Promise.all(jobs.map((j) => j.getState()))).toEqual(jobs.map(() => "waiting"))
+    const ids = events.map((e) => e.scanId)
+    const persisted = async () =>
+      Number((await client.query("SELECT count(*) AS n FROM scan_events WHERE id = ANY($1::uuid[])", [ids])).rows[0].n)
+    expect(await persisted()).toBe(0)
+    const next = await startWorker({ QUEUES: "scans" })
+    await waitFor("handed-back jobs persisted", async () => (await persisted()) === 20, 30_000)
+    next.child.kill("SIGTERM")
+    await next.exited
+  })
+
+  it("a worker killed between the audit append's commit and the job's completion: the retry finds one leaf per entry", async () => {
+    const q = queue("audit")
+    // only this test's job: the follow-ups the tests above queued are not this worker's to take
+    await q.drain(true)
+    const items = Array.from({ length: 50 }, (_, i) =>
+      scanAuditItem(Schema.decodeUnknownSync(ScanEvent)(scanEvent(seed.garments[i % seed.garments.length]!)), "allowed")
+    )
+    const keys = items.map((s) => `scan-${s.scanId}`)
+    const leaves = async () =>
+      (
+        await client.query(
+          "SELECT idempotency_key, count(*)::int AS n FROM audit_leaves WHERE idempotency_key = ANY($1) GROUP BY 1",
+          [keys]
+        )
+      ).rows as Array<{ idempotency_key: string; n: number }>
+    const job = await q.add(TaskNames.appendAuditEntry, { scans: items }, jobOptionsFor(TaskNames.appendAuditEntry))
+    const env = { QUEUES: "audit", AUDIT: "live", LOCK_MS: "3000", STALLED_MS: "1000" }
+    const doomed = await startWorker({ ...env, TEST_CRASH_POINT: "after-audit-append" })
+    await doomed.exited
+    const killedAt = Date.now()
+    expect(doomed.child.signalCode).toBe("SIGKILL")
+    // the append committed before the kill; the job did not complete
+    expect((await leaves()).length).toBe(50)
+    expect(await job.getState()).toBe("active")
+    const next = await startWorker(env)
+    const readyAt = Date.now()
+    await waitFor("audit job completed", async () => (await job.getState()) === "completed", 30_000, 50)
+    // from the moment both the job was dead and a worker was there to take it (start-up is not recovery)
+    const recovered = Date.now() - Math.max(killedAt, readyAt)
+    const done = await q.getJob(job.id!)
+    // the retry appended nothing: every entry answered with its existing leaf
+    expect(done?.returnvalue.duplicates).toBe(50)
+    const rows = await leaves()
+    expect(rows).toHaveLength(50)
+    expect(rows.every((r) => r.n === 1)).toBe(true)
+    expect(Number((await client.query("SELECT count(*) AS n FROM audit_leaves")).rows[0].n)).toBe(50)
+    // within lock 3 s + stalled check 1 s of its worker's death
+    expect(recovered).toBeLessThanOrEqual(5_000)
+    next.child.kill("SIGTERM")
+    await next.exited
   })
 })

@@ -34,6 +34,11 @@ export class TaskDependencyFailed extends Schema.TaggedError<TaskDependencyFaile
   message: Schema.String
 }) {}
 
+/** The worker is shutting down and gives the job back unstarted (moved to wait for another worker at once). */
+export class JobHandedBack extends Schema.TaggedError<JobHandedBack>()("JobHandedBack", {
+  message: Schema.String
+}) {}
+
 /** The error tags that must not be retried. */
 export const unrecoverableTags: ReadonlySet<string> = new Set(["InvalidPayload", "UnknownTask"])
 

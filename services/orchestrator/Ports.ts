@@ -1,14 +1,13 @@
 import { SqlClient } from "@effect/sql"
 import { Context, Effect, Layer, Option, Redacted } from "effect"
 import { toHex } from "../../shared/audit/Bytes.js"
-import type { AuditEntry } from "../../shared/audit/SubjectCipher.js"
 import { AppConfig } from "../../shared/config/AppConfig.js"
 import type { Principal } from "../../shared/auth/Tokens.js"
 import { Anchoring } from "../chain/Anchoring.js"
 import { ChainConfig } from "../chain/ChainConfig.js"
 import { ChainProviderLive } from "../chain/Providers.js"
 import { AnchorWallet } from "../chain/Wallet.js"
-import { AuditLog, auditLogLayer } from "../compliance/AuditLog.js"
+import { type AppendedEntry, AuditLog, auditLogLayer, type KeyedEntry } from "../compliance/AuditLog.js"
 import { masterKeyFromSecret, signCheckpointNow, signerFromSecret } from "../compliance/Checkpointer.js"
 import { verifyIntegrity } from "../compliance/Integrity.js"
 import { importGarments, Knowledge } from "../knowledge/Knowledge.js"
@@ -21,7 +20,8 @@ import { PortFailed } from "./Errors.js"
  * in recording stubs so queue behaviour is tested apart from those services.
  */
 export interface AuditPortShape {
-  readonly append: (entry: AuditEntry) => Effect.Effect<number, PortFailed>
+  /** appends each entry once per key (a key already in the log answers with its leaf, `fresh: false`) */
+  readonly appendOnce: (entries: ReadonlyArray<KeyedEntry>) => Effect.Effect<ReadonlyArray<AppendedEntry>, PortFailed>
   readonly verify: Effect.Effect<
     { readonly ok: boolean; readonly treeSize: number; readonly problems: number },
     PortFailed
@@ -76,7 +76,7 @@ export const AuditPortLive = Layer.effect(
     const origin = config.audit.origin
     const signer = signerFromSecret(origin, Redacted.value(config.audit.signingKey))
     return {
-      append: (entry) => log.append(entry).pipe(Effect.mapError(portError("audit", "append"))),
+      appendOnce: (entries) => log.appendOnce(entries).pipe(Effect.mapError(portError("audit", "append"))),
       verify: verifyIntegrity().pipe(
         Effect.map((r) => ({
           ok: r.ok,

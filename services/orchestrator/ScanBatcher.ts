@@ -4,7 +4,7 @@ import { MaxScansPerJob, type ScanEvent } from "../../shared/domain/Scan.js"
 import { Nats, natsPayload, type OutgoingMessage } from "../../shared/layers/Nats.js"
 import { Queues } from "../../shared/layers/Queues.js"
 import { EventSubjects } from "./Events.js"
-import { dependencyFailed, type InvalidPayload, type TaskDependencyFailed } from "./Errors.js"
+import { dependencyFailed, type InvalidPayload, JobHandedBack, type TaskDependencyFailed } from "./Errors.js"
 import type { ScanAuditItem, SendNotification } from "./Payloads.js"
 import { outcomeOf, persistScans, type ScanGarment, type ScanRecorded, type ScanRow, scanRow } from "./ScanStore.js"
 import { notifiedIntents, safeJobId, scanAuditItem, scanNotification, type TaskEnv } from "./Tasks.js"
@@ -27,7 +27,7 @@ export interface BatchGroup {
   readonly isFlowChild: boolean
 }
 
-export type BatchError = InvalidPayload | TaskDependencyFailed
+export type BatchError = InvalidPayload | TaskDependencyFailed | JobHandedBack
 
 /** Per scan of a group, in order: its garment when the scan is persisted, undefined when that garment does not exist. */
 export type GroupResult = ReadonlyArray<ScanGarment | undefined>
@@ -213,6 +213,7 @@ export const makeScanBatcher = (o: {
   let pendingScans = 0
   let inFlight = 0
   let timer: NodeJS.Timeout | undefined
+  let closed = false
   const take = (): Array<Pending> => {
     let n = 0
     let k = 0
@@ -257,14 +258,29 @@ export const makeScanBatcher = (o: {
     if (pendingScans >= o.maxBatch) flush()
     else if (timer === undefined) timer = setTimeout(flush, o.lingerMs)
   }
+  const handedBack = () => new JobHandedBack({ message: "the worker is shutting down: job given back unstarted" })
   return {
     submit: (group: BatchGroup) =>
       new Promise<GroupResult>((resolve, reject) => {
+        if (closed) return reject(handedBack())
         if (group.events.length === 0) return resolve([])
         pending.push({ group, resolve, reject })
         pendingScans += group.events.length
         schedule()
       }),
+    /**
+     * SIGTERM: every group not yet in a batch being written is rejected with JobHandedBack (its job goes back
+     * to wait for another worker at once) and so is every later one; batches being written finish.
+     */
+    handBack: () => {
+      closed = true
+      if (timer !== undefined) clearTimeout(timer)
+      timer = undefined
+      const waiting = pending
+      pending = []
+      pendingScans = 0
+      for (const p of waiting) p.reject(handedBack())
+    },
     get pending() {
       return pendingScans
     }

@@ -74,9 +74,14 @@ export const orchestratorSettings: Config.Config<OrchestratorSettingsShape> = Co
     Config.validate({ message: "must be an integer from 0 to 1000", validation: (n) => n >= 0 && n <= 1000 }),
     Config.withDefault(5)
   ),
-  lockDurationMs: positive("QUEUE_LOCK_DURATION_MS", 30_000),
-  stalledIntervalMs: positive("QUEUE_STALLED_INTERVAL_MS", 30_000),
-  maxStalledCount: positive("QUEUE_MAX_STALLED_COUNT", 3),
+  // recovery in seconds (docs/orchestrator.md, "Recovery"): a dead worker's job is back within
+  // lock + stalled interval = 2.5 s, leaving 2.5 s of the 5 s goal to a busy machine's timer delays; the lock
+  // is renewed every lock/2 = 1 s, so an event-loop stall under 1 s never loses a live job (and a lost one
+  // only runs twice, which every effect absorbs)
+  lockDurationMs: positive("QUEUE_LOCK_DURATION_MS", 2_000),
+  stalledIntervalMs: positive("QUEUE_STALLED_INTERVAL_MS", 500),
+  // a job that stalls this often (its worker died with it each time) is a poison pill: dead letters
+  maxStalledCount: positive("QUEUE_MAX_STALLED_COUNT", 10),
   depthPollMs: positive("QUEUE_DEPTH_POLL_MS", 15_000),
   scanRetentionDays: positive("SCAN_RETENTION_DAYS", 365),
   notificationRetentionDays: positive("NOTIFICATION_RETENTION_DAYS", 90),

@@ -13,6 +13,7 @@ import { AuditPort, ChainPort, KnowledgePort } from "./Ports.js"
 import { jobOptionsFor, queueFor, safeJobId, type TaskName, TaskNames } from "./Routing.js"
 import { OrchestratorSettings } from "./Settings.js"
 import { deliver, openWebhookSecret } from "./Webhooks.js"
+import { crashPoint } from "./CrashPoints.js"
 
 /** Everything a task may use; the orchestrator layer provides it once. */
 export type TaskEnv =
@@ -91,68 +92,37 @@ export const auditEntryForScan = (e: ScanEvent, outcome: P.ScanAuditItem["outcom
   scanAuditEntry(scanAuditItem(e, outcome))
 
 /**
- * Appends each entry once per idempotency key. A marker on the (non-evicting) queue Redis records a
- * key as claimed by a job, then as done with its leaf index; a key claimed by another job still
- * running fails this job (retried later, when the marker says done) so two jobs carrying the same
- * scan never append it twice. Entries of a batch job are appended in order.
+ * Appends each entry once per idempotency key, in order, in one group commit. The key goes into the append
+ * transaction itself: the sequencer looks it up under its lock and answers an entry already in the log with its
+ * leaf index, so a job run again after its worker died (between the append's commit and the job's completion),
+ * or two overlapping follow-up jobs, never add a second leaf. Nothing is claimed anywhere else first.
  */
-const appendAuditEntries = (jobId: string, entries: ReadonlyArray<P.AppendAuditEntry>) =>
+const appendAuditEntries = (entries: ReadonlyArray<P.AppendAuditEntry>) =>
   Effect.gen(function* () {
-    const queues = yield* Queues
-    const redis = yield* queues.connection.pipe(Effect.orDie)
     const audit = yield* AuditPort
-    const markerOf = (key: string) => `${queues.prefix}:audit-done:${key}`
-    const claim = `claimed:${jobId}`
-    const known = yield* Effect.tryPromise({
-      try: () => redis.mget(...entries.map((e) => markerOf(e.idempotencyKey))),
-      catch: dep("audit marker")
-    })
-    const indexes: Array<number> = []
-    let duplicates = 0
-    for (const [i, p] of entries.entries()) {
-      const marker = markerOf(p.idempotencyKey)
-      let state = known[i] ?? null
-      if (state === null) {
-        const won = yield* Effect.tryPromise({
-          try: () => redis.set(marker, claim, "EX", 120, "NX"),
-          catch: dep("audit marker")
-        })
-        if (won === null) state = yield* Effect.tryPromise({ try: () => redis.get(marker), catch: dep("audit marker") })
-      }
-      if (state !== null && !state.startsWith("claimed:")) {
-        duplicates++
-        indexes.push(Number(state))
-        continue
-      }
-      // our own claim survives a retry of this job; another job's claim means it is appending right now
-      if (state !== null && state !== claim)
-        return yield* new TaskDependencyFailed({
-          operation: "append audit entry",
-          message: `${p.idempotencyKey} is being appended by ${state.slice("claimed:".length)}`
-        })
-      const index = yield* audit.append({
-        kind: p.kind,
-        actor: p.actor,
-        subject: p.subject,
-        payloadDigest: sha256(utf8(JSON.stringify(p.payload))),
-        timeMs: p.timeMs
-      })
-      yield* Effect.tryPromise({
-        try: () => redis.set(marker, String(index), "EX", 30 * 86400),
-        catch: dep("audit marker")
-      })
-      indexes.push(index)
-    }
-    return { indexes, duplicates }
+    const appended = yield* audit.appendOnce(
+      entries.map((p) => ({
+        key: p.idempotencyKey,
+        entry: {
+          kind: p.kind,
+          actor: p.actor,
+          subject: p.subject,
+          payloadDigest: sha256(utf8(JSON.stringify(p.payload))),
+          timeMs: p.timeMs
+        }
+      }))
+    )
+    yield* crashPoint("after-audit-append")
+    return { indexes: appended.map((a) => a.index), duplicates: appended.filter((a) => !a.fresh).length }
   })
 
 /** One entry (`{ idempotencyKey, ... }`), a batch (`{ entries: [...] }`) or the scans worker's follow-up (`{ scans: [...] }`, compact). */
 const appendAuditEntry = (job: JobView) =>
   Effect.gen(function* () {
     const p = yield* decode(TaskNames.appendAuditEntry, P.AuditJob)(job.data)
-    if ("entries" in p) return yield* appendAuditEntries(job.id, p.entries)
-    if ("scans" in p) return yield* appendAuditEntries(job.id, p.scans.map(scanAuditEntry))
-    const r = yield* appendAuditEntries(job.id, [p])
+    if ("entries" in p) return yield* appendAuditEntries(p.entries)
+    if ("scans" in p) return yield* appendAuditEntries(p.scans.map(scanAuditEntry))
+    const r = yield* appendAuditEntries([p])
     return { index: r.indexes[0] ?? -1, duplicate: r.duplicates > 0 }
   })
 

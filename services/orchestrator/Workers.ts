@@ -1,11 +1,11 @@
-import { type Job, UnrecoverableError, Worker } from "bullmq"
+import { type Job, UnrecoverableError, WaitingError, Worker } from "bullmq"
 import { Cause, Effect, Either, Exit, Option, Runtime, Schema, type Scope, Tracer } from "effect"
 import { DeadLetterQueue, type QueueName, QueueNames, Queues } from "../../shared/layers/Queues.js"
 import { Metrics } from "../../shared/telemetry/Metrics.js"
 import { parseTraceparent } from "../../shared/telemetry/TraceContext.js"
 import { jobTraceparent } from "../../shared/layers/Queues.js"
 import { addDeadLetter, addDeadLetterFor } from "./DeadLetters.js"
-import { InvalidPayload, TaskDependencyFailed, unrecoverableTags } from "./Errors.js"
+import { InvalidPayload, JobHandedBack, TaskDependencyFailed, unrecoverableTags } from "./Errors.js"
 import * as P from "./Payloads.js"
 import { backoffStrategy, safeJobId, TaskNames } from "./Routing.js"
 import { type BatchError, type BatchGroup, makeScanBatcher, type PersistBatch } from "./ScanBatcher.js"
@@ -21,7 +21,8 @@ import { decode, handlerFor, type JobView, type TaskEnv, unknownTask } from "./T
 const messageOf = (e: unknown): string =>
   e instanceof Error ? e.message : typeof e === "object" && e !== null && "message" in e ? String(e.message) : String(e)
 
-const isBatchError = (e: unknown): e is BatchError => e instanceof InvalidPayload || e instanceof TaskDependencyFailed
+const isBatchError = (e: unknown): e is BatchError =>
+  e instanceof InvalidPayload || e instanceof TaskDependencyFailed || e instanceof JobHandedBack
 
 const decodeScan = Schema.decodeUnknownEither(P.ScanEvent)
 const decodeEnvelope = Schema.decodeUnknownEither(P.ScanBatchEnvelope)
@@ -163,7 +164,7 @@ export const startWorkers = (o: {
           : "scans" in data && Array.isArray(data.scans)
             ? payloadTraceparent(data.scans[0])
             : undefined
-    const processor = (queue: QueueName) => async (job: Job) => {
+    const processor = (queue: QueueName) => async (job: Job, token?: string) => {
       const t0 = performance.now()
       // every job runs in a span continuing the producer's trace (BullMQ's telemetry slot; a scan event
       // also carries it in its payload)
@@ -185,6 +186,12 @@ export const startWorkers = (o: {
       }
       const failure = Cause.failureOption(exit.cause)
       const error = Option.isSome(failure) ? failure.value : Cause.squash(exit.cause)
+      if (error instanceof JobHandedBack) {
+        // shutting down: the job goes back to wait now (another worker takes it at once), not after its lock expires
+        await job.moveToWait(token)
+        m.queueJobsTotal.inc({ ...labels, outcome: "handed_back" })
+        throw new WaitingError(error.message)
+      }
       const unrecoverable = unrecoverableTags.has(tagOf(error) ?? "")
       const final = unrecoverable || job.attemptsMade + 1 >= (job.opts.attempts ?? 1)
       const message = `${tagOf(error) ?? "Error"}: ${messageOf(error)}`
@@ -236,9 +243,12 @@ export const startWorkers = (o: {
       Effect.timeout("10 seconds"),
       Effect.ignore
     )
+    // SIGTERM: stop fetching, give the scans the batcher holds unstarted back at once, let running work finish
     yield* Effect.addFinalizer(() =>
       Effect.promise(async () => {
-        await Promise.all(workers.map((w) => w.close().catch(() => undefined)))
+        const closing = Promise.all(workers.map((w) => w.close().catch(() => undefined)))
+        batcher.handBack()
+        await closing
         for (const q of names) m.queueWorkers.dec({ queue: q })
       })
     )

@@ -77,6 +77,10 @@ export const parseLimitOverrides = (
   return Either.right(out)
 }
 
+/** Where a crash test may make a worker kill itself (`TEST_CRASH_POINT`). */
+export const CrashPoints = ["after-audit-append"] as const
+export type CrashPoint = (typeof CrashPoints)[number]
+
 export const LogLevels = ["trace", "debug", "info", "warn", "error"] as const
 
 export const appConfig = Config.all({
@@ -207,6 +211,10 @@ export const appConfig = Config.all({
   }),
   features: Config.all({
     demoData: Config.boolean("FEATURE_DEMO_DATA").pipe(Config.withDefault(false))
+  }),
+  testing: Config.all({
+    /** test-only: the process SIGKILLs itself at this point (crash tests); refused outside development */
+    crashPoint: Config.option(Config.literal(...CrashPoints)("TEST_CRASH_POINT"))
   })
 })
 
@@ -259,6 +267,8 @@ const unsafeSettings = (c: AppConfigShape): ReadonlyArray<Problem> => {
   }
   if (!Redacted.value(c.redis.url).startsWith("rediss://")) add("REDIS_URL", "REDIS_URL must use TLS (rediss://)")
   if (c.features.demoData) add("FEATURE_DEMO_DATA", "FEATURE_DEMO_DATA=true: demo data must not be loaded")
+  if (c.testing.crashPoint._tag === "Some")
+    add("TEST_CRASH_POINT", "TEST_CRASH_POINT is set: it is for crash tests only")
   if (c.logLevel === "trace" || c.logLevel === "debug") {
     add("LOG_LEVEL", `LOG_LEVEL=${c.logLevel}: debug logging may leak request data`)
   }

@@ -22,7 +22,11 @@ export interface RedisEndpoint {
 
 /**
  * Two Memorystore instances: a cache that may evict (allkeys-lru) and a queue store that must
- * never evict (BullMQ loses jobs otherwise). AUTH and in-transit TLS on both; STANDARD_HA in prod.
+ * never evict (BullMQ loses jobs otherwise). AUTH and in-transit TLS on both. The queue store holds
+ * accepted scans until they are persisted, so in every stack it is STANDARD_HA (a replica in another
+ * zone, automatic failover) with RDB snapshots (hourly: Memorystore for Redis offers no AOF), and what
+ * can still be lost is written down in docs/orchestrator.md ("Queue durability"). The cache follows
+ * the stack's `redisTier` and keeps nothing on disk.
  */
 export class Redis extends pulumi.ComponentResource {
   readonly cache: RedisEndpoint
@@ -31,12 +35,17 @@ export class Redis extends pulumi.ComponentResource {
   constructor(name: string, args: RedisArgs, opts?: pulumi.ComponentResourceOptions) {
     super("brandme:cloud:Redis", name, {}, opts)
     const o = { parent: this, provider: args.provider }
-    const make = (role: "cache" | "queue", memoryGb: number, policy: string): RedisEndpoint => {
+    const make = (
+      role: "cache" | "queue",
+      memoryGb: number,
+      policy: string,
+      durability: Pick<redis.InstanceArgs, "tier" | "persistenceConfig">
+    ): RedisEndpoint => {
       const instance = new redis.Instance(
         `${name}-${role}`,
         {
           region: args.gcp.region,
-          tier: args.gcp.redisTier,
+          ...durability,
           memorySizeGb: memoryGb,
           redisVersion: "REDIS_7_0",
           authorizedNetwork: args.network.networkId,
@@ -60,8 +69,14 @@ export class Redis extends pulumi.ComponentResource {
         caCert: instance.serverCaCerts.apply((certs) => certs.map((c) => c.cert).join("\n"))
       }
     }
-    this.cache = make("cache", args.gcp.redisCacheMemoryGb, "allkeys-lru")
-    this.queue = make("queue", args.gcp.redisQueueMemoryGb, "noeviction")
+    this.cache = make("cache", args.gcp.redisCacheMemoryGb, "allkeys-lru", {
+      tier: args.gcp.redisTier,
+      persistenceConfig: { persistenceMode: "DISABLED" }
+    })
+    this.queue = make("queue", args.gcp.redisQueueMemoryGb, "noeviction", {
+      tier: "STANDARD_HA",
+      persistenceConfig: { persistenceMode: "RDB", rdbSnapshotPeriod: "ONE_HOUR" }
+    })
     this.registerOutputs({ cacheHost: this.cache.host, queueHost: this.queue.host })
   }
 }

@@ -77,6 +77,11 @@ export const checkMemorystore = (rs: ReadonlyArray<RecordedResource>, wantHa: bo
     if (i.authEnabled !== true) v.push(`${r.name}: AUTH disabled`)
     if (i.transitEncryptionMode !== "SERVER_AUTHENTICATION") v.push(`${r.name}: no in-transit TLS`)
     if (wantHa && i.tier !== "STANDARD_HA") v.push(`${r.name}: not STANDARD_HA`)
+    // the queue store holds accepted scans until they are persisted: it survives a node failure in every stack
+    if (rec(i.redisConfigs)["maxmemory-policy"] === "noeviction") {
+      if (!wantHa && i.tier !== "STANDARD_HA") v.push(`${r.name}: queue Redis not STANDARD_HA`)
+      if (rec(i.persistenceConfig).persistenceMode !== "RDB") v.push(`${r.name}: queue Redis without persistence`)
+    }
   }
   return v
 }

@@ -18,7 +18,7 @@ import { MetricsLive } from "../../../shared/telemetry/Metrics.js"
 import { PortFailed } from "../Errors.js"
 import { EventSubjects, testEventSubjects } from "../Events.js"
 import { orchestratorBody, type OrchestratorOptions } from "../Orchestrator.js"
-import { AuditPort, ChainPort, KnowledgePort, KnowledgePortLive } from "../Ports.js"
+import { AuditPort, AuditPortLive, ChainPort, KnowledgePort, KnowledgePortLive } from "../Ports.js"
 import { OrchestratorSettings, type OrchestratorSettingsShape } from "../Settings.js"
 
 export interface StackNames {
@@ -45,7 +45,7 @@ export const infraLayer = (n: StackNames, name = "orchestrator-test") =>
 
 /** What the stubs saw, and knobs to make them fail. */
 export interface StubState {
-  audits: Array<{ kind: string; timeMs: number }>
+  audits: Array<{ key: string; kind: string; timeMs: number }>
   verifies: number
   checkpoints: number
   anchors: Array<{ treeSize: number }>
@@ -71,19 +71,30 @@ export const newStubState = (): StubState => ({
   warmDelayMs: 0
 })
 
-export const stubPorts = (s: StubState) =>
-  Layer.mergeAll(
-    Layer.succeed(AuditPort, {
-      append: (e) => Effect.sync(() => s.audits.push({ kind: e.kind, timeMs: e.timeMs }) - 1),
-      verify: Effect.sync(() => {
-        s.verifies++
-        return { ok: true, treeSize: s.audits.length, problems: 0 }
-      }),
-      checkpoint: Effect.sync(() => {
-        s.checkpoints++
-        return Option.none()
-      })
+const stubAudit = (s: StubState) =>
+  Layer.succeed(AuditPort, {
+    // like the sequencer: one leaf per key
+    appendOnce: (entries) =>
+      Effect.sync(() =>
+        entries.map(({ key, entry }) => {
+          const had = s.audits.findIndex((a) => a.key === key)
+          if (had >= 0) return { index: had, fresh: false }
+          return { index: s.audits.push({ key, kind: entry.kind, timeMs: entry.timeMs }) - 1, fresh: true }
+        })
+      ),
+    verify: Effect.sync(() => {
+      s.verifies++
+      return { ok: true, treeSize: s.audits.length, problems: 0 }
     }),
+    checkpoint: Effect.sync(() => {
+      s.checkpoints++
+      return Option.none()
+    })
+  })
+
+export const stubPorts = (s: StubState, o: { readonly liveAudit?: boolean } = {}) =>
+  Layer.mergeAll(
+    o.liveAudit === true ? AuditPortLive : stubAudit(s),
     Layer.succeed(ChainPort, {
       anchorCheckpoint: (p) =>
         Effect.sync(() => {
@@ -119,7 +130,7 @@ export const orchestratorStack = (
   config: AppConfigShape,
   settings: OrchestratorSettingsShape,
   stubs: StubState,
-  options: OrchestratorOptions = {}
+  options: OrchestratorOptions & { readonly liveAudit?: boolean } = {}
 ) => {
   const base = Layer.mergeAll(
     AppConfig.layerWith(config),
@@ -128,7 +139,10 @@ export const orchestratorStack = (
     Layer.succeed(EventSubjects, testEventSubjects(n.streamPrefix))
   )
   const infra = infraLayer(n).pipe(Layer.provideMerge(base))
-  return orchestratorBody(options).pipe(Layer.provideMerge(stubPorts(stubs)), Layer.provideMerge(infra))
+  return orchestratorBody(options).pipe(
+    Layer.provideMerge(stubPorts(stubs, { liveAudit: options.liveAudit === true })),
+    Layer.provideMerge(infra)
+  )
 }
 
 /** Deletes every Redis key under a queue or key prefix (SCAN, not KEYS). */

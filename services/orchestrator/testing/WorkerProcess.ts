@@ -1,7 +1,8 @@
 /**
  * An orchestrator worker as its own process, for the SIGTERM-drain and SIGKILL-crash tests.
  * Configured by env: DATABASE_URL, QUEUE_PREFIX, KEY_PREFIX, STREAM_PREFIX, QUEUES (comma list),
- * WARM_DELAY_MS, SCAN_BATCH, SCAN_LINGER_MS, SCAN_CONCURRENCY, SCAN_JOBS_IN_FLIGHT, LOCK_MS, STALLED_MS.
+ * WARM_DELAY_MS, SCAN_BATCH, SCAN_LINGER_MS, SCAN_CONCURRENCY, SCAN_JOBS_IN_FLIGHT, LOCK_MS, STALLED_MS,
+ * AUDIT=live (the real audit log on DATABASE_URL instead of the recording stub), TEST_CRASH_POINT.
  * Prints READY once its workers run.
  */
 import { NodeRuntime } from "@effect/platform-node"
@@ -40,10 +41,14 @@ const settings = testSettings({
 })
 const stack = orchestratorStack(
   names,
-  testConfig({ DATABASE_URL: names.databaseUrl, QUEUE_PREFIX: names.queuePrefix }),
+  testConfig({
+    DATABASE_URL: names.databaseUrl,
+    QUEUE_PREFIX: names.queuePrefix,
+    ...(process.env.TEST_CRASH_POINT !== undefined ? { TEST_CRASH_POINT: process.env.TEST_CRASH_POINT } : {})
+  }),
   settings,
   stubs,
-  { queues }
+  { queues, liveAudit: env("AUDIT", "stub") === "live" }
 )
 
 NodeRuntime.runMain(

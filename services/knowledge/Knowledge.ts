@@ -205,9 +205,9 @@ export class Knowledge extends Effect.Service<Knowledge>()("brandme/Knowledge", 
     const get = (p: Principal, id: string) =>
       Effect.gen(function* () {
         const g = yield* metadata(id)
-        const ok =
-          mayRead(p, g.brandId) || (p.role === "owner" && g.ownerUserId !== null && g.ownerUserId === p.userId)
-        if (!ok) return yield* new Forbidden({ message: "only the garment's brand, owner, auditors and admins read it" })
+        const ok = mayRead(p, g.brandId) || (p.role === "owner" && g.ownerUserId !== null && g.ownerUserId === p.userId)
+        if (!ok)
+          return yield* new Forbidden({ message: "only the garment's brand, owner, auditors and admins read it" })
         return g
       })
 

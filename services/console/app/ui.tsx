@@ -66,7 +66,9 @@ export const Table = ({
   readonly head: ReadonlyArray<string>
   readonly children: ReactNode
 }) => (
-  <div className="table">
+  // a table wider than a phone scrolls inside this region, which keyboard users can focus and scroll
+  // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable region must be focusable (WCAG 2.1.1)
+  <section className="table" tabIndex={0} aria-label={caption}>
     <table>
       <caption>{caption}</caption>
       <thead>
@@ -80,7 +82,7 @@ export const Table = ({
       </thead>
       <tbody>{children}</tbody>
     </table>
-  </div>
+  </section>
 )
 
 export const when = (iso: string | null) => (iso === null ? "—" : new Date(iso).toLocaleString("en-GB"))

@@ -1,5 +1,5 @@
-import type { HttpApiBuilder, HttpApiGroup } from "@effect/platform"
 import { SqlClient } from "@effect/sql"
+import type { GroupHandlers } from "../../shared/http/GroupHandlers.js"
 import { Effect, Schema } from "effect"
 import { Forbidden, type Principal } from "../../shared/auth/Tokens.js"
 import { type CursorKey, DEFAULT_PAGE, pageOf } from "../../shared/http/Paging.js"
@@ -113,15 +113,8 @@ export class Escalations extends Effect.Service<Escalations>()("brandme/complian
   })
 }) {}
 
-type Handlers<Group extends HttpApiGroup.HttpApiGroup.Any, E, Provides, R> = HttpApiBuilder.Handlers<
-  E | HttpApiGroup.HttpApiGroup.Error<Group>,
-  Provides,
-  R,
-  HttpApiGroup.HttpApiGroup.Endpoints<Group>
->
-
 /** The escalations group's handlers: compliance serves them and the gateway mounts the same group. */
-export const escalationsHandlers = <E, Provides, R>(h: Handlers<typeof EscalationsApi, E, Provides, R>) =>
+export const escalationsHandlers = <E, Provides, R>(h: GroupHandlers<typeof EscalationsApi, E, Provides, R>) =>
   Effect.map(Escalations, (esc) =>
     h
       .handle("list", ({ urlParams }) => Effect.flatMap(caller, (p) => esc.list(p, urlParams)))

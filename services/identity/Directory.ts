@@ -1,5 +1,4 @@
 import { SqlClient } from "@effect/sql"
-import type { SqlError } from "@effect/sql/SqlError"
 import { Effect, Option, Redacted, Schema } from "effect"
 import { Forbidden, type Principal, sessionKey } from "../../shared/auth/Tokens.js"
 import { AppConfig } from "../../shared/config/AppConfig.js"
@@ -9,7 +8,7 @@ import { Redis } from "../../shared/layers/Redis.js"
 import type { Account } from "./Api.js"
 import { Conflict, InvalidRequest, NotFound } from "./Errors.js"
 import { Identity } from "./Identity.js"
-import { IdentityRepo, UserRole } from "./Repo.js"
+import { IdentityRepo, isUniqueViolation, UserRole } from "./Repo.js"
 import { TransferRow } from "./OwnershipRepo.js"
 
 const AccountRow = Schema.Struct({
@@ -47,9 +46,6 @@ const ACCOUNT_SELECT = `SELECT u.id::text AS id, u.role, u.brand_id::text AS bra
 const BRAND_SELECT = `SELECT b.id::text AS id, b.slug, b.name, b.gs1_company_prefix, b.created_at,
   (SELECT count(*) FROM users u WHERE u.brand_id = b.id AND u.erased_at IS NULL)::int AS staff,
   (SELECT count(*) FROM garments g WHERE g.brand_id = b.id)::int AS garments FROM brands b`
-
-const isUniqueViolation = (e: SqlError): boolean =>
-  typeof e.cause === "object" && e.cause !== null && "code" in e.cause && e.cause.code === "23505"
 
 const onlyAdmin = (p: Principal, what: string) =>
   p.role === "admin" ? Effect.void : Effect.fail(new Forbidden({ message: `${what} is for admins` }))

@@ -2,6 +2,7 @@ import { type HttpApiBuilder, type HttpApiGroup, HttpServerRequest } from "@effe
 import { Effect } from "effect"
 import { Tokens } from "../../shared/auth/Tokens.js"
 import { AppConfig } from "../../shared/config/AppConfig.js"
+import type { GroupHandlers } from "../../shared/http/GroupHandlers.js"
 import { clientIp, respondRateLimited } from "../../shared/http/RateLimit.js"
 import { Redis } from "../../shared/layers/Redis.js"
 import type { AuthApi, DevicesApi, DirectoryApi, InboxApi, OwnershipApi, PrivacyApi, UsersApi } from "./Api.js"
@@ -113,14 +114,6 @@ export const privacyHandlers = <E, Provides, R>(h: Handlers<typeof PrivacyApi, E
       .handle("export", () => Effect.flatMap(principal, privacy.exportData))
       .handle("erase", () => Effect.flatMap(principal, privacy.erase))
   })
-
-/** Handlers of a group whose errors are declared on the group (401/403 for every endpoint). */
-type GroupHandlers<Group extends HttpApiGroup.HttpApiGroup.Any, E, Provides, R> = Handlers<
-  Group,
-  E | HttpApiGroup.HttpApiGroup.Error<Group>,
-  Provides,
-  R
->
 
 export const directoryHandlers = <E, Provides, R>(h: GroupHandlers<typeof DirectoryApi, E, Provides, R>) =>
   Effect.gen(function* () {

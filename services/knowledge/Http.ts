@@ -1,4 +1,5 @@
-import { HttpApiBuilder, type HttpApiGroup } from "@effect/platform"
+import { HttpApiBuilder } from "@effect/platform"
+import type { GroupHandlers } from "../../shared/http/GroupHandlers.js"
 import { Effect, Layer } from "effect"
 import { TokensLive } from "../../shared/auth/Tokens.js"
 import { healthHandlers } from "../../shared/http/HealthHttp.js"
@@ -9,18 +10,11 @@ import { type GarmentsApi, KnowledgeApi } from "./Api.js"
 import { GarmentCatalog } from "./Catalog.js"
 import { importGarments, Knowledge } from "./Knowledge.js"
 
-type Handlers<Group extends HttpApiGroup.HttpApiGroup.Any, E, Provides, R> = HttpApiBuilder.Handlers<
-  E | HttpApiGroup.HttpApiGroup.Error<Group>,
-  Provides,
-  R,
-  HttpApiGroup.HttpApiGroup.Endpoints<Group>
->
-
 /**
  * The garments group's handlers as a group builder: knowledge mounts them on its own API and the
  * gateway mounts the same group on the public host (`HttpApiBuilder.group(GatewayApi, "garments", garmentsHandlers)`).
  */
-export const garmentsHandlers = <E, Provides, R>(h: Handlers<typeof GarmentsApi, E, Provides, R>) =>
+export const garmentsHandlers = <E, Provides, R>(h: GroupHandlers<typeof GarmentsApi, E, Provides, R>) =>
   Effect.zipWith(Knowledge, GarmentCatalog, (k, catalog) =>
     h
       .handle("create", ({ headers, payload }) =>

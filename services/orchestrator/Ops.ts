@@ -1,5 +1,5 @@
-import type { HttpApiBuilder, HttpApiGroup } from "@effect/platform"
 import { Config, Effect, Schema } from "effect"
+import type { GroupHandlers } from "../../shared/http/GroupHandlers.js"
 import { Forbidden, type Principal } from "../../shared/auth/Tokens.js"
 import { AppConfig } from "../../shared/config/AppConfig.js"
 import { HealthReport } from "../../shared/http/Health.js"
@@ -57,18 +57,11 @@ const probe = (s: { readonly service: string; readonly url: string }) =>
     }
   })
 
-type Handlers<Group extends HttpApiGroup.HttpApiGroup.Any, E, Provides, R> = HttpApiBuilder.Handlers<
-  E | HttpApiGroup.HttpApiGroup.Error<Group>,
-  Provides,
-  R,
-  HttpApiGroup.HttpApiGroup.Endpoints<Group>
->
-
 /**
  * The SRE page's API (admins): each service's /health with its dependencies' latencies, queue depths
  * (the same table `npm run queues -- status` prints), dead letters and their replay.
  */
-export const opsHandlers = <E, Provides, R>(h: Handlers<typeof OpsApi, E, Provides, R>) =>
+export const opsHandlers = <E, Provides, R>(h: GroupHandlers<typeof OpsApi, E, Provides, R>) =>
   Effect.gen(function* () {
     const queues = yield* Queues
     const urls = yield* serviceUrls

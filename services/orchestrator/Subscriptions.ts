@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto"
-import type { HttpApiBuilder, HttpApiGroup } from "@effect/platform"
+import type { GroupHandlers } from "../../shared/http/GroupHandlers.js"
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Effect, Redacted, Schema } from "effect"
@@ -190,14 +190,7 @@ export class WebhookSubscriptions extends Effect.Service<WebhookSubscriptions>()
   }
 ) {}
 
-type Handlers<Group extends HttpApiGroup.HttpApiGroup.Any, E, Provides, R> = HttpApiBuilder.Handlers<
-  E | HttpApiGroup.HttpApiGroup.Error<Group>,
-  Provides,
-  R,
-  HttpApiGroup.HttpApiGroup.Endpoints<Group>
->
-
-export const webhooksHandlers = <E, Provides, R>(h: Handlers<typeof WebhooksApi, E, Provides, R>) =>
+export const webhooksHandlers = <E, Provides, R>(h: GroupHandlers<typeof WebhooksApi, E, Provides, R>) =>
   Effect.map(WebhookSubscriptions, (subs) =>
     h
       .handle("list", ({ urlParams }) => Effect.flatMap(caller, (p) => subs.list(p, urlParams.brandId)))

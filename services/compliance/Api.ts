@@ -6,6 +6,7 @@ import * as OpenApi from "@effect/platform/OpenApi"
 import { Schema } from "effect"
 import { Forbidden, Unauthorized } from "../../shared/auth/Tokens.js"
 import { HealthApi } from "../../shared/http/Health.js"
+import { Cursor, PageLimit } from "../../shared/http/Paging.js"
 import { Services } from "../../shared/ServiceCatalog.js"
 import { AuditEntryNotFound, AuditNoCheckpoint, AuditRangeInvalid, AuditStoreError } from "./AuditErrors.js"
 import { CheckpointView, ConsistencyView, EntryView } from "./AuditViews.js"
@@ -33,9 +34,64 @@ export const AuditApi = HttpApiGroup.make("audit")
   .addError(Unauthorized)
   .addError(Forbidden)
 
+// escalations: what the agentic detectors and the integrity checker opened, for brands and admins --------
+export const Escalation = Schema.Struct({
+  id: Schema.UUID,
+  kind: Schema.String,
+  severity: Schema.Literal("info", "warning", "critical"),
+  subject: Schema.String,
+  garmentId: Schema.NullOr(Schema.UUID),
+  brandId: Schema.NullOr(Schema.UUID),
+  details: Schema.Unknown,
+  status: Schema.Literal("open", "acknowledged", "resolved"),
+  createdAt: Schema.String,
+  acknowledgedAt: Schema.NullOr(Schema.String),
+  acknowledgedBy: Schema.NullOr(Schema.UUID),
+  note: Schema.NullOr(Schema.String)
+})
+export type Escalation = typeof Escalation.Type
+
+export class EscalationNotFound extends Schema.TaggedError<EscalationNotFound>()(
+  "EscalationNotFound",
+  { message: Schema.String },
+  HttpApiSchema.annotations({ status: 404 })
+) {}
+
+export class EscalationConflict extends Schema.TaggedError<EscalationConflict>()(
+  "EscalationConflict",
+  { message: Schema.String },
+  HttpApiSchema.annotations({ status: 409 })
+) {}
+
+export const EscalationsApi = HttpApiGroup.make("escalations")
+  .add(
+    HttpApiEndpoint.get("list", "/v1/escalations")
+      .setUrlParams(
+        Schema.Struct({
+          status: Schema.optional(Schema.Literal("open", "acknowledged", "resolved")),
+          cursor: Schema.optional(Cursor),
+          limit: Schema.optional(PageLimit)
+        })
+      )
+      .addSuccess(Schema.Struct({ escalations: Schema.Array(Escalation), nextCursor: Schema.NullOr(Schema.String) }))
+      .annotate(OpenApi.Description, "newest first; brand staff see those about their brand's garments")
+  )
+  .add(
+    HttpApiEndpoint.post("acknowledge", "/v1/escalations/:id/acknowledge")
+      .setPath(Schema.Struct({ id: Schema.UUID }))
+      .setPayload(Schema.Struct({ note: Schema.Trim.pipe(Schema.minLength(1), Schema.maxLength(2000)) }))
+      .addSuccess(Escalation)
+      .addError(EscalationNotFound)
+      .addError(EscalationConflict)
+  )
+  .addError(Unauthorized)
+  .addError(Forbidden)
+  .annotate(OpenApi.Description, "clone-detection and integrity escalations: list, acknowledge with a note")
+
 /** The compliance service's HTTP contract. */
 export const ComplianceApi = HttpApi.make("compliance")
   .add(HealthApi)
   .add(AuditApi)
+  .add(EscalationsApi)
   .annotate(OpenApi.Title, "Brand.Me compliance")
   .annotate(OpenApi.Description, Services.compliance.description)

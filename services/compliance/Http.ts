@@ -6,6 +6,7 @@ import { serveService } from "../../shared/http/Server.js"
 import { currentPrincipal, requireRole } from "../identity/Authenticate.js"
 import { ComplianceApi } from "./Api.js"
 import { AuditLog } from "./AuditLog.js"
+import { Escalations, escalationsHandlers } from "./Escalations.js"
 import { AuditLogLive } from "./Live.js"
 
 const auditor = Effect.flatMap(currentPrincipal, (p) => requireRole(p, ["auditor", "admin"], "reading the audit log"))
@@ -26,6 +27,9 @@ export const ComplianceHttpLive = serveService(
   ComplianceApi,
   Layer.mergeAll(
     HttpApiBuilder.group(ComplianceApi, "health", healthHandlers),
-    AuditLive.pipe(Layer.provide(Layer.merge(AuditLogLive, TokensLive)))
+    AuditLive.pipe(Layer.provide(Layer.merge(AuditLogLive, TokensLive))),
+    HttpApiBuilder.group(ComplianceApi, "escalations", escalationsHandlers).pipe(
+      Layer.provide(Layer.merge(Escalations.Default, TokensLive))
+    )
   )
 )

@@ -7,11 +7,12 @@ import { Schema } from "effect"
 import { HealthApi } from "../../shared/http/Health.js"
 import { Services } from "../../shared/ServiceCatalog.js"
 import { CheckpointView, ConsistencyView, EntryView } from "../compliance/AuditViews.js"
+import { LoginRequest } from "../identity/Api.js"
 
 const index = HttpApiSchema.param("index", Schema.NumberFromString.pipe(Schema.int(), Schema.nonNegative()))
 const Size = Schema.NumberFromString.pipe(Schema.int(), Schema.nonNegative())
 
-/** The compliance API could not be reached (or answered garbage); the auditor page shows this message. */
+/** An upstream API (gateway, compliance, chain) could not be reached; the pages show this message. */
 export class AuditUpstreamUnavailable extends Schema.TaggedError<AuditUpstreamUnavailable>()(
   "AuditUpstreamUnavailable",
   { message: Schema.String },
@@ -39,9 +40,34 @@ export const AuditorApi = HttpApiGroup.make("auditor")
   )
   .addError(AuditUpstreamUnavailable)
 
+const Text = (contentType: string) => HttpApiSchema.Text({ contentType })
+const Proxied = Schema.Unknown.annotations({ description: "the upstream API's answer, unchanged" })
+
+/**
+ * The console app: `/` is the single-page app (its script /app.js, its styles /app.css). Sign-in posts to
+ * /api/session, which signs in through identity (on the gateway) and keeps the token in an httpOnly,
+ * SameSite=Strict cookie the page's script never sees; /api/* is forwarded to the gateway (/api/v1/audit/*
+ * to compliance, /api/v1/chain/* to chain) with that token as the Bearer. Sign-out revokes the session.
+ * Writes must carry `x-brandme-console: 1` (a header a cross-site form cannot send).
+ */
+export const AppApi = HttpApiGroup.make("app")
+  .add(HttpApiEndpoint.get("index", "/").addSuccess(Text("text/html")))
+  .add(HttpApiEndpoint.get("script", "/app.js").addSuccess(Text("text/javascript; charset=utf-8")))
+  .add(HttpApiEndpoint.get("styles", "/app.css").addSuccess(Text("text/css; charset=utf-8")))
+  .add(HttpApiEndpoint.get("session", "/api/session").addSuccess(Proxied))
+  .add(HttpApiEndpoint.post("signIn", "/api/session").setPayload(LoginRequest).addSuccess(Proxied))
+  .add(HttpApiEndpoint.del("signOut", "/api/session").addSuccess(HttpApiSchema.NoContent))
+  .add(HttpApiEndpoint.get("get", "/api/*").addSuccess(Proxied))
+  .add(HttpApiEndpoint.post("post", "/api/*").addSuccess(Proxied))
+  .add(HttpApiEndpoint.put("put", "/api/*").addSuccess(Proxied))
+  .add(HttpApiEndpoint.patch("patch", "/api/*").addSuccess(Proxied))
+  .add(HttpApiEndpoint.del("del", "/api/*").addSuccess(Proxied))
+  .addError(AuditUpstreamUnavailable)
+
 /** The console service's HTTP contract. */
 export const ConsoleApi = HttpApi.make("console")
   .add(HealthApi)
   .add(AuditorApi)
+  .add(AppApi)
   .annotate(OpenApi.Title, "Brand.Me console")
   .annotate(OpenApi.Description, Services.console.description)

@@ -1,11 +1,15 @@
 /**
- * The auditor page's browser bundle, built when the console starts (serve-time bundling, nothing generated is
- * committed): esbuild — the one tsx ships with — bundles auditor/main.ts with the shared verification module
- * (shared/audit/Merkle.ts, Checkpoint.ts, Sha256.ts, Bytes.ts) into one ES module held in memory. So the page
- * always runs exactly the module the CLI and the services run; there is no copy to go stale.
+ * The console's browser bundles. esbuild (the one tsx ships with) bundles TypeScript with the shared
+ * verification module (shared/audit/*), so the browser runs exactly the module the CLI and the services run.
+ *
+ * - The auditor page (auditor/main.ts) is bundled in memory when the console starts.
+ * - The app (app/main.tsx, React) is built to dist/console/ by `npm run build` (scripts/build-console.ts) and,
+ *   when that output is missing or older than any of its sources, by the console itself at start. A process
+ *   without the sources (a built image) serves what `npm run build` left there.
  */
 import { createHash } from "node:crypto"
-import { extname } from "node:path"
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs"
+import { dirname, extname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Data, Effect } from "effect"
 
@@ -18,30 +22,96 @@ export interface Bundle {
   readonly bytes: number
 }
 
-// `.ts` under tsx, `.js` when running the compiled dist/: the entry sits beside this file either way.
-const entry = fileURLToPath(new URL(`./auditor/main${extname(fileURLToPath(import.meta.url))}`, import.meta.url))
+const here = dirname(fileURLToPath(import.meta.url))
+const ext = extname(fileURLToPath(import.meta.url))
+// `.ts` under tsx (services/console), `.js` in the compiled dist/services/console
+const root = ext === ".ts" ? join(here, "..", "..") : join(here, "..", "..", "..")
+export const appSources = [
+  join(root, "services", "console", "app"),
+  join(root, "services", "console", "auditor"),
+  join(root, "shared", "audit")
+]
+export const appEntry = join(root, "services", "console", "app", "main.tsx")
+export const appOutDir = join(root, "dist", "console")
+
+const bundleOf = (code: string): Bundle => ({
+  code,
+  etag: `"${createHash("sha256").update(code).digest("hex").slice(0, 32)}"`,
+  bytes: code.length
+})
+
+/**
+ * One esbuild build. esbuild is imported on first use and its service process (a Go child, ~100 MiB resident)
+ * is stopped when no build is in flight: the console builds once or twice at start, then never again.
+ */
+let inFlight = 0
+const esbuild = async (entry: string, production: boolean) => {
+  const { build, stop } = await import("esbuild")
+  inFlight++
+  try {
+    return await build({
+      entryPoints: [entry],
+      bundle: true,
+      write: false,
+      format: "esm",
+      platform: "browser",
+      target: "es2022",
+      minify: true,
+      legalComments: "none",
+      logLevel: "silent",
+      jsx: "automatic",
+      define: { "process.env.NODE_ENV": production ? '"production"' : '"development"' }
+    })
+  } finally {
+    if (--inFlight === 0) await stop()
+  }
+}
 
 export const buildAuditorBundle = Effect.tryPromise({
   try: async (): Promise<Bundle> => {
-    // imported here, and its service process stopped once the bundle is made: esbuild keeps a Go child process
-    // (~100 MiB resident) alive for further builds otherwise, and the console makes one
-    const esbuild = await import("esbuild")
-    const out = await esbuild
-      .build({
-        entryPoints: [entry],
-        bundle: true,
-        write: false,
-        format: "esm",
-        platform: "browser",
-        target: "es2022",
-        minify: true,
-        legalComments: "none",
-        logLevel: "silent"
-      })
-      .finally(() => esbuild.stop())
+    const out = await esbuild(join(here, "auditor", `main${ext}`), true)
     const code = out.outputFiles[0]?.text ?? ""
     if (code === "") throw new Error("esbuild produced no output")
-    return { code, etag: `"${createHash("sha256").update(code).digest("hex").slice(0, 32)}"`, bytes: code.length }
+    return bundleOf(code)
   },
   catch: (e) => new BundleFailed({ message: `auditor bundle: ${e instanceof Error ? e.message : String(e)}` })
 }).pipe(Effect.withSpan("Console.buildAuditorBundle"))
+
+const newestMtime = (dir: string): number => {
+  let newest = 0
+  for (const name of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, name.name)
+    newest = Math.max(newest, name.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs)
+  }
+  return newest
+}
+
+/** Writes dist/console/app.js (atomically: several processes may build at once). */
+export const writeAppBundle = async (): Promise<Bundle> => {
+  const out = await esbuild(appEntry, true)
+  const code = out.outputFiles[0]?.text ?? ""
+  if (code === "") throw new Error("esbuild produced no output")
+  mkdirSync(appOutDir, { recursive: true })
+  const tmp = join(appOutDir, `app.js.${process.pid}.${Date.now()}.tmp`)
+  writeFileSync(tmp, code)
+  renameSync(tmp, join(appOutDir, "app.js"))
+  return bundleOf(code)
+}
+
+/** The app bundle: dist/console/app.js when it is newer than every source, else built now. */
+export const appBundle = Effect.tryPromise({
+  try: async (): Promise<Bundle & { readonly built: boolean }> => {
+    const file = join(appOutDir, "app.js")
+    const haveSources = existsSync(appEntry)
+    const built = existsSync(file) ? statSync(file).mtimeMs : 0
+    if (!haveSources) {
+      if (built === 0) throw new Error(`${file} is missing and there are no sources to build it from (npm run build)`)
+      return { ...bundleOf(readFileSync(file, "utf8")), built: false }
+    }
+    const stale = appSources.some((dir) => existsSync(dir) && newestMtime(dir) > built)
+    return stale
+      ? { ...(await writeAppBundle()), built: true }
+      : { ...bundleOf(readFileSync(file, "utf8")), built: false }
+  },
+  catch: (e) => new BundleFailed({ message: `console app bundle: ${e instanceof Error ? e.message : String(e)}` })
+}).pipe(Effect.withSpan("Console.appBundle"))

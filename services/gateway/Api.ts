@@ -9,7 +9,9 @@ import { InvalidTag } from "../../shared/domain/DigitalLink.js"
 import { Decision, Intent, RegionCode } from "../../shared/domain/Scan.js"
 import { HealthApi } from "../../shared/http/Health.js"
 import { RateLimited } from "../../shared/http/RateLimit.js"
-import { AuthApi, DevicesApi, OwnershipApi, PrivacyApi, UsersApi } from "../identity/Api.js"
+import { EscalationsApi } from "../compliance/Api.js"
+import { AuthApi, DevicesApi, DirectoryApi, InboxApi, OwnershipApi, PrivacyApi, UsersApi } from "../identity/Api.js"
+import { OpsApi, WebhooksApi } from "../orchestrator/Api.js"
 import { Services } from "../../shared/ServiceCatalog.js"
 import { IntentNotAllowed } from "../brain/Api.js"
 import { FacetsView, GarmentNotFound, GarmentsApi } from "../knowledge/Api.js"
@@ -107,11 +109,17 @@ export type GatewayGroups =
   | typeof PrivacyApi
   | typeof ConsentsApi
   | typeof GarmentsApi
+  | typeof DirectoryApi
+  | typeof InboxApi
+  | typeof EscalationsApi
+  | typeof WebhooksApi
+  | typeof OpsApi
 
 /**
  * The gateway service's HTTP contract: the public API. Scans are the gateway's own; sign-in, devices,
- * ownership and privacy rights are identity's groups, consents policy's and garments knowledge's
- * (each from its service's Api.ts), mounted here so scanner apps and the console use one host.
+ * ownership, privacy rights, the directory and the inbox are identity's groups, consents policy's, garments
+ * knowledge's, escalations compliance's, webhooks and ops the orchestrator's (each from its service's
+ * Api.ts), mounted here so scanner apps and the console use one host.
  */
 export const GatewayApi = HttpApi.make("gateway")
   .add(HealthApi)
@@ -123,6 +131,12 @@ export const GatewayApi = HttpApi.make("gateway")
   .add(PrivacyApi)
   .add(ConsentsApi)
   .add(GarmentsApi)
+  // the console's groups: directory and inbox (identity), escalations (compliance), webhooks and ops (orchestrator)
+  .add(DirectoryApi)
+  .add(InboxApi)
+  .add(EscalationsApi)
+  .add(WebhooksApi)
+  .add(OpsApi)
   // every public route is rate limited per IP and per client (429 with Retry-After)
   .addError(RateLimited)
   .annotate(OpenApi.Title, "Brand.Me gateway")

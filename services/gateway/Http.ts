@@ -7,15 +7,20 @@ import { healthHandlers } from "../../shared/http/HealthHttp.js"
 import type { BrainClient } from "../brain/Client.js"
 import type { KnowledgeClient } from "../knowledge/Client.js"
 import type { PolicyClient } from "../policy/Client.js"
+import { Escalations, escalationsHandlers } from "../compliance/Escalations.js"
 import {
   authHandlers,
   devicesHandlers,
+  directoryHandlers,
+  inboxHandlers,
   ownershipHandlers,
   privacyHandlers,
   usersHandlers
 } from "../identity/Handlers.js"
 import { IdentityServicesLive } from "../identity/Http.js"
 import { garmentsHandlers, KnowledgeServicesLive } from "../knowledge/Http.js"
+import { opsHandlers } from "../orchestrator/Ops.js"
+import { WebhookSubscriptions, webhooksHandlers } from "../orchestrator/Subscriptions.js"
 import { consentsHandlers, PolicyServicesLive } from "../policy/Http.js"
 import { GatewayApi } from "./Api.js"
 import { InternalCallsLive } from "./Calls.js"
@@ -63,8 +68,13 @@ export const gatewayWith = <E, R>(calls: Layer.Layer<BrainClient | PolicyClient 
         HttpApiBuilder.group(GatewayApi, "users", usersHandlers),
         HttpApiBuilder.group(GatewayApi, "devices", devicesHandlers),
         HttpApiBuilder.group(GatewayApi, "ownership", ownershipHandlers),
-        HttpApiBuilder.group(GatewayApi, "privacy", privacyHandlers)
+        HttpApiBuilder.group(GatewayApi, "privacy", privacyHandlers),
+        HttpApiBuilder.group(GatewayApi, "directory", directoryHandlers),
+        HttpApiBuilder.group(GatewayApi, "inbox", inboxHandlers)
       ).pipe(Layer.provide(IdentityServicesLive)),
+      HttpApiBuilder.group(GatewayApi, "escalations", escalationsHandlers).pipe(Layer.provide(Escalations.Default)),
+      HttpApiBuilder.group(GatewayApi, "webhooks", webhooksHandlers).pipe(Layer.provide(WebhookSubscriptions.Default)),
+      HttpApiBuilder.group(GatewayApi, "ops", opsHandlers),
       HttpApiBuilder.group(GatewayApi, "consents", consentsHandlers).pipe(Layer.provide(PolicyServicesLive)),
       HttpApiBuilder.group(GatewayApi, "garments", garmentsHandlers).pipe(Layer.provide(KnowledgeServicesLive))
     ),

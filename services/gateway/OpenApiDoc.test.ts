@@ -29,9 +29,26 @@ describe("committed OpenAPI documents", () => {
   it("the public host documents consents and garments too (mounted from policy and knowledge)", () => {
     const doc = JSON.parse(renderOpenApi("gateway"))
     expect(Object.keys(doc.paths["/v1/consents"]).sort()).toEqual(["get", "post"])
-    expect(Object.keys(doc.paths["/v1/garments"])).toEqual(["post"])
+    expect(Object.keys(doc.paths["/v1/garments"]).sort()).toEqual(["get", "post"])
     expect(Object.keys(doc.paths["/v1/garments/{id}"]).sort()).toEqual(["get", "patch"])
     expect(Object.keys(doc.paths["/v1/garments/import"])).toEqual(["post"])
+  })
+
+  it("the public host documents the console's API (directory, inbox, escalations, webhooks, ops)", () => {
+    const doc = JSON.parse(renderOpenApi("gateway"))
+    for (const path of [
+      "/v1/me",
+      "/v1/brands",
+      "/v1/brands/{id}/staff",
+      "/v1/users/{id}/role",
+      "/v1/me/notifications",
+      "/v1/garments/{id}/scans/summary",
+      "/v1/escalations/{id}/acknowledge",
+      "/v1/webhooks/{id}/rotate",
+      "/v1/ops/dead-letters/{id}/replay"
+    ]) {
+      expect(doc.paths[path], path).toBeDefined()
+    }
   })
 })
 

@@ -7,6 +7,7 @@ import { Schema } from "effect"
 import { Forbidden, Unauthorized } from "../../shared/auth/Tokens.js"
 import { RegionCode } from "../../shared/domain/Scan.js"
 import { HealthApi } from "../../shared/http/Health.js"
+import { Cursor, PageLimit } from "../../shared/http/Paging.js"
 import { RateLimited } from "../../shared/http/RateLimit.js"
 import { Services } from "../../shared/ServiceCatalog.js"
 import { Conflict, EmailTaken, Expired, InvalidCredentials, InvalidRequest, NotFound, WeakPassword } from "./Errors.js"
@@ -248,6 +249,136 @@ export const PrivacyApi = HttpApiGroup.make("privacy")
   .add(HttpApiEndpoint.del("erase", "/v1/me").addSuccess(Erased).addError(Unauthorized))
   .annotate(OpenApi.Description, "right of access (export everything held) and right to erasure")
 
+// directory: brands, staff, accounts (the console's admin pages) ------------------------------------
+export const Brand = Schema.Struct({
+  id: Schema.UUID,
+  slug: Schema.String,
+  name: Schema.String,
+  gs1CompanyPrefix: Schema.NullOr(Schema.String),
+  staff: Schema.Int,
+  garments: Schema.Int,
+  createdAt: Schema.Date
+})
+export const CreateBrandRequest = Schema.Struct({
+  slug: Schema.String.pipe(
+    Schema.pattern(/^[a-z0-9][a-z0-9-]{1,62}$/, {
+      message: () => "must be 2-63 lowercase letters, digits or dashes, starting with a letter or digit"
+    })
+  ),
+  name: Schema.Trim.pipe(Schema.minLength(1), Schema.maxLength(120)),
+  gs1CompanyPrefix: Schema.optional(
+    Schema.String.pipe(Schema.pattern(/^[0-9]{6,12}$/, { message: () => "must be 6-12 digits" }))
+  )
+})
+export const Account = Schema.Struct({
+  id: Schema.UUID,
+  role: UserRole,
+  brandId: Schema.NullOr(Schema.UUID),
+  email: Schema.NullOr(Schema.String),
+  displayName: Schema.NullOr(Schema.String),
+  createdAt: Schema.Date
+})
+export type Account = typeof Account.Type
+export const InviteStaffRequest = Schema.Struct({
+  email: Email,
+  displayName: Schema.Trim.pipe(Schema.minLength(1), Schema.maxLength(120)),
+  /** the first password, handed to the new colleague by the admin (there is no mail service) */
+  password: Schema.String.pipe(Schema.minLength(10), Schema.maxLength(200))
+})
+export const SetRoleRequest = Schema.Struct({ role: UserRole, brandId: Schema.NullOr(Schema.UUID) })
+const UsersParams = Schema.Struct({
+  role: Schema.optional(UserRole),
+  brandId: Schema.optional(Schema.UUID),
+  cursor: Schema.optional(Cursor),
+  limit: Schema.optional(PageLimit)
+})
+
+export const DirectoryApi = HttpApiGroup.make("directory")
+  .add(HttpApiEndpoint.get("me", "/v1/me").addSuccess(Account))
+  .add(HttpApiEndpoint.get("listBrands", "/v1/brands").addSuccess(Schema.Struct({ brands: Schema.Array(Brand) })))
+  .add(
+    HttpApiEndpoint.post("createBrand", "/v1/brands")
+      .setPayload(CreateBrandRequest)
+      .addSuccess(Brand, { status: 201 })
+      .addError(Conflict)
+  )
+  .add(
+    HttpApiEndpoint.get("listStaff", "/v1/brands/:id/staff")
+      .setPath(IdPath)
+      .addSuccess(Schema.Struct({ users: Schema.Array(Account) }))
+      .addError(NotFound)
+  )
+  .add(
+    HttpApiEndpoint.post("inviteStaff", "/v1/brands/:id/staff")
+      .setPath(IdPath)
+      .setPayload(InviteStaffRequest)
+      .addSuccess(Account, { status: 201 })
+      .addError(NotFound)
+      .addError(EmailTaken)
+      .addError(InvalidRequest)
+      .addError(WeakPassword)
+      .addError(RateLimited)
+  )
+  .add(
+    HttpApiEndpoint.get("listUsers", "/v1/users")
+      .setUrlParams(UsersParams)
+      .addSuccess(Schema.Struct({ users: Schema.Array(Account), nextCursor: Schema.NullOr(Schema.String) }))
+  )
+  .add(
+    HttpApiEndpoint.put("setRole", "/v1/users/:id/role")
+      .setPath(IdPath)
+      .setPayload(SetRoleRequest)
+      .addSuccess(Account)
+      .addError(NotFound)
+      .addError(InvalidRequest)
+  )
+  .addError(Unauthorized)
+  .addError(Forbidden)
+  .annotate(
+    OpenApi.Description,
+    "who is signed in; brands and their staff, accounts and roles (admins; brand staff read their own brand)"
+  )
+
+// inbox: an owner's notifications and transfer offers -----------------------------------------------
+export const Notification = Schema.Struct({
+  id: Schema.UUID,
+  kind: Schema.String,
+  payload: Schema.Unknown,
+  createdAt: Schema.Date,
+  readAt: Schema.NullOr(Schema.Date)
+})
+export const TransferListing = Schema.Struct({
+  ...Transfer.fields,
+  garmentName: Schema.NullOr(Schema.String),
+  direction: Schema.Literal("incoming", "outgoing")
+})
+
+export const InboxApi = HttpApiGroup.make("inbox")
+  .add(
+    HttpApiEndpoint.get("notifications", "/v1/me/notifications")
+      .setUrlParams(Schema.Struct({ cursor: Schema.optional(Cursor), limit: Schema.optional(PageLimit) }))
+      .addSuccess(
+        Schema.Struct({
+          notifications: Schema.Array(Notification),
+          unread: Schema.Int,
+          nextCursor: Schema.NullOr(Schema.String)
+        })
+      )
+  )
+  .add(
+    HttpApiEndpoint.post("markRead", "/v1/me/notifications/:id/read")
+      .setPath(IdPath)
+      .addSuccess(NoContent)
+      .addError(NotFound)
+  )
+  .add(
+    HttpApiEndpoint.get("transfers", "/v1/me/transfers").addSuccess(
+      Schema.Struct({ transfers: Schema.Array(TransferListing) })
+    )
+  )
+  .addError(Unauthorized)
+  .annotate(OpenApi.Description, "the signed-in person's notifications and ownership transfers")
+
 /** The identity service's HTTP contract. */
 export const IdentityApi = HttpApi.make("identity")
   .add(HealthApi)
@@ -256,5 +387,7 @@ export const IdentityApi = HttpApi.make("identity")
   .add(DevicesApi)
   .add(OwnershipApi)
   .add(PrivacyApi)
+  .add(DirectoryApi)
+  .add(InboxApi)
   .annotate(OpenApi.Title, "Brand.Me identity")
   .annotate(OpenApi.Description, Services.identity.description)

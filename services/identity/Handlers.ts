@@ -4,10 +4,12 @@ import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import { Effect, Option } from "effect"
 import { Tokens } from "../../shared/auth/Tokens.js"
 import { AppConfig } from "../../shared/config/AppConfig.js"
+import type { GroupHandlers } from "../../shared/http/GroupHandlers.js"
 import { clientIp, respondRateLimited } from "../../shared/http/RateLimit.js"
 import { Redis } from "../../shared/layers/Redis.js"
-import type { AuthApi, DevicesApi, OwnershipApi, PrivacyApi, UsersApi } from "./Api.js"
+import type { AuthApi, DevicesApi, DirectoryApi, InboxApi, OwnershipApi, PrivacyApi, UsersApi } from "./Api.js"
 import { currentPrincipal, optionalPrincipal } from "./Authenticate.js"
+import { Directory } from "./Directory.js"
 import { Identity } from "./Identity.js"
 import { Jurisdiction } from "./Jurisdiction.js"
 import { Ownership } from "./Ownership.js"
@@ -130,4 +132,34 @@ export const privacyHandlers = <E, Provides, R>(h: Handlers<typeof PrivacyApi, E
     return h
       .handle("export", () => Effect.flatMap(principal, privacy.exportData))
       .handle("erase", () => Effect.flatMap(principal, privacy.erase))
+  })
+
+export const directoryHandlers = <E, Provides, R>(h: GroupHandlers<typeof DirectoryApi, E, Provides, R>) =>
+  Effect.gen(function* () {
+    const directory = yield* Directory
+    const { principal } = yield* callers
+    return h
+      .handle("me", () => Effect.flatMap(principal, directory.me))
+      .handle("listBrands", () => Effect.flatMap(principal, directory.listBrands))
+      .handle("createBrand", ({ payload }) => Effect.flatMap(principal, (p) => directory.createBrand(p, payload)))
+      .handle("listStaff", ({ path }) => Effect.flatMap(principal, (p) => directory.listStaff(p, path.id)))
+      .handle("inviteStaff", ({ path, payload }) =>
+        Effect.flatMap(principal, (p) => directory.inviteStaff(p, path.id, payload))
+      )
+      .handle("listUsers", ({ urlParams }) => Effect.flatMap(principal, (p) => directory.listUsers(p, urlParams)))
+      .handle("setRole", ({ path, payload }) =>
+        Effect.flatMap(principal, (p) => directory.setRole(p, path.id, payload))
+      )
+  })
+
+export const inboxHandlers = <E, Provides, R>(h: GroupHandlers<typeof InboxApi, E, Provides, R>) =>
+  Effect.gen(function* () {
+    const directory = yield* Directory
+    const { principal } = yield* callers
+    return h
+      .handle("notifications", ({ urlParams }) =>
+        Effect.flatMap(principal, (p) => directory.notifications(p, urlParams))
+      )
+      .handle("markRead", ({ path }) => Effect.flatMap(principal, (p) => directory.markRead(p, path.id)))
+      .handle("transfers", () => Effect.flatMap(principal, directory.transfers))
   })

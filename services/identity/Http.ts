@@ -8,7 +8,16 @@ import { RateLimiterLive } from "../../shared/http/RateLimit.js"
 import { serveService } from "../../shared/http/Server.js"
 import { IdentityApi } from "./Api.js"
 import { type GarmentEvents, GarmentEventsLive } from "./GarmentEvents.js"
-import { authHandlers, devicesHandlers, ownershipHandlers, privacyHandlers, usersHandlers } from "./Handlers.js"
+import { Directory } from "./Directory.js"
+import {
+  authHandlers,
+  devicesHandlers,
+  directoryHandlers,
+  inboxHandlers,
+  ownershipHandlers,
+  privacyHandlers,
+  usersHandlers
+} from "./Handlers.js"
 import { Identity } from "./Identity.js"
 import { Jurisdiction } from "./Jurisdiction.js"
 import { Ownership } from "./Ownership.js"
@@ -24,7 +33,8 @@ import { IdentityRepoLive } from "./Repo.js"
 export const makeIdentityServices = (
   garmentEvents: Layer.Layer<GarmentEvents, never, Nats | Redis> = GarmentEventsLive
 ) =>
-  Layer.mergeAll(Identity.Default, Ownership.Default, Privacy.Default, Jurisdiction.Default).pipe(
+  Layer.mergeAll(Directory.Default, Ownership.Default, Privacy.Default, Jurisdiction.Default).pipe(
+    Layer.provideMerge(Identity.Default),
     Layer.provideMerge(Layer.mergeAll(IdentityRepoLive, OwnershipRepoLive, PrivacyRepoLive, garmentEvents)),
     Layer.provideMerge(Layer.mergeAll(TokensLive, RateLimiterLive))
   )
@@ -37,7 +47,9 @@ const identityHandlers = Layer.mergeAll(
   HttpApiBuilder.group(IdentityApi, "users", usersHandlers),
   HttpApiBuilder.group(IdentityApi, "devices", devicesHandlers),
   HttpApiBuilder.group(IdentityApi, "ownership", ownershipHandlers),
-  HttpApiBuilder.group(IdentityApi, "privacy", privacyHandlers)
+  HttpApiBuilder.group(IdentityApi, "privacy", privacyHandlers),
+  HttpApiBuilder.group(IdentityApi, "directory", directoryHandlers),
+  HttpApiBuilder.group(IdentityApi, "inbox", inboxHandlers)
 )
 
 /** Every identity group on identity's own API (tests pass their own garment-event subject). */

@@ -78,7 +78,7 @@ export interface IdentityRepoShape {
 
 export class IdentityRepo extends Context.Tag("brandme/identity/IdentityRepo")<IdentityRepo, IdentityRepoShape>() {}
 
-const isUniqueViolation = (e: SqlError): boolean =>
+export const isUniqueViolation = (e: SqlError): boolean =>
   typeof e.cause === "object" && e.cause !== null && "code" in e.cause && e.cause.code === "23505"
 
 const USER_COLUMNS =

@@ -7,6 +7,7 @@ import { Schema } from "effect"
 import { Forbidden, Unauthorized } from "../../shared/auth/Tokens.js"
 import { FacetGroup } from "../../shared/domain/Scan.js"
 import { HealthApi } from "../../shared/http/Health.js"
+import { Cursor, PageLimit } from "../../shared/http/Paging.js"
 import { Services } from "../../shared/ServiceCatalog.js"
 
 const Text = (max: number) => Schema.String.pipe(Schema.minLength(1), Schema.maxLength(max))
@@ -146,6 +147,57 @@ export class InvalidGarment extends Schema.TaggedError<InvalidGarment>()(
 const AuthHeaders = Schema.Struct({ authorization: Schema.optional(Schema.String) })
 const IdParam = HttpApiSchema.param("id", Schema.UUID)
 
+// the console's reads: lists with keyset paging, version history, scan history and its aggregates
+export const GarmentListParams = Schema.Struct({
+  q: Schema.optional(Schema.Trim.pipe(Schema.maxLength(100))).annotations({
+    description: "matches name, serial, GTIN or batch (case-insensitive substring)"
+  }),
+  brandId: Schema.optional(Schema.UUID),
+  status: Schema.optional(Schema.Literal("claimed", "unclaimed")),
+  cursor: Schema.optional(Cursor),
+  limit: Schema.optional(PageLimit)
+})
+export type GarmentListParams = typeof GarmentListParams.Type
+export const GarmentPage = Schema.Struct({ garments: Schema.Array(Garment), nextCursor: Schema.NullOr(Schema.String) })
+
+export const GarmentVersion = Schema.Struct({
+  version: Schema.Int,
+  name: Schema.String,
+  batch: Schema.NullOr(Schema.String),
+  facets: ProductFacets,
+  changedBy: Schema.NullOr(Schema.UUID),
+  createdAt: Schema.String
+})
+export type GarmentVersion = typeof GarmentVersion.Type
+
+export const ScanRecord = Schema.Struct({
+  id: Schema.UUID,
+  scannedAt: Schema.String,
+  role: Schema.String,
+  intent: Schema.String,
+  regionCode: Schema.String,
+  /** scanned with a device API key (else by a person or anonymously) */
+  byDevice: Schema.Boolean
+})
+export type ScanRecord = typeof ScanRecord.Type
+export const ScanPage = Schema.Struct({ scans: Schema.Array(ScanRecord), nextCursor: Schema.NullOr(Schema.String) })
+export const ScanSummaryParams = Schema.Struct({
+  days: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 366)))
+})
+const Count = Schema.Struct({ key: Schema.String, count: Schema.Int })
+export const ScanSummary = Schema.Struct({
+  garmentId: Schema.UUID,
+  since: Schema.String,
+  total: Schema.Int,
+  byRegion: Schema.Array(Count),
+  byIntent: Schema.Array(Count),
+  /** one row per UTC day × region × intent that had scans */
+  daily: Schema.Array(
+    Schema.Struct({ day: Schema.String, regionCode: Schema.String, intent: Schema.String, count: Schema.Int })
+  )
+})
+export type ScanSummary = typeof ScanSummary.Type
+
 export const GarmentsApi = HttpApiGroup.make("garments")
   .add(
     HttpApiEndpoint.post("create", "/v1/garments")
@@ -163,6 +215,34 @@ export const GarmentsApi = HttpApiGroup.make("garments")
       .addError(VersionConflict)
   )
   .add(HttpApiEndpoint.get("get")`/v1/garments/${IdParam}`.setHeaders(AuthHeaders).addSuccess(Garment))
+  .add(
+    HttpApiEndpoint.get("list", "/v1/garments")
+      .setHeaders(AuthHeaders)
+      .setUrlParams(GarmentListParams)
+      .addSuccess(GarmentPage)
+      .annotate(
+        OpenApi.Description,
+        "newest first; brand staff see their brand's garments, owners their own, auditors and admins all (brandId filters)"
+      )
+  )
+  .add(
+    HttpApiEndpoint.get("versions")`/v1/garments/${IdParam}/versions`
+      .setHeaders(AuthHeaders)
+      .addSuccess(Schema.Struct({ versions: Schema.Array(GarmentVersion) }))
+  )
+  .add(
+    HttpApiEndpoint.get("scans")`/v1/garments/${IdParam}/scans`
+      .setHeaders(AuthHeaders)
+      .setUrlParams(Schema.Struct({ cursor: Schema.optional(Cursor), limit: Schema.optional(PageLimit) }))
+      .addSuccess(ScanPage)
+  )
+  .add(
+    HttpApiEndpoint.get("scanSummary")`/v1/garments/${IdParam}/scans/summary`
+      .setHeaders(AuthHeaders)
+      .setUrlParams(ScanSummaryParams)
+      .addSuccess(ScanSummary)
+      .annotate(OpenApi.Description, "scans of the last `days` (default 30) by region, by intent and per day")
+  )
   .add(
     HttpApiEndpoint.post("import", "/v1/garments/import")
       .setHeaders(AuthHeaders)

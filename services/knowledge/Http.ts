@@ -1,5 +1,5 @@
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
-import type * as HttpApiGroup from "@effect/platform/HttpApiGroup"
+import type { GroupHandlers } from "../../shared/http/GroupHandlers.js"
 import { Effect, Layer } from "effect"
 import { TokensLive } from "../../shared/auth/Tokens.js"
 import { healthHandlers } from "../../shared/http/HealthHttp.js"
@@ -7,21 +7,15 @@ import { serveService } from "../../shared/http/Server.js"
 import { requirePrincipal } from "../../shared/auth/Authenticate.js"
 import { ensureScanPathStream } from "../gateway/Events.js"
 import { type GarmentsApi, KnowledgeApi } from "./Api.js"
+import { GarmentCatalog } from "./Catalog.js"
 import { importGarments, Knowledge } from "./Knowledge.js"
-
-type Handlers<Group extends HttpApiGroup.HttpApiGroup.Any, E, Provides, R> = HttpApiBuilder.Handlers<
-  E | HttpApiGroup.HttpApiGroup.Error<Group>,
-  Provides,
-  R,
-  HttpApiGroup.HttpApiGroup.Endpoints<Group>
->
 
 /**
  * The garments group's handlers as a group builder: knowledge mounts them on its own API and the
  * gateway mounts the same group on the public host (`HttpApiBuilder.group(GatewayApi, "garments", garmentsHandlers)`).
  */
-export const garmentsHandlers = <E, Provides, R>(h: Handlers<typeof GarmentsApi, E, Provides, R>) =>
-  Effect.map(Knowledge, (k) =>
+export const garmentsHandlers = <E, Provides, R>(h: GroupHandlers<typeof GarmentsApi, E, Provides, R>) =>
+  Effect.zipWith(Knowledge, GarmentCatalog, (k, catalog) =>
     h
       .handle("create", ({ headers, payload }) =>
         Effect.flatMap(requirePrincipal(headers.authorization), (p) => k.create(p, payload))
@@ -31,6 +25,20 @@ export const garmentsHandlers = <E, Provides, R>(h: Handlers<typeof GarmentsApi,
       )
       .handle("get", ({ headers, path }) =>
         Effect.flatMap(requirePrincipal(headers.authorization), (p) => k.get(p, path.id))
+      )
+      .handle("list", ({ headers, urlParams }) =>
+        Effect.flatMap(requirePrincipal(headers.authorization), (p) => catalog.list(p, urlParams))
+      )
+      .handle("versions", ({ headers, path }) =>
+        Effect.flatMap(requirePrincipal(headers.authorization), (p) => catalog.versions(p, path.id))
+      )
+      .handle("scans", ({ headers, path, urlParams }) =>
+        Effect.flatMap(requirePrincipal(headers.authorization), (p) => catalog.scans(p, path.id, urlParams))
+      )
+      .handle("scanSummary", ({ headers, path, urlParams }) =>
+        Effect.flatMap(requirePrincipal(headers.authorization), (p) =>
+          catalog.scanSummary(p, path.id, urlParams.days ?? 30)
+        )
       )
       .handle("import", ({ headers, payload }) =>
         Effect.flatMap(requirePrincipal(headers.authorization), (p) =>
@@ -50,6 +58,7 @@ const InternalLive = HttpApiBuilder.group(KnowledgeApi, "internal", (h) =>
 /** Knowledge's logic with what its public group needs (Tokens) and the scan-path stream it publishes on. */
 export const KnowledgeServicesLive = Layer.mergeAll(
   Knowledge.Default,
+  GarmentCatalog.Default,
   TokensLive,
   Layer.effectDiscard(ensureScanPathStream)
 )

@@ -53,6 +53,10 @@ const mayWrite = (p: Principal, brandId: string) =>
         })
       )
 
+/** The garment's brand, auditors and admins read everything about it (its owner reads the garment only). */
+export const mayRead = (p: Principal, brandId: string) =>
+  p.role === "admin" || p.role === "auditor" || (p.role === "brand" && p.brandId === brandId)
+
 /**
  * Knowledge: garments and their facets. Garment metadata is cached 1 h in Redis; a scan's facet view
  * is cached 1 h per garment × allowed groups under the garment's generation, which an update increments
@@ -166,7 +170,8 @@ export class Knowledge extends Effect.Service<Knowledge>()("brandme/Knowledge", 
           serial: input.serial,
           batch: input.batch ?? null,
           name: input.name,
-          facets: input.facets
+          facets: input.facets,
+          by: p.userId
         })
         if (Option.isNone(created)) {
           return yield* new DuplicateGarment({
@@ -190,7 +195,8 @@ export class Knowledge extends Effect.Service<Knowledge>()("brandme/Knowledge", 
         const updated = yield* repo.update(id, patch.version, {
           name: patch.name ?? g.name,
           batch: patch.batch === undefined ? g.batch : patch.batch,
-          facets: { ...g.facets, ...(patch.facets ?? {}) }
+          facets: { ...g.facets, ...(patch.facets ?? {}) },
+          by: p.userId
         })
         if (Option.isNone(updated)) return yield* conflict
         yield* announce(updated.value)
@@ -200,8 +206,9 @@ export class Knowledge extends Effect.Service<Knowledge>()("brandme/Knowledge", 
     const get = (p: Principal, id: string) =>
       Effect.gen(function* () {
         const g = yield* metadata(id)
-        const ok = p.role === "admin" || p.role === "auditor" || (p.role === "brand" && p.brandId === g.brandId)
-        if (!ok) return yield* new Forbidden({ message: "only the garment's brand, auditors and admins read garments" })
+        const ok = mayRead(p, g.brandId) || (p.role === "owner" && g.ownerUserId !== null && g.ownerUserId === p.userId)
+        if (!ok)
+          return yield* new Forbidden({ message: "only the garment's brand, owner, auditors and admins read it" })
         return g
       })
 

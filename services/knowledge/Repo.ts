@@ -2,7 +2,7 @@ import { SqlClient, SqlSchema } from "@effect/sql"
 import { Effect, Option, Schema } from "effect"
 import type { Garment, ProductFacets } from "./Api.js"
 
-const GarmentRow = Schema.Struct({
+export const GarmentRow = Schema.Struct({
   id: Schema.String,
   brand_id: Schema.String,
   gtin: Schema.String,
@@ -20,7 +20,7 @@ type GarmentRow = typeof GarmentRow.Type
 const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
 
 // facets are written only through the ProductFacets schema, so reading them back trusts the column
-const toGarment = (r: GarmentRow): Garment => ({
+export const toGarment = (r: GarmentRow): Garment => ({
   id: r.id,
   brandId: r.brand_id,
   gtin: r.gtin,
@@ -34,7 +34,7 @@ const toGarment = (r: GarmentRow): Garment => ({
   updatedAt: r.updated_at.toISOString()
 })
 
-const COLUMNS = "id, brand_id, gtin, serial, batch, name, facets, owner_user_id, version, created_at, updated_at"
+export const COLUMNS = "id, brand_id, gtin, serial, batch, name, facets, owner_user_id, version, created_at, updated_at"
 
 const OwnershipRow = Schema.Struct({
   kind: Schema.String,
@@ -55,6 +55,15 @@ export interface NewGarment {
   readonly batch: string | null
   readonly name: string
   readonly facets: ProductFacets
+  /** the user who wrote it (kept in garment_versions) */
+  readonly by: string
+}
+
+export interface GarmentChange {
+  readonly name: string
+  readonly batch: string | null
+  readonly facets: ProductFacets
+  readonly by: string
 }
 
 /** Garments (knowledge owns the table); reads ownership_events and the owner's sealed name. */
@@ -85,22 +94,35 @@ export class GarmentRepo extends Effect.Service<GarmentRepo>()("brandme/knowledg
         SELECT u.display_name_sealed, k.key FROM users u LEFT JOIN subject_keys k ON k.subject_id = u.id
         WHERE u.id = ${id}`
     })
+    // every write also records the version it produced (garment_versions), in the same statement
     const insert = (g: NewGarment) =>
       Effect.map(
         sql<GarmentRow>`
-          INSERT INTO garments (brand_id, gtin, serial, batch, name, facets)
-          VALUES (${g.brandId}, ${g.gtin}, ${g.serial}, ${g.batch}, ${g.name}, ${JSON.stringify(g.facets)}::jsonb)
-          ON CONFLICT (gtin, serial) DO NOTHING
-          RETURNING ${sql.literal(COLUMNS)}`,
+          WITH g AS (
+            INSERT INTO garments (brand_id, gtin, serial, batch, name, facets)
+            VALUES (${g.brandId}, ${g.gtin}, ${g.serial}, ${g.batch}, ${g.name}, ${JSON.stringify(g.facets)}::jsonb)
+            ON CONFLICT (gtin, serial) DO NOTHING
+            RETURNING ${sql.literal(COLUMNS)}
+          ), v AS (
+            INSERT INTO garment_versions (garment_id, version, name, batch, facets, changed_by)
+            SELECT id, version, name, batch, facets, ${g.by}::uuid FROM g
+          )
+          SELECT ${sql.literal(COLUMNS)} FROM g`,
         (rows) => Option.map(Option.fromNullable(rows[0]), toGarment)
       )
-    const update = (id: string, version: number, set: { name: string; batch: string | null; facets: ProductFacets }) =>
+    const update = (id: string, version: number, set: GarmentChange) =>
       Effect.map(
         sql<GarmentRow>`
-          UPDATE garments SET name = ${set.name}, batch = ${set.batch}, facets = ${JSON.stringify(set.facets)}::jsonb,
-                 version = version + 1, updated_at = now()
-          WHERE id = ${id} AND version = ${version}
-          RETURNING ${sql.literal(COLUMNS)}`,
+          WITH g AS (
+            UPDATE garments SET name = ${set.name}, batch = ${set.batch}, facets = ${JSON.stringify(set.facets)}::jsonb,
+                   version = version + 1, updated_at = now()
+            WHERE id = ${id} AND version = ${version}
+            RETURNING ${sql.literal(COLUMNS)}
+          ), v AS (
+            INSERT INTO garment_versions (garment_id, version, name, batch, facets, changed_by)
+            SELECT id, version, name, batch, facets, ${set.by}::uuid FROM g
+          )
+          SELECT ${sql.literal(COLUMNS)} FROM g`,
         (rows) => Option.map(Option.fromNullable(rows[0]), toGarment)
       )
     return {
@@ -110,8 +132,7 @@ export class GarmentRepo extends Effect.Service<GarmentRepo>()("brandme/knowledg
       history: (id: string) => history(id).pipe(Effect.orDie),
       owner: (userId: string) => owner(userId).pipe(Effect.orDie),
       insert: (g: NewGarment) => insert(g).pipe(Effect.orDie),
-      update: (id: string, version: number, set: { name: string; batch: string | null; facets: ProductFacets }) =>
-        update(id, version, set).pipe(Effect.orDie)
+      update: (id: string, version: number, set: GarmentChange) => update(id, version, set).pipe(Effect.orDie)
     }
   })
 }) {}

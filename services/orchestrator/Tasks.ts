@@ -12,8 +12,8 @@ import * as P from "./Payloads.js"
 import { AuditPort, ChainPort, KnowledgePort } from "./Ports.js"
 import { jobOptionsFor, queueFor, safeJobId, type TaskName, TaskNames } from "./Routing.js"
 import { OrchestratorSettings } from "./Settings.js"
-import { deliver, openWebhookSecret } from "./Webhooks.js"
 import { crashPoint } from "./CrashPoints.js"
+import { deliver, openWebhookSecret, recordDelivery } from "./Webhooks.js"
 
 /** Everything a task may use; the orchestrator layer provides it once. */
 export type TaskEnv =
@@ -185,15 +185,27 @@ const deliverWebhook = (job: JobView) =>
     if (sub === undefined) return { delivered: false }
     const secret = openWebhookSecret(Redacted.value(config.notifications.webhookSecret), sub.secret_sealed)
     if (Either.isLeft(secret)) return yield* new InvalidPayload({ task: job.name, message: secret.left })
-    const status = yield* deliver({
-      url: sub.url,
-      secret: secret.right,
-      event: p.event,
+    const outcome = yield* Effect.either(
+      deliver({
+        url: sub.url,
+        secret: secret.right,
+        event: p.event,
+        deliveryId: p.deliveryId,
+        body: p.body,
+        timeoutMs: settings.webhookTimeoutMs
+      })
+    )
+    // every attempt is recorded for the console (the brand's "deliveries"), success or not
+    yield* recordDelivery({
+      subscriptionId: sub.id,
       deliveryId: p.deliveryId,
-      body: p.body,
-      timeoutMs: settings.webhookTimeoutMs
-    })
-    return { delivered: true, status }
+      event: p.event,
+      status: Either.isRight(outcome) ? outcome.right : outcome.left.status,
+      ok: Either.isRight(outcome),
+      error: Either.isRight(outcome) ? null : outcome.left.message
+    }).pipe(Effect.mapError(dep("webhook delivery record")))
+    if (Either.isLeft(outcome)) return yield* outcome.left
+    return { delivered: true, status: outcome.right }
   })
 
 /** Intents whose scans the garment's owner is told about. */

@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from "node:crypto"
+import { SqlClient } from "@effect/sql"
 import { Effect, Either } from "effect"
 import { WebhookDeliveryFailed } from "./Errors.js"
 
@@ -70,3 +71,22 @@ export const deliver = (o: {
       return yield* new WebhookDeliveryFailed({ url: o.url, status: res.status, message: `answered ${res.status}` })
     return res.status
   }).pipe(Effect.withSpan("Webhooks.deliver"))
+
+/** Records one delivery attempt (the notifications worker calls it after each try). */
+export const recordDelivery = (d: {
+  readonly subscriptionId: string
+  readonly deliveryId: string
+  readonly event: string
+  readonly status: number
+  readonly ok: boolean
+  readonly error: string | null
+}) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    sql`
+      INSERT INTO webhook_deliveries (subscription_id, delivery_id, event, attempt, status, ok, error)
+      SELECT ${d.subscriptionId}::uuid, ${d.deliveryId}, ${d.event},
+             (SELECT count(*) + 1 FROM webhook_deliveries
+              WHERE subscription_id = ${d.subscriptionId}::uuid AND delivery_id = ${d.deliveryId}),
+             ${d.status}, ${d.ok}, ${d.error === null ? null : d.error.slice(0, 2000)}
+      WHERE EXISTS (SELECT 1 FROM webhook_subscriptions WHERE id = ${d.subscriptionId}::uuid)`.pipe(Effect.asVoid)
+  )

@@ -3,9 +3,9 @@ import { callersOf, callUrlVariable, ServiceNames, Services, secretsOf, settings
 
 describe("the service catalog's wiring", () => {
   it("declares who calls whom; callersOf is its inverse", () => {
-    expect(Services.gateway.calls).toEqual(["brain", "policy", "knowledge"])
+    expect(Services.gateway.calls.slice(0, 3)).toEqual(["brain", "policy", "knowledge"])
     expect(callersOf("brain")).toEqual(["gateway"])
-    expect(callersOf("compliance")).toEqual(["console"])
+    expect(callersOf("compliance")).toEqual(["gateway", "console"])
     for (const caller of ServiceNames)
       for (const callee of Services[caller].calls) expect(callersOf(callee)).toContain(caller)
     expect(callUrlVariable("compliance")).toBe("COMPLIANCE_URL")

@@ -80,8 +80,10 @@ export const Services: Readonly<Record<ServiceName, ServiceSpec>> = {
     description: "public HTTP API: scans, garments, ownership, privacy rights",
     required: ["database", "redis", "queue"],
     optional: ["nats"],
-    // serves identity's, policy's and knowledge's public groups in-process: signs tokens, seals personal data
-    calls: ["brain", "policy", "knowledge"],
+    // serves identity's, policy's and knowledge's public groups in-process: signs tokens, seals personal data.
+    // Calls brain, policy and knowledge on every cold scan; the others only for the admins' operations page
+    // (services/orchestrator/Ops.ts reads each service's /health)
+    calls: ["brain", "policy", "knowledge", "identity", "compliance", "chain", "agentic", "orchestrator", "console"],
     secrets: ["JWT_PRIVATE_KEY", "JWT_PUBLIC_KEY", "PII_MASTER_KEY"],
     settings: [
       "INTERNAL_CALLS",

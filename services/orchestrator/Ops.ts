@@ -4,7 +4,7 @@ import { Forbidden, type Principal } from "../../shared/auth/Tokens.js"
 import { AppConfig } from "../../shared/config/AppConfig.js"
 import { HealthReport } from "../../shared/http/Health.js"
 import { Queues } from "../../shared/layers/Queues.js"
-import { HealthPaths, ServiceNames, Services } from "../../shared/ServiceCatalog.js"
+import { callUrlVariable, HealthPaths, localUrl, ServiceNames } from "../../shared/ServiceCatalog.js"
 import { currentPrincipal } from "../identity/Authenticate.js"
 import { DeadLetterNotFound, type OpsApi, OpsUnavailable } from "./Api.js"
 import { listDeadLetters, replayDeadLetter } from "./DeadLetters.js"
@@ -18,12 +18,12 @@ const admin = Effect.flatMap(currentPrincipal, (p: Principal) =>
 )
 const unavailable = (e: { readonly message: string }) => new OpsUnavailable({ message: e.message })
 
-/** Where each service answers: `<NAME>_URL` (as the gateway's internal calls), else this host at its port. */
+/** Where each service answers: `<NAME>_URL` (the gateway's declared calls), else this host at its port. */
 const serviceUrls = Effect.gen(function* () {
   const config = yield* AppConfig
   return yield* Effect.forEach(ServiceNames, (name) =>
-    Config.string(`${name.toUpperCase()}_URL`).pipe(
-      Config.withDefault(`http://127.0.0.1:${Services[name].port + config.http.portOffset}`),
+    Config.string(callUrlVariable(name)).pipe(
+      Config.withDefault(localUrl(name, config.http.portOffset)),
       Effect.map((url) => ({ service: name, url: url.replace(/\/+$/, "") }))
     )
   )

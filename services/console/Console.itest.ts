@@ -19,7 +19,7 @@ import { digitalLink } from "../../shared/domain/DigitalLink.js"
 import { withCheckDigit } from "../../shared/domain/Gtin.js"
 import { startTestPlatform, type TestPlatform } from "../../shared/testing/TestPlatform.js"
 import { seedAuditLog } from "../compliance/testing/AuditSeed.js"
-import { call, demo, sql } from "./testing/ConsoleFixtures.js"
+import { call, demo, signIn as signInApi, sql } from "./testing/ConsoleFixtures.js"
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium"
 const SHOTS = join(import.meta.dirname, "..", "..", "test-results", "console")
@@ -204,6 +204,11 @@ describe("console app in headless Chromium", () => {
   })
 
   it("the owner withdraws a consent and the next public scan no longer shows that facet", async () => {
+    // an anonymous scan from an unknown region is decided under the strictest regime (GDPR), where the public
+    // sees the ownership history only with the owner's opt-in: grant it first, then withdraw it in the console
+    const owner = await signInApi(gateway, demo("owner").email, demo("owner").password)
+    const granted = await call(gateway, "POST", "/v1/consents", owner, { purpose: "ownership_history", granted: true })
+    expect(granted.status).toBe(201)
     expect((await publicScan()).facets.ownership_history).toBeDefined()
     const page = await open()
     await signIn(page, demo("owner").email, demo("owner").password)

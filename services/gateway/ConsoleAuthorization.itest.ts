@@ -16,6 +16,7 @@ import {
   type People,
   signInEveryone,
   sql,
+  registerOwner,
   type Who
 } from "../console/testing/ConsoleFixtures.js"
 
@@ -76,12 +77,8 @@ const cases: ReadonlyArray<Case> = [
     allowed: ["admin"],
     run: async (w) => {
       const email = `promote-${w.toLowerCase()}-${suffix}@example.com`
-      const reg = await call(base, "POST", "/v1/users", undefined, {
-        email,
-        password: "some-password",
-        displayName: "P"
-      })
-      return as(w, "PUT", `/v1/users/${reg.body.id}/role`, { role: "auditor", brandId: null })
+      const reg = await registerOwner(base, email, "Kp9$willow-Granite-ember", "P")
+      return as(w, "PUT", `/v1/users/${reg.id}/role`, { role: "auditor", brandId: null })
     }
   },
   {
@@ -263,15 +260,10 @@ describe("console API: role × endpoint authorisation", () => {
 
   it("ends a person's sessions when an admin changes their role", async () => {
     const email = `role-change-${suffix}@example.com`
-    const reg = await call(base, "POST", "/v1/users", undefined, {
-      email,
-      password: "role-change-pass",
-      displayName: "R"
-    })
-    const login = await call(base, "POST", "/v1/auth/login", undefined, { email, password: "role-change-pass" })
-    const token = String(login.body.token)
+    const reg = await registerOwner(base, email, "Rt6%maple-Cobalt-drift", "R")
+    const token = reg.token
     expect((await call(base, "GET", "/v1/me", token)).body.role).toBe("owner")
-    const set = await as("admin", "PUT", `/v1/users/${reg.body.id}/role`, { role: "brand", brandId: people.brandB })
+    const set = await as("admin", "PUT", `/v1/users/${reg.id}/role`, { role: "brand", brandId: people.brandB })
     expect(set.body).toMatchObject({ role: "brand", brandId: people.brandB, email })
     expect((await call(base, "GET", "/v1/me", token)).status).toBe(401)
   })

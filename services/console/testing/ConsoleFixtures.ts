@@ -63,6 +63,21 @@ export interface People {
   readonly ownerId: string
 }
 
+// passwords the password policy accepts (no common words, runs or trivial patterns)
+const STAFF_PASSWORD = "Vq7#tidal-Orchid-lantern"
+const OWNER2_PASSWORD = "Mz4!copper-Heron-sable"
+
+/**
+ * Registers an owner through the public API and learns their id by signing in (self-registration answers
+ * 202 without an id, the same whether or not the email was taken).
+ */
+export const registerOwner = async (base: string, email: string, password: string, displayName: string) => {
+  must("register", await call(base, "POST", "/v1/users", undefined, { email, password, displayName }), 202)
+  const token = await signIn(base, email, password)
+  const me = must("me", await call(base, "GET", "/v1/me", token), 200)
+  return { id: String(me.id), token }
+}
+
 /** Signs everyone in; creates brand B (with one staff member) and the second owner through the API. */
 export const signInEveryone = async (base: string, suffix: string): Promise<People> => {
   const admin = await signIn(base, demo("admin").email, demo("admin").password)
@@ -80,7 +95,7 @@ export const signInEveryone = async (base: string, suffix: string): Promise<Peop
     await call(base, "POST", `/v1/brands/${b.id}/staff`, admin, {
       email: staffEmail,
       displayName: "Sam Staff",
-      password: "other-brand-pass"
+      password: STAFF_PASSWORD
     }),
     201
   )
@@ -89,10 +104,11 @@ export const signInEveryone = async (base: string, suffix: string): Promise<Peop
     "register the second owner",
     await call(base, "POST", "/v1/users", undefined, {
       email: otherEmail,
-      password: "second-owner-pass",
+      password: OWNER2_PASSWORD,
       displayName: "Oscar Other"
     }),
-    201
+    // self-registration answers 202 whether or not the email was taken (no account enumeration)
+    202
   )
   const me = must("me", await call(base, "GET", "/v1/me", brandA), 200)
   const ownerMe = must("owner me", await call(base, "GET", "/v1/me", owner), 200)
@@ -102,8 +118,8 @@ export const signInEveryone = async (base: string, suffix: string): Promise<Peop
       brandA,
       owner,
       auditor,
-      brandB: await signIn(base, staffEmail, "other-brand-pass"),
-      otherOwner: await signIn(base, otherEmail, "second-owner-pass")
+      brandB: await signIn(base, staffEmail, STAFF_PASSWORD),
+      otherOwner: await signIn(base, otherEmail, OWNER2_PASSWORD)
     },
     brandA: String(me.brandId),
     brandB: String(b.id),

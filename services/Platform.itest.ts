@@ -141,12 +141,13 @@ describe("process start-up", () => {
       expect(orchestrator.stderr).toContain(setting)
     expect(orchestrator.stderr).toContain("refusing to start in production")
     expect(orchestrator.stderr).not.toContain("    at ")
-    // the console reads no secret: only its own connections are held against it
-    const consoleRun = await runMain({ APP_ENV: "production", SERVICE: "console" })
-    expect(consoleRun.code).not.toBe(0)
-    expect(consoleRun.stderr).toContain("DATABASE_URL")
-    for (const secret of ["AUDIT_SIGNING_KEY", "PII_MASTER_KEY", "JWT_PRIVATE_KEY", "WEBHOOK_SIGNING_SECRET"])
-      expect(consoleRun.stderr).not.toContain(secret)
+    // policy is held to its own secrets and connections, not to the orchestrator's or the signers'
+    const policyRun = await runMain({ APP_ENV: "production", SERVICE: "policy" })
+    expect(policyRun.code).not.toBe(0)
+    for (const needed of ["DATABASE_URL", "REDIS_URL", "JWT_PUBLIC_KEY is not set (needed by policy)"])
+      expect(policyRun.stderr).toContain(needed)
+    for (const secret of ["AUDIT_SIGNING_KEY", "CHAIN_SIGNING_KEY", "JWT_PRIVATE_KEY", "WEBHOOK_SIGNING_SECRET"])
+      expect(policyRun.stderr).not.toContain(secret)
   })
 
   it("rejects an unknown SERVICE with a clear message", async () => {

@@ -2,8 +2,7 @@ import type { Job, Queue } from "bullmq"
 import { Effect, Schema } from "effect"
 import { DeadLetterQueue, type QueueName, QueueNames, Queues } from "../../shared/layers/Queues.js"
 import { TaskDependencyFailed } from "./Errors.js"
-import { isTaskName, jobOptionsFor } from "./Routing.js"
-import { safeJobId } from "./Tasks.js"
+import { isTaskName, jobOptionsFor, safeJobId } from "./Routing.js"
 
 /**
  * Dead letters: a job that used up its attempts, or failed unrecoverably, is copied to the

@@ -245,15 +245,17 @@ const main = async () => {
       publicKeyPem: secrets.jwtPublicKey
     })
     const sid = randomUUID()
+    const auditorId = randomUUID()
     const token = await Effect.runPromise(
-      tokens.issue({ userId: randomUUID(), role: "auditor", brandId: null, sessionId: sid }, 600)
+      tokens.issue({ userId: auditorId, role: "auditor", brandId: null, sessionId: sid }, 600)
     )
     const redisUrl = plan.secrets.REDIS_URL ?? consoleEnv.env.REDIS_URL ?? ""
     const redis = new IORedis(redisUrl, {
       keyPrefix: "brandme:",
       ...(tls === undefined ? {} : { tls: { ca: readFileSync(tls.caFile) } })
     })
-    await redis.set(sessionKey(sid), sid, "EX", SESSION_TTL_SECONDS)
+    // a live session holds its user's id (identity's sign-in writes the same; the check binds sid to sub)
+    await redis.set(sessionKey(sid), auditorId, "EX", SESSION_TTL_SECONDS)
     redis.disconnect()
     const proxied = await get(`http://${plan.consoleHost}:3002/v1/audit/checkpoint`, {
       headers: { authorization: `Bearer ${token}` }

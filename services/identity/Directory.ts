@@ -10,6 +10,7 @@ import { Conflict, InvalidRequest, NotFound } from "./Errors.js"
 import { Identity } from "./Identity.js"
 import { IdentityRepo, isUniqueViolation, UserRole } from "./Repo.js"
 import { TransferRow } from "./OwnershipRepo.js"
+import { transferView } from "./Ownership.js"
 
 const AccountRow = Schema.Struct({
   id: Schema.String,
@@ -304,14 +305,7 @@ export class Directory extends Effect.Service<Directory>()("brandme/identity/Dir
         )
         return {
           transfers: rows.map((t) => ({
-            id: t.id,
-            garmentId: t.garment_id,
-            fromUserId: t.from_user_id,
-            toUserId: t.to_user_id,
-            status: t.status,
-            createdAt: t.created_at,
-            expiresAt: t.expires_at,
-            decidedAt: t.decided_at,
+            ...transferView(t),
             garmentName: t.garment_name,
             direction: t.to_user_id === p.userId ? ("incoming" as const) : ("outgoing" as const)
           }))

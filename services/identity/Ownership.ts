@@ -30,7 +30,8 @@ export interface TransferView {
   readonly decidedAt: Date | null
 }
 
-const view = (t: TransferRow): TransferView => ({
+/** A transfer row as the API shows it (also the base of the owner's transfer list in Directory). */
+export const transferView = (t: TransferRow): TransferView => ({
   id: t.id,
   garmentId: t.garment_id,
   fromUserId: t.from_user_id,
@@ -93,18 +94,20 @@ export class Ownership extends Effect.Service<Ownership>()("brandme/identity/Own
           return yield* new InvalidRequest({ message: "you already own this garment" })
         }
         const t = yield* repo.offerTransfer(garmentId, p.userId, recipient.value.id, OwnershipPolicy.transferSeconds)
-        return view(t)
+        return transferView(t)
       }).pipe(Effect.withSpan("Ownership.offerTransfer"))
 
     const acceptTransfer = (p: Principal, transferId: string) =>
       Effect.gen(function* () {
         const r = yield* repo.acceptTransfer(transferId, p.userId)
         yield* events.updated({ garmentId: r.garmentId, version: r.version, change: "transferred", at: now() })
-        return view(r.transfer)
+        return transferView(r.transfer)
       }).pipe(Effect.withSpan("Ownership.acceptTransfer"))
 
     const cancelTransfer = (p: Principal, transferId: string) =>
-      Effect.map(repo.cancelTransfer(transferId, p.userId), view).pipe(Effect.withSpan("Ownership.cancelTransfer"))
+      Effect.map(repo.cancelTransfer(transferId, p.userId), transferView).pipe(
+        Effect.withSpan("Ownership.cancelTransfer")
+      )
 
     return { issueClaimCode, claim, offerTransfer, acceptTransfer, cancelTransfer } as const
   })

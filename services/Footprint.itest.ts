@@ -7,6 +7,7 @@
  */
 import { spawn } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -63,11 +64,26 @@ export async function resolve(specifier, context, next) {
   )});`
 }
 
+/** Whether nothing listens on 127.0.0.1:port right now. */
+const portIsFree = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const probe = createServer()
+    probe.once("error", () => resolve(false))
+    probe.listen(port, "127.0.0.1", () => probe.close(() => resolve(true)))
+  })
+
 describe("each service alone loads only what it uses", () => {
   let db: TestDatabase
   let dir: string
   const prefix = uniqueId("footprint")
-  const offset = 20000 + Math.floor(Math.random() * 20000)
+  // one offset per service, chosen so its port is free now: below the ephemeral range (32768+) that the
+  // other test files' freePort() draws from, so a parallel test cannot take it between check and start
+  const offsetFor = async (service: ServiceName): Promise<number> => {
+    for (;;) {
+      const offset = 10000 + Math.floor(Math.random() * 12000)
+      if (await portIsFree(Services[service].port + offset)) return offset
+    }
+  }
   beforeAll(async () => {
     db = await createTestDatabase("footprint")
     dir = mkdtempSync(join(tmpdir(), "footprint-"))
@@ -81,6 +97,7 @@ describe("each service alone loads only what it uses", () => {
   /** runs one service until it is ready; its /health report and every module it resolved */
   const run = async (service: ServiceName) => {
     const file = join(dir, `${service}.txt`)
+    const offset = await offsetFor(service)
     const child = spawn(process.execPath, ["--import", "tsx", "--import", tracer(file), "services/main.ts"], {
       env: {
         PATH: process.env.PATH ?? "",

@@ -1,11 +1,13 @@
-import { copyFileSync, mkdirSync, readdirSync, symlinkSync } from "node:fs"
+import { copyFileSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from "node:fs"
 import { join, relative } from "node:path"
 import { build } from "esbuild"
+import { writeAppBundle } from "../../../services/console/Bundle.js"
 
 /**
  * The runtime image's layout without Docker, fast: every source file transpiled one to one into dist/ (as
  * `npm run build` lays it out; esbuild, no type check: the typecheck is its own step of `npm test`), the
- * SQL migrations, the .env files and package.json, with the repository's node_modules linked in.
+ * console app's browser bundle (the second half of `npm run build`), the SQL migrations, the .env files and
+ * package.json, with the repository's node_modules linked in.
  */
 const Folders = ["services", "shared", "migrations", "scripts"] as const
 
@@ -27,6 +29,9 @@ export const buildImageLayout = async (repo: string, app: string): Promise<numbe
     bundle: false,
     logLevel: "error"
   })
+  const consoleBundle = await writeAppBundle()
+  mkdirSync(join(app, "dist", "console"), { recursive: true })
+  writeFileSync(join(app, "dist", "console", "app.js"), consoleBundle.code)
   for (const f of ["package.json", ".env.development", ".env.staging", ".env.production"])
     copyFileSync(join(repo, f), join(app, f))
   mkdirSync(join(app, "migrations"), { recursive: true })

@@ -237,7 +237,8 @@ const main = async () => {
     const page = await get(`http://${plan.consoleHost}:3002/auditor`)
     checks.auditorPage = page.status
     check(page.status === 200 && page.type.startsWith("text/html"), `console /auditor: ${page.status}`)
-    const consoleEnv = services.find((w) => w.process === "console")!
+    // the session is checked where the console forwards to: compliance, on its Redis
+    const complianceEnv = services.find((w) => w.process === "compliance")!
     const tokens = await makeTokens({
       issuer: "brandme-identity",
       secret: "unused",
@@ -249,7 +250,7 @@ const main = async () => {
     const token = await Effect.runPromise(
       tokens.issue({ userId: auditorId, role: "auditor", brandId: null, sessionId: sid }, 600)
     )
-    const redisUrl = plan.secrets.REDIS_URL ?? consoleEnv.env.REDIS_URL ?? ""
+    const redisUrl = plan.secrets.REDIS_URL ?? complianceEnv.env.REDIS_URL ?? ""
     const redis = new IORedis(redisUrl, {
       keyPrefix: "brandme:",
       ...(tls === undefined ? {} : { tls: { ca: readFileSync(tls.caFile) } })

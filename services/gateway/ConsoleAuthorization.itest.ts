@@ -172,7 +172,8 @@ beforeAll(async () => {
   platform = await startTestPlatform({ label: "consoleauthz", services: ["gateway"], demoData: true })
   base = platform.url("gateway")
   people = await signInEveryone(base, suffix)
-  const list = await as("brandA", "GET", "/v1/garments?limit=1")
+  // a garment nobody owns yet (the demo data owns some of the brand's garments): the owner claims it below
+  const list = await as("brandA", "GET", "/v1/garments?limit=1&status=unclaimed")
   garmentId = String(list.body.garments[0].id)
   const code = await as("brandA", "POST", `/v1/garments/${garmentId}/claim-codes`, {})
   expect((await as("owner", "POST", "/v1/claims", { code: code.body.code })).status).toBe(200)

@@ -31,12 +31,11 @@ RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --ignore-scripts --no
 
 # --- runtime: compiled code, SQL migrations, per-environment defaults; no compiler, no dev tools --------
 FROM ${NODE_IMAGE} AS runtime
-# --max-semi-space-size=32: a 32 MB semi-space. Node 20's V8 defaulted to 16 MB (the flag meant fewer scavenges on
-# the allocation-heavy request paths); Node 24's grows to 64 MB by default, so on 24 it is a cap that keeps the young
-# generation at 64 MB in 512 Mi pods (default vs 32 measured within the noise: docs/orchestrator.md). bench:scan
-# runs the gateway with the same flag (GATEWAY_NODE_OPTIONS), bench:queue its worker (a unit test keeps them equal)
+# NODE_OPTIONS here is only the default for a process that sets none (the migration Job, scripts): every
+# service's pod and compose service sets its own from shared/ServiceCatalog.ts (memory.nodeOptions: young and
+# old generation caps measured by bench:memory, docs/memory.md), and the benches run with those same flags.
 ENV NODE_ENV=production \
-    NODE_OPTIONS=--max-semi-space-size=32 \
+    NODE_OPTIONS=--max-semi-space-size=16 \
     APP_ENV=production \
     HTTP_HOST=0.0.0.0 \
     PORT_OFFSET=0

@@ -214,6 +214,20 @@ const main = async () => {
         : `over: ${over.map((r) => r.workload).join(", ")}`
     )
     if (failed > 0) process.exitCode = 1
+    // SIGTERM every workload, as Kubernetes does: each must drain and exit 0 within its grace period
+    const stops = await Promise.all(
+      running.map(async (r) => {
+        const t0 = performance.now()
+        await stopChild(r.child, 15_000)
+        return { workload: r.name, "SIGTERM → exit (ms)": Math.round(performance.now() - t0), code: r.child.exitCode }
+      })
+    )
+    console.table(stops)
+    const unclean = stops.filter((s) => s.code !== 0)
+    if (unclean.length > 0) {
+      console.log(`did not exit 0 on SIGTERM: ${unclean.map((s) => s.workload).join(", ")}`)
+      process.exitCode = 1
+    }
   } finally {
     await Promise.all(running.map((r) => stopChild(r.child, 15_000)))
     await deleteStreams(h.config.nats.streamPrefix)

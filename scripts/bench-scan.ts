@@ -34,7 +34,10 @@ import { digitalLinkOf, JWT_SECRET, makeHarness, postJson } from "../services/ga
 
 const seconds = Number(process.env.BENCH_SECONDS ?? "10")
 const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? "2"))
-const gatewayNodeOptions = (process.env.GATEWAY_NODE_OPTIONS ?? "--max-semi-space-size=32").split(" ").filter((s) => s)
+// the gateway pod's V8 flags (ServiceCatalog memory.nodeOptions) unless GATEWAY_NODE_OPTIONS replaces them
+const gatewayNodeOptions = (process.env.GATEWAY_NODE_OPTIONS ?? Services.gateway.memory.nodeOptions)
+  .split(" ")
+  .filter((s) => s)
 /** BENCH_ORCHESTRATOR=1: also run the orchestrator's workers (in the bench process) and count scan_events */
 const withOrchestrator = process.env.BENCH_ORCHESTRATOR === "1"
 const limits = {

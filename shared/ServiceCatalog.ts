@@ -55,11 +55,12 @@ export interface ServiceSpec {
   /** its own settings, beyond the common ones and those of its dependencies and calls */
   readonly settings: ReadonlyArray<string>
   /**
-   * One process's memory, from `npm run bench:memory` (compiled build): the pod's request covers its RSS
-   * when ready, the limit its peak under the scan bench's load, with headroom. `nodeOptions` are its V8
-   * flags (the pod's NODE_OPTIONS): a larger young generation (semi-space) means fewer scavenges under
-   * heavy allocation and a larger resident heap; only the services with a throughput bench behind them
-   * (gateway: bench:scan; orchestrator: bench:queue) get the image's 32 MB.
+   * One process's memory, from `npm run bench:memory` (compiled build, docs/memory.md): the pod's request
+   * covers its RSS when ready, the limit its peak under the scan bench's load, with headroom. `nodeOptions`
+   * are its V8 flags (the pod's and the compose service's NODE_OPTIONS; the benches use them too): an
+   * old-generation cap, so V8 collects before the heap outgrows the pod rather than when the machine runs
+   * short, and a young-generation (semi-space) size: larger means fewer scavenges under heavy allocation and
+   * more memory under load; only the gateway (bench:scan) gets 16 MB.
    */
   readonly memory: { readonly requestMiB: number; readonly limitMiB: number; readonly nodeOptions: string }
 }
@@ -96,7 +97,7 @@ export const Services: Readonly<Record<ServiceName, ServiceSpec>> = {
       "GEO_REGION_HEADER",
       "UNKNOWN_REGION_REGIME"
     ],
-    memory: { requestMiB: 192, limitMiB: 256, nodeOptions: "--max-semi-space-size=32" }
+    memory: { requestMiB: 192, limitMiB: 256, nodeOptions: "--max-semi-space-size=16 --max-old-space-size=96" }
   },
   brain: {
     name: "brain",
@@ -107,7 +108,7 @@ export const Services: Readonly<Record<ServiceName, ServiceSpec>> = {
     calls: [],
     secrets: [],
     settings: [],
-    memory: { requestMiB: 128, limitMiB: 192, nodeOptions: "--max-semi-space-size=8" }
+    memory: { requestMiB: 128, limitMiB: 192, nodeOptions: "--max-semi-space-size=8 --max-old-space-size=96" }
   },
   policy: {
     name: "policy",
@@ -118,7 +119,7 @@ export const Services: Readonly<Record<ServiceName, ServiceSpec>> = {
     calls: [],
     secrets: ["JWT_PUBLIC_KEY", "PII_MASTER_KEY"],
     settings: ["JWT_ISSUER", "GDPR_ENABLED", "CCPA_ENABLED", "UNKNOWN_REGION_REGIME"],
-    memory: { requestMiB: 128, limitMiB: 192, nodeOptions: "--max-semi-space-size=8" }
+    memory: { requestMiB: 128, limitMiB: 192, nodeOptions: "--max-semi-space-size=8 --max-old-space-size=96" }
   },
   identity: {
     name: "identity",
@@ -129,7 +130,7 @@ export const Services: Readonly<Record<ServiceName, ServiceSpec>> = {
     calls: [],
     secrets: ["JWT_PRIVATE_KEY", "JWT_PUBLIC_KEY", "PII_MASTER_KEY"],
     settings: ["JWT_ISSUER", "GDPR_ENABLED", "CCPA_ENABLED"],
-    memory: { requestMiB: 128, limitMiB: 192, nodeOptions: "--max-semi-space-size=8" }
+    memory: { requestMiB: 128, limitMiB: 192, nodeOptions: "--max-semi-space-size=8 --max-old-space-size=96" }
   },
   knowledge: {
     name: "knowledge",
@@ -140,7 +141,7 @@ export const Services: Readonly<Record<ServiceName, ServiceSpec>> = {
     calls: [],
     secrets: ["JWT_PUBLIC_KEY", "PII_MASTER_KEY"],
     settings: ["JWT_ISSUER"],
-    memory: { requestMiB: 128, limitMiB: 192, nodeOptions: "--max-semi-space-size=8" }
+    memory: { requestMiB: 128, limitMiB: 192, nodeOptions: "--max-semi-space-size=8 --max-old-space-size=96" }
   },
   compliance: {
     name: "compliance",
@@ -151,7 +152,7 @@ export const Services: Readonly<Record<ServiceName, ServiceSpec>> = {
     calls: [],
     secrets: ["JWT_PUBLIC_KEY", "PII_MASTER_KEY"],
     settings: ["JWT_ISSUER", "AUDIT_LOG_ORIGIN"],
-    memory: { requestMiB: 128, limitMiB: 192, nodeOptions: "--max-semi-space-size=8" }
+    memory: { requestMiB: 128, limitMiB: 192, nodeOptions: "--max-semi-space-size=8 --max-old-space-size=96" }
   },
   chain: {
     name: "chain",
@@ -162,7 +163,7 @@ export const Services: Readonly<Record<ServiceName, ServiceSpec>> = {
     calls: [],
     secrets: ["JWT_PUBLIC_KEY", "CHAIN_SIGNING_KEY", "BLOCKFROST_PROJECT_ID"],
     settings: ["JWT_ISSUER", "AUDIT_LOG_ORIGIN", ...ChainSettings],
-    memory: { requestMiB: 128, limitMiB: 192, nodeOptions: "--max-semi-space-size=8" }
+    memory: { requestMiB: 128, limitMiB: 192, nodeOptions: "--max-semi-space-size=8 --max-old-space-size=96" }
   },
   agentic: {
     name: "agentic",
@@ -173,7 +174,7 @@ export const Services: Readonly<Record<ServiceName, ServiceSpec>> = {
     calls: [],
     secrets: [],
     settings: ["AGENTIC_CLONE_WINDOW_SECONDS", "AGENTIC_FAILED_AUTH_THRESHOLD", "AGENTIC_FAILED_AUTH_WINDOW_SECONDS"],
-    memory: { requestMiB: 128, limitMiB: 192, nodeOptions: "--max-semi-space-size=8" }
+    memory: { requestMiB: 128, limitMiB: 192, nodeOptions: "--max-semi-space-size=8 --max-old-space-size=96" }
   },
   orchestrator: {
     name: "orchestrator",
@@ -211,7 +212,7 @@ export const Services: Readonly<Record<ServiceName, ServiceSpec>> = {
       "BEAT_CHECKPOINT_EVERY_MS",
       ...ChainSettings
     ],
-    memory: { requestMiB: 192, limitMiB: 384, nodeOptions: "--max-semi-space-size=32" }
+    memory: { requestMiB: 192, limitMiB: 384, nodeOptions: "--max-semi-space-size=8 --max-old-space-size=128" }
   },
   console: {
     name: "console",
@@ -222,7 +223,7 @@ export const Services: Readonly<Record<ServiceName, ServiceSpec>> = {
     calls: ["gateway", "compliance", "chain"],
     secrets: [],
     settings: ["CONSOLE_GRAFANA_URL"],
-    memory: { requestMiB: 128, limitMiB: 192, nodeOptions: "--max-semi-space-size=8" }
+    memory: { requestMiB: 128, limitMiB: 192, nodeOptions: "--max-semi-space-size=8 --max-old-space-size=96" }
   }
 }
 
@@ -256,6 +257,7 @@ export const CommonSettings = [
   "HTTP_HOST",
   "HTTP_MAX_BODY_BYTES",
   "SHUTDOWN_GRACE_MS",
+  "HEAP_TRIM_INTERVAL_MS",
   "PORT_OFFSET",
   "HTTP_TRUSTED_PROXY_HOPS",
   "HTTP_MAX_JSON_DEPTH",

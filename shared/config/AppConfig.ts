@@ -152,6 +152,16 @@ export const appConfig = Config.all({
       validation: (h) => h.headersTimeoutMs <= h.requestTimeoutMs
     })
   ),
+  runtime: Config.all({
+    /**
+     * every this often an idle process (event loop under 5 % busy since the last look) whose resident memory
+     * grew since its last trim runs a memory-reducing GC (shared/runtime/HeapTrim.ts); 0 turns it off
+     */
+    heapTrimIntervalMs: Config.integer("HEAP_TRIM_INTERVAL_MS").pipe(
+      Config.validate({ message: "HEAP_TRIM_INTERVAL_MS must be 0 (off) or more", validation: (n) => n >= 0 }),
+      Config.withDefault(15_000)
+    )
+  }),
   rateLimits: Config.all({
     perIp: rateLimit("RATE_LIMIT_PER_IP", "300/60"),
     perClient: rateLimit("RATE_LIMIT_PER_CLIENT", "120/60"),

@@ -6,6 +6,7 @@ import { Cause, Effect, Either, Layer, Logger, LogLevel } from "effect"
 import { AppConfig, type AppConfigShape } from "../config/AppConfig.js"
 import { makeConfigProvider } from "../config/EnvFile.js"
 import { makeJsonLogger } from "../telemetry/Logging.js"
+import { heapTrimInBackground } from "./HeapTrim.js"
 
 /** The repository root (where the `.env.*` files live), from source or from the compiled build. */
 export const projectRoot = (): string => {
@@ -60,7 +61,9 @@ export const runProcess = <E, A>(name: string, program: Effect.Effect<A, E, AppC
         process.exit(1)
       }, config.http.shutdownGraceMs + 5000).unref()
     })
-    return yield* program.pipe(Effect.provide(Layer.merge(AppConfig.layerWith(config), loggerFor(config, name))))
+    // the idle heap trim lives as long as the program (shared/runtime/HeapTrim.ts)
+    const withTrim = Effect.scoped(Effect.zipRight(heapTrimInBackground(config.runtime.heapTrimIntervalMs), program))
+    return yield* withTrim.pipe(Effect.provide(Layer.merge(AppConfig.layerWith(config), loggerFor(config, name))))
   }).pipe(Effect.withConfigProvider(provider))
   NodeRuntime.runMain(main, {
     disableErrorReporting: true,

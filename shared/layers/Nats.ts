@@ -179,20 +179,20 @@ export const makeNatsLayer = (o: { readonly url: string; readonly streamPrefix: 
       // give the first connection a moment so a healthy start is not reported degraded;
       // past that the service starts anyway and the background loop keeps trying
       yield* connecting.await.pipe(Effect.timeout(Duration.seconds(2)), Effect.ignore)
+      // a drain waits for every subscription's pending work; a pull left open must not hold SIGTERM past the grace
+      // period: after 5 s the connection is closed without waiting further
       yield* Effect.addFinalizer(() =>
         Effect.flatMap(Ref.get(current), (c) =>
           Option.match(c, {
             onNone: () => Effect.void,
-            // a drain waits for every subscription's pending work; a pull left open must not hold SIGTERM past the grace period
             onSome: ({ nc }) =>
-              Effect.promise(() => nc.drain().catch(() => nc.close())).pipe(
-                Effect.timeoutTo({
-                  duration: "5 seconds",
-                  onSuccess: () => Effect.void,
-                  onTimeout: () => Effect.promise(() => nc.close().catch(() => undefined))
-                }),
-                Effect.flatten
-              )
+              Effect.promise(async () => {
+                const drained = await settledWithin(
+                  nc.drain().catch(() => nc.close()),
+                  5_000
+                )
+                if (!drained) void nc.close().catch(() => undefined)
+              })
           })
         )
       )
@@ -283,15 +283,7 @@ export const makeNatsLayer = (o: { readonly url: string; readonly streamPrefix: 
             const messages = yield* Effect.acquireRelease(
               Effect.tryPromise({ try: () => consumer.consume({ max_messages: 256 }), catch: fail("consume") }),
               // close() waits for the open pull to expire (up to 30 s): stop waiting after 2 s, the drain ends it
-              (m) =>
-                Effect.promise(() =>
-                  m
-                    .close()
-                    .then(() => undefined)
-                    .catch(() => undefined)
-                ).pipe(
-                  Effect.timeoutTo({ duration: "2 seconds", onSuccess: () => undefined, onTimeout: () => undefined })
-                )
+              (m) => Effect.promise(() => settledWithin(m.close(), 2_000))
             )
             const loop = Effect.tryPromise({
               try: async () => {
@@ -327,6 +319,19 @@ export const makeNatsLayer = (o: { readonly url: string; readonly streamPrefix: 
       return service
     })
   )
+
+/**
+ * Waits for a promise at most `ms`; true when it settled in time. For finalizers: they run uninterruptibly,
+ * so an `Effect.timeout` around a promise there waits for the promise anyway (it cannot interrupt it).
+ */
+export const settledWithin = (p: Promise<unknown>, ms: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms)
+    p.then(
+      () => resolve(true),
+      () => resolve(true)
+    ).finally(() => clearTimeout(timer))
+  })
 
 export const NatsLive = (name: string) =>
   Layer.unwrapEffect(

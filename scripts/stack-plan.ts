@@ -15,7 +15,7 @@ import { type RecordedResource, resourceKey, runStack } from "../stacks/offline/
 import { kubernetesObjects, manifestFileName, plain } from "../stacks/offline/render.js"
 import { checkWorkloads, renderedWorkloads } from "../stacks/offline/workloadEnv.js"
 
-const Stacks = ["dev", "staging", "prod"] as const
+const Stacks = ["dev", "staging", "prod", "dev-aws", "prod-aws"] as const
 
 const usage = `usage: npm run stack:plan -- --stack <${Stacks.join("|")}> [--out <dir>] [--cloud existing] [--config key=value ...]
 

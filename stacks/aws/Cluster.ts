@@ -12,7 +12,7 @@ export interface EksClusterArgs {
   readonly aws: AwsConfig
   readonly provider: Provider
   readonly network: AwsNetwork
-  /** the stack's KMS key: Kubernetes Secrets envelope encryption, node volumes */
+  /** the stack's KMS key: Kubernetes Secrets envelope encryption, the EBS CSI driver's volumes */
   readonly kmsKeyArn: pulumi.Input<string>
 }
 
@@ -102,13 +102,9 @@ export class EksCluster extends pulumi.ComponentResource {
         blockDeviceMappings: [
           {
             deviceName: "/dev/xvda",
-            ebs: {
-              volumeSize: 100,
-              volumeType: "gp3",
-              encrypted: "true",
-              kmsKeyId: args.kmsKeyArn,
-              deleteOnTermination: "true"
-            }
+            // encrypted with the AWS-managed EBS key: Auto Scaling launches the nodes through its service-linked
+            // role, which a customer-managed key's policy would have to name (and it may not exist yet)
+            ebs: { volumeSize: 100, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" }
           }
         ],
         tagSpecifications: [{ resourceType: "instance", tags: { app: "brandme", Name: `${name}-node` } }]

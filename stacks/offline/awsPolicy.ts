@@ -232,8 +232,7 @@ export const checkSecretReaders = (
     for (const s of statements) {
       const res = arr(s.Resource).concat(typeof s.Resource === "string" ? [s.Resource] : [])
       if (res.some((x) => String(x).includes("*"))) v.push(`role ${roleName}: wildcard resource`)
-      if (JSON.stringify(s.Action).includes("*") && !JSON.stringify(s.Action).includes("kms:GenerateDataKey*"))
-        v.push(`role ${roleName}: wildcard action`)
+      if (JSON.stringify(s.Action).includes("*")) v.push(`role ${roleName}: wildcard action`)
     }
     const trust = arr(json(roles.get(roleName)?.assumeRolePolicy).Statement).map(rec)
     const subs = trust.flatMap((s) =>

@@ -15,7 +15,7 @@ import { type RecordedResource, resourceKey, runStack } from "../stacks/offline/
 import { kubernetesObjects, manifestFileName, plain } from "../stacks/offline/render.js"
 import { checkWorkloads, renderedWorkloads } from "../stacks/offline/workloadEnv.js"
 
-const Stacks = ["dev", "staging", "prod"] as const
+const Stacks = ["dev", "staging", "prod", "dev-aws", "prod-aws"] as const
 
 const usage = `usage: npm run stack:plan -- --stack <${Stacks.join("|")}> [--out <dir>] [--cloud existing] [--config key=value ...]
 
@@ -70,6 +70,28 @@ const settings = (r: RecordedResource): string => {
     case "gcp:serviceaccount/iAMMember:IAMMember":
     case "gcp:projects/iAMMember:IAMMember":
       return `${str(i.role)} → ${str(i.member)}`
+    // cloud aws
+    case "aws:ec2/subnet:Subnet":
+      return `${str(i.cidrBlock)} zone=${str(i.availabilityZone)} tier=${str(rec(i.tags).tier)} publicIpOnLaunch=${str(i.mapPublicIpOnLaunch)}`
+    case "aws:eks/cluster:Cluster": {
+      const v = rec(i.vpcConfig)
+      return `version=${str(i.version)} privateEndpoint=${str(v.endpointPrivateAccess)} publicEndpoint=${str(v.endpointPublicAccess)} publicCidrs=${arr(v.publicAccessCidrs).map(str).join(",") || "-"} secretsEncryption=${arr(rec(i.encryptionConfig).resources).map(str).join(",")}`
+    }
+    case "aws:eks/nodeGroup:NodeGroup": {
+      const c = rec(i.scalingConfig)
+      return `types=${arr(i.instanceTypes).map(str).join(",")} scaling=${str(c.minSize)}..${str(c.maxSize)} ami=${str(i.amiType)}`
+    }
+    case "aws:rds/instance:Instance":
+      return `${str(i.engine)} ${str(i.engineVersion)} class=${str(i.instanceClass)} disk=${str(i.allocatedStorage)}GiB ${str(i.storageType)} multiAz=${str(i.multiAz)} public=${str(i.publiclyAccessible)} encrypted=${str(i.storageEncrypted)} backups=${str(i.backupRetentionPeriod)}d deletionProtection=${str(i.deletionProtection)}`
+    case "aws:elasticache/replicationGroup:ReplicationGroup":
+      return `${str(i.engine)} ${str(i.engineVersion)} node=${str(i.nodeType)} nodes=${str(i.numCacheClusters)} failover=${str(i.automaticFailoverEnabled)} multiAz=${str(i.multiAzEnabled)} tls=${str(i.transitEncryptionMode)} atRest=${str(i.atRestEncryptionEnabled)} snapshots=${str(i.snapshotRetentionLimit)}d`
+    case "aws:rds/parameterGroup:ParameterGroup":
+    case "aws:elasticache/parameterGroup:ParameterGroup":
+      return arr(i.parameters)
+        .map((p) => `${str(rec(p).name)}=${str(rec(p).value)}`)
+        .join(" ")
+    case "aws:secretsmanager/secret:Secret":
+      return `name=${str(i.name)}`
     case "kubernetes:helm.sh/v3:Release":
       return `chart=${str(i.chart)}@${str(i.version)} ns=${str(i.namespace)}`
     case "kubernetes:apps/v1:Deployment": {
@@ -160,6 +182,7 @@ const main = async (): Promise<void> => {
     `resources: ${run.resources.length} (components ${count((r) => !r.custom)}, custom ${count((r) => r.custom)})`
   )
   console.log(`gcp resources: ${count((r) => r.type.startsWith("gcp:"))}`)
+  console.log(`aws resources: ${count((r) => r.type.startsWith("aws:"))}`)
   console.log(`helm releases: ${count((r) => r.type === "kubernetes:helm.sh/v3:Release")}`)
   console.log(`kubernetes objects: ${k8sObjects}`)
   const kinds = new Map<string, number>()

@@ -12,7 +12,7 @@ const byName = new Map(keys.map((k) => [k.key, k]))
 const source = fs.readFileSync(new URL("./config.ts", import.meta.url), "utf8")
 const readKeys = [
   ...source.matchAll(/cfg\.require\w*\("(\w+)"/g),
-  ...source.matchAll(/(?:nonEmptySecret|stringList)\(cfg, "(\w+)"\)/g)
+  ...source.matchAll(/(?:nonEmptySecret|stringList|authToken)\(cfg, "(\w+)"\)/g)
 ].map((m) => m[1] ?? "")
 
 const typeOk = (type: string | undefined, v: unknown): boolean =>
@@ -44,7 +44,7 @@ describe("Pulumi.yaml", () => {
   })
 })
 
-describe.each(["dev", "staging", "prod"])("Pulumi.%s.yaml", (stack) => {
+describe.each(["dev", "staging", "prod", "dev-aws", "prod-aws"])("Pulumi.%s.yaml", (stack) => {
   const doc: unknown = parse(fs.readFileSync(`${RepoRoot}/Pulumi.${stack}.yaml`, "utf8"))
   const config = isRecord(doc) && isRecord(doc.config) ? doc.config : {}
 

@@ -2,6 +2,7 @@
 import { Provider } from "@pulumi/gcp/provider.js"
 import * as k8s from "@pulumi/kubernetes"
 import * as pulumi from "@pulumi/pulumi"
+import { awsFoundation } from "./aws/foundation.js"
 import type { GcpConfig, StackConfig } from "./config.js"
 import { ExternalSecrets, StaticSecrets } from "./components/AppSecrets.js"
 import { AppServices, WorkloadServiceAccount } from "./components/AppServices.js"
@@ -16,30 +17,10 @@ import { Observability, OtlpHttpEndpoint } from "./components/Observability.js"
 import { Redis } from "./components/Redis.js"
 import { Registry } from "./components/Registry.js"
 import { SecretStore } from "./components/SecretStore.js"
+import type { Foundation } from "./foundation.js"
 import { readObservabilityFiles } from "./observabilityFiles.js"
-import type { SecretName, SecretNamespace } from "./secrets.js"
+import type { SecretNamespace } from "./secrets.js"
 import { clusterHost, workloadsFor } from "./workloads.js"
-
-/** What the platform layer needs from below: a cluster, an image location, where the data lives. */
-interface Foundation {
-  readonly kubeconfig: pulumi.Output<string>
-  readonly dependsOn: ReadonlyArray<pulumi.Resource>
-  readonly imageRepository: pulumi.Input<string>
-  readonly ingressIp: pulumi.Input<string> | undefined
-  readonly dataServicesCidr: string
-  readonly caBundle: pulumi.Input<string> | undefined
-  /** cloud gcp: Secret Manager + workload identity; otherwise plain Kubernetes Secrets */
-  readonly secretBackend:
-    | {
-        readonly kind: "gcp"
-        readonly project: string
-        readonly clusterName: pulumi.Output<string>
-        readonly clusterLocation: string
-        readonly serviceAccountEmail: pulumi.Output<string>
-      }
-    | { readonly kind: "static"; readonly values: Readonly<Partial<Record<SecretName, pulumi.Output<string>>>> }
-  readonly outputs: Record<string, pulumi.Input<unknown>>
-}
 
 const CloudProviderName = "gcp"
 
@@ -94,18 +75,25 @@ const gcpFoundation = (cfg: StackConfig, g: GcpConfig, root: pulumi.ComponentRes
     kubeconfig: cluster.kubeconfig,
     dependsOn: [cluster],
     imageRepository: cfg.imageRepository === "" ? registry.imageRepository : cfg.imageRepository,
-    ingressIp: network.ingressAddress,
+    managedControlPlane: true,
+    ingress: { loadBalancerIp: network.ingressAddress, serviceAnnotations: {} },
     dataServicesCidr: g.privateServiceCidr,
     caBundle: pulumi
       .all([database.caCert, redis.cache.caCert, redis.queue.caCert])
       .apply((certs) => certs.filter((c) => c.length > 0).join("\n")),
-    secretBackend: {
-      kind: "gcp",
-      project: g.project,
-      clusterName: cluster.name,
-      clusterLocation: cluster.location,
-      serviceAccountEmail: secrets.workloadServiceAccountEmail
-    },
+    workloadServiceAccountAnnotations: { "iam.gke.io/gcp-service-account": secrets.workloadServiceAccountEmail },
+    secrets: (args, opts) =>
+      new ExternalSecrets(
+        "external-secrets",
+        {
+          ...args,
+          project: g.project,
+          clusterName: cluster.name,
+          clusterLocation: cluster.location,
+          serviceAccount: { namespace: cfg.appNamespace, name: WorkloadServiceAccount }
+        },
+        opts
+      ),
     outputs: {
       clusterName: cluster.name,
       databaseConnectionName: database.connectionName,
@@ -128,13 +116,15 @@ export interface BrandmeOptions {
   readonly transformations?: ReadonlyArray<pulumi.ResourceTransformation>
 }
 
-/** The whole stack: cloud layer (gcp) or an existing cluster, then platform, then observability. */
+/** The whole stack: cloud layer (gcp, aws) or an existing cluster, then platform, then observability. */
 export const brandme = (cfg: StackConfig, options: BrandmeOptions = {}): BrandmeOutputs => {
   const root: pulumi.ComponentResourceOptions =
     options.transformations === undefined ? {} : { transformations: [...options.transformations] }
   let foundation: Foundation
   if (cfg.gcp !== undefined) {
     foundation = gcpFoundation(cfg, cfg.gcp, root)
+  } else if (cfg.aws !== undefined) {
+    foundation = awsFoundation(cfg, cfg.aws, root)
   } else if (cfg.existing !== undefined) {
     if (cfg.imageRepository === "") {
       throw new pulumi.RunError("cloud existing has no Artifact Registry: set brandme:imageRepository")
@@ -145,28 +135,36 @@ export const brandme = (cfg: StackConfig, options: BrandmeOptions = {}): Brandme
       kubeconfig: e.kubeconfig,
       dependsOn: [],
       imageRepository: cfg.imageRepository,
-      ingressIp: undefined,
+      // a cluster we do not know: assume the control plane's components are ours to scrape
+      managedControlPlane: false,
+      ingress: { loadBalancerIp: undefined, serviceAnnotations: {} },
       dataServicesCidr: e.dataServicesCidr,
       caBundle: undefined,
-      secretBackend: {
-        kind: "static",
-        values: {
-          databaseUrl: e.databaseUrl,
-          redisUrl: e.redisUrl,
-          redisQueueUrl: e.redisQueueUrl,
-          jwtSecret: s.jwtSecret,
-          jwtPrivateKey: s.jwtPrivateKey,
-          jwtPublicKey: s.jwtPublicKey,
-          auditSigningKey: s.auditSigningKey,
-          chainSigningKey: s.chainSigningKey,
-          blockfrostProjectId: s.blockfrostProjectId,
-          piiMasterKey: s.piiMasterKey,
-          webhookSigningSecret: s.webhookSigningSecret,
-          grafanaAdminPassword: s.grafanaAdminPassword,
-          pagerdutyRoutingKey: s.pagerdutyRoutingKey,
-          slackWebhookUrl: s.slackWebhookUrl
-        }
-      },
+      workloadServiceAccountAnnotations: {},
+      secrets: (args, opts) =>
+        new StaticSecrets(
+          "static-secrets",
+          {
+            ...args,
+            values: {
+              databaseUrl: e.databaseUrl,
+              redisUrl: e.redisUrl,
+              redisQueueUrl: e.redisQueueUrl,
+              jwtSecret: s.jwtSecret,
+              jwtPrivateKey: s.jwtPrivateKey,
+              jwtPublicKey: s.jwtPublicKey,
+              auditSigningKey: s.auditSigningKey,
+              chainSigningKey: s.chainSigningKey,
+              blockfrostProjectId: s.blockfrostProjectId,
+              piiMasterKey: s.piiMasterKey,
+              webhookSigningSecret: s.webhookSigningSecret,
+              grafanaAdminPassword: s.grafanaAdminPassword,
+              pagerdutyRoutingKey: s.pagerdutyRoutingKey,
+              slackWebhookUrl: s.slackWebhookUrl
+            }
+          },
+          opts
+        ),
       outputs: {}
     }
   } else {
@@ -193,7 +191,7 @@ export const brandme = (cfg: StackConfig, options: BrandmeOptions = {}): Brandme
       prometheusRetention: cfg.prometheusRetention,
       prometheusStorageGb: cfg.prometheusStorageGb,
       appEnv: cfg.app.appEnv,
-      managedControlPlane: cfg.cloud === "gcp"
+      managedControlPlane: foundation.managedControlPlane
     },
     root
   )
@@ -201,24 +199,7 @@ export const brandme = (cfg: StackConfig, options: BrandmeOptions = {}): Brandme
 
   const namespaceFor = (ns: SecretNamespace): pulumi.Input<string> =>
     ns === "observability" ? obsNs.metadata.name : appNs.metadata.name
-  const b = foundation.secretBackend
-  const secrets =
-    b.kind === "gcp"
-      ? new ExternalSecrets(
-          "external-secrets",
-          {
-            provider,
-            project: b.project,
-            clusterName: b.clusterName,
-            clusterLocation: b.clusterLocation,
-            serviceAccount: { namespace: cfg.appNamespace, name: WorkloadServiceAccount },
-            namespaceFor,
-            after: [appNs, obsNs],
-            monitoring
-          },
-          root
-        )
-      : new StaticSecrets("static-secrets", { provider, values: b.values, namespaceFor, after: [appNs, obsNs] }, root)
+  const secrets = foundation.secrets({ provider, namespaceFor, after: [appNs, obsNs], monitoring }, root)
 
   const nats = new Nats("nats", { provider, namespace: appNs, monitoring }, root)
   const ingress = new Ingress(
@@ -229,7 +210,8 @@ export const brandme = (cfg: StackConfig, options: BrandmeOptions = {}): Brandme
       domain: cfg.domain,
       acmeEmail: cfg.acmeEmail,
       acmeServer: cfg.acmeServer,
-      loadBalancerIp: foundation.ingressIp,
+      loadBalancerIp: foundation.ingress.loadBalancerIp,
+      serviceAnnotations: foundation.ingress.serviceAnnotations,
       maxBodyBytes: cfg.app.httpMaxBodyBytes,
       monitoring
     },
@@ -274,7 +256,7 @@ export const brandme = (cfg: StackConfig, options: BrandmeOptions = {}): Brandme
         BLOCKFROST_URL: a.blockfrostUrl,
         OGMIOS_URL: a.ogmiosUrl
       },
-      gcpServiceAccountEmail: b.kind === "gcp" ? b.serviceAccountEmail : undefined,
+      serviceAccountAnnotations: foundation.workloadServiceAccountAnnotations,
       caBundle: foundation.caBundle,
       // the process drains for SHUTDOWN_GRACE_MS; Kubernetes must wait a little longer before SIGKILL
       terminationGracePeriodSeconds: Math.ceil(a.shutdownGraceMs / 1000) + 10,

@@ -7,7 +7,7 @@ import { buildImageLayout } from "./topology/ImageLayout.js"
 import { TopologyShapes } from "./topology/Shapes.js"
 
 /**
- * The shapes we ship, run as an operator would run them: for the dev and prod stacks and for compose, every
+ * The shapes we ship, run as an operator would run them: for the dev, prod and prod-aws stacks and for compose, every
  * workload is its own OS process (the compiled image layout, its command, the image's ENV under the
  * manifest's env, secret references filled from a test secret map) on its own loopback address, inside a
  * private network + mount namespace (`unshare -m -n`, root) whose /etc/hosts maps the cluster/compose DNS

@@ -21,8 +21,8 @@ export interface ExternalSecretsArgs extends Common {
   readonly monitoring: pulumi.Resource
 }
 
-/** Keys that are not secrets are rendered by the ExternalSecret template next to the synced ones. */
-const template = (m: MirroredSecret) =>
+/** Keys that are not secrets are rendered by the ExternalSecret template next to the synced ones (every cloud). */
+export const template = (m: MirroredSecret) =>
   Object.keys(m.literals).length === 0
     ? {}
     : {

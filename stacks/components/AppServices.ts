@@ -16,8 +16,8 @@ export interface AppServicesArgs {
   readonly imageTag: string
   readonly workloads: ReadonlyArray<WorkloadSpec>
   readonly env: Readonly<Record<string, pulumi.Input<string>>>
-  /** cloud gcp: the workloads' GSA, bound through workload identity */
-  readonly gcpServiceAccountEmail: pulumi.Input<string> | undefined
+  /** the cloud's annotations on the workloads' service account (GKE: the GSA bound through workload identity) */
+  readonly serviceAccountAnnotations: Readonly<Record<string, pulumi.Input<string>>>
   /** cloud gcp: CA certificates of Cloud SQL and Memorystore */
   readonly caBundle: pulumi.Input<string> | undefined
   readonly terminationGracePeriodSeconds: number
@@ -42,9 +42,9 @@ export class AppServices extends pulumi.ComponentResource {
           name: WorkloadServiceAccount,
           namespace,
           labels: { "app.kubernetes.io/part-of": "brandme" },
-          ...(args.gcpServiceAccountEmail === undefined
+          ...(Object.keys(args.serviceAccountAnnotations).length === 0
             ? {}
-            : { annotations: { "iam.gke.io/gcp-service-account": args.gcpServiceAccountEmail } })
+            : { annotations: { ...args.serviceAccountAnnotations } })
         },
         automountServiceAccountToken: false
       },

@@ -12,6 +12,8 @@ export interface IngressArgs {
   readonly acmeServer: "production" | "staging"
   /** the reserved static IP (cloud gcp); empty: the cloud assigns one */
   readonly loadBalancerIp: pulumi.Input<string> | undefined
+  /** the cloud's annotations on the controller's LoadBalancer Service (cloud aws: an NLB) */
+  readonly serviceAnnotations: Readonly<Record<string, string>>
   readonly monitoring: pulumi.Resource
   /** HTTP_MAX_BODY_BYTES: nginx must not refuse what the gateway accepts */
   readonly maxBodyBytes: number
@@ -20,7 +22,8 @@ export interface IngressArgs {
 export const IngressNamespace = "ingress-nginx"
 /**
  * Proxies of ours that append to X-Forwarded-For in front of the gateway (HTTP_TRUSTED_PROXY_HOPS):
- * the nginx controller only. The cloud load balancer is layer 4 with externalTrafficPolicy Local, so
+ * the nginx controller only. The cloud load balancer (GCP's passthrough LB; AWS's NLB, instance targets)
+ * is layer 4 with externalTrafficPolicy Local, so
  * nginx sees the client's own address; it must not believe a client's X-Forwarded-For itself
  * (use-forwarded-headers false) and appends the peer it saw.
  */
@@ -45,6 +48,8 @@ export const PublicPaths: ReadonlyArray<{ readonly path: string; readonly pathTy
  * client sent), so a client cannot forge it through our hop. Its value is empty until a geo source is
  * configured (ingress-nginx GeoIP2, or GKE's HTTP(S) load balancer with a custom request header
  * `X-Client-Region: {client_region}`): an empty header is an unknown region, i.e. the strictest regime.
+ * On AWS the NLB is layer 4 and adds no geo header (CloudFront's CloudFront-Viewer-Country would need
+ * CloudFront in front, a second trusted hop): the header stays empty there too.
  */
 export const IngressGeoHeader = "X-Client-Region"
 export const ClusterIssuerName = "letsencrypt"
@@ -74,7 +79,10 @@ export class Ingress extends pulumi.ComponentResource {
             replicaCount: 2,
             service: {
               externalTrafficPolicy: "Local",
-              ...(args.loadBalancerIp === undefined ? {} : { loadBalancerIP: args.loadBalancerIp })
+              ...(args.loadBalancerIp === undefined ? {} : { loadBalancerIP: args.loadBalancerIp }),
+              ...(Object.keys(args.serviceAnnotations).length === 0
+                ? {}
+                : { annotations: { ...args.serviceAnnotations } })
             },
             metrics: { enabled: true, serviceMonitor: { enabled: true } },
             config: {

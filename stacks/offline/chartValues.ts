@@ -62,6 +62,10 @@ export const FreeFormValues: Readonly<Record<string, ReadonlyArray<FreeForm>>> =
     {
       path: "controller.proxySetHeaders",
       why: "headers set on every proxied request, a header-name → value map (values.yaml: proxySetHeaders: {})"
+    },
+    {
+      path: "controller.service.annotations",
+      why: "the LoadBalancer Service's annotations, e.g. cloud aws's NLB (values.yaml: controller.service.annotations: {})"
     }
   ],
   "cert-manager": [],

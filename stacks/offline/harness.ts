@@ -34,6 +34,12 @@ export interface ProgramRun {
   readonly secretValues: ReadonlyArray<string>
 }
 
+export const MockAwsAccount = "123456789012"
+/** Secrets Manager appends six random characters to a secret's ARN. */
+export const mockSecretArn = (secretName: string): string =>
+  `arn:aws:secretsmanager:eu-west-1:${MockAwsAccount}:secret:${secretName}-AbC123`
+const isRecordOr = (v: unknown): Record<string, unknown> => (isRecord(v) ? v : {})
+
 /** Memorystore generates the AUTH string; the mock returns this one. */
 export const MockRedisAuth = "mock-redis-auth-5b1e9c"
 
@@ -116,6 +122,35 @@ const computed = (type: string, name: string, inputs: Record<string, unknown>): 
     case "gcp:compute/network:Network":
     case "gcp:compute/subnetwork:Subnetwork":
       return { name, selfLink: `https://www.googleapis.com/compute/v1/projects/mock-project/${name}` }
+    // cloud aws: what AWS computes (ARNs, endpoints, the cluster's OIDC issuer)
+    case "aws:eks/cluster:Cluster":
+      return {
+        name: inputs.name ?? name,
+        arn: `arn:aws:eks:eu-west-1:${MockAwsAccount}:cluster/${String(inputs.name ?? name)}`,
+        endpoint: "https://MOCK0123456789.gr7.eu-west-1.eks.amazonaws.com",
+        certificateAuthority: { data: "TU9DSy1DQQ==" },
+        identities: [{ oidcs: [{ issuer: "https://oidc.eks.eu-west-1.amazonaws.com/id/MOCK0123456789" }] }],
+        vpcConfig: { ...isRecordOr(inputs.vpcConfig), clusterSecurityGroupId: "sg-mockcluster" }
+      }
+    case "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
+      return { arn: `arn:aws:iam::${MockAwsAccount}:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/MOCK0123456789` }
+    case "aws:iam/role:Role":
+      return { name, arn: `arn:aws:iam::${MockAwsAccount}:role/${name}` }
+    case "aws:kms/key:Key":
+      return { arn: `arn:aws:kms:eu-west-1:${MockAwsAccount}:key/mock-${name}` }
+    case "aws:secretsmanager/secret:Secret":
+      return { name: inputs.name, arn: mockSecretArn(String(inputs.name)) }
+    case "aws:rds/instance:Instance":
+      return {
+        address: `${name}.mock.eu-west-1.rds.amazonaws.com`,
+        endpoint: `${name}.mock.eu-west-1.rds.amazonaws.com:5432`
+      }
+    case "aws:elasticache/replicationGroup:ReplicationGroup":
+      return { primaryEndpointAddress: `master.${name}.mock.euw1.cache.amazonaws.com` }
+    case "aws:ecr/repository:Repository":
+      return { repositoryUrl: `${MockAwsAccount}.dkr.ecr.eu-west-1.amazonaws.com/${String(inputs.name)}` }
+    case "aws:ec2/launchTemplate:LaunchTemplate":
+      return { latestVersion: 1 }
     default:
       return { name: inputs.name ?? name }
   }

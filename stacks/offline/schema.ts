@@ -3,6 +3,7 @@ import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2"
 import { Job } from "kubernetes-models/batch/v1"
 import { Ingress, NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1"
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1"
+import { StorageClass } from "kubernetes-models/storage.k8s.io/v1"
 import { ConfigMap, Namespace, Secret, Service, ServiceAccount } from "kubernetes-models/v1"
 import type { Violations } from "./policy.js"
 import type { K8sObject } from "./render.js"
@@ -19,7 +20,8 @@ const models: Readonly<Record<string, () => { validate(): void }>> = {
   "autoscaling/v2/HorizontalPodAutoscaler": () => new HorizontalPodAutoscaler(),
   "policy/v1/PodDisruptionBudget": () => new PodDisruptionBudget(),
   "networking.k8s.io/v1/NetworkPolicy": () => new NetworkPolicy(),
-  "networking.k8s.io/v1/Ingress": () => new Ingress()
+  "networking.k8s.io/v1/Ingress": () => new Ingress(),
+  "storage.k8s.io/v1/StorageClass": () => new StorageClass()
 }
 
 /** Custom resources (not in kubernetes-models): the groups the charts install, checked for shape only. */

@@ -4,6 +4,7 @@ import { HealthPaths, ServiceNames, Services } from "../../shared/ServiceCatalog
 import { IngressGeoHeader } from "../components/Ingress.js"
 import { readObservabilityFiles } from "../observabilityFiles.js"
 import { mirroredSecrets } from "../secrets.js"
+import { type AwsExpectations, awsStackChecks } from "./awsSuite.js"
 import { checkReleaseValues, helmReleases } from "./chartValues.js"
 import { checkWiring } from "./chartWiring.js"
 import { type ProgramRun, resourceKey, runStack } from "./harness.js"
@@ -13,7 +14,7 @@ import { validateObject } from "./schema.js"
 import { checkWorkloads, renderedWorkloads } from "./workloadEnv.js"
 
 export interface StackExpectations {
-  readonly cloud: "gcp" | "existing"
+  readonly cloud: "gcp" | "aws" | "existing"
   readonly appNamespace: string
   readonly gcpProject: string
   readonly regional: boolean
@@ -26,6 +27,8 @@ export interface StackExpectations {
   readonly configOverrides?: Record<string, string>
   /** another observability folder (e.g. an empty one) */
   readonly observabilityDir?: string
+  /** cloud aws: what the AWS layer must show (stacks/offline/awsSuite.ts) */
+  readonly aws?: Omit<AwsExpectations, "appNamespace" | "highAvailability" | "deletionProtection">
 }
 
 const rec = (v: unknown): Record<string, unknown> => (typeof v === "object" && v !== null ? { ...v } : {})
@@ -57,6 +60,10 @@ export const stackPolicySuite = (stack: string, want: StackExpectations): void =
         const secrets = objects("Secret")
         expect(secrets.map((s) => s.metadata.name)).toContain("brandme-database-url")
       })
+    }
+
+    if (want.cloud === "aws") {
+      awsStackChecks(() => run, { appNamespace: want.appNamespace, ...want, natGateways: want.aws?.natGateways ?? 3 })
     }
 
     if (want.cloud === "gcp") {
@@ -203,8 +210,13 @@ export const stackPolicySuite = (stack: string, want: StackExpectations): void =
       expect(policy.checkNoPlaintextSecrets(run.resources, run.secretValues)).toEqual([])
       // the scan can see the secrets: each one is present, wrapped as a Pulumi secret
       const everything = JSON.stringify(run.resources.map((r) => r.inputs))
+      // the config keys a cloud does not read (cloud aws: its own AUTH tokens, not Memorystore's)
       const unused =
-        want.cloud === "gcp" ? /databaseUrl|redisUrl|redisQueueUrl/ : /databasePassword|redis-auth|jwtSecret/
+        want.cloud === "gcp"
+          ? /databaseUrl|redisUrl|redisQueueUrl|AuthToken/
+          : want.cloud === "aws"
+            ? /databaseUrl|redisUrl|redisQueueUrl|mock-redis-auth/
+            : /databasePassword|redis-auth|AuthToken|jwtSecret/
       const used = run.secretValues.filter((v) => !unused.test(v))
       expect(used.length).toBeGreaterThan(8)
       for (const v of used) expect(everything).toContain(v)

@@ -12,7 +12,7 @@ import { defaultTarget, execForm, readDockerfile } from "../Dockerfile.js"
  * data services live and whether they speak TLS. The stack list is here, once: add a stack (e.g. `aws`)
  * to TopologyStacks and the topology test runs it too.
  */
-export const TopologyStacks = ["dev", "prod"] as const
+export const TopologyStacks = ["dev", "prod", "prod-aws"] as const
 export const TopologyShapes = [...TopologyStacks, "compose"] as const
 export type TopologyShape = (typeof TopologyShapes)[number]
 export const isTopologyShape = (s: string): s is TopologyShape => TopologyShapes.some((x) => x === s)
@@ -81,22 +81,32 @@ const appSecrets = (t: TestSecrets): Record<string, string> => ({
   BLOCKFROST_PROJECT_ID: `mainnet${t.hex().slice(0, 32)}`
 })
 
+/**
+ * A stack that mounts no CA bundle (cloud aws: ElastiCache's certificates chain to Amazon's public CA, which
+ * Node trusts already) stands the local CA in for the system trust store: NODE_EXTRA_CA_CERTS at a path the
+ * runner maps to the local CA's folder, as it does for a mounted bundle.
+ */
+const TrustStoreStandIn = "/etc/ssl/public-roots"
+
 const planStack = async (stack: string, t: TestSecrets): Promise<ShapePlan> => {
   const run = await runStack(stack)
   const rendered = renderedWorkloads(run.resources)
+  const mountsCa = rendered.some((w) => w.volumeMounts.some((m) => m.name === "ca-bundle"))
   const workloads = rendered.map(
     (w): PlannedWorkload => ({
       name: w.name,
       kind: w.kind === "Job" ? "job" : "service",
       process: w.process,
-      env: w.env,
+      env: mountsCa ? w.env : { ...w.env, NODE_EXTRA_CA_CERTS: `${TrustStoreStandIn}/ca.pem` },
       secretRefs: new Set(w.secretRefs.keys()),
       command: w.command,
       port: w.port,
       readiness: w.probes.readiness ?? HealthPaths.ready,
       graceSeconds: w.terminationGracePeriodSeconds,
       hosts: w.kind === "Job" ? [] : [`${w.name}.${w.namespace}.svc.cluster.local`],
-      caMounts: w.volumeMounts.filter((m) => m.name === "ca-bundle").map((m) => m.mountPath)
+      caMounts: mountsCa
+        ? w.volumeMounts.filter((m) => m.name === "ca-bundle").map((m) => m.mountPath)
+        : [TrustStoreStandIn]
     })
   )
   const any = rendered[0]?.env ?? {}

@@ -67,7 +67,7 @@ export const handleScanRecorded = (msg: NatsMessage) =>
     if (parsed._tag === "Left")
       return yield* Effect.logWarning(`agentic: ignoring malformed ${msg.subject} #${msg.seq}`)
     const redis = yield* Redis
-    const client = yield* Effect.orDie(redis.queue)
+    const client = yield* Effect.orDie(redis.cache)
     const settings = yield* DetectorSettings
     const findings = yield* detect(client, redis.key, settings, parsed.right)
     yield* Effect.forEach(findings, openEscalation, { discard: true })

@@ -3,6 +3,7 @@ import { connect, createInbox, headers as natsHeaders, type Msg, type NatsConnec
 import { Duration, Effect, Layer, Option, Redacted, Ref, Runtime, Schedule, type Scope } from "effect"
 import { AppConfig } from "../config/AppConfig.js"
 import { currentTraceparent, withRemoteParent } from "../telemetry/TraceContext.js"
+import { settledWithin } from "../runtime/Settled.js"
 import { DependencyError, describeCause } from "./Errors.js"
 import { Nats } from "./Systems.js"
 
@@ -319,19 +320,6 @@ export const makeNatsLayer = (o: { readonly url: string; readonly streamPrefix: 
       return service
     })
   )
-
-/**
- * Waits for a promise at most `ms`; true when it settled in time. For finalizers: they run uninterruptibly,
- * so an `Effect.timeout` around a promise there waits for the promise anyway (it cannot interrupt it).
- */
-export const settledWithin = (p: Promise<unknown>, ms: number): Promise<boolean> =>
-  new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), ms)
-    p.then(
-      () => resolve(true),
-      () => resolve(true)
-    ).finally(() => clearTimeout(timer))
-  })
 
 export const NatsLive = (name: string) =>
   Layer.unwrapEffect(

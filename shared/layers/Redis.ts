@@ -1,13 +1,14 @@
-import { Effect, Layer, Option, Redacted } from "effect"
+import { Effect, Layer, Redacted } from "effect"
 import { Redis as IORedis, type RedisOptions } from "ioredis"
 import { AppConfig } from "../config/AppConfig.js"
+import { settledWithin } from "../runtime/Settled.js"
 import { DependencyError, describeCause, NotImplementedInTest } from "./Errors.js"
 import { Redis } from "./Systems.js"
 
 /**
- * Redis in two roles: the cache connection (may evict: allkeys-lru) and the queue connection
- * (must not evict: noeviction). In development both may point at the same server.
- * Keys are prefixed so test runs and environments never collide.
+ * The cache Redis (REDIS_URL; may evict: allkeys-lru). The queue Redis (REDIS_QUEUE_URL, noeviction) is BullMQ's,
+ * opened by the Queues layer for the services that declare the `queue` dependency. In development both may point
+ * at the same server. Keys are prefixed so test runs and environments never collide.
  */
 export interface RedisService {
   readonly keyPrefix: string
@@ -18,8 +19,6 @@ export interface RedisService {
   readonly del: (...keys: ReadonlyArray<string>) => Effect.Effect<number, DependencyError>
   /** the raw cache client, for scripts and pipelines (prefix keys with `key`) */
   readonly cache: Effect.Effect<IORedis, NotImplementedInTest>
-  /** the raw queue client, `maxRetriesPerRequest: null` as BullMQ requires */
-  readonly queue: Effect.Effect<IORedis, NotImplementedInTest>
 }
 
 export { Redis }
@@ -39,7 +38,6 @@ const baseOptions: RedisOptions = {
 
 export interface RedisOptionsInput {
   readonly url: string
-  readonly queueUrl?: string | undefined
   readonly keyPrefix: string
   readonly connectionName: string
 }
@@ -63,15 +61,12 @@ export const makeRedisLayer = (o: RedisOptionsInput) =>
           c.on("error", () => {})
           return c
         }),
-        (c) => Effect.promise(() => c.quit().catch(() => c.disconnect()))
-      )
-      const queue = yield* Effect.acquireRelease(
-        Effect.sync(() => {
-          const c = makeRedisClient(o.queueUrl ?? o.url, o.connectionName, "queue")
-          c.on("error", () => {})
-          return c
-        }),
-        (c) => Effect.promise(() => c.quit().catch(() => c.disconnect()))
+        // QUIT waits for a connection, so a Redis that is down (or a client still reconnecting) would hold
+        // SIGTERM past the grace period: quit only a ready client, for at most 2 s, and disconnect otherwise
+        (c) =>
+          Effect.promise(async () => {
+            if (c.status !== "ready" || !(await settledWithin(c.quit(), 2_000))) c.disconnect()
+          })
       )
       const key = (k: string) => `${o.keyPrefix}${k}`
       return {
@@ -84,8 +79,7 @@ export const makeRedisLayer = (o: RedisOptionsInput) =>
             Effect.asVoid
           ),
         del: (...ks) => (ks.length === 0 ? Effect.succeed(0) : wrap("del", () => cache.del(...ks.map(key)))),
-        cache: Effect.succeed(cache),
-        queue: Effect.succeed(queue)
+        cache: Effect.succeed(cache)
       } satisfies RedisService
     })
   )
@@ -95,7 +89,6 @@ export const RedisLive = (connectionName: string) =>
     Effect.map(AppConfig, (c) =>
       makeRedisLayer({
         url: Redacted.value(c.redis.url),
-        queueUrl: Option.getOrUndefined(Option.map(c.redis.queueUrl, Redacted.value)),
         keyPrefix: c.redis.keyPrefix,
         connectionName
       })
@@ -126,8 +119,7 @@ export const makeRedisTest = (keyPrefix = "test:") => {
         store.set(key(k), { value, expiresAt: ttl === undefined ? undefined : now() + ttl * 1000 })
       }),
     del: (...ks) => Effect.sync(() => ks.filter((k) => store.delete(key(k))).length),
-    cache: Effect.fail(new NotImplementedInTest({ service: "Redis", method: "cache" })),
-    queue: Effect.fail(new NotImplementedInTest({ service: "Redis", method: "queue" }))
+    cache: Effect.fail(new NotImplementedInTest({ service: "Redis", method: "cache" }))
   }
   return { layer: Layer.succeed(Redis, service), store }
 }

@@ -63,7 +63,7 @@ export const stackPolicySuite = (stack: string, want: StackExpectations): void =
     }
 
     if (want.cloud === "aws") {
-      awsStackChecks(() => run, { appNamespace: want.appNamespace, ...want, natGateways: want.aws?.natGateways ?? 3 })
+      awsStackChecks(() => run, { ...want, natGateways: want.aws?.natGateways ?? 3 })
     }
 
     if (want.cloud === "gcp") {

@@ -1,6 +1,6 @@
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
-import { settledWithin } from "./Nats.js"
+import { settledWithin } from "./Settled.js"
 
 describe("settledWithin", () => {
   it("says whether a promise settled in time, and never waits past the limit", async () => {

@@ -33,7 +33,9 @@ export const SecretVariables = [
   "CHAIN_SIGNING_KEY",
   "BLOCKFROST_PROJECT_ID",
   "PII_MASTER_KEY",
-  "WEBHOOK_SIGNING_SECRET"
+  "WEBHOOK_SIGNING_SECRET",
+  // the HMAC key of service tokens (shared/auth/ServiceTokens.ts): read by every service that calls or is called
+  "SERVICE_TOKEN_KEY"
 ] as const
 export type SecretVariable = (typeof SecretVariables)[number]
 
@@ -84,7 +86,7 @@ export const Services: Readonly<Record<ServiceName, ServiceSpec>> = {
     // Calls brain, policy and knowledge on every cold scan; the others only for the admins' operations page
     // (services/orchestrator/Ops.ts reads each service's /health)
     calls: ["brain", "policy", "knowledge", "identity", "compliance", "chain", "agentic", "orchestrator", "console"],
-    secrets: ["JWT_PRIVATE_KEY", "JWT_PUBLIC_KEY", "PII_MASTER_KEY"],
+    secrets: ["JWT_PRIVATE_KEY", "JWT_PUBLIC_KEY", "PII_MASTER_KEY", "SERVICE_TOKEN_KEY"],
     settings: [
       "INTERNAL_CALLS",
       "RATE_LIMIT_PER_IP",
@@ -105,7 +107,7 @@ export const Services: Readonly<Record<ServiceName, ServiceSpec>> = {
     required: [],
     optional: [],
     calls: [],
-    secrets: [],
+    secrets: ["SERVICE_TOKEN_KEY"],
     settings: [],
     memory: { requestMiB: 128, limitMiB: 192, nodeOptions: "--max-semi-space-size=8" }
   },
@@ -116,7 +118,7 @@ export const Services: Readonly<Record<ServiceName, ServiceSpec>> = {
     required: ["database", "redis"],
     optional: ["nats", "queue"],
     calls: [],
-    secrets: ["JWT_PUBLIC_KEY", "PII_MASTER_KEY"],
+    secrets: ["JWT_PUBLIC_KEY", "PII_MASTER_KEY", "SERVICE_TOKEN_KEY"],
     settings: ["JWT_ISSUER", "GDPR_ENABLED", "CCPA_ENABLED", "UNKNOWN_REGION_REGIME"],
     memory: { requestMiB: 128, limitMiB: 192, nodeOptions: "--max-semi-space-size=8" }
   },
@@ -127,7 +129,7 @@ export const Services: Readonly<Record<ServiceName, ServiceSpec>> = {
     required: ["database", "redis"],
     optional: ["nats", "queue"],
     calls: [],
-    secrets: ["JWT_PRIVATE_KEY", "JWT_PUBLIC_KEY", "PII_MASTER_KEY"],
+    secrets: ["JWT_PRIVATE_KEY", "JWT_PUBLIC_KEY", "PII_MASTER_KEY", "SERVICE_TOKEN_KEY"],
     settings: ["JWT_ISSUER", "GDPR_ENABLED", "CCPA_ENABLED"],
     memory: { requestMiB: 128, limitMiB: 192, nodeOptions: "--max-semi-space-size=8" }
   },
@@ -138,7 +140,7 @@ export const Services: Readonly<Record<ServiceName, ServiceSpec>> = {
     required: ["database", "redis"],
     optional: ["nats"],
     calls: [],
-    secrets: ["JWT_PUBLIC_KEY", "PII_MASTER_KEY"],
+    secrets: ["JWT_PUBLIC_KEY", "PII_MASTER_KEY", "SERVICE_TOKEN_KEY"],
     settings: ["JWT_ISSUER"],
     memory: { requestMiB: 128, limitMiB: 192, nodeOptions: "--max-semi-space-size=8" }
   },
@@ -149,7 +151,7 @@ export const Services: Readonly<Record<ServiceName, ServiceSpec>> = {
     required: ["database"],
     optional: ["redis"],
     calls: [],
-    secrets: ["JWT_PUBLIC_KEY", "PII_MASTER_KEY"],
+    secrets: ["JWT_PUBLIC_KEY", "PII_MASTER_KEY", "SERVICE_TOKEN_KEY"],
     settings: ["JWT_ISSUER", "AUDIT_LOG_ORIGIN"],
     memory: { requestMiB: 128, limitMiB: 192, nodeOptions: "--max-semi-space-size=8" }
   },
@@ -160,7 +162,7 @@ export const Services: Readonly<Record<ServiceName, ServiceSpec>> = {
     required: ["database"],
     optional: ["redis"],
     calls: [],
-    secrets: ["JWT_PUBLIC_KEY", "CHAIN_SIGNING_KEY", "BLOCKFROST_PROJECT_ID"],
+    secrets: ["JWT_PUBLIC_KEY", "CHAIN_SIGNING_KEY", "BLOCKFROST_PROJECT_ID", "SERVICE_TOKEN_KEY"],
     settings: ["JWT_ISSUER", "AUDIT_LOG_ORIGIN", ...ChainSettings],
     memory: { requestMiB: 128, limitMiB: 192, nodeOptions: "--max-semi-space-size=8" }
   },
@@ -171,7 +173,7 @@ export const Services: Readonly<Record<ServiceName, ServiceSpec>> = {
     required: ["database", "nats"],
     optional: ["redis"],
     calls: [],
-    secrets: [],
+    secrets: ["SERVICE_TOKEN_KEY"],
     settings: ["AGENTIC_CLONE_WINDOW_SECONDS", "AGENTIC_FAILED_AUTH_THRESHOLD", "AGENTIC_FAILED_AUTH_WINDOW_SECONDS"],
     memory: { requestMiB: 128, limitMiB: 192, nodeOptions: "--max-semi-space-size=8" }
   },
@@ -188,7 +190,8 @@ export const Services: Readonly<Record<ServiceName, ServiceSpec>> = {
       "CHAIN_SIGNING_KEY",
       "BLOCKFROST_PROJECT_ID",
       "PII_MASTER_KEY",
-      "WEBHOOK_SIGNING_SECRET"
+      "WEBHOOK_SIGNING_SECRET",
+      "SERVICE_TOKEN_KEY"
     ],
     settings: [
       "ORCHESTRATOR_ROLE",
@@ -220,7 +223,7 @@ export const Services: Readonly<Record<ServiceName, ServiceSpec>> = {
     required: [],
     optional: [],
     calls: ["gateway", "compliance", "chain"],
-    secrets: [],
+    secrets: ["SERVICE_TOKEN_KEY"],
     settings: ["CONSOLE_GRAFANA_URL"],
     memory: { requestMiB: 128, limitMiB: 192, nodeOptions: "--max-semi-space-size=8" }
   }
@@ -242,9 +245,21 @@ export const callUrlVariable = (callee: ServiceName): string => `${callee.toUppe
 export const localUrl = (service: ServiceName, portOffset: number): string =>
   `http://127.0.0.1:${Services[service].port + portOffset}`
 
-/** Who calls a service: the only callers its internal endpoints should admit. */
+/** Who calls a service: the only callers its port admits (service tokens, NetworkPolicies). */
 export const callersOf = (callee: ServiceName): ReadonlyArray<ServiceName> =>
   ServiceNames.filter((n) => Services[n].calls.includes(callee))
+
+/**
+ * Services that answer people, not only services: the gateway (the public API, behind the ingress) and the
+ * console (browsers). Their users' own credentials are their gate. Every other service's port answers only a
+ * request carrying a service token of one of its declared callers (shared/auth/ServiceTokens.ts), health and
+ * metrics paths aside.
+ */
+export const PeopleFacing: ReadonlyArray<ServiceName> = ["gateway", "console"]
+export const requiresServiceToken = (service: ServiceName): boolean => !PeopleFacing.includes(service)
+
+/** Paths every service port answers without a service token: probes and scrapes. */
+export const OpenPaths: ReadonlySet<string> = new Set(Object.values(HealthPaths))
 
 /** Settings every process reads (AppConfig's common part, the HTTP server, telemetry). */
 export const CommonSettings = [

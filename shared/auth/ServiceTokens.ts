@@ -39,10 +39,7 @@ export interface ServiceTokenService {
   /** a token naming `caller` to `callee`, reused while it has more than 15 s to live */
   readonly mint: (caller: ServiceName, callee: ServiceName) => Effect.Effect<string>
   /** the calling service, when the token is valid, for `callee`, and from one of its declared callers */
-  readonly verify: (
-    token: string | undefined,
-    callee: ServiceName
-  ) => Effect.Effect<ServiceName, ServiceTokenRefusal>
+  readonly verify: (token: string | undefined, callee: ServiceName) => Effect.Effect<ServiceName, ServiceTokenRefusal>
 }
 
 export class ServiceTokens extends Context.Tag("brandme/ServiceTokens")<ServiceTokens, ServiceTokenService>() {}

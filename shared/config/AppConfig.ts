@@ -171,9 +171,7 @@ export const appConfig = Config.all({
     jwtPublicKey: Config.option(Config.string("JWT_PUBLIC_KEY")),
     jwtIssuer: Config.string("JWT_ISSUER").pipe(Config.withDefault("brandme-identity")),
     /** HMAC key of the service tokens calls between services carry (shared/auth/ServiceTokens.ts) */
-    serviceTokenKey: Config.redacted("SERVICE_TOKEN_KEY").pipe(
-      Config.withDefault(Redacted.make(DEV_SERVICE_TOKEN_KEY))
-    )
+    serviceTokenKey: Config.redacted("SERVICE_TOKEN_KEY").pipe(Config.withDefault(Redacted.make(DEV_SERVICE_TOKEN_KEY)))
   }),
   audit: Config.all({
     origin: Config.string("AUDIT_LOG_ORIGIN").pipe(Config.withDefault("brandme.local/audit")),

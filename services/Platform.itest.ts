@@ -144,7 +144,12 @@ describe("process start-up", () => {
     // policy is held to its own secrets and connections, not to the orchestrator's or the signers'
     const policyRun = await runMain({ APP_ENV: "production", SERVICE: "policy" })
     expect(policyRun.code).not.toBe(0)
-    for (const needed of ["DATABASE_URL", "REDIS_URL", "JWT_PUBLIC_KEY is not set (needed by policy)"])
+    for (const needed of [
+      "DATABASE_URL",
+      "REDIS_URL",
+      "JWT_PUBLIC_KEY is not set (needed by policy)",
+      "SERVICE_TOKEN_KEY is not set (needed by policy)"
+    ])
       expect(policyRun.stderr).toContain(needed)
     for (const secret of ["AUDIT_SIGNING_KEY", "CHAIN_SIGNING_KEY", "JWT_PRIVATE_KEY", "WEBHOOK_SIGNING_SECRET"])
       expect(policyRun.stderr).not.toContain(secret)

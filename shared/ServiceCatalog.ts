@@ -33,7 +33,9 @@ export const SecretVariables = [
   "CHAIN_SIGNING_KEY",
   "BLOCKFROST_PROJECT_ID",
   "PII_MASTER_KEY",
-  "WEBHOOK_SIGNING_SECRET"
+  "WEBHOOK_SIGNING_SECRET",
+  // the HMAC key of service tokens (shared/auth/ServiceTokens.ts): read by every service that calls or is called
+  "SERVICE_TOKEN_KEY"
 ] as const
 export type SecretVariable = (typeof SecretVariables)[number]
 
@@ -85,7 +87,7 @@ export const Services: Readonly<Record<ServiceName, ServiceSpec>> = {
     // Calls brain, policy and knowledge on every cold scan; the others only for the admins' operations page
     // (services/orchestrator/Ops.ts reads each service's /health)
     calls: ["brain", "policy", "knowledge", "identity", "compliance", "chain", "agentic", "orchestrator", "console"],
-    secrets: ["JWT_PRIVATE_KEY", "JWT_PUBLIC_KEY", "PII_MASTER_KEY"],
+    secrets: ["JWT_PRIVATE_KEY", "JWT_PUBLIC_KEY", "PII_MASTER_KEY", "SERVICE_TOKEN_KEY"],
     settings: [
       "INTERNAL_CALLS",
       "RATE_LIMIT_PER_IP",
@@ -106,7 +108,7 @@ export const Services: Readonly<Record<ServiceName, ServiceSpec>> = {
     required: [],
     optional: [],
     calls: [],
-    secrets: [],
+    secrets: ["SERVICE_TOKEN_KEY"],
     settings: [],
     memory: { requestMiB: 128, limitMiB: 192, nodeOptions: "--max-semi-space-size=8 --max-old-space-size=96" }
   },
@@ -117,7 +119,7 @@ export const Services: Readonly<Record<ServiceName, ServiceSpec>> = {
     required: ["database", "redis"],
     optional: ["nats", "queue"],
     calls: [],
-    secrets: ["JWT_PUBLIC_KEY", "PII_MASTER_KEY"],
+    secrets: ["JWT_PUBLIC_KEY", "PII_MASTER_KEY", "SERVICE_TOKEN_KEY"],
     settings: ["JWT_ISSUER", "GDPR_ENABLED", "CCPA_ENABLED", "UNKNOWN_REGION_REGIME"],
     memory: { requestMiB: 128, limitMiB: 192, nodeOptions: "--max-semi-space-size=8 --max-old-space-size=96" }
   },
@@ -128,7 +130,7 @@ export const Services: Readonly<Record<ServiceName, ServiceSpec>> = {
     required: ["database", "redis"],
     optional: ["nats", "queue"],
     calls: [],
-    secrets: ["JWT_PRIVATE_KEY", "JWT_PUBLIC_KEY", "PII_MASTER_KEY"],
+    secrets: ["JWT_PRIVATE_KEY", "JWT_PUBLIC_KEY", "PII_MASTER_KEY", "SERVICE_TOKEN_KEY"],
     settings: ["JWT_ISSUER", "GDPR_ENABLED", "CCPA_ENABLED"],
     memory: { requestMiB: 128, limitMiB: 192, nodeOptions: "--max-semi-space-size=8 --max-old-space-size=96" }
   },
@@ -139,7 +141,7 @@ export const Services: Readonly<Record<ServiceName, ServiceSpec>> = {
     required: ["database", "redis"],
     optional: ["nats"],
     calls: [],
-    secrets: ["JWT_PUBLIC_KEY", "PII_MASTER_KEY"],
+    secrets: ["JWT_PUBLIC_KEY", "PII_MASTER_KEY", "SERVICE_TOKEN_KEY"],
     settings: ["JWT_ISSUER"],
     memory: { requestMiB: 128, limitMiB: 192, nodeOptions: "--max-semi-space-size=8 --max-old-space-size=96" }
   },
@@ -150,7 +152,7 @@ export const Services: Readonly<Record<ServiceName, ServiceSpec>> = {
     required: ["database"],
     optional: ["redis"],
     calls: [],
-    secrets: ["JWT_PUBLIC_KEY", "PII_MASTER_KEY"],
+    secrets: ["JWT_PUBLIC_KEY", "PII_MASTER_KEY", "SERVICE_TOKEN_KEY"],
     settings: ["JWT_ISSUER", "AUDIT_LOG_ORIGIN"],
     memory: { requestMiB: 128, limitMiB: 192, nodeOptions: "--max-semi-space-size=8 --max-old-space-size=96" }
   },
@@ -161,7 +163,7 @@ export const Services: Readonly<Record<ServiceName, ServiceSpec>> = {
     required: ["database"],
     optional: ["redis"],
     calls: [],
-    secrets: ["JWT_PUBLIC_KEY", "CHAIN_SIGNING_KEY", "BLOCKFROST_PROJECT_ID"],
+    secrets: ["JWT_PUBLIC_KEY", "CHAIN_SIGNING_KEY", "BLOCKFROST_PROJECT_ID", "SERVICE_TOKEN_KEY"],
     settings: ["JWT_ISSUER", "AUDIT_LOG_ORIGIN", ...ChainSettings],
     memory: { requestMiB: 128, limitMiB: 192, nodeOptions: "--max-semi-space-size=8 --max-old-space-size=96" }
   },
@@ -172,7 +174,7 @@ export const Services: Readonly<Record<ServiceName, ServiceSpec>> = {
     required: ["database", "nats"],
     optional: ["redis"],
     calls: [],
-    secrets: [],
+    secrets: ["SERVICE_TOKEN_KEY"],
     settings: ["AGENTIC_CLONE_WINDOW_SECONDS", "AGENTIC_FAILED_AUTH_THRESHOLD", "AGENTIC_FAILED_AUTH_WINDOW_SECONDS"],
     memory: { requestMiB: 128, limitMiB: 192, nodeOptions: "--max-semi-space-size=8 --max-old-space-size=96" }
   },
@@ -189,7 +191,8 @@ export const Services: Readonly<Record<ServiceName, ServiceSpec>> = {
       "CHAIN_SIGNING_KEY",
       "BLOCKFROST_PROJECT_ID",
       "PII_MASTER_KEY",
-      "WEBHOOK_SIGNING_SECRET"
+      "WEBHOOK_SIGNING_SECRET",
+      "SERVICE_TOKEN_KEY"
     ],
     settings: [
       "ORCHESTRATOR_ROLE",
@@ -221,7 +224,7 @@ export const Services: Readonly<Record<ServiceName, ServiceSpec>> = {
     required: [],
     optional: [],
     calls: ["gateway", "compliance", "chain"],
-    secrets: [],
+    secrets: ["SERVICE_TOKEN_KEY"],
     settings: ["CONSOLE_GRAFANA_URL"],
     memory: { requestMiB: 128, limitMiB: 192, nodeOptions: "--max-semi-space-size=8 --max-old-space-size=96" }
   }
@@ -243,9 +246,21 @@ export const callUrlVariable = (callee: ServiceName): string => `${callee.toUppe
 export const localUrl = (service: ServiceName, portOffset: number): string =>
   `http://127.0.0.1:${Services[service].port + portOffset}`
 
-/** Who calls a service: the only callers its internal endpoints should admit. */
+/** Who calls a service: the only callers its port admits (service tokens, NetworkPolicies). */
 export const callersOf = (callee: ServiceName): ReadonlyArray<ServiceName> =>
   ServiceNames.filter((n) => Services[n].calls.includes(callee))
+
+/**
+ * Services that answer people, not only services: the gateway (the public API, behind the ingress) and the
+ * console (browsers). Their users' own credentials are their gate. Every other service's port answers only a
+ * request carrying a service token of one of its declared callers (shared/auth/ServiceTokens.ts), health and
+ * metrics paths aside.
+ */
+export const PeopleFacing: ReadonlyArray<ServiceName> = ["gateway", "console"]
+export const requiresServiceToken = (service: ServiceName): boolean => !PeopleFacing.includes(service)
+
+/** Paths every service port answers without a service token: probes and scrapes. */
+export const OpenPaths: ReadonlySet<string> = new Set(Object.values(HealthPaths))
 
 /** Settings every process reads (AppConfig's common part, the HTTP server, telemetry). */
 export const CommonSettings = [

@@ -93,6 +93,7 @@ export interface AppSecrets {
   readonly blockfrostProjectId: pulumi.Output<string>
   readonly piiMasterKey: pulumi.Output<string>
   readonly webhookSigningSecret: pulumi.Output<string>
+  readonly serviceTokenKey: pulumi.Output<string>
   readonly grafanaAdminPassword: pulumi.Output<string>
   readonly pagerdutyRoutingKey: pulumi.Output<string>
   readonly slackWebhookUrl: pulumi.Output<string>
@@ -330,6 +331,7 @@ export const loadConfig = (): StackConfig => {
       blockfrostProjectId: cfg.requireSecret("blockfrostProjectId"),
       piiMasterKey: cfg.requireSecret("piiMasterKey"),
       webhookSigningSecret: cfg.requireSecret("webhookSigningSecret"),
+      serviceTokenKey: cfg.requireSecret("serviceTokenKey"),
       grafanaAdminPassword: cfg.requireSecret("grafanaAdminPassword"),
       pagerdutyRoutingKey: cfg.requireSecret("pagerdutyRoutingKey"),
       slackWebhookUrl: cfg.requireSecret("slackWebhookUrl")

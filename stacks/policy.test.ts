@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi"
 import { describe, expect, it } from "vitest"
 import type { RecordedResource } from "./offline/harness.js"
+import { networkPolicies, type Pod, reaches } from "./offline/networkPolicy.js"
 import * as policy from "./offline/policy.js"
 import { validateObject } from "./offline/schema.js"
 
@@ -185,5 +186,51 @@ describe("policy checks catch what they exist for", () => {
     expect(
       validateObject({ apiVersion: "monitoring.coreos.com/v1", kind: "ServiceMonitor", metadata: { name: "Bad_Name" } })
     ).toEqual(["ServiceMonitor -/Bad_Name: name is not DNS-1123", "ServiceMonitor -/Bad_Name: no spec"])
+  })
+
+  it("network reachability: the deny-all, a callers-only rule, and the broad rule it replaced", () => {
+    const np = (name: string, spec: Record<string, unknown>) =>
+      res("kubernetes:networking.k8s.io/v1:NetworkPolicy", name, {
+        apiVersion: "networking.k8s.io/v1",
+        kind: "NetworkPolicy",
+        metadata: { name, namespace: "brandme" },
+        spec
+      })
+    const pod = (service: string): Pod => ({
+      namespace: "brandme",
+      labels: { "app.kubernetes.io/part-of": "brandme", "app.kubernetes.io/component": service }
+    })
+    const denyAll = np("deny", { podSelector: {}, policyTypes: ["Ingress", "Egress"] })
+    const callersOnly = np("callers", {
+      podSelector: { matchLabels: { "app.kubernetes.io/component": "knowledge" } },
+      policyTypes: ["Ingress"],
+      ingress: [
+        {
+          from: [
+            {
+              podSelector: {
+                matchExpressions: [{ key: "app.kubernetes.io/component", operator: "In", values: ["gateway"] }]
+              }
+            }
+          ],
+          ports: [{ protocol: "TCP", port: 8101 }]
+        }
+      ]
+    })
+    const anyEgress = np("egress", { podSelector: {}, policyTypes: ["Egress"], egress: [{}] })
+    const broad = np("broad", {
+      podSelector: { matchLabels: { "app.kubernetes.io/part-of": "brandme" } },
+      policyTypes: ["Ingress"],
+      ingress: [{ from: [{ podSelector: { matchLabels: { "app.kubernetes.io/part-of": "brandme" } } }] }]
+    })
+    const tight = networkPolicies([denyAll, callersOnly, anyEgress])
+    expect(reaches(networkPolicies([denyAll]), pod("gateway"), pod("knowledge"), 8101)).toBe(false)
+    expect(reaches(tight, pod("gateway"), pod("knowledge"), 8101)).toBe(true)
+    expect(reaches(tight, pod("gateway"), pod("knowledge"), 9999)).toBe(false)
+    expect(reaches(tight, pod("brain"), pod("knowledge"), 8101)).toBe(false)
+    expect(reaches(tight, { ...pod("gateway"), namespace: "other" }, pod("knowledge"), 8101)).toBe(false)
+    expect(
+      reaches(networkPolicies([denyAll, callersOnly, anyEgress, broad]), pod("brain"), pod("knowledge"), 8101)
+    ).toBe(true)
   })
 })

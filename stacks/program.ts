@@ -64,6 +64,7 @@ const gcpFoundation = (cfg: StackConfig, g: GcpConfig, root: pulumi.ComponentRes
         blockfrostProjectId: s.blockfrostProjectId,
         piiMasterKey: s.piiMasterKey,
         webhookSigningSecret: s.webhookSigningSecret,
+        serviceTokenKey: s.serviceTokenKey,
         grafanaAdminPassword: s.grafanaAdminPassword,
         pagerdutyRoutingKey: s.pagerdutyRoutingKey,
         slackWebhookUrl: s.slackWebhookUrl
@@ -158,6 +159,7 @@ export const brandme = (cfg: StackConfig, options: BrandmeOptions = {}): Brandme
               blockfrostProjectId: s.blockfrostProjectId,
               piiMasterKey: s.piiMasterKey,
               webhookSigningSecret: s.webhookSigningSecret,
+              serviceTokenKey: s.serviceTokenKey,
               grafanaAdminPassword: s.grafanaAdminPassword,
               pagerdutyRoutingKey: s.pagerdutyRoutingKey,
               slackWebhookUrl: s.slackWebhookUrl

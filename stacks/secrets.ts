@@ -23,6 +23,7 @@ export type SecretName =
   | "blockfrostProjectId"
   | "piiMasterKey"
   | "webhookSigningSecret"
+  | "serviceTokenKey"
   | "grafanaAdminPassword"
   | "pagerdutyRoutingKey"
   | "slackWebhookUrl"
@@ -82,6 +83,7 @@ export const SecretDefs: ReadonlyArray<SecretDef> = [
   app("blockfrostProjectId", "brandme-blockfrost-project-id", "BLOCKFROST_PROJECT_ID"),
   app("piiMasterKey", "brandme-pii-master-key", "PII_MASTER_KEY"),
   app("webhookSigningSecret", "brandme-webhook-signing-secret", "WEBHOOK_SIGNING_SECRET"),
+  app("serviceTokenKey", "brandme-service-token-key", "SERVICE_TOKEN_KEY"),
   obs("grafanaAdminPassword", "grafana-admin-password", GrafanaAdminSecret, GrafanaAdminKeys.password),
   obs(
     "pagerdutyRoutingKey",

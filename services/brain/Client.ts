@@ -1,6 +1,7 @@
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as HttpApiClient from "@effect/platform/HttpApiClient"
 import { Context, Effect, Layer } from "effect"
+import { ServiceTokens, withServiceToken } from "../../shared/auth/ServiceTokens.js"
 import type { Intent } from "../../shared/domain/Scan.js"
 import { BrainApi, type IntentNotAllowed, type IntentRequest } from "./Api.js"
 import { Brain } from "./Brain.js"
@@ -22,13 +23,22 @@ export class BrainClient extends Context.Tag("brandme/BrainClient")<BrainClient,
   static readonly Http = (baseUrl: string) =>
     Layer.effect(
       BrainClient,
-      Effect.map(HttpApiClient.make(BrainApi, { baseUrl, transformClient: retagErrors }), (client) => ({
-        resolveIntent: (req) =>
-          client.internal.resolveIntent({ payload: req }).pipe(
-            Effect.map((r) => r.intent),
-            Effect.catchTags(callFailed("brain")),
-            Effect.withSpan("BrainClient.resolveIntent")
-          )
-      }))
+      Effect.flatMap(ServiceTokens, (tokens) =>
+        Effect.map(
+          HttpApiClient.make(BrainApi, {
+            baseUrl,
+            // the gateway's service token for brain on every call (shared/auth/ServiceTokens.ts)
+            transformClient: (c) => withServiceToken(tokens, "gateway", "brain")(retagErrors(c))
+          }),
+          (client) => ({
+            resolveIntent: (req) =>
+              client.internal.resolveIntent({ payload: req }).pipe(
+                Effect.map((r) => r.intent),
+                Effect.catchTags(callFailed("brain")),
+                Effect.withSpan("BrainClient.resolveIntent")
+              )
+          })
+        )
+      )
     ).pipe(Layer.provide(FetchHttpClient.layer))
 }

@@ -6,14 +6,17 @@ import { AppConfig } from "../../shared/config/AppConfig.js"
 import { errorResponse } from "../../shared/http/Errors.js"
 import { healthHandlers } from "../../shared/http/HealthHttp.js"
 import { serveService } from "../../shared/http/Server.js"
-import { callUrlVariable, localUrl } from "../../shared/ServiceCatalog.js"
+import { ServiceTokenHeader, ServiceTokens, ServiceTokensLive } from "../../shared/auth/ServiceTokens.js"
+import { callUrlVariable, localUrl, requiresServiceToken } from "../../shared/ServiceCatalog.js"
 import { AuditUpstreamUnavailable, ConsoleApi } from "./Api.js"
 import { appPage, appStyles } from "./app/page.js"
 import { auditorPage } from "./auditor/page.js"
 import { appBundle, type Bundle, buildAuditorBundle } from "./Bundle.js"
 
+type UpstreamName = "gateway" | "compliance" | "chain"
+
 /** Where the console forwards: `<NAME>_URL` (the catalog's calls), by default the local port of that service. */
-const upstreamUrl = (name: "gateway" | "compliance" | "chain") =>
+const upstreamUrl = (name: UpstreamName) =>
   Effect.gen(function* () {
     const config = yield* AppConfig
     const key = callUrlVariable(name)
@@ -81,6 +84,18 @@ const forwardedHeaders = (req: HttpServerRequest.HttpServerRequest, token: strin
   return headers
 }
 
+/**
+ * The console's service token for an upstream that answers services only (compliance, chain); the gateway is
+ * public. The person's own token still travels in Authorization and is checked there.
+ */
+const withServiceToken = (headers: Record<string, string>, upstream: UpstreamName) =>
+  requiresServiceToken(upstream)
+    ? Effect.map(
+        Effect.flatMap(ServiceTokens, (tokens) => tokens.mint("console", upstream)),
+        (token) => ({ ...headers, [ServiceTokenHeader]: token })
+      )
+    : Effect.succeed(headers)
+
 const serveBundle = (bundle: Bundle) =>
   Effect.map(HttpServerRequest.HttpServerRequest, (req) =>
     req.headers["if-none-match"] === bundle.etag
@@ -102,7 +117,9 @@ const AuditorLive = HttpApiBuilder.group(ConsoleApi, "auditor", (h) =>
       const headers = forwardedHeaders(req, undefined)
       const auth = req.headers.authorization
       if (auth !== undefined) headers.authorization = auth
-      return relay(yield* send(`${upstream}${req.url}`, { method: "GET", headers }))
+      return relay(
+        yield* send(`${upstream}${req.url}`, { method: "GET", headers: yield* withServiceToken(headers, "compliance") })
+      )
     }).pipe(Effect.withSpan("Console.forwardAudit", { captureStackTrace: false }))
 
     return h
@@ -145,8 +162,9 @@ const AppLive = HttpApiBuilder.group(ConsoleApi, "app", (h) =>
       { title: "Alerts firing", url: `${grafana}/alerting/list?search=state:firing` },
       { title: "Explore logs and traces", url: `${grafana}/explore` }
     ])
-    const upstreamFor = (path: string) =>
-      path.startsWith("/v1/audit/") ? compliance : path.startsWith("/v1/chain/") ? chain : gateway
+    const upstreamFor = (path: string): UpstreamName =>
+      path.startsWith("/v1/audit/") ? "compliance" : path.startsWith("/v1/chain/") ? "chain" : "gateway"
+    const urls = { gateway, compliance, chain }
 
     const tokenOf = (req: HttpServerRequest.HttpServerRequest) => {
       const t = req.cookies[SESSION_COOKIE]
@@ -168,9 +186,10 @@ const AppLive = HttpApiBuilder.group(ConsoleApi, "app", (h) =>
       const type = req.headers["content-type"]
       if (type !== undefined) headers["content-type"] = type
       const body = req.method === "GET" || req.method === "DELETE" ? undefined : yield* Effect.orDie(req.text)
-      const res = yield* send(`${upstreamFor(path)}${path}`, {
+      const upstream = upstreamFor(path)
+      const res = yield* send(`${urls[upstream]}${path}`, {
         method: req.method,
-        headers,
+        headers: yield* withServiceToken(headers, upstream),
         ...(body !== undefined && body.length > 0 ? { body } : {})
       })
       // an ended session: forget the cookie so the app shows the sign-in page
@@ -255,5 +274,7 @@ const AppLive = HttpApiBuilder.group(ConsoleApi, "app", (h) =>
 export const ConsoleHttpLive = serveService(
   "console",
   ConsoleApi,
-  Layer.mergeAll(HttpApiBuilder.group(ConsoleApi, "health", healthHandlers), AuditorLive, AppLive)
+  Layer.mergeAll(HttpApiBuilder.group(ConsoleApi, "health", healthHandlers), AuditorLive, AppLive).pipe(
+    Layer.provide(ServiceTokensLive)
+  )
 )

@@ -1,6 +1,7 @@
 import { createServer, type IncomingHttpHeaders } from "node:http"
 import { Effect, Layer, Tracer } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { makeServiceTokens, ServiceTokenHeader, ServiceTokens } from "../../shared/auth/ServiceTokens.js"
 import { BrainClient } from "../brain/Client.js"
 import { defaultMode } from "./Calls.js"
 
@@ -26,6 +27,8 @@ const stub = createServer((req, res) => {
   })
 })
 let base = ""
+const tokens = makeServiceTokens("calls-itest-service-token-key-0123456789")
+const brainOver = (url: string) => BrainClient.Http(url).pipe(Layer.provide(Layer.succeed(ServiceTokens, tokens)))
 
 beforeAll(async () => {
   await new Promise<void>((r) => stub.listen(0, "127.0.0.1", () => r()))
@@ -42,18 +45,27 @@ describe("internal HTTP calls", () => {
     const intent = await Effect.runPromise(
       Effect.flatMap(BrainClient, (b) => b.resolveIntent({ role: "public", relation: "none" })).pipe(
         Effect.withSpan("Gateway.scan", { parent }),
-        Effect.provide(BrainClient.Http(base))
+        Effect.provide(brainOver(base))
       )
     )
     expect(intent).toBe("care_instructions")
     expect(seen.at(-1)?.traceparent).toMatch(/^00-0af7651916cd43dd8448eb211c80319c-[0-9a-f]{16}-0[01]$/)
   })
 
+  it("carry the gateway's service token for brain, one token reused across calls", async () => {
+    const call = Effect.flatMap(BrainClient, (b) => b.resolveIntent({ role: "public", relation: "none" }))
+    await Effect.runPromise(Effect.zipRight(call, call).pipe(Effect.provide(Layer.fresh(brainOver(base)))))
+    const [first, second] = seen.slice(-2).map((h) => h[ServiceTokenHeader])
+    expect(typeof first).toBe("string")
+    expect(second).toBe(first)
+    expect(await Effect.runPromise(tokens.verify(String(first), "brain"))).toBe("gateway")
+  })
+
   it("turn the callee's JSON error back into its typed error", async () => {
     const out = await Effect.runPromise(
       Effect.flip(
         Effect.flatMap(BrainClient, (b) => b.resolveIntent({ role: "public", relation: "none", hint: "audit" })).pipe(
-          Effect.provide(Layer.fresh(BrainClient.Http(`${base}/x`)))
+          Effect.provide(Layer.fresh(brainOver(`${base}/x`)))
         )
       )
     )

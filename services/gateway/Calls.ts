@@ -1,4 +1,5 @@
 import { Config, Effect, Layer } from "effect"
+import { ServiceTokensLive } from "../../shared/auth/ServiceTokens.js"
 import { AppConfig } from "../../shared/config/AppConfig.js"
 import { callUrlVariable, localUrl } from "../../shared/ServiceCatalog.js"
 import { BrainClient } from "../brain/Client.js"
@@ -15,8 +16,13 @@ export type CallMode = "inprocess" | "http"
 
 export const InProcessCalls = Layer.mergeAll(BrainClient.InProcess, PolicyClient.InProcess, KnowledgeClient.InProcess)
 
+/** over HTTP, each call with the gateway's service token for its callee (signed with SERVICE_TOKEN_KEY) */
 export const HttpCalls = (urls: { readonly brain: string; readonly policy: string; readonly knowledge: string }) =>
-  Layer.mergeAll(BrainClient.Http(urls.brain), PolicyClient.Http(urls.policy), KnowledgeClient.Http(urls.knowledge))
+  Layer.mergeAll(
+    BrainClient.Http(urls.brain),
+    PolicyClient.Http(urls.policy),
+    KnowledgeClient.Http(urls.knowledge)
+  ).pipe(Layer.provide(ServiceTokensLive))
 
 export const defaultMode = (service: string): CallMode => {
   const names = service.split(",").map((s) => s.trim())

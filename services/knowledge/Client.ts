@@ -1,6 +1,7 @@
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as HttpApiClient from "@effect/platform/HttpApiClient"
 import { Context, Effect, Layer } from "effect"
+import { ServiceTokens, withServiceToken } from "../../shared/auth/ServiceTokens.js"
 import type { TagRef } from "../../shared/domain/DigitalLink.js"
 import type { FacetGroup } from "../../shared/domain/Scan.js"
 import { callFailed, retagErrors, type UpstreamError } from "../gateway/Upstream.js"
@@ -25,15 +26,24 @@ export class KnowledgeClient extends Context.Tag("brandme/KnowledgeClient")<Know
   static readonly Http = (baseUrl: string) =>
     Layer.effect(
       KnowledgeClient,
-      Effect.map(HttpApiClient.make(KnowledgeApi, { baseUrl, transformClient: retagErrors }), (client) => ({
-        resolve: (ref) =>
-          client.internal
-            .resolve({ payload: { ref } })
-            .pipe(Effect.catchTags(callFailed("knowledge")), Effect.withSpan("KnowledgeClient.resolve")),
-        view: (garmentId, allowed) =>
-          client.internal
-            .view({ payload: { garmentId, allowed } })
-            .pipe(Effect.catchTags(callFailed("knowledge")), Effect.withSpan("KnowledgeClient.view"))
-      }))
+      Effect.flatMap(ServiceTokens, (tokens) =>
+        Effect.map(
+          HttpApiClient.make(KnowledgeApi, {
+            baseUrl,
+            // the gateway's service token for knowledge on every call (shared/auth/ServiceTokens.ts)
+            transformClient: (c) => withServiceToken(tokens, "gateway", "knowledge")(retagErrors(c))
+          }),
+          (client) => ({
+            resolve: (ref) =>
+              client.internal
+                .resolve({ payload: { ref } })
+                .pipe(Effect.catchTags(callFailed("knowledge")), Effect.withSpan("KnowledgeClient.resolve")),
+            view: (garmentId, allowed) =>
+              client.internal
+                .view({ payload: { garmentId, allowed } })
+                .pipe(Effect.catchTags(callFailed("knowledge")), Effect.withSpan("KnowledgeClient.view"))
+          })
+        )
+      )
     ).pipe(Layer.provide(FetchHttpClient.layer))
 }

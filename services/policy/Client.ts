@@ -1,6 +1,7 @@
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as HttpApiClient from "@effect/platform/HttpApiClient"
 import { Context, Effect, Layer } from "effect"
+import { ServiceTokens, withServiceToken } from "../../shared/auth/ServiceTokens.js"
 import type { Decision } from "../../shared/domain/Scan.js"
 import { callFailed, retagErrors, type UpstreamError } from "../gateway/Upstream.js"
 import { type DecisionRequest, PolicyApi } from "./Api.js"
@@ -20,11 +21,20 @@ export class PolicyClient extends Context.Tag("brandme/PolicyClient")<PolicyClie
   static readonly Http = (baseUrl: string) =>
     Layer.effect(
       PolicyClient,
-      Effect.map(HttpApiClient.make(PolicyApi, { baseUrl, transformClient: retagErrors }), (client) => ({
-        decide: (req) =>
-          client.internal
-            .decide({ payload: req })
-            .pipe(Effect.catchTags(callFailed("policy")), Effect.withSpan("PolicyClient.decide"))
-      }))
+      Effect.flatMap(ServiceTokens, (tokens) =>
+        Effect.map(
+          HttpApiClient.make(PolicyApi, {
+            baseUrl,
+            // the gateway's service token for policy on every call (shared/auth/ServiceTokens.ts)
+            transformClient: (c) => withServiceToken(tokens, "gateway", "policy")(retagErrors(c))
+          }),
+          (client) => ({
+            decide: (req) =>
+              client.internal
+                .decide({ payload: req })
+                .pipe(Effect.catchTags(callFailed("policy")), Effect.withSpan("PolicyClient.decide"))
+          })
+        )
+      )
     ).pipe(Layer.provide(FetchHttpClient.layer))
 }

@@ -12,6 +12,7 @@ const productionEnv = {
   PII_MASTER_KEY: "k2",
   CHAIN_SIGNING_KEY: "k3",
   WEBHOOK_SIGNING_SECRET: "k4",
+  SERVICE_TOKEN_KEY: "k5",
   DATABASE_URL: "postgres://app:pw@db:5432/brandme",
   DATABASE_SSL: "verify-full",
   REDIS_URL: "rediss://:pw@cache:6379",
@@ -35,6 +36,7 @@ describe("configuration", () => {
       "PII_MASTER_KEY",
       "CHAIN_SIGNING_KEY",
       "WEBHOOK_SIGNING_SECRET",
+      "SERVICE_TOKEN_KEY",
       "DATABASE_SSL",
       "DATABASE_URL",
       "REDIS_URL",
@@ -75,10 +77,15 @@ describe("configuration", () => {
       DATABASE_URL: "postgres://app:pw@db:5432/brandme",
       DATABASE_SSL: "verify-full",
       REDIS_URL: "rediss://:pw@cache:6379",
-      CHAIN_PROVIDER: "blockfrost"
+      CHAIN_PROVIDER: "blockfrost",
+      SERVICE_TOKEN_KEY: "k5"
     }
-    // brain reads no secret: the development keys it never uses do not stop it
+    // brain reads one secret, the service token key: the development keys it never uses do not stop it
     expect(insecureSettings(testConfig(safe), ["brain"])).toEqual([])
+    const { SERVICE_TOKEN_KEY: _key, ...noServiceKey } = safe
+    expect(insecureSettings(testConfig(noServiceKey), ["brain", "console"])).toEqual([
+      "SERVICE_TOKEN_KEY is not set (needed by brain, console)"
+    ])
     // the console reads no chain setting: CHAIN_PROVIDER=local is not its problem
     expect(insecureSettings(testConfig({ ...safe, CHAIN_PROVIDER: "local" }), ["console"])).toEqual([])
     expect(insecureSettings(testConfig({ ...safe, CHAIN_PROVIDER: "local" }), ["chain"]).join("\n")).toContain(

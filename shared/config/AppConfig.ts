@@ -21,6 +21,7 @@ export const DEV_AUDIT_SIGNING_KEY = "dev-only-insecure-audit-key"
 export const DEV_PII_MASTER_KEY = "dev-only-insecure-pii-master-key"
 export const DEV_CHAIN_SIGNING_KEY = "dev-only-insecure-chain-key"
 export const DEV_WEBHOOK_SECRET = "dev-only-insecure-webhook-secret"
+export const DEV_SERVICE_TOKEN_KEY = "dev-only-insecure-service-token-key-0123456789"
 
 const positiveInt = (name: string, fallback: number) =>
   Config.integer(name).pipe(
@@ -178,7 +179,9 @@ export const appConfig = Config.all({
     jwtSecret: Config.redacted("JWT_SECRET").pipe(Config.withDefault(Redacted.make(DEV_JWT_SECRET))),
     jwtPrivateKey: Config.option(Config.redacted("JWT_PRIVATE_KEY")),
     jwtPublicKey: Config.option(Config.string("JWT_PUBLIC_KEY")),
-    jwtIssuer: Config.string("JWT_ISSUER").pipe(Config.withDefault("brandme-identity"))
+    jwtIssuer: Config.string("JWT_ISSUER").pipe(Config.withDefault("brandme-identity")),
+    /** HMAC key of the service tokens calls between services carry (shared/auth/ServiceTokens.ts) */
+    serviceTokenKey: Config.redacted("SERVICE_TOKEN_KEY").pipe(Config.withDefault(Redacted.make(DEV_SERVICE_TOKEN_KEY)))
   }),
   audit: Config.all({
     origin: Config.string("AUDIT_LOG_ORIGIN").pipe(Config.withDefault("brandme.local/audit")),
@@ -261,6 +264,8 @@ const missingSecret = (c: AppConfigShape, variable: SecretVariable): boolean => 
       return Redacted.value(c.privacy.piiMasterKey) === DEV_PII_MASTER_KEY
     case "WEBHOOK_SIGNING_SECRET":
       return Redacted.value(c.notifications.webhookSecret) === DEV_WEBHOOK_SECRET
+    case "SERVICE_TOKEN_KEY":
+      return Redacted.value(c.auth.serviceTokenKey) === DEV_SERVICE_TOKEN_KEY
   }
 }
 

@@ -12,7 +12,13 @@ import { Context, Effect, Either, Layer, Option } from "effect"
 import { ServeError } from "@effect/platform/HttpServerError"
 import { AppConfig } from "../config/AppConfig.js"
 import { Health, HealthLive } from "./Health.js"
-import { type ServiceName, Services } from "../ServiceCatalog.js"
+import { OpenPaths, requiresServiceToken, type ServiceName, Services } from "../ServiceCatalog.js"
+import {
+  ServiceTokenHeader,
+  ServiceTokens,
+  type ServiceTokenService,
+  ServiceTokensLive
+} from "../auth/ServiceTokens.js"
 import { Metrics, MetricsLive } from "../telemetry/Metrics.js"
 import { errorResponse, normalizeErrorResponse } from "./Errors.js"
 import {
@@ -70,7 +76,7 @@ const checkBody = (req: HttpServerRequest.HttpServerRequest, maxDepth: number) =
 const NUL_IN_URL = /%00/i
 
 /**
- * The request pipeline every service shares: request id (validated), rate-limit guard, CORS, body
+ * The request pipeline every service shares: request id (validated), guards (service identity, rate limits), CORS, body
  * size and JSON shape limits, RED metrics, one JSON error shape for every 4xx/5xx, and the security
  * headers on every answer.
  */
@@ -173,6 +179,34 @@ export class HttpRequestGuard extends Context.Reference<HttpRequestGuard>()("bra
 }) {}
 
 /**
+ * Service identity (shared/auth/ServiceTokens.ts): on a port that answers services only, every request but
+ * probes and scrapes (`OpenPaths`) must carry a service token of one of the port's declared callers.
+ */
+const callerGuard =
+  (service: ServiceName, tokens: ServiceTokenService): RequestGuard =>
+  (req, path) =>
+    OpenPaths.has(path)
+      ? Effect.succeedNone
+      : tokens.verify(req.headers[ServiceTokenHeader], service).pipe(
+          Effect.as(Option.none<HttpServerResponse.HttpServerResponse>()),
+          Effect.catchAll((refused) =>
+            Effect.succeed(
+              Option.some(errorResponse(refused.status, { error: refused.error, message: refused.message }))
+            )
+          )
+        )
+
+/** The caller check first (a request no service sent is refused before anything else looks at it), then `guard`. */
+const guardsOf = (service: ServiceName, tokens: ServiceTokenService, guard: RequestGuard): RequestGuard => {
+  if (!requiresServiceToken(service)) return guard
+  const callers = callerGuard(service, tokens)
+  return (req, path) =>
+    Effect.flatMap(callers(req, path), (refused) =>
+      Option.isSome(refused) ? Effect.succeed(refused) : guard(req, path)
+    )
+}
+
+/**
  * The listener. Graceful shutdown: on scope close (SIGTERM) readiness turns false, the server stops
  * accepting, idle keep-alive sockets close at once and in-flight requests get `SHUTDOWN_GRACE_MS` to
  * finish before their sockets are cut. Pools close after the server (layer order).
@@ -183,7 +217,7 @@ const listener = (service: ServiceName, route: (method: string, path: string) =>
       const config = yield* AppConfig
       const health = yield* Health
       const lane = yield* HttpFrontLane
-      const guard = yield* HttpRequestGuard
+      const guard = guardsOf(service, yield* ServiceTokens, yield* HttpRequestGuard)
       const app = yield* HttpApiBuilder.httpApp
       const handler = yield* NodeHttpServer.makeHandler(pipeline(service, route, guard)(app))
       const server = createServer({ connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS }, (req, res) => {
@@ -270,6 +304,7 @@ export const serveService = <
     Layer.provide(HttpApiBuilder.api(api).pipe(Layer.provide(handlers))),
     Layer.provide(options.lane ?? Layer.empty),
     Layer.provide(options.guard ?? Layer.empty),
+    Layer.provide(ServiceTokensLive),
     Layer.provide(NodeHttpServer.layerContext),
     Layer.provideMerge(HealthLive(service)),
     Layer.provideMerge(MetricsLive(service))

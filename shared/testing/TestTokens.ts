@@ -1,9 +1,11 @@
 import { randomUUID } from "node:crypto"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Redacted } from "effect"
+import { makeServiceTokens, ServiceTokenHeader } from "../auth/ServiceTokens.js"
 import { type Principal, SESSION_TTL_SECONDS, sessionKey, Tokens, TokensLive } from "../auth/Tokens.js"
 import { AppConfig, type AppConfigShape } from "../config/AppConfig.js"
 import { InfraLive } from "../layers/Infra.js"
 import { Redis } from "../layers/Redis.js"
+import type { ServiceName } from "../ServiceCatalog.js"
 
 /**
  * A Bearer token for a fresh principal of `role`, with its live session in Redis — what a signed-in caller
@@ -21,3 +23,19 @@ export const issueTestToken = (config: AppConfigShape, role: Principal["role"]):
       Effect.scoped
     )
   )
+
+/** The service token `caller` sends to `callee` on the services started on `config` (same key, same minting). */
+export const serviceToken = (config: AppConfigShape, caller: ServiceName, callee: ServiceName): Promise<string> =>
+  Effect.runPromise(makeServiceTokens(Redacted.value(config.auth.serviceTokenKey)).mint(caller, callee))
+
+/**
+ * `fetch` as `caller` calls `callee`: every request carries the caller's service token (the services'
+ * ports answer nothing else but probes), the request's own headers (a person's bearer token) beside it.
+ */
+export const fetchAs =
+  (config: AppConfigShape, caller: ServiceName, callee: ServiceName) =>
+  async (url: string, init: RequestInit = {}): Promise<Response> => {
+    const headers = new Headers(init.headers)
+    headers.set(ServiceTokenHeader, await serviceToken(config, caller, callee))
+    return fetch(url, { ...init, headers })
+  }

@@ -94,6 +94,7 @@ export const awsFoundation = (cfg: StackConfig, a: AwsConfig, root: pulumi.Compo
         blockfrostProjectId: s.blockfrostProjectId,
         piiMasterKey: s.piiMasterKey,
         webhookSigningSecret: s.webhookSigningSecret,
+        serviceTokenKey: s.serviceTokenKey,
         grafanaAdminPassword: s.grafanaAdminPassword,
         pagerdutyRoutingKey: s.pagerdutyRoutingKey,
         slackWebhookUrl: s.slackWebhookUrl

@@ -1,7 +1,8 @@
 import * as k8s from "@pulumi/kubernetes"
 import * as pulumi from "@pulumi/pulumi"
-import { Services } from "../../shared/ServiceCatalog.js"
+import { callersOf, type ServiceName, ServiceNames, Services } from "../../shared/ServiceCatalog.js"
 import { NatsPodLabels } from "./Nats.js"
+import { ServiceLabel } from "./Workload.js"
 
 export interface NetworkPoliciesArgs {
   readonly provider: k8s.Provider
@@ -22,7 +23,8 @@ const privateRanges = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254
 
 /**
  * Default deny-all (ingress and egress) in every namespace, then explicit allows: DNS, the
- * ingress controller to the gateway, service to service, services to Postgres/Redis/NATS,
+ * ingress controller to the gateway, each service's port from the pods of its declared callers only
+ * (the catalog's `calls`; the callee checks their service tokens too), services to Postgres/Redis/NATS,
  * OTLP to the collector, Prometheus scrapes, and internet egress on 443 for the chain pod only.
  */
 export class NetworkPolicies extends pulumi.ComponentResource {
@@ -62,6 +64,14 @@ export class NetworkPolicies extends pulumi.ComponentResource {
     const obs = args.observabilityNamespace
     const servicePorts = [...new Set(Object.values(Services).map((s) => s.port))].map(tcp)
     const brandmePods = { podSelector: { matchLabels: partOf } }
+    // a service's pods (every workload of it: the orchestrator's worker and beat alike)
+    const podsOf = (services: ReadonlyArray<ServiceName>) => ({
+      podSelector: {
+        matchLabels: partOf,
+        matchExpressions: [{ key: ServiceLabel, operator: "In", values: [...services] }]
+      }
+    })
+    const servicePods = (service: ServiceName) => ({ matchLabels: { ...partOf, [ServiceLabel]: service } })
 
     policy(app, "allow-ingress-to-gateway", {
       podSelector: { matchLabels: { "app.kubernetes.io/name": "gateway" } },
@@ -75,12 +85,25 @@ export class NetworkPolicies extends pulumi.ComponentResource {
       policyTypes: ["Ingress"],
       ingress: [{ from: [{ namespaceSelector: nsSelector(args.ingressNamespace) }], ports: [tcp(8089)] }]
     })
-    policy(app, "allow-service-to-service", {
-      podSelector: { matchLabels: partOf },
-      policyTypes: ["Ingress", "Egress"],
-      ingress: [{ from: [brandmePods], ports: servicePorts }],
-      egress: [{ to: [brandmePods], ports: servicePorts }]
-    })
+    // service to service: exactly the catalog's calls, on the callee's port, both ends
+    for (const service of ServiceNames) {
+      const callers = callersOf(service)
+      if (callers.length > 0) {
+        policy(app, `allow-callers-to-${service}`, {
+          podSelector: servicePods(service),
+          policyTypes: ["Ingress"],
+          ingress: [{ from: [podsOf(callers)], ports: [tcp(Services[service].port)] }]
+        })
+      }
+      const calls = Services[service].calls
+      if (calls.length > 0) {
+        policy(app, `allow-${service}-calls`, {
+          podSelector: servicePods(service),
+          policyTypes: ["Egress"],
+          egress: calls.map((callee) => ({ to: [podsOf([callee])], ports: [tcp(Services[callee].port)] }))
+        })
+      }
+    }
     policy(app, "allow-prometheus-scrape", {
       podSelector: { matchLabels: partOf },
       policyTypes: ["Ingress"],

@@ -14,9 +14,12 @@ export interface WorkloadArgs {
   readonly monitoring: pulumi.Resource
 }
 
+/** the pod label naming its service (every workload of it: the orchestrator's worker and beat alike) */
+export const ServiceLabel = "app.kubernetes.io/component"
+
 export const labelsFor = (name: string, service: string): Record<string, string> => ({
   "app.kubernetes.io/name": name,
-  "app.kubernetes.io/component": service,
+  [ServiceLabel]: service,
   "app.kubernetes.io/part-of": "brandme"
 })
 

@@ -1,13 +1,15 @@
 import * as path from "node:path"
 import { beforeAll, describe, expect, it } from "vitest"
-import { HealthPaths, ServiceNames, Services } from "../../shared/ServiceCatalog.js"
-import { IngressGeoHeader } from "../components/Ingress.js"
+import { callersOf, HealthPaths, ServiceNames, Services } from "../../shared/ServiceCatalog.js"
+import { IngressGeoHeader, IngressNamespace } from "../components/Ingress.js"
+import { ServiceLabel } from "../components/Workload.js"
 import { readObservabilityFiles } from "../observabilityFiles.js"
 import { mirroredSecrets } from "../secrets.js"
 import { type AwsExpectations, awsStackChecks } from "./awsSuite.js"
 import { checkReleaseValues, helmReleases } from "./chartValues.js"
 import { checkWiring } from "./chartWiring.js"
 import { type ProgramRun, resourceKey, runStack } from "./harness.js"
+import { networkPolicies, type Pod, reaches } from "./networkPolicy.js"
 import * as policy from "./policy.js"
 import { kubernetesObjects, plain } from "./render.js"
 import { validateObject } from "./schema.js"
@@ -192,6 +194,41 @@ export const stackPolicySuite = (stack: string, want: StackExpectations): void =
         (p) => p.metadata.namespace === want.appNamespace && JSON.stringify(p.spec).includes("0.0.0.0/0")
       )
       expect(wide.map((p) => rec(rec(p.spec).podSelector).matchLabels)).toEqual([{ "app.kubernetes.io/name": "chain" }])
+    })
+
+    it("each service port admits exactly the pods of its declared callers; the ingress reaches the gateway only", () => {
+      const policies = networkPolicies(run.resources)
+      // every workload's pods as rendered (the orchestrator's worker and beat are both orchestrator pods)
+      const pods = objects("Deployment").map((d) => ({
+        namespace: d.metadata.namespace ?? "",
+        labels: Object.fromEntries(
+          Object.entries(rec(rec(rec(rec(d.spec).template).metadata).labels)).map(([k, v]) => [k, String(v)])
+        )
+      }))
+      const podsOf = (service: string): ReadonlyArray<Pod> => pods.filter((p) => p.labels[ServiceLabel] === service)
+      const pairs: Array<string> = []
+      for (const callee of ServiceNames)
+        for (const to of podsOf(callee))
+          for (const caller of ServiceNames)
+            for (const from of podsOf(caller))
+              if (reaches(policies, from, to, Services[callee].port)) pairs.push(`${caller} → ${callee}`)
+      const declared = ServiceNames.flatMap((callee) =>
+        callersOf(callee).flatMap((caller) =>
+          podsOf(caller).flatMap(() => podsOf(callee).map(() => `${caller} → ${callee}`))
+        )
+      )
+      expect(pairs.sort()).toEqual(declared.sort())
+      expect(new Set(pairs).size).toBe(ServiceNames.reduce((n, s) => n + callersOf(s).length, 0))
+      // from outside the app namespace: the ingress controller reaches the gateway's port and no other
+      const ingress: Pod = { namespace: IngressNamespace, labels: { "app.kubernetes.io/name": "ingress-nginx" } }
+      const stranger: Pod = { namespace: "default", labels: { "app.kubernetes.io/part-of": "brandme" } }
+      for (const service of ServiceNames)
+        for (const to of podsOf(service)) {
+          expect(reaches(policies, ingress, to, Services[service].port), `ingress → ${service}`).toBe(
+            service === "gateway"
+          )
+          expect(reaches(policies, stranger, to, Services[service].port), `default namespace → ${service}`).toBe(false)
+        }
     })
 
     it("the migration Job runs before every Deployment (dependsOn)", () => {

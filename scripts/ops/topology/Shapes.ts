@@ -1,6 +1,12 @@
 import { readFileSync } from "node:fs"
 import { parse } from "yaml"
-import { HealthPaths, isServiceName, type ProcessName, Services } from "../../../shared/ServiceCatalog.js"
+import {
+  HealthPaths,
+  isServiceName,
+  type ProcessName,
+  type SecretVariable,
+  Services
+} from "../../../shared/ServiceCatalog.js"
 import { runStack } from "../../../stacks/offline/harness.js"
 import { renderedWorkloads } from "../../../stacks/offline/workloadEnv.js"
 import { ComposePath, interpolate } from "../Compose.js"
@@ -71,14 +77,16 @@ const stackSecretHosts = {
   redisQueue: "redis-queue.data.internal"
 }
 
-const appSecrets = (t: TestSecrets): Record<string, string> => ({
+/** one value per catalog secret (the type makes a new SecretVariable a compile error here until it has one) */
+const appSecrets = (t: TestSecrets): Record<SecretVariable, string> => ({
   JWT_PRIVATE_KEY: t.jwtPrivateKey,
   JWT_PUBLIC_KEY: t.jwtPublicKey,
   AUDIT_SIGNING_KEY: t.hex(),
   CHAIN_SIGNING_KEY: t.hex(),
   PII_MASTER_KEY: t.hex(),
   WEBHOOK_SIGNING_SECRET: t.hex(),
-  BLOCKFROST_PROJECT_ID: `mainnet${t.hex().slice(0, 32)}`
+  BLOCKFROST_PROJECT_ID: `mainnet${t.hex().slice(0, 32)}`,
+  SERVICE_TOKEN_KEY: t.hex()
 })
 
 /**

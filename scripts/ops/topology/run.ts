@@ -215,6 +215,20 @@ const main = async () => {
       `scan through ${plan.gatewayHost}: ${scan.status} ${scan.body.slice(0, 300)}`
     )
 
+    // knowledge's port answers its declared callers only (finding 4): the same call without the gateway's
+    // service token is refused (the scan above passed only because the gateway's calls carried one)
+    const knowledge = services.find((w) => w.process === "knowledge")
+    const bare = await get(
+      `http://${knowledge?.hosts[0] ?? "knowledge"}:${knowledge?.port ?? 8101}/internal/garments/resolve`,
+      {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ ref: { _tag: "DigitalLink", gtin: g.gtin, serial: g.serial, batch: null } })
+      }
+    )
+    checks.internalWithoutServiceToken = bare.status
+    check(bare.status === 401, `knowledge /internal/garments/resolve without a service token: ${bare.status}`)
+
     // persisted by the orchestrator workload
     const persisted = await waitFor(
       "scan_events row",

@@ -16,6 +16,8 @@ import { makeRedisLayer } from "../../../shared/layers/Redis.js"
 import { Services } from "../../../shared/ServiceCatalog.js"
 import { makeGarmentEventsLive } from "../GarmentEvents.js"
 import { makeIdentityHttp, makeIdentityServices } from "../Http.js"
+import { ServiceTokenHeader } from "../../../shared/auth/ServiceTokens.js"
+import { serviceToken } from "../../../shared/testing/TestTokens.js"
 
 /**
  * Integration tests only: identity served over HTTP on real Postgres/Redis/NATS, isolated per test
@@ -99,8 +101,11 @@ export const startIdentity = async () => {
       Effect.runPromiseExit(Effect.provide(e, context)),
     query: async <T = Record<string, unknown>>(text: string, values: ReadonlyArray<unknown> = []) =>
       (await client.query(text, [...values])).rows as Array<T>,
+    /** a request to identity's own port, as its one caller (the gateway) sends it: with the gateway's service token */
     call: async (method: string, path: string, body?: unknown, token?: string) => {
-      const headers: Record<string, string> = {}
+      const headers: Record<string, string> = {
+        [ServiceTokenHeader]: await serviceToken(config, "gateway", "identity")
+      }
       if (body !== undefined) headers["content-type"] = "application/json"
       if (token !== undefined) headers.authorization = `Bearer ${token}`
       const res = await fetch(`${base}${path}`, {

@@ -11,6 +11,9 @@ import { DependencyError, describeCause } from "../../shared/layers/Errors.js"
  * Windows are measured on the scans' own times, so replayed or redelivered events decide the same way.
  * Each finding carries a dedupe key (garment + window bucket): a redelivered event never opens a
  * second escalation for the same incident.
+ * The windows live on the cache Redis (agentic's declared dependency, allkeys-lru): under memory pressure
+ * an evicted window forgets its earlier sightings, so a pattern spanning the eviction goes unseen; nothing
+ * is ever reported that did not happen. Redis down: the message is nak'ed and redelivered once it is back.
  */
 export interface DetectorSettingsShape {
   readonly cloneWindowSeconds: number

@@ -167,16 +167,18 @@ export const fromElementStrings = (
   for (const [ai, value] of elements) {
     if (ai === "01") {
       const g = checkGtin(value)
-      if (Either.isLeft(g)) return g
+      if (Either.isLeft(g)) return Either.left(g.left)
       gtin = g.right
-    } else if ((GTIN_QUALIFIERS as ReadonlyArray<string>).includes(ai)) {
-      const q = ai as Qualifier
+      continue
+    }
+    const q = GTIN_QUALIFIERS.find((x) => x === ai)
+    if (q !== undefined) {
       const v = checkQualifier(q, value)
-      if (Either.isLeft(v)) return v
+      if (Either.isLeft(v)) return Either.left(v.left)
       key[FIELD[q]] = v.right
     } else {
       const v = checkAttribute(ai, value)
-      if (Either.isLeft(v)) return v
+      if (Either.isLeft(v)) return Either.left(v.left)
       attributes[ai] = v.right
     }
   }
@@ -214,10 +216,10 @@ const splitQuery = (
  */
 export const parseDigitalLinkPath = (rawPath: string, query = ""): Either.Either<DigitalLink, LinkError> => {
   const q = splitQuery(query)
-  if (Either.isLeft(q)) return q
+  if (Either.isLeft(q)) return Either.left(q.left)
   for (const [ai, value] of q.right.attributes) {
     const checked = checkAttribute(ai, value)
-    if (Either.isLeft(checked)) return checked
+    if (Either.isLeft(checked)) return Either.left(checked.left)
   }
   const segments = rawPath.split("/").filter((s) => s !== "")
   const at = segments.findIndex((s) => s === "01" || s === "gtin")

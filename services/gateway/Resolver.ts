@@ -91,7 +91,7 @@ export const ResolverRoutesLive = HttpApiBuilder.Router.use((router) =>
           "cache-control": "no-store",
           // the links are public: any page or app may read them (GS1 resolvers answer CORS to all)
           "access-control-allow-origin": "*",
-          "access-control-expose-headers": "link, location, x-request-id"
+          "access-control-expose-headers": "link, location, x-request-id, x-scan-id"
         }
         const languages = acceptedLanguages(req.headers["accept-language"])
         const linkType = params.linkType
@@ -99,7 +99,7 @@ export const ResolverRoutesLive = HttpApiBuilder.Router.use((router) =>
         const head = req.method === "HEAD"
 
         if (linkType === "all" || (linkType === undefined && accepts(accept, LINKSET_TYPE))) {
-          if (item && !head) yield* scanOf(req, anchor)
+          if (item && !head) headers["x-scan-id"] = (yield* scanOf(req, anchor)).scanId
           return HttpServerResponse.unsafeJson(linkset, { status: 200, headers, contentType: LINKSET_TYPE })
         }
         const wanted =
@@ -111,7 +111,7 @@ export const ResolverRoutesLive = HttpApiBuilder.Router.use((router) =>
           linkType === PASSPORT_LINK_TYPE ? undefined : (wanted ?? chooseLink(resolved, "gs1:defaultLink", languages))
         const wantsJson = accepts(accept, "application/json")
         if (target !== undefined && !(wantsJson && linkType === undefined && item)) {
-          if (item && !head) yield* scanOf(req, anchor)
+          if (item && !head) headers["x-scan-id"] = (yield* scanOf(req, anchor)).scanId
           return HttpServerResponse.empty({ status: 307, headers: { ...headers, location: target.target } })
         }
         if (!item) {
@@ -127,6 +127,7 @@ export const ResolverRoutesLive = HttpApiBuilder.Router.use((router) =>
           })
         }
         const scan = yield* scanOf(req, anchor)
+        headers["x-scan-id"] = scan.scanId
         if (wantsJson) return HttpServerResponse.unsafeJson(scan, { status: 200, headers })
         const lang = passportLanguage(languages)
         const context = yield* passports.context(scan, anchor)

@@ -5,8 +5,9 @@
  * headless Chromium at 390 px with axe-core) and each resolution in scan_events exactly once.
  */
 import { randomBytes } from "node:crypto"
-import { readFileSync } from "node:fs"
+import { mkdirSync, readFileSync } from "node:fs"
 import { createRequire } from "node:module"
+import { join } from "node:path"
 import { type Browser, chromium } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { DEMO_COMPANY_PREFIX } from "../../scripts/DemoData.js"
@@ -17,6 +18,7 @@ import { call, type People, signInEveryone, sql } from "../console/testing/Conso
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium"
 const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8")
+const SHOTS = join(import.meta.dirname, "..", "..", "test-results", "resolver")
 const FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking"]
 const suffix = randomBytes(3).toString("hex")
 
@@ -405,8 +407,10 @@ describe("the product passport page", () => {
       expect(await withheld.textContent()).toBe("Owner: the garment has no current owner")
       // the verify section: the latest audited scan with its inclusion proof, linked to the console's verifier
       const verify = (await page.locator("#verify").textContent()) ?? ""
-      expect(verify).toMatch(/inclusion proof/)
+      expect(verify).toMatch(/Inclusion proof/)
       expect(await page.locator('#verify a[href*="/auditor#index="]').count()).toBe(1)
+      mkdirSync(SHOTS, { recursive: true })
+      await page.screenshot({ path: join(SHOTS, "passport-390.png"), fullPage: true })
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
       expect(overflow).toBeLessThanOrEqual(0)
       // axe-core needs script: the same page in a context that runs it (bypassing the page's CSP to inject axe)

@@ -190,7 +190,6 @@ export const ResolverRoutesLive = HttpApiBuilder.Router.use((router) =>
     )
     yield* router.get("/01/*", uncompressed)
     yield* router.head("/01/*", uncompressed)
-    yield* router.get("/gtin/*", uncompressed)
     yield* router.get("/:compressed", compressed)
     yield* router.head("/:compressed", compressed)
     yield* router.get("/.well-known/gs1resolver", wellKnown)

@@ -285,6 +285,27 @@ describe("console app in headless Chromium", () => {
     expect((await call(gateway, "GET", "/v1/me", cookie?.value)).status).toBe(401)
   })
 
+  it("a brand links its GTIN to its own page and previews it; the resolver follows the link", async () => {
+    const page = await open()
+    await signIn(page, demo("brand").email, demo("brand").password)
+    await go(page, "/links", "Digital Links")
+    await page.getByLabel("GTIN", { exact: true }).fill(gtin)
+    await page.getByLabel("Link type").selectOption("gs1:defaultLink")
+    await page.getByLabel("Target URL").fill("https://brand.example/scarf")
+    await page.getByLabel("Title").fill("Our scarf")
+    await page.getByRole("button", { name: "Add link" }).click()
+    await page.getByRole("status").filter({ hasText: "Link added." }).waitFor()
+    await page.getByRole("link", { name: "Our scarf" }).waitFor()
+    await page.getByLabel("Digital Link URI").fill(tag())
+    await page.getByRole("button", { name: "Preview" }).click()
+    await page.getByText("A scan goes to https://brand.example/scarf").waitFor()
+    await accessible(page)
+    await shoot(page, "brand-links")
+    const res = await fetch(`${gateway}/01/${gtin}/21/${serial}`, { redirect: "manual" })
+    expect(res.status).toBe(307)
+    expect(res.headers.get("location")).toBe("https://brand.example/scarf")
+  })
+
   it("every page fits 390 px without horizontal overflow and passes axe-core", async () => {
     await tour(
       demo("brand").email,
@@ -294,7 +315,8 @@ describe("console app in headless Chromium", () => {
         [`/garments/${garmentId}`, "Recycled wool scarf"],
         ["/import", "Bulk import"],
         ["/escalations", "Escalations"],
-        ["/webhooks", "Webhooks"]
+        ["/webhooks", "Webhooks"],
+        ["/links", "Digital Links"]
       ],
       "brand"
     )

@@ -17,6 +17,7 @@ import { IntentNotAllowed } from "../brain/Api.js"
 import { FacetsView, GarmentNotFound, GarmentsApi } from "../knowledge/Api.js"
 import { ConsentsApi } from "../policy/Api.js"
 import { UpstreamError } from "./Upstream.js"
+import { LinksApi } from "./LinksApi.js"
 
 export const ScanRequest = Schema.Struct({
   tag: Schema.String.pipe(Schema.maxLength(4096)).annotations({
@@ -114,6 +115,7 @@ export type GatewayGroups =
   | typeof EscalationsApi
   | typeof WebhooksApi
   | typeof OpsApi
+  | typeof LinksApi
 
 /**
  * The gateway service's HTTP contract: the public API. Scans are the gateway's own; sign-in, devices,
@@ -137,6 +139,8 @@ export const GatewayApi = HttpApi.make("gateway")
   .add(EscalationsApi)
   .add(WebhooksApi)
   .add(OpsApi)
+  // the GS1 Digital Link resolver's links (the resolver itself is served beside the contract: Resolver.ts)
+  .add(LinksApi)
   // every public route is rate limited per IP and per client (429 with Retry-After)
   .addError(RateLimited)
   .annotate(OpenApi.Title, "Brand.Me gateway")

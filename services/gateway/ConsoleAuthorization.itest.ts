@@ -6,6 +6,7 @@
  * or write. Lists allowed to several roles are checked to show each caller only its own rows.
  */
 import { randomBytes } from "node:crypto"
+import { demoGarments } from "../../scripts/DemoData.js"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { startTestPlatform, type TestPlatform } from "../../shared/testing/TestPlatform.js"
 import {
@@ -127,6 +128,26 @@ const cases: ReadonlyArray<Case> = [
     }
   },
   { name: "GET /v1/webhooks", allowed: ["brandA", "brandB", "admin"], run: (w) => as(w, "GET", "/v1/webhooks") },
+  // the Digital Link resolver's links: brand staff for their own brand's GTINs, admins any
+  { name: "GET /v1/links", allowed: ["brandA", "brandB", "admin"], run: (w) => as(w, "GET", "/v1/links") },
+  {
+    name: "POST /v1/links",
+    allowed: ["brandA", "admin"],
+    run: (w) =>
+      as(w, "POST", "/v1/links", {
+        gtin: demoGarments[0]!.gtin,
+        linkType: "gs1:faqs",
+        href: "https://brand.example/faq",
+        title: "FAQ",
+        lang: w === "admin" ? "fr" : "en"
+      })
+  },
+  {
+    name: "GET /v1/links/preview",
+    allowed: ["brandA", "admin"],
+    run: (w) =>
+      as(w, "GET", `/v1/links/preview?uri=${encodeURIComponent(`https://id.example.com/01/${demoGarments[0]!.gtin}`)}`)
+  },
   {
     name: "POST /v1/webhooks",
     allowed: ["brandA", "brandB", "admin"],

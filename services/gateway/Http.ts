@@ -24,6 +24,8 @@ import { WebhookSubscriptions, webhooksHandlers } from "../orchestrator/Subscrip
 import { consentsHandlers, PolicyServicesLive } from "../policy/Http.js"
 import { GatewayApi } from "./Api.js"
 import { InternalCallsLive } from "./Calls.js"
+import { Links, linksHandlers } from "./Links.js"
+import { resolverRoutes } from "./Resolver.js"
 import { ScanFastLaneLive } from "./FastLane.js"
 import { PublicLimits, PublicLimitsGuardLive } from "./Limits.js"
 import { trustedGeoRegion } from "./Region.js"
@@ -76,12 +78,15 @@ export const gatewayWith = <E, R>(calls: Layer.Layer<BrainClient | PolicyClient 
       HttpApiBuilder.group(GatewayApi, "webhooks", webhooksHandlers).pipe(Layer.provide(WebhookSubscriptions.Default)),
       HttpApiBuilder.group(GatewayApi, "ops", opsHandlers),
       HttpApiBuilder.group(GatewayApi, "consents", consentsHandlers).pipe(Layer.provide(PolicyServicesLive)),
-      HttpApiBuilder.group(GatewayApi, "garments", garmentsHandlers).pipe(Layer.provide(KnowledgeServicesLive))
+      HttpApiBuilder.group(GatewayApi, "garments", garmentsHandlers).pipe(Layer.provide(KnowledgeServicesLive)),
+      HttpApiBuilder.group(GatewayApi, "links", linksHandlers).pipe(Layer.provide(Links.Default))
     ),
     {
       docs: true,
       lane: ScanFastLaneLive.pipe(Layer.provide(Layer.merge(scans, limits))),
-      guard: PublicLimitsGuardLive.pipe(Layer.provide(limits))
+      guard: PublicLimitsGuardLive.pipe(Layer.provide(limits)),
+      // the GS1 Digital Link resolver: its scans go through the same Scans instance as POST /v1/scans
+      routes: resolverRoutes(scans)
     }
   ).pipe(Layer.provide(TokensLive))
 }

@@ -55,7 +55,11 @@ describe("committed OpenAPI documents", () => {
 describe("what the ingress routes (security review finding 11)", () => {
   const routed = (path: string) =>
     PublicPaths.some((p) =>
-      p.pathType === "Exact" ? path === p.path : path === p.path || path.startsWith(`${p.path}/`)
+      p.pathType === "Exact"
+        ? path === p.path
+        : p.pathType === "ImplementationSpecific"
+          ? new RegExp(`^${p.path}`).test(path)
+          : path === p.path || path.startsWith(`${p.path}/`)
     )
 
   it("every public route of the gateway is routed; /metrics and /health* are not", () => {
@@ -68,5 +72,18 @@ describe("what the ingress routes (security review finding 11)", () => {
     for (const p of operational) expect(routed(p), p).toBe(false)
     for (const p of paths.filter((x) => !operational.includes(x))) expect(routed(p), p).toBe(true)
     expect(routed("/docs") && routed("/openapi.json")).toBe(true)
+  })
+
+  it("routes the GS1 Digital Link resolver: uncompressed and compressed links, its description", () => {
+    for (const p of [
+      "/01/09506000134352",
+      "/01/09506000134352/22/CPV/10/LOT/21/SER",
+      "/.well-known/gs1resolver",
+      "/AQnYUc1gmiCNV4JGQhcNT6K6c"
+    ]) {
+      expect(routed(p), p).toBe(true)
+    }
+    for (const p of ["/metrics", "/healthz", "/health", "/health/ready", "/favicon.ico", "/"])
+      expect(routed(p), p).toBe(false)
   })
 })

@@ -279,6 +279,11 @@ export interface ServeOptions<LE, LR> {
   readonly lane?: Layer.Layer<HttpFrontLane, LE, LR>
   /** a check before every routed request (see RequestGuard) */
   readonly guard?: Layer.Layer<HttpRequestGuard, LE, LR>
+  /**
+   * routes beside the contract, on the same router and pipeline (the gateway's GS1 Digital Link
+   * resolver: redirects and HTML that an HttpApi endpoint does not describe)
+   */
+  readonly routes?: Layer.Layer<never, LE, LR | HttpApiBuilder.Router>
 }
 
 /** One function turns a service's HttpApi (with the health group) and its handlers into its server. */
@@ -299,6 +304,7 @@ export const serveService = <
 ) =>
   listener(service, routeMatcher(api)).pipe(
     Layer.provide(options.docs === true ? apiReference : Layer.empty),
+    Layer.provide(options.routes ?? Layer.empty),
     Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
     Layer.provide([HttpApiBuilder.Router.Live, HttpApiBuilder.Middleware.layer]),
     Layer.provide(HttpApiBuilder.api(api).pipe(Layer.provide(handlers))),

@@ -31,16 +31,28 @@ export const IngressProxyHops = 1
 /** open connections one client address may hold at the ingress */
 export const IngressConnectionsPerClient = 64
 
+/** a compressed GS1 Digital Link: one base64url segment of at least 10 characters (a GTIN alone takes 10) */
+export const CompressedLinkPath = "/[A-Za-z0-9_-]{10,}$"
+
 /**
  * The only paths the ingress routes to the gateway: the public API, the token keys and the API
  * reference. `/metrics` and `/health*` are not among them (scrapes and probes come from inside the
  * cluster); a gateway test checks every public route is covered.
  */
-export const PublicPaths: ReadonlyArray<{ readonly path: string; readonly pathType: "Prefix" | "Exact" }> = [
+export const PublicPaths: ReadonlyArray<{
+  readonly path: string
+  readonly pathType: "Prefix" | "Exact" | "ImplementationSpecific"
+}> = [
   { path: "/v1", pathType: "Prefix" },
   { path: "/.well-known/jwks.json", pathType: "Exact" },
   { path: "/docs", pathType: "Exact" },
-  { path: "/openapi.json", pathType: "Exact" }
+  { path: "/openapi.json", pathType: "Exact" },
+  // the GS1 Digital Link resolver (services/gateway/Resolver.ts, docs/resolver.md): uncompressed links,
+  // the resolver description, and compressed links — one base64url segment at the root, a regex
+  // (ImplementationSpecific under nginx's use-regex) that no operational path (/metrics, /health*) matches
+  { path: "/01", pathType: "Prefix" },
+  { path: "/.well-known/gs1resolver", pathType: "Exact" },
+  { path: CompressedLinkPath, pathType: "ImplementationSpecific" }
 ]
 /**
  * GEO_REGION_HEADER: the header that carries the client's region to the gateway, believed only from the
@@ -140,7 +152,9 @@ export class Ingress extends pulumi.ComponentResource {
             "nginx.ingress.kubernetes.io/ssl-redirect": "true",
             "nginx.ingress.kubernetes.io/proxy-body-size": `${Math.ceil(args.maxBodyBytes / 1024)}k`,
             // behind the ingress every connection reaches the gateway from nginx: the per-client cap is here
-            "nginx.ingress.kubernetes.io/limit-connections": String(IngressConnectionsPerClient)
+            "nginx.ingress.kubernetes.io/limit-connections": String(IngressConnectionsPerClient),
+            // the compressed Digital Link path is a regex (Prefix paths stay anchored prefixes, Exact stay exact)
+            "nginx.ingress.kubernetes.io/use-regex": "true"
           }
         },
         spec: {

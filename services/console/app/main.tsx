@@ -8,6 +8,7 @@ import { type ReactNode, StrictMode, useEffect, useState } from "react"
 import { createRoot } from "react-dom/client"
 import { AdminOnly } from "./roles.js"
 import { EscalationsPage, WebhooksPage } from "./alerts.js"
+import { LinksPage } from "./links.js"
 import { type Account, ApiError, get, type Role, send } from "./api.js"
 import { AuditPage } from "./auditor.js"
 import { BrandsPage, OpsPage } from "./admin.js"
@@ -35,7 +36,8 @@ const NAV: Record<Role, ReadonlyArray<NavItem>> = {
     { path: "/garments", label: "Garments" },
     { path: "/import", label: "Bulk import" },
     { path: "/escalations", label: "Escalations" },
-    { path: "/webhooks", label: "Webhooks" }
+    { path: "/webhooks", label: "Webhooks" },
+    { path: "/links", label: "Digital Links" }
   ],
   owner: [
     { path: "/mine", label: "My garments" },
@@ -55,6 +57,7 @@ const NAV: Record<Role, ReadonlyArray<NavItem>> = {
     { path: "/garments", label: "Garments" },
     { path: "/escalations", label: "Escalations" },
     { path: "/webhooks", label: "Webhooks" },
+    { path: "/links", label: "Digital Links" },
     { path: "/audit", label: "Audit log" }
   ]
 }
@@ -101,6 +104,8 @@ const Route = ({
       return <EscalationsPage canAcknowledge={me.role === "brand" || me.role === "admin"} />
     case "/webhooks":
       return <WebhooksPage />
+    case "/links":
+      return <LinksPage />
     case "/mine":
       return <OwnerGarmentsPage />
     case "/consents":

@@ -44,6 +44,9 @@ const start = () => {
   const form = byId<HTMLFormElement>("audit")
   const token = byId<HTMLInputElement>("token")
   token.value = sessionStorage.getItem(TOKEN_KEY) ?? ""
+  // the product passport links here as /auditor#index=<leaf>: the entry to verify
+  const linked = /^#index=(\d{1,15})$/.exec(window.location.hash)?.[1]
+  if (linked !== undefined) byId<HTMLInputElement>("index").value = linked
   form.addEventListener("submit", (ev) => {
     ev.preventDefault()
     sessionStorage.setItem(TOKEN_KEY, token.value)

@@ -1,0 +1,1 @@
+DROP TABLE IF EXISTS digital_links;

@@ -3,7 +3,7 @@ import { demoGarments, loadDemoData } from "../../scripts/DemoData.js"
 import { type StartOptions, startServices } from "../../services/Platform.js"
 import { AppConfig, type AppConfigShape } from "../config/AppConfig.js"
 import { makeDatabaseLayer } from "../layers/Database.js"
-import { type ServiceName, Services } from "../ServiceCatalog.js"
+import { MetricsPorts, type ServiceName, Services } from "../ServiceCatalog.js"
 import { createTestDatabase, type TestDatabase, testConfig, uniqueId } from "./TestDatabase.js"
 import { deleteStreams } from "./TestStreams.js"
 
@@ -15,6 +15,8 @@ export interface TestPlatform {
   readonly db: TestDatabase
   readonly config: AppConfigShape
   readonly url: (service: ServiceName) => string
+  /** the service's `/metrics`, on its own metrics port */
+  readonly metricsUrl: (service: ServiceName) => string
   readonly close: () => Promise<void>
 }
 
@@ -67,6 +69,7 @@ export const startTestPlatform = async (o: {
     db,
     config,
     url: (service) => `http://127.0.0.1:${Services[service].port + offset}`,
+    metricsUrl: (service) => `http://127.0.0.1:${MetricsPorts[service] + offset}/metrics`,
     close: async () => {
       await Effect.runPromise(Scope.close(scope, Exit.void))
       await deleteStreams(streamPrefix)

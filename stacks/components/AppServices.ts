@@ -2,6 +2,7 @@ import { createHash } from "node:crypto"
 import * as k8s from "@pulumi/kubernetes"
 import * as pulumi from "@pulumi/pulumi"
 import type { WorkloadSpec } from "../workloads.js"
+import { DataExporters } from "./Exporters.js"
 import { CaBundleFile, type PodShape, podSpec } from "./pod.js"
 import { labelsFor, Workload } from "./Workload.js"
 
@@ -108,6 +109,17 @@ export class AppServices extends pulumi.ComponentResource {
           },
           { parent: this }
         ).deployment
+    )
+    new DataExporters(
+      "exporters",
+      {
+        provider: args.provider,
+        namespace,
+        caBundleConfigMap: shape.caBundleConfigMap,
+        after: before,
+        monitoring: args.monitoring
+      },
+      { parent: this }
     )
     this.registerOutputs({ migrationJob: this.migration.metadata.name })
   }

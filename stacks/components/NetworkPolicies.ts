@@ -1,6 +1,8 @@
 import * as k8s from "@pulumi/kubernetes"
 import * as pulumi from "@pulumi/pulumi"
-import { Services } from "../../shared/ServiceCatalog.js"
+import { ScrapeTargets } from "../../observability/targets.js"
+import { MetricsPorts, Services } from "../../shared/ServiceCatalog.js"
+import { ExporterDeployments } from "./Exporters.js"
 import { NatsPodLabels } from "./Nats.js"
 
 export interface NetworkPoliciesArgs {
@@ -81,10 +83,19 @@ export class NetworkPolicies extends pulumi.ComponentResource {
       ingress: [{ from: [brandmePods], ports: servicePorts }],
       egress: [{ to: [brandmePods], ports: servicePorts }]
     })
+    // Prometheus reaches the metrics ports only (a service's own port stays closed to the observability namespace)
+    const exporterPorts = [
+      ...new Set(ExporterDeployments.flatMap((e) => ScrapeTargets.filter((t) => t.job === e.job).map((t) => t.port)))
+    ]
     policy(app, "allow-prometheus-scrape", {
       podSelector: { matchLabels: partOf },
       policyTypes: ["Ingress"],
-      ingress: [{ from: [{ namespaceSelector: nsSelector(obs) }], ports: servicePorts }]
+      ingress: [
+        {
+          from: [{ namespaceSelector: nsSelector(obs) }],
+          ports: [...new Set([...Object.values(MetricsPorts), ...exporterPorts])].map(tcp)
+        }
+      ]
     })
     policy(app, "allow-data-services-egress", {
       podSelector: { matchLabels: partOf },

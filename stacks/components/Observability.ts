@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes"
 import * as pulumi from "@pulumi/pulumi"
 import { stringify } from "yaml"
+import { monitorRelabelings, serviceMonitorEndpoint, targetOf } from "../../observability/targets.js"
 import { Backends, DataSourceUids } from "../../observability/topology.js"
 import { Charts } from "../charts.js"
 import { isRecord, type ObservabilityFiles, rebasePaths, rewriteHosts } from "../observabilityFiles.js"
@@ -68,6 +69,9 @@ const tempoConfig = (file: Record<string, unknown>): Record<string, unknown> => 
   return { ...c, server: { ...(isRecord(c.server) ? c.server : {}), http_listen_port: TempoChartHttpPort } }
 }
 
+/** Our relabelings (tier, service) for a target a chart scrapes itself: observability/targets.ts. */
+const relabel = (job: string) => [...monitorRelabelings(targetOf(job))]
+
 const defaultLokiSchema = {
   configs: [
     {
@@ -126,9 +130,21 @@ export class Observability extends pulumi.ComponentResource {
               podMonitorSelectorNilUsesHelmValues: false,
               ruleSelectorNilUsesHelmValues: false,
               enableRemoteWriteReceiver: true
+            },
+            serviceMonitor: { relabelings: relabel("prometheus") }
+          },
+          kubelet: {
+            serviceMonitor: {
+              // the chart's own (metrics_path, which its rules need), then ours
+              cAdvisorRelabelings: [
+                { action: "replace", sourceLabels: ["__metrics_path__"], targetLabel: "metrics_path" },
+                ...relabel("cadvisor")
+              ]
             }
           },
+          "prometheus-node-exporter": { prometheus: { monitor: { relabelings: relabel("node-exporter") } } },
           alertmanager: {
+            serviceMonitor: { relabelings: relabel("alertmanager") },
             ...(files.alertmanager === undefined ? {} : { config: rewriteHosts(files.alertmanager, InClusterHosts) }),
             alertmanagerSpec: {
               // alertmanager.yml reads receiver credentials from files (`*_file`) in this folder
@@ -212,7 +228,7 @@ export class Observability extends pulumi.ComponentResource {
           resultsCache: { enabled: false },
           lokiCanary: { enabled: false },
           test: { enabled: false },
-          monitoring: { serviceMonitor: { enabled: true } }
+          monitoring: { serviceMonitor: { enabled: true, relabelings: relabel("loki") } }
         }
       },
       { ...after, dependsOn: [args.namespace, this.operator] }
@@ -242,7 +258,7 @@ export class Observability extends pulumi.ComponentResource {
         metadata: { name: "tempo", namespace, labels: { "app.kubernetes.io/part-of": "brandme" } },
         spec: {
           selector: { matchLabels: { "app.kubernetes.io/name": "tempo", "app.kubernetes.io/instance": "tempo" } },
-          endpoints: [{ port: "tempo-prom-metrics", path: "/metrics" }]
+          endpoints: [serviceMonitorEndpoint(targetOf("tempo"))]
         }
       },
       { ...o, dependsOn: [this.operator] }
@@ -265,7 +281,7 @@ export class Observability extends pulumi.ComponentResource {
           config: inCluster(files.otelCollector ?? {}),
           // the ServiceMonitor scrapes the Service port `metrics`, which exists only when enabled
           ports: { metrics: { enabled: true } },
-          serviceMonitor: { enabled: true },
+          serviceMonitor: { enabled: true, relabelings: relabel("otel-collector") },
           podDisruptionBudget: { enabled: true, maxUnavailable: 1 }
         }
       },

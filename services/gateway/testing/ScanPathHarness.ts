@@ -19,7 +19,7 @@ import { makeDatabaseLayer } from "../../../shared/layers/Database.js"
 import { makeNatsLayer } from "../../../shared/layers/Nats.js"
 import { makeQueuesLayer } from "../../../shared/layers/Queues.js"
 import { makeRedisLayer } from "../../../shared/layers/Redis.js"
-import { Services } from "../../../shared/ServiceCatalog.js"
+import { HealthPaths, MetricsPorts, Services } from "../../../shared/ServiceCatalog.js"
 import { BrainHttpLive } from "../../brain/Http.js"
 import { KnowledgeHttpLive } from "../../knowledge/Http.js"
 import { EventSubjects, testEventSubjects } from "../../orchestrator/Events.js"
@@ -105,6 +105,9 @@ export const makeHarness = async (name: string) => {
 
   const url = (service: "gateway" | "brain" | "policy" | "knowledge", offset = portOffset) =>
     `http://127.0.0.1:${Services[service].port + offset}`
+  /** a service's `/metrics` on its metrics port; gateway replica n at `n` */
+  const metricsUrl = (service: "gateway" | "brain" | "policy" | "knowledge", n = 0) =>
+    `http://127.0.0.1:${MetricsPorts[service] + portOffset + n}${HealthPaths.metrics}`
 
   /** brain, policy and knowledge servers (needed for HTTP calls and for consent/garment endpoints) */
   // each service is built on its own (its own router), as services/Platform.ts does
@@ -219,6 +222,7 @@ export const makeHarness = async (name: string) => {
     prefix,
     subjects,
     url,
+    metricsUrl,
     startBackends,
     startGateway,
     startOrchestrator,

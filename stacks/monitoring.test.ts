@@ -4,6 +4,8 @@ import { type Selector, satisfies, selectorsIn } from "../observability/selector
 import { type ScrapeTarget, ScrapeTargets, TargetLabels } from "../observability/targets.js"
 import { allRules, arr, readYaml, rec, str } from "../observability/testSupport.js"
 import { MetricsPortName, MetricsPorts, ServiceNames } from "../shared/ServiceCatalog.js"
+import { Backups } from "../observability/topology.js"
+import { BackupCommand, BackupDir } from "./components/AppServices.js"
 import { ExporterDeployments } from "./components/Exporters.js"
 import { runStack, type ProgramRun } from "./offline/harness.js"
 import { clusterTargets } from "./offline/monitors.js"
@@ -164,5 +166,30 @@ describe("labels by construction: local scrape config and the dev stack's monito
       for (const e of arr(c.env).map((x) => rec(x)))
         expect(rec(rec(e.valueFrom).secretKeyRef).name).toMatch(/^brandme-/)
     }
+  })
+
+  it("the nightly backup: a CronJob running npm run backup (compiled), its success exported for BackupStale", () => {
+    const objects = kubernetesObjects(run.resources, true).flatMap(({ object }) =>
+      object === undefined ? [] : [object]
+    )
+    const cron = objects.find((o) => o.kind === "CronJob" && o.metadata.name === "backup")
+    const spec = rec(cron?.spec)
+    expect(spec.schedule).toBe(Backups.schedule)
+    expect(spec.concurrencyPolicy).toBe("Forbid")
+    const pod = rec(rec(rec(rec(spec.jobTemplate).spec).template).spec)
+    const c = rec(arr(pod.containers)[0])
+    expect(c.command).toEqual([...BackupCommand])
+    const env = arr(c.env).map((x) => rec(x))
+    for (const name of ["DATABASE_URL", "REDIS_QUEUE_URL"]) {
+      expect(rec(rec(env.find((e) => e.name === name)?.valueFrom).secretKeyRef).name, name).toMatch(/^brandme-/)
+    }
+    expect(env.find((e) => e.name === "BACKUP_DIR")?.value).toBe(BackupDir)
+    expect(arr(c.volumeMounts).map((m) => rec(m).mountPath)).toContain(BackupDir)
+    // the queue Redis' exporter watches the key BackupStale reads
+    const exporter = objects.find((o) => o.kind === "Deployment" && o.metadata.name === "redis-exporter-queue")
+    const args = rec(arr(rec(rec(rec(exporter?.spec).template).spec).containers)[0]).args
+    expect(args).toContain(`--check-single-keys=db0=${Backups.successKey}`)
+    const stale = allRules().find((r) => r.rule.alert === "BackupStale")
+    expect(String(stale?.rule.expr)).toContain(`redis_key_value{key="${Backups.successKey}"}`)
   })
 })

@@ -9,7 +9,7 @@ import { ServiceNames } from "../../shared/ServiceCatalog.js"
 import { runbookUrl } from "../runbooks.js"
 import { header } from "../rules.js"
 import { localLabels, type ScrapeTarget, ScrapeTargets, targetOf } from "../targets.js"
-import { LocalHost } from "../topology.js"
+import { Backups, LocalHost } from "../topology.js"
 import { Thresholds, WatchedExporters } from "./alerts.js"
 
 const instanceOf = (t: ScrapeTarget) => `${LocalHost}:${t.port}`
@@ -58,6 +58,22 @@ const queueWorkersDown = {
     "No worker is attached to any queue: scans are not persisted, audit entries not appended, nothing anchored.",
   runbook_url: runbookUrl("workers-down")
 }
+
+const backupStale = (age: string | undefined) => ({
+  summary: "No successful database backup for over a day",
+  description: `The last successful npm run backup (schedule ${Backups.schedule} UTC) ${
+    age === undefined ? "is not recorded at all" : `finished ${age} ago`
+  }; allowed: ${Backups.maxAgeSeconds / 3600}h.`,
+  runbook_url: runbookUrl("backup-failure")
+})
+
+/** The exporter's series of the backup key, as `--check-single-keys` names it. */
+const backupSeries = series(
+  { ...labelsOf(targetOf("redis-exporter")), db: "db0", key: Backups.successKey },
+  "redis_key_value"
+)
+/** a sample every 4 minutes (inside the 5 min lookback) over 3 days: each day's value is the time of that day's backup (t = 0 h, 24 h, 48 h) */
+const nightly = [0, 1, 2].map((d) => `${d * 86400}x359`).join(" ")
 
 const gateway = targetOf("gateway")
 const redis = exporters.find((t) => t.service === "redis") ?? gateway
@@ -174,6 +190,58 @@ export const absenceTests = () => ({
     }
   ]
 })
+
+/**
+ * BackupStale over days of samples: its own file, evaluated every 5 minutes (every minute over 60 hours of
+ * every rule takes promtool a minute on this machine).
+ */
+export const backupTests = () => ({
+  rule_files: ["../rules/alerts.yml"],
+  evaluation_interval: "5m",
+  tests: [
+    {
+      // BackupStale: the last success was recorded at t=0 and never again; 26 h later plus the 15 min `for`
+      interval: "4m",
+      input_series: [{ series: backupSeries, values: "0x420" }],
+      alert_rule_test: [
+        { eval_time: "25h", alertname: "BackupStale", exp_alerts: [] },
+        {
+          eval_time: "27h",
+          alertname: "BackupStale",
+          exp_alerts: [
+            { exp_labels: { severity: "warning", service: "postgres" }, exp_annotations: backupStale("1d 3h 0m 0s") }
+          ]
+        }
+      ]
+    },
+    {
+      // BackupStale, absent: no backup recorded at all
+      interval: "1m",
+      input_series: [up(redis, "1x30")],
+      alert_rule_test: [
+        {
+          eval_time: "20m",
+          alertname: "BackupStale",
+          exp_alerts: [
+            {
+              exp_labels: { severity: "warning", service: "postgres", key: Backups.successKey },
+              exp_annotations: backupStale(undefined)
+            }
+          ]
+        }
+      ]
+    },
+    {
+      // BackupStale: silent while each night's backup records its time (the value follows the clock)
+      interval: "4m",
+      input_series: [{ series: backupSeries, values: nightly }],
+      alert_rule_test: [{ eval_time: "50h", alertname: "BackupStale", exp_alerts: [] }]
+    }
+  ]
+})
+
+export const renderBackupTests = (): string =>
+  header("observability/prometheus/absenceTests.ts") + stringify(backupTests(), { lineWidth: 0 })
 
 export const renderAbsenceTests = (): string =>
   header("observability/prometheus/absenceTests.ts") + stringify(absenceTests(), { lineWidth: 0 })

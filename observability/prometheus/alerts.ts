@@ -4,6 +4,7 @@
  */
 import { ServiceNames } from "../../shared/ServiceCatalog.js"
 import type { RuleGroup } from "../rules.js"
+import { Backups } from "../topology.js"
 import {
   Metrics,
   chainFailureRatio,
@@ -243,6 +244,26 @@ const resources: RuleGroup = {
   ]
 }
 
+const backupSuccess = sel("redis_key_value", [eq("key", Backups.successKey)])
+
+const backups: RuleGroup = {
+  name: "backups",
+  alerts: [
+    {
+      alert: "BackupStale",
+      // absent: no backup has ever succeeded here, or the queue Redis' exporter does not watch the key
+      expr: orAbsent(`time() - max(${backupSuccess}) > ${Backups.maxAgeSeconds}`, [backupSuccess]),
+      for: "15m",
+      // Cloud SQL's own backups and PITR still run: a lost night is a ticket, not a page
+      severity: "warning",
+      runbook: "backup-failure",
+      labels: { service: "postgres" },
+      summary: "No successful database backup for over a day",
+      description: `The last successful npm run backup (schedule ${Backups.schedule} UTC) {{ if gt $value 1.0 }}finished {{ $value | humanizeDuration }} ago{{ else }}is not recorded at all{{ end }}; allowed: ${Backups.maxAgeSeconds / 3600}h.`
+    }
+  ]
+}
+
 const redis: RuleGroup = {
   name: "redis",
   alerts: [
@@ -259,4 +280,13 @@ const redis: RuleGroup = {
   ]
 }
 
-export const AlertGroups: ReadonlyArray<RuleGroup> = [serviceHealth, database, chain, audit, queues, resources, redis]
+export const AlertGroups: ReadonlyArray<RuleGroup> = [
+  serviceHealth,
+  database,
+  chain,
+  audit,
+  queues,
+  resources,
+  redis,
+  backups
+]

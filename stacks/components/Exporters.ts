@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes"
 import * as pulumi from "@pulumi/pulumi"
 import { serviceMonitorEndpoint, targetOf } from "../../observability/targets.js"
-import { Exporters as ExporterPorts } from "../../observability/topology.js"
+import { Backups, Exporters as ExporterPorts } from "../../observability/topology.js"
 import { SecretDefs } from "../secrets.js"
 import { CaBundleDir, CaBundleFile, RunAsUser } from "./pod.js"
 
@@ -43,11 +43,12 @@ export const ExporterDeployments: ReadonlyArray<ExporterDeployment> = [
     env: { REDIS_ADDR: "REDIS_URL" },
     args: ["--config-command="]
   },
+  // the queue Redis also holds the backup job's last success: exported as redis_key_value{key=…} (BackupStale)
   {
     name: "redis-exporter-queue",
     job: "redis-exporter",
     env: { REDIS_ADDR: "REDIS_QUEUE_URL" },
-    args: ["--config-command="]
+    args: ["--config-command=", `--check-single-keys=db0=${Backups.successKey}`]
   }
 ]
 

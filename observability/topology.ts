@@ -40,7 +40,8 @@ export type ExporterName = keyof typeof Exporters
 export const DataSourceUids = {
   prometheus: "brandme-prometheus",
   loki: "brandme-loki",
-  tempo: "brandme-tempo"
+  tempo: "brandme-tempo",
+  alertmanager: "brandme-alertmanager"
 } as const
 
 export const ScrapeInterval = "15s"

@@ -102,6 +102,8 @@ export class Observability extends pulumi.ComponentResource {
     const datasources = files.grafanaDatasources.map(inCluster).filter(isRecord)
     // the chart provisions the Prometheus data source itself (sidecar.datasources): give it our uid
     const prometheus = datasources.find((d) => d.type === "prometheus")
+    // and the Alertmanager one (sidecar.datasources.alertmanager): our uid, the chart's Service
+    const alertmanager = datasources.find((d) => d.type === "alertmanager")
     const exemplars = isRecord(prometheus?.jsonData) ? prometheus.jsonData.exemplarTraceIdDestinations : undefined
     const exemplar = Array.isArray(exemplars) && isRecord(exemplars[0]) ? exemplars[0] : undefined
 
@@ -174,6 +176,9 @@ export class Observability extends pulumi.ComponentResource {
               },
               datasources: {
                 uid: typeof prometheus?.uid === "string" ? prometheus.uid : DataSourceUids.prometheus,
+                alertmanager: {
+                  uid: typeof alertmanager?.uid === "string" ? alertmanager.uid : DataSourceUids.alertmanager
+                },
                 ...(exemplar === undefined
                   ? {}
                   : {
@@ -185,7 +190,7 @@ export class Observability extends pulumi.ComponentResource {
               }
             },
             // the other data sources as Grafana provisions them in compose, at their in-cluster addresses
-            additionalDataSources: datasources.filter((d) => d !== prometheus)
+            additionalDataSources: datasources.filter((d) => d !== prometheus && d !== alertmanager)
           },
           ...(args.managedControlPlane
             ? {

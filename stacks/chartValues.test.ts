@@ -63,6 +63,7 @@ describe("the prod stack's chart values", () => {
         "kube-prometheus-stack",
         "loki",
         "nats",
+        "otel-agent",
         "otel-collector",
         "tempo"
       ].sort()

@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes"
 import * as pulumi from "@pulumi/pulumi"
 import { stringify } from "yaml"
+import { logsAgentConfig } from "../../observability/logsAgent.js"
 import { monitorRelabelings, serviceMonitorEndpoint, targetOf } from "../../observability/targets.js"
 import { Backends, DataSourceUids } from "../../observability/topology.js"
 import { Charts } from "../charts.js"
@@ -12,6 +13,7 @@ import {
   GrafanaAdminSecret
 } from "../secrets.js"
 import { release } from "./helm.js"
+import { PlatformNamespaces } from "./Namespaces.js"
 
 export interface ObservabilityArgs {
   readonly provider: k8s.Provider
@@ -58,6 +60,8 @@ export const LokiComposeDataDir = "/loki"
 export const LokiChartDataDir = "/var/loki"
 
 export const OtlpHttpEndpoint = `http://${svc("otel-collector")}:4318`
+/** Loki's OTLP ingestion, where the node log agent sends */
+export const LokiOtlpEndpoint = `http://${svc("loki")}:${Backends.loki.port}/otlp`
 
 /** The label the Grafana sidecar loads dashboards ConfigMaps by. */
 export const DashboardLabel = { key: "grafana_dashboard", value: "1" } as const
@@ -292,6 +296,45 @@ export class Observability extends pulumi.ComponentResource {
       },
       { ...after, dependsOn: [args.namespace, this.operator] }
     )
+
+    // the node log agent: pods' JSON lines → k8s attributes → PII redaction → Loki (observability/logsAgent.ts)
+    const gateway = isRecord(files.otelCollector) ? files.otelCollector : {}
+    const redaction = isRecord(gateway.processors) ? gateway.processors["transform/redact-pii"] : undefined
+    if (redaction !== undefined) {
+      release(
+        "otel-agent",
+        {
+          chart: Charts.otelCollector,
+          namespace,
+          values: {
+            fullnameOverride: "otel-agent",
+            mode: "daemonset",
+            image: { repository: "otel/opentelemetry-collector-contrib" },
+            // the chart mounts /var/log/pods and adds its filelog receiver (ours replaces its settings), and
+            // grants the k8sattributes processor read access to pods, namespaces and replicasets
+            presets: { logsCollection: { enabled: true }, kubernetesAttributes: { enabled: true } },
+            extraEnvs: [
+              { name: "APP_ENV", value: args.appEnv },
+              { name: "K8S_NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } }
+            ],
+            config: logsAgentConfig({
+              namespaces: PlatformNamespaces.filter((n) => n !== ObservabilityNamespace),
+              lokiOtlpEndpoint: LokiOtlpEndpoint,
+              redaction,
+              memoryLimitMib: 200
+            }),
+            // no receivers on the node: nothing listens but the health check
+            ports: Object.fromEntries(
+              ["otlp", "otlp-http", "jaeger-compact", "jaeger-thrift", "jaeger-grpc", "zipkin"].map((p) => [
+                p,
+                { enabled: false }
+              ])
+            )
+          }
+        },
+        { ...after, dependsOn: [args.namespace, this.operator] }
+      )
+    }
 
     for (const d of files.dashboards) {
       new k8s.core.v1.ConfigMap(

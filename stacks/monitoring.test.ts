@@ -6,7 +6,9 @@ import { allRules, arr, readYaml, rec, str } from "../observability/testSupport.
 import { MetricsPortName, MetricsPorts, ServiceNames } from "../shared/ServiceCatalog.js"
 import { Backups } from "../observability/topology.js"
 import { BackupCommand, BackupDir } from "./components/AppServices.js"
+import { LogsPipeline } from "../observability/logsAgent.js"
 import { ExporterDeployments } from "./components/Exporters.js"
+import { helmReleases } from "./offline/chartValues.js"
 import { runStack, type ProgramRun } from "./offline/harness.js"
 import { clusterTargets } from "./offline/monitors.js"
 import { isExporter, kubernetesObjects } from "./offline/render.js"
@@ -191,5 +193,21 @@ describe("labels by construction: local scrape config and the dev stack's monito
     expect(args).toContain(`--check-single-keys=db0=${Backups.successKey}`)
     const stale = allRules().find((r) => r.rule.alert === "BackupStale")
     expect(String(stale?.rule.expr)).toContain(`redis_key_value{key="${Backups.successKey}"}`)
+  })
+
+  it("the node log agent runs on every node with the logs pipeline of observability/logsAgent.ts", () => {
+    const agent = helmReleases(run.resources).find((r) => r.name === "otel-agent")
+    expect(agent?.namespace).toBe("observability")
+    const v = rec(agent?.values)
+    expect(v.mode).toBe("daemonset")
+    expect(rec(v, "presets", "logsCollection").enabled).toBe(true)
+    expect(rec(v, "presets", "kubernetesAttributes").enabled).toBe(true)
+    const logs = rec(v, "config", "service", "pipelines", "logs")
+    expect(logs.processors).toEqual([...LogsPipeline])
+    expect(arr(v, "config", "receivers", "filelog", "include")).toEqual([
+      "/var/log/pods/brandme_*/*/*.log",
+      "/var/log/pods/brandme-staging_*/*/*.log"
+    ])
+    expect(rec(v, "config", "processors", "transform/redact-pii").log_statements).toBeDefined()
   })
 })

@@ -1,3 +1,4 @@
+import { createServer } from "node:net"
 import { Effect, Exit, Layer, Scope } from "effect"
 import { demoGarments, loadDemoData } from "../../scripts/DemoData.js"
 import { type StartOptions, startServices } from "../../services/Platform.js"
@@ -6,6 +7,26 @@ import { makeDatabaseLayer } from "../layers/Database.js"
 import { MetricsPorts, type ServiceName, Services } from "../ServiceCatalog.js"
 import { createTestDatabase, type TestDatabase, testConfig, uniqueId } from "./TestDatabase.js"
 import { deleteStreams } from "./TestStreams.js"
+
+const portIsFree = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const probe = createServer()
+    probe.once("error", () => resolve(false))
+    probe.listen(port, "127.0.0.1", () => probe.close(() => resolve(true)))
+  })
+
+/**
+ * A random port offset at which every port the services will listen on (service and metrics port) is free now:
+ * two ports per service, so a blind random offset would meet a busy port (other tests, ephemeral ports) often.
+ */
+const freeOffset = async (services: ReadonlyArray<ServiceName>): Promise<number> => {
+  for (let attempt = 0; ; attempt++) {
+    const offset = 20000 + Math.floor(Math.random() * 20000)
+    const ports = services.flatMap((s) => [Services[s].port + offset, MetricsPorts[s] + offset])
+    const free = await Promise.all(ports.map(portIsFree))
+    if (free.every(Boolean) || attempt >= 20) return offset
+  }
+}
 
 /**
  * Services running in this test process on their own database, key/queue/stream prefixes and a random
@@ -28,7 +49,7 @@ export const startTestPlatform = async (o: {
   readonly env?: Record<string, string>
 }): Promise<TestPlatform> => {
   const db = await createTestDatabase(o.label)
-  const offset = 20000 + Math.floor(Math.random() * 20000)
+  const offset = await freeOffset(o.services)
   const streamPrefix = uniqueId(o.label).toUpperCase()
   const config = testConfig({
     DATABASE_URL: db.url,

@@ -19,10 +19,16 @@ const portIsFree = (port: number): Promise<boolean> =>
  * A random port offset at which every port the services will listen on (service and metrics port) is free now:
  * two ports per service, so a blind random offset would meet a busy port (other tests, ephemeral ports) often.
  */
-const freeOffset = async (services: ReadonlyArray<ServiceName>): Promise<number> => {
+export const freeOffset = async (
+  services: ReadonlyArray<ServiceName>,
+  pick: () => number = () => 20000 + Math.floor(Math.random() * 20000),
+  replicas = 1
+): Promise<number> => {
   for (let attempt = 0; ; attempt++) {
-    const offset = 20000 + Math.floor(Math.random() * 20000)
-    const ports = services.flatMap((s) => [Services[s].port + offset, MetricsPorts[s] + offset])
+    const offset = pick()
+    const ports = services.flatMap((s) =>
+      Array.from({ length: replicas }, (_, n) => [Services[s].port + offset + n, MetricsPorts[s] + offset + n]).flat()
+    )
     const free = await Promise.all(ports.map(portIsFree))
     if (free.every(Boolean) || attempt >= 20) return offset
   }

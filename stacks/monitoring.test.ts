@@ -3,7 +3,7 @@ import { allDashboards } from "../observability/grafana/dashboards.js"
 import { type Selector, satisfies, selectorsIn } from "../observability/selectors.js"
 import { type ScrapeTarget, ScrapeTargets, TargetLabels } from "../observability/targets.js"
 import { allRules, arr, readYaml, rec, str } from "../observability/testSupport.js"
-import { MetricsPortName, MetricsPorts, ServiceNames } from "../shared/ServiceCatalog.js"
+import { MetricsPortName, MetricsPorts, ServiceNames, Services } from "../shared/ServiceCatalog.js"
 import { Backups } from "../observability/topology.js"
 import { BackupCommand, BackupDir } from "./components/AppServices.js"
 import { LogsPipeline } from "../observability/logsAgent.js"
@@ -209,5 +209,21 @@ describe("labels by construction: local scrape config and the dev stack's monito
       "/var/log/pods/brandme-staging_*/*/*.log"
     ])
     expect(rec(v, "config", "processors", "transform/redact-pii").log_statements).toBeDefined()
+  })
+
+  it("the observability namespace reaches the metrics and exporter ports only, never a service port", () => {
+    const policy = kubernetesObjects(run.resources, true).find(
+      ({ object }) => object?.kind === "NetworkPolicy" && object.metadata.name === "allow-prometheus-scrape"
+    )?.object
+    const rule = rec(arr(rec(policy?.spec), "ingress")[0])
+    expect(rec(arr(rule, "from")[0], "namespaceSelector", "matchLabels")).toEqual({
+      "kubernetes.io/metadata.name": "observability"
+    })
+    const ports = arr(rule, "ports").map((p) => rec(p).port)
+    const exporterPorts = ScrapeTargets.filter((t) => ExporterDeployments.some((e) => e.job === t.job)).map(
+      (t) => t.port
+    )
+    expect([...ports].sort()).toEqual([...new Set([...Object.values(MetricsPorts), ...exporterPorts])].sort())
+    for (const s of ServiceNames) expect(ports).not.toContain(Services[s].port)
   })
 })

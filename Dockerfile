@@ -40,6 +40,10 @@ ENV NODE_ENV=production \
     HTTP_HOST=0.0.0.0 \
     PORT_OFFSET=0
 WORKDIR /app
+# pg_dump for the backup CronJob (`node dist/scripts/backup.js`, i.e. npm run backup): bookworm's 15 = Cloud SQL's major
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends postgresql-client-15 \
+ && rm -rf /var/lib/apt/lists/*
 # the node image ships user "node" with uid 1000: rename it so files and processes read as brandme
 RUN groupmod --new-name brandme node \
  && usermod --login brandme --home /home/brandme --move-home node

@@ -9,6 +9,7 @@ import { HealthPaths, ServiceNames } from "../shared/ServiceCatalog.js"
 import { freePort } from "../shared/testing/TestDatabase.js"
 import { demoTag, startTestPlatform, type TestPlatform } from "../shared/testing/TestPlatform.js"
 import { observabilityDir } from "./generate.js"
+import { localLabels, targetOf } from "./targets.js"
 
 /**
  * A real Prometheus (Debian's package) scrapes the running platform while scans flow; every dashboard
@@ -58,7 +59,7 @@ describe("dashboards and rules on a real Prometheus", () => {
           job_name: name,
           honor_labels: true,
           metrics_path: HealthPaths.metrics,
-          static_configs: [{ targets: [new URL(platform.url(name)).host], labels: { service: name, tier: "app" } }]
+          static_configs: [{ targets: [new URL(platform.metricsUrl(name)).host], labels: localLabels(targetOf(name)) }]
         }))
       })
     )

@@ -184,11 +184,12 @@ describe("grafana provisioning", () => {
     return ds ?? {}
   }
 
-  it("provisions Prometheus, Loki and Tempo with the fixed UIDs", () => {
+  it("provisions Prometheus, Loki, Tempo and Alertmanager with the fixed UIDs", () => {
     expect(list.map((d) => [d.type, d.uid])).toEqual([
       ["prometheus", DataSourceUids.prometheus],
       ["loki", DataSourceUids.loki],
-      ["tempo", DataSourceUids.tempo]
+      ["tempo", DataSourceUids.tempo],
+      ["alertmanager", DataSourceUids.alertmanager]
     ])
   })
 

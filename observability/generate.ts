@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { allDashboards, renderDashboard } from "./grafana/dashboards.js"
+import { renderAbsenceTests, renderBackupTests } from "./prometheus/absenceTests.js"
 import { AlertGroups } from "./prometheus/alerts.js"
 import { renderPrometheusConfig } from "./prometheus/scrape.js"
 import { renderRuleFile } from "./rules.js"
@@ -23,6 +24,8 @@ export const generatedFiles = (target?: Target): ReadonlyMap<string, string> => 
     files.set("prometheus/prometheus.yml", renderPrometheusConfig())
     files.set("prometheus/rules/alerts.yml", renderRuleFile("observability/prometheus/alerts.ts", AlertGroups))
     files.set("prometheus/rules/slo.yml", renderRuleFile("observability/slos/rules.ts", Slos.map(sloRuleGroup)))
+    files.set("prometheus/tests/absence.test.yml", renderAbsenceTests())
+    files.set("prometheus/tests/backup.test.yml", renderBackupTests())
   }
   if (target === undefined || target === "dashboards") {
     for (const d of allDashboards()) files.set(`grafana/dashboards/${d.file}`, renderDashboard(d.dashboard))

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
-import { HealthPaths, ServiceNames, Services } from "../shared/ServiceCatalog.js"
+import { HealthPaths, MetricsPorts, ServiceNames, Services } from "../shared/ServiceCatalog.js"
 import { checkExpr } from "./catalogCheck.js"
 import { DashboardUids, DoNotEdit, allDashboards } from "./grafana/dashboards.js"
 import { generatedFiles, observabilityDir } from "./generate.js"
@@ -119,13 +119,14 @@ describe("prometheus.yml", () => {
     ])
   })
 
-  it.each(ServiceNames.map((s) => [s]))("has a job for %s at its catalog port", (s) => {
+  it.each(ServiceNames.map((s) => [s]))("has a job for %s at its catalog metrics port", (s) => {
     expect(target(s)).toEqual({
       path: HealthPaths.metrics,
       honorLabels: true,
-      targets: [`127.0.0.1:${Services[s].port}`],
-      labels: { service: s, tier: "app" }
+      targets: [`127.0.0.1:${MetricsPorts[s]}`],
+      labels: { service: s, tier: "app", namespace: "brandme" }
     })
+    expect(MetricsPorts[s]).not.toBe(Services[s].port)
   })
 
   it("scrapes the exporters the guide names and the observability stack", () => {

@@ -70,6 +70,25 @@ describe("promtool", () => {
     },
     slow
   )
+
+  it(
+    "the absence tests fail against rules that only compare (no absent() arm)",
+    () => {
+      const dir = join(scratch, "absent")
+      mkdirSync(join(dir, "rules"), { recursive: true })
+      mkdirSync(join(dir, "tests"))
+      const rules = readFileSync(join(promDir, "rules/alerts.yml"), "utf8")
+      const comparing = rules.replace(/\n\s+or\n\s+absent\([^\n]*\)/g, "")
+      expect(comparing).not.toBe(rules)
+      writeFileSync(join(dir, "rules/alerts.yml"), comparing)
+      copyFileSync(join(promDir, "tests/absence.test.yml"), join(dir, "tests/absence.test.yml"))
+      const r = run("promtool", ["test", "rules", "tests/absence.test.yml"], dir)
+      expect(r.status).not.toBe(0)
+      for (const alert of ["ServiceDown", "ExporterDown", "QueueWorkersDown"])
+        expect(r.output).toContain(`alertname: ${alert}`)
+    },
+    slow
+  )
 })
 
 describe("amtool", () => {

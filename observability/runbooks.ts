@@ -5,6 +5,7 @@
  */
 export const RunbookNames = [
   "service-down",
+  "exporter-down",
   "high-latency",
   "high-error-rate",
   "audit-integrity-violation",

@@ -40,8 +40,20 @@ export type ExporterName = keyof typeof Exporters
 export const DataSourceUids = {
   prometheus: "brandme-prometheus",
   loki: "brandme-loki",
-  tempo: "brandme-tempo"
+  tempo: "brandme-tempo",
+  alertmanager: "brandme-alertmanager"
 } as const
 
 export const ScrapeInterval = "15s"
 export const EvaluationInterval = "15s"
+
+/**
+ * The scheduled logical backup (`npm run backup`, a CronJob in the stacks): when it runs, where it records its
+ * last success (a key of the queue Redis the redis exporter exports as `redis_key_value{key=…}`), and how old
+ * that success may get before `BackupStale` fires (a day plus the slack of a slow run).
+ */
+export const Backups = {
+  schedule: "30 2 * * *",
+  successKey: "brandme:ops:backup:last-success-seconds",
+  maxAgeSeconds: 26 * 3600
+} as const

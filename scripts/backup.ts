@@ -1,8 +1,8 @@
 import { mkdirSync } from "node:fs"
 import { resolve } from "node:path"
-import { Redacted } from "effect"
+import { Option, Redacted } from "effect"
 import { databaseName } from "../shared/layers/Admin.js"
-import { dumpDatabase, pruneBackups, uploadBackup } from "./ops/Backup.js"
+import { BackupSuccessKey, dumpDatabase, markBackupSuccess, pruneBackups, uploadBackup } from "./ops/Backup.js"
 import { fail, info, loadConfig, parseCommand, redactUrl, runCli, step } from "./ops/Cli.js"
 
 const usage = `Usage: npm run backup -- [--dir <path>] [--retention-days <n>] [--bucket <name>] [--prefix <path>]
@@ -10,7 +10,9 @@ const usage = `Usage: npm run backup -- [--dir <path>] [--retention-days <n>] [-
 Dumps the platform database with pg_dump (custom format, compressed) to
   <dir>/<database>-<UTC timestamp>.dump
 then deletes this database's backups in <dir> older than the retention (the newest is always kept),
-and uploads the new file to Google Cloud Storage when a bucket is set.
+and uploads the new file to Google Cloud Storage when a bucket is set. Last, it records its finish time
+(Unix seconds) in the queue Redis (REDIS_QUEUE_URL, else REDIS_URL) under BACKUP_SUCCESS_KEY
+(default ${BackupSuccessKey}): the redis exporter exports it, BackupStale alerts on its age.
 
   --dir             BACKUP_DIR, default ./backups
   --retention-days  BACKUP_RETENTION_DAYS, default 30
@@ -52,5 +54,10 @@ runCli("backup", async () => {
   } else {
     info("backup", "BACKUP_BUCKET not set: kept locally only")
   }
+  const redisUrl = Redacted.value(Option.getOrElse(config.redis.queueUrl, () => config.redis.url))
+  const key = process.env.BACKUP_SUCCESS_KEY ?? BackupSuccessKey
+  const at = new Date()
+  await step("backup", `record success in ${redactUrl(redisUrl)} ${key}`, () => markBackupSuccess(redisUrl, key, at))
+  info("backup", `success recorded: ${key} = ${Math.floor(at.getTime() / 1000)}`)
   return 0
 })

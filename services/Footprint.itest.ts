@@ -11,7 +11,7 @@ import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type Dependency, type ServiceName, ServiceNames, Services } from "../shared/ServiceCatalog.js"
+import { type Dependency, MetricsPorts, type ServiceName, ServiceNames, Services } from "../shared/ServiceCatalog.js"
 import { createTestDatabase, type TestDatabase, uniqueId } from "../shared/testing/TestDatabase.js"
 import { stopChild } from "../shared/testing/Processes.js"
 import { deleteStreams } from "../shared/testing/TestStreams.js"
@@ -81,7 +81,8 @@ describe("each service alone loads only what it uses", () => {
   const offsetFor = async (service: ServiceName): Promise<number> => {
     for (;;) {
       const offset = 10000 + Math.floor(Math.random() * 12000)
-      if (await portIsFree(Services[service].port + offset)) return offset
+      if ((await portIsFree(Services[service].port + offset)) && (await portIsFree(MetricsPorts[service] + offset)))
+        return offset
     }
   }
   beforeAll(async () => {

@@ -65,7 +65,9 @@ describe("the platform's health, readiness and recovery", () => {
     const healthz = await fetch(`${base}/healthz`)
     expect(healthz.status).toBe(200)
     expect(await healthz.text()).toBe("ok")
-    const metrics = await (await fetch(`${base}/metrics`)).text()
+    // metrics on the metrics port only; the service port answers 404 there
+    expect((await fetch(`${base}/metrics`)).status).toBe(404)
+    const metrics = await (await fetch(platform.metricsUrl("gateway"))).text()
     expect(metrics).toContain("process_resident_memory_bytes")
     expect(metrics).toContain(
       'brandme_http_requests_total{service="gateway",route="/health",method="GET",status="200"}'

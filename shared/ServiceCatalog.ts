@@ -230,6 +230,29 @@ export const Services: Readonly<Record<ServiceName, ServiceSpec>> = {
   }
 }
 
+/**
+ * Where each service serves `/metrics`: its own port, apart from the service port, so Prometheus (the
+ * observability namespace) is admitted to this port alone and a service's callers never read its metrics.
+ * `npm start` runs every service in one process: each still listens on its own metrics port (+ PORT_OFFSET),
+ * so every series keeps its `service` target label and the local scrape config has one job per service.
+ * Ten apart, so a test's extra gateway replica (PORT_OFFSET + n) never lands on another service's port.
+ */
+export const MetricsPorts: Readonly<Record<ServiceName, number>> = {
+  gateway: 9400,
+  brain: 9410,
+  policy: 9420,
+  identity: 9430,
+  knowledge: 9440,
+  compliance: 9450,
+  chain: 9460,
+  agentic: 9470,
+  orchestrator: 9480,
+  console: 9490
+}
+
+/** The Service / container port name Prometheus scrapes (ServiceMonitors select it by name). */
+export const MetricsPortName = "metrics"
+
 /** One-shot processes beside the services: the migration Job (stacks) and compose's `migrate`. */
 export const Jobs = {
   migrate: { name: "migrate", required: ["database"], secrets: [], settings: ["MIGRATIONS_DIR"] }

@@ -63,6 +63,7 @@ describe("the prod stack's chart values", () => {
         "kube-prometheus-stack",
         "loki",
         "nats",
+        "otel-agent",
         "otel-collector",
         "tempo"
       ].sort()
@@ -76,7 +77,7 @@ describe("the prod stack's chart values", () => {
     const grafana = w.rendered.find((r) => r.grafana !== undefined)?.grafana
     expect(grafana?.datasources.map((d) => [d.uid, d.url])).toEqual([
       ["brandme-prometheus", "http://prometheus-stack-prometheus.observability:9090/"],
-      ["alertmanager", "http://prometheus-stack-alertmanager.observability:9093/"],
+      ["brandme-alertmanager", "http://prometheus-stack-alertmanager.observability:9093/"],
       ["brandme-loki", "http://loki.observability.svc.cluster.local:3100"],
       ["brandme-tempo", "http://tempo.observability.svc.cluster.local:3100"]
     ])

@@ -2,7 +2,9 @@
  * Alert rules that are not SLO burn alerts: service health, database, chain, audit, queues,
  * resources, Redis. Thresholds live in `Thresholds`; the promtool tests in `tests/` pin their behaviour.
  */
+import { ServiceNames } from "../../shared/ServiceCatalog.js"
 import type { RuleGroup } from "../rules.js"
+import { Backups } from "../topology.js"
 import {
   Metrics,
   chainFailureRatio,
@@ -30,8 +32,19 @@ export const Thresholds = {
   redisMemoryOfMax: 0.9
 } as const
 
-/** Label a scrape job puts on each Brand.Me service target (see `scrape.ts`). */
+/** Label a scrape job puts on each Brand.Me service target (see `targets.ts`). */
 export const AppTier = eq("tier", "app")
+
+/**
+ * `expr`, or the absence of each series it needs: a workload whose pods are all gone (or whose monitor is
+ * deleted) leaves no `up` series at all, which `== 0` cannot see. `absent()` keeps the equality matchers as
+ * labels, so the alert still names the service.
+ */
+export const orAbsent = (expr: string, selectors: ReadonlyArray<string>): string =>
+  [expr, ...selectors.map((s) => `absent(${s})`)].join("\nor\n")
+
+/** The data-store exporters the rules read (RedisMemoryHigh): absent, those alerts could never fire. */
+export const WatchedExporters = ["postgres", "redis", "nats"] as const
 
 const pct = (r: number) => `${Math.round(r * 100)}%`
 
@@ -40,12 +53,28 @@ const serviceHealth: RuleGroup = {
   alerts: [
     {
       alert: "ServiceDown",
-      expr: `${sel("up", [AppTier])} == 0`,
+      expr: orAbsent(
+        `${sel("up", [AppTier])} == 0`,
+        ServiceNames.map((s) => sel("up", [AppTier, eq("service", s)]))
+      ),
       for: Thresholds.serviceDownFor,
       severity: "critical",
       runbook: "service-down",
       summary: "{{ $labels.service }} is down",
-      description: `Prometheus has failed to scrape {{ $labels.service }} at {{ $labels.instance }} for over ${Thresholds.serviceDownFor}.`
+      description: `Prometheus has failed to scrape {{ $labels.service }}{{ with $labels.instance }} at {{ . }}{{ else }} (no target left: every pod is gone){{ end }} for over ${Thresholds.serviceDownFor}.`
+    },
+    {
+      alert: "ExporterDown",
+      expr: orAbsent(
+        `${sel("up", [eq("tier", "exporter"), re("service", WatchedExporters.join("|"))])} == 0`,
+        WatchedExporters.map((s) => sel("up", [eq("tier", "exporter"), eq("service", s)]))
+      ),
+      for: "5m",
+      severity: "warning",
+      runbook: "exporter-down",
+      summary: "The {{ $labels.service }} exporter is down",
+      description:
+        "Prometheus cannot scrape the {{ $labels.service }} exporter{{ with $labels.instance }} at {{ . }}{{ end }}: alerts on {{ $labels.service }} metrics (RedisMemoryHigh) cannot fire until it is back."
     },
     {
       alert: "HighErrorRate",
@@ -158,7 +187,8 @@ const queues: RuleGroup = {
     },
     {
       alert: "QueueWorkersDown",
-      expr: `sum(${Metrics.queueWorkers}) == 0`,
+      // no series at all when every worker process is gone: absent() fires then
+      expr: orAbsent(`sum(${Metrics.queueWorkers}) == 0`, [Metrics.queueWorkers]),
       for: "2m",
       severity: "critical",
       runbook: "workers-down",
@@ -214,6 +244,26 @@ const resources: RuleGroup = {
   ]
 }
 
+const backupSuccess = sel("redis_key_value", [eq("key", Backups.successKey)])
+
+const backups: RuleGroup = {
+  name: "backups",
+  alerts: [
+    {
+      alert: "BackupStale",
+      // absent: no backup has ever succeeded here, or the queue Redis' exporter does not watch the key
+      expr: orAbsent(`time() - max(${backupSuccess}) > ${Backups.maxAgeSeconds}`, [backupSuccess]),
+      for: "15m",
+      // Cloud SQL's own backups and PITR still run: a lost night is a ticket, not a page
+      severity: "warning",
+      runbook: "backup-failure",
+      labels: { service: "postgres" },
+      summary: "No successful database backup for over a day",
+      description: `The last successful npm run backup (schedule ${Backups.schedule} UTC) {{ if gt $value 1.0 }}finished {{ $value | humanizeDuration }} ago{{ else }}is not recorded at all{{ end }}; allowed: ${Backups.maxAgeSeconds / 3600}h.`
+    }
+  ]
+}
+
 const redis: RuleGroup = {
   name: "redis",
   alerts: [
@@ -230,4 +280,13 @@ const redis: RuleGroup = {
   ]
 }
 
-export const AlertGroups: ReadonlyArray<RuleGroup> = [serviceHealth, database, chain, audit, queues, resources, redis]
+export const AlertGroups: ReadonlyArray<RuleGroup> = [
+  serviceHealth,
+  database,
+  chain,
+  audit,
+  queues,
+  resources,
+  redis,
+  backups
+]

@@ -1,21 +1,20 @@
 /**
- * `prometheus.yml` for local runs, built from the service catalog and the topology so no port is
- * copied by hand: one job per service, one per exporter, plus the observability components.
+ * `prometheus.yml` for local runs, one job per declared scrape target (observability/targets.ts): each
+ * service on its metrics port, each exporter, the observability components; labels as the ServiceMonitors'.
  */
 import { stringify } from "yaml"
-import { HealthPaths, ServiceNames, Services } from "../../shared/ServiceCatalog.js"
 import { header } from "../rules.js"
-import { Backends, EvaluationInterval, Exporters, LocalHost, ScrapeInterval } from "../topology.js"
+import { localLabels, type ScrapeTarget, ScrapeTargets } from "../targets.js"
+import { Backends, EvaluationInterval, LocalHost, ScrapeInterval } from "../topology.js"
 
 /** Rule files, relative to prometheus.yml. */
 export const RuleFiles = ["rules/alerts.yml", "rules/slo.yml"] as const
 
-const job = (name: string, port: number, path: string, labels: Record<string, string>, honorLabels = false) => ({
-  job_name: name,
-  // catalog metrics carry their own `service` label: keep it rather than renaming it `exported_service`
-  ...(honorLabels ? { honor_labels: true } : {}),
-  metrics_path: path,
-  static_configs: [{ targets: [`${LocalHost}:${port}`], labels }]
+const job = (t: ScrapeTarget) => ({
+  job_name: t.job,
+  ...(t.honorLabels ? { honor_labels: true } : {}),
+  metrics_path: t.path,
+  static_configs: [{ targets: [`${LocalHost}:${t.port}`], labels: localLabels(t) }]
 })
 
 export const prometheusConfig = () => ({
@@ -28,17 +27,7 @@ export const prometheusConfig = () => ({
     alertmanagers: [{ static_configs: [{ targets: [`${LocalHost}:${Backends.alertmanager.port}`] }] }]
   },
   rule_files: [...RuleFiles],
-  scrape_configs: [
-    ...ServiceNames.map((name) =>
-      job(name, Services[name].port, HealthPaths.metrics, { service: name, tier: "app" }, true)
-    ),
-    ...Object.entries(Exporters).map(([name, e]) => job(name, e.port, e.path, { tier: "exporter" })),
-    job("prometheus", Backends.prometheus.port, "/metrics", { tier: "observability" }),
-    job("alertmanager", Backends.alertmanager.port, "/metrics", { tier: "observability" }),
-    job("otel-collector", Backends.otelCollector.metricsExporterPort, "/metrics", { tier: "observability" }),
-    job("loki", Backends.loki.port, "/metrics", { tier: "observability" }),
-    job("tempo", Backends.tempo.port, "/metrics", { tier: "observability" })
-  ]
+  scrape_configs: ScrapeTargets.map(job)
 })
 
 export const renderPrometheusConfig = (): string =>

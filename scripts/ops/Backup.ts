@@ -2,6 +2,7 @@ import { spawn } from "node:child_process"
 import { readdirSync, renameSync, rmSync, statSync } from "node:fs"
 import { basename, join } from "node:path"
 import { databaseName } from "../../shared/layers/Admin.js"
+import { Backups } from "../../observability/topology.js"
 import { errorText, fail } from "./Cli.js"
 
 /**
@@ -146,4 +147,26 @@ export const uploadBackup = async (file: string, bucket: string, prefix: string)
     fail(`upload to gs://${bucket}/${destination} failed: ${errorText(e)}`)
   }
   return `gs://${bucket}/${destination}`
+}
+
+/**
+ * The last successful backup, for Prometheus: `npm run backup` ends by writing its finish time (Unix seconds) to
+ * this key of the queue Redis (noeviction, persistent), and the redis exporter watching that Redis exports it
+ * as `redis_key_value{key="…"}` (`--check-single-keys`); `BackupStale` fires when it is older than the schedule
+ * allows, or absent. Chosen over a Pushgateway: no new component to run and secure, and the value survives
+ * restarts of everything but the queue Redis itself. `BACKUP_SUCCESS_KEY` moves it (tests).
+ */
+export const BackupSuccessKey = Backups.successKey
+
+export const markBackupSuccess = async (redisUrl: string, key: string, at: Date): Promise<void> => {
+  const { Redis } = await import("ioredis")
+  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: false })
+  try {
+    await redis.connect()
+    await redis.set(key, String(Math.floor(at.getTime() / 1000)))
+  } catch (e) {
+    fail(`recording the backup's success in Redis (${key}) failed: ${errorText(e)}`)
+  } finally {
+    redis.disconnect()
+  }
 }

@@ -5,7 +5,7 @@ import { Queue } from "bullmq"
 import { Record } from "effect"
 import { Redis as IORedis } from "ioredis"
 import { QueueNames } from "../../shared/layers/Queues.js"
-import { HealthPaths, type ServiceName, ServiceNames, Services } from "../../shared/ServiceCatalog.js"
+import { HealthPaths, MetricsPorts, type ServiceName, ServiceNames, Services } from "../../shared/ServiceCatalog.js"
 import { errorText, renderTable } from "./Cli.js"
 import { withDatabaseClient } from "./DbInit.js"
 import { expectedTables, missingTables } from "./Tables.js"
@@ -55,6 +55,18 @@ export const serviceUrls = (
   Record.map(Services, (spec, n) =>
     (env[`${n.toUpperCase()}_URL`] ?? `http://${host}:${spec.port + portOffset}`).replace(/\/+$/, "")
   )
+
+/**
+ * A service's `/metrics`, on its metrics port at the host of its base URL: the port moves by the same offset
+ * as the service port (0 in compose and Kubernetes, PORT_OFFSET locally).
+ */
+export const metricsUrlOf = (serviceUrl: string, n: ServiceName): string => {
+  const u = new URL(serviceUrl)
+  const port = u.port === "" ? (u.protocol === "https:" ? 443 : 80) : Number(u.port)
+  u.port = String(MetricsPorts[n] + port - Services[n].port)
+  u.pathname = HealthPaths.metrics
+  return u.toString()
+}
 
 class CheckFailed {
   readonly _tag = "CheckFailed"
@@ -204,7 +216,7 @@ export const runSmoke = (t: SmokeTarget): Promise<ReadonlyArray<CheckResult>> =>
     ...ServiceNames.map(
       (n) => () =>
         check("metrics", `${n} /metrics`, ms, async () => {
-          const r = await httpGet(`${t.services[n]}${HealthPaths.metrics}`, ms)
+          const r = await httpGet(metricsUrlOf(t.services[n], n), ms)
           if (r.status !== 200) throw new CheckFailed(`→ ${r.status}`)
           const series = r.body.split("\n").filter((l) => l !== "" && !l.startsWith("#")).length
           if (series === 0) throw new CheckFailed("no samples")

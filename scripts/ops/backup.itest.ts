@@ -2,6 +2,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Effect, Either, Layer } from "effect"
+import { Redis as IORedis } from "ioredis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { migrateUp } from "../../migrations/Migrator.js"
 import { AuditLog, auditLogLayer } from "../../services/compliance/AuditLog.js"
@@ -125,13 +126,28 @@ describe("backup and restore", () => {
     // an expired backup of this database and someone else's file: retention deletes only the first
     writeFileSync(join(dir, `${dbName}-20200101T000000Z.dump`), "old")
     writeFileSync(join(dir, "other-20200101T000000Z.dump"), "not ours")
+    const successKey = `${uniqueName("backup")}:last-success-seconds`
+    const startedAt = Math.floor(Date.now() / 1000)
     const backup = await runCliScript("scripts/backup.ts", ["--retention-days", "30"], {
       DATABASE_URL: url,
       BACKUP_DIR: dir,
-      BACKUP_BUCKET: ""
+      BACKUP_BUCKET: "",
+      REDIS_QUEUE_URL: "redis://127.0.0.1:6379",
+      BACKUP_SUCCESS_KEY: successKey
     })
     expect(backup.stderr).toBe("")
     expect(backup.code).toBe(0)
+    // the success is recorded where the redis exporter reads it (BackupStale)
+    const redis = new IORedis("redis://127.0.0.1:6379")
+    try {
+      const recorded = Number(await redis.get(successKey))
+      expect(recorded).toBeGreaterThanOrEqual(startedAt)
+      expect(recorded).toBeLessThanOrEqual(Math.floor(Date.now() / 1000))
+      expect(backup.stdout).toContain(`success recorded: ${successKey} = ${recorded}`)
+    } finally {
+      await redis.del(successKey)
+      redis.disconnect()
+    }
     expect(backup.stdout).toContain(`deleted ${dbName}-20200101T000000Z.dump`)
     const dumps = readdirSync(dir).filter((f) => f.startsWith(dbName))
     expect(dumps).toHaveLength(1)

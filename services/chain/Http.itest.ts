@@ -59,7 +59,7 @@ describe("chain HTTP API", () => {
     expect(missing.status).toBe(404)
     const bad = await asConsole(`${base}/v1/chain/anchors/x`, { headers: { authorization: `Bearer ${auditorToken}` } })
     expect(bad.status).toBe(400)
-    const metrics = await (await fetch(`${base}/metrics`)).text()
+    const metrics = await (await fetch(platform.metricsUrl("chain"))).text()
     expect(metrics).toContain('brandme_blockchain_transactions_total{provider="local",status="failed"} 0')
   })
 })

@@ -19,8 +19,8 @@ import {
 } from "../../shared/http/RateLimit.js"
 import { Metrics } from "../../shared/telemetry/Metrics.js"
 
-/** probes and scrapes come from the cluster, not from the public: never limited */
-const operational = (path: string) => path === "/metrics" || path === "/healthz" || path.startsWith("/health")
+/** probes come from the cluster, not from the public: never limited (scrapes go to the metrics port) */
+const operational = (path: string) => path === "/healthz" || path.startsWith("/health")
 
 /** how long a verified device key is believed before it is looked up again (revocation takes effect within this) */
 export const DEVICE_KEY_CACHE_MS = 10_000

@@ -261,7 +261,7 @@ describe("POST /v1/scans", () => {
     expect(docs.status).toBe(200)
     expect(docs.headers.get("content-type")).toContain("text/html")
     expect((await fetch(`${gwA}/health/live`)).status).toBe(200)
-    const metrics = await fetch(`${gwA}/metrics`).then((r) => r.text())
+    const metrics = await fetch(h.metricsUrl("gateway", 1)).then((r) => r.text())
     expect(metrics).toMatch(/brandme_scans_total\{intent="public_view",decision="partial"\} \d+/)
     expect(metrics).toMatch(
       /brandme_http_requests_total\{service="gateway",route="\/v1\/scans",method="POST",status="200"\}/

@@ -56,11 +56,6 @@ export const HealthApi = HttpApiGroup.make("health", { topLevel: true })
   .add(HttpApiEndpoint.get("ready", HealthPaths.ready).addSuccess(HealthReport).addError(NotReady))
   .add(HttpApiEndpoint.get("startup", HealthPaths.startup).addSuccess(ProbeOk).addError(NotStarted))
   .add(HttpApiEndpoint.get("healthz", HealthPaths.simple).addSuccess(HttpApiSchema.Text()))
-  .add(
-    HttpApiEndpoint.get("metrics", HealthPaths.metrics).addSuccess(
-      HttpApiSchema.Text({ contentType: "text/plain; version=0.0.4; charset=utf-8" })
-    )
-  )
 export type HealthApi = typeof HealthApi
 
 export interface HealthService {

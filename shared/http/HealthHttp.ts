@@ -2,7 +2,6 @@ import type * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import type * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import { Effect } from "effect"
 import { Health, type HealthApi, NotReady, NotStarted, Unhealthy, failingRequired } from "./Health.js"
-import { Metrics } from "../telemetry/Metrics.js"
 
 /**
  * The health group's handlers. Every service's Http.ts mounts them with
@@ -13,7 +12,6 @@ export const healthHandlers = <E, Provides, R>(
 ) =>
   Effect.gen(function* () {
     const health = yield* Health
-    const { registry } = yield* Metrics
     return h
       .handle("health", () =>
         Effect.flatMap(health.report, (report) =>
@@ -50,5 +48,4 @@ export const healthHandlers = <E, Provides, R>(
         )
       )
       .handle("healthz", () => Effect.succeed("ok"))
-      .handle("metrics", () => Effect.promise(() => registry.metrics()))
   })

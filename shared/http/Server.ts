@@ -12,7 +12,14 @@ import { Context, Effect, Either, Layer, Option } from "effect"
 import { ServeError } from "@effect/platform/HttpServerError"
 import { AppConfig } from "../config/AppConfig.js"
 import { Health, HealthLive } from "./Health.js"
-import { OpenPaths, requiresServiceToken, type ServiceName, Services } from "../ServiceCatalog.js"
+import {
+  HealthPaths,
+  MetricsPorts,
+  OpenPaths,
+  requiresServiceToken,
+  type ServiceName,
+  Services
+} from "../ServiceCatalog.js"
 import {
   ServiceTokenHeader,
   ServiceTokens,
@@ -250,6 +257,47 @@ const listener = (service: ServiceName, route: (method: string, path: string) =>
   )
 
 /**
+ * `/metrics` on the service's own metrics port (ServiceCatalog `MetricsPorts` + PORT_OFFSET), nothing else:
+ * the service port no longer serves it, so the NetworkPolicy admits Prometheus to this port alone.
+ * Closed after the service listener (layer order), so the last scrape still sees the drain.
+ */
+export const metricsListener = (service: ServiceName) =>
+  Layer.scopedDiscard(
+    Effect.gen(function* () {
+      const config = yield* AppConfig
+      const { registry } = yield* Metrics
+      const server = createServer((req, res) => {
+        const path = (req.url ?? "/").split("?")[0]
+        if (req.method !== "GET" || path !== HealthPaths.metrics) {
+          res.writeHead(404, { "content-type": "text/plain" }).end("not found: this port serves GET /metrics only\n")
+          return
+        }
+        registry.metrics().then(
+          (text) => res.writeHead(200, { "content-type": registry.contentType }).end(text),
+          (e: unknown) => res.writeHead(500, { "content-type": "text/plain" }).end(`metrics failed: ${String(e)}\n`)
+        )
+      })
+      server.keepAliveTimeout = 65_000
+      const port = MetricsPorts[service] + config.http.portOffset
+      yield* Effect.acquireRelease(
+        Effect.async<void, ServeError>((resume) => {
+          const onError = (cause: unknown) => resume(Effect.fail(new ServeError({ cause })))
+          server.once("error", onError)
+          server.listen(port, config.http.host, () => {
+            server.off("error", onError)
+            resume(Effect.void)
+          })
+        }),
+        () =>
+          Effect.async<void>((resume) => {
+            server.closeAllConnections()
+            server.close(() => resume(Effect.void))
+          })
+      )
+    })
+  )
+
+/**
  * The interactive API reference at /docs, made on its first request: the page inlines ~3 MB of script
  * (HttpApiScalar), which a process nobody asks for it need not load or hold.
  */
@@ -313,5 +361,6 @@ export const serveService = <
     Layer.provide(ServiceTokensLive),
     Layer.provide(NodeHttpServer.layerContext),
     Layer.provideMerge(HealthLive(service)),
+    Layer.provideMerge(metricsListener(service)),
     Layer.provideMerge(MetricsLive(service))
   )

@@ -1,11 +1,38 @@
+import { createServer } from "node:net"
 import { Effect, Exit, Layer, Scope } from "effect"
 import { demoGarments, loadDemoData } from "../../scripts/DemoData.js"
 import { type StartOptions, startServices } from "../../services/Platform.js"
 import { AppConfig, type AppConfigShape } from "../config/AppConfig.js"
 import { makeDatabaseLayer } from "../layers/Database.js"
-import { type ServiceName, Services } from "../ServiceCatalog.js"
+import { MetricsPorts, type ServiceName, Services } from "../ServiceCatalog.js"
 import { createTestDatabase, type TestDatabase, testConfig, uniqueId } from "./TestDatabase.js"
 import { deleteStreams } from "./TestStreams.js"
+
+const portIsFree = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const probe = createServer()
+    probe.once("error", () => resolve(false))
+    probe.listen(port, "127.0.0.1", () => probe.close(() => resolve(true)))
+  })
+
+/**
+ * A random port offset at which every port the services will listen on (service and metrics port) is free now:
+ * two ports per service, so a blind random offset would meet a busy port (other tests, ephemeral ports) often.
+ */
+export const freeOffset = async (
+  services: ReadonlyArray<ServiceName>,
+  pick: () => number = () => 20000 + Math.floor(Math.random() * 20000),
+  replicas = 1
+): Promise<number> => {
+  for (let attempt = 0; ; attempt++) {
+    const offset = pick()
+    const ports = services.flatMap((s) =>
+      Array.from({ length: replicas }, (_, n) => [Services[s].port + offset + n, MetricsPorts[s] + offset + n]).flat()
+    )
+    const free = await Promise.all(ports.map(portIsFree))
+    if (free.every(Boolean) || attempt >= 20) return offset
+  }
+}
 
 /**
  * Services running in this test process on their own database, key/queue/stream prefixes and a random
@@ -15,6 +42,8 @@ export interface TestPlatform {
   readonly db: TestDatabase
   readonly config: AppConfigShape
   readonly url: (service: ServiceName) => string
+  /** the service's `/metrics`, on its own metrics port */
+  readonly metricsUrl: (service: ServiceName) => string
   readonly close: () => Promise<void>
 }
 
@@ -26,7 +55,7 @@ export const startTestPlatform = async (o: {
   readonly env?: Record<string, string>
 }): Promise<TestPlatform> => {
   const db = await createTestDatabase(o.label)
-  const offset = 20000 + Math.floor(Math.random() * 20000)
+  const offset = await freeOffset(o.services)
   const streamPrefix = uniqueId(o.label).toUpperCase()
   const config = testConfig({
     DATABASE_URL: db.url,
@@ -67,6 +96,7 @@ export const startTestPlatform = async (o: {
     db,
     config,
     url: (service) => `http://127.0.0.1:${Services[service].port + offset}`,
+    metricsUrl: (service) => `http://127.0.0.1:${MetricsPorts[service] + offset}/metrics`,
     close: async () => {
       await Effect.runPromise(Scope.close(scope, Exit.void))
       await deleteStreams(streamPrefix)

@@ -1,12 +1,18 @@
 import { createHash } from "node:crypto"
 import * as k8s from "@pulumi/kubernetes"
 import * as pulumi from "@pulumi/pulumi"
+import { Backups } from "../../observability/topology.js"
+import { SecretDefs } from "../secrets.js"
 import type { WorkloadSpec } from "../workloads.js"
+import { DataExporters } from "./Exporters.js"
 import { CaBundleFile, type PodShape, podSpec } from "./pod.js"
 import { labelsFor, Workload } from "./Workload.js"
 
 export const WorkloadServiceAccount = "brandme-workloads"
 export const MigrateCommand = ["node", "dist/migrations/cli.js", "up"] as const
+/** `npm run backup` in the image (compiled; the runtime stage has no tsx) */
+export const BackupCommand = ["node", "dist/scripts/backup.js"] as const
+export const BackupDir = "/var/backups/brandme"
 
 export interface AppServicesArgs {
   readonly provider: k8s.Provider
@@ -108,6 +114,80 @@ export class AppServices extends pulumi.ComponentResource {
           },
           { parent: this }
         ).deployment
+    )
+    // the nightly logical backup (`npm run backup`, compiled): dumps to its volume, records its success in the
+    // queue Redis for BackupStale (observability/topology.ts Backups). Cloud SQL's own backups and PITR run besides.
+    const backupPod = podSpec(shape, {
+      name: "backup",
+      env: { SERVICE: "backup", BACKUP_DIR: BackupDir },
+      secretsOf: "migrate",
+      resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "1", memory: "512Mi" } },
+      command: BackupCommand
+    })
+    const queueUrl = SecretDefs.find((d) => d.env === "REDIS_QUEUE_URL")?.target
+    const backupVolume = new k8s.core.v1.PersistentVolumeClaim(
+      "backups",
+      {
+        metadata: { name: "backups", namespace, labels: labelsFor("backup", "backup") },
+        spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "20Gi" } } }
+      },
+      { ...o, dependsOn: [args.namespace] }
+    )
+    new k8s.batch.v1.CronJob(
+      "backup",
+      {
+        metadata: { name: "backup", namespace, labels: labelsFor("backup", "backup") },
+        spec: {
+          schedule: Backups.schedule,
+          timeZone: "Etc/UTC",
+          concurrencyPolicy: "Forbid",
+          startingDeadlineSeconds: 3600,
+          successfulJobsHistoryLimit: 3,
+          failedJobsHistoryLimit: 5,
+          jobTemplate: {
+            spec: {
+              backoffLimit: 2,
+              activeDeadlineSeconds: 3600,
+              template: {
+                metadata: { labels: labelsFor("backup", "backup") },
+                spec: {
+                  ...backupPod,
+                  restartPolicy: "Never",
+                  volumes: [...backupPod.volumes, { name: "backups", persistentVolumeClaim: { claimName: "backups" } }],
+                  containers: backupPod.containers.map((c) => ({
+                    ...c,
+                    env: [
+                      ...c.env,
+                      ...(queueUrl === undefined
+                        ? []
+                        : [
+                            {
+                              name: "REDIS_QUEUE_URL",
+                              valueFrom: { secretKeyRef: { name: queueUrl.secret, key: queueUrl.key, optional: false } }
+                            }
+                          ])
+                    ],
+                    volumeMounts: [...c.volumeMounts, { name: "backups", mountPath: BackupDir }]
+                  }))
+                }
+              }
+            }
+          }
+        }
+      },
+      { ...o, dependsOn: [...before, backupVolume, this.migration] }
+    )
+
+    new DataExporters(
+      "exporters",
+      {
+        provider: args.provider,
+        namespace,
+        caBundleConfigMap: shape.caBundleConfigMap,
+        after: before,
+        monitoring: args.monitoring
+      },
+      { parent: this }
     )
     this.registerOutputs({ migrationJob: this.migration.metadata.name })
   }

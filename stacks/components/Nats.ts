@@ -1,5 +1,6 @@
 import type * as k8s from "@pulumi/kubernetes"
 import * as pulumi from "@pulumi/pulumi"
+import { monitorRelabelings, targetOf } from "../../observability/targets.js"
 import { Charts } from "../charts.js"
 import { release } from "./helm.js"
 
@@ -11,6 +12,8 @@ export interface NatsArgs {
 }
 
 export const NatsPodLabels = { "app.kubernetes.io/name": "nats" } as const
+/** the port name of the chart's prometheus-nats-exporter container (its PodMonitor scrapes it) */
+export const NatsExporterPortName = "prom-metrics"
 
 const restrictedContainer = {
   allowPrivilegeEscalation: false,
@@ -41,7 +44,17 @@ export class Nats extends pulumi.ComponentResource {
           reloader: { merge: { securityContext: restrictedContainer } },
           promExporter: {
             enabled: true,
-            podMonitor: { enabled: true },
+            // the exporter reads the server's monitoring endpoint (:8222); its PodMonitor carries our labels
+            podMonitor: {
+              enabled: true,
+              merge: {
+                spec: {
+                  podMetricsEndpoints: [
+                    { port: NatsExporterPortName, relabelings: [...monitorRelabelings(targetOf("nats-exporter"))] }
+                  ]
+                }
+              }
+            },
             merge: { securityContext: restrictedContainer }
           },
           podTemplate: {

@@ -1,6 +1,8 @@
 import * as k8s from "@pulumi/kubernetes"
 import * as pulumi from "@pulumi/pulumi"
-import { callersOf, type ServiceName, ServiceNames, Services } from "../../shared/ServiceCatalog.js"
+import { ScrapeTargets } from "../../observability/targets.js"
+import { callersOf, MetricsPorts, type ServiceName, ServiceNames, Services } from "../../shared/ServiceCatalog.js"
+import { ExporterDeployments } from "./Exporters.js"
 import { NatsPodLabels } from "./Nats.js"
 import { ServiceLabel } from "./Workload.js"
 
@@ -62,7 +64,6 @@ export class NetworkPolicies extends pulumi.ComponentResource {
 
     const app = args.appNamespace
     const obs = args.observabilityNamespace
-    const servicePorts = [...new Set(Object.values(Services).map((s) => s.port))].map(tcp)
     const brandmePods = { podSelector: { matchLabels: partOf } }
     // a service's pods (every workload of it: the orchestrator's worker and beat alike)
     const podsOf = (services: ReadonlyArray<ServiceName>) => ({
@@ -104,10 +105,19 @@ export class NetworkPolicies extends pulumi.ComponentResource {
         })
       }
     }
+    // Prometheus reaches the metrics ports only (a service's own port stays closed to the observability namespace)
+    const exporterPorts = [
+      ...new Set(ExporterDeployments.flatMap((e) => ScrapeTargets.filter((t) => t.job === e.job).map((t) => t.port)))
+    ]
     policy(app, "allow-prometheus-scrape", {
       podSelector: { matchLabels: partOf },
       policyTypes: ["Ingress"],
-      ingress: [{ from: [{ namespaceSelector: nsSelector(obs) }], ports: servicePorts }]
+      ingress: [
+        {
+          from: [{ namespaceSelector: nsSelector(obs) }],
+          ports: [...new Set([...Object.values(MetricsPorts), ...exporterPorts])].map(tcp)
+        }
+      ]
     })
     policy(app, "allow-data-services-egress", {
       podSelector: { matchLabels: partOf },

@@ -1,6 +1,8 @@
 import * as k8s from "@pulumi/kubernetes"
 import * as pulumi from "@pulumi/pulumi"
 import { stringify } from "yaml"
+import { logsAgentConfig } from "../../observability/logsAgent.js"
+import { monitorRelabelings, serviceMonitorEndpoint, targetOf } from "../../observability/targets.js"
 import { Backends, DataSourceUids } from "../../observability/topology.js"
 import { Charts } from "../charts.js"
 import { isRecord, type ObservabilityFiles, rebasePaths, rewriteHosts } from "../observabilityFiles.js"
@@ -11,6 +13,7 @@ import {
   GrafanaAdminSecret
 } from "../secrets.js"
 import { release } from "./helm.js"
+import { PlatformNamespaces } from "./Namespaces.js"
 
 export interface ObservabilityArgs {
   readonly provider: k8s.Provider
@@ -57,6 +60,8 @@ export const LokiComposeDataDir = "/loki"
 export const LokiChartDataDir = "/var/loki"
 
 export const OtlpHttpEndpoint = `http://${svc("otel-collector")}:4318`
+/** Loki's OTLP ingestion, where the node log agent sends */
+export const LokiOtlpEndpoint = `http://${svc("loki")}:${Backends.loki.port}/otlp`
 
 /** The label the Grafana sidecar loads dashboards ConfigMaps by. */
 export const DashboardLabel = { key: "grafana_dashboard", value: "1" } as const
@@ -67,6 +72,9 @@ const tempoConfig = (file: Record<string, unknown>): Record<string, unknown> => 
   const c = isRecord(config) ? config : {}
   return { ...c, server: { ...(isRecord(c.server) ? c.server : {}), http_listen_port: TempoChartHttpPort } }
 }
+
+/** Our relabelings (tier, service) for a target a chart scrapes itself: observability/targets.ts. */
+const relabel = (job: string) => [...monitorRelabelings(targetOf(job))]
 
 const defaultLokiSchema = {
   configs: [
@@ -98,6 +106,8 @@ export class Observability extends pulumi.ComponentResource {
     const datasources = files.grafanaDatasources.map(inCluster).filter(isRecord)
     // the chart provisions the Prometheus data source itself (sidecar.datasources): give it our uid
     const prometheus = datasources.find((d) => d.type === "prometheus")
+    // and the Alertmanager one (sidecar.datasources.alertmanager): our uid, the chart's Service
+    const alertmanager = datasources.find((d) => d.type === "alertmanager")
     const exemplars = isRecord(prometheus?.jsonData) ? prometheus.jsonData.exemplarTraceIdDestinations : undefined
     const exemplar = Array.isArray(exemplars) && isRecord(exemplars[0]) ? exemplars[0] : undefined
 
@@ -126,9 +136,21 @@ export class Observability extends pulumi.ComponentResource {
               podMonitorSelectorNilUsesHelmValues: false,
               ruleSelectorNilUsesHelmValues: false,
               enableRemoteWriteReceiver: true
+            },
+            serviceMonitor: { relabelings: relabel("prometheus") }
+          },
+          kubelet: {
+            serviceMonitor: {
+              // the chart's own (metrics_path, which its rules need), then ours
+              cAdvisorRelabelings: [
+                { action: "replace", sourceLabels: ["__metrics_path__"], targetLabel: "metrics_path" },
+                ...relabel("cadvisor")
+              ]
             }
           },
+          "prometheus-node-exporter": { prometheus: { monitor: { relabelings: relabel("node-exporter") } } },
           alertmanager: {
+            serviceMonitor: { relabelings: relabel("alertmanager") },
             ...(files.alertmanager === undefined ? {} : { config: rewriteHosts(files.alertmanager, InClusterHosts) }),
             alertmanagerSpec: {
               // alertmanager.yml reads receiver credentials from files (`*_file`) in this folder
@@ -158,6 +180,9 @@ export class Observability extends pulumi.ComponentResource {
               },
               datasources: {
                 uid: typeof prometheus?.uid === "string" ? prometheus.uid : DataSourceUids.prometheus,
+                alertmanager: {
+                  uid: typeof alertmanager?.uid === "string" ? alertmanager.uid : DataSourceUids.alertmanager
+                },
                 ...(exemplar === undefined
                   ? {}
                   : {
@@ -169,7 +194,7 @@ export class Observability extends pulumi.ComponentResource {
               }
             },
             // the other data sources as Grafana provisions them in compose, at their in-cluster addresses
-            additionalDataSources: datasources.filter((d) => d !== prometheus)
+            additionalDataSources: datasources.filter((d) => d !== prometheus && d !== alertmanager)
           },
           ...(args.managedControlPlane
             ? {
@@ -212,7 +237,7 @@ export class Observability extends pulumi.ComponentResource {
           resultsCache: { enabled: false },
           lokiCanary: { enabled: false },
           test: { enabled: false },
-          monitoring: { serviceMonitor: { enabled: true } }
+          monitoring: { serviceMonitor: { enabled: true, relabelings: relabel("loki") } }
         }
       },
       { ...after, dependsOn: [args.namespace, this.operator] }
@@ -242,7 +267,7 @@ export class Observability extends pulumi.ComponentResource {
         metadata: { name: "tempo", namespace, labels: { "app.kubernetes.io/part-of": "brandme" } },
         spec: {
           selector: { matchLabels: { "app.kubernetes.io/name": "tempo", "app.kubernetes.io/instance": "tempo" } },
-          endpoints: [{ port: "tempo-prom-metrics", path: "/metrics" }]
+          endpoints: [serviceMonitorEndpoint(targetOf("tempo"))]
         }
       },
       { ...o, dependsOn: [this.operator] }
@@ -265,12 +290,51 @@ export class Observability extends pulumi.ComponentResource {
           config: inCluster(files.otelCollector ?? {}),
           // the ServiceMonitor scrapes the Service port `metrics`, which exists only when enabled
           ports: { metrics: { enabled: true } },
-          serviceMonitor: { enabled: true },
+          serviceMonitor: { enabled: true, relabelings: relabel("otel-collector") },
           podDisruptionBudget: { enabled: true, maxUnavailable: 1 }
         }
       },
       { ...after, dependsOn: [args.namespace, this.operator] }
     )
+
+    // the node log agent: pods' JSON lines → k8s attributes → PII redaction → Loki (observability/logsAgent.ts)
+    const gateway = isRecord(files.otelCollector) ? files.otelCollector : {}
+    const redaction = isRecord(gateway.processors) ? gateway.processors["transform/redact-pii"] : undefined
+    if (redaction !== undefined) {
+      release(
+        "otel-agent",
+        {
+          chart: Charts.otelCollector,
+          namespace,
+          values: {
+            fullnameOverride: "otel-agent",
+            mode: "daemonset",
+            image: { repository: "otel/opentelemetry-collector-contrib" },
+            // the chart mounts /var/log/pods and adds its filelog receiver (ours replaces its settings), and
+            // grants the k8sattributes processor read access to pods, namespaces and replicasets
+            presets: { logsCollection: { enabled: true }, kubernetesAttributes: { enabled: true } },
+            extraEnvs: [
+              { name: "APP_ENV", value: args.appEnv },
+              { name: "K8S_NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } }
+            ],
+            config: logsAgentConfig({
+              namespaces: PlatformNamespaces.filter((n) => n !== ObservabilityNamespace),
+              lokiOtlpEndpoint: LokiOtlpEndpoint,
+              redaction,
+              memoryLimitMib: 200
+            }),
+            // no receivers on the node: nothing listens but the health check
+            ports: Object.fromEntries(
+              ["otlp", "otlp-http", "jaeger-compact", "jaeger-thrift", "jaeger-grpc", "zipkin"].map((p) => [
+                p,
+                { enabled: false }
+              ])
+            )
+          }
+        },
+        { ...after, dependsOn: [args.namespace, this.operator] }
+      )
+    }
 
     for (const d of files.dashboards) {
       new k8s.core.v1.ConfigMap(

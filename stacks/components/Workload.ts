@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes"
 import * as pulumi from "@pulumi/pulumi"
-import { HealthPaths, Services } from "../../shared/ServiceCatalog.js"
+import { serviceMonitorEndpoint, targetOf } from "../../observability/targets.js"
+import { HealthPaths, MetricsPortName, MetricsPorts, Services } from "../../shared/ServiceCatalog.js"
 import type { WorkloadSpec } from "../workloads.js"
 import { type PodShape, podSpec } from "./pod.js"
 
@@ -32,6 +33,7 @@ export class Workload extends pulumi.ComponentResource {
     const o = { parent: this, provider: args.provider }
     const { spec } = args
     const port = Services[spec.service].port
+    const metricsPort = MetricsPorts[spec.service]
     const labels = labelsFor(spec.name, spec.service)
     const metadata = { name: spec.name, namespace: args.namespace, labels }
     const probe = (path: string, failureThreshold: number) => ({
@@ -75,7 +77,10 @@ export class Workload extends pulumi.ComponentResource {
                   : [],
               containers: base.containers.map((c) => ({
                 ...c,
-                ports: [{ name: "http", containerPort: port, protocol: "TCP" }],
+                ports: [
+                  { name: "http", containerPort: port, protocol: "TCP" },
+                  { name: MetricsPortName, containerPort: metricsPort, protocol: "TCP" }
+                ],
                 startupProbe: probe(HealthPaths.startup, 30),
                 livenessProbe: probe(HealthPaths.live, 3),
                 readinessProbe: probe(HealthPaths.ready, 3)
@@ -99,7 +104,10 @@ export class Workload extends pulumi.ComponentResource {
         spec: {
           type: "ClusterIP",
           selector: { "app.kubernetes.io/name": spec.name },
-          ports: [{ name: "http", port, targetPort: "http", protocol: "TCP" }]
+          ports: [
+            { name: "http", port, targetPort: "http", protocol: "TCP" },
+            { name: MetricsPortName, port: metricsPort, targetPort: MetricsPortName, protocol: "TCP" }
+          ]
         }
       },
       o
@@ -140,7 +148,8 @@ export class Workload extends pulumi.ComponentResource {
         metadata,
         spec: {
           selector: { matchLabels: { "app.kubernetes.io/name": spec.name } },
-          endpoints: [{ port: "http", path: HealthPaths.metrics, interval: "15s", scrapeTimeout: "10s" }]
+          // labels (job, tier, service) as the local scrape config gives them: observability/targets.ts
+          endpoints: [serviceMonitorEndpoint(targetOf(spec.service))]
         }
       },
       { ...o, dependsOn: [args.monitoring] }

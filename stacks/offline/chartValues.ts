@@ -73,6 +73,10 @@ export const FreeFormValues: Readonly<Record<string, ReadonlyArray<FreeForm>>> =
   nats: [
     { path: "*.merge", why: "patches merged into the generated object (values.yaml: merge/patch on each object)" },
     {
+      path: "promExporter.podMonitor.merge",
+      why: "the PodMonitor's merge patch (values.yaml: merge/patch on each object)"
+    },
+    {
       path: "podTemplate.topologySpreadConstraints",
       why: "map of topology key to constraint (values.yaml documents it commented out)"
     }

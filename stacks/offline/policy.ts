@@ -1,7 +1,7 @@
 import { HealthPaths, isServiceName, Services } from "../../shared/ServiceCatalog.js"
 import { isRecord } from "../observabilityFiles.js"
 import type { RecordedResource } from "./harness.js"
-import { isSecretWrapper, type K8sObject, kubernetesObjects, plain } from "./render.js"
+import { isExporter, isSecretWrapper, type K8sObject, kubernetesObjects, plain } from "./render.js"
 
 /**
  * Policy checks over the resources a program run registered. Each returns the violations it
@@ -93,49 +93,51 @@ const podSpecOf = (o: K8sObject): Record<string, unknown> => rec(rec(rec(o.spec)
 
 /** Every Deployment container: non-root, hardened, sized, probed on the paths and port its service serves. */
 export const checkContainers = (rs: ReadonlyArray<RecordedResource>): Violations =>
-  objectsOfKind(rs, "Deployment").flatMap((d) => {
-    const pod = podSpecOf(d)
-    const podSc = rec(pod.securityContext)
-    return arr(pod.containers).flatMap((c0) => {
-      const c = rec(c0)
-      const where = `Deployment ${d.metadata.name}/${String(c.name)}`
-      const v: Array<string> = []
-      const sc = rec(c.securityContext)
-      if ((sc.runAsNonRoot ?? podSc.runAsNonRoot) !== true) v.push(`${where}: runAsNonRoot not set`)
-      if ((sc.runAsUser ?? podSc.runAsUser) !== 1000) v.push(`${where}: not uid 1000`)
-      if (sc.readOnlyRootFilesystem !== true) v.push(`${where}: root filesystem writable`)
-      if (sc.allowPrivilegeEscalation !== false) v.push(`${where}: privilege escalation allowed`)
-      if (!arr(rec(sc.capabilities).drop).includes("ALL")) v.push(`${where}: capabilities not dropped`)
-      if (!arr(c.volumeMounts).some((m) => rec(m).mountPath === "/tmp")) v.push(`${where}: no writable /tmp`)
-      const res = rec(c.resources)
-      for (const part of ["requests", "limits"])
-        for (const what of ["cpu", "memory"])
-          if (typeof rec(res[part])[what] !== "string") v.push(`${where}: no ${part}.${what}`)
-      const service = arr(c.env)
-        .map(rec)
-        .find((e) => e.name === "SERVICE")?.value
-      if (typeof service !== "string" || !isServiceName(service)) {
-        v.push(`${where}: SERVICE env is not a catalog service`)
+  objectsOfKind(rs, "Deployment")
+    .filter((d) => !isExporter(d))
+    .flatMap((d) => {
+      const pod = podSpecOf(d)
+      const podSc = rec(pod.securityContext)
+      return arr(pod.containers).flatMap((c0) => {
+        const c = rec(c0)
+        const where = `Deployment ${d.metadata.name}/${String(c.name)}`
+        const v: Array<string> = []
+        const sc = rec(c.securityContext)
+        if ((sc.runAsNonRoot ?? podSc.runAsNonRoot) !== true) v.push(`${where}: runAsNonRoot not set`)
+        if ((sc.runAsUser ?? podSc.runAsUser) !== 1000) v.push(`${where}: not uid 1000`)
+        if (sc.readOnlyRootFilesystem !== true) v.push(`${where}: root filesystem writable`)
+        if (sc.allowPrivilegeEscalation !== false) v.push(`${where}: privilege escalation allowed`)
+        if (!arr(rec(sc.capabilities).drop).includes("ALL")) v.push(`${where}: capabilities not dropped`)
+        if (!arr(c.volumeMounts).some((m) => rec(m).mountPath === "/tmp")) v.push(`${where}: no writable /tmp`)
+        const res = rec(c.resources)
+        for (const part of ["requests", "limits"])
+          for (const what of ["cpu", "memory"])
+            if (typeof rec(res[part])[what] !== "string") v.push(`${where}: no ${part}.${what}`)
+        const service = arr(c.env)
+          .map(rec)
+          .find((e) => e.name === "SERVICE")?.value
+        if (typeof service !== "string" || !isServiceName(service)) {
+          v.push(`${where}: SERVICE env is not a catalog service`)
+          return v
+        }
+        const port = Services[service].port
+        const ports = arr(c.ports).map(rec)
+        const resolve = (p: unknown) => (typeof p === "number" ? p : ports.find((x) => x.name === p)?.containerPort)
+        const probes = {
+          livenessProbe: HealthPaths.live,
+          readinessProbe: HealthPaths.ready,
+          startupProbe: HealthPaths.startup
+        }
+        for (const [probe, path] of Object.entries(probes)) {
+          const get = rec(rec(c[probe]).httpGet)
+          if (get.path !== path || resolve(get.port) !== port)
+            v.push(
+              `${where}: ${probe} is not GET ${path} on ${port} (got ${String(get.path)} on ${String(resolve(get.port))})`
+            )
+        }
         return v
-      }
-      const port = Services[service].port
-      const ports = arr(c.ports).map(rec)
-      const resolve = (p: unknown) => (typeof p === "number" ? p : ports.find((x) => x.name === p)?.containerPort)
-      const probes = {
-        livenessProbe: HealthPaths.live,
-        readinessProbe: HealthPaths.ready,
-        startupProbe: HealthPaths.startup
-      }
-      for (const [probe, path] of Object.entries(probes)) {
-        const get = rec(rec(c[probe]).httpGet)
-        if (get.path !== path || resolve(get.port) !== port)
-          v.push(
-            `${where}: ${probe} is not GET ${path} on ${port} (got ${String(get.path)} on ${String(resolve(get.port))})`
-          )
-      }
-      return v
+      })
     })
-  })
 
 const matches = (selector: unknown, labels: Record<string, unknown>): boolean =>
   Object.entries(rec(rec(selector).matchLabels)).every(([k, val]) => labels[k] === val)

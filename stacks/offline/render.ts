@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi"
+import { ExporterImages } from "../components/Exporters.js"
 import { isRecord } from "../observabilityFiles.js"
 import type { RecordedResource } from "./harness.js"
 
@@ -52,3 +53,7 @@ export const kubernetesObjects = (
 
 export const manifestFileName = (o: K8sObject): string =>
   `${o.kind.toLowerCase()}-${o.metadata.namespace ?? "cluster"}-${o.metadata.name}.yaml`
+
+/** The data stores' exporters (components/Exporters.ts): Deployments beside the workloads, not catalog services. */
+export const isExporter = (o: K8sObject): boolean =>
+  Object.keys(ExporterImages).includes(o.metadata.labels?.["app.kubernetes.io/component"] ?? "")

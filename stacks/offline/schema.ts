@@ -1,10 +1,10 @@
 import { Deployment } from "kubernetes-models/apps/v1"
 import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2"
-import { Job } from "kubernetes-models/batch/v1"
+import { CronJob, Job } from "kubernetes-models/batch/v1"
 import { Ingress, NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1"
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1"
 import { StorageClass } from "kubernetes-models/storage.k8s.io/v1"
-import { ConfigMap, Namespace, Secret, Service, ServiceAccount } from "kubernetes-models/v1"
+import { ConfigMap, Namespace, PersistentVolumeClaim, Secret, Service, ServiceAccount } from "kubernetes-models/v1"
 import type { Violations } from "./policy.js"
 import type { K8sObject } from "./render.js"
 
@@ -17,6 +17,8 @@ const models: Readonly<Record<string, () => { validate(): void }>> = {
   "v1/ServiceAccount": () => new ServiceAccount(),
   "apps/v1/Deployment": () => new Deployment(),
   "batch/v1/Job": () => new Job(),
+  "batch/v1/CronJob": () => new CronJob(),
+  "v1/PersistentVolumeClaim": () => new PersistentVolumeClaim(),
   "autoscaling/v2/HorizontalPodAutoscaler": () => new HorizontalPodAutoscaler(),
   "policy/v1/PodDisruptionBudget": () => new PodDisruptionBudget(),
   "networking.k8s.io/v1/NetworkPolicy": () => new NetworkPolicy(),

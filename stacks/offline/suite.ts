@@ -1,6 +1,7 @@
 import * as path from "node:path"
 import { beforeAll, describe, expect, it } from "vitest"
 import { callersOf, HealthPaths, ServiceNames, Services } from "../../shared/ServiceCatalog.js"
+import { ExporterDeployments } from "../components/Exporters.js"
 import { IngressGeoHeader, IngressNamespace } from "../components/Ingress.js"
 import { ServiceLabel } from "../components/Workload.js"
 import { readObservabilityFiles } from "../observabilityFiles.js"
@@ -11,7 +12,7 @@ import { checkWiring } from "./chartWiring.js"
 import { type ProgramRun, resourceKey, runStack } from "./harness.js"
 import { networkPolicies, type Pod, reaches } from "./networkPolicy.js"
 import * as policy from "./policy.js"
-import { kubernetesObjects, plain } from "./render.js"
+import { isExporter, kubernetesObjects, plain } from "./render.js"
 import { validateObject } from "./schema.js"
 import { checkWorkloads, renderedWorkloads } from "./workloadEnv.js"
 
@@ -52,8 +53,11 @@ export const stackPolicySuite = (stack: string, want: StackExpectations): void =
       })
     }, 120_000)
 
+    // the catalog's workloads: every Deployment but the exporters (checked in stacks/monitoring.test.ts)
     const objects = (kind: string) =>
-      kubernetesObjects(run.resources, true).flatMap(({ object }) => (object?.kind === kind ? [object] : []))
+      kubernetesObjects(run.resources, true).flatMap(({ object }) =>
+        object?.kind === kind && !(kind === "Deployment" && isExporter(object)) ? [object] : []
+      )
 
     if (want.cloud === "existing") {
       it("cloud existing: no cloud resources; Secrets from the encrypted config instead of Secret Manager", () => {
@@ -238,7 +242,9 @@ export const stackPolicySuite = (stack: string, want: StackExpectations): void =
       const container = rec(rec(rec(rec(rec(plain(job?.inputs)).spec).template).spec).containers)
       expect(JSON.stringify(container)).toContain('"command":["node","dist/migrations/cli.js","up"]')
       expect(JSON.stringify(container)).toContain('{"name":"SERVICE","value":"migrate"}')
-      const deployments = run.resources.filter((r) => r.type === "kubernetes:apps/v1:Deployment")
+      const deployments = run.resources.filter(
+        (r) => r.type === "kubernetes:apps/v1:Deployment" && !ExporterDeployments.some((e) => e.name === r.name)
+      )
       expect(deployments.length).toBe(11)
       for (const d of deployments) expect(d.dependsOn).toContain(jobKey)
     })

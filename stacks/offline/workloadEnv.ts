@@ -2,7 +2,7 @@ import { defaultTarget, execForm, readDockerfile } from "../../scripts/ops/Docke
 import { checkProcessEnv } from "../../services/ServiceConfig.js"
 import { isServiceName, type ProcessName } from "../../shared/ServiceCatalog.js"
 import type { RecordedResource } from "./harness.js"
-import { kubernetesObjects } from "./render.js"
+import { isExporter, kubernetesObjects } from "./render.js"
 
 /**
  * Each rendered workload (Deployment or Job) as what its container process gets: the image's ENV under
@@ -41,7 +41,7 @@ export const renderedWorkloads = (resources: ReadonlyArray<RecordedResource>): R
   const cmd = image.stage.instructions.findLast((i) => i.op === "CMD")?.args
   const imageCommand = cmd === undefined ? [] : execForm(cmd)
   return kubernetesObjects(resources, true).flatMap(({ object }) => {
-    if (object === undefined || (object.kind !== "Deployment" && object.kind !== "Job")) return []
+    if (object === undefined || (object.kind !== "Deployment" && object.kind !== "Job") || isExporter(object)) return []
     const pod = rec(rec(rec(object.spec).template).spec)
     const c = rec(arr(pod.containers)[0])
     const env: Record<string, string> = { ...image.env }

@@ -19,7 +19,8 @@ import { makeDatabaseLayer } from "../../../shared/layers/Database.js"
 import { makeNatsLayer } from "../../../shared/layers/Nats.js"
 import { makeQueuesLayer } from "../../../shared/layers/Queues.js"
 import { makeRedisLayer } from "../../../shared/layers/Redis.js"
-import { Services } from "../../../shared/ServiceCatalog.js"
+import { HealthPaths, MetricsPorts, Services } from "../../../shared/ServiceCatalog.js"
+import { freeOffset } from "../../../shared/testing/TestPlatform.js"
 import { BrainHttpLive } from "../../brain/Http.js"
 import { KnowledgeHttpLive } from "../../knowledge/Http.js"
 import { EventSubjects, testEventSubjects } from "../../orchestrator/Events.js"
@@ -48,7 +49,12 @@ export const makeHarness = async (name: string) => {
   const id = random()
   const dbUrl = `postgres://postgres@127.0.0.1:5432/brandme_t_${id}`
   const prefix = `t${id}`
-  const portOffset = 20_000 + Math.floor(Math.random() * 400) * 50
+  // every port the harness may open (gateway replicas 0–2, the backends, the orchestrator) free at that offset
+  const portOffset = await freeOffset(
+    ["gateway", "brain", "policy", "knowledge", "orchestrator"],
+    () => 20_000 + Math.floor(Math.random() * 400) * 50,
+    3
+  )
   // tests that are not about rate limits must never meet one: every request comes from 127.0.0.1
   const env = (offset: number, extra: Readonly<Record<string, string>> = {}) =>
     new Map([
@@ -105,6 +111,9 @@ export const makeHarness = async (name: string) => {
 
   const url = (service: "gateway" | "brain" | "policy" | "knowledge", offset = portOffset) =>
     `http://127.0.0.1:${Services[service].port + offset}`
+  /** a service's `/metrics` on its metrics port; gateway replica n at `n` */
+  const metricsUrl = (service: "gateway" | "brain" | "policy" | "knowledge", n = 0) =>
+    `http://127.0.0.1:${MetricsPorts[service] + portOffset + n}${HealthPaths.metrics}`
 
   /** brain, policy and knowledge servers (needed for HTTP calls and for consent/garment endpoints) */
   // each service is built on its own (its own router), as services/Platform.ts does
@@ -219,6 +228,7 @@ export const makeHarness = async (name: string) => {
     prefix,
     subjects,
     url,
+    metricsUrl,
     startBackends,
     startGateway,
     startOrchestrator,

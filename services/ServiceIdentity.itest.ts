@@ -168,11 +168,13 @@ describe("finding 4: service ports answer only their declared callers", () => {
     ).toBe(403)
   })
 
-  it("probes and scrapes stay open on every service port", async () => {
-    for (const service of ["policy", "knowledge", "compliance"] as const)
+  it("probes stay open on every service port, scrapes on every metrics port", async () => {
+    for (const service of ["policy", "knowledge", "compliance"] as const) {
       for (const path of OpenPaths) {
         const r = await fetch(`${platform.url(service)}${path}`)
         expect([200, 503], `${service}${path}`).toContain(r.status)
       }
+      expect((await fetch(platform.metricsUrl(service))).status, `${service} metrics`).toBe(200)
+    }
   })
 })

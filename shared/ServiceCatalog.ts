@@ -282,8 +282,10 @@ export const callersOf = (callee: ServiceName): ReadonlyArray<ServiceName> =>
 export const PeopleFacing: ReadonlyArray<ServiceName> = ["gateway", "console"]
 export const requiresServiceToken = (service: ServiceName): boolean => !PeopleFacing.includes(service)
 
-/** Paths every service port answers without a service token: probes and scrapes. */
-export const OpenPaths: ReadonlySet<string> = new Set(Object.values(HealthPaths))
+/** Paths every service port answers without a service token: the probes (metrics have their own port, MetricsPorts). */
+export const OpenPaths: ReadonlySet<string> = new Set(
+  Object.values(HealthPaths).filter((p) => p !== HealthPaths.metrics)
+)
 
 /** Settings every process reads (AppConfig's common part, the HTTP server, telemetry). */
 export const CommonSettings = [

@@ -221,8 +221,9 @@ describe("orchestrator durability", () => {
 
   it("a worker killed between the audit append's commit and the job's completion: the retry finds one leaf per entry", async () => {
     const q = queue("audit")
-    // only this test's job: the follow-ups the tests above queued are not this worker's to take
-    await q.drain(true)
+    // only this test's job: the follow-ups and scheduled integrity runs the tests above queued (waiting, delayed,
+    // or active with a lock about to lapse) are not this worker's to take
+    await q.obliterate({ force: true })
     const items = Array.from({ length: 50 }, (_, i) =>
       scanAuditItem(Schema.decodeUnknownSync(ScanEvent)(scanEvent(seed.garments[i % seed.garments.length]!)), "allowed")
     )
@@ -237,7 +238,12 @@ describe("orchestrator durability", () => {
     const job = await q.add(TaskNames.appendAuditEntry, { scans: items }, jobOptionsFor(TaskNames.appendAuditEntry))
     const env = { QUEUES: "audit", AUDIT: "live", LOCK_MS: "3000", STALLED_MS: "1000" }
     const doomed = await startWorker({ ...env, TEST_CRASH_POINT: "after-audit-append" })
-    await doomed.exited
+    const crashed = await Promise.race([
+      doomed.exited.then(() => true),
+      new Promise<boolean>((r) => setTimeout(() => r(false), 60_000))
+    ])
+    if (!crashed)
+      throw new Error(`the worker never reached its crash point; job ${await job.getState()}:\n${doomed.output()}`)
     const killedAt = Date.now()
     expect(doomed.child.signalCode).toBe("SIGKILL")
     // the append committed before the kill; the job did not complete

@@ -42,7 +42,7 @@ describe("the service catalog's wiring", () => {
     expect(secretsOf("migrate")).not.toContain("SERVICE_TOKEN_KEY")
   })
 
-  it("requires service tokens on every port but the people-facing ones; probes and scrapes stay open", () => {
+  it("requires service tokens on every port but the people-facing ones; probes stay open (metrics have their own port)", () => {
     expect(PeopleFacing).toEqual(["gateway", "console"])
     expect(ServiceNames.filter(requiresServiceToken)).toEqual([
       "brain",
@@ -61,8 +61,7 @@ describe("the service catalog's wiring", () => {
       "/health/live",
       "/health/ready",
       "/health/startup",
-      "/healthz",
-      "/metrics"
+      "/healthz"
     ])
   })
 })

@@ -56,12 +56,6 @@ describe("the service catalog's wiring", () => {
     ])
     // every service port that requires a token has a declared caller to send one
     for (const n of ServiceNames.filter(requiresServiceToken)) expect(callersOf(n).length, n).toBeGreaterThan(0)
-    expect([...OpenPaths].sort()).toEqual([
-      "/health",
-      "/health/live",
-      "/health/ready",
-      "/health/startup",
-      "/healthz"
-    ])
+    expect([...OpenPaths].sort()).toEqual(["/health", "/health/live", "/health/ready", "/health/startup", "/healthz"])
   })
 })

@@ -56,18 +56,8 @@ const gcpFoundation = (cfg: StackConfig, g: GcpConfig, root: pulumi.ComponentRes
         databaseUrl: database.url,
         redisUrl: redis.cache.url,
         redisQueueUrl: redis.queue.url,
-        jwtSecret: s.jwtSecret,
-        jwtPrivateKey: s.jwtPrivateKey,
-        jwtPublicKey: s.jwtPublicKey,
-        auditSigningKey: s.auditSigningKey,
-        chainSigningKey: s.chainSigningKey,
-        blockfrostProjectId: s.blockfrostProjectId,
-        piiMasterKey: s.piiMasterKey,
-        webhookSigningSecret: s.webhookSigningSecret,
-        serviceTokenKey: s.serviceTokenKey,
-        grafanaAdminPassword: s.grafanaAdminPassword,
-        pagerdutyRoutingKey: s.pagerdutyRoutingKey,
-        slackWebhookUrl: s.slackWebhookUrl
+        // every configured application secret (AppSecrets), as is
+        ...s
       }
     },
     root
@@ -151,18 +141,8 @@ export const brandme = (cfg: StackConfig, options: BrandmeOptions = {}): Brandme
               databaseUrl: e.databaseUrl,
               redisUrl: e.redisUrl,
               redisQueueUrl: e.redisQueueUrl,
-              jwtSecret: s.jwtSecret,
-              jwtPrivateKey: s.jwtPrivateKey,
-              jwtPublicKey: s.jwtPublicKey,
-              auditSigningKey: s.auditSigningKey,
-              chainSigningKey: s.chainSigningKey,
-              blockfrostProjectId: s.blockfrostProjectId,
-              piiMasterKey: s.piiMasterKey,
-              webhookSigningSecret: s.webhookSigningSecret,
-              serviceTokenKey: s.serviceTokenKey,
-              grafanaAdminPassword: s.grafanaAdminPassword,
-              pagerdutyRoutingKey: s.pagerdutyRoutingKey,
-              slackWebhookUrl: s.slackWebhookUrl
+              // every configured application secret (AppSecrets), as is
+              ...s
             }
           },
           opts

@@ -86,18 +86,8 @@ export const awsFoundation = (cfg: StackConfig, a: AwsConfig, root: pulumi.Compo
         databaseUrl: database.url,
         redisUrl: redis.cache.url,
         redisQueueUrl: redis.queue.url,
-        jwtSecret: s.jwtSecret,
-        jwtPrivateKey: s.jwtPrivateKey,
-        jwtPublicKey: s.jwtPublicKey,
-        auditSigningKey: s.auditSigningKey,
-        chainSigningKey: s.chainSigningKey,
-        blockfrostProjectId: s.blockfrostProjectId,
-        piiMasterKey: s.piiMasterKey,
-        webhookSigningSecret: s.webhookSigningSecret,
-        serviceTokenKey: s.serviceTokenKey,
-        grafanaAdminPassword: s.grafanaAdminPassword,
-        pagerdutyRoutingKey: s.pagerdutyRoutingKey,
-        slackWebhookUrl: s.slackWebhookUrl
+        // every configured application secret (AppSecrets), as is
+        ...s
       }
     },
     root

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import * as HttpApi from "@effect/platform/HttpApi"
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import type * as HttpApiGroup from "@effect/platform/HttpApiGroup"
@@ -213,6 +213,17 @@ const guardsOf = (service: ServiceName, tokens: ServiceTokenService, guard: Requ
     )
 }
 
+/** Binds a server to host:port; a bind error (port in use) fails with ServeError rather than crashing. */
+const listen = (server: Server, port: number, host: string) =>
+  Effect.async<void, ServeError>((resume) => {
+    const onError = (cause: unknown) => resume(Effect.fail(new ServeError({ cause })))
+    server.once("error", onError)
+    server.listen(port, host, () => {
+      server.off("error", onError)
+      resume(Effect.void)
+    })
+  })
+
 /**
  * The listener. Graceful shutdown: on scope close (SIGTERM) readiness turns false, the server stops
  * accepting, idle keep-alive sockets close at once and in-flight requests get `SHUTDOWN_GRACE_MS` to
@@ -233,24 +244,15 @@ const listener = (service: ServiceName, route: (method: string, path: string) =>
       server.keepAliveTimeout = 65_000
       limitListener(server, config.http)
       const port = Services[service].port + config.http.portOffset
-      yield* Effect.acquireRelease(
-        Effect.async<void, ServeError>((resume) => {
-          const onError = (cause: unknown) => resume(Effect.fail(new ServeError({ cause })))
-          server.once("error", onError)
-          server.listen(port, config.http.host, () => {
-            server.off("error", onError)
-            resume(Effect.void)
+      yield* Effect.acquireRelease(listen(server, port, config.http.host), () =>
+        Effect.gen(function* () {
+          yield* health.markStopping
+          server.closeIdleConnections()
+          setTimeout(() => server.closeAllConnections(), config.http.shutdownGraceMs).unref()
+          yield* Effect.async<void>((resume) => {
+            server.close(() => resume(Effect.void))
           })
-        }),
-        () =>
-          Effect.gen(function* () {
-            yield* health.markStopping
-            server.closeIdleConnections()
-            setTimeout(() => server.closeAllConnections(), config.http.shutdownGraceMs).unref()
-            yield* Effect.async<void>((resume) => {
-              server.close(() => resume(Effect.void))
-            })
-          })
+        })
       )
       yield* health.markStarted
     })
@@ -279,20 +281,11 @@ export const metricsListener = (service: ServiceName) =>
       })
       server.keepAliveTimeout = 65_000
       const port = MetricsPorts[service] + config.http.portOffset
-      yield* Effect.acquireRelease(
-        Effect.async<void, ServeError>((resume) => {
-          const onError = (cause: unknown) => resume(Effect.fail(new ServeError({ cause })))
-          server.once("error", onError)
-          server.listen(port, config.http.host, () => {
-            server.off("error", onError)
-            resume(Effect.void)
-          })
-        }),
-        () =>
-          Effect.async<void>((resume) => {
-            server.closeAllConnections()
-            server.close(() => resume(Effect.void))
-          })
+      yield* Effect.acquireRelease(listen(server, port, config.http.host), () =>
+        Effect.async<void>((resume) => {
+          server.closeAllConnections()
+          server.close(() => resume(Effect.void))
+        })
       )
     })
   )

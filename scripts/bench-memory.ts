@@ -37,6 +37,11 @@ const idleSeconds = Number(process.env.BENCH_IDLE_SECONDS ?? "75")
 const seconds = Number(process.env.BENCH_SECONDS ?? "10")
 const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? "2"))
 const portOffset = Number(process.env.BENCH_PORT_OFFSET ?? "12000")
+/** BENCH_WORKLOADS=orchestrator,orchestrator-beat: only these workloads (no load phase unless the scan path is among them) */
+const only = (process.env.BENCH_WORKLOADS ?? "")
+  .split(",")
+  .map((s) => s.trim())
+  .filter((s) => s !== "")
 const entry = "dist/services/main.js"
 
 /** newest modification time under the compiled directories' sources */
@@ -90,6 +95,32 @@ interface Running {
   peakKiB: number
 }
 
+/** The scan bench's load against the gateway, sampling every workload's RSS every 100 ms. */
+const loadPhase = async (
+  seed: { readonly owned: Parameters<typeof digitalLinkOf>[0] },
+  running: ReadonlyArray<Running>
+) => {
+  const gateway = `http://127.0.0.1:${Services.gateway.port + portOffset}`
+  const body = JSON.stringify({ tag: digitalLinkOf(seed.owned), context: { region: "FR" } })
+  const warm = await postJson(`${gateway}/v1/scans`, body)
+  if (warm.status !== 200) throw new Error(`warm-up scan answered ${warm.status}: ${JSON.stringify(warm.json)}`)
+  const sampler = setInterval(() => {
+    for (const r of running) r.peakKiB = Math.max(r.peakKiB, treeKiB(r.child.pid ?? 0, "VmRSS"))
+  }, 100)
+  const results = []
+  for (let i = 0; i < rounds; i++) results.push(await autocannon(`${gateway}/v1/scans`, seconds, body))
+  // the orchestrator and agentic keep working through what the load queued: sample a little longer
+  await new Promise((r) => setTimeout(r, 3000))
+  clearInterval(sampler)
+  const exited = running.filter((r) => r.child.exitCode !== null || r.child.signalCode !== null)
+  if (exited.length > 0) throw new Error(`exited during the run: ${exited.map((r) => r.name).join(", ")}`)
+  const scans = results.reduce((a, r) => a + r.requests.total, 0)
+  const failed = results.reduce((a, r) => a + r.non2xx + r.errors, 0)
+  const rate = results.reduce((a, r) => a + r.requests.average, 0) / results.length
+  console.log(`load: ${scans} scans in ${rounds} × ${seconds} s (${Math.round(rate)} req/s), ${failed} not 200`)
+  return { scans, failed, rate }
+}
+
 const main = async () => {
   buildIfNeeded()
   const h = await makeHarness("mem")
@@ -114,11 +145,19 @@ const main = async () => {
     // the production workloads (orchestrator worker and beat apart), the scan path's backends first
     const order = ["brain", "policy", "knowledge"]
     // callees at their one-host addresses: 127.0.0.1 and their port shifted by this run's offset
-    const workloads = [...workloadsFor("production", () => "127.0.0.1")].sort(
-      (a, b) =>
-        (order.includes(b.service) ? 1 : 0) - (order.includes(a.service) ? 1 : 0) ||
-        (a.service === "gateway" ? 1 : 0) - (b.service === "gateway" ? 1 : 0)
-    )
+    const all = [...workloadsFor("production", () => "127.0.0.1")]
+    const unknown = only.filter((n) => !all.some((w) => w.name === n))
+    if (unknown.length > 0)
+      throw new Error(
+        `BENCH_WORKLOADS: no workload named ${unknown.join(", ")} (there are ${all.map((w) => w.name).join(", ")})`
+      )
+    const workloads = all
+      .filter((w) => only.length === 0 || only.includes(w.name))
+      .sort(
+        (a, b) =>
+          (order.includes(b.service) ? 1 : 0) - (order.includes(a.service) ? 1 : 0) ||
+          (a.service === "gateway" ? 1 : 0) - (b.service === "gateway" ? 1 : 0)
+      )
     for (const [i, w] of workloads.entries()) {
       // the pod's V8 flags (ServiceCatalog memory.nodeOptions); BENCH_NODE_OPTIONS replaces them for an experiment
       const nodeOptions = process.env.BENCH_NODE_OPTIONS ?? w.extraEnv.NODE_OPTIONS ?? ""
@@ -164,24 +203,10 @@ const main = async () => {
     await new Promise((r) => setTimeout(r, idleSeconds * 1000))
     for (const r of running) r.idleKiB = treeKiB(r.child.pid ?? 0, "VmRSS")
 
-    const gateway = `http://127.0.0.1:${Services.gateway.port + portOffset}`
-    const body = JSON.stringify({ tag: digitalLinkOf(seed.owned), context: { region: "FR" } })
-    const warm = await postJson(`${gateway}/v1/scans`, body)
-    if (warm.status !== 200) throw new Error(`warm-up scan answered ${warm.status}: ${JSON.stringify(warm.json)}`)
-    const sampler = setInterval(() => {
-      for (const r of running) r.peakKiB = Math.max(r.peakKiB, treeKiB(r.child.pid ?? 0, "VmRSS"))
-    }, 100)
-    const results = []
-    for (let i = 0; i < rounds; i++) results.push(await autocannon(`${gateway}/v1/scans`, seconds, body))
-    // the orchestrator and agentic keep working through what the load queued: sample a little longer
-    await new Promise((r) => setTimeout(r, 3000))
-    clearInterval(sampler)
-    const exited = running.filter((r) => r.child.exitCode !== null || r.child.signalCode !== null)
-    if (exited.length > 0) throw new Error(`exited during the run: ${exited.map((r) => r.name).join(", ")}`)
-    const scans = results.reduce((a, r) => a + r.requests.total, 0)
-    const failed = results.reduce((a, r) => a + r.non2xx + r.errors, 0)
-    const rate = results.reduce((a, r) => a + r.requests.average, 0) / results.length
-    console.log(`load: ${scans} scans in ${rounds} × ${seconds} s (${Math.round(rate)} req/s), ${failed} not 200`)
+    // the load needs the scan path: the gateway and the three services it calls
+    const scanPath = ["gateway", "brain", "policy", "knowledge"].every((n) => running.some((r) => r.name === n))
+    const { failed, rate } = scanPath ? await loadPhase(seed, running) : { failed: 0, rate: 0 }
+    if (!scanPath) console.log("load: skipped (BENCH_WORKLOADS leaves out the scan path)")
 
     const budget = (r: Running) => Services[r.service].memory
     const rows = running.map((r) => {
@@ -196,7 +221,7 @@ const main = async () => {
         "ready (ms)": Math.round(r.readyMs),
         "RSS at ready": mib(r.readyKiB).toFixed(1),
         "RSS idle": idle.toFixed(1),
-        "RSS peak, load": peak.toFixed(1),
+        "RSS peak, load": scanPath ? peak.toFixed(1) : "–",
         VmHWM: mib(hwm).toFixed(1),
         "request/limit": `${budget(r).requestMiB}/${budget(r).limitMiB}`,
         goal: goal ? "ok" : "OVER",

@@ -10,7 +10,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN --mount=type=cache,target=/root/.npm npm ci --ignore-scripts --no-audit --no-fund
 
-# --- build: tsc → dist/ ---------------------------------------------------------------------------
+# --- build: tsc → dist/, then the services bundled into dist/services/main.js (docs/memory.md) -----
 FROM deps AS build
 COPY tsconfig.json tsconfig.build.json ./
 COPY shared ./shared

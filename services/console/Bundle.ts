@@ -9,9 +9,9 @@
  */
 import { createHash } from "node:crypto"
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs"
-import { dirname, extname, join } from "node:path"
-import { fileURLToPath } from "node:url"
+import { join } from "node:path"
 import { Data, Effect } from "effect"
+import { rootAbove } from "../../shared/runtime/ProjectRoot.js"
 
 export class BundleFailed extends Data.TaggedError("BundleFailed")<{ readonly message: string }> {}
 
@@ -22,10 +22,12 @@ export interface Bundle {
   readonly bytes: number
 }
 
-const here = dirname(fileURLToPath(import.meta.url))
-const ext = extname(fileURLToPath(import.meta.url))
-// `.ts` under tsx (services/console), `.js` in the compiled dist/services/console
-const root = ext === ".ts" ? join(here, "..", "..") : join(here, "..", "..", "..")
+// the project root, from the sources (tsx), the compiled dist/services/console or the bundled dist/services
+const root = rootAbove(import.meta.url)
+// the auditor page's entry: its source under tsx, tsc's output of it in a build (dist/ keeps the per-file output)
+const auditorEntry = import.meta.url.endsWith(".ts")
+  ? join(root, "services", "console", "auditor", "main.ts")
+  : join(root, "dist", "services", "console", "auditor", "main.js")
 export const appSources = [
   join(root, "services", "console", "app"),
   join(root, "services", "console", "auditor"),
@@ -69,7 +71,7 @@ const esbuild = async (entry: string, production: boolean) => {
 
 export const buildAuditorBundle = Effect.tryPromise({
   try: async (): Promise<Bundle> => {
-    const out = await esbuild(join(here, "auditor", `main${ext}`), true)
+    const out = await esbuild(auditorEntry, true)
     const code = out.outputFiles[0]?.text ?? ""
     if (code === "") throw new Error("esbuild produced no output")
     return bundleOf(code)

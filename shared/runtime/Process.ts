@@ -1,5 +1,3 @@
-import { dirname, join } from "node:path"
-import { fileURLToPath } from "node:url"
 // the module, not the package index: the index loads @effect/cluster, rpc and workflow too
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Effect, Either, Layer, Logger, LogLevel } from "effect"
@@ -7,12 +5,10 @@ import { AppConfig, type AppConfigShape } from "../config/AppConfig.js"
 import { makeConfigProvider } from "../config/EnvFile.js"
 import { makeJsonLogger } from "../telemetry/Logging.js"
 import { heapTrimInBackground } from "./HeapTrim.js"
+import { rootAbove } from "./ProjectRoot.js"
 
 /** The repository root (where the `.env.*` files live), from source or from the compiled build. */
-export const projectRoot = (): string => {
-  const here = dirname(fileURLToPath(import.meta.url))
-  return here.includes(`${join("dist", "shared")}`) ? join(here, "..", "..", "..") : join(here, "..", "..")
-}
+export const projectRoot = (): string => rootAbove(import.meta.url)
 
 const levels: Record<AppConfigShape["logLevel"], LogLevel.LogLevel> = {
   trace: LogLevel.Trace,

@@ -2,11 +2,13 @@ import { copyFileSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from
 import { join, relative } from "node:path"
 import { build } from "esbuild"
 import { writeAppBundle } from "../../../services/console/Bundle.js"
+import { bundleServices } from "../ServiceBundle.js"
 
 /**
  * The runtime image's layout without Docker, fast: every source file transpiled one to one into dist/ (as
  * `npm run build` lays it out; esbuild, no type check: the typecheck is its own step of `npm test`), the
- * console app's browser bundle (the second half of `npm run build`), the SQL migrations, the .env files and
+ * console app's browser bundle and the services' bundled entry point (the rest of `npm run build`:
+ * dist/services/main.js, what the image's CMD runs), the SQL migrations, the .env files and
  * package.json, with the repository's node_modules linked in.
  */
 const Folders = ["services", "shared", "migrations", "scripts"] as const
@@ -29,6 +31,7 @@ export const buildImageLayout = async (repo: string, app: string): Promise<numbe
     bundle: false,
     logLevel: "error"
   })
+  await bundleServices(repo, join(app, "dist"))
   const consoleBundle = await writeAppBundle()
   mkdirSync(join(app, "dist", "console"), { recursive: true })
   writeFileSync(join(app, "dist", "console", "app.js"), consoleBundle.code)

@@ -8,6 +8,7 @@ import { writeAppBundle } from "../../services/console/Bundle.js"
 import { dropDatabase } from "../../shared/layers/Admin.js"
 import { HealthPaths, Services } from "../../shared/ServiceCatalog.js"
 import { withDatabaseClient } from "./DbInit.js"
+import { bundleServices } from "./ServiceBundle.js"
 import { testDbUrl, uniqueName } from "./testSupport.js"
 
 /**
@@ -64,6 +65,8 @@ describe("production image layout", () => {
       const consoleBundle = await writeAppBundle()
       mkdirSync(join(app, "dist", "console"), { recursive: true })
       writeFileSync(join(app, "dist", "console", "app.js"), consoleBundle.code)
+      // its last step: the services' bundle, dist/services/main.js (the CMD below), over tsc's entry point
+      await bundleServices(repo, join(app, "dist"))
       cpSync(join(repo, "migrations", "sql"), join(app, "migrations", "sql"), { recursive: true })
       for (const f of [".env.development", ".env.staging", ".env.production"]) copyFileSync(join(repo, f), join(app, f))
 

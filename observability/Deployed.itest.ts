@@ -1,301 +1,183 @@
-import { type ChildProcess, spawn } from "node:child_process"
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { spawn } from "node:child_process"
+import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { join } from "node:path"
-import { Redis as IORedis } from "ioredis"
+import { join, resolve } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { parse, stringify } from "yaml"
-import { demoGarments } from "../scripts/DemoData.js"
-import { HealthPaths, type ServiceName, ServiceNames } from "../shared/ServiceCatalog.js"
-import { freePort } from "../shared/testing/TestDatabase.js"
-import { demoTag, startTestPlatform, type TestPlatform } from "../shared/testing/TestPlatform.js"
-import { runStack } from "../stacks/offline/harness.js"
-import { type ClusterTarget, clusterTargets } from "../stacks/offline/monitors.js"
-import { observabilityDir } from "./generate.js"
-import { Backups } from "./topology.js"
+import { buildImageLayout } from "../scripts/ops/topology/ImageLayout.js"
+import type { DataCheck } from "./promCheck.js"
+import { LocalNamespaces, ScrapeTargets } from "./targets.js"
 
 /**
- * Observability as deployed, on a real Prometheus (Debian's package): the scrape config is derived from the
- * dev stack's rendered ServiceMonitors (each target's labels are what the operator gives it after our
- * relabelings, stacks/offline/monitors.ts), pointed at running processes — the platform's services on their
- * metrics ports, Debian's prometheus-postgres-exporter on the test's database and prometheus-redis-exporter on
- * a private redis-server with maxmemory — and loads the committed rule files with every `for:` cut to 2 s.
- * Then ServiceDown, QueueWorkersDown and RedisMemoryHigh fire for real: a workload stopped, the workers gone,
- * Redis filled.
+ * Observability as deployed, on the multi-process topology: the dev stack rendered and run as
+ * scripts/ops/topology.itest.ts runs it (every Deployment its own OS process with its manifest's env, on its own
+ * loopback address inside `unshare -m -n`, private TLS Postgres and AUTH/TLS Redis and NATS), and beside it, in
+ * the same namespace (scripts/ops/topology/prometheus.ts):
+ * - Debian's prometheus-postgres-exporter and prometheus-redis-exporter, one process per exporter Deployment of
+ *   the stack (postgres-exporter, redis-exporter-cache, redis-exporter-queue) with that Deployment's args and its
+ *   Secret-fed env (DATA_SOURCE_NAME, REDIS_ADDR: the same test secrets the workloads get), against the
+ *   topology's Postgres and the two Redis instances, over TLS with the local CA where the CA bundle is mounted;
+ * - Debian's prometheus, whose scrape config is translated from the stack's rendered ServiceMonitors by
+ *   stacks/offline/operatorScrape.ts and whose rules are the committed rule files.
+ * Then scans go through the gateway's Service name, and the test proves: every ServiceMonitor's targets are up
+ * with the operator's labels (job, tier, service, namespace, pod); every dashboard query returns data; every rule
+ * expression evaluates, every recording rule records, and every series a rule selects exists (by name and target
+ * labels) apart from the two listed below; and ServiceDown (the chain workload SIGKILLed), ServiceDown +
+ * QueueWorkersDown (the orchestrator worker Deployment SIGTERMed, the beat left running) and RedisMemoryHigh (the
+ * cache Redis filled past 90 % of its maxmemory) fire, read from Prometheus' /api/v1/alerts.
  *
- * Departures from the cluster: the services run in this test process (two platforms: agentic and the
- * orchestrator apart, so they can be stopped alone), not one OS process per Deployment (the multi-process
- * topology run, scripts/ops/topology.itest.ts, is not combined with this test); the chart-scraped targets
- * (node-exporter, cAdvisor, NATS exporter, the observability components) are not run.
+ * Translated from the ServiceMonitors (kubernetes_sd cannot run: there is no API server): each monitor's
+ * selector against the rendered Services' labels, the endpoint's port name through the Service's targetPort to
+ * the Deployment's containerPort, one static target per Deployment at its process' address carrying the
+ * `__meta_kubernetes_*` labels discovery would give it, the operator's own relabelings (keep by selector and
+ * port; namespace, service, pod, container, job, endpoint) and then each endpoint's relabelings verbatim,
+ * honorLabels and path. Not reproduced: Endpoints and replicas (one pod per Deployment), the operator's
+ * sharding, the charts' own monitors (tempo's ServiceMonitor in the observability namespace, the kubelet /
+ * cAdvisor, node-exporter, the NATS exporter's PodMonitor, Prometheus, Alertmanager, Loki, the collector: those
+ * components do not run here, so their series are reported as not run, and ExporterDown{service="nats"} fires
+ * from its absent() arm), the Kubernetes API, Grafana, Loki, Tempo and the OTel Collector (none can run on this
+ * machine; their configs and the rendered values are tested by the unit suite).
+ *
+ * Departures, all in the test's copy only: scrape and evaluation every 1 s (the monitors say 15 s), every rule's
+ * `for:` cut to 2 s (production 1m–15m), the cache Redis started with maxmemory 16 MiB (Memorystore's comes with
+ * its tier), each exporter bound to its own address (`--web.listen-address`, as HTTP_HOST for the workloads), the
+ * backup's success key written by the test instead of a run of the backup CronJob, and the beat's checkpoint
+ * every 3 s (as in the topology test).
  */
-const FOR = "2s"
+const repo = resolve(".")
+const app = mkdtempSync(join(tmpdir(), "brandme-observability-app-"))
+const runner = join(repo, "scripts", "ops", "topology", "prometheus.ts")
 
-const spawnQuiet = (cmd: string, args: ReadonlyArray<string>, env: NodeJS.ProcessEnv = process.env): ChildProcess =>
-  spawn(cmd, [...args], { stdio: "ignore", env })
-
-const waitFor = async (what: string, f: () => Promise<boolean>, ms: number) => {
-  const t0 = Date.now()
-  while (Date.now() - t0 < ms) {
-    if (await f().catch(() => false)) return
-    await new Promise((r) => setTimeout(r, 250))
+type Labels = Record<string, string>
+interface Report {
+  readonly failures: ReadonlyArray<string>
+  readonly logs?: string
+  readonly totalMs?: number
+  readonly ready?: ReadonlyArray<{ workload: string; readyMs: number }>
+  readonly exporters?: ReadonlyArray<{ name: string; readyMs: number }>
+  readonly scrape?: { jobs: ReadonlyArray<string>; unmatched: ReadonlyArray<string> }
+  readonly targets?: {
+    upMs: number
+    active: ReadonlyArray<{ pool: string; health: string; error: string; labels: Labels }>
   }
-  throw new Error(`timed out waiting for ${what}`)
+  readonly traffic?: { scans: number; failed: number }
+  readonly data?: DataCheck
+  readonly firingBefore?: ReadonlyArray<Labels>
+  readonly fill?: { usedBytes: number; maxBytes: number }
+  readonly fired?: Record<string, { ms: number; labels: Labels }>
 }
 
-const dashboardExprs = (): ReadonlyArray<string> => {
-  const dir = join(observabilityDir, "grafana", "dashboards")
-  const out = new Set<string>()
-  const walk = (p: { targets?: Array<{ expr?: string }>; panels?: Array<unknown> }) => {
-    for (const t of p.targets ?? []) if (typeof t.expr === "string") out.add(t.expr)
-    for (const c of p.panels ?? []) walk(c as typeof p)
-  }
-  for (const f of readdirSync(dir).filter((f) => f.endsWith(".json")))
-    walk(JSON.parse(readFileSync(join(dir, f), "utf8")))
-  return [...out]
-}
-
-describe("observability as deployed: monitors' labels, real exporters, alerts firing for real", () => {
-  let main: TestPlatform
-  let apart: TestPlatform
-  let promUrl: string
-  let work: string | undefined
-  let redisPort: number
-  const children: Array<ChildProcess> = []
-  let targets: ReadonlyArray<ClusterTarget> = []
-
-  beforeAll(async () => {
-    const run = await runStack("dev")
-    targets = clusterTargets(run.resources)
-    main = await startTestPlatform({ label: "deployed", services: ServiceNames, demoData: true })
-    // agentic and the orchestrator once more, on the same database, queues, streams and Redis keys as the main
-    // platform (so they process its scans too), scraped instead of the main platform's: stopped alone below
-    apart = await startTestPlatform({
-      label: "deployedb",
-      services: ["agentic", "orchestrator"],
-      env: {
-        DATABASE_URL: main.db.url,
-        QUEUE_PREFIX: main.config.queues.prefix,
-        NATS_STREAM_PREFIX: main.config.nats.streamPrefix,
-        REDIS_KEY_PREFIX: main.config.redis.keyPrefix
+const run = (shape: string): Promise<{ code: number | null; report: Report | undefined; output: string }> =>
+  new Promise((done) => {
+    const { NODE_OPTIONS: _n, VITEST: _v, ...env } = process.env
+    const child = spawn(
+      "unshare",
+      ["-m", "-n", "--", process.execPath, "--import", "tsx", runner, "--shape", shape, "--app", app],
+      {
+        cwd: repo,
+        env,
+        stdio: ["ignore", "pipe", "pipe"]
       }
+    )
+    let output = ""
+    child.stdout.on("data", (d: Buffer) => {
+      output += d.toString()
     })
-    const dir = mkdtempSync(join(tmpdir(), "brandme-deployed-"))
-    work = dir
-
-    redisPort = await freePort()
-    children.push(
-      spawnQuiet("redis-server", [
-        "--port",
-        String(redisPort),
-        "--bind",
-        "127.0.0.1",
-        "--maxmemory",
-        "8mb",
-        "--maxmemory-policy",
-        "noeviction",
-        "--save",
-        "",
-        "--appendonly",
-        "no"
-      ])
-    )
-    const redisExporter = await freePort()
-    const pgExporter = await freePort()
-    const promPort = await freePort()
-    promUrl = `http://127.0.0.1:${promPort}`
-    const r = new IORedis(redisPort, { maxRetriesPerRequest: null })
-    r.on("error", () => undefined) // refused until redis-server listens
-    await waitFor("redis-server", async () => (await r.ping()) === "PONG", 10_000)
-    await r.set(Backups.successKey, String(Math.floor(Date.now() / 1000)))
-    r.disconnect()
-    children.push(
-      spawnQuiet("prometheus-redis-exporter", [
-        "-redis.addr",
-        `redis://127.0.0.1:${redisPort}`,
-        "-web.listen-address",
-        `127.0.0.1:${redisExporter}`,
-        "-check-single-keys",
-        `db0=${Backups.successKey}`
-      ]),
-      spawnQuiet("prometheus-postgres-exporter", [`--web.listen-address=127.0.0.1:${pgExporter}`], {
-        ...process.env,
-        DATA_SOURCE_NAME: `${main.db.url}?sslmode=disable`
-      })
-    )
-
-    // where each declared target runs here
-    const addressOf = (t: ClusterTarget): string | undefined => {
-      const job = t.declared?.job
-      if (job === undefined) return undefined
-      if (job === "agentic" || job === "orchestrator") return new URL(apart.metricsUrl(job)).host
-      if ((ServiceNames as ReadonlyArray<string>).includes(job))
-        return new URL(main.metricsUrl(job as ServiceName)).host
-      if (job === "redis-exporter") return `127.0.0.1:${redisExporter}`
-      if (job === "postgres-exporter") return `127.0.0.1:${pgExporter}`
-      return undefined
-    }
-    const seen = new Set<string>()
-    const scrape = targets.flatMap((t) => {
-      const address = addressOf(t)
-      const key = `${t.labels.job}/${t.labels.service}`
-      // the worker and the beat (and the two Redis exporters) are one process each here
-      if (address === undefined || seen.has(key)) return []
-      seen.add(key)
-      const { instance: _i, ...labels } = t.labels
-      return [
-        {
-          job_name: t.where.replace(/[^A-Za-z0-9_-]+/g, "_"),
-          honor_labels: t.honorLabels,
-          metrics_path: t.path,
-          static_configs: [{ targets: [address], labels }]
-        }
-      ]
+    child.stderr.on("data", (d: Buffer) => {
+      output = (output + d.toString()).slice(-20_000)
     })
-    expect(scrape.map((s) => s.static_configs[0]?.labels.job).sort()).toEqual(
-      [...ServiceNames, "postgres-exporter", "redis-exporter"].sort()
-    )
-    const rulesDir = join(observabilityDir, "prometheus", "rules")
-    const ruleFiles = readdirSync(rulesDir).map((f) => {
-      const out = join(dir, f)
-      writeFileSync(out, readFileSync(join(rulesDir, f), "utf8").replace(/^(\s+)for: \S+$/gm, `$1for: ${FOR}`))
-      return out
+    child.on("exit", (code) => {
+      const line = output.split("\n").find((l) => l.startsWith("PROMETHEUS_REPORT "))
+      const report = line === undefined ? undefined : (JSON.parse(line.slice("PROMETHEUS_REPORT ".length)) as Report)
+      done({ code, report, output })
     })
-    writeFileSync(
-      join(dir, "prometheus.yml"),
-      stringify({
-        global: { scrape_interval: "1s", evaluation_interval: "1s" },
-        rule_files: ruleFiles,
-        scrape_configs: scrape
-      })
-    )
-    children.push(
-      spawnQuiet("prometheus", [
-        `--config.file=${join(dir, "prometheus.yml")}`,
-        `--storage.tsdb.path=${join(dir, "data")}`,
-        `--web.listen-address=127.0.0.1:${promPort}`
-      ])
-    )
-    await waitFor("prometheus", async () => (await fetch(`${promUrl}/-/ready`)).ok, 30_000)
-
-    // traffic, as in Prometheus.itest.ts
-    const gateway = main.url("gateway")
-    const regions = ["FR", "US-CA", "JP"]
-    const t0 = Date.now()
-    while (Date.now() - t0 < 12_000) {
-      await Promise.all(
-        demoGarments.map((_, i) =>
-          fetch(`${gateway}/v1/scans`, {
-            method: "POST",
-            headers: { "content-type": "application/json" },
-            body: JSON.stringify({ tag: demoTag(i), context: { region: regions[i % 3] } })
-          }).then((x) => x.arrayBuffer())
-        )
-      )
-      await fetch(`${gateway}/v1/scans`, { method: "POST", body: "{" }).then((x) => x.arrayBuffer())
-      await Promise.all(
-        ServiceNames.map((n) =>
-          fetch(`${(n === "agentic" || n === "orchestrator" ? apart : main).url(n)}${HealthPaths.ready}`).then((x) =>
-            x.arrayBuffer()
-          )
-        )
-      )
-      await new Promise((res) => setTimeout(res, 250))
-    }
-  }, 180_000)
-
-  afterAll(async () => {
-    for (const c of children) c.kill("SIGTERM")
-    await main?.close()
-    await apart?.close().catch(() => undefined)
-    if (work !== undefined) rmSync(work, { recursive: true, force: true })
   })
 
-  const query = async (expr: string) => {
-    const res = await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(expr)}`)
-    return (await res.json()) as {
-      status: string
-      error?: string
-      data?: { result: Array<{ metric: Record<string, string>; value: [number, string] }> }
-    }
-  }
-  const firing = async (alert: string) => {
-    const r = await query(`ALERTS{alertname="${alert}",alertstate="firing"}`)
-    return r.data?.result.map((x) => x.metric) ?? []
-  }
+/** The alerts the test produces, and the one the test keeps quiet (the backup key is fresh). */
+const Produced = ["ServiceDown", "QueueWorkersDown", "RedisMemoryHigh"] as const
 
-  it("every target is up with the monitors' labels; every dashboard query returns data", async () => {
-    const up = await query("up")
-    const got = (up.data?.result ?? []).map((x) => [x.metric.job, x.metric.tier, x.metric.service, x.value[1]])
-    for (const job of [...ServiceNames, "postgres-exporter", "redis-exporter"]) {
-      expect(
-        got.find((g) => g[0] === job),
-        job
-      ).toBeDefined()
-    }
-    expect(got.filter((g) => g[3] !== "1")).toEqual([])
-    expect((await query('pg_up{tier="exporter",service="postgres"}')).data?.result[0]?.value[1]).toBe("1")
-    expect((await query("redis_memory_max_bytes")).data?.result[0]?.value[1]).toBe(String(8 * 1024 * 1024))
-    const empty: Array<string> = []
-    for (const expr of dashboardExprs()) {
-      const r = await query(expr.replaceAll("$__rate_interval", "1m").replaceAll("$__range", "5m"))
-      expect(r.status, `${expr}: ${r.error}`).toBe("success")
-      if ((r.data?.result.length ?? 0) === 0) empty.push(expr)
-    }
-    expect(empty, `queries without data:\n${empty.join("\n")}`).toEqual([])
-    // every rule expression evaluates; every recording rule has produced data
-    const rules = readdirSync(join(observabilityDir, "prometheus", "rules")).flatMap((f) => {
-      const doc = parse(readFileSync(join(observabilityDir, "prometheus", "rules", f), "utf8")) as {
-        groups: Array<{ rules: Array<{ expr: string; record?: string }> }>
-      }
-      return doc.groups.flatMap((g) => g.rules)
-    })
-    for (const rule of rules) expect((await query(rule.expr)).status, rule.expr).toBe("success")
-    const unrecorded: Array<string> = []
-    for (const rule of rules.filter((x) => x.record !== undefined)) {
-      if (((await query(rule.record ?? "")).data?.result.length ?? 0) === 0) unrecorded.push(rule.record ?? "")
-    }
-    expect(unrecorded).toEqual([])
-    // nothing is down yet, and the backup key is fresh
-    expect(await firing("ServiceDown")).toEqual([])
-    expect(await firing("QueueWorkersDown")).toEqual([])
-    expect(await firing("BackupStale")).toEqual([])
-  }, 120_000)
+beforeAll(async () => {
+  await buildImageLayout(repo, app)
+}, 60_000)
 
-  it("RedisMemoryHigh fires when Redis is filled past 90 % of maxmemory", async () => {
-    const r = new IORedis(redisPort)
-    try {
-      const chunk = "x".repeat(64 * 1024)
-      for (let i = 0; i < 200; i++) {
-        const ok = await r.set(`fill:${i}`, chunk).then(
-          () => true,
-          () => false
-        )
-        if (!ok) break
-      }
-      await waitFor("RedisMemoryHigh firing", async () => (await firing("RedisMemoryHigh")).length > 0, 30_000)
-      expect((await firing("RedisMemoryHigh"))[0]).toMatchObject({
-        severity: "warning",
-        tier: "exporter",
-        service: "redis"
-      })
-    } finally {
-      r.disconnect()
-    }
-  }, 60_000)
+afterAll(() => rmSync(app, { recursive: true, force: true }))
 
-  it("ServiceDown and QueueWorkersDown fire when the agentic and orchestrator workload stops", async () => {
-    await apart.close()
-    await waitFor(
-      "ServiceDown agentic + orchestrator",
-      async () =>
-        (await firing("ServiceDown"))
-          .map((m) => m.service)
-          .sort()
-          .join(",") === "agentic,orchestrator",
-      30_000
+describe("observability as deployed: the dev stack's processes, its exporters, Prometheus from its ServiceMonitors", () => {
+  it("every target up with the monitors' labels; every dashboard query and rule has data; ServiceDown, QueueWorkersDown, RedisMemoryHigh fire for real", async () => {
+    const { code, report, output } = await run("dev")
+    expect(report, output.slice(-3000)).toBeDefined()
+    const r = report!
+    const fired = Object.fromEntries(Object.entries(r.fired ?? {}).map(([k, v]) => [k, v.ms]))
+    console.log(
+      `observability ${JSON.stringify({ totalMs: r.totalMs, readyMaxMs: Math.max(...(r.ready ?? []).map((x) => x.readyMs)), targetsUpMs: r.targets?.upMs, traffic: r.traffic, firedMs: fired })}`
     )
-    await waitFor("QueueWorkersDown", async () => (await firing("QueueWorkersDown")).length > 0, 30_000)
-    expect((await firing("QueueWorkersDown"))[0]).toMatchObject({ severity: "critical", service: "orchestrator" })
-    expect((await firing("ServiceDown")).every((m) => m.tier === "app" && m.namespace === "brandme")).toBe(true)
-  }, 60_000)
+    expect(r.failures, `logs in ${r.logs}`).toEqual([])
+    expect(code).toBe(0)
+
+    // every own ServiceMonitor became a scrape job; tempo's selects the tempo chart's Service, not run here
+    expect(r.scrape?.unmatched).toEqual(["ServiceMonitor observability/tempo"])
+    const active = r.targets?.active ?? []
+    expect(active.filter((t) => t.health !== "up").map((t) => `${t.pool}: ${t.error}`)).toEqual([])
+    // each declared ServiceMonitor target is scraped with the labels the rules and dashboards select on
+    for (const t of ScrapeTargets.filter((x) => x.cluster.by === "ServiceMonitor" && x.job !== "tempo")) {
+      const hit = active.find((a) => a.labels.job === t.job)
+      expect(hit?.labels, t.job).toMatchObject({
+        job: t.job,
+        tier: t.tier,
+        namespace: LocalNamespaces[t.namespace],
+        ...(t.service === undefined ? {} : { service: t.service })
+      })
+      expect(hit?.labels.pod, t.job).toMatch(/-0$/)
+    }
+    expect(r.traffic?.scans).toBeGreaterThan(0)
+    expect(r.traffic?.failed).toBe(0)
+
+    const d = r.data!
+    expect(d.dashboardQueries).toBeGreaterThan(30)
+    expect(d.dashboardErrors).toEqual([])
+    expect(d.dashboardEmpty, "dashboard queries without data").toEqual([])
+    expect(d.rules).toBeGreaterThan(20)
+    expect(d.ruleErrors).toEqual([])
+    expect(d.unrecorded).toEqual([])
+    // every series a rule reads exists (labelled event counters apart: promCheck.ts EventCounters), except that
+    // nothing in the services observes this histogram: DatabaseSlowQueries cannot fire anywhere (open defect)
+    expect(d.ruleSeriesMissing, "series a rule reads that no target here exposes").toEqual([
+      "brandme_db_query_duration_seconds_bucket{} (DatabaseSlowQueries)"
+    ])
+    // only the chart-scraped exporters that do not run here (node-exporter, cAdvisor, the NATS exporter) are missing
+    expect(
+      d.notRunHere.every((s) => /^(node_|container_|up\{tier="exporter",service="nats"\})/.test(s)),
+      d.notRunHere.join("\n")
+    ).toBe(true)
+
+    // before: none of the produced alerts, no stale backup, no down exporter that runs here
+    const quiet = (r.firingBefore ?? []).filter(
+      (a) =>
+        (Produced as ReadonlyArray<string>).includes(a.alertname ?? "") ||
+        a.alertname === "BackupStale" ||
+        (a.alertname === "ExporterDown" && a.service !== "nats")
+    )
+    expect(quiet).toEqual([])
+
+    // after: each condition produced for real, each alert firing with the labels its runbook and routes read
+    expect(r.fill?.usedBytes).toBeGreaterThan((r.fill?.maxBytes ?? 0) * 0.9)
+    expect(r.fired?.["ServiceDown chain"]?.labels).toMatchObject({
+      severity: "critical",
+      tier: "app",
+      namespace: "brandme",
+      service: "chain",
+      pod: "chain-0"
+    })
+    expect(r.fired?.["ServiceDown orchestrator"]?.labels).toMatchObject({
+      service: "orchestrator",
+      pod: "orchestrator-0"
+    })
+    expect(r.fired?.QueueWorkersDown?.labels).toMatchObject({ severity: "critical", service: "orchestrator" })
+    expect(r.fired?.RedisMemoryHigh?.labels).toMatchObject({
+      severity: "warning",
+      tier: "exporter",
+      service: "redis",
+      pod: "redis-exporter-cache-0"
+    })
+    rmSync(r.logs ?? "", { recursive: true, force: true })
+  }, 600_000)
 })

@@ -8,6 +8,8 @@ import { Backups } from "../observability/topology.js"
 import { BackupCommand, BackupDir } from "./components/AppServices.js"
 import { LogsPipeline } from "../observability/logsAgent.js"
 import { ExporterDeployments } from "./components/Exporters.js"
+import { Charts } from "./charts.js"
+import { loadFixture } from "./offline/chartFixtures.js"
 import { helmReleases } from "./offline/chartValues.js"
 import { runStack, type ProgramRun } from "./offline/harness.js"
 import { clusterTargets } from "./offline/monitors.js"
@@ -153,6 +155,40 @@ describe("labels by construction: local scrape config and the dev stack's monito
       "planted metric: no local target feeds nobody_exports_this_total{}",
       "planted metric: no cluster target feeds nobody_exports_this_total{}"
     ])
+  })
+
+  it("every cAdvisor series a rule reads survives the kubelet monitor's metric relabelings (the chart's default drops container_spec_*)", () => {
+    const dropped = (relabelings: unknown, metric: string): boolean =>
+      arr(relabelings).some((r0) => {
+        const r = rec(r0)
+        const sources = arr(r.sourceLabels)
+        return (
+          r.action === "drop" &&
+          sources.length === 1 &&
+          sources[0] === "__name__" &&
+          new RegExp(`^(?:${String(r.regex)})$`).test(metric)
+        )
+      })
+    const read = [
+      ...new Set(
+        allRules().flatMap((r) =>
+          selectorsIn(String(r.rule.expr))
+            .map((s) => s.metric)
+            .filter((m) => m.startsWith("container_"))
+        )
+      )
+    ]
+    expect(read).toContain("container_spec_memory_limit_bytes")
+    const stack = helmReleases(run.resources).find((r) => r.name === "kube-prometheus-stack")
+    const ours = rec(rec(rec(stack?.values).kubelet).serviceMonitor).cAdvisorMetricRelabelings
+    expect(read.filter((m) => dropped(ours, m))).toEqual([])
+    // the chart's own list would drop the limit ContainerMemoryNearLimit divides by
+    const defaults = rec(rec(loadFixture(Charts.kubePrometheusStack).defaults.kubelet).serviceMonitor)
+    expect(read.filter((m) => dropped(defaults.cAdvisorMetricRelabelings, m))).toEqual([
+      "container_spec_memory_limit_bytes"
+    ])
+    // and every other default is kept
+    expect(arr(ours).length).toBe(arr(defaults.cAdvisorMetricRelabelings).length)
   })
 
   it("the data stores' exporters run hardened, read their connection strings from the app's Secrets", () => {

@@ -202,6 +202,10 @@ const queues: RuleGroup = {
 
 const realFs = [nre("fstype", "tmpfs|overlay|squashfs"), nre("mountpoint", "/run.*|/boot.*")]
 
+/** namespace/pod/container where the kubelet's cAdvisor names them, else cAdvisor's own container name */
+const containerName =
+  "{{ with $labels.pod }}{{ $labels.namespace }}/{{ . }}/{{ $labels.container }}{{ else }}{{ $labels.name }}{{ end }}"
+
 const resources: RuleGroup = {
   name: "resources",
   alerts: [
@@ -234,12 +238,14 @@ const resources: RuleGroup = {
     },
     {
       alert: "ContainerMemoryNearLimit",
-      expr: `${sel("container_memory_working_set_bytes", [re("name", ".+")])}\n/ on (name, instance)\n(${sel("container_spec_memory_limit_bytes", [re("name", ".+")])} > 0)\n> ${Thresholds.containerMemoryOfLimit}`,
+      // both series come from the same cAdvisor scrape with the same labels: matched on all of them, so the alert
+      // keeps the kubelet's namespace / pod / container (in a cluster `name` is only the container's runtime id)
+      expr: `${sel("container_memory_working_set_bytes", [re("name", ".+")])}\n/\n(${sel("container_spec_memory_limit_bytes", [re("name", ".+")])} > 0)\n> ${Thresholds.containerMemoryOfLimit}`,
       for: "10m",
       severity: "warning",
       runbook: "resource-pressure",
-      summary: "Container {{ $labels.name }} near its memory limit",
-      description: "{{ $labels.name }} uses {{ $value | humanizePercentage }} of its memory limit."
+      summary: `Container ${containerName} near its memory limit`,
+      description: `${containerName} uses {{ $value | humanizePercentage }} of its memory limit.`
     }
   ]
 }

@@ -73,6 +73,24 @@ const tempoConfig = (file: Record<string, unknown>): Record<string, unknown> => 
   return { ...c, server: { ...(isRecord(c.server) ? c.server : {}), http_listen_port: TempoChartHttpPort } }
 }
 
+/**
+ * The kubelet's cAdvisor metric relabelings: kube-prometheus-stack's defaults (chart values.yaml,
+ * `kubelet.serviceMonitor.cAdvisorMetricRelabelings`; a Helm list is replaced, not merged, so all are restated)
+ * except that the chart drops every `container_spec.*` series, and ContainerMemoryNearLimit divides by
+ * `container_spec_memory_limit_bytes`: only the other spec series are dropped here.
+ */
+export const CadvisorMetricRelabelings = [
+  ...[
+    "container_cpu_(cfs_throttled_seconds_total|load_average_10s|system_seconds_total|user_seconds_total)",
+    "container_fs_(io_current|io_time_seconds_total|io_time_weighted_seconds_total|reads_merged_total|sector_reads_total|sector_writes_total|writes_merged_total)",
+    "container_memory_(mapped_file|swap)",
+    "container_(file_descriptors|tasks_state|threads_max)",
+    "container_spec_(cpu_.+|memory_reservation_limit_bytes|memory_swap_limit_bytes)"
+  ].map((regex) => ({ sourceLabels: ["__name__"], action: "drop", regex })),
+  // cgroups of no pod (the node's own slices)
+  { sourceLabels: ["id", "pod"], action: "drop", regex: ".+;" }
+]
+
 /** Our relabelings (tier, service) for a target a chart scrapes itself: observability/targets.ts. */
 const relabel = (job: string) => [...monitorRelabelings(targetOf(job))]
 
@@ -145,7 +163,8 @@ export class Observability extends pulumi.ComponentResource {
               cAdvisorRelabelings: [
                 { action: "replace", sourceLabels: ["__metrics_path__"], targetLabel: "metrics_path" },
                 ...relabel("cadvisor")
-              ]
+              ],
+              cAdvisorMetricRelabelings: CadvisorMetricRelabelings
             }
           },
           "prometheus-node-exporter": { prometheus: { monitor: { relabelings: relabel("node-exporter") } } },

@@ -179,9 +179,11 @@ export const startRedis = async (
   address: string,
   password: string,
   tls: Tls | undefined,
-  logDir: string
+  logDir: string,
+  extraArgs: ReadonlyArray<string> = []
 ): Promise<Daemon> => {
   const args = [
+    ...extraArgs,
     "--bind",
     address,
     "--requirepass",

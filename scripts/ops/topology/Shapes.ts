@@ -7,8 +7,9 @@ import {
   type SecretVariable,
   Services
 } from "../../../shared/ServiceCatalog.js"
-import { runStack } from "../../../stacks/offline/harness.js"
-import { renderedWorkloads } from "../../../stacks/offline/workloadEnv.js"
+import { type RecordedResource, runStack } from "../../../stacks/offline/harness.js"
+import { isExporter, kubernetesObjects } from "../../../stacks/offline/render.js"
+import { type RenderedWorkload, renderedWorkloads } from "../../../stacks/offline/workloadEnv.js"
 import { ComposePath, interpolate } from "../Compose.js"
 import { defaultTarget, execForm, readDockerfile } from "../Dockerfile.js"
 
@@ -39,6 +40,22 @@ export interface PlannedWorkload {
   readonly caMounts: ReadonlyArray<string>
 }
 
+/** A data-store exporter Deployment (stacks/components/Exporters.ts) as rendered: what its container runs. */
+export interface PlannedExporter {
+  readonly name: string
+  /** the exporter it runs (`app.kubernetes.io/component`): postgres-exporter, redis-exporter */
+  readonly job: string
+  readonly namespace: string
+  readonly args: ReadonlyArray<string>
+  /** literal env */
+  readonly env: Readonly<Record<string, string>>
+  /** env read from a Secret → the app variable the workloads read from that same Secret (DATA_SOURCE_NAME → DATABASE_URL) */
+  readonly secretEnv: Readonly<Record<string, string>>
+  /** the container port named `metrics` */
+  readonly port: number
+  readonly caMounts: ReadonlyArray<string>
+}
+
 export type DataService = "postgres" | "redisCache" | "redisQueue" | "nats" | "otel"
 
 export interface ShapePlan {
@@ -52,6 +69,10 @@ export interface ShapePlan {
   /** the public host the scan goes to and the console host */
   readonly gatewayHost: string
   readonly consoleHost: string
+  /** the stacks' exporter Deployments (compose: none planned) */
+  readonly exporters: ReadonlyArray<PlannedExporter>
+  /** the rendered stack (compose: none): its ServiceMonitors, Services and Deployments */
+  readonly resources: ReadonlyArray<RecordedResource>
 }
 
 const hostOf = (url: string | undefined): ReadonlyArray<string> => {
@@ -96,6 +117,55 @@ const appSecrets = (t: TestSecrets): Record<SecretVariable, string> => ({
  */
 const TrustStoreStandIn = "/etc/ssl/public-roots"
 
+const rec = (v: unknown): Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {}
+const arr = (v: unknown): ReadonlyArray<unknown> => (Array.isArray(v) ? v : [])
+
+const plannedExporters = (
+  resources: ReadonlyArray<RecordedResource>,
+  workloads: ReadonlyArray<RenderedWorkload>
+): ReadonlyArray<PlannedExporter> => {
+  // a Secret's name → the app variable a workload reads from it
+  const appVariable = new Map(
+    workloads.flatMap((w) => [...w.secretRefs].map(([env, ref]) => [ref.secret, env] as const))
+  )
+  return kubernetesObjects(resources, true).flatMap(({ object }) => {
+    if (object?.kind !== "Deployment" || !isExporter(object)) return []
+    const c = rec(arr(rec(rec(rec(object.spec).template).spec).containers)[0])
+    const env: Record<string, string> = {}
+    const secretEnv: Record<string, string> = {}
+    for (const e of arr(c.env).map(rec)) {
+      const secret = rec(rec(e.valueFrom).secretKeyRef).name
+      if (e.valueFrom === undefined) env[String(e.name)] = String(e.value ?? "")
+      else {
+        const from = appVariable.get(String(secret))
+        if (from === undefined)
+          throw new Error(`exporter ${object.metadata.name}: no workload reads Secret ${String(secret)}`)
+        secretEnv[String(e.name)] = from
+      }
+    }
+    const port = arr(c.ports)
+      .map(rec)
+      .find((p) => p.name === "metrics")?.containerPort
+    if (typeof port !== "number") throw new Error(`exporter ${object.metadata.name}: no metrics port`)
+    return [
+      {
+        name: object.metadata.name,
+        job: object.metadata.labels?.["app.kubernetes.io/component"] ?? "",
+        namespace: object.metadata.namespace ?? "default",
+        args: arr(c.args).map(String),
+        env,
+        secretEnv,
+        port,
+        caMounts: arr(c.volumeMounts)
+          .map(rec)
+          .filter((m) => m.name === "ca-bundle")
+          .map((m) => String(m.mountPath))
+      }
+    ]
+  })
+}
+
 const planStack = async (stack: string, t: TestSecrets): Promise<ShapePlan> => {
   const run = await runStack(stack)
   const rendered = renderedWorkloads(run.resources)
@@ -137,7 +207,9 @@ const planStack = async (stack: string, t: TestSecrets): Promise<ShapePlan> => {
       ...appSecrets(t)
     },
     gatewayHost: workloads.find((w) => w.name === "gateway")?.hosts[0] ?? "gateway",
-    consoleHost: workloads.find((w) => w.name === "console")?.hosts[0] ?? "console"
+    consoleHost: workloads.find((w) => w.name === "console")?.hosts[0] ?? "console",
+    exporters: plannedExporters(run.resources, rendered),
+    resources: run.resources
   }
 }
 
@@ -197,7 +269,9 @@ const planCompose = (t: TestSecrets): ShapePlan => {
     tls: false,
     secrets: {},
     gatewayHost: "gateway",
-    consoleHost: "console"
+    consoleHost: "console",
+    exporters: [],
+    resources: []
   }
 }
 

@@ -6,28 +6,19 @@
  *
  *   unshare -m -n -- node --import tsx scripts/ops/topology/run.ts --shape prod [--app <image layout dir>]
  */
-import { type ChildProcess, spawn } from "node:child_process"
-import { generateKeyPairSync, randomBytes, randomUUID } from "node:crypto"
-import { chmodSync, createWriteStream, mkdtempSync, readFileSync } from "node:fs"
+import { randomUUID } from "node:crypto"
+import { mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { parseArgs } from "node:util"
 import { Effect } from "effect"
 import { Redis as IORedis } from "ioredis"
 import pg from "pg"
-import { DEMO_COMPANY_PREFIX, demoGarments } from "../../DemoData.js"
 import { makeTokens, SESSION_TTL_SECONDS, sessionKey } from "../../../shared/auth/Tokens.js"
-import {
-  type Daemon,
-  makeCertificates,
-  setUpNamespace,
-  startNats,
-  startPostgres,
-  startRedis,
-  waitFor
-} from "./Infra.js"
+import { waitFor } from "./Infra.js"
 import { buildImageLayout } from "./ImageLayout.js"
-import { isTopologyShape, type PlannedWorkload, planShape, type ShapePlan } from "./Shapes.js"
+import { isTopologyShape } from "./Shapes.js"
+import { drain, get, startTopology, stopDaemons, type Topology, topologyDir } from "./Topology.js"
 
 const { values } = parseArgs({ options: { shape: { type: "string" }, app: { type: "string" } }, strict: true })
 const shapeArg = values.shape ?? ""
@@ -38,9 +29,6 @@ if (!isTopologyShape(shapeArg)) {
 const shape = shapeArg
 const app = values.app ?? join(mkdtempSync(join(tmpdir(), "brandme-topology-app-")), "app")
 if (values.app === undefined) await buildImageLayout(process.cwd(), app)
-const dir = mkdtempSync(join(tmpdir(), `brandme-topology-${shape}-`))
-// Postgres runs as the postgres OS user: it must reach its data folder inside
-chmodSync(dir, 0o755)
 const t0 = performance.now()
 const since = () => Math.round(performance.now() - t0)
 
@@ -48,157 +36,14 @@ const failures: Array<string> = []
 const check = (ok: boolean, what: string) => {
   if (!ok) failures.push(what)
 }
-
-// ---- addresses: nothing listens on 127.0.0.1, so a default that points there fails
-const Addr = {
-  postgres: "127.0.0.2",
-  redisCache: "127.0.0.3",
-  redisQueue: "127.0.0.4",
-  nats: "127.0.0.5",
-  otel: "127.0.0.6"
-}
-const workloadAddr = (i: number) => `127.0.0.${10 + i}`
-
-const keys = generateKeyPairSync("ed25519")
-const secrets = {
-  password: randomBytes(12).toString("hex"),
-  jwtPrivateKey: keys.privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
-  jwtPublicKey: keys.publicKey.export({ type: "spki", format: "pem" }).toString(),
-  hex: () => randomBytes(32).toString("hex")
-}
-
-interface Running {
-  readonly w: PlannedWorkload
-  readonly child: ChildProcess
-  readonly address: string
-  readonly startedAt: number
-  exit: Promise<number | null>
-  log: string
-}
-
-const envFor = (plan: ShapePlan, w: PlannedWorkload, address: string, caDir: string): Record<string, string> => {
-  const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin" }
-  for (const [k, v] of Object.entries(w.env)) {
-    // the CA bundle volume: its mount path is the local CA's folder here
-    env[k] = w.caMounts.reduce((x, mount) => (x.startsWith(mount) ? `${caDir}${x.slice(mount.length)}` : x), v)
-  }
-  for (const ref of w.secretRefs) {
-    const value = plan.secrets[ref] ?? w.env[ref]
-    if (value === undefined || value === "") throw new Error(`${w.name}: the test secret map has no ${ref}`)
-    env[ref] = value
-  }
-  // the pod's own address (a container binds 0.0.0.0 in its own network namespace; here each workload has one address)
-  env.HTTP_HOST = address
-  // test acceleration, the one change to a manifest's env: the beat schedules checkpoints every 3 s, not 10 min
-  if (w.env.ORCHESTRATOR_ROLE === "beat") env.BEAT_CHECKPOINT_EVERY_MS = "3000"
-  return env
-}
-
-const start = (plan: ShapePlan, w: PlannedWorkload, address: string, caDir: string): Running => {
-  const [cmd, ...args] = w.command
-  if (cmd !== "node") throw new Error(`${w.name}: command ${w.command.join(" ")} is not node`)
-  const child = spawn(process.execPath, args, {
-    cwd: app,
-    env: envFor(plan, w, address, caDir),
-    stdio: ["ignore", "pipe", "pipe"]
-  })
-  const r: Running = {
-    w,
-    child,
-    address,
-    startedAt: performance.now(),
-    exit: new Promise((res) => child.on("exit", (code) => res(code))),
-    log: ""
-  }
-  const file = createWriteStream(join(dir, `${w.name}.log`))
-  const keep = (d: Buffer) => {
-    file.write(d)
-    r.log = (r.log + d.toString()).slice(-4000)
-  }
-  child.stdout?.on("data", keep)
-  child.stderr?.on("data", keep)
-  return r
-}
-
-const get = async (url: string, init?: RequestInit) => {
-  const res = await fetch(url, { ...init, signal: AbortSignal.timeout(10_000) })
-  return { status: res.status, type: res.headers.get("content-type") ?? "", body: await res.text() }
-}
+const dir = topologyDir(shape)
 
 const main = async () => {
-  const plan = await planShape(shape, secrets)
-  const services = plan.workloads.filter((w) => w.kind === "service")
-  const hosts: Record<string, string> = {}
-  for (const [svc, names] of Object.entries(plan.dataHosts))
-    for (const n of names) hosts[n] = Addr[svc as keyof typeof Addr]
-  services.forEach((w, i) => {
-    for (const h of w.hosts) hosts[h] = workloadAddr(i)
-  })
-  setUpNamespace(dir, hosts)
-  const tls = plan.tls
-    ? makeCertificates(
-        dir,
-        [...plan.dataHosts.postgres, ...plan.dataHosts.redisCache, ...plan.dataHosts.redisQueue],
-        [Addr.postgres, Addr.redisCache, Addr.redisQueue]
-      )
-    : undefined
-  const daemons: Array<Daemon> = []
-  const [pgd, ...others] = await Promise.all([
-    startPostgres(
-      {
-        dir: join(dir, "pg"),
-        address: Addr.postgres,
-        tls,
-        user: "brandme",
-        password: secrets.password,
-        database: "brandme"
-      },
-      dir
-    ),
-    startRedis("redis-cache", Addr.redisCache, secrets.password, tls, dir),
-    startRedis("redis-queue", Addr.redisQueue, secrets.password, tls, dir),
-    startNats(Addr.nats, dir, dir)
-  ])
-  daemons.push(pgd, ...others)
-  const infraMs = since()
-
-  // ---- the migration Job (compose: the migrate service) first
-  const job = plan.workloads.find((w) => w.kind === "job")
-  if (job === undefined) throw new Error(`${shape}: no migration job`)
-  const m = start(plan, job, "127.0.0.9", dir)
-  const code = await Promise.race([m.exit, new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 90_000))])
-  if (code !== 0) throw new Error(`${shape}: migration ${job.name} exited ${String(code)}:\n${m.log}`)
-  const migrateMs = Math.round(performance.now() - m.startedAt)
-
-  // a garment to scan (the stacks load no demo data)
-  const db = new pg.Client(pgd.admin)
+  const topo: Topology = await startTopology(shape, app, dir, failures)
+  const { plan, tls, secrets, running, ready, garment: g } = topo
+  const services = running.map((r) => r.w)
+  const db = new pg.Client(topo.admin)
   await db.connect()
-  const g = demoGarments[0]!
-  await db.query(
-    `WITH b AS (INSERT INTO brands (slug, name, gs1_company_prefix) VALUES ('topology', 'Topology', $1) RETURNING id)
-     INSERT INTO garments (brand_id, gtin, serial, name) SELECT id, $2, $3, $4 FROM b`,
-    [DEMO_COMPANY_PREFIX, g.gtin, g.serial, g.name]
-  )
-
-  // ---- every workload, its own process and address; wait for its own readiness probe
-  const running = services.map((w, i) => start(plan, w, workloadAddr(i), dir))
-  const ready = await Promise.all(
-    running.map(async (r) => {
-      const url = `http://${r.address}:${r.w.port}${r.w.readiness}`
-      try {
-        await Promise.race([
-          waitFor(r.w.name, async () => (await get(url)).status === 200, 300_000),
-          r.exit.then((c) => {
-            throw new Error(`exited ${String(c)}`)
-          })
-        ])
-        return { workload: r.w.name, readyMs: Math.round(performance.now() - r.startedAt) }
-      } catch (e) {
-        failures.push(`${r.w.name} never ready (${e instanceof Error ? e.message : String(e)}):\n${r.log.slice(-1500)}`)
-        return { workload: r.w.name, readyMs: -1 }
-      }
-    })
-  )
 
   const checks: Record<string, unknown> = {}
   if (failures.length === 0) {
@@ -281,35 +126,19 @@ const main = async () => {
   await db.end()
 
   // ---- SIGTERM every workload: each must drain within its grace period
-  const drained = await Promise.all(
-    running.map(async (r) => {
-      const at = performance.now()
-      r.child.kill("SIGTERM")
-      const grace = r.w.graceSeconds * 1000
-      const code = await Promise.race([
-        r.exit,
-        new Promise<"timeout">((res) => setTimeout(() => res("timeout"), grace))
-      ])
-      const ms = Math.round(performance.now() - at)
-      if (code === "timeout") {
-        r.child.kill("SIGKILL")
-        failures.push(`${r.w.name} did not exit within terminationGracePeriodSeconds=${r.w.graceSeconds}`)
-      }
-      return { workload: r.w.name, drainMs: ms, exit: code, graceSeconds: r.w.graceSeconds }
-    })
-  )
-  for (const d of daemons) d.child.kill("SIGTERM")
+  const drained = await drain(running, failures)
+  stopDaemons(topo.daemons)
   const report = {
     shape,
     workloads: running.length + 1,
-    infraMs,
-    migrateMs,
+    infraMs: topo.infraMs,
+    migrateMs: topo.migrateMs,
     ready,
     checks,
     drained,
     totalMs: since(),
     failures,
-    logs: dir
+    logs: topo.dir
   }
   console.log(`TOPOLOGY_REPORT ${JSON.stringify(report)}`)
   process.exit(failures.length === 0 ? 0 : 1)

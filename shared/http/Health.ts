@@ -84,6 +84,11 @@ export const HealthLive = (service: ServiceName) =>
       const nats = yield* Effect.serviceOption(Nats)
       const queues = yield* Effect.serviceOption(Queues)
       const spec = Services[service]
+      // every query's duration, by operation (DatabaseSlowQueries); the pool's first service takes it
+      if (db._tag === "Some")
+        db.value.observeQueries((operation, seconds) =>
+          metrics.m.dbQueryDuration.observe({ service, operation }, seconds)
+        )
       const startedAt = yield* Clock.currentTimeMillis
       const started = yield* Ref.make(false)
       const stopping = yield* Ref.make(false)

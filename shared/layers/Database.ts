@@ -4,6 +4,7 @@ import { Context, Duration, Effect, Layer, Redacted } from "effect"
 import pg from "pg"
 import { AppConfig } from "../config/AppConfig.js"
 import { DependencyError, describeCause } from "./Errors.js"
+import { type QueryListener, timeQueries } from "./QueryTiming.js"
 import { Database } from "./Systems.js"
 
 export interface PoolStats {
@@ -20,6 +21,12 @@ export interface PoolStats {
 export interface DatabaseService {
   readonly ping: Effect.Effect<void, DependencyError>
   readonly poolStats: () => PoolStats
+  /**
+   * Where every query's (operation, seconds) goes (QueryTiming.ts). One listener per pool: the first service
+   * to ask gets it, so in the one-process shape (one pool for every service) the queries are counted once,
+   * under that service; a process of one service counts its own.
+   */
+  readonly observeQueries: (listener: QueryListener) => boolean
 }
 
 export { Database }
@@ -52,31 +59,44 @@ export const makeDatabaseLayer = (o: DatabaseOptions) => {
         })
         // a broken idle connection must not crash the process; the next query reconnects
         pool.on("error", () => {})
-        return pool
+        return { pool, setListener: timeQueries(pool), listened: { value: false } }
       }),
-      (pool) => Effect.promise(() => pool.end().catch(() => undefined))
+      ({ pool }) => Effect.promise(() => pool.end().catch(() => undefined))
     )
   )
   const clientLayer = Layer.unwrapEffect(
-    Effect.map(PoolTag, (pool) =>
+    Effect.map(PoolTag, ({ pool }) =>
       PgClient.layerFromPool({ acquire: Effect.succeed(pool), applicationName: o.applicationName })
     )
   )
   const databaseLayer = Layer.effect(
     Database,
-    Effect.map(PoolTag, (pool) => ({
+    Effect.map(PoolTag, ({ pool, setListener, listened }) => ({
       ping: Effect.tryPromise({
         try: () => pool.query("SELECT 1"),
         catch: (cause) =>
           new DependencyError({ dependency: "database", operation: "ping", message: describeCause(cause) })
       }).pipe(Effect.asVoid),
-      poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max: o.poolMax })
+      poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max: o.poolMax }),
+      observeQueries: (listener: QueryListener) => {
+        if (listened.value) return false
+        listened.value = true
+        setListener(listener)
+        return true
+      }
     }))
   )
   return Layer.mergeAll(clientLayer, databaseLayer).pipe(Layer.provideMerge(poolLayer))
 }
 
-class PoolTag extends Context.Tag("brandme/Database/Pool")<PoolTag, pg.Pool>() {}
+class PoolTag extends Context.Tag("brandme/Database/Pool")<
+  PoolTag,
+  {
+    readonly pool: pg.Pool
+    readonly setListener: (listener: QueryListener | undefined) => void
+    readonly listened: { value: boolean }
+  }
+>() {}
 
 export const DatabaseLive = (applicationName: string) =>
   Layer.unwrapEffect(
@@ -95,7 +115,8 @@ export const DatabaseLive = (applicationName: string) =>
 /** Unit tests: a Database that reports itself up and has no pool; SQL itself is never faked. */
 export const DatabaseTest = Layer.succeed(Database, {
   ping: Effect.void,
-  poolStats: () => ({ total: 0, idle: 0, waiting: 0, max: 0 })
+  poolStats: () => ({ total: 0, idle: 0, waiting: 0, max: 0 }),
+  observeQueries: () => false
 })
 
 export type Sql = SqlClient.SqlClient

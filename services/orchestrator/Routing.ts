@@ -47,7 +47,6 @@ export const Routes: Readonly<Record<TaskName, Route>> = {
 
 export const isTaskName = (name: string): name is TaskName => Object.hasOwn(Routes, name)
 
-export const routeOf = (task: TaskName): Route => Routes[task]
 export const queueFor = (task: TaskName): QueueName => Routes[task].queue
 
 /** The custom backoff type every route uses; workers register `backoffStrategy` for it. */

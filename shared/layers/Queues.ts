@@ -3,7 +3,7 @@ import { Effect, Layer, Option, Redacted } from "effect"
 import type { Redis as IORedis } from "ioredis"
 import { AppConfig } from "../config/AppConfig.js"
 import { currentTraceparent } from "../telemetry/TraceContext.js"
-import { DependencyError, describeCause, NotImplementedInTest } from "./Errors.js"
+import { DependencyError, describeCause, type NotImplementedInTest } from "./Errors.js"
 import { Queues } from "./Systems.js"
 import { makeRedisClient } from "./Redis.js"
 
@@ -117,21 +117,3 @@ export const QueuesLive = (name: string) =>
       })
     )
   )
-
-/** Unit tests: jobs are recorded in order; BullMQ objects are refused loudly. */
-export const makeQueuesTest = () => {
-  const jobs: Array<EnqueuedJob> = []
-  const service: QueuesService = {
-    prefix: "test",
-    names: QueueNames,
-    ping: Effect.void,
-    add: (queue, name, data, opts) =>
-      Effect.sync(() => {
-        jobs.push({ queue, name, data, opts })
-        return { id: String(jobs.length) }
-      }),
-    queue: () => Effect.fail(new NotImplementedInTest({ service: "Queues", method: "queue" })),
-    connection: Effect.fail(new NotImplementedInTest({ service: "Queues", method: "connection" }))
-  }
-  return { layer: Layer.succeed(Queues, service), jobs }
-}

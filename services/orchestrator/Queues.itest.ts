@@ -14,7 +14,7 @@ import { persistBatch } from "./ScanBatcher.js"
 import { startWorkers } from "./Workers.js"
 import { Flows, FlowsLive } from "./Flows.js"
 import { JITTERED_EXPONENTIAL, jobOptionsFor, persistScanJobs, TaskNames } from "./Routing.js"
-import { testEventSubjects } from "./Events.js"
+import { testEventSubjects } from "../../shared/events/ScanEventSubjects.js"
 import { testSettings } from "./Settings.js"
 import {
   deleteRedisPrefix,

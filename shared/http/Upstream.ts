@@ -2,7 +2,7 @@ import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { Effect, Schema } from "effect"
-import { isRecord } from "../../shared/Guards.js"
+import { isRecord } from "../Guards.js"
 
 /**
  * A call to brain, policy or knowledge failed below the contract (connection refused, timeout,

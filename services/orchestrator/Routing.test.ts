@@ -16,7 +16,7 @@ import { ConfigProvider, Effect } from "effect"
 import { MaxScansPerJob } from "../../shared/domain/Scan.js"
 
 describe("routing table", () => {
-  it("routes every task to one of the six queues, scans to `scans`", () => {
+  it("routes every task to one of the five queues, scans to `scans`", () => {
     for (const r of Object.values(Routes)) expect(QueueNames).toContain(r.queue)
     expect(Routes[TaskNames.persistScanEvent].queue).toBe("scans")
     expect(Routes[TaskNames.submitChainAnchor].queue).toBe("blockchain")
@@ -65,7 +65,7 @@ describe("concurrency settings", () => {
         )
       )
     )
-    expect(s.concurrency).toEqual({ default: 6, scans: 2, blockchain: 6, audit: 6, notifications: 6, priority: 6 })
+    expect(s.concurrency).toEqual({ default: 6, scans: 2, blockchain: 6, audit: 6, notifications: 6 })
     expect(s.role).toBe("beat")
   })
 

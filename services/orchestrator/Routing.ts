@@ -5,7 +5,7 @@ import type { AppendAuditEntry } from "./Payloads.js"
 
 /**
  * The routing table: every task name → its queue, priority and retry policy. The one place that
- * says where a task runs; producers (gateway, beat, flows) take their job options from here.
+ * says where a task runs; producers (gateway, beat, tasks) take their job options from here.
  */
 export const TaskNames = {
   ...Tasks,

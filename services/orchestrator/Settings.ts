@@ -26,7 +26,7 @@ export class OrchestratorSettings extends Context.Tag("brandme/orchestrator/Sett
 /** Settings for tests: everything small and fast. */
 export const testSettings = (overrides: Partial<OrchestratorSettingsShape> = {}): OrchestratorSettingsShape => ({
   role: "all",
-  concurrency: { default: 4, scans: 4, blockchain: 2, audit: 4, notifications: 4, priority: 4 },
+  concurrency: { default: 4, scans: 4, blockchain: 2, audit: 4, notifications: 4 },
   scanBatchSize: 200,
   scanBatchLingerMs: 5,
   scanJobsInFlight: 256,

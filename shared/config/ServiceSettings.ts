@@ -83,8 +83,7 @@ export const orchestratorConfig = Config.all({
       scans: pick("scans"),
       blockchain: pick("blockchain"),
       audit: pick("audit"),
-      notifications: pick("notifications"),
-      priority: pick("priority")
+      notifications: pick("notifications")
     }
     return {
       role: c.role,

@@ -6,11 +6,10 @@ import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { parse } from "yaml"
 import { observabilityDir } from "./generate.js"
+import { isRecord } from "../shared/Guards.js"
 
 export const readText = (path: string): string => readFileSync(join(observabilityDir, path), "utf8")
 export const readYaml = (path: string): unknown => parse(readText(path))
-
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v)
 
 export const at = (v: unknown, ...path: ReadonlyArray<string | number>): unknown => {
   let cur = v

@@ -186,7 +186,7 @@ const phase = async (label: string, n: number, batch: number, concurrency: numbe
     scanBatchSize: batch,
     scanBatchLingerMs: batch === 1 ? 0 : 5,
     scanJobsInFlight: batch === 1 ? concurrency : 256,
-    concurrency: { default: 1, scans: concurrency, blockchain: 1, audit: 1, notifications: 1, priority: 1 },
+    concurrency: { default: 1, scans: concurrency, blockchain: 1, audit: 1, notifications: 1 },
     lockDurationMs: 30_000,
     stalledIntervalMs: 30_000
   })
@@ -250,7 +250,7 @@ const latencyPhase = async () => {
     scanBatchSize: BATCH_SIZE,
     scanBatchLingerMs: 5,
     scanJobsInFlight: 256,
-    concurrency: { default: 1, scans: CONCURRENCY, blockchain: 1, audit: 4, notifications: 1, priority: 1 },
+    concurrency: { default: 1, scans: CONCURRENCY, blockchain: 1, audit: 4, notifications: 1 },
     lockDurationMs: 30_000,
     stalledIntervalMs: 30_000
   })

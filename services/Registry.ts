@@ -7,7 +7,7 @@ import type { NatsLive } from "../shared/layers/Nats.js"
 import type { QueuesLive } from "../shared/layers/Queues.js"
 import type { RedisLive } from "../shared/layers/Redis.js"
 import type { ServiceName } from "../shared/ServiceCatalog.js"
-import type { ChainConfigError } from "./chain/Errors.js"
+import type { ChainConfigError } from "./chain/Port.js"
 
 /** the layer a `(processName) => Layer` of shared/layers builds, on the process's AppConfig */
 type Built<L> = L extends (name: string) => Layer.Layer<infer A, infer E, infer _R>

@@ -1,4 +1,4 @@
-import { Config, type ConfigError, Effect, Either } from "effect"
+import { Effect, Either } from "effect"
 import { appConfig, insecureSettings } from "../shared/config/AppConfig.js"
 import { makeConfigProvider } from "../shared/config/EnvFile.js"
 import { projectRoot } from "../shared/runtime/Process.js"
@@ -10,14 +10,11 @@ import {
   Services,
   secretsOf
 } from "../shared/ServiceCatalog.js"
-import { detectorSettings } from "./agentic/Detector.js"
-import { chainSettings } from "./chain/ChainConfig.js"
-import { orchestratorSettings } from "./orchestrator/Settings.js"
 
 /**
  * A process's configuration checked before it runs: the env a manifest or compose gives it, read with the
- * same Config the process reads at start (AppConfig, its production checks scoped to the process, and the
- * service's own settings), plus what the catalog says it needs: every secret it reads, no secret it does
+ * same Config the process reads at start (AppConfig — every setting, each service's own among them — and its
+ * production checks scoped to the process), plus what the catalog says it needs: every secret it reads, no secret it does
  * not, and the URL of every service it calls. Used by `npm run stack:plan`, the stack and compose tests.
  */
 
@@ -28,29 +25,6 @@ const SecretStandIns: Readonly<Record<string, string>> = {
   REDIS_QUEUE_URL: "rediss://:present@redis-queue.invalid:6378"
 }
 export const secretStandIn = (variable: string): string => SecretStandIns[variable] ?? `present-${variable}`
-
-const httpUrl = (variable: string) =>
-  Config.string(variable).pipe(
-    Config.validate({ message: `${variable} must be an http(s) URL`, validation: (u) => /^https?:\/\/[^/]+/.test(u) })
-  )
-
-/** Each service's own settings beyond AppConfig (the same Config values the service reads). */
-const ownSettings = (p: ProcessName): Effect.Effect<unknown, ConfigError.ConfigError> => {
-  if (p === "migrate") return Effect.void
-  const calls = Effect.forEach(Services[p].calls, (callee) => Config.option(httpUrl(callUrlVariable(callee))))
-  switch (p) {
-    case "gateway":
-      return Effect.all([calls, Config.literal("inprocess", "http")("INTERNAL_CALLS").pipe(Config.option)])
-    case "chain":
-      return chainSettings
-    case "orchestrator":
-      return Effect.all([chainSettings, orchestratorSettings])
-    case "agentic":
-      return detectorSettings
-    default:
-      return calls
-  }
-}
 
 /** Variables whose values are secrets: the catalog's secrets and the connection strings. */
 const SecretLike: ReadonlySet<string> = new Set<string>([...SecretVariables, ...Object.values(ConnectionSecrets)])
@@ -85,7 +59,6 @@ export const checkProcessEnv = (input: ProcessEnv, dotenvDir = projectRoot()): R
   if (Either.isLeft(loaded)) return [...problems, `${loaded.left.file}: ${loaded.left.message}`]
   const read = Effect.gen(function* () {
     const config = yield* appConfig
-    yield* ownSettings(p)
     return insecureSettings(config, [p])
   }).pipe(Effect.withConfigProvider(loaded.right.provider), Effect.either, Effect.runSync)
   if (Either.isLeft(read)) return [...problems, `invalid configuration: ${String(read.left)}`]

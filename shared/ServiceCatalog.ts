@@ -39,7 +39,7 @@ export const SecretVariables = [
 ] as const
 export type SecretVariable = (typeof SecretVariables)[number]
 
-/** The chain adapter's settings (services/chain/ChainConfig.ts): read by chain and by the orchestrator's anchoring. */
+/** The chain adapter's settings (shared/config/ServiceSettings.ts): read by chain and by the orchestrator's anchoring. */
 const ChainSettings = ["CHAIN_PROVIDER", "CHAIN_NETWORK", "BLOCKFROST_URL", "OGMIOS_URL", "CHAIN_LOCAL_CONFIRM_MS"]
 
 export interface ServiceSpec {
@@ -131,7 +131,7 @@ export const Services: Readonly<Record<ServiceName, ServiceSpec>> = {
     optional: ["nats", "queue"],
     calls: [],
     secrets: ["JWT_PRIVATE_KEY", "JWT_PUBLIC_KEY", "PII_MASTER_KEY", "SERVICE_TOKEN_KEY"],
-    settings: ["JWT_ISSUER", "GDPR_ENABLED", "CCPA_ENABLED"],
+    settings: ["JWT_ISSUER"],
     memory: { requestMiB: 128, limitMiB: 192, nodeOptions: "--max-semi-space-size=8 --max-old-space-size=96" }
   },
   knowledge: {

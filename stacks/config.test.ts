@@ -1,7 +1,7 @@
 import * as fs from "node:fs"
 import { describe, expect, it } from "vitest"
 import { parse } from "yaml"
-import { isRecord } from "./observabilityFiles.js"
+import { isRecord } from "../shared/Guards.js"
 import { Project, projectConfigKeys, RepoRoot } from "./offline/harness.js"
 
 // Pulumi.yaml documents every key the program reads; stack files use only those keys, with the

@@ -3,6 +3,7 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import * as pulumi from "@pulumi/pulumi"
 import { parse } from "yaml"
+import { isRecord } from "../shared/Guards.js"
 
 /**
  * Reads observability/ at program time: the configs are owned there and never copied into the
@@ -34,9 +35,6 @@ export interface ObservabilityFiles {
   /** Grafana's provisioned data sources (grafana/provisioning/datasources/datasources.yml) */
   readonly grafanaDatasources: ReadonlyArray<Record<string, unknown>>
 }
-
-export const isRecord = (v: unknown): v is Record<string, unknown> =>
-  typeof v === "object" && v !== null && !Array.isArray(v)
 
 export const dnsName = (file: string): string =>
   path

@@ -6,7 +6,7 @@ import { AppConfig } from "../../shared/config/AppConfig.js"
 import { Nats, natsPayload } from "../../shared/layers/Nats.js"
 import { createTestDatabase, type TestDatabase, testConfig, uniqueId } from "../../shared/testing/TestDatabase.js"
 import { Metrics, MetricsLive } from "../../shared/telemetry/Metrics.js"
-import { EventSubjects, testEventSubjects } from "../orchestrator/Events.js"
+import { EventSubjects, testEventSubjects } from "../../shared/events/ScanEventSubjects.js"
 import {
   deleteRedisPrefix,
   deleteStreams,

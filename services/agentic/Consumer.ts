@@ -4,7 +4,7 @@ import { DependencyError, describeCause } from "../../shared/layers/Errors.js"
 import { Nats, type NatsMessage, natsPayload } from "../../shared/layers/Nats.js"
 import { Redis } from "../../shared/layers/Redis.js"
 import { Metrics } from "../../shared/telemetry/Metrics.js"
-import { EventSubjects } from "../orchestrator/Events.js"
+import { EventSubjects } from "../../shared/events/ScanEventSubjects.js"
 import { DetectorSettings, detect, type Finding } from "./Detector.js"
 
 /**

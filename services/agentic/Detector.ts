@@ -1,4 +1,5 @@
-import { Config, Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer } from "effect"
+import { AppConfig, type AppConfigShape } from "../../shared/config/AppConfig.js"
 import type { Redis as IORedis } from "ioredis"
 import { DependencyError, describeCause } from "../../shared/layers/Errors.js"
 
@@ -15,29 +16,17 @@ import { DependencyError, describeCause } from "../../shared/layers/Errors.js"
  * an evicted window forgets its earlier sightings, so a pattern spanning the eviction goes unseen; nothing
  * is ever reported that did not happen. Redis down: the message is nak'ed and redelivered once it is back.
  */
-export interface DetectorSettingsShape {
-  readonly cloneWindowSeconds: number
-  readonly failedAuthThreshold: number
-  readonly failedAuthWindowSeconds: number
-}
-
-const positive = (name: string, fallback: number) =>
-  Config.integer(name).pipe(
-    Config.validate({ message: "must be a positive integer", validation: (n) => n > 0 }),
-    Config.withDefault(fallback)
-  )
-
-export const detectorSettings: Config.Config<DetectorSettingsShape> = Config.all({
-  cloneWindowSeconds: positive("AGENTIC_CLONE_WINDOW_SECONDS", 600),
-  failedAuthThreshold: positive("AGENTIC_FAILED_AUTH_THRESHOLD", 5),
-  failedAuthWindowSeconds: positive("AGENTIC_FAILED_AUTH_WINDOW_SECONDS", 300)
-})
+/** the windows (AGENTIC_*), read and checked in AppConfig (shared/config/ServiceSettings.ts) */
+export type DetectorSettingsShape = AppConfigShape["agentic"]
 
 export class DetectorSettings extends Context.Tag("brandme/agentic/DetectorSettings")<
   DetectorSettings,
   DetectorSettingsShape
 >() {
-  static readonly layer = Layer.effect(DetectorSettings, Effect.orDie(detectorSettings))
+  static readonly layer = Layer.effect(
+    DetectorSettings,
+    Effect.map(AppConfig, (c) => c.agentic)
+  )
 }
 
 export interface ScanFact {

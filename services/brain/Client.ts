@@ -5,7 +5,7 @@ import { ServiceTokens, withServiceToken } from "../../shared/auth/ServiceTokens
 import type { Intent } from "../../shared/domain/Scan.js"
 import { BrainApi, type IntentNotAllowed, type IntentRequest } from "./Api.js"
 import { Brain } from "./Brain.js"
-import { callFailed, retagErrors, type UpstreamError } from "../gateway/Upstream.js"
+import { callFailed, retagErrors, type UpstreamError } from "../../shared/http/Upstream.js"
 
 /** What the gateway needs from brain; the same interface in-process and over HTTP. */
 export interface BrainCalls {

@@ -1,45 +1,20 @@
-import { Config, Context, Layer, Option, Redacted } from "effect"
-import { DEV_CHAIN_SIGNING_KEY } from "../../shared/config/AppConfig.js"
-
-export type ChainProviderName = "local" | "blockfrost" | "ogmios"
-export type ChainNetwork = "preprod" | "preview" | "mainnet"
+import { Context, Effect, Layer, Option, Redacted } from "effect"
+import { AppConfig, type AppConfigShape, DEV_CHAIN_SIGNING_KEY } from "../../shared/config/AppConfig.js"
 
 /**
- * What the chain service needs from the environment. Read with the same env names as AppConfig
- * (CHAIN_PROVIDER, CHAIN_NETWORK, CHAIN_SIGNING_KEY, BLOCKFROST_PROJECT_ID, OGMIOS_URL) plus
- * BLOCKFROST_URL and CHAIN_LOCAL_CONFIRM_MS, which only this service uses.
- *
- * CHAIN_SIGNING_KEY is hex: 64 hex chars = a normal Ed25519 private key (the 32-byte seed, as in
- * cardano-cli's `PaymentSigningKeyShelley_ed25519` cborHex minus its `5820` prefix) or 128 hex chars =
- * an extended Ed25519 key (kL‖kR, as derived from a BIP32-Ed25519 wallet). The development default
- * (DEV_CHAIN_SIGNING_KEY, refused outside development by AppConfig) is expanded to a deterministic,
- * publicly known — therefore insecure — key.
+ * What the chain adapter needs from the environment (CHAIN_PROVIDER, CHAIN_NETWORK, CHAIN_SIGNING_KEY,
+ * BLOCKFROST_PROJECT_ID, BLOCKFROST_URL, OGMIOS_URL, CHAIN_LOCAL_CONFIRM_MS), read and checked in AppConfig
+ * (shared/config/ServiceSettings.ts, which says what the signing key's hex may be).
  */
-export interface ChainSettings {
-  readonly provider: ChainProviderName
-  readonly network: ChainNetwork
-  readonly signingKey: Redacted.Redacted<string>
-  readonly blockfrostProjectId: Option.Option<Redacted.Redacted<string>>
-  readonly blockfrostUrl: Option.Option<string>
-  readonly ogmiosUrl: string
-  readonly localConfirmMs: number
-}
-
-export const chainSettings = Config.all({
-  provider: Config.literal("local", "blockfrost", "ogmios")("CHAIN_PROVIDER").pipe(Config.withDefault("local")),
-  network: Config.literal("preprod", "preview", "mainnet")("CHAIN_NETWORK").pipe(Config.withDefault("preprod")),
-  signingKey: Config.redacted("CHAIN_SIGNING_KEY").pipe(Config.withDefault(Redacted.make(DEV_CHAIN_SIGNING_KEY))),
-  blockfrostProjectId: Config.option(Config.redacted("BLOCKFROST_PROJECT_ID")),
-  blockfrostUrl: Config.option(Config.string("BLOCKFROST_URL")),
-  ogmiosUrl: Config.string("OGMIOS_URL").pipe(Config.withDefault("http://127.0.0.1:1337")),
-  localConfirmMs: Config.integer("CHAIN_LOCAL_CONFIRM_MS").pipe(
-    Config.validate({ message: "must be >= 0", validation: (n) => n >= 0 }),
-    Config.withDefault(2000)
-  )
-})
+export type ChainSettings = AppConfigShape["chain"]
+export type ChainProviderName = ChainSettings["provider"]
+export type ChainNetwork = ChainSettings["network"]
 
 export class ChainConfig extends Context.Tag("brandme/chain/ChainConfig")<ChainConfig, ChainSettings>() {
-  static readonly layer = Layer.effect(ChainConfig, chainSettings)
+  static readonly layer = Layer.effect(
+    ChainConfig,
+    Effect.map(AppConfig, (c) => c.chain)
+  )
   static readonly layerWith = (s: ChainSettings) => Layer.succeed(ChainConfig, s)
 }
 

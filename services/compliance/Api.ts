@@ -11,6 +11,9 @@ import { Services } from "../../shared/ServiceCatalog.js"
 import { AuditEntryNotFound, AuditNoCheckpoint, AuditRangeInvalid, AuditStoreError } from "./AuditErrors.js"
 import { CheckpointView, ConsistencyView, EntryView } from "./AuditViews.js"
 
+// the audit log's views and store error are part of the contract (the console and the passport page read them)
+export { AuditStoreError, CheckpointView, ConsistencyView, EntryView }
+
 const index = HttpApiSchema.param("index", Schema.NumberFromString.pipe(Schema.int(), Schema.nonNegative()))
 const Size = Schema.NumberFromString.pipe(Schema.int(), Schema.nonNegative())
 

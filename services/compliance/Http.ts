@@ -9,6 +9,9 @@ import { AuditLog } from "./AuditLog.js"
 import { Escalations, escalationsHandlers } from "./Escalations.js"
 import { AuditLogLive } from "./Live.js"
 
+/** the escalations group's handlers and service, which the gateway also serves */
+export { Escalations, escalationsHandlers }
+
 const auditor = Effect.flatMap(currentPrincipal, (p) => requireRole(p, ["auditor", "admin"], "reading the audit log"))
 
 const AuditLive = HttpApiBuilder.group(ComplianceApi, "audit", (h) =>

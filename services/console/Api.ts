@@ -6,7 +6,7 @@ import * as OpenApi from "@effect/platform/OpenApi"
 import { Schema } from "effect"
 import { HealthApi } from "../../shared/http/Health.js"
 import { Services } from "../../shared/ServiceCatalog.js"
-import { CheckpointView, ConsistencyView, EntryView } from "../compliance/AuditViews.js"
+import { CheckpointView, ConsistencyView, EntryView } from "../compliance/Api.js"
 import { LoginRequest } from "../identity/Api.js"
 
 const index = HttpApiSchema.param("index", Schema.NumberFromString.pipe(Schema.int(), Schema.nonNegative()))

@@ -1,13 +1,13 @@
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import { Config, Effect, Layer, Option } from "effect"
-import { AppConfig } from "../../shared/config/AppConfig.js"
+import { Effect, Layer, Option } from "effect"
+import { AppConfig, callUrl } from "../../shared/config/AppConfig.js"
 import { errorResponse } from "../../shared/http/Errors.js"
 import { healthHandlers } from "../../shared/http/HealthHttp.js"
 import { serveService } from "../../shared/http/Server.js"
 import { ServiceTokenHeader, ServiceTokens, ServiceTokensLive } from "../../shared/auth/ServiceTokens.js"
-import { callUrlVariable, localUrl, requiresServiceToken } from "../../shared/ServiceCatalog.js"
+import { requiresServiceToken } from "../../shared/ServiceCatalog.js"
 import { AuditUpstreamUnavailable, ConsoleApi } from "./Api.js"
 import { appPage, appStyles } from "./app/page.js"
 import { auditorPage } from "./auditor/page.js"
@@ -16,16 +16,7 @@ import { appBundle, type Bundle, buildAuditorBundle } from "./Bundle.js"
 type UpstreamName = "gateway" | "compliance" | "chain"
 
 /** Where the console forwards: `<NAME>_URL` (the catalog's calls), by default the local port of that service. */
-const upstreamUrl = (name: UpstreamName) =>
-  Effect.gen(function* () {
-    const config = yield* AppConfig
-    const key = callUrlVariable(name)
-    const url = yield* Config.string(key).pipe(
-      Config.withDefault(localUrl(name, config.http.portOffset)),
-      Config.validate({ message: `${key} must be an http(s) URL`, validation: (u) => /^https?:\/\/[^/]+/.test(u) })
-    )
-    return url.replace(/\/+$/, "")
-  })
+const upstreamUrl = (name: UpstreamName) => Effect.map(AppConfig, (config) => callUrl(config, name))
 
 const UPSTREAM_TIMEOUT_MS = 15_000
 /** The session cookie: the gateway token, httpOnly (no script reads it), sent only to /api on this site. */
@@ -148,15 +139,12 @@ const AppLive = HttpApiBuilder.group(ConsoleApi, "app", (h) =>
     const config = yield* AppConfig
     const bundle = yield* appBundle.pipe(Effect.orDie)
     if (bundle.built) yield* Effect.logInfo(`console app built (${Math.round(bundle.bytes / 1024)} KiB)`)
-    const gateway = yield* upstreamUrl("gateway").pipe(Effect.orDie)
-    const compliance = yield* upstreamUrl("compliance").pipe(Effect.orDie)
-    const chain = yield* upstreamUrl("chain").pipe(Effect.orDie)
+    const gateway = yield* upstreamUrl("gateway")
+    const compliance = yield* upstreamUrl("compliance")
+    const chain = yield* upstreamUrl("chain")
     const secure = config.appEnv !== "development"
     // the SRE page's links into Grafana (the dashboards are tagged brandme: observability/grafana/dashboards.ts)
-    const grafana = (yield* Config.string("CONSOLE_GRAFANA_URL").pipe(
-      Config.withDefault("http://localhost:3030"),
-      Effect.orDie
-    )).replace(/\/+$/, "")
+    const grafana = config.console.grafanaUrl
     const html = appPage(bundle.etag, [
       { title: "Brand.Me dashboards (overview and one per service)", url: `${grafana}/dashboards?tag=brandme` },
       { title: "Alerts firing", url: `${grafana}/alerting/list?search=state:firing` },

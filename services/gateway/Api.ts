@@ -16,7 +16,7 @@ import { Services } from "../../shared/ServiceCatalog.js"
 import { IntentNotAllowed } from "../brain/Api.js"
 import { FacetsView, GarmentNotFound, GarmentsApi } from "../knowledge/Api.js"
 import { ConsentsApi } from "../policy/Api.js"
-import { UpstreamError } from "./Upstream.js"
+import { UpstreamError } from "../../shared/http/Upstream.js"
 import { LinksApi } from "./LinksApi.js"
 
 export const ScanRequest = Schema.Struct({

@@ -1,7 +1,6 @@
-import { Config, Effect, Layer } from "effect"
+import { Effect, Layer, Option } from "effect"
 import { ServiceTokensLive } from "../../shared/auth/ServiceTokens.js"
-import { AppConfig } from "../../shared/config/AppConfig.js"
-import { callUrlVariable, localUrl } from "../../shared/ServiceCatalog.js"
+import { AppConfig, callUrl } from "../../shared/config/AppConfig.js"
 import { BrainClient } from "../brain/Client.js"
 import { KnowledgeClient } from "../knowledge/Client.js"
 import { PolicyClient } from "../policy/Client.js"
@@ -34,18 +33,12 @@ export const defaultMode = (service: string): CallMode => {
 export const InternalCallsLive = Layer.unwrapEffect(
   Effect.gen(function* () {
     const config = yield* AppConfig
-    const service = yield* Config.string("SERVICE").pipe(Config.withDefault("all"))
-    const mode = yield* Config.literal(
-      "inprocess",
-      "http"
-    )("INTERNAL_CALLS").pipe(Config.withDefault(defaultMode(service)))
+    const mode = Option.getOrElse(config.calls.mode, () => defaultMode(config.service))
     if (mode === "inprocess") return InProcessCalls
-    const local = (name: "brain" | "policy" | "knowledge") =>
-      Config.string(callUrlVariable(name)).pipe(Config.withDefault(localUrl(name, config.http.portOffset)))
     return HttpCalls({
-      brain: yield* local("brain"),
-      policy: yield* local("policy"),
-      knowledge: yield* local("knowledge")
+      brain: callUrl(config, "brain"),
+      policy: callUrl(config, "policy"),
+      knowledge: callUrl(config, "knowledge")
     })
-  }).pipe(Effect.orDie)
+  })
 )

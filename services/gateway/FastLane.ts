@@ -12,6 +12,7 @@ import { ScanHeaders, ScanRequest } from "./Api.js"
 import { PublicLimits } from "./Limits.js"
 import { trustedGeoRegion } from "./Region.js"
 import { Scans } from "./Scans.js"
+import { isRecord } from "../../shared/Guards.js"
 
 /** HTTP status of each error the scan contract declares (Api.ts); anything else is a 500. */
 const STATUS: Readonly<Record<string, number>> = {
@@ -31,7 +32,6 @@ const header = (v: string | ReadonlyArray<string> | undefined): string | undefin
 const decodeHeaders = Schema.decodeUnknownEither(ScanHeaders)
 const ROUTE = "/v1/scans"
 
-const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null
 const isDecision = (u: unknown): u is RateLimitDecision => isRecord(u) && typeof u.allowed === "boolean"
 
 /**

@@ -7,7 +7,7 @@ import { healthHandlers } from "../../shared/http/HealthHttp.js"
 import type { BrainClient } from "../brain/Client.js"
 import type { KnowledgeClient } from "../knowledge/Client.js"
 import type { PolicyClient } from "../policy/Client.js"
-import { Escalations, escalationsHandlers } from "../compliance/Escalations.js"
+import { Escalations, escalationsHandlers } from "../compliance/Http.js"
 import {
   authHandlers,
   devicesHandlers,
@@ -19,8 +19,7 @@ import {
 } from "../identity/Handlers.js"
 import { IdentityServicesLive } from "../identity/Http.js"
 import { garmentsHandlers, KnowledgeServicesLive } from "../knowledge/Http.js"
-import { opsHandlers } from "../orchestrator/Ops.js"
-import { WebhookSubscriptions, webhooksHandlers } from "../orchestrator/Subscriptions.js"
+import { opsHandlers, WebhookSubscriptions, webhooksHandlers } from "../orchestrator/Port.js"
 import { consentsHandlers, PolicyServicesLive } from "../policy/Http.js"
 import { GatewayApi } from "./Api.js"
 import { InternalCallsLive } from "./Calls.js"

@@ -3,7 +3,7 @@ import { ConfigProvider, Effect, Layer } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
 import { AppConfig, appConfig } from "../../shared/config/AppConfig.js"
 import { makeNatsLayer } from "../../shared/layers/Nats.js"
-import { ensureScanPathStream, publishFact, ScanPathSubjects, testSubjects } from "./Events.js"
+import { ensureScanPathStream, publishFact, ScanPathSubjects, testSubjects } from "../../shared/events/ScanPathFacts.js"
 import { subscribeInvalidations } from "./Invalidation.js"
 import { deleteStream } from "./testing/ScanPathHarness.js"
 

@@ -6,7 +6,7 @@ import { AppConfig } from "../../shared/config/AppConfig.js"
 import { errorResponse } from "../../shared/http/Errors.js"
 import { HttpRequestGuard } from "../../shared/http/Server.js"
 import { Lru } from "../../shared/Lru.js"
-import { Identity } from "../identity/Identity.js"
+import { Identity } from "../identity/Port.js"
 import {
   clientIp,
   publicRules,

@@ -5,7 +5,7 @@ import pg from "pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { withCheckDigit } from "../../shared/domain/Gtin.js"
 import { startTestPlatform, type TestPlatform } from "../../shared/testing/TestPlatform.js"
-import { policySettingsOf, policyVersion, UNKNOWN_REGION_REASON } from "../policy/Rules.js"
+import { policySettingsOf, policyVersion, UNKNOWN_REGION_REASON } from "../policy/Port.js"
 import { digitalLinkOf, postJson } from "./testing/ScanPathHarness.js"
 
 /**

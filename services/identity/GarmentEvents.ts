@@ -62,12 +62,3 @@ export const makeGarmentEventsLive = (o: GarmentEventsOptions = {}) =>
   )
 
 export const GarmentEventsLive = makeGarmentEventsLive()
-
-/** Unit tests: keeps what was published. */
-export const makeGarmentEventsTest = () => {
-  const published: Array<GarmentUpdated> = []
-  return {
-    layer: Layer.succeed(GarmentEvents, { updated: (e) => Effect.sync(() => void published.push(e)) }),
-    published
-  }
-}

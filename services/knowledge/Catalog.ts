@@ -11,6 +11,7 @@ import {
 } from "./Api.js"
 import { mayRead } from "./Knowledge.js"
 import { COLUMNS, GarmentRow, toGarment } from "./Repo.js"
+import { isRecord } from "../../shared/Guards.js"
 
 const VersionRow = Schema.Struct({
   version: Schema.Number,
@@ -37,7 +38,6 @@ const DailyRow = Schema.Struct({
 const BrandOf = Schema.Struct({ brand_id: Schema.String })
 
 const likePattern = (q: string) => `%${q.replace(/[\\%_]/g, "\\$&")}%`
-const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
 
 const counts = (rows: ReadonlyArray<{ readonly key: string; readonly count: number }>) => {
   const m = new Map<string, number>()

@@ -4,7 +4,7 @@ import { Context, Effect, Layer } from "effect"
 import { ServiceTokens, withServiceToken } from "../../shared/auth/ServiceTokens.js"
 import type { TagRef } from "../../shared/domain/DigitalLink.js"
 import type { FacetGroup } from "../../shared/domain/Scan.js"
-import { callFailed, retagErrors, type UpstreamError } from "../gateway/Upstream.js"
+import { callFailed, retagErrors, type UpstreamError } from "../../shared/http/Upstream.js"
 import { type FacetsView, type GarmentNotFound, type GarmentRecord, KnowledgeApi } from "./Api.js"
 import { Knowledge } from "./Knowledge.js"
 

@@ -7,7 +7,7 @@ import { validateGtin } from "../../shared/domain/Gtin.js"
 import type { FacetGroup } from "../../shared/domain/Scan.js"
 import { parseErrorBody } from "../../shared/http/Validation.js"
 import { Redis } from "../../shared/layers/Redis.js"
-import { publishFact, ScanPathSubjects } from "../gateway/Events.js"
+import { publishFact, ScanPathSubjects } from "../../shared/events/ScanPathFacts.js"
 import {
   DuplicateGarment,
   FacetsView,

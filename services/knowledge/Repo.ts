@@ -1,6 +1,7 @@
 import { SqlClient, SqlSchema } from "@effect/sql"
 import { Effect, Option, Schema } from "effect"
 import type { Garment, ProductFacets } from "./Api.js"
+import { isRecord } from "../../shared/Guards.js"
 
 export const GarmentRow = Schema.Struct({
   id: Schema.String,
@@ -16,8 +17,6 @@ export const GarmentRow = Schema.Struct({
   updated_at: Schema.DateFromSelf
 })
 type GarmentRow = typeof GarmentRow.Type
-
-const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
 
 // facets are written only through the ProductFacets schema, so reading them back trusts the column
 export const toGarment = (r: GarmentRow): Garment => ({

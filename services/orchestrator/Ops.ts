@@ -1,10 +1,10 @@
-import { Config, Effect, Schema } from "effect"
+import { Effect, Schema } from "effect"
 import type { GroupHandlers } from "../../shared/http/GroupHandlers.js"
 import { Forbidden, type Principal } from "../../shared/auth/Tokens.js"
-import { AppConfig } from "../../shared/config/AppConfig.js"
+import { AppConfig, callUrl } from "../../shared/config/AppConfig.js"
 import { HealthReport } from "../../shared/http/Health.js"
 import { Queues } from "../../shared/layers/Queues.js"
-import { callUrlVariable, HealthPaths, localUrl, ServiceNames } from "../../shared/ServiceCatalog.js"
+import { HealthPaths, ServiceNames } from "../../shared/ServiceCatalog.js"
 import { currentPrincipal } from "../identity/Authenticate.js"
 import { DeadLetterNotFound, type OpsApi, OpsUnavailable } from "./Api.js"
 import { listDeadLetters, replayDeadLetter } from "./DeadLetters.js"
@@ -19,15 +19,9 @@ const admin = Effect.flatMap(currentPrincipal, (p: Principal) =>
 const unavailable = (e: { readonly message: string }) => new OpsUnavailable({ message: e.message })
 
 /** Where each service answers: `<NAME>_URL` (the gateway's declared calls), else this host at its port. */
-const serviceUrls = Effect.gen(function* () {
-  const config = yield* AppConfig
-  return yield* Effect.forEach(ServiceNames, (name) =>
-    Config.string(callUrlVariable(name)).pipe(
-      Config.withDefault(localUrl(name, config.http.portOffset)),
-      Effect.map((url) => ({ service: name, url: url.replace(/\/+$/, "") }))
-    )
-  )
-}).pipe(Effect.orDie)
+const serviceUrls = Effect.map(AppConfig, (config) =>
+  ServiceNames.map((name) => ({ service: name, url: callUrl(config, name) }))
+)
 
 const probe = (s: { readonly service: string; readonly url: string }) =>
   Effect.promise(async () => {

@@ -2,19 +2,17 @@ import { randomUUID } from "node:crypto"
 import { jetstream, jetstreamManager } from "@nats-io/jetstream"
 import { connect } from "@nats-io/transport-node"
 import type { Queue } from "bullmq"
-import { Effect, Layer, ManagedRuntime, Schema } from "effect"
+import { Effect, ManagedRuntime, Schema } from "effect"
 import pg from "pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { withCheckDigit } from "../../shared/domain/Gtin.js"
 import { MaxScansPerJob, ScanEvent } from "../../shared/domain/Scan.js"
 import { type AnyQueueName, DeadLetterQueue, Queues } from "../../shared/layers/Queues.js"
 import { createTestDatabase, type TestDatabase, testConfig, uniqueId } from "../../shared/testing/TestDatabase.js"
 import { listDeadLetters, replayDeadLetter } from "./DeadLetters.js"
 import { persistBatch } from "./ScanBatcher.js"
 import { startWorkers } from "./Workers.js"
-import { Flows, FlowsLive } from "./Flows.js"
 import { JITTERED_EXPONENTIAL, jobOptionsFor, persistScanJobs, TaskNames } from "./Routing.js"
-import { testEventSubjects } from "./Events.js"
+import { testEventSubjects } from "../../shared/events/ScanEventSubjects.js"
 import { testSettings } from "./Settings.js"
 import {
   deleteRedisPrefix,
@@ -27,7 +25,7 @@ import {
   waitFor
 } from "./testing/TestStack.js"
 
-/** Queue behaviour on real Redis/Postgres/NATS: retries, dead letters, replay, dedupe, priority, flows. */
+/** Queue behaviour on real Redis/Postgres/NATS: retries, dead letters, replay, dedupe, priority. */
 let db: TestDatabase
 let names: StackNames
 let seed: Awaited<ReturnType<typeof seedGarments>>
@@ -35,15 +33,12 @@ let client: pg.Client
 const stubs = newStubState()
 const build = (n: StackNames, databaseUrl: string) =>
   ManagedRuntime.make(
-    Layer.provideMerge(
-      FlowsLive,
-      orchestratorStack(
-        n,
-        testConfig({ DATABASE_URL: databaseUrl, QUEUE_PREFIX: n.queuePrefix }),
-        testSettings({ concurrency: { default: 2, scans: 2, blockchain: 1, audit: 2, notifications: 2, priority: 1 } }),
-        stubs,
-        { queues: ["default", "scans", "audit", "notifications"] }
-      )
+    orchestratorStack(
+      n,
+      testConfig({ DATABASE_URL: databaseUrl, QUEUE_PREFIX: n.queuePrefix }),
+      testSettings({ concurrency: { default: 2, scans: 2, blockchain: 1, audit: 2, notifications: 2 } }),
+      stubs,
+      { queues: ["default", "scans", "audit", "notifications"] }
     )
   )
 let rt: ReturnType<typeof build>
@@ -274,8 +269,8 @@ describe("orchestrator queues", () => {
   })
 
   it("runs the higher-priority job first", async () => {
-    // the priority queue has no worker in this runtime: add while nobody consumes, then start one
-    const q = await queue("priority")
+    // the blockchain queue has no worker in this runtime: add while nobody consumes, then start one
+    const q = await queue("blockchain")
     const [low, high] = [seed.garments[0]!, seed.garments[2]!]
     stubs.warmed.length = 0
     await q.add(TaskNames.fetchFacets, { garmentId: low }, { priority: 10 })
@@ -283,50 +278,11 @@ describe("orchestrator queues", () => {
     await rt.runPromise(
       Effect.scoped(
         Effect.gen(function* () {
-          yield* startWorkers({ queues: ["priority"], persist: persistBatch })
+          yield* startWorkers({ queues: ["blockchain"], persist: persistBatch })
           yield* Effect.promise(() => waitFor("both ran", () => stubs.warmed.length === 2))
         })
       )
     )
     expect(stubs.warmed).toEqual([high, low])
-  })
-
-  it("runs the scan flow's parent only after its persist and audit children", async () => {
-    const event = Schema.decodeUnknownSync(ScanEvent)(scanEvent(seed.garments[2]!, { intent: "authenticity_check" }))
-    const { parentId } = await rt.runPromise(Effect.flatMap(Flows, (f) => f.scanPipeline(event)))
-    const notifications = await queue("notifications")
-    await waitFor("flow parent completes", async () => (await stateOf(notifications, parentId)) === "completed")
-    const parent = await notifications.getJob(parentId)
-    const persist = await (await queue("scans")).getJob(event.scanId)
-    const audit = await (await queue("audit")).getJob(`audit-${event.scanId}`)
-    expect(persist?.finishedOn).toBeDefined()
-    expect(audit?.finishedOn).toBeDefined()
-    expect(parent!.processedOn!).toBeGreaterThanOrEqual(Math.max(persist!.finishedOn!, audit!.finishedOn!))
-    expect(parent?.returnvalue).toMatchObject({ notified: true, children: 2, stored: true })
-    expect(await rows("SELECT 1 FROM scan_events WHERE id = $1", [event.scanId])).toHaveLength(1)
-    expect(await rows("SELECT kind FROM notifications WHERE idempotency_key = $1", [`scan-${event.scanId}`])).toEqual([
-      { kind: "scan.authenticity_check" }
-    ])
-  })
-
-  it("imports garments as a group: one child per garment, the parent sums up", async () => {
-    const principal = { userId: seed.brandUserId, role: "brand" as const, brandId: seed.brandId, sessionId: "import" }
-    const valid = [0, 1, 2].map((i) => ({
-      gtin: `0${withCheckDigit(`0614141${String(30000 + i)}`)}`,
-      serial: `IMP${i}`,
-      name: `Imported ${i}`,
-      facets: {}
-    }))
-    // one duplicate (reported as already present) and one invalid GTIN (reported as failed)
-    const batch = [...valid, valid[0], { gtin: "123", serial: "X", name: "bad", facets: {} }]
-    const { parentId, children } = await rt.runPromise(
-      Effect.flatMap(Flows, (f) => f.importGarments(randomUUID(), principal, batch))
-    )
-    expect(children).toBe(5)
-    const q = await queue("default")
-    await waitFor("import parent completes", async () => (await stateOf(q, parentId)) === "completed", 60_000)
-    const parent = await q.getJob(parentId)
-    expect(parent?.returnvalue).toMatchObject({ total: 5, created: 3, existing: 1, failed: 1 })
-    expect(await rows("SELECT serial FROM garments WHERE serial LIKE 'IMP%' ORDER BY serial")).toHaveLength(3)
   })
 })

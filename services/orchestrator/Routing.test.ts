@@ -10,13 +10,13 @@ import {
   Routes,
   TaskNames
 } from "./Routing.js"
-import { OrchestratorSettings, orchestratorSettings } from "./Settings.js"
-import { Cause, ConfigProvider, Effect, Layer } from "effect"
+import { AppConfig } from "../../shared/config/AppConfig.js"
+import { orchestratorConfig as orchestratorSettings } from "../../shared/config/ServiceSettings.js"
+import { ConfigProvider, Effect } from "effect"
 import { MaxScansPerJob } from "../../shared/domain/Scan.js"
-import { StartupError } from "../../shared/runtime/Process.js"
 
 describe("routing table", () => {
-  it("routes every task to one of the six queues, scans to `scans`", () => {
+  it("routes every task to one of the five queues, scans to `scans`", () => {
     for (const r of Object.values(Routes)) expect(QueueNames).toContain(r.queue)
     expect(Routes[TaskNames.persistScanEvent].queue).toBe("scans")
     expect(Routes[TaskNames.submitChainAnchor].queue).toBe("blockchain")
@@ -65,7 +65,7 @@ describe("concurrency settings", () => {
         )
       )
     )
-    expect(s.concurrency).toEqual({ default: 6, scans: 2, blockchain: 6, audit: 6, notifications: 6, priority: 6 })
+    expect(s.concurrency).toEqual({ default: 6, scans: 2, blockchain: 6, audit: 6, notifications: 6 })
     expect(s.role).toBe("beat")
   })
 
@@ -91,23 +91,17 @@ describe("concurrency settings", () => {
     expect(read({})._tag).toBe("Right")
   })
 
-  it("stops the process at start with a StartupError, not a stack trace", () => {
-    const exit = Effect.runSyncExit(
-      Effect.provide(
-        OrchestratorSettings,
-        OrchestratorSettings.layer.pipe(
-          Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map([["QUEUE_SCAN_BATCH_SIZE", "lots"]]))))
+  it("stops the process at start: AppConfig refuses the value, naming the variable", () => {
+    // runProcess turns this ConfigError into one StartupError line ("invalid configuration: …"), never a stack trace
+    const loaded = Effect.runSync(
+      Effect.either(
+        AppConfig.load.pipe(
+          Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["QUEUE_SCAN_BATCH_SIZE", "lots"]])))
         )
       )
     )
-    expect(exit._tag).toBe("Failure")
-    if (exit._tag === "Failure") {
-      const [defect] = [...Cause.defects(exit.cause)]
-      expect(defect).toBeInstanceOf(StartupError)
-      expect(defect).toMatchObject({
-        message: expect.stringMatching(/invalid orchestrator configuration.*QUEUE_SCAN_BATCH_SIZE/)
-      })
-    }
+    expect(loaded._tag).toBe("Left")
+    if (loaded._tag === "Left") expect(String(loaded.left)).toMatch(/QUEUE_SCAN_BATCH_SIZE/)
   })
 })
 

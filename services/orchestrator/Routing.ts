@@ -5,7 +5,7 @@ import type { AppendAuditEntry } from "./Payloads.js"
 
 /**
  * The routing table: every task name → its queue, priority and retry policy. The one place that
- * says where a task runs; producers (gateway, beat, flows) take their job options from here.
+ * says where a task runs; producers (gateway, beat, tasks) take their job options from here.
  */
 export const TaskNames = {
   ...Tasks,
@@ -47,7 +47,6 @@ export const Routes: Readonly<Record<TaskName, Route>> = {
 
 export const isTaskName = (name: string): name is TaskName => Object.hasOwn(Routes, name)
 
-export const routeOf = (task: TaskName): Route => Routes[task]
 export const queueFor = (task: TaskName): QueueName => Routes[task].queue
 
 /** The custom backoff type every route uses; workers register `backoffStrategy` for it. */

@@ -3,7 +3,7 @@ import * as HttpApiClient from "@effect/platform/HttpApiClient"
 import { Context, Effect, Layer } from "effect"
 import { ServiceTokens, withServiceToken } from "../../shared/auth/ServiceTokens.js"
 import type { Decision } from "../../shared/domain/Scan.js"
-import { callFailed, retagErrors, type UpstreamError } from "../gateway/Upstream.js"
+import { callFailed, retagErrors, type UpstreamError } from "../../shared/http/Upstream.js"
 import { type DecisionRequest, PolicyApi } from "./Api.js"
 import { Policy } from "./Policy.js"
 

@@ -6,7 +6,7 @@ import { TokensLive } from "../../shared/auth/Tokens.js"
 import { healthHandlers } from "../../shared/http/HealthHttp.js"
 import { serveService } from "../../shared/http/Server.js"
 import { requirePrincipal } from "../../shared/auth/Authenticate.js"
-import { ensureScanPathStream } from "../gateway/Events.js"
+import { ensureScanPathStream } from "../../shared/events/ScanPathFacts.js"
 import { type ConsentsApi, PolicyApi } from "./Api.js"
 import { Policy } from "./Policy.js"
 

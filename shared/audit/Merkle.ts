@@ -437,16 +437,7 @@ export const verifyConsistencySync = (
   return Either.void
 }
 
-/** Effect wrappers over the synchronous core. */
-export const verifyInclusion = (
-  leafIndex: number,
-  treeSize: number,
-  leafHash: Uint8Array,
-  proof: ReadonlyArray<Uint8Array>,
-  root: Uint8Array
-): Effect.Effect<void, InvalidProof> =>
-  Effect.suspend(() => verifyInclusionSync(leafIndex, treeSize, leafHash, proof, root))
-
+/** The Effect wrapper over the synchronous consistency check. */
 export const verifyConsistency = (
   size1: number,
   size2: number,

@@ -1,15 +1,21 @@
-import { Config, ConfigError, Context, Effect, Either, Layer, Redacted, Schema } from "effect"
+import { Config, ConfigError, Context, Effect, Either, Layer, Option, Redacted, Schema } from "effect"
 import {
+  callUrlVariable,
   isServiceName,
   Jobs,
+  localUrl,
   type ProcessName,
   readsSetting,
   type SecretVariable,
   SecretVariables,
+  type ServiceName,
   ServiceNames,
   secretsOf
 } from "../ServiceCatalog.js"
 import type { AppEnv } from "./EnvFile.js"
+import { agenticConfig, chainConfig, DEV_CHAIN_SIGNING_KEY, orchestratorConfig } from "./ServiceSettings.js"
+
+export { DEV_CHAIN_SIGNING_KEY }
 
 /**
  * Every setting of the platform, typed, with a development default. Secrets are `Redacted`.
@@ -19,7 +25,6 @@ import type { AppEnv } from "./EnvFile.js"
 export const DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me-0123456789"
 export const DEV_AUDIT_SIGNING_KEY = "dev-only-insecure-audit-key"
 export const DEV_PII_MASTER_KEY = "dev-only-insecure-pii-master-key"
-export const DEV_CHAIN_SIGNING_KEY = "dev-only-insecure-chain-key"
 export const DEV_WEBHOOK_SECRET = "dev-only-insecure-webhook-secret"
 export const DEV_SERVICE_TOKEN_KEY = "dev-only-insecure-service-token-key-0123456789"
 
@@ -43,6 +48,17 @@ const url = (name: string, fallback: string, schemes: ReadonlyArray<string>) =>
       }
     })
   )
+
+const httpUrl = (name: string) =>
+  Config.string(name).pipe(
+    Config.validate({ message: `${name} must be an http(s) URL`, validation: (u) => /^https?:\/\/[^/]+/.test(u) }),
+    Config.map((u) => u.replace(/\/+$/, ""))
+  )
+
+/** `<NAME>_URL` of every service: where this process calls it, when set (the catalog's `calls`) */
+const callUrls: Config.Config<Readonly<Partial<Record<ServiceName, Option.Option<string>>>>> = Config.all(
+  Object.fromEntries(ServiceNames.map((n) => [n, Config.option(httpUrl(callUrlVariable(n)))]))
+)
 
 /** A rate limit as `<requests>/<window seconds>`, e.g. `300/60`. */
 const LIMIT = /^([1-9][0-9]{0,9})\/([1-9][0-9]{0,6})$/
@@ -85,6 +101,8 @@ export type CrashPoint = (typeof CrashPoints)[number]
 export const LogLevels = ["trace", "debug", "info", "warn", "error"] as const
 
 export const appConfig = Config.all({
+  /** which service(s) this process runs: "all", one name, a comma list, or a job */
+  service: Config.string("SERVICE").pipe(Config.withDefault("all")),
   appEnv: Config.literal("development", "staging", "production")("APP_ENV").pipe(Config.withDefault("development")),
   version: Config.string("APP_VERSION").pipe(Config.withDefault("0.1.0")),
   logLevel: Config.literal(...LogLevels)("LOG_LEVEL").pipe(Config.withDefault("info")),
@@ -209,12 +227,18 @@ export const appConfig = Config.all({
     ),
     scanRetentionDays: positiveInt("SCAN_RETENTION_DAYS", 365)
   }),
-  chain: Config.all({
-    provider: Config.literal("local", "blockfrost", "ogmios")("CHAIN_PROVIDER").pipe(Config.withDefault("local")),
-    network: Config.literal("preprod", "preview", "mainnet")("CHAIN_NETWORK").pipe(Config.withDefault("preprod")),
-    signingKey: Config.redacted("CHAIN_SIGNING_KEY").pipe(Config.withDefault(Redacted.make(DEV_CHAIN_SIGNING_KEY))),
-    blockfrostProjectId: Config.option(Config.redacted("BLOCKFROST_PROJECT_ID")),
-    ogmiosUrl: Config.option(Config.string("OGMIOS_URL"))
+  chain: chainConfig,
+  orchestrator: orchestratorConfig,
+  agentic: agenticConfig,
+  calls: Config.all({
+    urls: callUrls,
+    /** the gateway's calls to brain, policy and knowledge: in this process, or over HTTP (by default in-process
+     * when this process runs all three) */
+    mode: Config.option(Config.literal("inprocess", "http")("INTERNAL_CALLS"))
+  }),
+  console: Config.all({
+    /** Grafana, linked from the console's Operations page */
+    grafanaUrl: httpUrl("CONSOLE_GRAFANA_URL").pipe(Config.withDefault("http://localhost:3030"))
   }),
   notifications: Config.all({
     webhookSecret: Config.redacted("WEBHOOK_SIGNING_SECRET").pipe(Config.withDefault(Redacted.make(DEV_WEBHOOK_SECRET)))
@@ -232,6 +256,10 @@ export const appConfig = Config.all({
 })
 
 export type AppConfigShape = Config.Config.Success<typeof appConfig>
+
+/** Where this process calls a service: its `<NAME>_URL`, else this host at the service's port (+ PORT_OFFSET). */
+export const callUrl = (c: AppConfigShape, service: ServiceName): string =>
+  Option.getOrElse(c.calls.urls[service] ?? Option.none(), () => localUrl(service, c.http.portOffset))
 
 const hasPassword = (u: string): boolean => {
   try {
@@ -341,8 +369,7 @@ export class InsecureConfiguration extends Schema.TaggedError<InsecureConfigurat
 export class AppConfig extends Context.Tag("brandme/AppConfig")<AppConfig, AppConfigShape>() {
   static readonly load = Effect.gen(function* () {
     const c = yield* appConfig
-    const selection = yield* Config.string("SERVICE").pipe(Config.withDefault("all"))
-    const problems = insecureSettings(c, processesOf(selection))
+    const problems = insecureSettings(c, processesOf(c.service))
     if (problems.length > 0) return yield* new InsecureConfiguration({ appEnv: c.appEnv, problems })
     return c
   })

@@ -1,5 +1,6 @@
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { type RawIssue, validationBody } from "./Validation.js"
+import { isRecord } from "../Guards.js"
 
 /**
  * Every 4xx/5xx the platform sends is JSON `{ error, message, details? }`. Domain errors
@@ -33,8 +34,6 @@ export const statusName = (status: number): string =>
   statusNames[status] ?? (status >= 500 ? "ServerError" : "ClientError")
 
 const decoder = new TextDecoder()
-
-const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
 
 const isRawIssue = (u: unknown): u is RawIssue =>
   isRecord(u) &&

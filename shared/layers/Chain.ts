@@ -1,4 +1,4 @@
-import { Context, Effect, Layer, Schema } from "effect"
+import { Context, type Effect, Schema } from "effect"
 
 /**
  * The chain a checkpoint is anchored on. This is the interface; the chain service provides the
@@ -31,25 +31,3 @@ export interface ChainService {
 }
 
 export class Chain extends Context.Tag("brandme/Chain")<Chain, ChainService>() {}
-
-/** Unit tests: an in-memory ledger keyed by a caller-supplied id function. */
-export const makeChainTest = (txIdOf: (cbor: Uint8Array) => string) => {
-  const submitted = new Map<string, Uint8Array>()
-  const service: ChainService = {
-    provider: "test",
-    protocolParameters: Effect.succeed({ minFeeA: 44, minFeeB: 155381, maxTxSize: 16384 }),
-    submit: (cbor) =>
-      Effect.sync(() => {
-        const id = txIdOf(cbor)
-        submitted.set(id, cbor)
-        return id
-      }),
-    status: (txId) =>
-      Effect.succeed(
-        submitted.has(txId)
-          ? { status: "confirmed" as const, confirmations: 1 }
-          : { status: "pending", confirmations: 0 }
-      )
-  }
-  return { layer: Layer.succeed(Chain, service), submitted }
-}

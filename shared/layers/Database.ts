@@ -112,12 +112,5 @@ export const DatabaseLive = (applicationName: string) =>
     )
   )
 
-/** Unit tests: a Database that reports itself up and has no pool; SQL itself is never faked. */
-export const DatabaseTest = Layer.succeed(Database, {
-  ping: Effect.void,
-  poolStats: () => ({ total: 0, idle: 0, waiting: 0, max: 0 }),
-  observeQueries: () => false
-})
-
 export type Sql = SqlClient.SqlClient
 export const pingTimeout = Duration.seconds(2)

@@ -3,18 +3,15 @@ import { Effect, Layer, Option, Redacted } from "effect"
 import type { Redis as IORedis } from "ioredis"
 import { AppConfig } from "../config/AppConfig.js"
 import { currentTraceparent } from "../telemetry/TraceContext.js"
-import { DependencyError, describeCause, NotImplementedInTest } from "./Errors.js"
+import { DependencyError, describeCause, type NotImplementedInTest } from "./Errors.js"
+import { type AnyQueueName, type QueueName, QueueNames } from "./QueueNames.js"
 import { Queues } from "./Systems.js"
 import { makeRedisClient } from "./Redis.js"
 
 /** The trace parent a producer left on a job, for the worker's span (see TraceContext.withRemoteParent). */
 export const jobTraceparent = (job: { readonly opts: JobsOptions }): string | undefined => job.opts.telemetry?.metadata
 
-/** The six queues of the guide, plus the dead-letter queue where exhausted jobs land. */
-export const QueueNames = ["default", "scans", "blockchain", "audit", "notifications", "priority"] as const
-export type QueueName = (typeof QueueNames)[number]
-export const DeadLetterQueue = "dead-letter" as const
-export type AnyQueueName = QueueName | typeof DeadLetterQueue
+export { type AnyQueueName, DeadLetterQueue, type QueueName, QueueNames } from "./QueueNames.js"
 
 export interface EnqueuedJob {
   readonly queue: AnyQueueName
@@ -117,21 +114,3 @@ export const QueuesLive = (name: string) =>
       })
     )
   )
-
-/** Unit tests: jobs are recorded in order; BullMQ objects are refused loudly. */
-export const makeQueuesTest = () => {
-  const jobs: Array<EnqueuedJob> = []
-  const service: QueuesService = {
-    prefix: "test",
-    names: QueueNames,
-    ping: Effect.void,
-    add: (queue, name, data, opts) =>
-      Effect.sync(() => {
-        jobs.push({ queue, name, data, opts })
-        return { id: String(jobs.length) }
-      }),
-    queue: () => Effect.fail(new NotImplementedInTest({ service: "Queues", method: "queue" })),
-    connection: Effect.fail(new NotImplementedInTest({ service: "Queues", method: "connection" }))
-  }
-  return { layer: Layer.succeed(Queues, service), jobs }
-}

@@ -5,7 +5,8 @@ import { logsAgentConfig } from "../../observability/logsAgent.js"
 import { monitorRelabelings, serviceMonitorEndpoint, targetOf } from "../../observability/targets.js"
 import { Backends, DataSourceUids } from "../../observability/topology.js"
 import { Charts } from "../charts.js"
-import { isRecord, type ObservabilityFiles, rebasePaths, rewriteHosts } from "../observabilityFiles.js"
+import { isRecord } from "../../shared/Guards.js"
+import { type ObservabilityFiles, rebasePaths, rewriteHosts } from "../observabilityFiles.js"
 import {
   AlertmanagerReceiversSecret,
   AlertmanagerSecretsDir,

@@ -4,7 +4,7 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { parse } from "yaml"
 import type { ChartRef } from "../charts.js"
-import { isRecord } from "../observabilityFiles.js"
+import { isRecord } from "../../shared/Guards.js"
 
 /**
  * The pinned charts' own values.yaml / values.schema.json, kept as fixtures in stacks/charts/

@@ -1,5 +1,5 @@
 import { parse } from "yaml"
-import { isRecord } from "../observabilityFiles.js"
+import { isRecord } from "../../shared/Guards.js"
 import { coalesce } from "./chartFixtures.js"
 import type { ReleaseValues } from "./chartValues.js"
 

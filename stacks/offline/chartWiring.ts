@@ -1,4 +1,4 @@
-import { isRecord } from "../observabilityFiles.js"
+import { isRecord } from "../../shared/Guards.js"
 import { coalesce, loadFixture } from "./chartFixtures.js"
 import { arr, at, type MonitorSpec, Models, num, type Rendered, rec, type ServiceSpec, str } from "./chartModels.js"
 import type { ReleaseValues } from "./chartValues.js"

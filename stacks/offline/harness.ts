@@ -2,7 +2,7 @@ import * as fs from "node:fs"
 import { fileURLToPath } from "node:url"
 import * as pulumi from "@pulumi/pulumi"
 import { parse } from "yaml"
-import { isRecord } from "../observabilityFiles.js"
+import { isRecord } from "../../shared/Guards.js"
 
 /**
  * Runs the Pulumi program with no CLI and no cloud: `pulumi.runtime.setMocks` records every

@@ -7,7 +7,7 @@
  * observability/targets.ts emits) and `replace` from a source label are modelled; anything else is reported.
  */
 import { ScrapeTargets, type ScrapeTarget } from "../../observability/targets.js"
-import { isRecord } from "../observabilityFiles.js"
+import { isRecord } from "../../shared/Guards.js"
 import { helmReleases } from "./chartValues.js"
 import type { RecordedResource } from "./harness.js"
 import { type K8sObject, kubernetesObjects } from "./render.js"

@@ -1,4 +1,4 @@
-import { isRecord } from "../observabilityFiles.js"
+import { isRecord } from "../../shared/Guards.js"
 import type { RecordedResource } from "./harness.js"
 import { type K8sObject, kubernetesObjects } from "./render.js"
 

@@ -1,5 +1,5 @@
 import { HealthPaths, isServiceName, Services } from "../../shared/ServiceCatalog.js"
-import { isRecord } from "../observabilityFiles.js"
+import { isRecord } from "../../shared/Guards.js"
 import type { RecordedResource } from "./harness.js"
 import { isExporter, isSecretWrapper, type K8sObject, kubernetesObjects, plain } from "./render.js"
 

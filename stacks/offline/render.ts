@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi"
 import { ExporterImages } from "../components/Exporters.js"
-import { isRecord } from "../observabilityFiles.js"
+import { isRecord } from "../../shared/Guards.js"
 import type { RecordedResource } from "./harness.js"
 
 /** A value Pulumi marks secret arrives in mock inputs wrapped like this. */

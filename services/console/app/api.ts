@@ -1,3 +1,5 @@
+import { isRecord } from "../../../shared/Guards.js"
+
 /**
  * The app's only way to the platform: /api/* on the console (same origin), which adds the session's token.
  * Every failed answer becomes an ApiError whose message is the platform's readable `message`.
@@ -10,8 +12,6 @@ export class ApiError extends Error {
     super(message)
   }
 }
-
-const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
 
 export const request = async (method: string, path: string, body?: unknown): Promise<unknown> => {
   const headers: Record<string, string> = { accept: "application/json" }

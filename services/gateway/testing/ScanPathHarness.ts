@@ -23,11 +23,11 @@ import { HealthPaths, MetricsPorts, Services } from "../../../shared/ServiceCata
 import { freeOffset } from "../../../shared/testing/TestPlatform.js"
 import { BrainHttpLive } from "../../brain/Http.js"
 import { KnowledgeHttpLive } from "../../knowledge/Http.js"
-import { EventSubjects, testEventSubjects } from "../../orchestrator/Events.js"
+import { EventSubjects, testEventSubjects } from "../../../shared/events/ScanEventSubjects.js"
 import { OrchestratorHttpLive } from "../../orchestrator/Http.js"
 import { PolicyHttpLive } from "../../policy/Http.js"
 import { HttpCalls, InProcessCalls } from "../Calls.js"
-import { ScanPathSubjects, testSubjects } from "../Events.js"
+import { ScanPathSubjects, testSubjects } from "../../../shared/events/ScanPathFacts.js"
 import { gatewayWith } from "../Http.js"
 
 export const JWT_SECRET = "scan-path-test-secret-0123456789abcdef"

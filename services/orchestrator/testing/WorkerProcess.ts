@@ -7,7 +7,7 @@
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
-import type { QueueName } from "../../../shared/layers/Queues.js"
+import { type QueueName, QueueNames } from "../../../shared/layers/Queues.js"
 import { testConfig } from "../../../shared/testing/TestDatabase.js"
 import { testSettings } from "../Settings.js"
 import { newStubState, orchestratorStack } from "./TestStack.js"
@@ -21,7 +21,7 @@ const names = {
 }
 const queues = env("QUEUES", "default")
   .split(",")
-  .filter((q): q is QueueName => ["default", "scans", "blockchain", "audit", "notifications", "priority"].includes(q))
+  .filter((q): q is QueueName => QueueNames.some((n) => n === q))
 const stubs = { ...newStubState(), warmDelayMs: Number(env("WARM_DELAY_MS", "0")) }
 const settings = testSettings({
   role: "worker",
@@ -30,8 +30,7 @@ const settings = testSettings({
     scans: Number(env("SCAN_CONCURRENCY", "4")),
     blockchain: 1,
     audit: 4,
-    notifications: 1,
-    priority: 1
+    notifications: 1
   },
   scanBatchSize: Number(env("SCAN_BATCH", "500")),
   scanBatchLingerMs: Number(env("SCAN_LINGER_MS", "5")),

@@ -1,6 +1,6 @@
 import { Context, Effect } from "effect"
-import { Subjects } from "../../shared/domain/Scan.js"
-import { Nats } from "../../shared/layers/Nats.js"
+import { Subjects } from "../domain/Scan.js"
+import { Nats } from "../layers/Nats.js"
 
 /**
  * NATS subjects of the scan path's cache-invalidation facts. Production uses the platform subjects;

@@ -1,5 +1,5 @@
 import { Context } from "effect"
-import { Subjects } from "../../shared/domain/Scan.js"
+import { Subjects } from "../domain/Scan.js"
 
 /**
  * The NATS subjects of the scan-event pipeline (orchestrator publishes, agentic consumes) and the

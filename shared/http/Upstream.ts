@@ -2,6 +2,7 @@ import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { Effect, Schema } from "effect"
+import { isRecord } from "../Guards.js"
 
 /**
  * A call to brain, policy or knowledge failed below the contract (connection refused, timeout,
@@ -19,8 +20,6 @@ export const callFailed = (service: string) => {
     Effect.fail(new UpstreamError({ message: `${service} did not answer properly`, details: { service } }))
   return { RequestError: up, ResponseError: up, ParseError: up, HttpApiDecodeError: up } as const
 }
-
-const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
 
 /**
  * Every service answers errors as `{ error, message, details? }` (shared/http/Errors.ts reshapes them),

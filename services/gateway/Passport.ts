@@ -8,7 +8,7 @@ import { NodeCache } from "../compliance/AuditRepo.js"
 import { AuditStoreError } from "../compliance/AuditErrors.js"
 import type { EntryView } from "../compliance/AuditViews.js"
 import { makeProofReader, makeRunner } from "../compliance/ProofReader.js"
-import type { ScanResult } from "./Api.js"
+import type { ScanResult } from "./scans/Api.js"
 import type { ResolvedLink } from "./LinksApi.js"
 import type { PASSPORT_LANGUAGES } from "./LinkResolution.js"
 

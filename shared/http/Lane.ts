@@ -30,32 +30,32 @@ export const payloadTooLarge = (maxBody: number, declared?: number): ErrorBody =
 /** The RED metrics of one service's requests, label sets built once (the hot path records three per request). */
 export const requestMetrics = ({ m, service }: ServiceMetrics) => {
   const inFlight = { service }
-  const routes = new Map<
-    string,
-    { readonly duration: Record<string, string>; readonly byStatus: Map<number, Record<string, string>> }
-  >()
-  const labels = (route: string, method: string) => {
+  const routes = new Map<string, (status: number, t0: number) => void>()
+  /** the recorder of one route's answers (a lane keeps its own; the pipeline looks it up per request) */
+  const forRoute = (route: string, method: string) => {
     const k = `${method} ${route}`
-    let l = routes.get(k)
-    if (l === undefined) {
-      l = { duration: { service, route, method }, byStatus: new Map() }
-      routes.set(k, l)
+    let finished = routes.get(k)
+    if (finished === undefined) {
+      const duration = { service, route, method }
+      const byStatus = new Map<number, Record<string, string>>()
+      finished = (status, t0) => {
+        let total = byStatus.get(status)
+        if (total === undefined) {
+          total = { ...duration, status: String(status) }
+          byStatus.set(status, total)
+        }
+        m.httpRequestsInFlight.dec(inFlight)
+        m.httpRequestsTotal.inc(total)
+        m.httpRequestDuration.observe(duration, (performance.now() - t0) / 1000)
+      }
+      routes.set(k, finished)
     }
-    return l
+    return finished
   }
   return {
     started: () => m.httpRequestsInFlight.inc(inFlight),
-    finished: (route: string, method: string, status: number, t0: number) => {
-      const l = labels(route, method)
-      let total = l.byStatus.get(status)
-      if (total === undefined) {
-        total = { ...l.duration, status: String(status) }
-        l.byStatus.set(status, total)
-      }
-      m.httpRequestsInFlight.dec(inFlight)
-      m.httpRequestsTotal.inc(total)
-      m.httpRequestDuration.observe(l.duration, (performance.now() - t0) / 1000)
-    }
+    forRoute,
+    finished: (route: string, method: string, status: number, t0: number) => forRoute(route, method)(status, t0)
   }
 }
 
@@ -141,7 +141,8 @@ export const makeFrontLane = <Id extends string, Groups extends HttpApiGroup.Htt
       return { t0: performance.now(), requestId: requestIdOf(req.headers["x-request-id"]), origin: req.headers.origin }
     }
 
-    const done = (r: LaneRequest, status: number) => metrics.finished(route.path, route.method, status, r.t0)
+    const finished = metrics.forRoute(route.path, route.method)
+    const done = (r: LaneRequest, status: number) => finished(status, r.t0)
 
     /** a JSON answer (the success path: its text is written as it is) */
     const sendJson = (res: ServerResponse, r: LaneRequest, status: number, text: string) => {

@@ -4,6 +4,7 @@ import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as OpenApi from "@effect/platform/OpenApi"
 import { Schema } from "effect"
+import { Authentication } from "../../shared/auth/Middleware.js"
 import { Forbidden, Unauthorized } from "../../shared/auth/Tokens.js"
 import { HealthApi } from "../../shared/http/Health.js"
 import { Services } from "../../shared/ServiceCatalog.js"
@@ -51,6 +52,7 @@ export const AnchorsApi = HttpApiGroup.make("anchors")
       .addSuccess(AnchorView)
       .addError(AnchorNotFound)
   )
+  .middleware(Authentication)
   .addError(Unauthorized)
   .addError(Forbidden)
 

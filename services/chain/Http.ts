@@ -4,7 +4,8 @@ import { TokensLive } from "../../shared/auth/Tokens.js"
 import { AppConfig } from "../../shared/config/AppConfig.js"
 import { healthHandlers } from "../../shared/http/HealthHttp.js"
 import { serveService } from "../../shared/http/Server.js"
-import { currentPrincipal, requireRole } from "../identity/Authenticate.js"
+import { AuthenticationLive, CurrentPrincipal } from "../../shared/auth/Middleware.js"
+import { requireRole } from "../identity/Authenticate.js"
 import type { AnchorRecord } from "./AnchorRepo.js"
 import { Anchoring } from "./Anchoring.js"
 import { AnchorNotFound, ChainApi, type AnchorView } from "./Api.js"
@@ -26,7 +27,7 @@ const view = (a: AnchorRecord): AnchorView => ({
   cborHex: a.cborHex
 })
 
-const auditor = Effect.flatMap(currentPrincipal, (p) => requireRole(p, ["auditor", "admin"], "reading chain anchors"))
+const auditor = Effect.flatMap(CurrentPrincipal, (p) => requireRole(p, ["auditor", "admin"], "reading chain anchors"))
 
 const AnchorsLive = HttpApiBuilder.group(ChainApi, "anchors", (h) =>
   Effect.gen(function* () {
@@ -58,6 +59,6 @@ export const ChainHttpLive = serveService(
   ChainApi,
   Layer.mergeAll(
     HttpApiBuilder.group(ChainApi, "health", healthHandlers),
-    AnchorsLive.pipe(Layer.provide(Layer.merge(AnchoringLive, TokensLive)))
+    AnchorsLive.pipe(Layer.provide(AnchoringLive), Layer.provide(AuthenticationLive), Layer.provide(TokensLive))
   )
 )

@@ -4,6 +4,7 @@ import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as OpenApi from "@effect/platform/OpenApi"
 import { Schema } from "effect"
+import { Authentication } from "../../shared/auth/Middleware.js"
 import { Forbidden, Unauthorized } from "../../shared/auth/Tokens.js"
 import { HealthApi } from "../../shared/http/Health.js"
 import { Cursor, PageLimit } from "../../shared/http/Paging.js"
@@ -34,6 +35,7 @@ export const AuditApi = HttpApiGroup.make("audit")
       .addError(AuditRangeInvalid)
   )
   .addError(AuditStoreError)
+  .middleware(Authentication)
   .addError(Unauthorized)
   .addError(Forbidden)
 
@@ -87,6 +89,7 @@ export const EscalationsApi = HttpApiGroup.make("escalations")
       .addError(EscalationNotFound)
       .addError(EscalationConflict)
   )
+  .middleware(Authentication)
   .addError(Unauthorized)
   .addError(Forbidden)
   .annotate(OpenApi.Description, "clone-detection and integrity escalations: list, acknowledge with a note")

@@ -3,7 +3,7 @@ import type { GroupHandlers } from "../../shared/http/GroupHandlers.js"
 import { Effect, Schema } from "effect"
 import { Forbidden, type Principal } from "../../shared/auth/Tokens.js"
 import { type CursorKey, DEFAULT_PAGE, pageOf } from "../../shared/http/Paging.js"
-import { currentPrincipal as caller } from "../identity/Authenticate.js"
+import { CurrentPrincipal } from "../../shared/auth/Middleware.js"
 import { type Escalation, EscalationConflict, EscalationNotFound, type EscalationsApi } from "./Api.js"
 
 const Row = Schema.Struct({
@@ -117,8 +117,8 @@ export class Escalations extends Effect.Service<Escalations>()("brandme/complian
 export const escalationsHandlers = <E, Provides, R>(h: GroupHandlers<typeof EscalationsApi, E, Provides, R>) =>
   Effect.map(Escalations, (esc) =>
     h
-      .handle("list", ({ urlParams }) => Effect.flatMap(caller, (p) => esc.list(p, urlParams)))
+      .handle("list", ({ urlParams }) => Effect.flatMap(CurrentPrincipal, (p) => esc.list(p, urlParams)))
       .handle("acknowledge", ({ path, payload }) =>
-        Effect.flatMap(caller, (p) => esc.acknowledge(p, path.id, payload.note))
+        Effect.flatMap(CurrentPrincipal, (p) => esc.acknowledge(p, path.id, payload.note))
       )
   )

@@ -3,7 +3,8 @@ import { Effect, Layer } from "effect"
 import { TokensLive } from "../../shared/auth/Tokens.js"
 import { healthHandlers } from "../../shared/http/HealthHttp.js"
 import { serveService } from "../../shared/http/Server.js"
-import { currentPrincipal, requireRole } from "../identity/Authenticate.js"
+import { AuthenticationLive, CurrentPrincipal } from "../../shared/auth/Middleware.js"
+import { requireRole } from "../identity/Authenticate.js"
 import { ComplianceApi } from "./Api.js"
 import { AuditLog } from "./AuditLog.js"
 import { Escalations, escalationsHandlers } from "./Escalations.js"
@@ -12,7 +13,7 @@ import { AuditLogLive } from "./Live.js"
 /** the escalations group's handlers and service, which the gateway also serves */
 export { Escalations, escalationsHandlers }
 
-const auditor = Effect.flatMap(currentPrincipal, (p) => requireRole(p, ["auditor", "admin"], "reading the audit log"))
+const auditor = Effect.flatMap(CurrentPrincipal, (p) => requireRole(p, ["auditor", "admin"], "reading the audit log"))
 
 const AuditLive = HttpApiBuilder.group(ComplianceApi, "audit", (h) =>
   Effect.map(AuditLog, (log) =>
@@ -30,9 +31,7 @@ export const ComplianceHttpLive = serveService(
   ComplianceApi,
   Layer.mergeAll(
     HttpApiBuilder.group(ComplianceApi, "health", healthHandlers),
-    AuditLive.pipe(Layer.provide(Layer.merge(AuditLogLive, TokensLive))),
-    HttpApiBuilder.group(ComplianceApi, "escalations", escalationsHandlers).pipe(
-      Layer.provide(Layer.merge(Escalations.Default, TokensLive))
-    )
-  )
+    AuditLive.pipe(Layer.provide(AuditLogLive)),
+    HttpApiBuilder.group(ComplianceApi, "escalations", escalationsHandlers).pipe(Layer.provide(Escalations.Default))
+  ).pipe(Layer.provide(AuthenticationLive), Layer.provide(TokensLive))
 )

@@ -1,8 +1,7 @@
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
-import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
-import { Effect, Layer } from "effect"
+import { Layer } from "effect"
+import { AuthenticationLive } from "../../shared/auth/Middleware.js"
 import { TokensLive } from "../../shared/auth/Tokens.js"
-import { AppConfig } from "../../shared/config/AppConfig.js"
 import { healthHandlers } from "../../shared/http/HealthHttp.js"
 import type { BrainClient } from "../brain/Client.js"
 import type { KnowledgeClient } from "../knowledge/Client.js"
@@ -25,36 +24,16 @@ import { GatewayApi } from "./Api.js"
 import { InternalCallsLive } from "./Calls.js"
 import { Links, linksHandlers } from "./Links.js"
 import { resolverRoutes } from "./Resolver.js"
-import { ScanFastLaneLive } from "./FastLane.js"
 import { PublicLimits, PublicLimitsGuardLive } from "./Limits.js"
-import { trustedGeoRegion } from "./Region.js"
-import { Scans } from "./Scans.js"
+import { ScanLaneLive, ScansServedByLane } from "./scans/Lane.js"
+import { Scans } from "./scans/Scans.js"
 import { serveService } from "../../shared/http/Server.js"
-
-/** The HttpApi handler of the scan contract (the fast lane serves the same route on the hot path). */
-const ScansLive = HttpApiBuilder.group(GatewayApi, "scans", (h) =>
-  Effect.gen(function* () {
-    const scans = yield* Scans
-    const config = yield* AppConfig
-    return h.handle("scan", ({ headers, payload }) =>
-      Effect.flatMap(HttpServerRequest.HttpServerRequest, (req) =>
-        scans.scan({
-          request: payload,
-          authorization: headers.authorization,
-          idempotencyKey: headers["idempotency-key"],
-          geoRegion: trustedGeoRegion(req, config.http.trustedProxyHops, config.privacy.geoRegionHeader),
-          traceparent: headers.traceparent
-        })
-      )
-    )
-  })
-)
 
 /** Gateway with a given way of calling brain/policy/knowledge (tests pick one explicitly). */
 export const gatewayWith = <E, R>(calls: Layer.Layer<BrainClient | PolicyClient | KnowledgeClient, E, R>) => {
-  // one Scans instance (its caches) shared by the router's handler and the lean lane: the same layer
-  // value, so the build memoises it
-  const scans = Scans.Default.pipe(Layer.provide(calls), Layer.provide(TokensLive))
+  // one Scans instance (its caches) shared by the scan lane and the resolver: the same layer value, so
+  // the build memoises it
+  const scans = Scans.Default.pipe(Layer.provide(calls))
   // one limiter for the lane and the router's guard (same layer value: built once)
   // device keys are verified against identity's devices (the same identity layer the groups use)
   const limits = PublicLimits.Default.pipe(Layer.provide(TokensLive), Layer.provide(IdentityServicesLive))
@@ -63,7 +42,8 @@ export const gatewayWith = <E, R>(calls: Layer.Layer<BrainClient | PolicyClient 
     GatewayApi,
     Layer.mergeAll(
       HttpApiBuilder.group(GatewayApi, "health", healthHandlers),
-      ScansLive.pipe(Layer.provide(scans)),
+      // POST /v1/scans is the scan lane's alone (scans/Lane.ts): no router handler
+      ScansServedByLane,
       Layer.mergeAll(
         HttpApiBuilder.group(GatewayApi, "auth", authHandlers),
         HttpApiBuilder.group(GatewayApi, "users", usersHandlers),
@@ -72,17 +52,29 @@ export const gatewayWith = <E, R>(calls: Layer.Layer<BrainClient | PolicyClient 
         HttpApiBuilder.group(GatewayApi, "privacy", privacyHandlers),
         HttpApiBuilder.group(GatewayApi, "directory", directoryHandlers),
         HttpApiBuilder.group(GatewayApi, "inbox", inboxHandlers)
-      ).pipe(Layer.provide(IdentityServicesLive)),
-      HttpApiBuilder.group(GatewayApi, "escalations", escalationsHandlers).pipe(Layer.provide(Escalations.Default)),
+      ).pipe(Layer.provide(AuthenticationLive), Layer.provide(IdentityServicesLive)),
+      HttpApiBuilder.group(GatewayApi, "escalations", escalationsHandlers).pipe(
+        Layer.provide(Escalations.Default),
+        Layer.provide(AuthenticationLive)
+      ),
       HttpApiBuilder.group(GatewayApi, "webhooks", webhooksHandlers).pipe(Layer.provide(WebhookSubscriptions.Default)),
       HttpApiBuilder.group(GatewayApi, "ops", opsHandlers),
-      HttpApiBuilder.group(GatewayApi, "consents", consentsHandlers).pipe(Layer.provide(PolicyServicesLive)),
-      HttpApiBuilder.group(GatewayApi, "garments", garmentsHandlers).pipe(Layer.provide(KnowledgeServicesLive)),
-      HttpApiBuilder.group(GatewayApi, "links", linksHandlers).pipe(Layer.provide(Links.Default))
+      HttpApiBuilder.group(GatewayApi, "consents", consentsHandlers).pipe(
+        Layer.provide(AuthenticationLive),
+        Layer.provide(PolicyServicesLive)
+      ),
+      HttpApiBuilder.group(GatewayApi, "garments", garmentsHandlers).pipe(
+        Layer.provide(AuthenticationLive),
+        Layer.provide(KnowledgeServicesLive)
+      ),
+      HttpApiBuilder.group(GatewayApi, "links", linksHandlers).pipe(
+        Layer.provide(Links.Default),
+        Layer.provide(AuthenticationLive)
+      )
     ),
     {
       docs: true,
-      lane: ScanFastLaneLive.pipe(Layer.provide(Layer.merge(scans, limits))),
+      lane: ScanLaneLive.pipe(Layer.provide(Layer.mergeAll(scans, limits, TokensLive))),
       guard: PublicLimitsGuardLive.pipe(Layer.provide(limits)),
       // the GS1 Digital Link resolver: its scans go through the same Scans instance as POST /v1/scans
       routes: resolverRoutes(scans)

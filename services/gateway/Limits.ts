@@ -1,7 +1,7 @@
 import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import { Effect, Either, Layer, Option } from "effect"
-import { verifyToken } from "../../shared/auth/Authenticate.js"
-import { bearerToken, Tokens, Unauthorized } from "../../shared/auth/Tokens.js"
+import { verifyBearer } from "../../shared/auth/Authenticate.js"
+import { type Principal, Tokens, Unauthorized } from "../../shared/auth/Tokens.js"
 import { AppConfig } from "../../shared/config/AppConfig.js"
 import { errorResponse } from "../../shared/http/Errors.js"
 import { HttpRequestGuard } from "../../shared/http/Server.js"
@@ -10,12 +10,10 @@ import { Identity } from "../identity/Port.js"
 import {
   clientIp,
   publicRules,
-  type RateLimitDecision,
   type RateLimitRule,
   RateLimiter,
   RateLimiterLive,
-  rateLimitedResponse,
-  refusalOf
+  rateLimitedResponse
 } from "../../shared/http/RateLimit.js"
 import { Metrics } from "../../shared/telemetry/Metrics.js"
 
@@ -62,20 +60,15 @@ export class PublicLimits extends Effect.Service<PublicLimits>()("brandme/gatewa
 
     /** the user a Bearer token names; an unverifiable token names none (the request fails 401 later) */
     const userOf = (authorization: string | undefined) =>
-      // the same header parsing as authentication: a header it refuses names no client either
-      bearerToken(authorization).pipe(
-        Effect.flatMap(
-          Option.match({
-            onNone: () => Effect.succeed(undefined),
-            onSome: (token) => Effect.map(verifyToken(token), (p): string | undefined => `user:${p.userId}`)
-          })
-        ),
+      // the same header parsing and verifier as authentication: a header it refuses names no client either
+      verifyBearer(authorization).pipe(
+        Effect.map(Option.getOrUndefined),
         Effect.provideService(Tokens, tokens),
         Effect.orElseSucceed(() => undefined)
       )
 
     /** every client the request names: its user, its device (a key that does not verify fails 401) */
-    const clientsOf = (authorization: string | undefined, apiKey: string | undefined, path: string) =>
+    const clientsOf = (user: Principal | undefined, apiKey: string | undefined, path: string) =>
       Effect.gen(function* () {
         const clients: Array<string> = []
         if (apiKey !== undefined) {
@@ -86,17 +79,20 @@ export class PublicLimits extends Effect.Service<PublicLimits>()("brandme/gatewa
           }
           clients.push(yield* deviceOf(apiKey))
         }
-        const user = yield* userOf(authorization)
-        if (user !== undefined) clients.push(user)
+        if (user !== undefined) clients.push(`user:${user.userId}`)
         return clients
       })
 
-    /** anonymous callers (no token, no key): the rules without any lookup, for the warm lane */
+    /** anonymous callers (no token, no key): the rules without any lookup, checked by the scan itself */
     const anonymousRules = (ip: string): ReadonlyArray<RateLimitRule> => publicRules(settings, ip, [])
 
-    /** admits the request or fails with RateLimited (counted in brandme_rate_limited_total) or Unauthorized */
-    const enforce = (ip: string, authorization: string | undefined, apiKey: string | undefined, path: string) =>
-      Effect.flatMap(Effect.either(clientsOf(authorization, apiKey, path)), (clients) => {
+    /**
+     * Admits a request whose token was verified already (`user`: its principal, undefined without one or
+     * with one that does not verify) or fails with RateLimited (counted in brandme_rate_limited_total) or
+     * Unauthorized (a device key that does not verify).
+     */
+    const admit = (ip: string, user: Principal | undefined, apiKey: string | undefined, path: string) =>
+      Effect.flatMap(Effect.either(clientsOf(user, apiKey, path)), (clients) => {
         // a key that does not verify is still charged to the address: guessing keys is no way around the limit
         const rules = publicRules(
           settings,
@@ -109,16 +105,13 @@ export class PublicLimits extends Effect.Service<PublicLimits>()("brandme/gatewa
         return Either.isLeft(clients) ? Effect.zipRight(admitted, Effect.fail(clients.left)) : admitted
       })
 
-    /** for the warm lane's own refusals (outside enforce) */
-    const refused = (d: RateLimitDecision) => {
-      const e = refusalOf(d)
-      Option.map(metrics, ({ m, service }) => m.rateLimitedTotal.inc({ service, limit: e.limit }))
-      return e
-    }
+    /** `admit` for a request as it came: its Authorization header verified here */
+    const enforce = (ip: string, authorization: string | undefined, apiKey: string | undefined, path: string) =>
+      Effect.flatMap(userOf(authorization), (user) => admit(ip, user, apiKey, path))
 
     const trustedHops = config.http.trustedProxyHops
 
-    return { anonymousRules, enforce, refused, trustedHops }
+    return { anonymousRules, admit, enforce, trustedHops }
   })
 }) {}
 

@@ -10,7 +10,7 @@ import {
   parseDigitalLinkUri
 } from "../../shared/domain/Gs1DigitalLink.js"
 import type { GroupHandlers } from "../../shared/http/GroupHandlers.js"
-import { currentPrincipal as caller } from "../identity/Authenticate.js"
+import { CurrentPrincipal } from "../../shared/auth/Middleware.js"
 import { chooseLink, linksetOf, passportHref, resolveLinks } from "./LinkResolution.js"
 import {
   type DigitalLinkEntry,
@@ -259,11 +259,13 @@ const anchorOf = (uri: string, key: DigitalLinkKey) => {
 export const linksHandlers = <E, Provides, R>(h: GroupHandlers<typeof LinksApi, E, Provides, R>) =>
   Effect.map(Links, (links) =>
     h
-      .handle("list", ({ urlParams }) => Effect.flatMap(caller, (p) => links.list(p, urlParams)))
-      .handle("create", ({ payload }) => Effect.flatMap(caller, (p) => links.create(p, payload)))
-      .handle("update", ({ path, payload }) => Effect.flatMap(caller, (p) => links.update(p, path.id, payload)))
-      .handle("remove", ({ path }) => Effect.flatMap(caller, (p) => links.remove(p, path.id)))
+      .handle("list", ({ urlParams }) => Effect.flatMap(CurrentPrincipal, (p) => links.list(p, urlParams)))
+      .handle("create", ({ payload }) => Effect.flatMap(CurrentPrincipal, (p) => links.create(p, payload)))
+      .handle("update", ({ path, payload }) =>
+        Effect.flatMap(CurrentPrincipal, (p) => links.update(p, path.id, payload))
+      )
+      .handle("remove", ({ path }) => Effect.flatMap(CurrentPrincipal, (p) => links.remove(p, path.id)))
       .handle("preview", ({ urlParams }) =>
-        Effect.flatMap(caller, (p) => links.preview(p, urlParams.uri, urlParams.lang))
+        Effect.flatMap(CurrentPrincipal, (p) => links.preview(p, urlParams.uri, urlParams.lang))
       )
   )

@@ -3,6 +3,7 @@ import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as OpenApi from "@effect/platform/OpenApi"
 import { Schema } from "effect"
+import { Authentication } from "../../shared/auth/Middleware.js"
 import { Forbidden, Unauthorized } from "../../shared/auth/Tokens.js"
 
 /**
@@ -162,20 +163,17 @@ export class InvalidDigitalLink extends Schema.TaggedError<InvalidDigitalLink>()
   HttpApiSchema.annotations({ status: 400 })
 ) {}
 
-const AuthHeaders = Schema.Struct({ authorization: Schema.optional(Schema.String) })
 const LinkId = Schema.Struct({ id: Schema.UUID })
 
 export const LinksApi = HttpApiGroup.make("links")
   .add(
     HttpApiEndpoint.get("list", "/v1/links")
-      .setHeaders(AuthHeaders)
       .setUrlParams(LinkListParams)
       .addSuccess(Schema.Struct({ links: Schema.Array(DigitalLinkEntry) }))
       .annotate(OpenApi.Description, "brand staff see their brand's links, admins all (brandId, gtin filter)")
   )
   .add(
     HttpApiEndpoint.post("create", "/v1/links")
-      .setHeaders(AuthHeaders)
       .setPayload(LinkCreate)
       .addSuccess(DigitalLinkEntry, { status: 201 })
       .addError(LinkConflict)
@@ -187,21 +185,14 @@ export const LinksApi = HttpApiGroup.make("links")
   )
   .add(
     HttpApiEndpoint.patch("update", "/v1/links/:id")
-      .setHeaders(AuthHeaders)
       .setPath(LinkId)
       .setPayload(LinkPatch)
       .addSuccess(DigitalLinkEntry)
       .addError(LinkConflict)
   )
-  .add(
-    HttpApiEndpoint.del("remove", "/v1/links/:id")
-      .setHeaders(AuthHeaders)
-      .setPath(LinkId)
-      .addSuccess(HttpApiSchema.NoContent)
-  )
+  .add(HttpApiEndpoint.del("remove", "/v1/links/:id").setPath(LinkId).addSuccess(HttpApiSchema.NoContent))
   .add(
     HttpApiEndpoint.get("preview", "/v1/links/preview")
-      .setHeaders(AuthHeaders)
       .setUrlParams(
         Schema.Struct({
           uri: Schema.String.pipe(Schema.maxLength(2048)).annotations({ description: "a GS1 Digital Link URI" }),
@@ -213,6 +204,7 @@ export const LinksApi = HttpApiGroup.make("links")
       .annotate(OpenApi.Description, "how the resolver answers a Digital Link URI: its links, default and linkset")
   )
   .addError(LinkNotFound)
+  .middleware(Authentication)
   .addError(Unauthorized)
   .addError(Forbidden)
   .annotate(OpenApi.Description, "GS1 Digital Link resolver links of a brand's GTINs (docs/resolver.md)")

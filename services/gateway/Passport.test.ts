@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto"
 import { describe, expect, it } from "vitest"
-import type { ScanResult } from "./Api.js"
+import type { ScanResult } from "./scans/Api.js"
 import { PASSPORT_CSP, renderPassport } from "./Passport.js"
 
 const scan: ScanResult = {

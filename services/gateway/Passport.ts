@@ -6,7 +6,7 @@ import type { FacetGroup } from "../../shared/domain/Scan.js"
 import { Services } from "../../shared/ServiceCatalog.js"
 import { AuditStoreError, type EntryView } from "../compliance/Api.js"
 import { makeProofReader, makeRunner, NodeCache } from "../compliance/Port.js"
-import type { ScanResult } from "./Api.js"
+import type { ScanResult } from "./scans/Api.js"
 import type { ResolvedLink } from "./LinksApi.js"
 import type { PASSPORT_LANGUAGES } from "./LinkResolution.js"
 

@@ -5,7 +5,6 @@ import { Effect, Either, Layer } from "effect"
 import { AppConfig } from "../../shared/config/AppConfig.js"
 import { type DigitalLink, keyPath, parseDigitalLinkPath } from "../../shared/domain/Gs1DigitalLink.js"
 import { errorResponse } from "../../shared/http/Errors.js"
-import type { ScanResult } from "./Api.js"
 import {
   acceptedLanguages,
   chooseLink,
@@ -22,7 +21,7 @@ import { Links } from "./Links.js"
 import { GS1_LINK_TYPES } from "./LinksApi.js"
 import { Passports, renderPassport } from "./Passport.js"
 import { trustedGeoRegion } from "./Region.js"
-import { Scans } from "./Scans.js"
+import { anonymousCaller, type ScanAnswer, Scans } from "./scans/Scans.js"
 
 /**
  * The GS1-conformant resolver (GS1 Digital Link 1.2, GS1-Conformant Resolver Standard): GET/HEAD on
@@ -99,7 +98,7 @@ export const ResolverRoutesLive = HttpApiBuilder.Router.use((router) =>
         const head = req.method === "HEAD"
 
         if (linkType === "all" || (linkType === undefined && accepts(accept, LINKSET_TYPE))) {
-          if (item && !head) headers["x-scan-id"] = (yield* scanOf(req, anchor)).scanId
+          if (item && !head) headers["x-scan-id"] = (yield* scanOf(req, anchor)).result().scanId
           return HttpServerResponse.unsafeJson(linkset, { status: 200, headers, contentType: LINKSET_TYPE })
         }
         const wanted =
@@ -111,7 +110,7 @@ export const ResolverRoutesLive = HttpApiBuilder.Router.use((router) =>
           linkType === PASSPORT_LINK_TYPE ? undefined : (wanted ?? chooseLink(resolved, "gs1:defaultLink", languages))
         const wantsJson = accepts(accept, "application/json")
         if (target !== undefined && !(wantsJson && linkType === undefined && item)) {
-          if (item && !head) headers["x-scan-id"] = (yield* scanOf(req, anchor)).scanId
+          if (item && !head) headers["x-scan-id"] = (yield* scanOf(req, anchor)).result().scanId
           return HttpServerResponse.empty({ status: 307, headers: { ...headers, location: target.target } })
         }
         if (!item) {
@@ -126,9 +125,11 @@ export const ResolverRoutesLive = HttpApiBuilder.Router.use((router) =>
             headers: { ...headers, "content-type": wantsJson ? "application/json" : "text/html; charset=utf-8" }
           })
         }
-        const scan = yield* scanOf(req, anchor)
+        const answer = yield* scanOf(req, anchor)
+        const scan = answer.result()
         headers["x-scan-id"] = scan.scanId
-        if (wantsJson) return HttpServerResponse.unsafeJson(scan, { status: 200, headers })
+        if (wantsJson)
+          return HttpServerResponse.text(answer.json, { status: 200, headers, contentType: "application/json" })
         const lang = passportLanguage(languages)
         const context = yield* passports.context(scan, anchor)
         const page = renderPassport({ scan, anchor, lang, links: resolved, ...context })
@@ -143,28 +144,33 @@ export const ResolverRoutesLive = HttpApiBuilder.Router.use((router) =>
     const scanOf = (
       req: HttpServerRequest.HttpServerRequest,
       anchor: string
-    ): Effect.Effect<ScanResult, ResolveFailure> =>
-      scans
-        .scan({
-          request: { tag: anchor },
-          authorization: undefined,
-          idempotencyKey: undefined,
-          geoRegion: trustedGeoRegion(req, hops, geoHeader),
-          traceparent: req.headers.traceparent
-        })
-        .pipe(
-          Effect.mapError((e) =>
-            e._tag === "GarmentNotFound"
-              ? new ResolveFailure(404, "NotFound", `no item with this GTIN and serial is known to this resolver`)
-              : e._tag === "InvalidTag"
-                ? new ResolveFailure(400, "InvalidDigitalLink", e.message)
-                : e._tag === "QueueUnavailable"
-                  ? new ResolveFailure(503, e._tag, e.message)
-                  : e._tag === "UpstreamError"
-                    ? new ResolveFailure(502, e._tag, e.message)
-                    : new ResolveFailure(403, e._tag, e.message)
-          )
+    ): Effect.Effect<ScanAnswer, ResolveFailure> =>
+      Effect.promise(() =>
+        // rate limited already, by the router's guard (the same public limits as every route)
+        scans.scan(
+          {
+            request: { tag: anchor },
+            caller: anonymousCaller,
+            idempotencyKey: undefined,
+            geoRegion: trustedGeoRegion(req, hops, geoHeader),
+            traceparent: req.headers.traceparent
+          },
+          []
         )
+      ).pipe(
+        Effect.flatten,
+        Effect.mapError((e) =>
+          e._tag === "GarmentNotFound"
+            ? new ResolveFailure(404, "NotFound", `no item with this GTIN and serial is known to this resolver`)
+            : e._tag === "InvalidTag"
+              ? new ResolveFailure(400, "InvalidDigitalLink", e.message)
+              : e._tag === "QueueUnavailable"
+                ? new ResolveFailure(503, e._tag, e.message)
+                : e._tag === "UpstreamError"
+                  ? new ResolveFailure(502, e._tag, e.message)
+                  : new ResolveFailure(403, e._tag, e.message)
+        )
+      )
 
     const handle = (path: string) =>
       Effect.flatMap(HttpServerRequest.HttpServerRequest, (req) => {

@@ -9,6 +9,7 @@ import { RegionCode } from "../../shared/domain/Scan.js"
 import { HealthApi } from "../../shared/http/Health.js"
 import { Cursor, PageLimit } from "../../shared/http/Paging.js"
 import { RateLimited } from "../../shared/http/RateLimit.js"
+import { Authentication, OptionalAuthentication } from "../../shared/auth/Middleware.js"
 import { Services } from "../../shared/ServiceCatalog.js"
 import { Conflict, EmailTaken, Expired, InvalidCredentials, InvalidRequest, NotFound, WeakPassword } from "./Errors.js"
 import { exportRowSchemas } from "./PrivacyRepo.js"
@@ -48,7 +49,12 @@ export const AuthApi = HttpApiGroup.make("auth")
       .addError(InvalidCredentials)
       .addError(RateLimited)
   )
-  .add(HttpApiEndpoint.post("logout", "/v1/auth/logout").addSuccess(NoContent).addError(Unauthorized))
+  .add(
+    HttpApiEndpoint.post("logout", "/v1/auth/logout")
+      .middleware(Authentication)
+      .addSuccess(NoContent)
+      .addError(Unauthorized)
+  )
   .add(HttpApiEndpoint.get("jwks", "/.well-known/jwks.json").addSuccess(Jwks))
   .annotate(OpenApi.Description, "console sign-in, sign-out and the token verification keys")
 
@@ -88,6 +94,7 @@ export const JurisdictionChanged = Schema.Struct({
 export const UsersApi = HttpApiGroup.make("users")
   .add(
     HttpApiEndpoint.post("register", "/v1/users")
+      .middleware(OptionalAuthentication)
       .setPayload(RegisterRequest)
       .addSuccess(RegisteredUser, { status: 201 })
       .addSuccess(RegistrationAccepted, { status: 202 })
@@ -101,6 +108,7 @@ export const UsersApi = HttpApiGroup.make("users")
   )
   .add(
     HttpApiEndpoint.put("setJurisdiction", "/v1/users/me/jurisdiction")
+      .middleware(Authentication)
       .setPayload(JurisdictionChange)
       .addSuccess(JurisdictionChanged)
       .addError(NotFound)
@@ -140,6 +148,7 @@ export const DevicesApi = HttpApiGroup.make("devices")
       .addError(NotFound)
       .addError(Unauthorized)
   )
+  .middleware(Authentication)
   .annotate(OpenApi.Description, "device API keys (bm_<prefix>_<secret>) for scanners and apps")
 
 // ownership ---------------------------------------------------------------------------------------
@@ -212,6 +221,7 @@ export const OwnershipApi = HttpApiGroup.make("ownership")
       .addError(Forbidden)
       .addError(Conflict)
   )
+  .middleware(Authentication)
   .annotate(OpenApi.Description, "claim codes, claims and ownership transfers")
 
 // privacy -----------------------------------------------------------------------------------------
@@ -247,6 +257,7 @@ export const PrivacyApi = HttpApiGroup.make("privacy")
       .addError(Unauthorized)
   )
   .add(HttpApiEndpoint.del("erase", "/v1/me").addSuccess(Erased).addError(Unauthorized))
+  .middleware(Authentication)
   .annotate(OpenApi.Description, "right of access (export everything held) and right to erasure")
 
 // directory: brands, staff, accounts (the console's admin pages) ------------------------------------
@@ -332,6 +343,7 @@ export const DirectoryApi = HttpApiGroup.make("directory")
       .addError(NotFound)
       .addError(InvalidRequest)
   )
+  .middleware(Authentication)
   .addError(Unauthorized)
   .addError(Forbidden)
   .annotate(
@@ -376,6 +388,7 @@ export const InboxApi = HttpApiGroup.make("inbox")
       Schema.Struct({ transfers: Schema.Array(TransferListing) })
     )
   )
+  .middleware(Authentication)
   .addError(Unauthorized)
   .annotate(OpenApi.Description, "the signed-in person's notifications and ownership transfers")
 

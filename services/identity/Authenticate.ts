@@ -11,16 +11,14 @@ export const authenticate = (
 ): Effect.Effect<Principal, Unauthorized, Tokens | Redis> =>
   requirePrincipal(authorizationHeader).pipe(Effect.withSpan("Identity.authenticate"))
 
-/** The caller of the current HTTP request; fails with 401 when there is none. */
+/**
+ * The caller of the current HTTP request; fails with 401 when there is none. Groups declare
+ * `Authentication` (shared/auth/Middleware.ts) instead; this remains for the orchestrator's ops and
+ * webhooks groups until they do.
+ */
 export const currentPrincipal = Effect.flatMap(HttpServerRequest.HttpServerRequest, (req) =>
   authenticate(req.headers.authorization)
 )
-
-/** The caller if the request carries credentials (a bad token is still a 401, never anonymous). */
-export const optionalPrincipal = Effect.flatMap(HttpServerRequest.HttpServerRequest, (req) => {
-  const header = req.headers.authorization
-  return header === undefined || header === "" ? Effect.succeedNone : Effect.asSome(authenticate(header))
-})
 
 export const requireRole = (
   principal: Principal,

@@ -6,9 +6,8 @@ import { Tokens } from "../../shared/auth/Tokens.js"
 import { AppConfig } from "../../shared/config/AppConfig.js"
 import type { GroupHandlers } from "../../shared/http/GroupHandlers.js"
 import { clientIp, respondRateLimited } from "../../shared/http/RateLimit.js"
-import { Redis } from "../../shared/layers/Redis.js"
 import type { AuthApi, DevicesApi, DirectoryApi, InboxApi, OwnershipApi, PrivacyApi, UsersApi } from "./Api.js"
-import { currentPrincipal, optionalPrincipal } from "./Authenticate.js"
+import { CurrentCaller, CurrentPrincipal } from "../../shared/auth/Middleware.js"
 import { Directory } from "./Directory.js"
 import { Identity } from "./Identity.js"
 import { Jurisdiction } from "./Jurisdiction.js"
@@ -18,17 +17,9 @@ import { Privacy } from "./Privacy.js"
 /**
  * Handlers of identity's public groups, as group builders (like `healthHandlers`): identity mounts
  * them with `HttpApiBuilder.group(IdentityApi, "auth", authHandlers)` and the gateway may mount the
- * same groups on its own API. Services are taken when the group is built, so a mounted group
- * needs Identity/Ownership/Privacy, Tokens and Redis only at construction.
+ * same groups on its own API. The caller comes from the auth middleware the contract declares
+ * (`CurrentPrincipal`, `CurrentCaller`: shared/auth/Middleware.ts).
  */
-const callers = Effect.gen(function* () {
-  const tokens = yield* Tokens
-  const redis = yield* Redis
-  const provide = <A, E, R>(e: Effect.Effect<A, E, R>) =>
-    e.pipe(Effect.provideService(Tokens, tokens), Effect.provideService(Redis, redis))
-  return { principal: provide(currentPrincipal), optional: provide(optionalPrincipal) }
-})
-
 const requestIp = Effect.gen(function* () {
   const config = yield* AppConfig
   return clientIp(yield* HttpServerRequest.HttpServerRequest, config.http.trustedProxyHops)
@@ -50,7 +41,6 @@ export const authHandlers = <E, Provides, R>(h: Handlers<typeof AuthApi, E, Prov
   Effect.gen(function* () {
     const identity = yield* Identity
     const tokens = yield* Tokens
-    const { principal } = yield* callers
     return h
       .handle("login", ({ payload }) =>
         respondRateLimited(
@@ -59,7 +49,7 @@ export const authHandlers = <E, Provides, R>(h: Handlers<typeof AuthApi, E, Prov
           )
         )
       )
-      .handle("logout", () => Effect.flatMap(principal, identity.logout))
+      .handle("logout", () => Effect.flatMap(CurrentPrincipal, identity.logout))
       .handle("jwks", () => tokens.jwks)
   })
 
@@ -67,15 +57,14 @@ export const usersHandlers = <E, Provides, R>(h: Handlers<typeof UsersApi, E, Pr
   Effect.gen(function* () {
     const identity = yield* Identity
     const jurisdiction = yield* Jurisdiction
-    const { optional, principal } = yield* callers
     return h
       .handle("setJurisdiction", ({ payload }) =>
-        Effect.flatMap(principal, (p) => jurisdiction.change(p, payload.jurisdiction))
+        Effect.flatMap(CurrentPrincipal, (p) => jurisdiction.change(p, payload.jurisdiction))
       )
       .handle("register", ({ payload }) =>
         respondRateLimited(
           Effect.gen(function* () {
-            const actor = yield* optional
+            const actor = yield* CurrentCaller
             const ip = yield* requestIp
             const registered = identity.register(
               {
@@ -103,63 +92,68 @@ export const usersHandlers = <E, Provides, R>(h: Handlers<typeof UsersApi, E, Pr
 export const devicesHandlers = <E, Provides, R>(h: Handlers<typeof DevicesApi, E, Provides, R>) =>
   Effect.gen(function* () {
     const identity = yield* Identity
-    const { principal } = yield* callers
     return h
-      .handle("create", ({ payload }) => Effect.flatMap(principal, (p) => identity.createDevice(p, payload.name)))
-      .handle("revoke", ({ path }) => Effect.flatMap(principal, (p) => identity.revokeDevice(p, path.id)))
+      .handle("create", ({ payload }) =>
+        Effect.flatMap(CurrentPrincipal, (p) => identity.createDevice(p, payload.name))
+      )
+      .handle("revoke", ({ path }) => Effect.flatMap(CurrentPrincipal, (p) => identity.revokeDevice(p, path.id)))
   })
 
 export const ownershipHandlers = <E, Provides, R>(h: Handlers<typeof OwnershipApi, E, Provides, R>) =>
   Effect.gen(function* () {
     const ownership = yield* Ownership
-    const { principal } = yield* callers
     return h
       .handle("issueClaimCode", ({ path, payload }) =>
-        Effect.flatMap(principal, (p) => ownership.issueClaimCode(p, path.id, payload.expiresInDays))
+        Effect.flatMap(CurrentPrincipal, (p) => ownership.issueClaimCode(p, path.id, payload.expiresInDays))
       )
-      .handle("claim", ({ payload }) => Effect.flatMap(principal, (p) => ownership.claim(p, payload.code)))
+      .handle("claim", ({ payload }) => Effect.flatMap(CurrentPrincipal, (p) => ownership.claim(p, payload.code)))
       .handle("offerTransfer", ({ path, payload }) =>
-        Effect.flatMap(principal, (p) => ownership.offerTransfer(p, path.id, payload.toUserEmail))
+        Effect.flatMap(CurrentPrincipal, (p) => ownership.offerTransfer(p, path.id, payload.toUserEmail))
       )
-      .handle("acceptTransfer", ({ path }) => Effect.flatMap(principal, (p) => ownership.acceptTransfer(p, path.id)))
-      .handle("cancelTransfer", ({ path }) => Effect.flatMap(principal, (p) => ownership.cancelTransfer(p, path.id)))
+      .handle("acceptTransfer", ({ path }) =>
+        Effect.flatMap(CurrentPrincipal, (p) => ownership.acceptTransfer(p, path.id))
+      )
+      .handle("cancelTransfer", ({ path }) =>
+        Effect.flatMap(CurrentPrincipal, (p) => ownership.cancelTransfer(p, path.id))
+      )
   })
 
 export const privacyHandlers = <E, Provides, R>(h: Handlers<typeof PrivacyApi, E, Provides, R>) =>
   Effect.gen(function* () {
     const privacy = yield* Privacy
-    const { principal } = yield* callers
     return h
-      .handle("export", () => Effect.flatMap(principal, privacy.exportData))
-      .handle("erase", () => Effect.flatMap(principal, privacy.erase))
+      .handle("export", () => Effect.flatMap(CurrentPrincipal, privacy.exportData))
+      .handle("erase", () => Effect.flatMap(CurrentPrincipal, privacy.erase))
   })
 
 export const directoryHandlers = <E, Provides, R>(h: GroupHandlers<typeof DirectoryApi, E, Provides, R>) =>
   Effect.gen(function* () {
     const directory = yield* Directory
-    const { principal } = yield* callers
     return h
-      .handle("me", () => Effect.flatMap(principal, directory.me))
-      .handle("listBrands", () => Effect.flatMap(principal, directory.listBrands))
-      .handle("createBrand", ({ payload }) => Effect.flatMap(principal, (p) => directory.createBrand(p, payload)))
-      .handle("listStaff", ({ path }) => Effect.flatMap(principal, (p) => directory.listStaff(p, path.id)))
-      .handle("inviteStaff", ({ path, payload }) =>
-        Effect.flatMap(principal, (p) => directory.inviteStaff(p, path.id, payload))
+      .handle("me", () => Effect.flatMap(CurrentPrincipal, directory.me))
+      .handle("listBrands", () => Effect.flatMap(CurrentPrincipal, directory.listBrands))
+      .handle("createBrand", ({ payload }) =>
+        Effect.flatMap(CurrentPrincipal, (p) => directory.createBrand(p, payload))
       )
-      .handle("listUsers", ({ urlParams }) => Effect.flatMap(principal, (p) => directory.listUsers(p, urlParams)))
+      .handle("listStaff", ({ path }) => Effect.flatMap(CurrentPrincipal, (p) => directory.listStaff(p, path.id)))
+      .handle("inviteStaff", ({ path, payload }) =>
+        Effect.flatMap(CurrentPrincipal, (p) => directory.inviteStaff(p, path.id, payload))
+      )
+      .handle("listUsers", ({ urlParams }) =>
+        Effect.flatMap(CurrentPrincipal, (p) => directory.listUsers(p, urlParams))
+      )
       .handle("setRole", ({ path, payload }) =>
-        Effect.flatMap(principal, (p) => directory.setRole(p, path.id, payload))
+        Effect.flatMap(CurrentPrincipal, (p) => directory.setRole(p, path.id, payload))
       )
   })
 
 export const inboxHandlers = <E, Provides, R>(h: GroupHandlers<typeof InboxApi, E, Provides, R>) =>
   Effect.gen(function* () {
     const directory = yield* Directory
-    const { principal } = yield* callers
     return h
       .handle("notifications", ({ urlParams }) =>
-        Effect.flatMap(principal, (p) => directory.notifications(p, urlParams))
+        Effect.flatMap(CurrentPrincipal, (p) => directory.notifications(p, urlParams))
       )
-      .handle("markRead", ({ path }) => Effect.flatMap(principal, (p) => directory.markRead(p, path.id)))
-      .handle("transfers", () => Effect.flatMap(principal, directory.transfers))
+      .handle("markRead", ({ path }) => Effect.flatMap(CurrentPrincipal, (p) => directory.markRead(p, path.id)))
+      .handle("transfers", () => Effect.flatMap(CurrentPrincipal, directory.transfers))
   })

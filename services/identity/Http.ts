@@ -1,5 +1,6 @@
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import { Layer } from "effect"
+import { AuthenticationLive } from "../../shared/auth/Middleware.js"
 import { TokensLive } from "../../shared/auth/Tokens.js"
 import type { Nats } from "../../shared/layers/Nats.js"
 import type { Redis } from "../../shared/layers/Redis.js"
@@ -54,6 +55,10 @@ const identityHandlers = Layer.mergeAll(
 
 /** Every identity group on identity's own API (tests pass their own garment-event subject). */
 export const makeIdentityHttp = (garmentEvents?: Layer.Layer<GarmentEvents, never, Nats | Redis>) =>
-  serveService("identity", IdentityApi, identityHandlers.pipe(Layer.provide(makeIdentityServices(garmentEvents))))
+  serveService(
+    "identity",
+    IdentityApi,
+    identityHandlers.pipe(Layer.provide(AuthenticationLive), Layer.provide(makeIdentityServices(garmentEvents)))
+  )
 
 export const IdentityHttpLive = makeIdentityHttp()

@@ -4,6 +4,7 @@ import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as OpenApi from "@effect/platform/OpenApi"
 import { Schema } from "effect"
+import { Authentication } from "../../shared/auth/Middleware.js"
 import { Forbidden, Unauthorized } from "../../shared/auth/Tokens.js"
 import { FacetGroup } from "../../shared/domain/Scan.js"
 import { HealthApi } from "../../shared/http/Health.js"
@@ -144,7 +145,6 @@ export class InvalidGarment extends Schema.TaggedError<InvalidGarment>()(
   HttpApiSchema.annotations({ status: 422 })
 ) {}
 
-const AuthHeaders = Schema.Struct({ authorization: Schema.optional(Schema.String) })
 const IdParam = HttpApiSchema.param("id", Schema.UUID)
 
 // the console's reads: lists with keyset paging, version history, scan history and its aggregates
@@ -201,7 +201,6 @@ export type ScanSummary = typeof ScanSummary.Type
 export const GarmentsApi = HttpApiGroup.make("garments")
   .add(
     HttpApiEndpoint.post("create", "/v1/garments")
-      .setHeaders(AuthHeaders)
       .setPayload(GarmentCreate)
       .addSuccess(Garment, { status: 201 })
       .addError(DuplicateGarment)
@@ -209,15 +208,13 @@ export const GarmentsApi = HttpApiGroup.make("garments")
   )
   .add(
     HttpApiEndpoint.patch("update")`/v1/garments/${IdParam}`
-      .setHeaders(AuthHeaders)
       .setPayload(GarmentPatch)
       .addSuccess(Garment)
       .addError(VersionConflict)
   )
-  .add(HttpApiEndpoint.get("get")`/v1/garments/${IdParam}`.setHeaders(AuthHeaders).addSuccess(Garment))
+  .add(HttpApiEndpoint.get("get")`/v1/garments/${IdParam}`.addSuccess(Garment))
   .add(
     HttpApiEndpoint.get("list", "/v1/garments")
-      .setHeaders(AuthHeaders)
       .setUrlParams(GarmentListParams)
       .addSuccess(GarmentPage)
       .annotate(
@@ -226,29 +223,23 @@ export const GarmentsApi = HttpApiGroup.make("garments")
       )
   )
   .add(
-    HttpApiEndpoint.get("versions")`/v1/garments/${IdParam}/versions`
-      .setHeaders(AuthHeaders)
-      .addSuccess(Schema.Struct({ versions: Schema.Array(GarmentVersion) }))
+    HttpApiEndpoint.get("versions")`/v1/garments/${IdParam}/versions`.addSuccess(
+      Schema.Struct({ versions: Schema.Array(GarmentVersion) })
+    )
   )
   .add(
     HttpApiEndpoint.get("scans")`/v1/garments/${IdParam}/scans`
-      .setHeaders(AuthHeaders)
       .setUrlParams(Schema.Struct({ cursor: Schema.optional(Cursor), limit: Schema.optional(PageLimit) }))
       .addSuccess(ScanPage)
   )
   .add(
     HttpApiEndpoint.get("scanSummary")`/v1/garments/${IdParam}/scans/summary`
-      .setHeaders(AuthHeaders)
       .setUrlParams(ScanSummaryParams)
       .addSuccess(ScanSummary)
       .annotate(OpenApi.Description, "scans of the last `days` (default 30) by region, by intent and per day")
   )
-  .add(
-    HttpApiEndpoint.post("import", "/v1/garments/import")
-      .setHeaders(AuthHeaders)
-      .setPayload(ImportRequest)
-      .addSuccess(ImportResult)
-  )
+  .add(HttpApiEndpoint.post("import", "/v1/garments/import").setPayload(ImportRequest).addSuccess(ImportResult))
+  .middleware(Authentication)
   .addError(Unauthorized)
   .addError(Forbidden)
   .addError(GarmentNotFound)

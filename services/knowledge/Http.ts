@@ -4,7 +4,7 @@ import { Effect, Layer } from "effect"
 import { TokensLive } from "../../shared/auth/Tokens.js"
 import { healthHandlers } from "../../shared/http/HealthHttp.js"
 import { serveService } from "../../shared/http/Server.js"
-import { requirePrincipal } from "../../shared/auth/Authenticate.js"
+import { AuthenticationLive, CurrentPrincipal } from "../../shared/auth/Middleware.js"
 import { ensureScanPathStream } from "../../shared/events/ScanPathFacts.js"
 import { type GarmentsApi, KnowledgeApi } from "./Api.js"
 import { GarmentCatalog } from "./Catalog.js"
@@ -17,31 +17,19 @@ import { importGarments, Knowledge } from "./Knowledge.js"
 export const garmentsHandlers = <E, Provides, R>(h: GroupHandlers<typeof GarmentsApi, E, Provides, R>) =>
   Effect.zipWith(Knowledge, GarmentCatalog, (k, catalog) =>
     h
-      .handle("create", ({ headers, payload }) =>
-        Effect.flatMap(requirePrincipal(headers.authorization), (p) => k.create(p, payload))
+      .handle("create", ({ payload }) => Effect.flatMap(CurrentPrincipal, (p) => k.create(p, payload)))
+      .handle("update", ({ path, payload }) => Effect.flatMap(CurrentPrincipal, (p) => k.update(p, path.id, payload)))
+      .handle("get", ({ path }) => Effect.flatMap(CurrentPrincipal, (p) => k.get(p, path.id)))
+      .handle("list", ({ urlParams }) => Effect.flatMap(CurrentPrincipal, (p) => catalog.list(p, urlParams)))
+      .handle("versions", ({ path }) => Effect.flatMap(CurrentPrincipal, (p) => catalog.versions(p, path.id)))
+      .handle("scans", ({ path, urlParams }) =>
+        Effect.flatMap(CurrentPrincipal, (p) => catalog.scans(p, path.id, urlParams))
       )
-      .handle("update", ({ headers, path, payload }) =>
-        Effect.flatMap(requirePrincipal(headers.authorization), (p) => k.update(p, path.id, payload))
+      .handle("scanSummary", ({ path, urlParams }) =>
+        Effect.flatMap(CurrentPrincipal, (p) => catalog.scanSummary(p, path.id, urlParams.days ?? 30))
       )
-      .handle("get", ({ headers, path }) =>
-        Effect.flatMap(requirePrincipal(headers.authorization), (p) => k.get(p, path.id))
-      )
-      .handle("list", ({ headers, urlParams }) =>
-        Effect.flatMap(requirePrincipal(headers.authorization), (p) => catalog.list(p, urlParams))
-      )
-      .handle("versions", ({ headers, path }) =>
-        Effect.flatMap(requirePrincipal(headers.authorization), (p) => catalog.versions(p, path.id))
-      )
-      .handle("scans", ({ headers, path, urlParams }) =>
-        Effect.flatMap(requirePrincipal(headers.authorization), (p) => catalog.scans(p, path.id, urlParams))
-      )
-      .handle("scanSummary", ({ headers, path, urlParams }) =>
-        Effect.flatMap(requirePrincipal(headers.authorization), (p) =>
-          catalog.scanSummary(p, path.id, urlParams.days ?? 30)
-        )
-      )
-      .handle("import", ({ headers, payload }) =>
-        Effect.flatMap(requirePrincipal(headers.authorization), (p) =>
+      .handle("import", ({ payload }) =>
+        Effect.flatMap(CurrentPrincipal, (p) =>
           Effect.provideService(importGarments(p, payload.garments), Knowledge, k)
         )
       )
@@ -68,7 +56,7 @@ export const KnowledgeHttpLive = serveService(
   KnowledgeApi,
   Layer.mergeAll(
     HttpApiBuilder.group(KnowledgeApi, "health", healthHandlers),
-    HttpApiBuilder.group(KnowledgeApi, "garments", garmentsHandlers),
+    HttpApiBuilder.group(KnowledgeApi, "garments", garmentsHandlers).pipe(Layer.provide(AuthenticationLive)),
     InternalLive
   ).pipe(Layer.provide(KnowledgeServicesLive))
 )

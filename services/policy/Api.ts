@@ -4,6 +4,7 @@ import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as OpenApi from "@effect/platform/OpenApi"
 import { Schema } from "effect"
+import { Authentication } from "../../shared/auth/Middleware.js"
 import { Forbidden, Unauthorized } from "../../shared/auth/Tokens.js"
 import { Decision, Intent, RegionCode, Role } from "../../shared/domain/Scan.js"
 import { HealthApi } from "../../shared/http/Health.js"
@@ -51,25 +52,17 @@ export class GarmentNotFound extends Schema.TaggedError<GarmentNotFound>()(
   HttpApiSchema.annotations({ status: 404 })
 ) {}
 
-export const AuthHeaders = Schema.Struct({ authorization: Schema.optional(Schema.String) })
-
 export const ConsentsApi = HttpApiGroup.make("consents")
   .add(
     HttpApiEndpoint.post("change", "/v1/consents")
-      .setHeaders(AuthHeaders)
       .setPayload(ConsentChange)
       .addSuccess(ConsentRecord, { status: 201 })
       .addError(Unauthorized)
       .addError(Forbidden)
       .addError(GarmentNotFound)
   )
-  .add(
-    HttpApiEndpoint.get("list", "/v1/consents")
-      .setHeaders(AuthHeaders)
-      .addSuccess(ConsentList)
-      .addError(Unauthorized)
-      .addError(Forbidden)
-  )
+  .add(HttpApiEndpoint.get("list", "/v1/consents").addSuccess(ConsentList).addError(Unauthorized).addError(Forbidden))
+  .middleware(Authentication)
   .annotate(OpenApi.Description, "an owner's consents: append-only grants and withdrawals")
 
 export const PolicyInternalApi = HttpApiGroup.make("internal").add(

@@ -5,7 +5,7 @@ import { Effect, Layer } from "effect"
 import { TokensLive } from "../../shared/auth/Tokens.js"
 import { healthHandlers } from "../../shared/http/HealthHttp.js"
 import { serveService } from "../../shared/http/Server.js"
-import { requirePrincipal } from "../../shared/auth/Authenticate.js"
+import { AuthenticationLive, CurrentPrincipal } from "../../shared/auth/Middleware.js"
 import { ensureScanPathStream } from "../../shared/events/ScanPathFacts.js"
 import { type ConsentsApi, PolicyApi } from "./Api.js"
 import { Policy } from "./Policy.js"
@@ -26,13 +26,13 @@ type Handlers<Group extends HttpApiGroup.HttpApiGroup.Any, E, Provides, R> = Htt
 export const consentsHandlers = <E, Provides, R>(h: Handlers<typeof ConsentsApi, E, Provides, R>) =>
   Effect.map(Policy, (policy) =>
     h
-      .handle("change", ({ headers, payload }) =>
+      .handle("change", ({ payload }) =>
         Effect.gen(function* () {
-          const p = yield* requirePrincipal(headers.authorization)
+          const p = yield* CurrentPrincipal
           return yield* policy.change(p, payload, yield* traceparentOf)
         })
       )
-      .handle("list", ({ headers }) => Effect.flatMap(requirePrincipal(headers.authorization), policy.list))
+      .handle("list", () => Effect.flatMap(CurrentPrincipal, policy.list))
   )
 
 const InternalLive = HttpApiBuilder.group(PolicyApi, "internal", (h) =>
@@ -47,7 +47,7 @@ export const PolicyHttpLive = serveService(
   PolicyApi,
   Layer.mergeAll(
     HttpApiBuilder.group(PolicyApi, "health", healthHandlers),
-    HttpApiBuilder.group(PolicyApi, "consents", consentsHandlers),
+    HttpApiBuilder.group(PolicyApi, "consents", consentsHandlers).pipe(Layer.provide(AuthenticationLive)),
     InternalLive
   ).pipe(Layer.provide(PolicyServicesLive))
 )

@@ -4,8 +4,8 @@ import { randomUUID } from "node:crypto"
 /**
  * What every answer of every service carries, and what every listener enforces, in one place: the
  * request id (validated before it is reflected), security headers, the CORS policy, and the slow-client
- * and per-client connection limits of the node:http server. The Effect pipeline (Server.ts) and the
- * gateway's fast lane both use it.
+ * and per-client connection limits of the node:http server. The Effect pipeline (Server.ts) and a
+ * front lane (Lane.ts: the gateway's scan lane) both use it.
  */
 
 /** `x-request-id` is reflected and logged: only a short token of safe characters is kept, else a new one. */

@@ -28,14 +28,8 @@ import {
 } from "../auth/ServiceTokens.js"
 import { Metrics, MetricsLive } from "../telemetry/Metrics.js"
 import { errorResponse, normalizeErrorResponse } from "./Errors.js"
-import {
-  corsHeaders,
-  limitListener,
-  preflight,
-  requestIdOf,
-  securityHeaders,
-  TIMEOUT_CHECK_INTERVAL_MS
-} from "./Hardening.js"
+import { limitListener, preflight, requestIdOf, TIMEOUT_CHECK_INTERVAL_MS } from "./Hardening.js"
+import { answerHeaders, payloadTooLarge, requestMetrics } from "./Lane.js"
 import { checkJsonBody } from "./Validation.js"
 
 /** Route templates of an API, so metrics label by `/v1/garments/:id`, never by raw URL. */
@@ -88,11 +82,10 @@ const NUL_IN_URL = /%00/i
  * headers on every answer.
  */
 const pipeline =
-  (service: ServiceName, route: (method: string, path: string) => string, guard: RequestGuard) =>
+  (route: (method: string, path: string) => string, guard: RequestGuard, metrics: ReturnType<typeof requestMetrics>) =>
   <E, R>(app: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>) =>
     Effect.gen(function* () {
       const config = yield* AppConfig
-      const { m } = yield* Metrics
       const req = yield* HttpServerRequest.HttpServerRequest
       const t0 = performance.now()
       const requestId = requestIdOf(req.headers["x-request-id"])
@@ -101,7 +94,7 @@ const pipeline =
       const maxBody = config.http.maxBodyBytes
       const declared = Number(req.headers["content-length"] ?? "0")
       const origin = req.headers.origin
-      m.httpRequestsInFlight.inc({ service })
+      metrics.started()
       let response: HttpServerResponse.HttpServerResponse
       // the guard first: an oversized or malformed request is still charged to its caller
       const refused = yield* guard(req, path)
@@ -123,10 +116,7 @@ const pipeline =
           message: "url: must not contain a NUL character (%00)"
         })
       } else if (Number.isFinite(declared) && declared > maxBody) {
-        response = errorResponse(413, {
-          error: "PayloadTooLarge",
-          message: `request body of ${declared} bytes exceeds the limit of ${maxBody} bytes`
-        })
+        response = errorResponse(413, payloadTooLarge(maxBody, declared))
       } else {
         const bad = yield* checkBody(req, config.http.maxJsonDepth).pipe(
           HttpIncomingMessage.withMaxBodySize(Option.some(maxBody))
@@ -145,16 +135,19 @@ const pipeline =
       if (response.status >= 400) {
         response = normalizeErrorResponse(response, { method: req.method, url: req.url, requestId })
       }
-      const seconds = (performance.now() - t0) / 1000
-      m.httpRequestsInFlight.dec({ service })
-      m.httpRequestsTotal.inc({ service, route: routeLabel, method: req.method, status: String(response.status) })
-      m.httpRequestDuration.observe({ service, route: routeLabel, method: req.method }, seconds)
+      metrics.finished(routeLabel, req.method, response.status, t0)
       const contentType = response.headers["content-type"] ?? contentTypeOf(response)
-      return HttpServerResponse.setHeaders(response, {
-        ...securityHeaders(config.appEnv !== "development", contentType, response.headers),
-        ...corsHeaders(origin, config.http.corsOrigins),
-        "x-request-id": requestId
-      })
+      return HttpServerResponse.setHeaders(
+        response,
+        answerHeaders(
+          config.appEnv !== "development",
+          config.http.corsOrigins,
+          contentType,
+          response.headers,
+          origin,
+          requestId
+        )
+      )
     })
 
 /** The body's own content type (HttpServerResponse keeps it on the body, not in the headers). */
@@ -237,7 +230,7 @@ const listener = (service: ServiceName, route: (method: string, path: string) =>
       const lane = yield* HttpFrontLane
       const guard = guardsOf(service, yield* ServiceTokens, yield* HttpRequestGuard)
       const app = yield* HttpApiBuilder.httpApp
-      const handler = yield* NodeHttpServer.makeHandler(pipeline(service, route, guard)(app))
+      const handler = yield* NodeHttpServer.makeHandler(pipeline(route, guard, requestMetrics(yield* Metrics))(app))
       const server = createServer({ connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS }, (req, res) => {
         if (!lane(req, res)) handler(req, res)
       })

@@ -1,8 +1,8 @@
 import { Effect, Either } from "effect"
-import type { ScanEventEncoded } from "../../shared/domain/Scan.js"
-import { Queues } from "../../shared/layers/Queues.js"
-import { makeTurnBatcher } from "../../shared/TurnBatcher.js"
-import { persistScanJobs, queueFor, TaskNames } from "../orchestrator/Api.js"
+import type { ScanEventEncoded } from "../../../shared/domain/Scan.js"
+import { Queues } from "../../../shared/layers/Queues.js"
+import { makeTurnBatcher } from "../../../shared/TurnBatcher.js"
+import { persistScanJobs, queueFor, TaskNames } from "../../orchestrator/Api.js"
 import { QueueUnavailable } from "./Api.js"
 
 interface Pending {

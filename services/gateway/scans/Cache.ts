@@ -1,0 +1,151 @@
+import { Effect, Either, Option, Schema } from "effect"
+import { AppConfig } from "../../../shared/config/AppConfig.js"
+import { parseTag, tagKey } from "../../../shared/domain/DigitalLink.js"
+import { Decision, Intent, type Role, type ScanEventEncoded } from "../../../shared/domain/Scan.js"
+import { Redis } from "../../../shared/layers/Redis.js"
+import { Lru } from "../../../shared/Lru.js"
+import type { Relation } from "../../brain/Api.js"
+import { FacetsView, type GarmentRecord } from "../../knowledge/Api.js"
+import { garmentGenerationKey } from "../../knowledge/Keys.js"
+import { ownerGenerationKey } from "../../policy/Keys.js"
+import { policySettingsOf, policyVersion } from "../../policy/Port.js"
+import { subscribeInvalidations } from "../Invalidation.js"
+
+/** What a scan of one garment shows one kind of scanner; cached whole. */
+export const Answer = Schema.Struct({ intent: Intent, decision: Decision, facets: FacetsView })
+export type Answer = typeof Answer.Type
+const AnswerJson = Schema.parseJson(Answer)
+
+const HOT_TTL_MS = 60_000
+const ANSWER_TTL_SECONDS = 5 * 60 // bounded by the policy decision TTL
+
+/**
+ * A cached answer with its scan event already encoded by `Schema.encode(ScanEvent)`: encoding costs more
+ * than the rest of a warm scan, and only scanId, scanner, time and traceparent differ per scan (plain
+ * strings in both the decoded and encoded forms, so filling them in gives the same bytes).
+ */
+export interface HotEntry extends Answer {
+  readonly ownerUserId: string | null
+  readonly garmentId: string
+  readonly event: ScanEventEncoded
+  /** the answer's JSON after scanId and scannedAt (a cache hit splices those in, no re-serialising) */
+  readonly tail: string
+}
+
+/** What the regime of a scan is drawn from: the edge's region (trusted) and the client's claim (stricter only). */
+export interface ScanRegions {
+  readonly scanner: string | null
+  readonly claimed: string | null
+}
+
+/** A tag's garment as last resolved, with the garment generation it was read at. */
+export interface CachedRef {
+  readonly record: GarmentRecord
+  readonly gen: string
+}
+
+/**
+ * The scan path's caches. In process: parsed tags, the garment a tag names (with its generation) and the
+ * whole answer per (garment, its generation, owner's consent generation, role, relation, regions, hint);
+ * in Redis, the answers for other replicas. A consent change or garment update bumps a generation in Redis
+ * first, so the next scan anywhere builds a new key; NATS facts free old entries here.
+ */
+export class ScanCache extends Effect.Service<ScanCache>()("brandme/gateway/ScanCache", {
+  scoped: Effect.gen(function* () {
+    const redis = yield* Redis
+    const raw = yield* Effect.orDie(redis.cache)
+    const version = policyVersion(policySettingsOf(yield* AppConfig))
+    const refs = new Lru<string, CachedRef>(50_000, 60 * 60_000)
+    const tags = new Lru<string, ReturnType<typeof parseTag>>(20_000, 10 * 60_000)
+    const hot = new Lru<string, HotEntry>(50_000, HOT_TTL_MS)
+    yield* Effect.forkScoped(
+      subscribeInvalidations({
+        owner: (owner) => hot.deleteWhere((_, v) => v.ownerUserId === owner),
+        garment: (id) => {
+          hot.deleteWhere((_, v) => v.garmentId === id)
+          refs.deleteWhere((_, v) => v.record.id === id)
+        }
+      }).pipe(Effect.catchAll((e) => Effect.logWarning(`cache invalidation subscription failed: ${String(e)}`)))
+    )
+
+    /** a tag parsed (memoised: the same tags are scanned again and again) */
+    const parsed = (tag: string) => {
+      let p = tags.get(tag)
+      if (p === undefined) {
+        p = parseTag(tag)
+        tags.set(tag, p)
+      }
+      return p
+    }
+
+    /** the garment of a tag parsed before, without parsing (the cache-hit branch) */
+    const refOfTag = (tag: string): CachedRef | undefined => {
+      const p = tags.get(tag)
+      return p === undefined || Either.isLeft(p) ? undefined : refs.get(tagKey(p.right))
+    }
+
+    /** the garment generation (and the owner's consent generation) to read for a cached garment */
+    const generationKeys = (cached: CachedRef | undefined): Array<string> =>
+      cached === undefined
+        ? []
+        : cached.record.ownerUserId === null
+          ? [garmentGenerationKey(cached.record.id)]
+          : [garmentGenerationKey(cached.record.id), ownerGenerationKey(cached.record.ownerUserId)]
+
+    const answerKey = (
+      id: string,
+      gen: string,
+      ownerGen: string,
+      role: Role,
+      rel: Relation,
+      regions: ScanRegions,
+      hint?: Intent
+    ) =>
+      // everything the answer depends on: the rules' version, the garment's and owner's generations (the
+      // owner's covers their consents and jurisdiction), who asks, both regions and the hint
+      `${version}|${id}|${gen}|${ownerGen}|${role}|${rel}|${regions.scanner ?? "?"}|${regions.claimed ?? "-"}|${hint ?? ""}`
+
+    /** values of Redis keys (unprefixed) in one round trip; Redis down reads as all absent */
+    const mget = (keys: ReadonlyArray<string>) =>
+      keys.length === 0
+        ? Effect.succeed<ReadonlyArray<string | null>>([])
+        : Effect.tryPromise(() => raw.mget(...keys.map(redis.key))).pipe(
+            Effect.orElseSucceed(() => keys.map(() => null))
+          )
+
+    /** another replica's answer for this key (Redis), if it holds one */
+    const sharedAnswer = (key: string) =>
+      Effect.map(
+        Effect.orElseSucceed(redis.get(`gateway:answer:${key}`), () => null),
+        (l2) => (l2 === null ? Option.none<Answer>() : Schema.decodeUnknownOption(AnswerJson)(l2))
+      )
+
+    /** a fresh answer for every replica (Redis); a decision of another rules version is never cached under ours */
+    const share = (key: string, answer: Answer) =>
+      answer.decision.policyVersion !== version
+        ? Effect.void
+        : Effect.ignore(redis.set(`gateway:answer:${key}`, Schema.encodeSync(AnswerJson)(answer), ANSWER_TTL_SECONDS))
+
+    /** an answer for this replica's next scans (same rule: our rules version only) */
+    const keep = (key: string, entry: HotEntry) => {
+      if (entry.decision.policyVersion === version) hot.set(key, entry)
+    }
+
+    return {
+      version,
+      parsed,
+      refOfTag,
+      ref: (refKey: string) => refs.get(refKey),
+      rememberRef: (refKey: string, ref: CachedRef) => refs.set(refKey, ref),
+      generationKeys,
+      answerKey,
+      hotAnswer: (key: string) => hot.get(key),
+      mget,
+      sharedAnswer,
+      share,
+      keep,
+      /** for tests: how many answers this replica holds */
+      hotSize: () => hot.size
+    }
+  })
+}) {}

@@ -1,0 +1,362 @@
+import { randomUUID } from "node:crypto"
+import * as Headers from "@effect/platform/Headers"
+import type * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
+import type * as HttpApiGroup from "@effect/platform/HttpApiGroup"
+import * as HttpTraceContext from "@effect/platform/HttpTraceContext"
+import { DateTime, Effect, Either, Exit, Option, Runtime, Schema } from "effect"
+import { type Principal, sessionHolds, sessionKey, Unauthorized } from "../../../shared/auth/Tokens.js"
+import { tagKey } from "../../../shared/domain/DigitalLink.js"
+import { type Intent, type Role, ScanEvent } from "../../../shared/domain/Scan.js"
+import {
+  type RateLimited,
+  type RateLimitRule,
+  RateLimiter,
+  RateLimiterLive,
+  refusalOf
+} from "../../../shared/http/RateLimit.js"
+import { Redis } from "../../../shared/layers/Redis.js"
+import { Metrics } from "../../../shared/telemetry/Metrics.js"
+import { currentTraceparent } from "../../../shared/telemetry/TraceContext.js"
+import type { Relation } from "../../brain/Api.js"
+import { BrainClient } from "../../brain/Client.js"
+import type { GarmentRecord } from "../../knowledge/Api.js"
+import { KnowledgeClient } from "../../knowledge/Client.js"
+import { garmentGenerationKey } from "../../knowledge/Keys.js"
+import { PolicyClient } from "../../policy/Client.js"
+import { ownerGenerationKey } from "../../policy/Keys.js"
+import { IdempotencyConflict, type ScanRequest, ScanResult, type ScansApi } from "./Api.js"
+import { type Answer, type CachedRef, type HotEntry, ScanCache, type ScanRegions } from "./Cache.js"
+import { ScanEnqueuer } from "./Enqueue.js"
+
+/** Who scans: no token (anonymous, role public), a verified token's principal, or the 401 its token earned. */
+export type ScanCaller = Either.Either<Option.Option<Principal>, Unauthorized>
+export const anonymousCaller: ScanCaller = Either.right(Option.none())
+
+export interface ScanInput {
+  readonly request: ScanRequest
+  /** the bearer token, verified once by whoever took the request (the lane); its session is checked here */
+  readonly caller: ScanCaller
+  readonly idempotencyKey: string | undefined
+  /** the scanner's region from our ingress's geo header, only when it came through trusted hops (Region.ts) */
+  readonly geoRegion: string | undefined
+  readonly traceparent: string | undefined
+}
+
+/** What a scan may fail with: the errors its contract declares (each with its status) and the public rate limit. */
+export type ScanError =
+  | HttpApiEndpoint.HttpApiEndpoint.Error<HttpApiGroup.HttpApiGroup.Endpoints<typeof ScansApi>>
+  | RateLimited
+
+/** A scan's answer: its JSON as sent, and the result it encodes (decoded on demand: the lane only sends the text). */
+export interface ScanAnswer {
+  readonly json: string
+  readonly result: () => ScanResult
+}
+
+const Stored = Schema.parseJson(Schema.Struct({ fingerprint: Schema.String, result: ScanResult }))
+const decodeResult = Schema.decodeSync(Schema.parseJson(ScanResult))
+const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60
+const encodeEvent = Schema.encodeSync(ScanEvent)
+const PLACEHOLDER_ID = "00000000-0000-4000-8000-000000000000"
+
+const regionsOf = (input: ScanInput): ScanRegions => ({
+  scanner: input.geoRegion ?? null,
+  claimed: input.request.context?.region ?? null
+})
+/** the region a scan is recorded with: the edge's, else the declared one, else ZZ (unknown) */
+const recordedRegion = (r: ScanRegions): string => r.scanner ?? r.claimed ?? "ZZ"
+
+const relationOf = (p: Principal | undefined, g: GarmentRecord): Relation =>
+  p === undefined
+    ? "none"
+    : g.ownerUserId === p.userId
+      ? "owner"
+      : p.role === "brand" && p.brandId === g.brandId
+        ? "own_brand"
+        : "none"
+
+/** everything of a ScanResult but its id and time, in the schema's key order */
+const bodyOf = (record: GarmentRecord, answer: Answer, region: string) => ({
+  garment: {
+    id: record.id,
+    brandId: record.brandId,
+    name: record.name,
+    gtin: record.gtin,
+    serial: record.serial,
+    batch: record.batch
+  },
+  intent: answer.intent,
+  regionCode: region,
+  decision: answer.decision,
+  facets: answer.facets
+})
+
+const eventOf = (answer: HotEntry, scanId: string, scanner: string | null, now: Date, traceparent?: string) => ({
+  ...answer.event,
+  scanId,
+  scannerUserId: scanner,
+  scannedAt: now.toISOString(),
+  ...(traceparent !== undefined ? { traceparent } : {})
+})
+
+const answered = (result: ScanResult): ScanAnswer => ({ json: JSON.stringify(result), result: () => result })
+
+/**
+ * The scan operation: `scan(input, rules)`. Its first Redis round trip checks the caller's rate-limit
+ * `rules` (batched with every request of this event-loop turn) and reads the generations of a garment
+ * whose tag it has seen. The cache-hit branch — anonymous, no Idempotency-Key, tag, garment and answer
+ * all cached and current — answers from there without a fiber: the answer's JSON is spliced, the event
+ * is enqueued. Anything else (a miss, a stale generation, a token, a key, Redis down: fail open) runs the
+ * full scan: one MGET for the session and idempotency key, the garment from knowledge, the answer from
+ * brain and policy, the idempotency record, the enqueue. Both branches give the same answer and event.
+ */
+export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
+  dependencies: [ScanEnqueuer.Default, ScanCache.Default, RateLimiterLive],
+  effect: Effect.gen(function* () {
+    const brain = yield* BrainClient
+    const policy = yield* PolicyClient
+    const knowledge = yield* KnowledgeClient
+    const enqueuer = yield* ScanEnqueuer
+    const cache = yield* ScanCache
+    const redis = yield* Redis
+    const limiter = yield* RateLimiter
+    const raw = yield* Effect.orDie(redis.cache)
+    const metrics = yield* Effect.serviceOption(Metrics)
+    const runFull = Runtime.runPromiseExit(yield* Effect.runtime<never>())
+
+    // label sets built once (a cache hit records three metrics per scan)
+    const cacheLabels = { hit: { cache: "scan_answer", result: "hit" }, miss: { cache: "scan_answer", result: "miss" } }
+    const scanLabels = new Map<string, { total: Record<string, string>; duration: Record<string, string> }>()
+    const countCache = (result: "hit" | "miss") => {
+      if (Option.isSome(metrics)) metrics.value.m.cacheRequestsTotal.inc(cacheLabels[result])
+    }
+    const countScan = (answer: HotEntry, t0: number) => {
+      if (Option.isNone(metrics)) return
+      const outcome =
+        answer.decision.denied.length === 0 ? "full" : answer.decision.allowed.length === 0 ? "denied" : "partial"
+      const k = `${answer.intent}|${outcome}`
+      let labels = scanLabels.get(k)
+      if (labels === undefined) {
+        labels = { total: { intent: answer.intent, decision: outcome }, duration: { intent: answer.intent } }
+        scanLabels.set(k, labels)
+      }
+      metrics.value.m.scansTotal.inc(labels.total)
+      metrics.value.m.scanDuration.observe(labels.duration, (performance.now() - t0) / 1000)
+    }
+    /** a refused request: its 429, counted in brandme_rate_limited_total */
+    const refused = (decision: Parameters<typeof refusalOf>[0]): RateLimited => {
+      const e = refusalOf(decision)
+      if (Option.isSome(metrics))
+        metrics.value.m.rateLimitedTotal.inc({ service: metrics.value.service, limit: e.limit })
+      return e
+    }
+
+    /** the answer built fresh (or another replica's), kept for the next scans */
+    const freshEntry = (
+      record: GarmentRecord,
+      role: Role,
+      relation: Relation,
+      regions: ScanRegions,
+      hint: Intent | undefined,
+      key: string
+    ) =>
+      Effect.gen(function* () {
+        const shared = yield* cache.sharedAnswer(key)
+        const fresh = Option.isSome(shared)
+          ? shared.value
+          : yield* Effect.gen(function* () {
+              const intent = yield* brain.resolveIntent({ role, relation, ...(hint !== undefined ? { hint } : {}) })
+              const decision = yield* policy.decide({
+                garmentId: record.id,
+                ownerUserId: record.ownerUserId,
+                role,
+                relation,
+                intent,
+                scannerRegion: regions.scanner,
+                claimedRegion: regions.claimed
+              })
+              const facets = yield* knowledge.view(
+                record.id,
+                decision.allowed.map((a) => a.group)
+              )
+              const answer: Answer = { intent, decision, facets }
+              yield* cache.share(key, answer)
+              return answer
+            })
+        const region = recordedRegion(regions)
+        const event = encodeEvent({
+          scanId: PLACEHOLDER_ID,
+          garmentId: record.id,
+          scannerUserId: null,
+          deviceId: null,
+          role,
+          intent: fresh.intent,
+          regionCode: region,
+          decision: fresh.decision,
+          scannedAt: DateTime.unsafeMake(0)
+        })
+        const tail = JSON.stringify(bodyOf(record, fresh, region)).slice(1)
+        const entry: HotEntry = { ...fresh, ownerUserId: record.ownerUserId, garmentId: record.id, event, tail }
+        cache.keep(key, entry)
+        return entry
+      })
+
+    const replay = (stored: string, fingerprint: string, key: string | undefined) =>
+      Effect.gen(function* () {
+        const s = Schema.decodeUnknownOption(Stored)(stored)
+        if (Option.isNone(s) || s.value.fingerprint !== fingerprint) {
+          return yield* new IdempotencyConflict({
+            message: `Idempotency-Key "${key}" was already used for a different scan request`
+          })
+        }
+        return s.value.result
+      })
+
+    /** the full scan: everything the cache-hit branch could not answer */
+    const full = (input: ScanInput, t0: number) =>
+      Effect.gen(function* () {
+        const ref = yield* cache.parsed(input.request.tag)
+        const principal = Option.getOrUndefined(yield* input.caller)
+        const regions = regionsOf(input)
+        const region = recordedRegion(regions)
+        const hint = input.request.context?.intent
+        const refKey = tagKey(ref)
+        const fingerprint = `${refKey}|${regions.scanner ?? "?"}|${regions.claimed ?? "-"}|${hint ?? ""}`
+        const idemKey =
+          input.idempotencyKey === undefined
+            ? undefined
+            : `gateway:idem:${principal?.userId ?? "anonymous"}:${input.idempotencyKey}`
+
+        // one round trip for everything a scan must read fresh
+        let cached = cache.ref(refKey)
+        const keys = cache.generationKeys(cached)
+        const sessionAt = principal === undefined ? -1 : keys.push(sessionKey(principal.sessionId)) - 1
+        const idemAt = idemKey === undefined ? -1 : keys.push(idemKey) - 1
+        const values = yield* cache.mget(keys)
+        if (principal !== undefined && !sessionHolds(values[sessionAt], principal)) {
+          return yield* new Unauthorized({ message: "session has ended: sign in again" })
+        }
+        if (idemAt >= 0) {
+          const stored = values[idemAt]
+          if (stored != null) return answered(yield* replay(stored, fingerprint, input.idempotencyKey))
+        }
+        let ownerGen = cached?.record.ownerUserId != null ? (values[1] ?? "0") : "0"
+        if (cached === undefined || cached.gen !== (values[0] ?? "0")) {
+          const record = yield* knowledge.resolve(ref)
+          const [g, o] = yield* cache.mget([
+            garmentGenerationKey(record.id),
+            ...(record.ownerUserId !== null ? [ownerGenerationKey(record.ownerUserId)] : [])
+          ])
+          cached = { record, gen: g ?? "0" }
+          ownerGen = o ?? "0"
+          cache.rememberRef(refKey, cached)
+        }
+        const record = cached.record
+        const role: Role = principal?.role ?? "public"
+        const relation = relationOf(principal, record)
+        const key = cache.answerKey(record.id, cached.gen, ownerGen, role, relation, regions, hint)
+        const hit = cache.hotAnswer(key)
+        countCache(hit === undefined ? "miss" : "hit")
+        const answer = hit ?? (yield* freshEntry(record, role, relation, regions, hint, key))
+        const scanId = randomUUID()
+        const now = new Date()
+        const result: ScanResult = { scanId, scannedAt: now.toISOString(), ...bodyOf(record, answer, region) }
+        if (idemKey !== undefined) {
+          const won = yield* Effect.tryPromise(() =>
+            raw.set(
+              redis.key(idemKey),
+              Schema.encodeSync(Stored)({ fingerprint, result }),
+              "EX",
+              IDEMPOTENCY_TTL_SECONDS,
+              "NX"
+            )
+          ).pipe(Effect.orElseSucceed(() => "OK" as const))
+          if (won !== "OK") {
+            const stored = yield* Effect.orElseSucceed(redis.get(idemKey), () => null)
+            if (stored !== null) return answered(yield* replay(stored, fingerprint, input.idempotencyKey))
+          }
+        }
+        // the event carries this scan's span so the orchestrator's work joins the same trace
+        const scanSpan = yield* currentTraceparent
+        yield* enqueuer
+          .enqueue(
+            eventOf(
+              answer,
+              scanId,
+              principal?.userId ?? null,
+              now,
+              Option.getOrUndefined(scanSpan) ?? input.traceparent
+            )
+          )
+          .pipe(Effect.tapError(() => (idemKey === undefined ? Effect.void : Effect.ignore(redis.del(idemKey)))))
+        countScan(answer, t0)
+        return answered(result)
+      }).pipe(
+        // one scan is one trace: continue the caller's traceparent; internal HTTP calls propagate it
+        Effect.withSpan("Gateway.scan", {
+          kind: "server",
+          ...Option.match(
+            input.traceparent === undefined
+              ? Option.none()
+              : HttpTraceContext.w3c(Headers.fromInput({ traceparent: input.traceparent })),
+            { onNone: () => ({}), onSome: (parent) => ({ parent }) }
+          )
+        })
+      )
+
+    /** the cache-hit branch: the answer if tag, garment and answer are cached and current, else undefined */
+    const hitOf = (input: ScanInput, cached: CachedRef, values: ReadonlyArray<string | null>, t0: number) => {
+      if ((values[0] ?? "0") !== cached.gen) return undefined
+      const record = cached.record
+      const ownerGen = record.ownerUserId === null ? "0" : (values[1] ?? "0")
+      const hint = input.request.context?.intent
+      const answer = cache.hotAnswer(
+        cache.answerKey(record.id, cached.gen, ownerGen, "public", "none", regionsOf(input), hint)
+      )
+      if (answer === undefined) return undefined
+      countCache("hit")
+      const scanId = randomUUID()
+      const now = new Date()
+      return enqueuer.enqueuePromise(eventOf(answer, scanId, null, now, input.traceparent)).then((error) => {
+        if (error !== undefined) return Exit.fail(enqueuer.queueUnavailable(error))
+        countScan(answer, t0)
+        // same bytes as JSON.stringify(result): keys in the same order, the rest pre-serialised
+        const json = `{"scanId":"${scanId}","scannedAt":"${now.toISOString()}",${answer.tail}`
+        return Exit.succeed<ScanAnswer>({ json, result: () => decodeResult(json) })
+      })
+    }
+
+    const runFullScan = (input: ScanInput, t0: number): Promise<Exit.Exit<ScanAnswer, ScanError>> =>
+      runFull(full(input, t0))
+
+    /**
+     * One scan. `rules`: the rate limits to admit the request by (checked in the first round trip; empty
+     * when the caller admitted it already). `t0`: when the request arrived (scan duration metric).
+     */
+    const scan = (
+      input: ScanInput,
+      rules: ReadonlyArray<RateLimitRule>,
+      t0: number = performance.now()
+    ): Promise<Exit.Exit<ScanAnswer, ScanError>> => {
+      const branchable =
+        Either.isRight(input.caller) && Option.isNone(input.caller.right) && input.idempotencyKey === undefined
+      const cached = branchable ? cache.refOfTag(input.request.tag) : undefined
+      const reads = cache.generationKeys(cached)
+      if (rules.length === 0 && cached === undefined) return runFullScan(input, t0)
+      return limiter.checkAndRead(rules, reads).then(
+        ({ decision, values }) => {
+          if (!decision.allowed) return Exit.fail(refused(decision))
+          return (cached === undefined ? undefined : hitOf(input, cached, values, t0)) ?? runFullScan(input, t0)
+        },
+        // Redis failed the check: fail open, the full scan reads for itself
+        () => runFullScan(input, t0)
+      )
+    }
+
+    return {
+      scan,
+      /** for tests: how many answers this replica holds */
+      hotSize: cache.hotSize
+    }
+  })
+}) {}

@@ -29,6 +29,7 @@ import { verifyToken } from "../../shared/auth/Authenticate.js"
 import { ScanEnqueuer } from "./Enqueuer.js"
 import { subscribeInvalidations } from "./Invalidation.js"
 import { Lru } from "../../shared/Lru.js"
+import { requestOnlyCalls } from "./RequestOnlyCalls.js"
 import {
   type RateLimitDecision,
   type RateLimitRule,
@@ -103,8 +104,6 @@ const relationOf = (p: Principal | undefined, g: GarmentRecord): Relation =>
 export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
   dependencies: [ScanEnqueuer.Default, RateLimiterLive],
   scoped: Effect.gen(function* () {
-    const brain = yield* BrainClient
-    const policy = yield* PolicyClient
     const knowledge = yield* KnowledgeClient
     const enqueuer = yield* ScanEnqueuer
     const redis = yield* Redis
@@ -113,6 +112,11 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
     const raw = yield* Effect.orDie(redis.cache)
     const metrics = yield* Effect.serviceOption(Metrics)
     const version = policyVersion(policySettingsOf(yield* AppConfig))
+    const { brain, policy } = requestOnlyCalls(
+      { brain: yield* BrainClient, policy: yield* PolicyClient },
+      version,
+      HOT_TTL_MS
+    )
     const refs = new Lru<string, { record: GarmentRecord; gen: string }>(50_000, 60 * 60_000)
     const tags = new Lru<string, ReturnType<typeof parseTag>>(20_000, 10 * 60_000)
     const hot = new Lru<string, HotEntry>(50_000, HOT_TTL_MS)

@@ -169,7 +169,7 @@ export const runColdPhase = async (o: ColdOptions): Promise<number> => {
       writeFileSync(file, JSON.stringify(roundRequests(o.scanners, REQUESTS_PER_ROUND, 1000 + r)))
       bs.push(await autocannonOver(baseline.url, o.seconds, file))
       const pids = await backendPids(dbUrlOf(o.harness))
-      // Postgres publishes a backend's statement counts up to a second late: let the last round's settle
+      // Postgres publishes a backend's statement counts late (1 s, up to 10 s when idle): let most of them settle
       await settle()
       const a = await sample(o, pids)
       ss.push(await autocannonOver(`${o.gatewayUrl}/v1/scans`, o.seconds, file))
@@ -212,7 +212,8 @@ export const runColdPhase = async (o: ColdOptions): Promise<number> => {
   console.log(
     `cold answers: ${answered === 0 ? "?" : ((100 * t.misses) / answered).toFixed(1)} % built afresh ` +
       `(scan_answer misses ${t.misses} of ${answered}); ${(t.xact / n).toFixed(2)} SQL statements and ` +
-      `${(t.cmds / n).toFixed(1)} Redis commands per scan (Redis is shared: others' commands count too)`
+      `${(t.cmds / n).toFixed(1)} Redis commands per scan (approximate: Postgres publishes a backend's counts up to ` +
+      "10 s late, so some of the baseline's may count; Redis is shared, others' commands count too)"
   )
   const shares = [
     ["the gateway process", t.gateway],

@@ -7,7 +7,7 @@
  * cached anywhere (gateway, Redis, knowledge); what it finds cached it cached itself.
  */
 import { randomUUID } from "node:crypto"
-import { writeFileSync } from "node:fs"
+import { rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Redacted } from "effect"
@@ -176,6 +176,7 @@ export const runColdPhase = async (o: ColdOptions): Promise<number> => {
       await settle()
       // and the backends that connected during the round (idle pool connections close after 10 s)
       const b = await sample(o, [...new Set([...pids, ...(await backendPids(dbUrlOf(o.harness)))])])
+      rmSync(file, { force: true })
       t.gateway += b.gateway - a.gateway
       t.bench += b.bench - a.bench
       t.redis += b.redis - a.redis

@@ -19,9 +19,16 @@
  * Goal: ratio ≥ 0.25, scan p99 ≤ 15 ms, no errors. GATEWAY_NODE_OPTIONS sets the gateway's V8 flags
  * (default: a 32 MB young generation, fewer scavenges on the allocation-heavy request path);
  * BENCH_GATEWAY_LOG=<file> keeps the gateway's output (e.g. GATEWAY_NODE_OPTIONS="--trace-gc").
+ *
+ * Then the cold phase (scripts/bench/Cold.ts): 1,000,000 garments of 50 brands in the bench's database
+ * (copied from a template seeded once per migrations + catalogue code, scripts/bench/Catalog.ts;
+ * BENCH_RESEED=1 seeds afresh), scans drawn Zipf-distributed (s = 1.1) over them, 30 % signed in,
+ * against the gateway and against bare node:http doing one indexed SELECT by (gtin, serial) on a pool of
+ * the gateway path's size. Goal: cold_ratio ≥ 0.33, p99 ≤ 25 ms, no errors. BENCH_COLD=0 skips it.
+ * The last line is `ratio=<warm> cold_ratio=<cold>`.
  */
 import { type ChildProcess, spawn } from "node:child_process"
-import { createWriteStream, readFileSync } from "node:fs"
+import { createWriteStream } from "node:fs"
 import { createServer } from "node:http"
 import { Queue } from "bullmq"
 import { SqlClient } from "@effect/sql"
@@ -31,6 +38,9 @@ import { publicRules } from "../shared/http/RateLimit.js"
 import { Services } from "../shared/ServiceCatalog.js"
 import { autocannon, type LoadResult, stopChild } from "../shared/testing/Processes.js"
 import { digitalLinkOf, JWT_SECRET, makeHarness, postJson } from "../services/gateway/testing/ScanPathHarness.js"
+import { catalogInto } from "./bench/Catalog.js"
+import { dbUrlOf, makeScanners, runColdPhase } from "./bench/Cold.js"
+import { combine, cpuMillis, line } from "./bench/Measure.js"
 
 const seconds = Number(process.env.BENCH_SECONDS ?? "10")
 const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? "2"))
@@ -40,26 +50,14 @@ const gatewayNodeOptions = (process.env.GATEWAY_NODE_OPTIONS ?? Services.gateway
   .filter((s) => s)
 /** BENCH_ORCHESTRATOR=1: also run the orchestrator's workers (in the bench process) and count scan_events */
 const withOrchestrator = process.env.BENCH_ORCHESTRATOR === "1"
+const withCold = process.env.BENCH_COLD !== "0"
+/** the gateway process's pool (DATABASE_POOL_MAX), the harness's backends' and the Postgres baseline's */
+const POOL_MAX = 4
 const limits = {
   RATE_LIMIT_PER_IP: "300/60",
   RATE_LIMIT_PER_CLIENT: "120/60",
   RATE_LIMIT_OVERRIDES: "ip:127.0.0.1=100000000/60"
 }
-
-/** totals over rounds: throughput averaged, percentiles as the worst round's (conservative) */
-const combine = (rs: ReadonlyArray<LoadResult>): LoadResult => ({
-  requests: {
-    average: rs.reduce((a, r) => a + r.requests.average, 0) / rs.length,
-    total: rs.reduce((a, r) => a + r.requests.total, 0)
-  },
-  latency: { p50: Math.max(...rs.map((r) => r.latency.p50)), p99: Math.max(...rs.map((r) => r.latency.p99)) },
-  errors: rs.reduce((a, r) => a + r.errors, 0),
-  timeouts: rs.reduce((a, r) => a + r.timeouts, 0),
-  non2xx: rs.reduce((a, r) => a + r.non2xx, 0)
-})
-
-const line = (name: string, r: LoadResult) =>
-  `${name.padEnd(5)} req/s=${Math.round(r.requests.average)} total=${r.requests.total} p50=${r.latency.p50}ms p99=${r.latency.p99}ms errors=${r.errors + r.timeouts} non2xx=${r.non2xx}`
 
 /** the gateway as its own process, on the harness's database, prefixes and ports */
 const startGatewayProcess = async (h: Awaited<ReturnType<typeof makeHarness>>, offset: number) => {
@@ -71,7 +69,7 @@ const startGatewayProcess = async (h: Awaited<ReturnType<typeof makeHarness>>, o
     POLICY_URL: h.url("policy"),
     KNOWLEDGE_URL: h.url("knowledge"),
     DATABASE_URL: Redacted.value(h.config.database.url),
-    DATABASE_POOL_MAX: "4",
+    DATABASE_POOL_MAX: String(POOL_MAX),
     REDIS_KEY_PREFIX: h.config.redis.keyPrefix,
     QUEUE_PREFIX: h.config.queues.prefix,
     NATS_STREAM_PREFIX: h.config.nats.streamPrefix,
@@ -106,19 +104,6 @@ const startGatewayProcess = async (h: Awaited<ReturnType<typeof makeHarness>>, o
   }
   child.kill("SIGKILL")
   throw new Error(`gateway process not ready after 30 s: ${output}`)
-}
-
-/** a process's CPU time so far (user + system), from /proc (Linux) */
-const cpuMillis = (pid: number | undefined): number => {
-  if (pid === undefined) return 0
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? []
-    // after "pid (comm) ": state is field 3, utime 14 and stime 15 (1-based) → indexes 11 and 12 here
-    const ticks = Number(fields[11]) + Number(fields[12])
-    return Number.isFinite(ticks) ? (ticks * 1000) / 100 : 0
-  } catch {
-    return 0
-  }
 }
 
 /** every scan inside the queued persist_scan_event jobs (batches, or bare one-scan jobs) */
@@ -161,7 +146,20 @@ const main = async () => {
   })
   let gatewayProcess: ChildProcess | undefined
   try {
+    // the catalogue first: its database is copied over the harness's before anything connects to it
+    const catalog = withCold
+      ? await catalogInto(dbUrlOf(h), Redacted.value(h.config.privacy.piiMasterKey), process.env.BENCH_RESEED === "1")
+      : undefined
+    if (catalog !== undefined) console.log(`catalogue: ${catalog.source} in ${catalog.seconds.toFixed(1)} s`)
     const seed = await h.seed()
+    const cold = withCold ? await makeScanners(h) : undefined
+    // the signed-in scanners' own limits, like the bench client's address: high enough for the load
+    if (cold !== undefined) {
+      limits.RATE_LIMIT_OVERRIDES = [
+        limits.RATE_LIMIT_OVERRIDES,
+        ...cold.userIds.map((id) => `user:${id}=100000000/60`)
+      ].join(",")
+    }
     await h.startBackends()
     if (withOrchestrator) await h.startOrchestrator()
     const offset = h.config.http.portOffset + 7
@@ -180,7 +178,7 @@ const main = async () => {
     )
     console.log(
       `rate limits ON: per IP ${limits.RATE_LIMIT_PER_IP}, per client ${limits.RATE_LIMIT_PER_CLIENT}, ` +
-        `override ${limits.RATE_LIMIT_OVERRIDES}`
+        `overrides for 127.0.0.1${cold === undefined ? "" : ` and the ${cold.userIds.length} signed-in scanners`} (100000000/60)`
     )
     const body = JSON.stringify({ tag: digitalLinkOf(seed.owned), context: { region: "FR" } })
     let warm = 0
@@ -266,7 +264,24 @@ const main = async () => {
     )
     console.log(line("bare", b))
     console.log(line("scan", s))
-    console.log(`ratio=${(s.requests.average / b.requests.average).toFixed(3)}`)
+    const ratio = `ratio=${(s.requests.average / b.requests.average).toFixed(3)}`
+    if (cold === undefined) {
+      console.log(ratio)
+      return
+    }
+    const coldRatio = await runColdPhase({
+      harness: h,
+      gatewayUrl: gateway,
+      gatewayPid: child.pid,
+      gatewayMetricsUrl: h.metricsUrl("gateway", offset - h.config.http.portOffset),
+      redisPid,
+      redisCommands: async () => Number(/total_commands_processed:(\d+)/.exec(await redis.info("stats"))?.[1] ?? 0),
+      scanners: cold.scanners,
+      poolMax: POOL_MAX,
+      rounds,
+      seconds
+    })
+    console.log(`${ratio} cold_ratio=${coldRatio.toFixed(3)}`)
   } finally {
     if (gatewayProcess !== undefined) await stopChild(gatewayProcess, 5000)
     bare.close()

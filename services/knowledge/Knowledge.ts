@@ -71,6 +71,17 @@ export class Knowledge extends Effect.Service<Knowledge>()("brandme/Knowledge", 
     const master = masterKeyBytes(Redacted.value(config.privacy.piiMasterKey))
     const cacheGet = (k: string) => Effect.orElseSucceed(redis.get(k), () => null)
     const cacheSet = (k: string, v: string) => Effect.ignore(redis.set(k, v, HOUR))
+    /** several entries in one round trip (a pipeline); one by one where the client has no pipelines (tests) */
+    const cacheSetMany = (entries: ReadonlyArray<readonly [string, string]>) =>
+      Effect.matchEffect(redis.cache, {
+        onFailure: () => Effect.forEach(entries, ([k, v]) => cacheSet(k, v), { discard: true }),
+        onSuccess: (raw) =>
+          Effect.ignore(
+            Effect.tryPromise(() =>
+              entries.reduce((p, [k, v]) => p.set(redis.key(k), v, "EX", HOUR), raw.pipeline()).exec()
+            )
+          )
+      })
 
     const metadata = (id: string) =>
       Effect.gen(function* () {
@@ -95,8 +106,11 @@ export class Knowledge extends Effect.Service<Knowledge>()("brandme/Knowledge", 
         if (Option.isNone(g)) {
           return yield* new GarmentNotFound({ message: `no garment with GTIN ${ref.gtin} and serial ${ref.serial}` })
         }
-        yield* cacheSet(garmentRefKey(ref.gtin, ref.serial), g.value.id)
-        yield* cacheSet(garmentMetadataKey(g.value.id), Schema.encodeSync(GarmentJson)(g.value))
+        // both entries in one round trip (the view that follows reads the metadata)
+        yield* cacheSetMany([
+          [garmentRefKey(ref.gtin, ref.serial), g.value.id],
+          [garmentMetadataKey(g.value.id), Schema.encodeSync(GarmentJson)(g.value)]
+        ])
         return recordOf(g.value)
       }).pipe(Effect.withSpan("Knowledge.resolve"))
 
@@ -118,7 +132,12 @@ export class Knowledge extends Effect.Service<Knowledge>()("brandme/Knowledge", 
         const hit = yield* cacheGet(key)
         const decoded = hit === null ? Option.none() : Schema.decodeUnknownOption(ViewJson)(hit)
         if (Option.isSome(decoded)) return decoded.value
-        const g = yield* metadata(garmentId)
+        // the garment (cached) and its history (a query) at once: two waits become one
+        const withHistory = allowed.includes("ownership_history")
+        const [g, rows] = yield* Effect.all(
+          [metadata(garmentId), withHistory ? repo.history(garmentId) : Effect.succeed([])],
+          { concurrency: 2 }
+        )
         const out: { -readonly [K in keyof FacetsView]: FacetsView[K] } = {}
         for (const group of PRODUCT_GROUPS) {
           const value = g.facets[group]
@@ -126,8 +145,7 @@ export class Knowledge extends Effect.Service<Knowledge>()("brandme/Knowledge", 
         }
         // identifiers in the history only when the same decision allows the owner's identity
         const identify = allowed.includes("owner_identity")
-        if (allowed.includes("ownership_history")) {
-          const rows = yield* repo.history(garmentId)
+        if (withHistory) {
           out.ownership_history = rows.map((r) => ({
             kind: r.kind,
             at: r.created_at.toISOString(),

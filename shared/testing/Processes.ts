@@ -33,3 +33,24 @@ export const autocannon = (url: string, seconds: number, body?: string): Promise
       }
     })
   })
+
+/**
+ * autocannon (50 connections for `seconds`) over a list of JSON POSTs, in its own process
+ * (LoadRunner.ts): `file` holds a JSON array of `{ body, authorization? }`, sent in order, wrapping.
+ */
+export const autocannonOver = (url: string, seconds: number, file: string): Promise<LoadResult> =>
+  new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      ["--import", "tsx", "shared/testing/LoadRunner.ts", url, String(seconds), file],
+      { maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        if (err !== null) return reject(new Error(`load runner failed: ${stderr || err.message}`))
+        try {
+          resolve(JSON.parse(stdout))
+        } catch (e) {
+          reject(e)
+        }
+      }
+    )
+  })

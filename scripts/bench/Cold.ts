@@ -1,0 +1,244 @@
+/**
+ * The cold phase of `npm run bench:scan`: scans of the 1,000,000-garment catalogue (Catalog.ts), drawn
+ * Zipf-distributed (s = 1.1) over it, 70 % anonymous and 30 % signed in (brand staff of ten brands,
+ * auditors, and owners who scan one of their own garments half the time), against the gateway and
+ * against bare node:http doing one indexed SELECT by (gtin, serial) (PgBaseline.ts) with the same keys.
+ * Each round draws with a new rank → garment permutation, so it starts with none of its popular garments
+ * cached anywhere (gateway, Redis, knowledge); what it finds cached it cached itself.
+ */
+import { randomUUID } from "node:crypto"
+import { rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Redacted } from "effect"
+import pg from "pg"
+import { lookupHash, masterKeyBytes } from "../../shared/crypto/Pii.js"
+import { digitalLinkOf, type Harness } from "../../services/gateway/testing/ScanPathHarness.js"
+import { autocannonOver, type LoadResult } from "../../shared/testing/Processes.js"
+import { BRANDS, GARMENTS, garmentKey, OWNED_EVERY, OWNERS } from "./Catalog.js"
+import { combine, counterSum, cpuMillis, line, machineTicks } from "./Measure.js"
+import { startPgBaseline } from "./PgBaseline.js"
+import { makeZipf, permutation, seededRandom } from "./Zipf.js"
+
+/** the harness's database (the catalogue was copied into it) */
+export const dbUrlOf = (h: Harness): string => Redacted.value(h.config.database.url)
+
+export const ZIPF_S = 1.1
+/** the share of scans sent with a Bearer token */
+export const SIGNED_IN_SHARE = 0.3
+const REGIONS = ["FR", "DE", "US-CA", undefined] as const
+
+interface Scanner {
+  readonly authorization: string
+  /** the catalogue indexes of the garments this scanner owns (owners only) */
+  readonly owns: ReadonlyArray<number>
+}
+
+/**
+ * The signed-in scanners: brand staff of the first ten brands and two auditors (users written here), and
+ * twenty owners of the catalogue; each with a live session. Their user ids get rate-limit overrides.
+ */
+export const makeScanners = async (
+  h: Harness
+): Promise<{ scanners: ReadonlyArray<Scanner>; userIds: Array<string> }> => {
+  const client = new pg.Client({ connectionString: dbUrlOf(h) })
+  await client.connect()
+  try {
+    const master = masterKeyBytes(Redacted.value(h.config.privacy.piiMasterKey))
+    const brands = await client.query<{ id: string }>(
+      "SELECT id FROM brands WHERE slug LIKE 'bench-brand-%' ORDER BY slug LIMIT 10"
+    )
+    const staff: Array<{ userId: string; role: "brand" | "auditor"; brandId: string | null }> = []
+    for (const b of brands.rows) staff.push({ userId: randomUUID(), role: "brand", brandId: b.id })
+    for (let i = 0; i < 2; i++) staff.push({ userId: randomUUID(), role: "auditor", brandId: null })
+    for (const s of staff) {
+      await client.query("INSERT INTO users (id, email_hash, role, brand_id) VALUES ($1, $2, $3, $4)", [
+        s.userId,
+        lookupHash(master, `${s.userId}@bench.example`),
+        s.role,
+        s.brandId
+      ])
+    }
+    const scanners: Array<Scanner> = []
+    for (const s of staff) scanners.push({ authorization: `Bearer ${(await h.tokenFor(s)).token}`, owns: [] })
+    const userIds = staff.map((s) => s.userId)
+    // owner j owns the garments i ≡ 0 (mod OWNED_EVERY) with (i / OWNED_EVERY) mod OWNERS = j
+    for (let j = 0; j < 20; j++) {
+      const owns: Array<number> = []
+      for (let i = j * OWNED_EVERY; i < GARMENTS; i += OWNED_EVERY * OWNERS) owns.push(i)
+      const k = garmentKey(owns[0] ?? 0)
+      const row = await client.query<{ owner: string }>(
+        "SELECT owner_user_id AS owner FROM garments WHERE gtin = $1 AND serial = $2",
+        [k.gtin, k.serial]
+      )
+      const owner = row.rows[0]?.owner
+      if (owner === undefined) throw new Error(`catalogue garment ${owns[0]} has no owner`)
+      const token = await h.tokenFor({ userId: owner, role: "owner", brandId: null })
+      scanners.push({ authorization: `Bearer ${token.token}`, owns })
+      userIds.push(owner)
+    }
+    return { scanners, userIds }
+  } finally {
+    await client.end()
+  }
+}
+
+/** `count` scan requests for one round: Zipf over a fresh permutation of the catalogue, the signed-in mix */
+export const roundRequests = (scanners: ReadonlyArray<Scanner>, count: number, seed: number) => {
+  const random = seededRandom(seed)
+  const zipf = makeZipf(GARMENTS, ZIPF_S, random)
+  const order = permutation(GARMENTS, random)
+  const out: Array<{ body: string; authorization?: string }> = []
+  for (let n = 0; n < count; n++) {
+    const signedIn = random() < SIGNED_IN_SHARE
+    const scanner = signedIn ? scanners[Math.floor(random() * scanners.length)] : undefined
+    const own = scanner !== undefined && scanner.owns.length > 0 && random() < 0.5
+    const i = own ? (scanner.owns[Math.floor(random() * scanner.owns.length)] ?? 0) : (order[zipf.draw() - 1] ?? 0)
+    const region = REGIONS[Math.floor(random() * REGIONS.length)]
+    const body = JSON.stringify({ tag: digitalLinkOf(garmentKey(i)), ...(region ? { context: { region } } : {}) })
+    out.push(scanner === undefined ? { body } : { body, authorization: scanner.authorization })
+  }
+  return out
+}
+
+const REQUESTS_PER_ROUND = 150_000
+
+export interface ColdOptions {
+  readonly harness: Harness
+  readonly gatewayUrl: string
+  readonly gatewayPid: number | undefined
+  readonly gatewayMetricsUrl: string
+  readonly redisPid: number
+  readonly redisCommands: () => Promise<number>
+  readonly scanners: ReadonlyArray<Scanner>
+  readonly poolMax: number
+  readonly rounds: number
+  readonly seconds: number
+}
+
+/** one sample of everything the phase reads before and after a gateway round */
+const sample = async (o: ColdOptions, dbPids: ReadonlyArray<number>) => {
+  const metrics = await fetch(o.gatewayMetricsUrl).then((r) => r.text())
+  const db = new pg.Client({ connectionString: dbUrlOf(o.harness) })
+  await db.connect()
+  const stat = await db
+    .query<{ xact: string; fetched: string }>(
+      "SELECT xact_commit + xact_rollback AS xact, tup_fetched AS fetched FROM pg_stat_database WHERE datname = current_database()"
+    )
+    .finally(() => db.end())
+  const bench = process.cpuUsage()
+  return {
+    gateway: cpuMillis(o.gatewayPid),
+    bench: (bench.user + bench.system) / 1000,
+    redis: cpuMillis(o.redisPid),
+    postgres: new Map(dbPids.map((p) => [p, cpuMillis(p)])),
+    machine: machineTicks(),
+    hits: counterSum(metrics, "brandme_cache_requests_total", { cache: "scan_answer", result: "hit" }),
+    misses: counterSum(metrics, "brandme_cache_requests_total", { cache: "scan_answer", result: "miss" }),
+    // each statement outside a transaction is one; the sampling query itself counts one
+    xact: Number(stat.rows[0]?.xact ?? 0),
+    redisCommands: await o.redisCommands()
+  }
+}
+
+const settle = () => new Promise((r) => setTimeout(r, 1100))
+
+/** the Postgres backends serving this database (knowledge, policy, the baseline, the gateway) */
+const backendPids = async (dbUrl: string): Promise<Array<number>> => {
+  const db = new pg.Client({ connectionString: dbUrl })
+  await db.connect()
+  try {
+    const r = await db.query<{ pid: number }>(
+      "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    )
+    return r.rows.map((x) => x.pid)
+  } finally {
+    await db.end()
+  }
+}
+
+/** Runs the cold phase; prints each round, the totals and where the gateway's time went; returns the ratio. */
+export const runColdPhase = async (o: ColdOptions): Promise<number> => {
+  const baseline = await startPgBaseline(dbUrlOf(o.harness), o.poolMax)
+  const bs: Array<LoadResult> = []
+  const ss: Array<LoadResult> = []
+  const t = { gateway: 0, bench: 0, redis: 0, postgres: 0, busy: 0, total: 0, hits: 0, misses: 0, xact: 0, cmds: 0 }
+  try {
+    for (let r = 0; r < o.rounds; r++) {
+      const file = join(tmpdir(), `bench-scan-cold-${process.pid}-${r}.json`)
+      writeFileSync(file, JSON.stringify(roundRequests(o.scanners, REQUESTS_PER_ROUND, 1000 + r)))
+      bs.push(await autocannonOver(baseline.url, o.seconds, file))
+      const pids = await backendPids(dbUrlOf(o.harness))
+      // Postgres publishes a backend's statement counts late (1 s, up to 10 s when idle): let most of them settle
+      await settle()
+      const a = await sample(o, pids)
+      ss.push(await autocannonOver(`${o.gatewayUrl}/v1/scans`, o.seconds, file))
+      await settle()
+      // and the backends that connected during the round (idle pool connections close after 10 s)
+      const b = await sample(o, [...new Set([...pids, ...(await backendPids(dbUrlOf(o.harness)))])])
+      rmSync(file, { force: true })
+      t.gateway += b.gateway - a.gateway
+      t.bench += b.bench - a.bench
+      t.redis += b.redis - a.redis
+      // a backend that ended meanwhile counts nothing rather than a negative
+      for (const [pid, after] of b.postgres) t.postgres += Math.max(0, after - (a.postgres.get(pid) ?? 0))
+      t.busy += b.machine.busy - a.machine.busy
+      t.total += b.machine.total - a.machine.total
+      t.hits += b.hits - a.hits
+      t.misses += b.misses - a.misses
+      t.xact += b.xact - a.xact - 1
+      t.cmds += b.redisCommands - a.redisCommands
+      console.log(`cold round ${r + 1}: ${line("pg", bs[r]!)}`)
+      console.log(`cold round ${r + 1}: ${line("scan", ss[r]!)}`)
+    }
+  } finally {
+    await baseline.close()
+  }
+  const b = combine(bs)
+  const s = combine(ss)
+  const n = Math.max(1, s.requests.total)
+  const us = (ms: number) => ((ms * 1000) / n).toFixed(0)
+  // Postgres in another PID namespace (a container) shows no /proc entries here
+  const postgres = t.postgres > 0 ? `${us(t.postgres)} µs` : "n/a (its processes are not visible here)"
+  const answered = t.hits + t.misses
+  console.log(
+    `cold: ${GARMENTS.toLocaleString("en")} garments of ${BRANDS} brands, Zipf s=${ZIPF_S}, ` +
+      `${Math.round(SIGNED_IN_SHARE * 100)} % signed in, a new permutation each round`
+  )
+  console.log(
+    `cold where the time goes (per scan): gateway process ${us(t.gateway)} µs CPU, bench process ` +
+      `(brain, policy, knowledge) ${us(t.bench)} µs, postgres ${postgres}, redis ${us(t.redis)} µs; ` +
+      `machine busy ${((100 * t.busy) / Math.max(1, t.total)).toFixed(0)} %`
+  )
+  console.log(
+    `cold answers: ${answered === 0 ? "?" : ((100 * t.misses) / answered).toFixed(1)} % built afresh ` +
+      `(scan_answer misses ${t.misses} of ${answered}); ${(t.xact / n).toFixed(2)} SQL statements and ` +
+      `${(t.cmds / n).toFixed(1)} Redis commands per scan (approximate: Postgres publishes a backend's counts up to ` +
+      "10 s late, so some of the baseline's may count; Redis is shared, others' commands count too)"
+  )
+  const shares = [
+    ["the gateway process", t.gateway],
+    ["the bench process (brain, policy, knowledge)", t.bench],
+    ["postgres", t.postgres],
+    ["redis", t.redis]
+  ] as const
+  const top = [...shares].sort((x, y) => y[1] - x[1])[0]!
+  const busy = t.busy / Math.max(1, t.total)
+  console.log(
+    `cold limited by: ${
+      busy > 0.9
+        ? `CPU — the machine's cores are ${(busy * 100).toFixed(0)} % busy, most of it ${top[0]} ` +
+          `(${(
+            (100 * top[1]) /
+              Math.max(
+                1,
+                shares.reduce((a, x) => a + x[1], 0)
+              )
+          ).toFixed(0)} % of the measured CPU)`
+        : `waiting, not CPU (the cores are ${(busy * 100).toFixed(0)} % busy): round trips per scan`
+    }`
+  )
+  console.log(line("pg", b))
+  console.log(line("cold", s))
+  return s.requests.average / b.requests.average
+}

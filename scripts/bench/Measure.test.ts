@@ -1,0 +1,43 @@
+import { describe, expect, it } from "vitest"
+import { combine, counterSum, cpuMillis, machineTicks } from "./Measure.js"
+
+const result = (average: number, p50: number, p99: number, errors = 0) => ({
+  requests: { average, total: average * 10 },
+  latency: { p50, p99 },
+  errors,
+  timeouts: 0,
+  non2xx: 0
+})
+
+describe("bench measures", () => {
+  it("combines rounds: throughput averaged, the worst round's percentiles, errors summed", () => {
+    const c = combine([result(1000, 3, 9), result(3000, 2, 15, 2)])
+    expect(c.requests).toEqual({ average: 2000, total: 40_000 })
+    expect(c.latency).toEqual({ p50: 3, p99: 15 })
+    expect(c.errors).toBe(2)
+  })
+
+  it("sums a counter's samples that carry the labels asked for", () => {
+    const text = [
+      "# HELP brandme_cache_requests_total Cache look-ups",
+      'brandme_cache_requests_total{cache="scan_answer",result="hit"} 40',
+      'brandme_cache_requests_total{cache="scan_answer",result="miss"} 7',
+      'brandme_cache_requests_total{cache="other",result="miss"} 100',
+      'brandme_cache_requests_total_other{cache="scan_answer",result="miss"} 5'
+    ].join("\n")
+    expect(counterSum(text, "brandme_cache_requests_total", { cache: "scan_answer", result: "miss" })).toBe(7)
+    expect(counterSum(text, "brandme_cache_requests_total", { cache: "scan_answer" })).toBe(47)
+    expect(counterSum(text, "brandme_cache_requests_total", { result: "miss" })).toBe(107)
+  })
+
+  it("reads this process's CPU time and the machine's ticks from /proc", () => {
+    let x = 0
+    for (let i = 0; i < 5e7; i++) x += i
+    expect(x).toBeGreaterThan(0)
+    expect(cpuMillis(process.pid)).toBeGreaterThan(0)
+    expect(cpuMillis(undefined)).toBe(0)
+    const t = machineTicks()
+    expect(t.total).toBeGreaterThan(t.busy)
+    expect(t.busy).toBeGreaterThan(0)
+  })
+})

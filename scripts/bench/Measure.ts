@@ -1,0 +1,58 @@
+/** What the benches read while a phase runs: CPU time per process, the machine's busy share, counters. */
+import { readFileSync } from "node:fs"
+import type { LoadResult } from "../../shared/testing/Processes.js"
+
+/** a process's CPU time so far in ms (user + system), from /proc (Linux); 0 when it cannot be read */
+export const cpuMillis = (pid: number | undefined): number => {
+  if (pid === undefined) return 0
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? []
+    // after "pid (comm) ": state is field 3, utime 14 and stime 15 (1-based) → indexes 11 and 12 here
+    const ticks = Number(fields[11]) + Number(fields[12])
+    return Number.isFinite(ticks) ? (ticks * 1000) / 100 : 0
+  } catch {
+    return 0
+  }
+}
+
+/** the machine's CPU ticks so far: busy and total (the first line of /proc/stat) */
+export const machineTicks = (): { readonly busy: number; readonly total: number } => {
+  const fields = (readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "").trim().split(/\s+/).slice(1).map(Number)
+  const total = fields.reduce((a, b) => a + b, 0)
+  // idle and iowait are the 4th and 5th
+  return { busy: total - (fields[3] ?? 0) - (fields[4] ?? 0), total }
+}
+
+/** totals over rounds: throughput averaged, percentiles as the worst round's (conservative) */
+export const combine = (rs: ReadonlyArray<LoadResult>): LoadResult => ({
+  requests: {
+    average: rs.reduce((a, r) => a + r.requests.average, 0) / rs.length,
+    total: rs.reduce((a, r) => a + r.requests.total, 0)
+  },
+  latency: { p50: Math.max(...rs.map((r) => r.latency.p50)), p99: Math.max(...rs.map((r) => r.latency.p99)) },
+  errors: rs.reduce((a, r) => a + r.errors, 0),
+  timeouts: rs.reduce((a, r) => a + r.timeouts, 0),
+  non2xx: rs.reduce((a, r) => a + r.non2xx, 0)
+})
+
+export const line = (name: string, r: LoadResult) =>
+  `${name.padEnd(5)} req/s=${Math.round(r.requests.average)} total=${r.requests.total} p50=${r.latency.p50}ms p99=${r.latency.p99}ms errors=${r.errors + r.timeouts} non2xx=${r.non2xx}`
+
+/** the sum of a Prometheus counter's samples whose labels include all of `labels` */
+export const counterSum = (exposition: string, name: string, labels: Readonly<Record<string, string>>): number => {
+  let sum = 0
+  for (const row of exposition.split("\n")) {
+    if (!row.startsWith(`${name}{`) && !row.startsWith(`${name} `)) continue
+    const close = row.lastIndexOf("}")
+    const labelText = close < 0 ? "" : row.slice(name.length + 1, close)
+    if (Object.entries(labels).every(([k, v]) => labelText.includes(`${k}="${v}"`))) {
+      sum += Number(
+        row
+          .slice(close < 0 ? name.length : close + 1)
+          .trim()
+          .split(" ")[0]
+      )
+    }
+  }
+  return sum
+}

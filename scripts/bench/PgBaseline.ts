@@ -1,0 +1,56 @@
+/**
+ * The cold bench's second baseline: bare node:http answering a scan body with one indexed SELECT by
+ * (gtin, serial) — the garments table's unique key — on a pg pool of the gateway path's size.
+ */
+import { createServer, type Server } from "node:http"
+import pg from "pg"
+import { COLUMNS } from "../../services/knowledge/Repo.js"
+
+/** GTIN and serial of an uncompressed Digital Link (what the bench sends); the gateway parses it fully */
+const KEY = /\/01\/(\d{14})(?:\/[^/]+\/[^/]+)*?\/21\/([^/?#]+)/
+
+export const startPgBaseline = async (databaseUrl: string, poolMax: number) => {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: poolMax })
+  const answer = (res: import("node:http").ServerResponse, status: number, body: string) => {
+    res.writeHead(status, { "content-type": "application/json" })
+    res.end(body)
+  }
+  const server: Server = createServer((req, res) => {
+    const chunks: Array<Buffer> = []
+    req.on("data", (c: Buffer) => chunks.push(c))
+    req.on("end", () => {
+      let tag: unknown
+      try {
+        tag = JSON.parse(Buffer.concat(chunks).toString("utf8")).tag
+      } catch {
+        return answer(res, 400, '{"error":"BadRequest"}')
+      }
+      const m = typeof tag === "string" ? KEY.exec(tag) : null
+      if (m === null) return answer(res, 422, '{"error":"InvalidTag"}')
+      pool
+        .query(`SELECT ${COLUMNS} FROM garments WHERE gtin = $1 AND serial = $2`, [
+          m[1],
+          decodeURIComponent(m[2] ?? "")
+        ])
+        .then(
+          (r) =>
+            r.rows[0] === undefined
+              ? answer(res, 404, '{"error":"GarmentNotFound"}')
+              : answer(res, 200, JSON.stringify(r.rows[0])),
+          () => answer(res, 500, '{"error":"InternalServerError"}')
+        )
+    })
+  })
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()))
+  const address = server.address()
+  const url = `http://127.0.0.1:${typeof address === "object" && address !== null ? address.port : 0}/v1/scans`
+  // every connection open before the clock starts, as the gateway path's are after its warm phase
+  await Promise.all(Array.from({ length: poolMax }, () => pool.query("SELECT 1")))
+  return {
+    url,
+    close: async () => {
+      await new Promise<void>((r) => server.close(() => r()))
+      await pool.end()
+    }
+  }
+}

@@ -67,13 +67,12 @@ const facets = {
 }
 
 beforeAll(async () => {
-  // checkpoints every second, so the passport can show an inclusion proof
-  process.env.BEAT_CHECKPOINT_EVERY_MS = "1000"
   platform = await startTestPlatform({
     label: "resolver",
     services: ["gateway", "orchestrator", "compliance"],
     demoData: true,
-    env: { HTTP_TRUSTED_PROXY_HOPS: "1" }
+    // checkpoints every second, so the passport can show an inclusion proof
+    env: { HTTP_TRUSTED_PROXY_HOPS: "1", BEAT_CHECKPOINT_EVERY_MS: "1000" }
   })
   base = platform.url("gateway")
   people = await signInEveryone(base, suffix)
@@ -109,7 +108,6 @@ beforeAll(async () => {
 }, 180_000)
 
 afterAll(async () => {
-  delete process.env.BEAT_CHECKPOINT_EVERY_MS
   await platform?.close()
 })
 

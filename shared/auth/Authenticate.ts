@@ -1,7 +1,7 @@
 import { Effect, Option } from "effect"
 import { decodeJwt } from "jose"
 import { bearerToken, type Principal, sessionHolds, sessionKey, Tokens, Unauthorized } from "./Tokens.js"
-import { Redis } from "../layers/Redis.js"
+import { Redis } from "../layers/Systems.js"
 import { Lru } from "../Lru.js"
 
 /**

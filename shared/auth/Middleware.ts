@@ -3,7 +3,7 @@ import * as HttpApiSecurity from "@effect/platform/HttpApiSecurity"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as OpenApi from "@effect/platform/OpenApi"
 import { Context, Effect, Layer, type Option } from "effect"
-import { Redis } from "../layers/Redis.js"
+import { Redis } from "../layers/Systems.js"
 import { authenticate, requirePrincipal } from "./Authenticate.js"
 import { type Principal, Tokens, Unauthorized } from "./Tokens.js"
 

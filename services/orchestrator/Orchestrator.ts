@@ -69,6 +69,18 @@ export const orchestratorWorkers = (o: OrchestratorOptions = {}) =>
     })
   )
 
+/**
+ * Imports a worker role's modules (the workers, the batcher, the live ports) ahead of the server, so a worker
+ * process answers ready only once it can take jobs at once: loaded after the listener, they left a "ready" worker
+ * without workers for the seconds the import took (the chaos test's kill recovery went past 5 s). The beat
+ * imports nothing.
+ */
+export const preloadRoleModules = Effect.gen(function* () {
+  const settings = yield* OrchestratorSettings
+  if (settings.role === "beat") return
+  yield* Effect.promise(() => Promise.all([import("./Workers.js"), import("./ScanBatcher.js"), import("./Ports.js")]))
+}).pipe(Effect.provide(OrchestratorSettings.layer))
+
 /** The orchestrator process body, by ORCHESTRATOR_ROLE: `worker` runs the queue workers, `beat` registers the job schedulers, `all` does both. */
 export const orchestratorBody = (o: OrchestratorOptions = {}) => Layer.merge(orchestratorCommon, orchestratorWorkers(o))
 

@@ -1,9 +1,9 @@
-import { spawn } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { buildImageLayout } from "../scripts/ops/topology/ImageLayout.js"
+import { runUnshared } from "../scripts/ops/topology/Unshared.js"
 import type { DataCheck } from "./promCheck.js"
 import { LocalNamespaces, ScrapeTargets } from "./targets.js"
 
@@ -66,31 +66,7 @@ interface Report {
   readonly fired?: Record<string, { ms: number; labels: Labels }>
 }
 
-const run = (shape: string): Promise<{ code: number | null; report: Report | undefined; output: string }> =>
-  new Promise((done) => {
-    const { NODE_OPTIONS: _n, VITEST: _v, ...env } = process.env
-    const child = spawn(
-      "unshare",
-      ["-m", "-n", "--", process.execPath, "--import", "tsx", runner, "--shape", shape, "--app", app],
-      {
-        cwd: repo,
-        env,
-        stdio: ["ignore", "pipe", "pipe"]
-      }
-    )
-    let output = ""
-    child.stdout.on("data", (d: Buffer) => {
-      output += d.toString()
-    })
-    child.stderr.on("data", (d: Buffer) => {
-      output = (output + d.toString()).slice(-20_000)
-    })
-    child.on("exit", (code) => {
-      const line = output.split("\n").find((l) => l.startsWith("PROMETHEUS_REPORT "))
-      const report = line === undefined ? undefined : (JSON.parse(line.slice("PROMETHEUS_REPORT ".length)) as Report)
-      done({ code, report, output })
-    })
-  })
+const run = (shape: string) => runUnshared<Report>({ repo, runner, app, shape, marker: "PROMETHEUS_REPORT" })
 
 /** The alerts the test produces, and the one the test keeps quiet (the backup key is fresh). */
 const Produced = ["ServiceDown", "QueueWorkersDown", "RedisMemoryHigh"] as const

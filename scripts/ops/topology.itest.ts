@@ -1,9 +1,9 @@
-import { spawn } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { buildImageLayout } from "./topology/ImageLayout.js"
+import { runUnshared } from "./topology/Unshared.js"
 import { TopologyShapes } from "./topology/Shapes.js"
 
 /**
@@ -42,31 +42,7 @@ interface Report {
   readonly logs?: string
 }
 
-const runShape = (shape: string): Promise<{ code: number | null; report: Report | undefined; output: string }> =>
-  new Promise((done) => {
-    const { NODE_OPTIONS: _n, VITEST: _v, ...env } = process.env
-    const child = spawn(
-      "unshare",
-      ["-m", "-n", "--", process.execPath, "--import", "tsx", runner, "--shape", shape, "--app", app],
-      {
-        cwd: repo,
-        env,
-        stdio: ["ignore", "pipe", "pipe"]
-      }
-    )
-    let output = ""
-    child.stdout.on("data", (d: Buffer) => {
-      output += d.toString()
-    })
-    child.stderr.on("data", (d: Buffer) => {
-      output = (output + d.toString()).slice(-20_000)
-    })
-    child.on("exit", (code) => {
-      const line = output.split("\n").find((l) => l.startsWith("TOPOLOGY_REPORT "))
-      const report = line === undefined ? undefined : (JSON.parse(line.slice("TOPOLOGY_REPORT ".length)) as Report)
-      done({ code, report, output })
-    })
-  })
+const runShape = (shape: string) => runUnshared<Report>({ repo, runner, app, shape, marker: "TOPOLOGY_REPORT" })
 
 beforeAll(async () => {
   await buildImageLayout(repo, app)

@@ -59,7 +59,7 @@ export const makeDatabaseLayer = (o: DatabaseOptions) => {
         })
         // a broken idle connection must not crash the process; the next query reconnects
         pool.on("error", () => {})
-        return { pool, setListener: timeQueries(pool), listened: { value: false } }
+        return { pool, observeQueries: timeQueries(pool) }
       }),
       ({ pool }) => Effect.promise(() => pool.end().catch(() => undefined))
     )
@@ -71,19 +71,14 @@ export const makeDatabaseLayer = (o: DatabaseOptions) => {
   )
   const databaseLayer = Layer.effect(
     Database,
-    Effect.map(PoolTag, ({ pool, setListener, listened }) => ({
+    Effect.map(PoolTag, ({ pool, observeQueries }) => ({
       ping: Effect.tryPromise({
         try: () => pool.query("SELECT 1"),
         catch: (cause) =>
           new DependencyError({ dependency: "database", operation: "ping", message: describeCause(cause) })
       }).pipe(Effect.asVoid),
       poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max: o.poolMax }),
-      observeQueries: (listener: QueryListener) => {
-        if (listened.value) return false
-        listened.value = true
-        setListener(listener)
-        return true
-      }
+      observeQueries
     }))
   )
   return Layer.mergeAll(clientLayer, databaseLayer).pipe(Layer.provideMerge(poolLayer))
@@ -93,8 +88,7 @@ class PoolTag extends Context.Tag("brandme/Database/Pool")<
   PoolTag,
   {
     readonly pool: pg.Pool
-    readonly setListener: (listener: QueryListener | undefined) => void
-    readonly listened: { value: boolean }
+    readonly observeQueries: (listener: QueryListener) => boolean
   }
 >() {}
 

@@ -32,10 +32,11 @@ export const operationOf = (sql: string): string => {
 export type QueryListener = (operation: string, seconds: number) => void
 
 /**
- * Wraps each new client's `query` so its callback and promise forms report (operation, seconds) to the listener
- * of the moment; a submittable (a cursor) passes through untimed. Returns the setter for the listener.
+ * Wraps each new client's `query` so its callback and promise forms report (operation, seconds) to the pool's
+ * listener; a submittable (a cursor) passes through untimed. Returns how to set that listener: the first caller
+ * gets it (true), later ones are refused (false), so a query is never counted twice.
  */
-export const timeQueries = (pool: pg.Pool): ((listener: QueryListener | undefined) => void) => {
+export const timeQueries = (pool: pg.Pool): ((listener: QueryListener) => boolean) => {
   let listener: QueryListener | undefined
   const names = new Set<string>()
   const name = (sql: string) => {
@@ -70,6 +71,8 @@ export const timeQueries = (pool: pg.Pool): ((listener: QueryListener | undefine
     }
   })
   return (l) => {
+    if (listener !== undefined) return false
     listener = l
+    return true
   }
 }

@@ -1,8 +1,8 @@
 /**
  * `npm run bench:scan`: the scan hot path against a bare node:http + one Redis GET baseline.
  *
- * Deployment shape (printed): the gateway runs in its OWN process (`services/main.ts`, SERVICE=gateway,
- * as one pod in Kubernetes), calling brain, policy and knowledge over HTTP; those three and the bare
+ * Deployment shape (printed): the gateway runs in its OWN process (the services' bundle, `services/main.ts` built
+ * as the image builds it, SERVICE=gateway, as one pod in Kubernetes), calling brain, policy and knowledge over HTTP; those three and the bare
  * baseline run in this bench process; autocannon runs in a third. The orchestrator is not running
  * during the measurement (on a 2-core machine it would take the gateway's core): the scans pile up on
  * the `scans` queue and are counted afterwards, each exactly once. BENCH_ORCHESTRATOR=1 runs its workers
@@ -28,7 +28,8 @@
  * The last line is `ratio=<warm> cold_ratio=<cold>`.
  */
 import { type ChildProcess, spawn } from "node:child_process"
-import { createWriteStream } from "node:fs"
+import { createWriteStream, mkdirSync } from "node:fs"
+import { join } from "node:path"
 import { createServer } from "node:http"
 import { Queue } from "bullmq"
 import { SqlClient } from "@effect/sql"
@@ -37,6 +38,7 @@ import { Redis as IORedis } from "ioredis"
 import { publicRules } from "../shared/http/RateLimit.js"
 import { Services } from "../shared/ServiceCatalog.js"
 import { autocannon, type LoadResult, stopChild } from "../shared/testing/Processes.js"
+import { bundleServices } from "./ops/ServiceBundle.js"
 import { digitalLinkOf, JWT_SECRET, makeHarness, postJson } from "../services/gateway/testing/ScanPathHarness.js"
 import { catalogInto } from "./bench/Catalog.js"
 import { dbUrlOf, makeScanners, runColdPhase } from "./bench/Cold.js"
@@ -48,6 +50,19 @@ const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? "2"))
 const gatewayNodeOptions = (process.env.GATEWAY_NODE_OPTIONS ?? Services.gateway.memory.nodeOptions)
   .split(" ")
   .filter((s) => s)
+/**
+ * The gateway runs the services' bundle, as the image does (`dist/services/main.js`, built here into a cache folder
+ * under node_modules so the project root and packages resolve as in the image); BENCH_GATEWAY_SOURCE=1 runs
+ * `services/main.ts` through tsx instead (one module per file: a heap ~25 MB larger, docs/memory.md).
+ */
+const fromSource = process.env.BENCH_GATEWAY_SOURCE === "1"
+const gatewayEntry = async (): Promise<ReadonlyArray<string>> => {
+  if (fromSource) return ["--import", "tsx", "services/main.ts"]
+  const out = join(process.cwd(), "node_modules", ".cache", "brandme-bench")
+  mkdirSync(join(out, "services"), { recursive: true })
+  await bundleServices(process.cwd(), out)
+  return [join(out, "services", "main.js")]
+}
 /** BENCH_ORCHESTRATOR=1: also run the orchestrator's workers (in the bench process) and count scan_events */
 const withOrchestrator = process.env.BENCH_ORCHESTRATOR === "1"
 const withCold = process.env.BENCH_COLD !== "0"
@@ -79,7 +94,7 @@ const startGatewayProcess = async (h: Awaited<ReturnType<typeof makeHarness>>, o
     LOG_LEVEL: "warn",
     ...limits
   }
-  const child = spawn(process.execPath, [...gatewayNodeOptions, "--import", "tsx", "services/main.ts"], {
+  const child = spawn(process.execPath, [...gatewayNodeOptions, ...(await gatewayEntry())], {
     env,
     stdio: ["ignore", "pipe", "pipe"]
   })

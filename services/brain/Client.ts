@@ -1,11 +1,20 @@
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as HttpApiClient from "@effect/platform/HttpApiClient"
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Either, Layer } from "effect"
 import { ServiceTokens, withServiceToken } from "../../shared/auth/ServiceTokens.js"
 import type { Intent } from "../../shared/domain/Scan.js"
 import { BrainApi, type IntentNotAllowed, type IntentRequest } from "./Api.js"
 import { Brain } from "./Brain.js"
 import { callFailed, retagErrors, type UpstreamError } from "../../shared/http/Upstream.js"
+import { Lru } from "../../shared/Lru.js"
+
+/**
+ * How long the HTTP client keeps brain's answer to one (role, relation, hint). Brain's rules are a pure function
+ * of the request (Rules.ts, no state, no data), so a repeated question needs no call; the bound is for a new
+ * brain version rolled out meanwhile, the same minute the gateway keeps whole answers (its hot answer cache).
+ */
+export const INTENT_MEMO_TTL_MS = 60_000
+const intentKey = (req: IntentRequest) => `${req.role}|${req.relation}|${req.hint ?? ""}`
 
 /** What the gateway needs from brain; the same interface in-process and over HTTP. */
 export interface BrainCalls {
@@ -19,7 +28,11 @@ export class BrainClient extends Context.Tag("brandme/BrainClient")<BrainClient,
     Effect.map(Brain, (brain) => ({ resolveIntent: (req) => brain.resolveIntent(req) }))
   ).pipe(Layer.provide(Brain.Default))
 
-  /** typed client derived from brain's Api.ts; traceparent rides along from the current span */
+  /**
+   * typed client derived from brain's Api.ts; traceparent rides along from the current span. Answers (an intent
+   * or IntentNotAllowed, never a failed call) are kept INTENT_MEMO_TTL_MS per request: a cold scan makes one
+   * internal call fewer.
+   */
   static readonly Http = (baseUrl: string) =>
     Layer.effect(
       BrainClient,
@@ -30,14 +43,28 @@ export class BrainClient extends Context.Tag("brandme/BrainClient")<BrainClient,
             // the gateway's service token for brain on every call (shared/auth/ServiceTokens.ts)
             transformClient: (c) => withServiceToken(tokens, "gateway", "brain")(retagErrors(c))
           }),
-          (client) => ({
-            resolveIntent: (req) =>
-              client.internal.resolveIntent({ payload: req }).pipe(
-                Effect.map((r) => r.intent),
-                Effect.catchTags(callFailed("brain")),
-                Effect.withSpan("BrainClient.resolveIntent")
-              )
-          })
+          (client) => {
+            const memo = new Lru<string, Either.Either<Intent, IntentNotAllowed>>(256, INTENT_MEMO_TTL_MS)
+            return {
+              resolveIntent: (req) => {
+                const key = intentKey(req)
+                const known = memo.get(key)
+                if (known !== undefined) return known
+                return client.internal.resolveIntent({ payload: req }).pipe(
+                  Effect.map((r) => r.intent),
+                  Effect.tapBoth({
+                    onSuccess: (intent) => Effect.sync(() => memo.set(key, Either.right(intent))),
+                    onFailure: (e) =>
+                      Effect.sync(() => {
+                        if (e._tag === "IntentNotAllowed") memo.set(key, Either.left(e))
+                      })
+                  }),
+                  Effect.catchTags(callFailed("brain")),
+                  Effect.withSpan("BrainClient.resolveIntent")
+                )
+              }
+            }
+          }
         )
       )
     ).pipe(Layer.provide(FetchHttpClient.layer))

@@ -11,7 +11,10 @@ const stub = createServer((req, res) => {
   seen.push(req.headers)
   req.resume()
   req.on("end", () => {
-    if (req.url === "/internal/intents") {
+    if (req.url?.startsWith("/down/") === true) {
+      res.writeHead(502, { "content-type": "text/plain" })
+      res.end("bad gateway")
+    } else if (req.url === "/internal/intents") {
       res.writeHead(200, { "content-type": "application/json" })
       res.end(JSON.stringify({ intent: "care_instructions" }))
     } else {
@@ -53,8 +56,14 @@ describe("internal HTTP calls", () => {
   })
 
   it("carry the gateway's service token for brain, one token reused across calls", async () => {
-    const call = Effect.flatMap(BrainClient, (b) => b.resolveIntent({ role: "public", relation: "none" }))
-    await Effect.runPromise(Effect.zipRight(call, call).pipe(Effect.provide(Layer.fresh(brainOver(base)))))
+    // two different questions (the same one twice is answered from the client's memo, without a call)
+    const call = (relation: "none" | "owner") =>
+      Effect.flatMap(BrainClient, (b) => b.resolveIntent({ role: "public", relation }))
+    const before = seen.length
+    await Effect.runPromise(
+      Effect.zipRight(call("none"), call("owner")).pipe(Effect.provide(Layer.fresh(brainOver(base))))
+    )
+    expect(seen.length - before).toBe(2)
     const [first, second] = seen.slice(-2).map((h) => h[ServiceTokenHeader])
     expect(typeof first).toBe("string")
     expect(second).toBe(first)
@@ -70,6 +79,34 @@ describe("internal HTTP calls", () => {
       )
     )
     expect(out._tag).toBe("IntentNotAllowed")
+  })
+
+  it("remember brain's answers per question for a minute: an intent or IntentNotAllowed, never a failed call", async () => {
+    const before = seen.length
+    const ask = (hint?: "audit") =>
+      Effect.flatMap(BrainClient, (b) =>
+        b.resolveIntent({ role: "auditor", relation: "none", ...(hint !== undefined ? { hint } : {}) })
+      )
+    // an answer: asked three times, one call
+    const intents = await Effect.runPromise(
+      Effect.all([ask(), ask(), ask()]).pipe(Effect.provide(Layer.fresh(brainOver(base))))
+    )
+    expect(intents).toEqual(["care_instructions", "care_instructions", "care_instructions"])
+    expect(seen.length - before).toBe(1)
+    // a refusal (403 IntentNotAllowed): asked twice, one call, the same typed error both times
+    const refusals = await Effect.runPromise(
+      Effect.all([Effect.flip(ask("audit")), Effect.flip(ask("audit"))]).pipe(
+        Effect.provide(Layer.fresh(brainOver(`${base}/x`)))
+      )
+    )
+    expect(refusals.map((e) => e._tag)).toEqual(["IntentNotAllowed", "IntentNotAllowed"])
+    expect(seen.length - before).toBe(2)
+    // a call that failed below the contract (a 502 that is no answer of brain's) is made again next time
+    const down = await Effect.runPromise(
+      Effect.all([Effect.flip(ask()), Effect.flip(ask())]).pipe(Effect.provide(Layer.fresh(brainOver(`${base}/down`))))
+    )
+    expect(down.map((e) => e._tag)).toEqual(["UpstreamError", "UpstreamError"])
+    expect(seen.length - before).toBe(4)
   })
 
   it("default to in-process when the process runs the callees, HTTP when the gateway runs alone", () => {

@@ -10,7 +10,7 @@ import { Redis as IORedis } from "ioredis"
 import pg from "pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { createTestDatabase, type TestDatabase, testConfig, uniqueId } from "../../shared/testing/TestDatabase.js"
-import { jobOptionsFor, persistScanJobs, TaskNames } from "./Routing.js"
+import { auditEntryJob, jobOptionsFor, persistScanJobs, TaskNames } from "./Routing.js"
 import { scanAuditItem } from "./Tasks.js"
 import { testSettings } from "./Settings.js"
 import {
@@ -129,13 +129,22 @@ describe("orchestrator durability", () => {
   })
 
   it("drains on SIGTERM: the in-flight job finishes, no new job is taken", async () => {
-    const q = queue("default")
-    await q.drain()
-    const w = await startWorker({ QUEUES: "default", WARM_DELAY_MS: "1500" })
+    const q = queue("audit")
+    // what the scheduler test above left (its last delayed integrity run) is not this worker's to take
+    await q.obliterate({ force: true })
+    const w = await startWorker({ QUEUES: "audit", AUDIT_CONCURRENCY: "1", AUDIT_DELAY_MS: "1500" })
     const jobs = await Promise.all(
-      [0, 1, 2].map((i) =>
-        q.add(TaskNames.fetchFacets, { garmentId: seed.garments[i]! }, jobOptionsFor(TaskNames.fetchFacets))
-      )
+      [0, 1, 2].map((i) => {
+        const job = auditEntryJob({
+          idempotencyKey: `drain-${i}-${seed.garments[i]!}`,
+          kind: "test.drain",
+          actor: { _tag: "None" },
+          subject: { _tag: "Public", id: `garment:${seed.garments[i]!}` },
+          payload: { i },
+          timeMs: Date.now()
+        })
+        return q.add(job.name, job.data, job.opts)
+      })
     )
     await waitFor("first job active", async () => (await jobs[0]!.getState()) === "active")
     w.child.kill("SIGTERM")
@@ -143,8 +152,8 @@ describe("orchestrator durability", () => {
     expect(code).toBe(0)
     expect(await jobs[0]!.getState()).toBe("completed")
     const rest = await Promise.all(jobs.slice(1).map((j) => j.getState()))
-    // fetch_facets carries a priority, so untaken jobs wait in the prioritized set
-    expect(rest).toEqual(["prioritized", "prioritized"])
+    // append_audit_entry carries no priority, so untaken jobs wait in the wait list
+    expect(rest).toEqual(["waiting", "waiting"])
   })
 
   it("loses nothing when the worker is SIGKILLed twice mid-batch: exactly 10,000 rows and 10,000 publishes", async () => {

@@ -85,7 +85,7 @@ export const preloadRoleModules = Effect.gen(function* () {
 export const orchestratorBody = (o: OrchestratorOptions = {}) => Layer.merge(orchestratorCommon, orchestratorWorkers(o))
 
 /**
- * Ports to compliance, chain and knowledge (imported only by a worker role: they load the audit log and the
+ * Ports to compliance and chain (imported only by a worker role: they load the audit log and the
  * Cardano SDK), provided to the workers; plus the settings from the environment.
  */
 export const OrchestratorLive = Layer.merge(
@@ -94,8 +94,8 @@ export const OrchestratorLive = Layer.merge(
     Effect.gen(function* () {
       const settings = yield* OrchestratorSettings
       if (settings.role === "beat") return Layer.empty
-      const { AuditPortLive, ChainPortLive, KnowledgePortLive } = yield* Effect.promise(() => import("./Ports.js"))
-      return orchestratorWorkers().pipe(Layer.provide(Layer.mergeAll(AuditPortLive, ChainPortLive, KnowledgePortLive)))
+      const { AuditPortLive, ChainPortLive } = yield* Effect.promise(() => import("./Ports.js"))
+      return orchestratorWorkers().pipe(Layer.provide(Layer.mergeAll(AuditPortLive, ChainPortLive)))
     })
   )
 ).pipe(Layer.provide(OrchestratorSettings.layer))

@@ -1,6 +1,5 @@
 import { Schema } from "effect"
 import { Intent, MaxScansPerJob, RegionCode, Role, ScanEvent } from "../../shared/domain/Scan.js"
-import { Principal } from "../../shared/auth/Tokens.js"
 
 /** The payload schema of every task; workers decode job data with these before doing anything. */
 export const Party = Schema.Union(
@@ -48,8 +47,6 @@ export const AppendScanAuditEntries = Schema.Struct({
   scans: Schema.Array(ScanAuditItem).pipe(Schema.minItems(1), Schema.maxItems(MaxScansPerJob))
 })
 
-export const FetchFacets = Schema.Struct({ garmentId: Schema.UUID })
-
 export const SubmitChainAnchor = Schema.Struct({
   origin: Schema.String.pipe(Schema.minLength(1)),
   treeSize: Schema.Number.pipe(Schema.int(), Schema.positive()),
@@ -82,12 +79,6 @@ export const DeliverWebhook = Schema.Struct({
   deliveryId: Schema.String,
   body: Schema.String
 })
-
-export const NotifyScan = Schema.Struct({ scanId: Schema.UUID, garmentId: Schema.UUID, intent: Schema.String })
-
-export const ImportGarments = Schema.Struct({ batchId: Schema.String })
-/** `item` is validated by knowledge (GarmentCreate), item by item */
-export const ImportGarment = Schema.Struct({ principal: Principal, item: Schema.Unknown })
 
 /** Scheduled maintenance jobs carry nothing that matters; any object is accepted. */
 export const Maintenance = Schema.Struct({})

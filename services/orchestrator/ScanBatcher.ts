@@ -23,8 +23,6 @@ export interface BatchGroup {
   /** the persist job's id: names its follow-up jobs, so a retried job adds the same ones */
   readonly jobId: string
   readonly events: ReadonlyArray<ScanEvent>
-  /** flow children skip follow-ups: the flow carries its own audit child and notify parent */
-  readonly isFlowChild: boolean
 }
 
 export type BatchError = InvalidPayload | TaskDependencyFailed | JobHandedBack
@@ -72,10 +70,9 @@ const followUpJobs = (
   entries: ReadonlyArray<ScanAuditItem>,
   notes: ReadonlyArray<SendNotification>
 ) => {
-  const standalone = groups.filter((g) => !g.isFlowChild)
-  const [first] = standalone
+  const [first] = groups
   if (first === undefined) return { audit: [], notify: [] }
-  const key = standalone.length === 1 ? [first.jobId] : [first.jobId, `${standalone.length}jobs`]
+  const key = groups.length === 1 ? [first.jobId] : [first.jobId, `${groups.length}jobs`]
   return {
     audit:
       entries.length === 0
@@ -150,7 +147,6 @@ export const persistBatch = (groups: ReadonlyArray<BatchGroup>) =>
                 : { "Nats-Msg-Id": event.scanId }
           })
         }
-        if (g.isFlowChild) continue
         entries.push(scanAuditItem(event, outcomeOf(event.decision)))
         if (notifiedIntents.has(event.intent) && garment.ownerUserId !== null)
           notes.push(scanNotification(event, garment.ownerUserId, garment.brandId))

@@ -9,7 +9,7 @@ import type { Nats } from "../../shared/layers/Nats.js"
 import type { Redis } from "../../shared/layers/Redis.js"
 import { dependencyFailed, InvalidPayload, TaskDependencyFailed, UnknownTask } from "./Errors.js"
 import * as P from "./Payloads.js"
-import { AuditPort, ChainPort, KnowledgePort } from "./Ports.js"
+import { AuditPort, ChainPort } from "./Ports.js"
 import { jobOptionsFor, queueFor, safeJobId, type TaskName, TaskNames } from "./Routing.js"
 import { OrchestratorSettings } from "./Settings.js"
 import { crashPoint } from "./CrashPoints.js"
@@ -25,7 +25,6 @@ export type TaskEnv =
   | OrchestratorSettings
   | AuditPort
   | ChainPort
-  | KnowledgePort
 
 /** What a handler sees of its BullMQ job. */
 export interface JobView {
@@ -33,9 +32,6 @@ export interface JobView {
   readonly name: string
   readonly queue: string
   readonly data: unknown
-  readonly isFlowChild: boolean
-  /** the values children returned (flow parents only) */
-  readonly childrenValues: Effect.Effect<ReadonlyArray<unknown>>
 }
 
 export const decode =
@@ -223,58 +219,6 @@ export const scanNotification = (
   payload: { scanId: s.scanId, garmentId: s.garmentId, intent: s.intent, regionCode: s.regionCode ?? null }
 })
 
-const GarmentRow = Schema.Struct({ owner_user_id: Schema.NullOr(Schema.String), brand_id: Schema.String })
-
-/** The scan flow's parent: runs once persist and audit (its children) are done. */
-const notifyScan = (job: JobView) =>
-  Effect.gen(function* () {
-    const p = yield* decode(TaskNames.notifyScan, P.NotifyScan)(job.data)
-    const children = yield* job.childrenValues
-    if (!notifiedIntents.has(p.intent)) return { notified: false, children: children.length }
-    const sql = yield* SqlClient.SqlClient
-    const rows = yield* sql`SELECT owner_user_id::text AS owner_user_id, brand_id::text AS brand_id
-      FROM garments WHERE id = ${p.garmentId}`.pipe(
-      Effect.flatMap(Schema.decodeUnknown(Schema.Array(GarmentRow))),
-      Effect.mapError(dep("garment owner"))
-    )
-    const g = rows[0]
-    if (g === undefined) return { notified: false, children: children.length }
-    const r = yield* sendNotification(scanNotification(p, g.owner_user_id, g.brand_id))
-    return { notified: true, children: children.length, ...r }
-  })
-
-// ---- garments import (a group: one child per garment, the parent sums up) -----------------------
-
-const importGarment = (job: JobView) =>
-  Effect.gen(function* () {
-    const p = yield* decode(TaskNames.importGarment, P.ImportGarment)(job.data)
-    return yield* (yield* KnowledgePort).importGarment(p.principal, p.item)
-  })
-
-const ChildResult = Schema.Struct({
-  ok: Schema.Boolean,
-  error: Schema.optional(Schema.Struct({ error: Schema.String, message: Schema.String }))
-})
-
-const importGarmentsSummary = (job: JobView) =>
-  Effect.gen(function* () {
-    const p = yield* decode(TaskNames.importGarments, P.ImportGarments)(job.data)
-    const values = yield* job.childrenValues
-    let created = 0
-    let existing = 0
-    let failed = 0
-    for (const v of values) {
-      const r = Schema.decodeUnknownOption(ChildResult)(v)
-      if (Option.isNone(r)) failed++
-      else if (r.value.ok) created++
-      // a child retried after its insert (or a re-import) finds its garment already there
-      else if (r.value.error?.error === "DuplicateGarment") existing++
-      else failed++
-    }
-    yield* Effect.logInfo(`garment import ${p.batchId}: ${created} created, ${existing} present, ${failed} failed`)
-    return { batchId: p.batchId, total: values.length, created, existing, failed }
-  })
-
 // ---- maintenance (beat) -------------------------------------------------------------------------
 
 const cleanup = (job: JobView) =>
@@ -337,15 +281,8 @@ const checkpointAndAnchor = (job: JobView) =>
     return { anchored: true, treeSize: cp.value.treeSize }
   })
 
-const fetchFacets = (job: JobView) =>
-  Effect.gen(function* () {
-    const p = yield* decode(TaskNames.fetchFacets, P.FetchFacets)(job.data)
-    return { warmed: yield* (yield* KnowledgePort).warmGarment(p.garmentId) }
-  })
-
 /** Every task except persist_scan_event (batched by the scans worker, see ScanBatcher). */
 export const handlers = {
-  fetch_facets: fetchFacets,
   append_audit_entry: appendAuditEntry,
   submit_chain_anchor: submitChainAnchor,
   send_notification: (job: JobView) =>
@@ -355,10 +292,7 @@ export const handlers = {
       const sent = yield* Effect.forEach(p.notifications, sendNotification)
       return { stored: sent.filter((r) => r.stored).length, webhooks: sent.reduce((n, r) => n + r.webhooks, 0) }
     }),
-  notify_scan: notifyScan,
   deliver_webhook: deliverWebhook,
-  import_garments: importGarmentsSummary,
-  import_garment: importGarment,
   cleanup,
   verify_audit_integrity: verifyAuditIntegrity,
   sync_chain_confirmations: syncChain,

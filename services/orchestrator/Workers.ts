@@ -69,9 +69,7 @@ export const startWorkers = (o: {
       id: job.id ?? "",
       name: job.name,
       queue,
-      data: job.data,
-      isFlowChild: job.parentKey !== undefined,
-      childrenValues: Effect.promise(() => job.getChildrenValues().then((v) => Object.values(v)))
+      data: job.data
     })
 
     /**
@@ -82,12 +80,11 @@ export const startWorkers = (o: {
      */
     const persistScanJob = (job: Job, queue: QueueName) =>
       Effect.gen(function* () {
-        const isFlowChild = job.parentKey !== undefined
         const jobId = job.id ?? ""
         const isBatch = typeof job.data === "object" && job.data !== null && "scans" in job.data
         if (!isBatch) {
           const event = yield* decode(TaskNames.persistScanEvent, P.ScanEvent)(job.data)
-          const [garment] = yield* submit({ jobId, events: [event], isFlowChild })
+          const [garment] = yield* submit({ jobId, events: [event] })
           if (garment === undefined) return yield* missingGarment(event)
           return {
             scanId: event.scanId,
@@ -116,7 +113,7 @@ export const startWorkers = (o: {
               error: `InvalidPayload: ${d.left.message.slice(0, 2000)}`
             })
         }
-        const results = yield* submit({ jobId, events, isFlowChild })
+        const results = yield* submit({ jobId, events })
         let persisted = 0
         for (let i = 0; i < events.length; i++) {
           const event = events[i] as P.ScanEvent

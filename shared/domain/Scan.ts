@@ -90,7 +90,6 @@ export const Subjects = {
 /** Queue task names (the routing table that maps each to a queue lives in the orchestrator). */
 export const Tasks = {
   persistScanEvent: "persist_scan_event",
-  fetchFacets: "fetch_facets",
   appendAuditEntry: "append_audit_entry",
   submitChainAnchor: "submit_chain_anchor",
   sendNotification: "send_notification"

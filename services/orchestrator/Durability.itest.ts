@@ -11,7 +11,7 @@ import pg from "pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { createTestDatabase, type TestDatabase, testConfig, uniqueId } from "../../shared/testing/TestDatabase.js"
 import { auditEntryJob, jobOptionsFor, persistScanJobs, TaskNames } from "./Routing.js"
-import { scanAuditItem } from "./Tasks.js"
+import { scanAuditItem } from "./scans/FollowUps.js"
 import { testSettings } from "./Settings.js"
 import {
   deleteRedisPrefix,

@@ -6,7 +6,7 @@ import { registerBeat } from "./Beat.js"
 import { EventSubjects } from "../../shared/events/ScanEventSubjects.js"
 import { pollDepth } from "./QueueStats.js"
 import { checkRedisRoles } from "./RedisRoles.js"
-import type { PersistBatch } from "./ScanBatcher.js"
+import type { PersistBatch } from "./scans/Batcher.js"
 import { OrchestratorSettings } from "./Settings.js"
 import type { QueueName } from "../../shared/layers/Queues.js"
 
@@ -63,7 +63,7 @@ export const orchestratorWorkers = (o: OrchestratorOptions = {}) =>
       const settings = yield* OrchestratorSettings
       if (settings.role === "beat") return
       const { startWorkers } = yield* Effect.promise(() => import("./Workers.js"))
-      const persist = o.persist ?? (yield* Effect.promise(() => import("./ScanBatcher.js"))).persistBatch
+      const persist = o.persist ?? (yield* Effect.promise(() => import("./scans/Batcher.js"))).persistBatch
       const workers = yield* startWorkers({ persist, ...(o.queues ? { queues: o.queues } : {}) })
       yield* Effect.logInfo(`orchestrator: ${workers.length} queue workers started`)
     })
@@ -78,7 +78,7 @@ export const orchestratorWorkers = (o: OrchestratorOptions = {}) =>
 export const preloadRoleModules = Effect.gen(function* () {
   const settings = yield* OrchestratorSettings
   if (settings.role === "beat") return
-  yield* Effect.promise(() => Promise.all([import("./Workers.js"), import("./ScanBatcher.js"), import("./Ports.js")]))
+  yield* Effect.promise(() => Promise.all([import("./Workers.js"), import("./scans/Batcher.js"), import("./Ports.js")]))
 }).pipe(Effect.provide(OrchestratorSettings.layer))
 
 /** The orchestrator process body, by ORCHESTRATOR_ROLE: `worker` runs the queue workers, `beat` registers the job schedulers, `all` does both. */

@@ -1,91 +1,25 @@
 import { SqlClient } from "@effect/sql"
-import { DateTime, Effect, Either, Option, Redacted, Schema } from "effect"
+import { Effect, Either, Option, Redacted, Schema } from "effect"
 import { utf8 } from "../../shared/audit/Bytes.js"
 import { sha256 } from "../../shared/audit/Sha256.js"
 import { AppConfig } from "../../shared/config/AppConfig.js"
-import type { ScanEvent } from "../../shared/domain/Scan.js"
 import { Queues } from "../../shared/layers/Queues.js"
-import type { Nats } from "../../shared/layers/Nats.js"
-import type { Redis } from "../../shared/layers/Redis.js"
+import type { Metrics } from "../../shared/telemetry/Metrics.js"
+import { crashPoint } from "./CrashPoints.js"
 import { dependencyFailed, InvalidPayload, TaskDependencyFailed, UnknownTask } from "./Errors.js"
 import * as P from "./Payloads.js"
 import { AuditPort, ChainPort } from "./Ports.js"
 import { jobOptionsFor, queueFor, safeJobId, type TaskName, TaskNames } from "./Routing.js"
+import type { ScanBatcher } from "./scans/Batcher.js"
+import { scanAuditEntry } from "./scans/FollowUps.js"
+import { persistScanJob } from "./scans/Job.js"
 import { OrchestratorSettings } from "./Settings.js"
-import { crashPoint } from "./CrashPoints.js"
+import { decode, type JobView, type TaskEnv } from "./TaskContext.js"
 import { deliver, openWebhookSecret, recordDelivery } from "./Webhooks.js"
-
-/** Everything a task may use; the orchestrator layer provides it once. */
-export type TaskEnv =
-  | SqlClient.SqlClient
-  | Queues
-  | Redis
-  | Nats
-  | AppConfig
-  | OrchestratorSettings
-  | AuditPort
-  | ChainPort
-
-/** What a handler sees of its BullMQ job. */
-export interface JobView {
-  readonly id: string
-  readonly name: string
-  readonly queue: string
-  readonly data: unknown
-}
-
-export const decode =
-  <A, I>(task: string, schema: Schema.Schema<A, I>) =>
-  (data: unknown) =>
-    Schema.decodeUnknown(schema)(data).pipe(
-      Effect.mapError((e) => new InvalidPayload({ task, message: e.message.slice(0, 2000) }))
-    )
 
 const dep = dependencyFailed
 
-export { safeJobId } from "./Routing.js"
-
 // ---- audit --------------------------------------------------------------------------------------
-
-/** The compact audit item of a scan (what the scans worker's follow-up job carries). */
-export const scanAuditItem = (e: ScanEvent, outcome: P.ScanAuditItem["outcome"]): P.ScanAuditItem => ({
-  scanId: e.scanId,
-  garmentId: e.garmentId,
-  scannerUserId: e.scannerUserId,
-  deviceId: e.deviceId,
-  intent: e.intent,
-  role: e.role,
-  regionCode: e.regionCode,
-  outcome,
-  policyVersion: e.decision.policyVersion,
-  timeMs: DateTime.toEpochMillis(e.scannedAt)
-})
-
-/** The audit entry of a scan (its payload's key order is part of the digest: keep it). */
-export const scanAuditEntry = (s: P.ScanAuditItem): P.AppendAuditEntry => ({
-  idempotencyKey: `scan-${s.scanId}`,
-  kind: "scan.recorded",
-  actor:
-    s.scannerUserId !== null
-      ? { _tag: "Person", subjectId: s.scannerUserId, id: s.scannerUserId }
-      : s.deviceId !== null
-        ? { _tag: "Public", id: `device:${s.deviceId}` }
-        : { _tag: "None" },
-  subject: { _tag: "Public", id: `garment:${s.garmentId}` },
-  payload: {
-    scanId: s.scanId,
-    garmentId: s.garmentId,
-    intent: s.intent,
-    role: s.role,
-    regionCode: s.regionCode,
-    outcome: s.outcome,
-    policyVersion: s.policyVersion
-  },
-  timeMs: s.timeMs
-})
-
-export const auditEntryForScan = (e: ScanEvent, outcome: P.ScanAuditItem["outcome"]): P.AppendAuditEntry =>
-  scanAuditEntry(scanAuditItem(e, outcome))
 
 /**
  * Appends each entry once per idempotency key, in order, in one group commit. The key goes into the append
@@ -204,21 +138,6 @@ const deliverWebhook = (job: JobView) =>
     return { delivered: true, status: outcome.right }
   })
 
-/** Intents whose scans the garment's owner is told about. */
-export const notifiedIntents: ReadonlySet<string> = new Set(["ownership_transfer", "authenticity_check"])
-
-export const scanNotification = (
-  s: { readonly scanId: string; readonly garmentId: string; readonly intent: string; readonly regionCode?: string },
-  ownerUserId: string | null,
-  brandId: string | null
-): P.SendNotification => ({
-  idempotencyKey: `scan-${s.scanId}`,
-  kind: `scan.${s.intent}`,
-  userId: ownerUserId,
-  brandId,
-  payload: { scanId: s.scanId, garmentId: s.garmentId, intent: s.intent, regionCode: s.regionCode ?? null }
-})
-
 // ---- maintenance (beat) -------------------------------------------------------------------------
 
 const cleanup = (job: JobView) =>
@@ -281,8 +200,12 @@ const checkpointAndAnchor = (job: JobView) =>
     return { anchored: true, treeSize: cp.value.treeSize }
   })
 
-/** Every task except persist_scan_event (batched by the scans worker, see ScanBatcher). */
+/** What a handler may use: the tasks' environment, the scans worker's batcher, the metrics. */
+export type HandlerEnv = TaskEnv | ScanBatcher | Metrics
+
+/** Every task's handler, by task name (the scan task's is the scan slice's, `scans/Job.ts`); the workers look jobs up here. */
 export const handlers = {
+  persist_scan_event: persistScanJob,
   append_audit_entry: appendAuditEntry,
   submit_chain_anchor: submitChainAnchor,
   send_notification: (job: JobView) =>
@@ -297,13 +220,14 @@ export const handlers = {
   verify_audit_integrity: verifyAuditIntegrity,
   sync_chain_confirmations: syncChain,
   checkpoint_and_anchor: checkpointAndAnchor
-} satisfies Record<Exclude<TaskName, "persist_scan_event">, (job: JobView) => Effect.Effect<unknown, unknown, unknown>>
+} satisfies Record<TaskName, (job: JobView) => Effect.Effect<unknown, unknown, HandlerEnv>>
 
-type HandledTask = keyof typeof handlers
-const isHandled = (name: string): name is HandledTask =>
-  name !== TaskNames.persistScanEvent && Object.hasOwn(handlers, name)
+const isHandled = (name: string): name is TaskName => Object.hasOwn(handlers, name)
 
-export const handlerFor = (name: string) => (isHandled(name) ? Option.some(handlers[name]) : Option.none())
+export const handlerFor = (
+  name: string
+): Option.Option<(job: JobView) => Effect.Effect<unknown, unknown, HandlerEnv>> =>
+  isHandled(name) ? Option.some(handlers[name]) : Option.none()
 
 export const unknownTask = (queue: string, task: string) =>
   new UnknownTask({ queue, task, message: `no handler for ${task} on ${queue}` })

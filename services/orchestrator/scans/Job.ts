@@ -1,0 +1,97 @@
+import { Effect, Either, Schema } from "effect"
+import { DeadLetterQueue, Queues } from "../../../shared/layers/Queues.js"
+import { Metrics } from "../../../shared/telemetry/Metrics.js"
+import { addDeadLetterFor } from "../DeadLetters.js"
+import { dependencyFailed, InvalidPayload } from "../Errors.js"
+import * as P from "../Payloads.js"
+import { safeJobId, TaskNames } from "../Routing.js"
+import { decode, type JobView } from "../TaskContext.js"
+import { ScanBatcher } from "./Batcher.js"
+
+const decodeScan = Schema.decodeUnknownEither(P.ScanEvent)
+const decodeEnvelope = Schema.decodeUnknownEither(P.ScanBatchEnvelope)
+
+const missingGarment = (event: P.ScanEvent) =>
+  new InvalidPayload({ task: TaskNames.persistScanEvent, message: `garment ${event.garmentId} does not exist` })
+
+const scanIdOf = (raw: unknown): string | undefined =>
+  typeof raw === "object" && raw !== null && "scanId" in raw && typeof raw.scanId === "string" && raw.scanId !== ""
+    ? raw.scanId
+    : undefined
+
+/**
+ * persist_scan_event: a bare ScanEvent (the earlier one-scan shape) or `{ scans: [...] }`, handed to the scans
+ * worker's batcher. A bare scan that is malformed or names an unknown garment fails its job unrecoverably
+ * (→ dead letters). In a batch, such a scan is dead-lettered on its own (as a one-scan persist job, replayable
+ * alone) and the job completes with the others persisted.
+ */
+export const persistScanJob = (job: JobView) =>
+  Effect.gen(function* () {
+    const batcher = yield* ScanBatcher
+    const jobId = job.id
+    const isBatch = typeof job.data === "object" && job.data !== null && "scans" in job.data
+    if (!isBatch) {
+      const event = yield* decode(TaskNames.persistScanEvent, P.ScanEvent)(job.data)
+      const [garment] = yield* batcher.submit({ jobId, events: [event] })
+      if (garment === undefined) return yield* missingGarment(event)
+      return {
+        scanId: event.scanId,
+        gtin: garment.gtin,
+        ownerUserId: garment.ownerUserId,
+        brandId: garment.brandId
+      }
+    }
+    const envelope = decodeEnvelope(job.data)
+    if (Either.isLeft(envelope))
+      return yield* new InvalidPayload({
+        task: TaskNames.persistScanEvent,
+        message: envelope.left.message.slice(0, 2000)
+      })
+    const scans = envelope.right.scans
+    // each scan on its own: a malformed one is dead-lettered alone, the others go on
+    const events: Array<P.ScanEvent> = []
+    const rejected: Array<{ readonly data: unknown; readonly jobId: string; readonly error: string }> = []
+    for (const raw of scans) {
+      const d = decodeScan(raw)
+      if (Either.isRight(d)) events.push(d.right)
+      else
+        rejected.push({
+          data: raw,
+          jobId: safeJobId("invalid", scanIdOf(raw) ?? `${jobId}-${rejected.length}`),
+          error: `InvalidPayload: ${d.left.message.slice(0, 2000)}`
+        })
+    }
+    const results = yield* batcher.submit({ jobId, events })
+    let persisted = 0
+    for (let i = 0; i < events.length; i++) {
+      const event = events[i] as P.ScanEvent
+      if (results[i] !== undefined) persisted++
+      else
+        rejected.push({
+          data: Schema.encodeSync(P.ScanEvent)(event),
+          jobId: event.scanId,
+          error: `InvalidPayload: ${missingGarment(event).message}`
+        })
+    }
+    if (rejected.length > 0) {
+      const dlq = yield* Effect.flatMap(Queues, (q) => q.queue(DeadLetterQueue)).pipe(Effect.orDie)
+      const { m } = yield* Metrics
+      for (const r of rejected) {
+        yield* Effect.tryPromise({
+          try: () =>
+            addDeadLetterFor(dlq, {
+              queue: job.queue,
+              name: TaskNames.persistScanEvent,
+              jobId: r.jobId,
+              data: r.data,
+              error: r.error,
+              attempts: job.attemptsMade + 1,
+              unrecoverable: true
+            }),
+          catch: dependencyFailed("dead-letter scan")
+        })
+        m.deadLettersTotal.inc({ queue: job.queue, task: TaskNames.persistScanEvent })
+      }
+    }
+    return { scans: scans.length, persisted, deadLettered: rejected.length }
+  })

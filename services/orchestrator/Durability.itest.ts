@@ -164,11 +164,11 @@ describe("orchestrator durability", () => {
         Schema.decodeUnknownSync(ScanEvent)(scanEvent(seed.garments[i % seed.garments.length]!))
       )
     )
-    // 9,000 scans as the gateway adds them (jobs of 50), 1,000 as bare one-scan jobs (the earlier shape)
+    // 9,000 scans as the gateway adds them (jobs of 50), 1,000 as one-scan jobs
     const batched = Array.from({ length: 180 }, (_, j) => events.slice(j * 50, (j + 1) * 50)).flatMap(persistScanJobs)
     const bare = events.slice(9_000).map((e) => ({
       name: TaskNames.persistScanEvent,
-      data: e,
+      data: { scans: [e] },
       opts: jobOptionsFor(TaskNames.persistScanEvent, { jobId: e.scanId })
     }))
     for (let i = 0; i < bare.length; i += 500)
@@ -207,7 +207,11 @@ describe("orchestrator durability", () => {
     await q.drain()
     const events = Array.from({ length: 20 }, (_, i) => scanEvent(seed.garments[i % seed.garments.length]!))
     const jobs = await q.addBulk(
-      events.map((e) => ({ name: TaskNames.persistScanEvent, data: e, opts: { jobId: `handback-${e.scanId}` } }))
+      events.map((e) => ({
+        name: TaskNames.persistScanEvent,
+        data: { scans: [e] },
+        opts: { jobId: `handback-${e.scanId}` }
+      }))
     )
     // a long linger: the worker holds every job, none is written yet
     const w = await startWorker({ QUEUES: "scans", SCAN_BATCH: "1000", SCAN_LINGER_MS: "1000", LOCK_MS: "30000" })
@@ -244,7 +248,11 @@ describe("orchestrator durability", () => {
           [keys]
         )
       ).rows as Array<{ idempotency_key: string; n: number }>
-    const job = await q.add(TaskNames.appendAuditEntry, { scans: items }, jobOptionsFor(TaskNames.appendAuditEntry))
+    const job = await q.add(
+      TaskNames.appendScanAuditEntries,
+      { scans: items },
+      jobOptionsFor(TaskNames.appendScanAuditEntries)
+    )
     const env = { QUEUES: "audit", AUDIT: "live", LOCK_MS: "3000", STALLED_MS: "1000" }
     const doomed = await startWorker({ ...env, TEST_CRASH_POINT: "after-audit-append" })
     const crashed = await Promise.race([

@@ -168,12 +168,12 @@ describe("orchestrator queues", () => {
   it("persists a scan exactly once when the same job is delivered twice", async () => {
     const q = await queue("scans")
     const event = scanEvent(seed.garments[0]!)
-    await q.add(TaskNames.persistScanEvent, event, { jobId: event.scanId, attempts: 5 })
+    await q.add(TaskNames.persistScanEvent, { scans: [event] }, { jobId: event.scanId, attempts: 5 })
     await waitFor("first delivery", async () => (await stateOf(q, event.scanId)) === "completed")
     // the same payload again (a redelivery after a crash), twice in one batch
     await q.addBulk([
-      { name: TaskNames.persistScanEvent, data: event, opts: { jobId: `${event.scanId}-again-1` } },
-      { name: TaskNames.persistScanEvent, data: event, opts: { jobId: `${event.scanId}-again-2` } }
+      { name: TaskNames.persistScanEvent, data: { scans: [event] }, opts: { jobId: `${event.scanId}-again-1` } },
+      { name: TaskNames.persistScanEvent, data: { scans: [event] }, opts: { jobId: `${event.scanId}-again-2` } }
     ])
     await waitFor("redeliveries", async () =>
       (await Promise.all([stateOf(q, `${event.scanId}-again-1`), stateOf(q, `${event.scanId}-again-2`)])).every(
@@ -212,11 +212,11 @@ describe("orchestrator queues", () => {
     const events = Array.from({ length: 10 }, () => scanEvent(seed.garments[1]!))
     const ids = events.map((e) => e.scanId)
     const single = events[3]!
-    // the same scans as two batch jobs and one bare job, all in flight together
+    // the same scans as two batch jobs and one one-scan job, all in flight together
     await q.addBulk([
       { name: TaskNames.persistScanEvent, data: { scans: events }, opts: { jobId: `dup-a-${ids[0]}` } },
       { name: TaskNames.persistScanEvent, data: { scans: events }, opts: { jobId: `dup-b-${ids[0]}` } },
-      { name: TaskNames.persistScanEvent, data: single, opts: { jobId: single.scanId } }
+      { name: TaskNames.persistScanEvent, data: { scans: [single] }, opts: { jobId: single.scanId } }
     ])
     await waitFor("all three complete", async () =>
       (await Promise.all([`dup-a-${ids[0]}`, `dup-b-${ids[0]}`, single.scanId].map((id) => stateOf(q, id)))).every(
@@ -263,9 +263,10 @@ describe("orchestrator queues", () => {
     const missing = letters.find((l) => l.jobId === unknownGarment.scanId)
     expect(missing).toMatchObject({ queue: "scans", name: TaskNames.persistScanEvent, unrecoverable: true })
     expect(missing?.error).toMatch(/does not exist/)
-    expect(missing?.data).toMatchObject({ scanId: unknownGarment.scanId })
+    // each letter is a one-scan persist job, replayable as it is
+    expect(missing?.data).toMatchObject({ scans: [{ scanId: unknownGarment.scanId }] })
     const bad = letters.find((l) => l.jobId === `invalid-${malformed.scanId}`)
-    expect(bad).toMatchObject({ unrecoverable: true, data: malformed })
+    expect(bad).toMatchObject({ unrecoverable: true, data: { scans: [malformed] } })
     expect(bad?.error).toMatch(/InvalidPayload.*region/s)
   })
 

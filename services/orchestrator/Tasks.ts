@@ -46,14 +46,19 @@ const appendAuditEntries = (entries: ReadonlyArray<P.AppendAuditEntry>) =>
     return { indexes: appended.map((a) => a.index), duplicates: appended.filter((a) => !a.fresh).length }
   })
 
-/** One entry (`{ idempotencyKey, ... }`), a batch (`{ entries: [...] }`) or the scans worker's follow-up (`{ scans: [...] }`, compact). */
+/** One entry (policy versions, jurisdiction changes, …), appended once by its key. */
 const appendAuditEntry = (job: JobView) =>
   Effect.gen(function* () {
-    const p = yield* decode(TaskNames.appendAuditEntry, P.AuditJob)(job.data)
-    if ("entries" in p) return yield* appendAuditEntries(p.entries)
-    if ("scans" in p) return yield* appendAuditEntries(p.scans.map(scanAuditEntry))
+    const p = yield* decode(TaskNames.appendAuditEntry, P.AppendAuditEntry)(job.data)
     const r = yield* appendAuditEntries([p])
     return { index: r.indexes[0] ?? -1, duplicate: r.duplicates > 0 }
+  })
+
+/** The scans worker's follow-up: every scan's entry, built from its compact item (`scanAuditEntry`). */
+const appendScanAuditEntries = (job: JobView) =>
+  Effect.gen(function* () {
+    const p = yield* decode(TaskNames.appendScanAuditEntries, P.AppendScanAuditEntries)(job.data)
+    return yield* appendAuditEntries(p.scans.map(scanAuditEntry))
   })
 
 // ---- notifications ------------------------------------------------------------------------------
@@ -208,10 +213,10 @@ export const handlers = {
   persist_scan_event: persistScanJob,
   append_audit_entry: appendAuditEntry,
   submit_chain_anchor: submitChainAnchor,
+  append_scan_audit_entries: appendScanAuditEntries,
   send_notification: (job: JobView) =>
     Effect.gen(function* () {
-      const p = yield* decode(TaskNames.sendNotification, P.NotificationJob)(job.data)
-      if (!("notifications" in p)) return yield* sendNotification(p)
+      const p = yield* decode(TaskNames.sendNotification, P.SendNotifications)(job.data)
       const sent = yield* Effect.forEach(p.notifications, sendNotification)
       return { stored: sent.filter((r) => r.stored).length, webhooks: sent.reduce((n, r) => n + r.webhooks, 0) }
     }),

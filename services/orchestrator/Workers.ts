@@ -4,6 +4,7 @@ import { DeadLetterQueue, type QueueName, QueueNames, Queues } from "../../share
 import { Metrics } from "../../shared/telemetry/Metrics.js"
 import { parseTraceparent } from "../../shared/telemetry/TraceContext.js"
 import { jobTraceparent } from "../../shared/layers/Queues.js"
+import { isRecord } from "../../shared/Guards.js"
 import { addDeadLetter } from "./DeadLetters.js"
 import { JobHandedBack, TaskDependencyFailed, unrecoverableTags } from "./Errors.js"
 import { backoffStrategy } from "./Routing.js"
@@ -60,15 +61,11 @@ export const startWorkers = (o: {
         onSome: (h) => Effect.provideService(h(view(job, queue)), ScanBatcher, batcher)
       })
 
-    // a batch of scans continues its first scan's trace
-    const payloadTraceparent = (data: unknown): string | undefined =>
-      typeof data !== "object" || data === null
-        ? undefined
-        : "traceparent" in data && typeof data.traceparent === "string"
-          ? data.traceparent
-          : "scans" in data && Array.isArray(data.scans)
-            ? payloadTraceparent(data.scans[0])
-            : undefined
+    // a scan job continues its first scan's trace
+    const payloadTraceparent = (data: unknown): string | undefined => {
+      const first: unknown = isRecord(data) && Array.isArray(data.scans) ? data.scans[0] : undefined
+      return isRecord(first) && typeof first.traceparent === "string" ? first.traceparent : undefined
+    }
     const processor = (queue: QueueName) => async (job: Job, token?: string) => {
       const t0 = performance.now()
       // every job runs in a span continuing the producer's trace (BullMQ's telemetry slot; a scan event

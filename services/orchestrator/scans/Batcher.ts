@@ -116,7 +116,7 @@ export const persistBatch = (groups: ReadonlyArray<BatchGroup>) =>
       entries,
       notes
     )
-    const auditQueue = yield* queues.queue(queueFor(TaskNames.appendAuditEntry)).pipe(Effect.orDie)
+    const auditQueue = yield* queues.queue(queueFor(TaskNames.appendScanAuditEntries)).pipe(Effect.orDie)
     const noteQueue = yield* queues.queue(queueFor(TaskNames.sendNotification)).pipe(Effect.orDie)
     const enqueueAll = Effect.tryPromise({
       try: () =>

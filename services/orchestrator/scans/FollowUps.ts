@@ -90,9 +90,9 @@ export const followUpJobs = (
       entries.length === 0
         ? []
         : chunks(entries).map((part, i) => ({
-            name: TaskNames.appendAuditEntry,
+            name: TaskNames.appendScanAuditEntries,
             data: { scans: part },
-            opts: jobOptionsFor(TaskNames.appendAuditEntry, {
+            opts: jobOptionsFor(TaskNames.appendScanAuditEntries, {
               jobId: safeJobId("audit", ...key, ...(i > 0 ? [`${i}`] : []))
             })
           })),

@@ -9,7 +9,6 @@ import { decode, type JobView } from "../TaskContext.js"
 import { ScanBatcher } from "./Batcher.js"
 
 const decodeScan = Schema.decodeUnknownEither(P.ScanEvent)
-const decodeEnvelope = Schema.decodeUnknownEither(P.ScanBatchEnvelope)
 
 const missingGarment = (event: P.ScanEvent) =>
   new InvalidPayload({ task: TaskNames.persistScanEvent, message: `garment ${event.garmentId} does not exist` })
@@ -20,34 +19,17 @@ const scanIdOf = (raw: unknown): string | undefined =>
     : undefined
 
 /**
- * persist_scan_event: a bare ScanEvent (the earlier one-scan shape) or `{ scans: [...] }`, handed to the scans
- * worker's batcher. A bare scan that is malformed or names an unknown garment fails its job unrecoverably
- * (→ dead letters). In a batch, such a scan is dead-lettered on its own (as a one-scan persist job, replayable
- * alone) and the job completes with the others persisted.
+ * persist_scan_event: `{ scans: [...] }` (the one shape; `persistScanJobs` builds it), handed to the scans worker's
+ * batcher. An invalid envelope (not an array, empty, more than MaxScansPerJob) fails the job unrecoverably
+ * (→ dead letters). A scan that is malformed or names an unknown garment is dead-lettered on its own, as a
+ * one-scan persist job (replayable alone), and the job completes with the others persisted.
  */
 export const persistScanJob = (job: JobView) =>
   Effect.gen(function* () {
     const batcher = yield* ScanBatcher
     const jobId = job.id
-    const isBatch = typeof job.data === "object" && job.data !== null && "scans" in job.data
-    if (!isBatch) {
-      const event = yield* decode(TaskNames.persistScanEvent, P.ScanEvent)(job.data)
-      const [garment] = yield* batcher.submit({ jobId, events: [event] })
-      if (garment === undefined) return yield* missingGarment(event)
-      return {
-        scanId: event.scanId,
-        gtin: garment.gtin,
-        ownerUserId: garment.ownerUserId,
-        brandId: garment.brandId
-      }
-    }
-    const envelope = decodeEnvelope(job.data)
-    if (Either.isLeft(envelope))
-      return yield* new InvalidPayload({
-        task: TaskNames.persistScanEvent,
-        message: envelope.left.message.slice(0, 2000)
-      })
-    const scans = envelope.right.scans
+    const envelope = yield* decode(TaskNames.persistScanEvent, P.ScanBatchEnvelope)(job.data)
+    const scans = envelope.scans
     // each scan on its own: a malformed one is dead-lettered alone, the others go on
     const events: Array<P.ScanEvent> = []
     const rejected: Array<{ readonly data: unknown; readonly jobId: string; readonly error: string }> = []
@@ -56,7 +38,7 @@ export const persistScanJob = (job: JobView) =>
       if (Either.isRight(d)) events.push(d.right)
       else
         rejected.push({
-          data: raw,
+          data: { scans: [raw] },
           jobId: safeJobId("invalid", scanIdOf(raw) ?? `${jobId}-${rejected.length}`),
           error: `InvalidPayload: ${d.left.message.slice(0, 2000)}`
         })
@@ -68,7 +50,7 @@ export const persistScanJob = (job: JobView) =>
       if (results[i] !== undefined) persisted++
       else
         rejected.push({
-          data: Schema.encodeSync(P.ScanEvent)(event),
+          data: { scans: [Schema.encodeSync(P.ScanEvent)(event)] },
           jobId: event.scanId,
           error: `InvalidPayload: ${missingGarment(event).message}`
         })

@@ -24,7 +24,7 @@ import { type ServiceName, ServiceNames } from "../shared/ServiceCatalog.js"
  * - `Http.ts`: the service's handlers and server, for the process entry and for the gateway, which serves
  *   identity's, policy's, knowledge's and compliance's public groups in-process;
  * - `Keys.ts`: the Redis keys a service owns that others bump to invalidate its caches.
- * identity's `Authenticate.ts` (who the caller is, until the auth middleware replaces it) and `Handlers.ts`
+ * identity's `Authenticate.ts` (`requireRole`: what a signed-in caller's role allows) and `Handlers.ts`
  * (its groups' handlers, which the gateway serves) are on its surface too.
  */
 const Surface: Readonly<Record<ServiceName, ReadonlyArray<string>>> = {

@@ -54,6 +54,24 @@ export const orchestratorCommon = Layer.scopedDiscard(
 )
 
 /**
+ * A worker role's modules, listed once: the workers (with the tasks and the scan slice), the batch writer and the
+ * live ports (they load the audit log and the Cardano SDK). Imported only by a worker role, never by the beat.
+ */
+const workerModules = async () => {
+  const [workers, batcher, ports] = await Promise.all([
+    import("./Workers.js"),
+    import("./scans/Batcher.js"),
+    import("./Ports.js")
+  ])
+  return {
+    startWorkers: workers.startWorkers,
+    persistBatch: batcher.persistBatch,
+    AuditPortLive: ports.AuditPortLive,
+    ChainPortLive: ports.ChainPortLive
+  }
+}
+
+/**
  * The queue workers (roles `worker` and `all`; nothing for `beat`). Their modules are imported here, when a
  * worker role starts, so the beat process never loads them. They stop with the layer's scope (drained first).
  */
@@ -62,8 +80,8 @@ export const orchestratorWorkers = (o: OrchestratorOptions = {}) =>
     Effect.gen(function* () {
       const settings = yield* OrchestratorSettings
       if (settings.role === "beat") return
-      const { startWorkers } = yield* Effect.promise(() => import("./Workers.js"))
-      const persist = o.persist ?? (yield* Effect.promise(() => import("./scans/Batcher.js"))).persistBatch
+      const { startWorkers, persistBatch } = yield* Effect.promise(workerModules)
+      const persist = o.persist ?? persistBatch
       const workers = yield* startWorkers({ persist, ...(o.queues ? { queues: o.queues } : {}) })
       yield* Effect.logInfo(`orchestrator: ${workers.length} queue workers started`)
     })
@@ -78,7 +96,7 @@ export const orchestratorWorkers = (o: OrchestratorOptions = {}) =>
 export const preloadRoleModules = Effect.gen(function* () {
   const settings = yield* OrchestratorSettings
   if (settings.role === "beat") return
-  yield* Effect.promise(() => Promise.all([import("./Workers.js"), import("./scans/Batcher.js"), import("./Ports.js")]))
+  yield* Effect.promise(workerModules)
 }).pipe(Effect.provide(OrchestratorSettings.layer))
 
 /** The orchestrator process body, by ORCHESTRATOR_ROLE: `worker` runs the queue workers, `beat` registers the job schedulers, `all` does both. */
@@ -94,7 +112,7 @@ export const OrchestratorLive = Layer.merge(
     Effect.gen(function* () {
       const settings = yield* OrchestratorSettings
       if (settings.role === "beat") return Layer.empty
-      const { AuditPortLive, ChainPortLive } = yield* Effect.promise(() => import("./Ports.js"))
+      const { AuditPortLive, ChainPortLive } = yield* Effect.promise(workerModules)
       return orchestratorWorkers().pipe(Layer.provide(Layer.mergeAll(AuditPortLive, ChainPortLive)))
     })
   )

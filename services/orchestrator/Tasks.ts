@@ -212,8 +212,8 @@ export type HandlerEnv = TaskEnv | ScanBatcher | Metrics
 export const handlers = {
   persist_scan_event: persistScanJob,
   append_audit_entry: appendAuditEntry,
-  submit_chain_anchor: submitChainAnchor,
   append_scan_audit_entries: appendScanAuditEntries,
+  submit_chain_anchor: submitChainAnchor,
   send_notification: (job: JobView) =>
     Effect.gen(function* () {
       const p = yield* decode(TaskNames.sendNotification, P.SendNotifications)(job.data)

@@ -12,13 +12,14 @@ import { followUpJobs, notifiedIntents, scanAuditItem, scanNotification } from "
 import { outcomeOf, persistScans, type ScanGarment, type ScanRecorded, type ScanRow, scanRow } from "./Store.js"
 
 /**
- * The scans worker's batch collector. Each persist_scan_event job (one scan, or a batch the gateway
- * collected) hands its decoded scans here as one group and waits; the first group starts a batch,
+ * The scans worker's batch collector. Each persist_scan_event job (the scans the gateway collected in
+ * one turn) hands its decoded scans here as one group and waits; the first group starts a batch,
  * groups arriving within `lingerMs` join it (up to `maxBatch` scans), and the batch is written with
  * ONE multi-row INSERT. Then every scan is published on NATS (`Nats-Msg-Id` = scan id, so JetStream
  * drops a redelivered duplicate; all publishes of the batch are in flight together) and the batch's
- * follow-ups (audit entries, owner notifications) are added as batch jobs, in one addBulk. Only then do the jobs complete, so a crash at any point leaves the jobs active → stalled →
- * retried, and the INSERT's ON CONFLICT keeps exactly one row per scan.
+ * follow-ups (audit entries, owner notifications) are added as batch jobs, in one addBulk. Only then
+ * do the jobs complete, so a crash at any point leaves the jobs active → stalled → retried, and the
+ * INSERT's ON CONFLICT keeps exactly one row per scan.
  */
 export interface BatchGroup {
   /** the persist job's id: names its follow-up jobs, so a retried job adds the same ones */

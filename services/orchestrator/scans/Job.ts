@@ -1,4 +1,5 @@
 import { Effect, Either, Schema } from "effect"
+import { isRecord } from "../../../shared/Guards.js"
 import { DeadLetterQueue, Queues } from "../../../shared/layers/Queues.js"
 import { Metrics } from "../../../shared/telemetry/Metrics.js"
 import { addDeadLetterFor } from "../DeadLetters.js"
@@ -14,9 +15,7 @@ const missingGarment = (event: P.ScanEvent) =>
   new InvalidPayload({ task: TaskNames.persistScanEvent, message: `garment ${event.garmentId} does not exist` })
 
 const scanIdOf = (raw: unknown): string | undefined =>
-  typeof raw === "object" && raw !== null && "scanId" in raw && typeof raw.scanId === "string" && raw.scanId !== ""
-    ? raw.scanId
-    : undefined
+  isRecord(raw) && typeof raw.scanId === "string" && raw.scanId !== "" ? raw.scanId : undefined
 
 /**
  * persist_scan_event: `{ scans: [...] }` (the one shape; `persistScanJobs` builds it), handed to the scans worker's

@@ -6,7 +6,7 @@
  * is the whole task per scan (INSERT, acked scan.recorded publish, audit follow-up enqueue).
  * Batched = jobs as the gateway adds them (`persistScanJobs`: one job per event-loop turn, here
  * BENCH_SCANS_PER_JOB scans each), up to BENCH_BATCH_SIZE scans per INSERT, BENCH_SCANS_CONCURRENCY
- * batches in flight. Unbatched = one bare scan per job, batch size 1, 64 jobs in flight.
+ * batches in flight. Unbatched = one scan per job, batch size 1, 64 jobs in flight.
  * BENCH_WORKERS > 1 adds worker processes (as orchestrator replicas), the same in both phases.
  * Also printed: CPU seconds per process during the phase ("bench" = the worker processes; this
  * machine is shared: "other" is load that is not this benchmark or its servers).
@@ -95,18 +95,11 @@ const streamMessages = async (streamPrefix: string) => {
   return n
 }
 
-/** audit entries queued as follow-ups (one-entry jobs, batch jobs of entries or of compact scan items) */
+/** audit entries queued as follow-ups (append_scan_audit_entries jobs of compact scan items) */
 const auditEntries = async (q: Queue) => {
   let n = 0
   for (const j of await q.getJobs(["waiting", "prioritized", "delayed"]))
-    n +=
-      typeof j.data !== "object" || j.data === null
-        ? 1
-        : Array.isArray(j.data.entries)
-          ? j.data.entries.length
-          : Array.isArray(j.data.scans)
-            ? j.data.scans.length
-            : 1
+    n += j.name === "append_scan_audit_entries" && Array.isArray(j.data?.scans) ? j.data.scans.length : 0
   return n
 }
 
@@ -160,7 +153,11 @@ const phase = async (label: string, n: number, batch: number, concurrency: numbe
       ? Array.from({ length: Math.ceil(n / perJob) }, (_, j) => events.slice(j * perJob, (j + 1) * perJob)).flatMap(
           persistScanJobs
         )
-      : events.map((e) => ({ name: "persist_scan_event", data: e, opts: { jobId: e.scanId, attempts: 5 } }))
+      : events.map((e) => ({
+          name: "persist_scan_event",
+          data: { scans: [e] },
+          opts: { jobId: e.scanId, attempts: 5 }
+        }))
   // extra worker processes start (and connect) before the jobs are there
   const children: Array<ChildProcess> = []
   for (let w = 1; w < WORKERS; w++)

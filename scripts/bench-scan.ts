@@ -121,7 +121,7 @@ const startGatewayProcess = async (h: Awaited<ReturnType<typeof makeHarness>>, o
   throw new Error(`gateway process not ready after 30 s: ${output}`)
 }
 
-/** every scan inside the queued persist_scan_event jobs (batches, or bare one-scan jobs) */
+/** every scan inside the queued persist_scan_event jobs (`{ scans: [...] }`) */
 const queuedScans = async (q: Queue) => {
   const ids = new Set<string>()
   let scans = 0
@@ -132,7 +132,7 @@ const queuedScans = async (q: Queue) => {
       jobs++
       const data: unknown = job.data
       const batch =
-        typeof data === "object" && data !== null && "scans" in data && Array.isArray(data.scans) ? data.scans : [data]
+        typeof data === "object" && data !== null && "scans" in data && Array.isArray(data.scans) ? data.scans : []
       for (const s of batch) {
         scans++
         if (typeof s === "object" && s !== null && "scanId" in s) ids.add(String(s.scanId))

@@ -24,7 +24,7 @@ import { type ServiceName, ServiceNames } from "../shared/ServiceCatalog.js"
  * - `Http.ts`: the service's handlers and server, for the process entry and for the gateway, which serves
  *   identity's, policy's, knowledge's and compliance's public groups in-process;
  * - `Keys.ts`: the Redis keys a service owns that others bump to invalidate its caches.
- * identity's `Authenticate.ts` (who the caller is, until the auth middleware replaces it) and `Handlers.ts`
+ * identity's `Authenticate.ts` (`requireRole`: what a signed-in caller's role allows) and `Handlers.ts`
  * (its groups' handlers, which the gateway serves) are on its surface too.
  */
 const Surface: Readonly<Record<ServiceName, ReadonlyArray<string>>> = {
@@ -32,7 +32,7 @@ const Surface: Readonly<Record<ServiceName, ReadonlyArray<string>>> = {
   brain: ["Api.ts", "Client.ts", "Http.ts"],
   policy: ["Api.ts", "Client.ts", "Port.ts", "Http.ts", "Keys.ts"],
   identity: ["Api.ts", "Port.ts", "Http.ts", "Authenticate.ts", "Handlers.ts"],
-  knowledge: ["Api.ts", "Client.ts", "Port.ts", "Http.ts", "Keys.ts"],
+  knowledge: ["Api.ts", "Client.ts", "Http.ts", "Keys.ts"],
   compliance: ["Api.ts", "Port.ts", "Http.ts"],
   chain: ["Api.ts", "Port.ts", "Http.ts"],
   agentic: ["Api.ts", "Http.ts"],
@@ -120,7 +120,7 @@ describe("service boundaries", () => {
       "services/gateway/Scans.ts: imports ../policy/Rules.js, an internal of policy (its surface: Api.ts, Client.ts, Port.ts, Http.ts, Keys.ts)",
       "services/agentic/Consumer.ts: imports ../chain/Anchoring.js, an internal of chain (its surface: Api.ts, Port.ts, Http.ts)",
       "shared/http/Server.ts: imports ../../services/gateway/Api.js (shared/ imports no service)",
-      "services/policy/Policy.ts: imports ../knowledge/testing/Seed.js, an internal of knowledge (its surface: Api.ts, Client.ts, Port.ts, Http.ts, Keys.ts)"
+      "services/policy/Policy.ts: imports ../knowledge/testing/Seed.js, an internal of knowledge (its surface: Api.ts, Client.ts, Http.ts, Keys.ts)"
     ])
     // the surface itself, a service's own internals and a test's use of another service's testing/ pass
     expect(

@@ -189,6 +189,7 @@ describe("each service alone loads only what it uses", () => {
       "/node_modules/@cardano-sdk/core",
       "/services/orchestrator/Workers.ts",
       "/services/orchestrator/Tasks.ts",
+      "/services/orchestrator/scans/",
       "/services/orchestrator/Ports.ts",
       "/services/compliance/AuditLog.ts"
     ])

@@ -57,8 +57,11 @@ export const gatewayWith = <E, R>(calls: Layer.Layer<BrainClient | PolicyClient 
         Layer.provide(Escalations.Default),
         Layer.provide(AuthenticationLive)
       ),
-      HttpApiBuilder.group(GatewayApi, "webhooks", webhooksHandlers).pipe(Layer.provide(WebhookSubscriptions.Default)),
-      HttpApiBuilder.group(GatewayApi, "ops", opsHandlers),
+      HttpApiBuilder.group(GatewayApi, "webhooks", webhooksHandlers).pipe(
+        Layer.provide(WebhookSubscriptions.Default),
+        Layer.provide(AuthenticationLive)
+      ),
+      HttpApiBuilder.group(GatewayApi, "ops", opsHandlers).pipe(Layer.provide(AuthenticationLive)),
       HttpApiBuilder.group(GatewayApi, "consents", consentsHandlers).pipe(
         Layer.provide(AuthenticationLive),
         Layer.provide(PolicyServicesLive)

@@ -1,4 +1,3 @@
-import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import { Effect } from "effect"
 import { requirePrincipal } from "../../shared/auth/Authenticate.js"
 import { Forbidden, type Principal, type Tokens, type Unauthorized } from "../../shared/auth/Tokens.js"
@@ -10,15 +9,6 @@ export const authenticate = (
   authorizationHeader: string | undefined
 ): Effect.Effect<Principal, Unauthorized, Tokens | Redis> =>
   requirePrincipal(authorizationHeader).pipe(Effect.withSpan("Identity.authenticate"))
-
-/**
- * The caller of the current HTTP request; fails with 401 when there is none. Groups declare
- * `Authentication` (shared/auth/Middleware.ts) instead; this remains for the orchestrator's ops and
- * webhooks groups until they do.
- */
-export const currentPrincipal = Effect.flatMap(HttpServerRequest.HttpServerRequest, (req) =>
-  authenticate(req.headers.authorization)
-)
 
 export const requireRole = (
   principal: Principal,

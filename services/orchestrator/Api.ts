@@ -4,6 +4,7 @@ import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as OpenApi from "@effect/platform/OpenApi"
 import { Schema } from "effect"
+import { Authentication } from "../../shared/auth/Middleware.js"
 import { Forbidden, Unauthorized } from "../../shared/auth/Tokens.js"
 import { Intent } from "../../shared/domain/Scan.js"
 import { HealthApi, HealthReport } from "../../shared/http/Health.js"
@@ -107,6 +108,7 @@ export const WebhooksApi = HttpApiGroup.make("webhooks")
       .addSuccess(Schema.Struct({ deliveries: Schema.Array(WebhookDelivery) }))
   )
   .addError(WebhookNotFound)
+  .middleware(Authentication)
   .addError(Unauthorized)
   .addError(Forbidden)
   .annotate(OpenApi.Description, "a brand's webhook subscriptions: create, change, rotate the secret, deliveries")
@@ -172,6 +174,7 @@ export const OpsApi = HttpApiGroup.make("ops")
       .addError(DeadLetterNotFound)
   )
   .addError(OpsUnavailable)
+  .middleware(Authentication)
   .addError(Unauthorized)
   .addError(Forbidden)
   .annotate(OpenApi.Description, "for admins (SRE): every service's health, queue depths, dead letters and replay")

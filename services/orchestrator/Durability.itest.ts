@@ -10,8 +10,8 @@ import { Redis as IORedis } from "ioredis"
 import pg from "pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { createTestDatabase, type TestDatabase, testConfig, uniqueId } from "../../shared/testing/TestDatabase.js"
-import { jobOptionsFor, persistScanJobs, TaskNames } from "./Routing.js"
-import { scanAuditItem } from "./Tasks.js"
+import { auditEntryJob, jobOptionsFor, persistScanJobs, TaskNames } from "./Routing.js"
+import { scanAuditItem } from "./scans/FollowUps.js"
 import { testSettings } from "./Settings.js"
 import {
   deleteRedisPrefix,
@@ -129,13 +129,22 @@ describe("orchestrator durability", () => {
   })
 
   it("drains on SIGTERM: the in-flight job finishes, no new job is taken", async () => {
-    const q = queue("default")
-    await q.drain()
-    const w = await startWorker({ QUEUES: "default", WARM_DELAY_MS: "1500" })
+    const q = queue("audit")
+    // what the scheduler test above left (its last delayed integrity run) is not this worker's to take
+    await q.obliterate({ force: true })
+    const w = await startWorker({ QUEUES: "audit", AUDIT_CONCURRENCY: "1", AUDIT_DELAY_MS: "1500" })
     const jobs = await Promise.all(
-      [0, 1, 2].map((i) =>
-        q.add(TaskNames.fetchFacets, { garmentId: seed.garments[i]! }, jobOptionsFor(TaskNames.fetchFacets))
-      )
+      [0, 1, 2].map((i) => {
+        const job = auditEntryJob({
+          idempotencyKey: `drain-${i}-${seed.garments[i]!}`,
+          kind: "test.drain",
+          actor: { _tag: "None" },
+          subject: { _tag: "Public", id: `garment:${seed.garments[i]!}` },
+          payload: { i },
+          timeMs: Date.now()
+        })
+        return q.add(job.name, job.data, job.opts)
+      })
     )
     await waitFor("first job active", async () => (await jobs[0]!.getState()) === "active")
     w.child.kill("SIGTERM")
@@ -143,8 +152,8 @@ describe("orchestrator durability", () => {
     expect(code).toBe(0)
     expect(await jobs[0]!.getState()).toBe("completed")
     const rest = await Promise.all(jobs.slice(1).map((j) => j.getState()))
-    // fetch_facets carries a priority, so untaken jobs wait in the prioritized set
-    expect(rest).toEqual(["prioritized", "prioritized"])
+    // append_audit_entry carries no priority, so untaken jobs wait in the wait list
+    expect(rest).toEqual(["waiting", "waiting"])
   })
 
   it("loses nothing when the worker is SIGKILLed twice mid-batch: exactly 10,000 rows and 10,000 publishes", async () => {
@@ -155,11 +164,11 @@ describe("orchestrator durability", () => {
         Schema.decodeUnknownSync(ScanEvent)(scanEvent(seed.garments[i % seed.garments.length]!))
       )
     )
-    // 9,000 scans as the gateway adds them (jobs of 50), 1,000 as bare one-scan jobs (the earlier shape)
+    // 9,000 scans as the gateway adds them (jobs of 50), 1,000 as one-scan jobs
     const batched = Array.from({ length: 180 }, (_, j) => events.slice(j * 50, (j + 1) * 50)).flatMap(persistScanJobs)
     const bare = events.slice(9_000).map((e) => ({
       name: TaskNames.persistScanEvent,
-      data: e,
+      data: { scans: [e] },
       opts: jobOptionsFor(TaskNames.persistScanEvent, { jobId: e.scanId })
     }))
     for (let i = 0; i < bare.length; i += 500)
@@ -198,7 +207,11 @@ describe("orchestrator durability", () => {
     await q.drain()
     const events = Array.from({ length: 20 }, (_, i) => scanEvent(seed.garments[i % seed.garments.length]!))
     const jobs = await q.addBulk(
-      events.map((e) => ({ name: TaskNames.persistScanEvent, data: e, opts: { jobId: `handback-${e.scanId}` } }))
+      events.map((e) => ({
+        name: TaskNames.persistScanEvent,
+        data: { scans: [e] },
+        opts: { jobId: `handback-${e.scanId}` }
+      }))
     )
     // a long linger: the worker holds every job, none is written yet
     const w = await startWorker({ QUEUES: "scans", SCAN_BATCH: "1000", SCAN_LINGER_MS: "1000", LOCK_MS: "30000" })
@@ -235,7 +248,11 @@ describe("orchestrator durability", () => {
           [keys]
         )
       ).rows as Array<{ idempotency_key: string; n: number }>
-    const job = await q.add(TaskNames.appendAuditEntry, { scans: items }, jobOptionsFor(TaskNames.appendAuditEntry))
+    const job = await q.add(
+      TaskNames.appendScanAuditEntries,
+      { scans: items },
+      jobOptionsFor(TaskNames.appendScanAuditEntries)
+    )
     const env = { QUEUES: "audit", AUDIT: "live", LOCK_MS: "3000", STALLED_MS: "1000" }
     const doomed = await startWorker({ ...env, TEST_CRASH_POINT: "after-audit-append" })
     const crashed = await Promise.race([

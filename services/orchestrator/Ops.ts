@@ -1,11 +1,11 @@
 import { Effect, Schema } from "effect"
 import type { GroupHandlers } from "../../shared/http/GroupHandlers.js"
+import { CurrentPrincipal } from "../../shared/auth/Middleware.js"
 import { Forbidden, type Principal } from "../../shared/auth/Tokens.js"
 import { AppConfig, callUrl } from "../../shared/config/AppConfig.js"
 import { HealthReport } from "../../shared/http/Health.js"
 import { Queues } from "../../shared/layers/Queues.js"
 import { HealthPaths, ServiceNames } from "../../shared/ServiceCatalog.js"
-import { currentPrincipal } from "../identity/Authenticate.js"
 import { DeadLetterNotFound, type OpsApi, OpsUnavailable } from "./Api.js"
 import { listDeadLetters, replayDeadLetter } from "./DeadLetters.js"
 import { queueTable } from "./QueueStats.js"
@@ -13,7 +13,7 @@ import { queueTable } from "./QueueStats.js"
 const HEALTH_TIMEOUT_MS = 3000
 const decodeReport = Schema.decodeUnknownEither(HealthReport)
 
-const admin = Effect.flatMap(currentPrincipal, (p: Principal) =>
+const admin = Effect.flatMap(CurrentPrincipal, (p: Principal) =>
   p.role === "admin" ? Effect.succeed(p) : Effect.fail(new Forbidden({ message: "operations are for admins" }))
 )
 const unavailable = (e: { readonly message: string }) => new OpsUnavailable({ message: e.message })

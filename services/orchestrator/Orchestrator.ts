@@ -6,7 +6,7 @@ import { registerBeat } from "./Beat.js"
 import { EventSubjects } from "../../shared/events/ScanEventSubjects.js"
 import { pollDepth } from "./QueueStats.js"
 import { checkRedisRoles } from "./RedisRoles.js"
-import type { PersistBatch } from "./ScanBatcher.js"
+import type { PersistBatch } from "./scans/Batcher.js"
 import { OrchestratorSettings } from "./Settings.js"
 import type { QueueName } from "../../shared/layers/Queues.js"
 
@@ -54,6 +54,24 @@ export const orchestratorCommon = Layer.scopedDiscard(
 )
 
 /**
+ * A worker role's modules, listed once: the workers (with the tasks and the scan slice), the batch writer and the
+ * live ports (they load the audit log and the Cardano SDK). Imported only by a worker role, never by the beat.
+ */
+const workerModules = async () => {
+  const [workers, batcher, ports] = await Promise.all([
+    import("./Workers.js"),
+    import("./scans/Batcher.js"),
+    import("./Ports.js")
+  ])
+  return {
+    startWorkers: workers.startWorkers,
+    persistBatch: batcher.persistBatch,
+    AuditPortLive: ports.AuditPortLive,
+    ChainPortLive: ports.ChainPortLive
+  }
+}
+
+/**
  * The queue workers (roles `worker` and `all`; nothing for `beat`). Their modules are imported here, when a
  * worker role starts, so the beat process never loads them. They stop with the layer's scope (drained first).
  */
@@ -62,8 +80,8 @@ export const orchestratorWorkers = (o: OrchestratorOptions = {}) =>
     Effect.gen(function* () {
       const settings = yield* OrchestratorSettings
       if (settings.role === "beat") return
-      const { startWorkers } = yield* Effect.promise(() => import("./Workers.js"))
-      const persist = o.persist ?? (yield* Effect.promise(() => import("./ScanBatcher.js"))).persistBatch
+      const { startWorkers, persistBatch } = yield* Effect.promise(workerModules)
+      const persist = o.persist ?? persistBatch
       const workers = yield* startWorkers({ persist, ...(o.queues ? { queues: o.queues } : {}) })
       yield* Effect.logInfo(`orchestrator: ${workers.length} queue workers started`)
     })
@@ -78,14 +96,14 @@ export const orchestratorWorkers = (o: OrchestratorOptions = {}) =>
 export const preloadRoleModules = Effect.gen(function* () {
   const settings = yield* OrchestratorSettings
   if (settings.role === "beat") return
-  yield* Effect.promise(() => Promise.all([import("./Workers.js"), import("./ScanBatcher.js"), import("./Ports.js")]))
+  yield* Effect.promise(workerModules)
 }).pipe(Effect.provide(OrchestratorSettings.layer))
 
 /** The orchestrator process body, by ORCHESTRATOR_ROLE: `worker` runs the queue workers, `beat` registers the job schedulers, `all` does both. */
 export const orchestratorBody = (o: OrchestratorOptions = {}) => Layer.merge(orchestratorCommon, orchestratorWorkers(o))
 
 /**
- * Ports to compliance, chain and knowledge (imported only by a worker role: they load the audit log and the
+ * Ports to compliance and chain (imported only by a worker role: they load the audit log and the
  * Cardano SDK), provided to the workers; plus the settings from the environment.
  */
 export const OrchestratorLive = Layer.merge(
@@ -94,8 +112,8 @@ export const OrchestratorLive = Layer.merge(
     Effect.gen(function* () {
       const settings = yield* OrchestratorSettings
       if (settings.role === "beat") return Layer.empty
-      const { AuditPortLive, ChainPortLive, KnowledgePortLive } = yield* Effect.promise(() => import("./Ports.js"))
-      return orchestratorWorkers().pipe(Layer.provide(Layer.mergeAll(AuditPortLive, ChainPortLive, KnowledgePortLive)))
+      const { AuditPortLive, ChainPortLive } = yield* Effect.promise(workerModules)
+      return orchestratorWorkers().pipe(Layer.provide(Layer.mergeAll(AuditPortLive, ChainPortLive)))
     })
   )
 ).pipe(Layer.provide(OrchestratorSettings.layer))

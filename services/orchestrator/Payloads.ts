@@ -1,6 +1,5 @@
 import { Schema } from "effect"
 import { Intent, MaxScansPerJob, RegionCode, Role, ScanEvent } from "../../shared/domain/Scan.js"
-import { Principal } from "../../shared/auth/Tokens.js"
 
 /** The payload schema of every task; workers decode job data with these before doing anything. */
 export const Party = Schema.Union(
@@ -9,6 +8,7 @@ export const Party = Schema.Union(
   Schema.TaggedStruct("Person", { subjectId: Schema.UUID, id: Schema.String })
 )
 
+/** append_audit_entry: one entry (policy versions, jurisdiction changes; `auditEntryJob` builds the job). */
 export const AppendAuditEntry = Schema.Struct({
   idempotencyKey: Schema.String.pipe(Schema.minLength(1)),
   kind: Schema.String.pipe(Schema.pattern(/^[a-z][a-z0-9._-]{0,63}$/)),
@@ -18,11 +18,6 @@ export const AppendAuditEntry = Schema.Struct({
   timeMs: Schema.Number.pipe(Schema.int(), Schema.nonNegative())
 })
 export type AppendAuditEntry = typeof AppendAuditEntry.Type
-
-/** A follow-up job carrying the audit entries of many scans; each entry keeps its own idempotency key. */
-export const AppendAuditEntries = Schema.Struct({
-  entries: Schema.Array(AppendAuditEntry).pipe(Schema.minItems(1), Schema.maxItems(MaxScansPerJob))
-})
 
 /**
  * A scan's audit entry in compact form (about half the bytes of the entry it stands for): the scans
@@ -43,12 +38,10 @@ export const ScanAuditItem = Schema.Struct({
 })
 export type ScanAuditItem = typeof ScanAuditItem.Type
 
-/** The scans worker's audit follow-up: the entries of many scans, compact; each keeps its own idempotency key. */
+/** append_scan_audit_entries, the scans worker's audit follow-up: the entries of many scans, compact; each keeps its own idempotency key. */
 export const AppendScanAuditEntries = Schema.Struct({
   scans: Schema.Array(ScanAuditItem).pipe(Schema.minItems(1), Schema.maxItems(MaxScansPerJob))
 })
-
-export const FetchFacets = Schema.Struct({ garmentId: Schema.UUID })
 
 export const SubmitChainAnchor = Schema.Struct({
   origin: Schema.String.pipe(Schema.minLength(1)),
@@ -67,14 +60,10 @@ export const SendNotification = Schema.Struct({
 })
 export type SendNotification = typeof SendNotification.Type
 
-/** A follow-up job carrying many notifications; each is stored at most once by its idempotency key. */
+/** send_notification: many notifications (the scans worker's follow-up); each is stored at most once by its idempotency key. */
 export const SendNotifications = Schema.Struct({
   notifications: Schema.Array(SendNotification).pipe(Schema.minItems(1), Schema.maxItems(MaxScansPerJob))
 })
-
-/** What an append_audit_entry / send_notification job may carry: one item or a batch (audit: entries or compact scan items). */
-export const AuditJob = Schema.Union(AppendAuditEntries, AppendScanAuditEntries, AppendAuditEntry)
-export const NotificationJob = Schema.Union(SendNotifications, SendNotification)
 
 export const DeliverWebhook = Schema.Struct({
   subscriptionId: Schema.UUID,
@@ -83,18 +72,12 @@ export const DeliverWebhook = Schema.Struct({
   body: Schema.String
 })
 
-export const NotifyScan = Schema.Struct({ scanId: Schema.UUID, garmentId: Schema.UUID, intent: Schema.String })
-
-export const ImportGarments = Schema.Struct({ batchId: Schema.String })
-/** `item` is validated by knowledge (GarmentCreate), item by item */
-export const ImportGarment = Schema.Struct({ principal: Principal, item: Schema.Unknown })
-
 /** Scheduled maintenance jobs carry nothing that matters; any object is accepted. */
 export const Maintenance = Schema.Struct({})
 
 /**
- * A persist_scan_event job carrying many scans. Only the envelope is checked here; each scan is
- * decoded on its own so one malformed scan is dead-lettered alone and the others are persisted.
+ * persist_scan_event: the scans of the job (`ScanBatch` once decoded). Only the envelope is checked here; each
+ * scan is decoded on its own so one malformed scan is dead-lettered alone and the others are persisted.
  */
 export const ScanBatchEnvelope = Schema.Struct({
   scans: Schema.Array(Schema.Unknown).pipe(Schema.minItems(1), Schema.maxItems(MaxScansPerJob))

@@ -1,16 +1,12 @@
 import { Context, Effect, Layer, type Option } from "effect"
-import type { Principal } from "../../shared/auth/Tokens.js"
 import { ChainPort as ChainService } from "../chain/Port.js"
 import { type AppendedEntry, CompliancePort, type KeyedEntry } from "../compliance/Port.js"
-import { type GarmentImportResult, KnowledgePort as KnowledgeService } from "../knowledge/Port.js"
 import { PortFailed } from "./Errors.js"
-
-export type { GarmentImportResult }
 
 /**
  * What the orchestrator's tasks ask of other services, as narrow ports. The live layers call the port each
- * service exports (`compliance/Port.ts`, `chain/Port.ts`, `knowledge/Port.ts`) and turn its failures into
- * one `PortFailed`; tests swap in recording stubs so queue behaviour is tested apart from those services.
+ * service exports (`compliance/Port.ts`, `chain/Port.ts`) and turn its failures into one `PortFailed`; tests
+ * swap in recording stubs so queue behaviour is tested apart from those services.
  */
 export interface AuditPortShape {
   /** appends each entry once per key (a key already in the log answers with its leaf, `fresh: false`) */
@@ -37,19 +33,6 @@ export interface ChainPortShape {
 }
 export class ChainPort extends Context.Tag("brandme/orchestrator/ChainPort")<ChainPort, ChainPortShape>() {}
 
-/**
- * Knowledge: cache warming (`Knowledge.metadata` fills `knowledge:garment:<id>`, TTL 1 h) and garment
- * inserts (`importGarments`, validated and authorised as the principal who started the import).
- */
-export interface KnowledgePortShape {
-  readonly warmGarment: (garmentId: string) => Effect.Effect<boolean, PortFailed>
-  readonly importGarment: (principal: Principal, item: unknown) => Effect.Effect<GarmentImportResult, PortFailed>
-}
-export class KnowledgePort extends Context.Tag("brandme/orchestrator/KnowledgePort")<
-  KnowledgePort,
-  KnowledgePortShape
->() {}
-
 const portError = (port: string, operation: string) => (e: { readonly message: string }) =>
   new PortFailed({ port, operation, message: e.message })
 
@@ -69,12 +52,3 @@ export const ChainPortLive = Layer.effect(
     syncConfirmations: c.syncConfirmations.pipe(Effect.mapError(portError("chain", "syncConfirmations")))
   }))
 ).pipe(Layer.provide(ChainService.Default))
-
-export const KnowledgePortLive = Layer.effect(
-  KnowledgePort,
-  Effect.map(KnowledgeService, (k) => ({
-    warmGarment: (garmentId) => k.warmGarment(garmentId).pipe(Effect.mapError(portError("knowledge", "warmGarment"))),
-    importGarment: (principal, item) =>
-      k.importGarment(principal, item).pipe(Effect.mapError(portError("knowledge", "importGarment")))
-  }))
-).pipe(Layer.provide(KnowledgeService.Default))

@@ -9,7 +9,7 @@ import { MaxScansPerJob, ScanEvent } from "../../shared/domain/Scan.js"
 import { type AnyQueueName, DeadLetterQueue, Queues } from "../../shared/layers/Queues.js"
 import { createTestDatabase, type TestDatabase, testConfig, uniqueId } from "../../shared/testing/TestDatabase.js"
 import { listDeadLetters, replayDeadLetter } from "./DeadLetters.js"
-import { persistBatch } from "./ScanBatcher.js"
+import { persistBatch } from "./scans/Batcher.js"
 import { startWorkers } from "./Workers.js"
 import { JITTERED_EXPONENTIAL, jobOptionsFor, persistScanJobs, TaskNames } from "./Routing.js"
 import { testEventSubjects } from "../../shared/events/ScanEventSubjects.js"
@@ -46,6 +46,15 @@ let rt: ReturnType<typeof build>
 const queue = (name: AnyQueueName) => rt.runPromise(Effect.flatMap(Queues, (q) => q.queue(name)))
 const stateOf = async (q: Queue, id: string) => (await q.getJob(id))?.getState() ?? "missing"
 const fast = { backoff: { type: JITTERED_EXPONENTIAL, delay: 20 } }
+/** an audit entry as other services' producers add it (`auditEntryJob`) */
+const auditEntry = (key: string) => ({
+  idempotencyKey: key,
+  kind: "test.entry",
+  actor: { _tag: "None" },
+  subject: { _tag: "Public", id: `test:${key}` },
+  payload: { key },
+  timeMs: Date.now()
+})
 const rows = async (sql: string, params: ReadonlyArray<unknown> = []) => (await client.query(sql, [...params])).rows
 
 /** scan.recorded messages of these scans stored in this file's stream */
@@ -96,15 +105,19 @@ afterAll(async () => {
 
 describe("orchestrator queues", () => {
   it("retries a failing task with backoff, then succeeds", async () => {
-    stubs.failWarm = 2
-    const q = await queue("default")
-    const garmentId = seed.garments[0]!
-    const job = await q.add(TaskNames.fetchFacets, { garmentId }, jobOptionsFor(TaskNames.fetchFacets, fast))
-    await waitFor("fetch_facets completes", async () => (await stateOf(q, job.id!)) === "completed")
+    stubs.failAudit = 2
+    const q = await queue("audit")
+    const key = `retry-${randomUUID()}`
+    const job = await q.add(
+      TaskNames.appendAuditEntry,
+      auditEntry(key),
+      jobOptionsFor(TaskNames.appendAuditEntry, fast)
+    )
+    await waitFor("append_audit_entry completes", async () => (await stateOf(q, job.id!)) === "completed")
     const done = await q.getJob(job.id!)
     // two failed attempts, then the one that completed
     expect(done?.attemptsMade).toBe(3)
-    expect(stubs.warmed).toContain(garmentId)
+    expect(stubs.audits.map((a) => a.key)).toContain(key)
   })
 
   it("sends an invalid payload straight to the dead-letter queue, never retried", async () => {
@@ -125,24 +138,29 @@ describe("orchestrator queues", () => {
   })
 
   it("dead-letters a job that exhausts its attempts and replays it to its queue", async () => {
-    stubs.warmBroken = true
-    const q = await queue("default")
-    const garmentId = seed.garments[1]!
+    stubs.auditBroken = true
+    const q = await queue("audit")
+    const key = `dl-${randomUUID()}`
     const job = await q.add(
-      TaskNames.fetchFacets,
-      { garmentId },
-      jobOptionsFor(TaskNames.fetchFacets, { ...fast, attempts: 2, jobId: "warm-dl" })
+      TaskNames.appendAuditEntry,
+      auditEntry(key),
+      jobOptionsFor(TaskNames.appendAuditEntry, { ...fast, attempts: 2, jobId: "audit-dl" })
     )
     await waitFor("job fails", async () => (await stateOf(q, job.id!)) === "failed")
-    const letter = (await rt.runPromise(listDeadLetters())).find((l) => l.jobId === "warm-dl")
-    expect(letter).toMatchObject({ queue: "default", name: TaskNames.fetchFacets, attempts: 2, unrecoverable: false })
+    const letter = (await rt.runPromise(listDeadLetters())).find((l) => l.jobId === "audit-dl")
+    expect(letter).toMatchObject({
+      queue: "audit",
+      name: TaskNames.appendAuditEntry,
+      attempts: 2,
+      unrecoverable: false
+    })
     expect(letter?.error).toMatch(/injected failure/)
 
-    stubs.warmBroken = false
-    stubs.failWarm = 0
+    stubs.auditBroken = false
+    stubs.failAudit = 0
     expect(await rt.runPromise(replayDeadLetter(letter!.id))).toBe(true)
-    await waitFor("replayed job completes", async () => (await stateOf(q, "warm-dl")) === "completed")
-    expect(stubs.warmed.filter((g) => g === garmentId)).toHaveLength(1)
+    await waitFor("replayed job completes", async () => (await stateOf(q, "audit-dl")) === "completed")
+    expect(stubs.audits.filter((a) => a.key === key)).toHaveLength(1)
     const dlq = await queue(DeadLetterQueue)
     expect(await dlq.getJob(letter!.id)).toBeUndefined()
   })
@@ -150,12 +168,12 @@ describe("orchestrator queues", () => {
   it("persists a scan exactly once when the same job is delivered twice", async () => {
     const q = await queue("scans")
     const event = scanEvent(seed.garments[0]!)
-    await q.add(TaskNames.persistScanEvent, event, { jobId: event.scanId, attempts: 5 })
+    await q.add(TaskNames.persistScanEvent, { scans: [event] }, { jobId: event.scanId, attempts: 5 })
     await waitFor("first delivery", async () => (await stateOf(q, event.scanId)) === "completed")
     // the same payload again (a redelivery after a crash), twice in one batch
     await q.addBulk([
-      { name: TaskNames.persistScanEvent, data: event, opts: { jobId: `${event.scanId}-again-1` } },
-      { name: TaskNames.persistScanEvent, data: event, opts: { jobId: `${event.scanId}-again-2` } }
+      { name: TaskNames.persistScanEvent, data: { scans: [event] }, opts: { jobId: `${event.scanId}-again-1` } },
+      { name: TaskNames.persistScanEvent, data: { scans: [event] }, opts: { jobId: `${event.scanId}-again-2` } }
     ])
     await waitFor("redeliveries", async () =>
       (await Promise.all([stateOf(q, `${event.scanId}-again-1`), stateOf(q, `${event.scanId}-again-2`)])).every(
@@ -194,11 +212,11 @@ describe("orchestrator queues", () => {
     const events = Array.from({ length: 10 }, () => scanEvent(seed.garments[1]!))
     const ids = events.map((e) => e.scanId)
     const single = events[3]!
-    // the same scans as two batch jobs and one bare job, all in flight together
+    // the same scans as two batch jobs and one one-scan job, all in flight together
     await q.addBulk([
       { name: TaskNames.persistScanEvent, data: { scans: events }, opts: { jobId: `dup-a-${ids[0]}` } },
       { name: TaskNames.persistScanEvent, data: { scans: events }, opts: { jobId: `dup-b-${ids[0]}` } },
-      { name: TaskNames.persistScanEvent, data: single, opts: { jobId: single.scanId } }
+      { name: TaskNames.persistScanEvent, data: { scans: [single] }, opts: { jobId: single.scanId } }
     ])
     await waitFor("all three complete", async () =>
       (await Promise.all([`dup-a-${ids[0]}`, `dup-b-${ids[0]}`, single.scanId].map((id) => stateOf(q, id)))).every(
@@ -245,9 +263,10 @@ describe("orchestrator queues", () => {
     const missing = letters.find((l) => l.jobId === unknownGarment.scanId)
     expect(missing).toMatchObject({ queue: "scans", name: TaskNames.persistScanEvent, unrecoverable: true })
     expect(missing?.error).toMatch(/does not exist/)
-    expect(missing?.data).toMatchObject({ scanId: unknownGarment.scanId })
+    // each letter is a one-scan persist job, replayable as it is
+    expect(missing?.data).toMatchObject({ scans: [{ scanId: unknownGarment.scanId }] })
     const bad = letters.find((l) => l.jobId === `invalid-${malformed.scanId}`)
-    expect(bad).toMatchObject({ unrecoverable: true, data: malformed })
+    expect(bad).toMatchObject({ unrecoverable: true, data: { scans: [malformed] } })
     expect(bad?.error).toMatch(/InvalidPayload.*region/s)
   })
 
@@ -271,18 +290,19 @@ describe("orchestrator queues", () => {
   it("runs the higher-priority job first", async () => {
     // the blockchain queue has no worker in this runtime: add while nobody consumes, then start one
     const q = await queue("blockchain")
-    const [low, high] = [seed.garments[0]!, seed.garments[2]!]
-    stubs.warmed.length = 0
-    await q.add(TaskNames.fetchFacets, { garmentId: low }, { priority: 10 })
-    await q.add(TaskNames.fetchFacets, { garmentId: high }, { priority: 1 })
+    const [low, high] = [101, 102]
+    stubs.anchors.length = 0
+    const anchor = (treeSize: number) => ({ origin: "brandme/test", treeSize, rootHex: "ab".repeat(32) })
+    await q.add(TaskNames.submitChainAnchor, anchor(low), { priority: 10 })
+    await q.add(TaskNames.submitChainAnchor, anchor(high), { priority: 1 })
     await rt.runPromise(
       Effect.scoped(
         Effect.gen(function* () {
           yield* startWorkers({ queues: ["blockchain"], persist: persistBatch })
-          yield* Effect.promise(() => waitFor("both ran", () => stubs.warmed.length === 2))
+          yield* Effect.promise(() => waitFor("both ran", () => stubs.anchors.length === 2))
         })
       )
     )
-    expect(stubs.warmed).toEqual([high, low])
+    expect(stubs.anchors.map((a) => a.treeSize)).toEqual([high, low])
   })
 })

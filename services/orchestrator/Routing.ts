@@ -9,10 +9,8 @@ import type { AppendAuditEntry } from "./Payloads.js"
  */
 export const TaskNames = {
   ...Tasks,
-  notifyScan: "notify_scan",
+  appendScanAuditEntries: "append_scan_audit_entries",
   deliverWebhook: "deliver_webhook",
-  importGarments: "import_garments",
-  importGarment: "import_garment",
   cleanup: "cleanup",
   verifyAuditIntegrity: "verify_audit_integrity",
   syncChainConfirmations: "sync_chain_confirmations",
@@ -31,14 +29,11 @@ export interface Route {
 
 export const Routes: Readonly<Record<TaskName, Route>> = {
   persist_scan_event: { queue: "scans", attempts: 5, backoffMs: 1_000 },
-  fetch_facets: { queue: "default", priority: 5, attempts: 3, backoffMs: 500 },
   append_audit_entry: { queue: "audit", attempts: 8, backoffMs: 1_000 },
+  append_scan_audit_entries: { queue: "audit", attempts: 8, backoffMs: 1_000 },
   submit_chain_anchor: { queue: "blockchain", attempts: 6, backoffMs: 5_000 },
   send_notification: { queue: "notifications", attempts: 5, backoffMs: 2_000 },
-  notify_scan: { queue: "notifications", attempts: 5, backoffMs: 2_000 },
   deliver_webhook: { queue: "notifications", attempts: 6, backoffMs: 2_000 },
-  import_garments: { queue: "default", attempts: 3, backoffMs: 1_000 },
-  import_garment: { queue: "default", attempts: 3, backoffMs: 1_000 },
   cleanup: { queue: "default", priority: 10, attempts: 2, backoffMs: 10_000 },
   verify_audit_integrity: { queue: "audit", priority: 10, attempts: 2, backoffMs: 10_000 },
   sync_chain_confirmations: { queue: "blockchain", attempts: 2, backoffMs: 5_000 },

@@ -3,10 +3,10 @@ import type { GroupHandlers } from "../../shared/http/GroupHandlers.js"
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Effect, Redacted, Schema } from "effect"
+import { CurrentPrincipal } from "../../shared/auth/Middleware.js"
 import { Forbidden, type Principal } from "../../shared/auth/Tokens.js"
 import { AppConfig } from "../../shared/config/AppConfig.js"
 import { type WebhookSubscription, WebhookInvalid, WebhookNotFound, type WebhooksApi } from "./Api.js"
-import { currentPrincipal as caller } from "../identity/Authenticate.js"
 import { sealWebhookSecret } from "./Webhooks.js"
 
 const SubscriptionRow = Schema.Struct({
@@ -193,10 +193,12 @@ export class WebhookSubscriptions extends Effect.Service<WebhookSubscriptions>()
 export const webhooksHandlers = <E, Provides, R>(h: GroupHandlers<typeof WebhooksApi, E, Provides, R>) =>
   Effect.map(WebhookSubscriptions, (subs) =>
     h
-      .handle("list", ({ urlParams }) => Effect.flatMap(caller, (p) => subs.list(p, urlParams.brandId)))
-      .handle("create", ({ payload }) => Effect.flatMap(caller, (p) => subs.create(p, payload)))
-      .handle("update", ({ path, payload }) => Effect.flatMap(caller, (p) => subs.update(p, path.id, payload)))
-      .handle("remove", ({ path }) => Effect.flatMap(caller, (p) => subs.remove(p, path.id)))
-      .handle("rotate", ({ path }) => Effect.flatMap(caller, (p) => subs.rotate(p, path.id)))
-      .handle("deliveries", ({ path }) => Effect.flatMap(caller, (p) => subs.deliveries(p, path.id)))
+      .handle("list", ({ urlParams }) => Effect.flatMap(CurrentPrincipal, (p) => subs.list(p, urlParams.brandId)))
+      .handle("create", ({ payload }) => Effect.flatMap(CurrentPrincipal, (p) => subs.create(p, payload)))
+      .handle("update", ({ path, payload }) =>
+        Effect.flatMap(CurrentPrincipal, (p) => subs.update(p, path.id, payload))
+      )
+      .handle("remove", ({ path }) => Effect.flatMap(CurrentPrincipal, (p) => subs.remove(p, path.id)))
+      .handle("rotate", ({ path }) => Effect.flatMap(CurrentPrincipal, (p) => subs.rotate(p, path.id)))
+      .handle("deliveries", ({ path }) => Effect.flatMap(CurrentPrincipal, (p) => subs.deliveries(p, path.id)))
   )

@@ -1,95 +1,25 @@
 import { SqlClient } from "@effect/sql"
-import { DateTime, Effect, Either, Option, Redacted, Schema } from "effect"
+import { Effect, Either, Option, Redacted, Schema } from "effect"
 import { utf8 } from "../../shared/audit/Bytes.js"
 import { sha256 } from "../../shared/audit/Sha256.js"
 import { AppConfig } from "../../shared/config/AppConfig.js"
-import type { ScanEvent } from "../../shared/domain/Scan.js"
 import { Queues } from "../../shared/layers/Queues.js"
-import type { Nats } from "../../shared/layers/Nats.js"
-import type { Redis } from "../../shared/layers/Redis.js"
+import type { Metrics } from "../../shared/telemetry/Metrics.js"
+import { crashPoint } from "./CrashPoints.js"
 import { dependencyFailed, InvalidPayload, TaskDependencyFailed, UnknownTask } from "./Errors.js"
 import * as P from "./Payloads.js"
-import { AuditPort, ChainPort, KnowledgePort } from "./Ports.js"
+import { AuditPort, ChainPort } from "./Ports.js"
 import { jobOptionsFor, queueFor, safeJobId, type TaskName, TaskNames } from "./Routing.js"
+import type { ScanBatcher } from "./scans/Batcher.js"
+import { scanAuditEntry } from "./scans/FollowUps.js"
+import { persistScanJob } from "./scans/Job.js"
 import { OrchestratorSettings } from "./Settings.js"
-import { crashPoint } from "./CrashPoints.js"
+import { decode, type JobView, type TaskEnv } from "./TaskContext.js"
 import { deliver, openWebhookSecret, recordDelivery } from "./Webhooks.js"
-
-/** Everything a task may use; the orchestrator layer provides it once. */
-export type TaskEnv =
-  | SqlClient.SqlClient
-  | Queues
-  | Redis
-  | Nats
-  | AppConfig
-  | OrchestratorSettings
-  | AuditPort
-  | ChainPort
-  | KnowledgePort
-
-/** What a handler sees of its BullMQ job. */
-export interface JobView {
-  readonly id: string
-  readonly name: string
-  readonly queue: string
-  readonly data: unknown
-  readonly isFlowChild: boolean
-  /** the values children returned (flow parents only) */
-  readonly childrenValues: Effect.Effect<ReadonlyArray<unknown>>
-}
-
-export const decode =
-  <A, I>(task: string, schema: Schema.Schema<A, I>) =>
-  (data: unknown) =>
-    Schema.decodeUnknown(schema)(data).pipe(
-      Effect.mapError((e) => new InvalidPayload({ task, message: e.message.slice(0, 2000) }))
-    )
 
 const dep = dependencyFailed
 
-export { safeJobId } from "./Routing.js"
-
 // ---- audit --------------------------------------------------------------------------------------
-
-/** The compact audit item of a scan (what the scans worker's follow-up job carries). */
-export const scanAuditItem = (e: ScanEvent, outcome: P.ScanAuditItem["outcome"]): P.ScanAuditItem => ({
-  scanId: e.scanId,
-  garmentId: e.garmentId,
-  scannerUserId: e.scannerUserId,
-  deviceId: e.deviceId,
-  intent: e.intent,
-  role: e.role,
-  regionCode: e.regionCode,
-  outcome,
-  policyVersion: e.decision.policyVersion,
-  timeMs: DateTime.toEpochMillis(e.scannedAt)
-})
-
-/** The audit entry of a scan (its payload's key order is part of the digest: keep it). */
-export const scanAuditEntry = (s: P.ScanAuditItem): P.AppendAuditEntry => ({
-  idempotencyKey: `scan-${s.scanId}`,
-  kind: "scan.recorded",
-  actor:
-    s.scannerUserId !== null
-      ? { _tag: "Person", subjectId: s.scannerUserId, id: s.scannerUserId }
-      : s.deviceId !== null
-        ? { _tag: "Public", id: `device:${s.deviceId}` }
-        : { _tag: "None" },
-  subject: { _tag: "Public", id: `garment:${s.garmentId}` },
-  payload: {
-    scanId: s.scanId,
-    garmentId: s.garmentId,
-    intent: s.intent,
-    role: s.role,
-    regionCode: s.regionCode,
-    outcome: s.outcome,
-    policyVersion: s.policyVersion
-  },
-  timeMs: s.timeMs
-})
-
-export const auditEntryForScan = (e: ScanEvent, outcome: P.ScanAuditItem["outcome"]): P.AppendAuditEntry =>
-  scanAuditEntry(scanAuditItem(e, outcome))
 
 /**
  * Appends each entry once per idempotency key, in order, in one group commit. The key goes into the append
@@ -116,14 +46,19 @@ const appendAuditEntries = (entries: ReadonlyArray<P.AppendAuditEntry>) =>
     return { indexes: appended.map((a) => a.index), duplicates: appended.filter((a) => !a.fresh).length }
   })
 
-/** One entry (`{ idempotencyKey, ... }`), a batch (`{ entries: [...] }`) or the scans worker's follow-up (`{ scans: [...] }`, compact). */
+/** One entry (policy versions, jurisdiction changes, …), appended once by its key. */
 const appendAuditEntry = (job: JobView) =>
   Effect.gen(function* () {
-    const p = yield* decode(TaskNames.appendAuditEntry, P.AuditJob)(job.data)
-    if ("entries" in p) return yield* appendAuditEntries(p.entries)
-    if ("scans" in p) return yield* appendAuditEntries(p.scans.map(scanAuditEntry))
+    const p = yield* decode(TaskNames.appendAuditEntry, P.AppendAuditEntry)(job.data)
     const r = yield* appendAuditEntries([p])
     return { index: r.indexes[0] ?? -1, duplicate: r.duplicates > 0 }
+  })
+
+/** The scans worker's follow-up: every scan's entry, built from its compact item (`scanAuditEntry`). */
+const appendScanAuditEntries = (job: JobView) =>
+  Effect.gen(function* () {
+    const p = yield* decode(TaskNames.appendScanAuditEntries, P.AppendScanAuditEntries)(job.data)
+    return yield* appendAuditEntries(p.scans.map(scanAuditEntry))
   })
 
 // ---- notifications ------------------------------------------------------------------------------
@@ -208,73 +143,6 @@ const deliverWebhook = (job: JobView) =>
     return { delivered: true, status: outcome.right }
   })
 
-/** Intents whose scans the garment's owner is told about. */
-export const notifiedIntents: ReadonlySet<string> = new Set(["ownership_transfer", "authenticity_check"])
-
-export const scanNotification = (
-  s: { readonly scanId: string; readonly garmentId: string; readonly intent: string; readonly regionCode?: string },
-  ownerUserId: string | null,
-  brandId: string | null
-): P.SendNotification => ({
-  idempotencyKey: `scan-${s.scanId}`,
-  kind: `scan.${s.intent}`,
-  userId: ownerUserId,
-  brandId,
-  payload: { scanId: s.scanId, garmentId: s.garmentId, intent: s.intent, regionCode: s.regionCode ?? null }
-})
-
-const GarmentRow = Schema.Struct({ owner_user_id: Schema.NullOr(Schema.String), brand_id: Schema.String })
-
-/** The scan flow's parent: runs once persist and audit (its children) are done. */
-const notifyScan = (job: JobView) =>
-  Effect.gen(function* () {
-    const p = yield* decode(TaskNames.notifyScan, P.NotifyScan)(job.data)
-    const children = yield* job.childrenValues
-    if (!notifiedIntents.has(p.intent)) return { notified: false, children: children.length }
-    const sql = yield* SqlClient.SqlClient
-    const rows = yield* sql`SELECT owner_user_id::text AS owner_user_id, brand_id::text AS brand_id
-      FROM garments WHERE id = ${p.garmentId}`.pipe(
-      Effect.flatMap(Schema.decodeUnknown(Schema.Array(GarmentRow))),
-      Effect.mapError(dep("garment owner"))
-    )
-    const g = rows[0]
-    if (g === undefined) return { notified: false, children: children.length }
-    const r = yield* sendNotification(scanNotification(p, g.owner_user_id, g.brand_id))
-    return { notified: true, children: children.length, ...r }
-  })
-
-// ---- garments import (a group: one child per garment, the parent sums up) -----------------------
-
-const importGarment = (job: JobView) =>
-  Effect.gen(function* () {
-    const p = yield* decode(TaskNames.importGarment, P.ImportGarment)(job.data)
-    return yield* (yield* KnowledgePort).importGarment(p.principal, p.item)
-  })
-
-const ChildResult = Schema.Struct({
-  ok: Schema.Boolean,
-  error: Schema.optional(Schema.Struct({ error: Schema.String, message: Schema.String }))
-})
-
-const importGarmentsSummary = (job: JobView) =>
-  Effect.gen(function* () {
-    const p = yield* decode(TaskNames.importGarments, P.ImportGarments)(job.data)
-    const values = yield* job.childrenValues
-    let created = 0
-    let existing = 0
-    let failed = 0
-    for (const v of values) {
-      const r = Schema.decodeUnknownOption(ChildResult)(v)
-      if (Option.isNone(r)) failed++
-      else if (r.value.ok) created++
-      // a child retried after its insert (or a re-import) finds its garment already there
-      else if (r.value.error?.error === "DuplicateGarment") existing++
-      else failed++
-    }
-    yield* Effect.logInfo(`garment import ${p.batchId}: ${created} created, ${existing} present, ${failed} failed`)
-    return { batchId: p.batchId, total: values.length, created, existing, failed }
-  })
-
 // ---- maintenance (beat) -------------------------------------------------------------------------
 
 const cleanup = (job: JobView) =>
@@ -337,39 +205,34 @@ const checkpointAndAnchor = (job: JobView) =>
     return { anchored: true, treeSize: cp.value.treeSize }
   })
 
-const fetchFacets = (job: JobView) =>
-  Effect.gen(function* () {
-    const p = yield* decode(TaskNames.fetchFacets, P.FetchFacets)(job.data)
-    return { warmed: yield* (yield* KnowledgePort).warmGarment(p.garmentId) }
-  })
+/** What a handler may use: the tasks' environment, the scans worker's batcher, the metrics. */
+export type HandlerEnv = TaskEnv | ScanBatcher | Metrics
 
-/** Every task except persist_scan_event (batched by the scans worker, see ScanBatcher). */
+/** Every task's handler, by task name (the scan task's is the scan slice's, `scans/Job.ts`); the workers look jobs up here. */
 export const handlers = {
-  fetch_facets: fetchFacets,
+  persist_scan_event: persistScanJob,
   append_audit_entry: appendAuditEntry,
+  append_scan_audit_entries: appendScanAuditEntries,
   submit_chain_anchor: submitChainAnchor,
   send_notification: (job: JobView) =>
     Effect.gen(function* () {
-      const p = yield* decode(TaskNames.sendNotification, P.NotificationJob)(job.data)
-      if (!("notifications" in p)) return yield* sendNotification(p)
+      const p = yield* decode(TaskNames.sendNotification, P.SendNotifications)(job.data)
       const sent = yield* Effect.forEach(p.notifications, sendNotification)
       return { stored: sent.filter((r) => r.stored).length, webhooks: sent.reduce((n, r) => n + r.webhooks, 0) }
     }),
-  notify_scan: notifyScan,
   deliver_webhook: deliverWebhook,
-  import_garments: importGarmentsSummary,
-  import_garment: importGarment,
   cleanup,
   verify_audit_integrity: verifyAuditIntegrity,
   sync_chain_confirmations: syncChain,
   checkpoint_and_anchor: checkpointAndAnchor
-} satisfies Record<Exclude<TaskName, "persist_scan_event">, (job: JobView) => Effect.Effect<unknown, unknown, unknown>>
+} satisfies Record<TaskName, (job: JobView) => Effect.Effect<unknown, unknown, HandlerEnv>>
 
-type HandledTask = keyof typeof handlers
-const isHandled = (name: string): name is HandledTask =>
-  name !== TaskNames.persistScanEvent && Object.hasOwn(handlers, name)
+const isHandled = (name: string): name is TaskName => Object.hasOwn(handlers, name)
 
-export const handlerFor = (name: string) => (isHandled(name) ? Option.some(handlers[name]) : Option.none())
+export const handlerFor = (
+  name: string
+): Option.Option<(job: JobView) => Effect.Effect<unknown, unknown, HandlerEnv>> =>
+  isHandled(name) ? Option.some(handlers[name]) : Option.none()
 
 export const unknownTask = (queue: string, task: string) =>
   new UnknownTask({ queue, task, message: `no handler for ${task} on ${queue}` })

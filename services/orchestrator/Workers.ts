@@ -1,16 +1,17 @@
 import { type Job, UnrecoverableError, WaitingError, Worker } from "bullmq"
-import { Cause, Effect, Either, Exit, Option, Runtime, Schema, type Scope, Tracer } from "effect"
+import { Cause, Effect, Exit, Option, Runtime, type Scope, Tracer } from "effect"
 import { DeadLetterQueue, type QueueName, QueueNames, Queues } from "../../shared/layers/Queues.js"
 import { Metrics } from "../../shared/telemetry/Metrics.js"
 import { parseTraceparent } from "../../shared/telemetry/TraceContext.js"
 import { jobTraceparent } from "../../shared/layers/Queues.js"
-import { addDeadLetter, addDeadLetterFor } from "./DeadLetters.js"
-import { InvalidPayload, JobHandedBack, TaskDependencyFailed, unrecoverableTags } from "./Errors.js"
-import * as P from "./Payloads.js"
-import { backoffStrategy, safeJobId, TaskNames } from "./Routing.js"
-import { type BatchError, type BatchGroup, makeScanBatcher, type PersistBatch } from "./ScanBatcher.js"
+import { isRecord } from "../../shared/Guards.js"
+import { addDeadLetter } from "./DeadLetters.js"
+import { JobHandedBack, TaskDependencyFailed, unrecoverableTags } from "./Errors.js"
+import { backoffStrategy } from "./Routing.js"
+import { makeScanBatcher, type PersistBatch, ScanBatcher } from "./scans/Batcher.js"
 import { OrchestratorSettings } from "./Settings.js"
-import { decode, handlerFor, type JobView, type TaskEnv, unknownTask } from "./Tasks.js"
+import type { JobView, TaskEnv } from "./TaskContext.js"
+import { handlerFor, unknownTask } from "./Tasks.js"
 
 /**
  * One BullMQ Worker per queue. Each job: decode → handler → outcome metrics; on the last attempt
@@ -20,20 +21,6 @@ import { decode, handlerFor, type JobView, type TaskEnv, unknownTask } from "./T
  */
 const messageOf = (e: unknown): string =>
   e instanceof Error ? e.message : typeof e === "object" && e !== null && "message" in e ? String(e.message) : String(e)
-
-const isBatchError = (e: unknown): e is BatchError =>
-  e instanceof InvalidPayload || e instanceof TaskDependencyFailed || e instanceof JobHandedBack
-
-const decodeScan = Schema.decodeUnknownEither(P.ScanEvent)
-const decodeEnvelope = Schema.decodeUnknownEither(P.ScanBatchEnvelope)
-
-const missingGarment = (event: P.ScanEvent) =>
-  new InvalidPayload({ task: TaskNames.persistScanEvent, message: `garment ${event.garmentId} does not exist` })
-
-const scanIdOf = (raw: unknown): string | undefined =>
-  typeof raw === "object" && raw !== null && "scanId" in raw && typeof raw.scanId === "string" && raw.scanId !== ""
-    ? raw.scanId
-    : undefined
 
 const tagOf = (e: unknown): string | undefined =>
   typeof e === "object" && e !== null && "_tag" in e && typeof e._tag === "string" ? e._tag : undefined
@@ -50,7 +37,8 @@ export const startWorkers = (o: {
     const connection = yield* queues.connection.pipe(Effect.orDie)
     const dlq = yield* queues.queue(DeadLetterQueue).pipe(Effect.orDie)
     const runtime = yield* Effect.runtime<TaskEnv>()
-    const run = Runtime.runPromiseExit(runtime)
+    const run = Runtime.runPromiseExit(yield* Effect.runtime<TaskEnv | Metrics>())
+    // the scans worker's batcher: the persist task submits its scans to it
     const batcher = makeScanBatcher({
       runtime,
       persist: o.persist,
@@ -58,112 +46,26 @@ export const startWorkers = (o: {
       lingerMs: settings.scanBatchLingerMs,
       maxInFlight: settings.concurrency.scans
     })
-    const submit = (group: BatchGroup) =>
-      Effect.tryPromise({
-        try: () => batcher.submit(group),
-        catch: (e): BatchError =>
-          isBatchError(e) ? e : new TaskDependencyFailed({ operation: "persist", message: messageOf(e) })
-      })
 
     const view = (job: Job, queue: QueueName): JobView => ({
       id: job.id ?? "",
       name: job.name,
       queue,
       data: job.data,
-      isFlowChild: job.parentKey !== undefined,
-      childrenValues: Effect.promise(() => job.getChildrenValues().then((v) => Object.values(v)))
+      attemptsMade: job.attemptsMade
     })
 
-    /**
-     * persist_scan_event: a bare ScanEvent (the earlier one-scan shape) or `{ scans: [...] }`. A bare scan
-     * that is malformed or names an unknown garment fails its job unrecoverably (→ dead letters). In a
-     * batch, such a scan is dead-lettered on its own (as a one-scan persist job, replayable alone) and
-     * the job completes with the others persisted.
-     */
-    const persistScanJob = (job: Job, queue: QueueName) =>
-      Effect.gen(function* () {
-        const isFlowChild = job.parentKey !== undefined
-        const jobId = job.id ?? ""
-        const isBatch = typeof job.data === "object" && job.data !== null && "scans" in job.data
-        if (!isBatch) {
-          const event = yield* decode(TaskNames.persistScanEvent, P.ScanEvent)(job.data)
-          const [garment] = yield* submit({ jobId, events: [event], isFlowChild })
-          if (garment === undefined) return yield* missingGarment(event)
-          return {
-            scanId: event.scanId,
-            gtin: garment.gtin,
-            ownerUserId: garment.ownerUserId,
-            brandId: garment.brandId
-          }
-        }
-        const envelope = decodeEnvelope(job.data)
-        if (Either.isLeft(envelope))
-          return yield* new InvalidPayload({
-            task: TaskNames.persistScanEvent,
-            message: envelope.left.message.slice(0, 2000)
-          })
-        const scans = envelope.right.scans
-        // each scan on its own: a malformed one is dead-lettered alone, the others go on
-        const events: Array<P.ScanEvent> = []
-        const rejected: Array<{ readonly data: unknown; readonly jobId: string; readonly error: string }> = []
-        for (const raw of scans) {
-          const d = decodeScan(raw)
-          if (Either.isRight(d)) events.push(d.right)
-          else
-            rejected.push({
-              data: raw,
-              jobId: safeJobId("invalid", scanIdOf(raw) ?? `${jobId}-${rejected.length}`),
-              error: `InvalidPayload: ${d.left.message.slice(0, 2000)}`
-            })
-        }
-        const results = yield* submit({ jobId, events, isFlowChild })
-        let persisted = 0
-        for (let i = 0; i < events.length; i++) {
-          const event = events[i] as P.ScanEvent
-          if (results[i] !== undefined) persisted++
-          else
-            rejected.push({
-              data: Schema.encodeSync(P.ScanEvent)(event),
-              jobId: event.scanId,
-              error: `InvalidPayload: ${missingGarment(event).message}`
-            })
-        }
-        for (const r of rejected) {
-          yield* Effect.tryPromise({
-            try: () =>
-              addDeadLetterFor(dlq, {
-                queue,
-                name: TaskNames.persistScanEvent,
-                jobId: r.jobId,
-                data: r.data,
-                error: r.error,
-                attempts: job.attemptsMade + 1,
-                unrecoverable: true
-              }),
-            catch: (e) => new TaskDependencyFailed({ operation: "dead-letter scan", message: messageOf(e) })
-          })
-          m.deadLettersTotal.inc({ queue, task: TaskNames.persistScanEvent })
-        }
-        return { scans: scans.length, persisted, deadLettered: rejected.length }
+    const effectFor = (job: Job, queue: QueueName): Effect.Effect<unknown, unknown, TaskEnv | Metrics> =>
+      Option.match(handlerFor(job.name), {
+        onNone: () => Effect.fail(unknownTask(queue, job.name)),
+        onSome: (h) => Effect.provideService(h(view(job, queue)), ScanBatcher, batcher)
       })
 
-    const effectFor = (job: Job, queue: QueueName): Effect.Effect<unknown, unknown, TaskEnv> =>
-      job.name === TaskNames.persistScanEvent
-        ? persistScanJob(job, queue)
-        : Option.match(handlerFor(job.name), {
-            onNone: () => Effect.fail(unknownTask(queue, job.name)),
-            onSome: (h) => h(view(job, queue))
-          })
-
-    // a batch of scans continues its first scan's trace
-    const payloadTraceparent = (data: unknown): string | undefined =>
-      typeof data !== "object" || data === null
-        ? undefined
-        : "traceparent" in data && typeof data.traceparent === "string"
-          ? data.traceparent
-          : "scans" in data && Array.isArray(data.scans)
-            ? payloadTraceparent(data.scans[0])
-            : undefined
+    // a scan job continues its first scan's trace
+    const payloadTraceparent = (data: unknown): string | undefined => {
+      const first: unknown = isRecord(data) && Array.isArray(data.scans) ? data.scans[0] : undefined
+      return isRecord(first) && typeof first.traceparent === "string" ? first.traceparent : undefined
+    }
     const processor = (queue: QueueName) => async (job: Job, token?: string) => {
       const t0 = performance.now()
       // every job runs in a span continuing the producer's trace (BullMQ's telemetry slot; a scan event

@@ -68,9 +68,8 @@ export type ScanEventEncoded = typeof ScanEvent.Encoded
 export const MaxScansPerJob = 1000
 
 /**
- * A persist_scan_event job carrying many scans: what the gateway accepted in one event-loop turn.
- * Each scan is still persisted exactly once by its scan id; a job may also carry one bare ScanEvent
- * (the earlier shape, still accepted).
+ * A persist_scan_event job (its one shape): the scans the gateway accepted in one event-loop turn.
+ * Each scan is still persisted exactly once by its scan id.
  */
 export const ScanBatch = Schema.Struct({
   scans: Schema.Array(ScanEvent).pipe(Schema.minItems(1), Schema.maxItems(MaxScansPerJob))
@@ -90,7 +89,6 @@ export const Subjects = {
 /** Queue task names (the routing table that maps each to a queue lives in the orchestrator). */
 export const Tasks = {
   persistScanEvent: "persist_scan_event",
-  fetchFacets: "fetch_facets",
   appendAuditEntry: "append_audit_entry",
   submitChainAnchor: "submit_chain_anchor",
   sendNotification: "send_notification"

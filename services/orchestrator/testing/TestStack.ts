@@ -1,7 +1,7 @@
 /**
  * Integration-test wiring for the orchestrator: real Postgres, Redis (own queue prefix and key prefix)
- * and NATS (own stream prefix), recording stub ports for audit/chain (so queue behaviour is tested
- * apart from those services), and a knowledge port whose failures a test can inject.
+ * and NATS (own stream prefix), and recording stub ports for audit/chain (so queue behaviour is tested
+ * apart from those services) whose audit appends a test can fail or slow down.
  */
 import { randomUUID } from "node:crypto"
 import { Effect, Layer, Option } from "effect"
@@ -18,7 +18,7 @@ import { MetricsLive } from "../../../shared/telemetry/Metrics.js"
 import { PortFailed } from "../Errors.js"
 import { EventSubjects, testEventSubjects } from "../../../shared/events/ScanEventSubjects.js"
 import { orchestratorBody, type OrchestratorOptions } from "../Orchestrator.js"
-import { AuditPort, AuditPortLive, ChainPort, KnowledgePort, KnowledgePortLive } from "../Ports.js"
+import { AuditPort, AuditPortLive, ChainPort } from "../Ports.js"
 import { OrchestratorSettings, type OrchestratorSettingsShape } from "../Settings.js"
 
 export interface StackNames {
@@ -50,13 +50,12 @@ export interface StubState {
   checkpoints: number
   anchors: Array<{ treeSize: number }>
   syncs: number
-  warmed: Array<string>
-  /** fail this many warmGarment calls before succeeding */
-  failWarm: number
-  /** fail every warmGarment call while true */
-  warmBroken: boolean
-  /** each warmGarment call takes this long */
-  warmDelayMs: number
+  /** fail this many audit appends before succeeding */
+  failAudit: number
+  /** fail every audit append while true */
+  auditBroken: boolean
+  /** each audit append takes this long */
+  auditDelayMs: number
 }
 
 export const newStubState = (): StubState => ({
@@ -65,23 +64,27 @@ export const newStubState = (): StubState => ({
   checkpoints: 0,
   anchors: [],
   syncs: 0,
-  warmed: [],
-  failWarm: 0,
-  warmBroken: false,
-  warmDelayMs: 0
+  failAudit: 0,
+  auditBroken: false,
+  auditDelayMs: 0
 })
 
 const stubAudit = (s: StubState) =>
   Layer.succeed(AuditPort, {
     // like the sequencer: one leaf per key
     appendOnce: (entries) =>
-      Effect.sync(() =>
-        entries.map(({ key, entry }) => {
+      Effect.gen(function* () {
+        if (s.auditDelayMs > 0) yield* Effect.sleep(s.auditDelayMs)
+        if (s.auditBroken || s.failAudit > 0) {
+          s.failAudit--
+          return yield* new PortFailed({ port: "audit", operation: "append", message: "injected failure" })
+        }
+        return entries.map(({ key, entry }) => {
           const had = s.audits.findIndex((a) => a.key === key)
           if (had >= 0) return { index: had, fresh: false }
           return { index: s.audits.push({ key, kind: entry.kind, timeMs: entry.timeMs }) - 1, fresh: true }
         })
-      ),
+      }),
     verify: Effect.sync(() => {
       s.verifies++
       return { ok: true, treeSize: s.audits.length, problems: 0 }
@@ -105,23 +108,7 @@ export const stubPorts = (s: StubState, o: { readonly liveAudit?: boolean } = {}
         s.syncs++
         return { checked: 0, transitions: 0 }
       })
-    }),
-    Layer.effect(
-      KnowledgePort,
-      Effect.map(KnowledgePort, (live) => ({
-        warmGarment: (id: string) =>
-          Effect.gen(function* () {
-            if (s.warmDelayMs > 0) yield* Effect.sleep(s.warmDelayMs)
-            if (s.warmBroken || s.failWarm > 0) {
-              s.failWarm--
-              return yield* new PortFailed({ port: "knowledge", operation: "warmGarment", message: "injected failure" })
-            }
-            s.warmed.push(id)
-            return true
-          }),
-        importGarment: live.importGarment
-      }))
-    ).pipe(Layer.provide(KnowledgePortLive))
+    })
   )
 
 /** The orchestrator on the test infrastructure, with stub ports and the given settings. */

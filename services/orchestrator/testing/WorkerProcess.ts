@@ -1,7 +1,7 @@
 /**
  * An orchestrator worker as its own process, for the SIGTERM-drain and SIGKILL-crash tests.
  * Configured by env: DATABASE_URL, QUEUE_PREFIX, KEY_PREFIX, STREAM_PREFIX, QUEUES (comma list),
- * WARM_DELAY_MS, SCAN_BATCH, SCAN_LINGER_MS, SCAN_CONCURRENCY, SCAN_JOBS_IN_FLIGHT, LOCK_MS, STALLED_MS,
+ * AUDIT_DELAY_MS (each stub audit append takes this long), AUDIT_CONCURRENCY, SCAN_BATCH, SCAN_LINGER_MS, SCAN_CONCURRENCY, SCAN_JOBS_IN_FLIGHT, LOCK_MS, STALLED_MS,
  * AUDIT=live (the real audit log on DATABASE_URL instead of the recording stub), TEST_CRASH_POINT.
  * Prints READY once its workers run.
  */
@@ -22,14 +22,14 @@ const names = {
 const queues = env("QUEUES", "default")
   .split(",")
   .filter((q): q is QueueName => QueueNames.some((n) => n === q))
-const stubs = { ...newStubState(), warmDelayMs: Number(env("WARM_DELAY_MS", "0")) }
+const stubs = { ...newStubState(), auditDelayMs: Number(env("AUDIT_DELAY_MS", "0")) }
 const settings = testSettings({
   role: "worker",
   concurrency: {
     default: 1,
     scans: Number(env("SCAN_CONCURRENCY", "4")),
     blockchain: 1,
-    audit: 4,
+    audit: Number(env("AUDIT_CONCURRENCY", "4")),
     notifications: 1
   },
   scanBatchSize: Number(env("SCAN_BATCH", "500")),

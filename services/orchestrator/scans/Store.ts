@@ -1,7 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import { Effect, Schema } from "effect"
-import type { Decision, ScanEvent } from "../../shared/domain/Scan.js"
-import { TaskDependencyFailed } from "./Errors.js"
+import type { Decision, ScanEvent } from "../../../shared/domain/Scan.js"
+import { TaskDependencyFailed } from "../Errors.js"
 
 /** What `brandme.scan.recorded` carries: enough for agentic and analytics, no personal data. */
 export const ScanRecorded = Schema.Struct({

@@ -1,30 +1,30 @@
-import { parseTraceparent } from "../../shared/telemetry/TraceContext.js"
-import { Cause, Effect, Exit, Option, Runtime, Tracer } from "effect"
-import { MaxScansPerJob, type ScanEvent } from "../../shared/domain/Scan.js"
-import { Nats, natsPayload, type OutgoingMessage } from "../../shared/layers/Nats.js"
-import { Queues } from "../../shared/layers/Queues.js"
-import { EventSubjects } from "../../shared/events/ScanEventSubjects.js"
-import { dependencyFailed, type InvalidPayload, JobHandedBack, type TaskDependencyFailed } from "./Errors.js"
-import type { ScanAuditItem, SendNotification } from "./Payloads.js"
-import { outcomeOf, persistScans, type ScanGarment, type ScanRecorded, type ScanRow, scanRow } from "./ScanStore.js"
-import { notifiedIntents, safeJobId, scanAuditItem, scanNotification, type TaskEnv } from "./Tasks.js"
-import { jobOptionsFor, queueFor, TaskNames } from "./Routing.js"
+import { Cause, Context, Effect, Exit, Option, Runtime, Tracer } from "effect"
+import type { ScanEvent } from "../../../shared/domain/Scan.js"
+import { EventSubjects } from "../../../shared/events/ScanEventSubjects.js"
+import { Nats, natsPayload, type OutgoingMessage } from "../../../shared/layers/Nats.js"
+import { Queues } from "../../../shared/layers/Queues.js"
+import { parseTraceparent } from "../../../shared/telemetry/TraceContext.js"
+import { dependencyFailed, InvalidPayload, JobHandedBack, TaskDependencyFailed } from "../Errors.js"
+import type { ScanAuditItem, SendNotification } from "../Payloads.js"
+import { queueFor, TaskNames } from "../Routing.js"
+import type { TaskEnv } from "../TaskContext.js"
+import { followUpJobs, notifiedIntents, scanAuditItem, scanNotification } from "./FollowUps.js"
+import { outcomeOf, persistScans, type ScanGarment, type ScanRecorded, type ScanRow, scanRow } from "./Store.js"
 
 /**
- * The scans worker's batch collector. Each persist_scan_event job (one scan, or a batch the gateway
- * collected) hands its decoded scans here as one group and waits; the first group starts a batch,
+ * The scans worker's batch collector. Each persist_scan_event job (the scans the gateway collected in
+ * one turn) hands its decoded scans here as one group and waits; the first group starts a batch,
  * groups arriving within `lingerMs` join it (up to `maxBatch` scans), and the batch is written with
  * ONE multi-row INSERT. Then every scan is published on NATS (`Nats-Msg-Id` = scan id, so JetStream
  * drops a redelivered duplicate; all publishes of the batch are in flight together) and the batch's
- * follow-ups (audit entries, owner notifications) are added as batch jobs, in one addBulk. Only then do the jobs complete, so a crash at any point leaves the jobs active → stalled →
- * retried, and the INSERT's ON CONFLICT keeps exactly one row per scan.
+ * follow-ups (audit entries, owner notifications) are added as batch jobs, in one addBulk. Only then
+ * do the jobs complete, so a crash at any point leaves the jobs active → stalled → retried, and the
+ * INSERT's ON CONFLICT keeps exactly one row per scan.
  */
 export interface BatchGroup {
   /** the persist job's id: names its follow-up jobs, so a retried job adds the same ones */
   readonly jobId: string
   readonly events: ReadonlyArray<ScanEvent>
-  /** flow children skip follow-ups: the flow carries its own audit child and notify parent */
-  readonly isFlowChild: boolean
 }
 
 export type BatchError = InvalidPayload | TaskDependencyFailed | JobHandedBack
@@ -41,6 +41,9 @@ interface Pending {
 const dep = dependencyFailed
 const MAX_LINKS = 128
 
+const isBatchError = (e: unknown): e is BatchError =>
+  e instanceof InvalidPayload || e instanceof TaskDependencyFailed || e instanceof JobHandedBack
+
 export const recordedMessage = (e: ScanEvent, g: ScanGarment, scannedAtIso: string): ScanRecorded => ({
   scanId: e.scanId,
   garmentId: e.garmentId,
@@ -51,54 +54,6 @@ export const recordedMessage = (e: ScanEvent, g: ScanGarment, scannedAtIso: stri
   outcome: outcomeOf(e.decision),
   scannedAt: scannedAtIso
 })
-
-/** Splits follow-ups into jobs of at most MaxScansPerJob items (a batch may hold more scans). */
-const chunks = <A>(items: ReadonlyArray<A>): ReadonlyArray<ReadonlyArray<A>> => {
-  if (items.length <= MaxScansPerJob) return [items]
-  const out: Array<ReadonlyArray<A>> = []
-  for (let i = 0; i < items.length; i += MaxScansPerJob) out.push(items.slice(i, i + MaxScansPerJob))
-  return out
-}
-
-/**
- * The follow-up jobs of a written batch: ONE audit job carrying every scan's entry and ONE notification
- * job carrying the owner notifications (audit entries in their compact form, `ScanAuditItem`), whatever number of persist jobs the batch served. Their ids
- * come from the persist jobs, so a retried batch of the same jobs adds no second copy; a retried job
- * that lands in a differently composed batch may add an overlapping follow-up, and each entry's and
- * notification's own idempotency key keeps it from taking effect twice.
- */
-const followUpJobs = (
-  groups: ReadonlyArray<BatchGroup>,
-  entries: ReadonlyArray<ScanAuditItem>,
-  notes: ReadonlyArray<SendNotification>
-) => {
-  const standalone = groups.filter((g) => !g.isFlowChild)
-  const [first] = standalone
-  if (first === undefined) return { audit: [], notify: [] }
-  const key = standalone.length === 1 ? [first.jobId] : [first.jobId, `${standalone.length}jobs`]
-  return {
-    audit:
-      entries.length === 0
-        ? []
-        : chunks(entries).map((part, i) => ({
-            name: TaskNames.appendAuditEntry,
-            data: { scans: part },
-            opts: jobOptionsFor(TaskNames.appendAuditEntry, {
-              jobId: safeJobId("audit", ...key, ...(i > 0 ? [`${i}`] : []))
-            })
-          })),
-    notify:
-      notes.length === 0
-        ? []
-        : chunks(notes).map((part, i) => ({
-            name: TaskNames.sendNotification,
-            data: { notifications: part },
-            opts: jobOptionsFor(TaskNames.sendNotification, {
-              jobId: safeJobId("notify", ...key, ...(i > 0 ? [`${i}`] : []))
-            })
-          }))
-  }
-}
 
 /**
  * Persist a batch of groups and run their follow-ups; per group, per scan: its garment, or undefined
@@ -150,7 +105,6 @@ export const persistBatch = (groups: ReadonlyArray<BatchGroup>) =>
                 : { "Nats-Msg-Id": event.scanId }
           })
         }
-        if (g.isFlowChild) continue
         entries.push(scanAuditItem(event, outcomeOf(event.decision)))
         if (notifiedIntents.has(event.intent) && garment.ownerUserId !== null)
           notes.push(scanNotification(event, garment.ownerUserId, garment.brandId))
@@ -158,8 +112,12 @@ export const persistBatch = (groups: ReadonlyArray<BatchGroup>) =>
       results.push(result)
     }
     const publishAll = nats.publishBatch(messages).pipe(Effect.mapError(dep("publish scan.recorded")))
-    const { audit, notify } = followUpJobs(groups, entries, notes)
-    const auditQueue = yield* queues.queue(queueFor(TaskNames.appendAuditEntry)).pipe(Effect.orDie)
+    const { audit, notify } = followUpJobs(
+      groups.map((g) => g.jobId),
+      entries,
+      notes
+    )
+    const auditQueue = yield* queues.queue(queueFor(TaskNames.appendScanAuditEntries)).pipe(Effect.orDie)
     const noteQueue = yield* queues.queue(queueFor(TaskNames.sendNotification)).pipe(Effect.orDie)
     const enqueueAll = Effect.tryPromise({
       try: () =>
@@ -194,6 +152,16 @@ export const persistBatch = (groups: ReadonlyArray<BatchGroup>) =>
       links: rest.map((span) => ({ _tag: "SpanLink" as const, span, attributes: {} }))
     })
   })
+
+/**
+ * The scans worker's batcher as the persist task sees it: `submit` hands over one job's scans and succeeds, once
+ * their batch is written, with each scan's garment (undefined: no such garment). The worker makes one per
+ * process (`makeScanBatcher`) and provides it to its jobs; it hands back what it holds on SIGTERM.
+ */
+export class ScanBatcher extends Context.Tag("brandme/orchestrator/ScanBatcher")<
+  ScanBatcher,
+  { readonly submit: (group: BatchGroup) => Effect.Effect<GroupResult, BatchError> }
+>() {}
 
 /** The batch writer; `submit` resolves when the group's batch is written (or rejects with its error). */
 export type PersistBatch = (
@@ -259,14 +227,19 @@ export const makeScanBatcher = (o: {
     else if (timer === undefined) timer = setTimeout(flush, o.lingerMs)
   }
   const handedBack = () => new JobHandedBack({ message: "the worker is shutting down: job given back unstarted" })
+  const submit = (group: BatchGroup) =>
+    new Promise<GroupResult>((resolve, reject) => {
+      if (closed) return reject(handedBack())
+      if (group.events.length === 0) return resolve([])
+      pending.push({ group, resolve, reject })
+      pendingScans += group.events.length
+      schedule()
+    })
   return {
-    submit: (group: BatchGroup) =>
-      new Promise<GroupResult>((resolve, reject) => {
-        if (closed) return reject(handedBack())
-        if (group.events.length === 0) return resolve([])
-        pending.push({ group, resolve, reject })
-        pendingScans += group.events.length
-        schedule()
+    submit: (group: BatchGroup): Effect.Effect<GroupResult, BatchError> =>
+      Effect.tryPromise({
+        try: () => submit(group),
+        catch: (e) => (isBatchError(e) ? e : dep("persist")(e))
       }),
     /**
      * SIGTERM: every group not yet in a batch being written is rejected with JobHandedBack (its job goes back

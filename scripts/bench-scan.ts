@@ -43,6 +43,7 @@ import { digitalLinkOf, JWT_SECRET, makeHarness, postJson } from "../services/ga
 import { catalogInto } from "./bench/Catalog.js"
 import { dbUrlOf, makeScanners, runColdPhase } from "./bench/Cold.js"
 import { combine, cpuMillis, line } from "./bench/Measure.js"
+import { recordWarmRate } from "./bench/WarmRate.js"
 
 const seconds = Number(process.env.BENCH_SECONDS ?? "10")
 const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? "2"))
@@ -280,6 +281,12 @@ const main = async () => {
     console.log(line("bare", b))
     console.log(line("scan", s))
     const ratio = `ratio=${(s.requests.average / b.requests.average).toFixed(3)}`
+    // bench:queue offers its leaf-latency phase this machine's sustained ingest (scripts/bench/WarmRate.ts)
+    recordWarmRate({
+      scansPerSecond: s.requests.average,
+      bareRequestsPerSecond: b.requests.average,
+      measuredAt: new Date().toISOString()
+    })
     if (cold === undefined) {
       console.log(ratio)
       return

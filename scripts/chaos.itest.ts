@@ -21,7 +21,6 @@ describe("chaos", () => {
     expect(r.repeatsWithinWindow).toBe(0)
     // no scan's persist or audit job gave up
     expect(r.deadLetters.persist_scan_event ?? 0).toBe(0)
-    expect(r.deadLetters.append_scan_audit_entries ?? 0).toBe(0)
     expect(r.deadLetters.append_audit_entry ?? 0).toBe(0)
   }, 900_000)
 })

@@ -1,5 +1,5 @@
 import { Schema } from "effect"
-import { Intent, MaxScansPerJob, RegionCode, Role, ScanEvent } from "../../shared/domain/Scan.js"
+import { MaxScansPerJob, ScanEvent } from "../../shared/domain/Scan.js"
 
 /** The payload schema of every task; workers decode job data with these before doing anything. */
 export const Party = Schema.Union(
@@ -18,30 +18,6 @@ export const AppendAuditEntry = Schema.Struct({
   timeMs: Schema.Number.pipe(Schema.int(), Schema.nonNegative())
 })
 export type AppendAuditEntry = typeof AppendAuditEntry.Type
-
-/**
- * A scan's audit entry in compact form (about half the bytes of the entry it stands for): the scans
- * worker's follow-up job carries these, and the audit task builds each entry from one
- * (`scanAuditEntry`), the same entry and payload digest as an `AppendAuditEntry` for the scan.
- */
-export const ScanAuditItem = Schema.Struct({
-  scanId: Schema.UUID,
-  garmentId: Schema.UUID,
-  scannerUserId: Schema.NullOr(Schema.UUID),
-  deviceId: Schema.NullOr(Schema.UUID),
-  intent: Intent,
-  role: Role,
-  regionCode: RegionCode,
-  outcome: Schema.Literal("allowed", "partial", "denied"),
-  policyVersion: Schema.String,
-  timeMs: Schema.Number.pipe(Schema.int(), Schema.nonNegative())
-})
-export type ScanAuditItem = typeof ScanAuditItem.Type
-
-/** append_scan_audit_entries, the scans worker's audit follow-up: the entries of many scans, compact; each keeps its own idempotency key. */
-export const AppendScanAuditEntries = Schema.Struct({
-  scans: Schema.Array(ScanAuditItem).pipe(Schema.minItems(1), Schema.maxItems(MaxScansPerJob))
-})
 
 export const SubmitChainAnchor = Schema.Struct({
   origin: Schema.String.pipe(Schema.minLength(1)),

@@ -9,7 +9,6 @@ import type { AppendAuditEntry } from "./Payloads.js"
  */
 export const TaskNames = {
   ...Tasks,
-  appendScanAuditEntries: "append_scan_audit_entries",
   deliverWebhook: "deliver_webhook",
   cleanup: "cleanup",
   verifyAuditIntegrity: "verify_audit_integrity",
@@ -30,7 +29,6 @@ export interface Route {
 export const Routes: Readonly<Record<TaskName, Route>> = {
   persist_scan_event: { queue: "scans", attempts: 5, backoffMs: 1_000 },
   append_audit_entry: { queue: "audit", attempts: 8, backoffMs: 1_000 },
-  append_scan_audit_entries: { queue: "audit", attempts: 8, backoffMs: 1_000 },
   submit_chain_anchor: { queue: "blockchain", attempts: 6, backoffMs: 5_000 },
   send_notification: { queue: "notifications", attempts: 5, backoffMs: 2_000 },
   deliver_webhook: { queue: "notifications", attempts: 6, backoffMs: 2_000 },

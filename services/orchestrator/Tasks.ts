@@ -1,17 +1,14 @@
 import { SqlClient } from "@effect/sql"
 import { Effect, Either, Option, Redacted, Schema } from "effect"
-import { utf8 } from "../../shared/audit/Bytes.js"
-import { sha256 } from "../../shared/audit/Sha256.js"
 import { AppConfig } from "../../shared/config/AppConfig.js"
 import { Queues } from "../../shared/layers/Queues.js"
+import { appendAuditEntries } from "./AuditAppend.js"
 import type { Metrics } from "../../shared/telemetry/Metrics.js"
-import { crashPoint } from "./CrashPoints.js"
 import { dependencyFailed, InvalidPayload, TaskDependencyFailed, UnknownTask } from "./Errors.js"
 import * as P from "./Payloads.js"
 import { AuditPort, ChainPort } from "./Ports.js"
 import { jobOptionsFor, queueFor, safeJobId, type TaskName, TaskNames } from "./Routing.js"
 import type { ScanBatcher } from "./scans/Batcher.js"
-import { scanAuditEntry } from "./scans/FollowUps.js"
 import { persistScanJob } from "./scans/Job.js"
 import { OrchestratorSettings } from "./Settings.js"
 import { decode, type JobView, type TaskEnv } from "./TaskContext.js"
@@ -21,44 +18,12 @@ const dep = dependencyFailed
 
 // ---- audit --------------------------------------------------------------------------------------
 
-/**
- * Appends each entry once per idempotency key, in order, in one group commit. The key goes into the append
- * transaction itself: the sequencer looks it up under its lock and answers an entry already in the log with its
- * leaf index, so a job run again after its worker died (between the append's commit and the job's completion),
- * or two overlapping follow-up jobs, never add a second leaf. Nothing is claimed anywhere else first.
- */
-const appendAuditEntries = (entries: ReadonlyArray<P.AppendAuditEntry>) =>
-  Effect.gen(function* () {
-    const audit = yield* AuditPort
-    const appended = yield* audit.appendOnce(
-      entries.map((p) => ({
-        key: p.idempotencyKey,
-        entry: {
-          kind: p.kind,
-          actor: p.actor,
-          subject: p.subject,
-          payloadDigest: sha256(utf8(JSON.stringify(p.payload))),
-          timeMs: p.timeMs
-        }
-      }))
-    )
-    yield* crashPoint("after-audit-append")
-    return { indexes: appended.map((a) => a.index), duplicates: appended.filter((a) => !a.fresh).length }
-  })
-
 /** One entry (policy versions, jurisdiction changes, …), appended once by its key. */
 const appendAuditEntry = (job: JobView) =>
   Effect.gen(function* () {
     const p = yield* decode(TaskNames.appendAuditEntry, P.AppendAuditEntry)(job.data)
     const r = yield* appendAuditEntries([p])
     return { index: r.indexes[0] ?? -1, duplicate: r.duplicates > 0 }
-  })
-
-/** The scans worker's follow-up: every scan's entry, built from its compact item (`scanAuditEntry`). */
-const appendScanAuditEntries = (job: JobView) =>
-  Effect.gen(function* () {
-    const p = yield* decode(TaskNames.appendScanAuditEntries, P.AppendScanAuditEntries)(job.data)
-    return yield* appendAuditEntries(p.scans.map(scanAuditEntry))
   })
 
 // ---- notifications ------------------------------------------------------------------------------
@@ -212,7 +177,6 @@ export type HandlerEnv = TaskEnv | ScanBatcher | Metrics
 export const handlers = {
   persist_scan_event: persistScanJob,
   append_audit_entry: appendAuditEntry,
-  append_scan_audit_entries: appendScanAuditEntries,
   submit_chain_anchor: submitChainAnchor,
   send_notification: (job: JobView) =>
     Effect.gen(function* () {

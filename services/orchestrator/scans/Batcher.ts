@@ -5,24 +5,27 @@ import { Nats, natsPayload, type OutgoingMessage } from "../../../shared/layers/
 import { Queues } from "../../../shared/layers/Queues.js"
 import { parseTraceparent } from "../../../shared/telemetry/TraceContext.js"
 import { dependencyFailed, InvalidPayload, JobHandedBack, TaskDependencyFailed } from "../Errors.js"
-import type { ScanAuditItem, SendNotification } from "../Payloads.js"
+import { appendAuditEntries } from "../AuditAppend.js"
+import type { AppendAuditEntry, SendNotification } from "../Payloads.js"
 import { queueFor, TaskNames } from "../Routing.js"
 import type { TaskEnv } from "../TaskContext.js"
-import { followUpJobs, notifiedIntents, scanAuditItem, scanNotification } from "./FollowUps.js"
+import { notificationJobs, notifiedIntents, scanAuditEntry, scanAuditItem, scanNotification } from "./FollowUps.js"
 import { outcomeOf, persistScans, type ScanGarment, type ScanRecorded, type ScanRow, scanRow } from "./Store.js"
 
 /**
  * The scans worker's batch collector. Each persist_scan_event job (the scans the gateway collected in
  * one turn) hands its decoded scans here as one group and waits; the first group starts a batch,
  * groups arriving within `lingerMs` join it (up to `maxBatch` scans), and the batch is written with
- * ONE multi-row INSERT. Then every scan is published on NATS (`Nats-Msg-Id` = scan id, so JetStream
- * drops a redelivered duplicate; all publishes of the batch are in flight together) and the batch's
- * follow-ups (audit entries, owner notifications) are added as batch jobs, in one addBulk. Only then
- * do the jobs complete, so a crash at any point leaves the jobs active → stalled → retried, and the
- * INSERT's ON CONFLICT keeps exactly one row per scan.
+ * ONE multi-row INSERT. Then, at once: every scan is published on NATS (`Nats-Msg-Id` = scan id, so JetStream
+ * drops a redelivered duplicate; all publishes of the batch are in flight together), every scan's audit entry is
+ * appended to the audit log (one group commit, each entry once by its key `scan-<id>`, checked by the sequencer
+ * in the append transaction), and the owner notifications are added as one follow-up job. Only then do the jobs
+ * complete, so a crash at any point leaves the jobs active → stalled → retried: the INSERT's ON CONFLICT keeps
+ * one row per scan, the entry's key one leaf, the message id one message. A scan's leaf is in the log when its
+ * job completes (no second queue between the scan and its leaf).
  */
 export interface BatchGroup {
-  /** the persist job's id: names its follow-up jobs, so a retried job adds the same ones */
+  /** the persist job's id: names its notification job, so a retried job adds the same one */
   readonly jobId: string
   readonly events: ReadonlyArray<ScanEvent>
 }
@@ -80,7 +83,7 @@ export const persistBatch = (groups: ReadonlyArray<BatchGroup>) =>
     // one scan.recorded per scan id, however many jobs of the batch carried it
     const messages: Array<OutgoingMessage> = []
     const seen = new Set<string>()
-    const entries: Array<ScanAuditItem> = []
+    const entries: Array<AppendAuditEntry> = []
     const notes: Array<SendNotification> = []
     const results: Array<GroupResult> = []
     for (let gi = 0; gi < groups.length; gi++) {
@@ -105,30 +108,27 @@ export const persistBatch = (groups: ReadonlyArray<BatchGroup>) =>
                 : { "Nats-Msg-Id": event.scanId }
           })
         }
-        entries.push(scanAuditItem(event, outcomeOf(event.decision)))
+        entries.push(scanAuditEntry(scanAuditItem(event, outcomeOf(event.decision))))
         if (notifiedIntents.has(event.intent) && garment.ownerUserId !== null)
           notes.push(scanNotification(event, garment.ownerUserId, garment.brandId))
       }
       results.push(result)
     }
     const publishAll = nats.publishBatch(messages).pipe(Effect.mapError(dep("publish scan.recorded")))
-    const { audit, notify } = followUpJobs(
+    const appendAll = appendAuditEntries(entries).pipe(
+      Effect.mapError((e) => new TaskDependencyFailed({ operation: "append scan audit entries", message: e.message }))
+    )
+    const notify = notificationJobs(
       groups.map((g) => g.jobId),
-      entries,
       notes
     )
-    const auditQueue = yield* queues.queue(queueFor(TaskNames.appendScanAuditEntries)).pipe(Effect.orDie)
     const noteQueue = yield* queues.queue(queueFor(TaskNames.sendNotification)).pipe(Effect.orDie)
-    const enqueueAll = Effect.tryPromise({
-      try: () =>
-        Promise.all([
-          audit.length > 0 ? auditQueue.addBulk(audit) : Promise.resolve([]),
-          notify.length > 0 ? noteQueue.addBulk(notify) : Promise.resolve([])
-        ]),
-      catch: dep("enqueue follow-ups")
+    const enqueueNotes = Effect.tryPromise({
+      try: () => (notify.length > 0 ? noteQueue.addBulk(notify) : Promise.resolve([])),
+      catch: dep("enqueue notifications")
     })
-    // both depend only on the INSERT having committed, not on each other
-    yield* Effect.all([publishAll, enqueueAll], { concurrency: 2, discard: true })
+    // all three depend only on the INSERT having committed, not on each other
+    yield* Effect.all([publishAll, appendAll, enqueueNotes], { concurrency: 3, discard: true })
     return results
   }).pipe((persist) => {
     // one INSERT serves many scans: the batch span continues the first scan's trace and links the next

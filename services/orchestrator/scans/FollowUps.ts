@@ -1,15 +1,29 @@
 import { DateTime } from "effect"
 import { MaxScansPerJob, type ScanEvent } from "../../../shared/domain/Scan.js"
-import type { AppendAuditEntry, ScanAuditItem, SendNotification } from "../Payloads.js"
+import type { AppendAuditEntry, SendNotification } from "../Payloads.js"
 import { jobOptionsFor, safeJobId, TaskNames } from "../Routing.js"
 
 /**
  * What a persisted scan sets off besides its row and its `scan.recorded`: its audit entry and, for the intents
- * an owner is told about, the owner's notification. The batcher builds them per scan and adds them as
- * follow-up jobs; the audit task turns each compact item back into the scan's entry.
+ * an owner is told about, the owner's notification. The batcher builds them per scan: it appends the audit
+ * entries itself and adds the notifications as a follow-up job.
  */
 
-/** The compact audit item of a scan (what the scans worker's follow-up job carries). */
+/** The audit facts of a scan, what its entry is built from. */
+export interface ScanAuditItem {
+  readonly scanId: string
+  readonly garmentId: string
+  readonly scannerUserId: string | null
+  readonly deviceId: string | null
+  readonly intent: string
+  readonly role: string
+  readonly regionCode: string
+  readonly outcome: "allowed" | "partial" | "denied"
+  readonly policyVersion: string
+  readonly timeMs: number
+}
+
+/** A scan's audit facts from its event. */
 export const scanAuditItem = (e: ScanEvent, outcome: ScanAuditItem["outcome"]): ScanAuditItem => ({
   scanId: e.scanId,
   garmentId: e.garmentId,
@@ -70,41 +84,21 @@ const chunks = <A>(items: ReadonlyArray<A>): ReadonlyArray<ReadonlyArray<A>> => 
 }
 
 /**
- * The follow-up jobs of a written batch: ONE audit job carrying every scan's entry and ONE notification
- * job carrying the owner notifications (audit entries in their compact form, `ScanAuditItem`), whatever number
- * of persist jobs the batch served. Their ids come from the persist jobs (`jobIds`, in batch order), so a retried
- * batch of the same jobs adds no second copy; a retried job that lands in a differently composed batch may add
- * an overlapping follow-up, and each entry's and notification's own idempotency key keeps it from taking effect
- * twice.
+ * The notification jobs of a written batch: ONE job carrying the batch's owner notifications (split at
+ * MaxScansPerJob), whatever number of persist jobs the batch served. Its id comes from the persist jobs (`jobIds`,
+ * in batch order), so a retried batch of the same jobs adds no second copy; a retried job that lands in a
+ * differently composed batch may add an overlapping job, and each notification's own idempotency key keeps it
+ * from taking effect twice.
  */
-export const followUpJobs = (
-  jobIds: ReadonlyArray<string>,
-  entries: ReadonlyArray<ScanAuditItem>,
-  notes: ReadonlyArray<SendNotification>
-) => {
+export const notificationJobs = (jobIds: ReadonlyArray<string>, notes: ReadonlyArray<SendNotification>) => {
   const [first] = jobIds
-  if (first === undefined) return { audit: [], notify: [] }
+  if (first === undefined || notes.length === 0) return []
   const key = jobIds.length === 1 ? [first] : [first, `${jobIds.length}jobs`]
-  return {
-    audit:
-      entries.length === 0
-        ? []
-        : chunks(entries).map((part, i) => ({
-            name: TaskNames.appendScanAuditEntries,
-            data: { scans: part },
-            opts: jobOptionsFor(TaskNames.appendScanAuditEntries, {
-              jobId: safeJobId("audit", ...key, ...(i > 0 ? [`${i}`] : []))
-            })
-          })),
-    notify:
-      notes.length === 0
-        ? []
-        : chunks(notes).map((part, i) => ({
-            name: TaskNames.sendNotification,
-            data: { notifications: part },
-            opts: jobOptionsFor(TaskNames.sendNotification, {
-              jobId: safeJobId("notify", ...key, ...(i > 0 ? [`${i}`] : []))
-            })
-          }))
-  }
+  return chunks(notes).map((part, i) => ({
+    name: TaskNames.sendNotification,
+    data: { notifications: part },
+    opts: jobOptionsFor(TaskNames.sendNotification, {
+      jobId: safeJobId("notify", ...key, ...(i > 0 ? [`${i}`] : []))
+    })
+  }))
 }

@@ -58,6 +58,17 @@ export interface StubState {
   auditDelayMs: number
 }
 
+/** the stubs' leaf index per key (a scan batch appends a thousand entries at once: no scan of every leaf per entry) */
+const stubKeys = new WeakMap<StubState, Map<string, number>>()
+const keysOf = (s: StubState) => {
+  let m = stubKeys.get(s)
+  if (m === undefined) {
+    m = new Map(s.audits.map((a, i) => [a.key, i]))
+    stubKeys.set(s, m)
+  }
+  return m
+}
+
 export const newStubState = (): StubState => ({
   audits: [],
   verifies: 0,
@@ -79,10 +90,13 @@ const stubAudit = (s: StubState) =>
           s.failAudit--
           return yield* new PortFailed({ port: "audit", operation: "append", message: "injected failure" })
         }
+        const keys = keysOf(s)
         return entries.map(({ key, entry }) => {
-          const had = s.audits.findIndex((a) => a.key === key)
-          if (had >= 0) return { index: had, fresh: false }
-          return { index: s.audits.push({ key, kind: entry.kind, timeMs: entry.timeMs }) - 1, fresh: true }
+          const had = keys.get(key)
+          if (had !== undefined) return { index: had, fresh: false }
+          const index = s.audits.push({ key, kind: entry.kind, timeMs: entry.timeMs }) - 1
+          keys.set(key, index)
+          return { index, fresh: true }
         })
       }),
     verify: Effect.sync(() => {

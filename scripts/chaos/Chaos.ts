@@ -70,6 +70,8 @@ export interface ChaosReport {
 
 const STREAM_PREFIX = "CHAOS"
 const QUEUE_PREFIX = "chaos"
+/** the orchestrators run with QUEUE_LOCK_DURATION_MS at its default (shared/config/ServiceSettings.ts) */
+const LOCK_MS = 2_000
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const randomOffset = () => 20_000 + Math.floor(Math.random() * 20_000)
 
@@ -282,15 +284,27 @@ export const runChaos = async (o: ChaosOptions): Promise<ChaosReport> => {
           queues.map(async (q) => (await q.getActive(0, -1)).map((j) => ({ queue: q.name, id: j.id! })))
         )
       ).flat()
+      // each job's lock token (`<worker id>:<n>`) at the kill: a job the survivor holds keeps its lock (renewed),
+      // a job the dead worker held loses it within the lock duration — only those are the dead worker's to recover
+      const tokens = await Promise.all(held.map((h) => redis.get(`${jobKey(h.queue, h.id)}:lock`)))
       victim.proc = undefined
-      // recovered when every job active at the kill is finished, gone, or started again after the kill
+      // recovered when every job the dead worker held is finished, gone, or started again after the kill
       await until(
         `kill ${n}: ${held.length} jobs picked up`,
         async () => {
           const states = await Promise.all(
             held.map((h) => redis.hmget(jobKey(h.queue, h.id), "processedOn", "finishedOn"))
           )
-          return states.every(([p, f]) => (p === null && f === null) || f !== null || Number(p) > killedAt)
+          const locks = await Promise.all(held.map((h) => redis.get(`${jobKey(h.queue, h.id)}:lock`)))
+          const pastLocks = Date.now() - killedAt > LOCK_MS + 1000
+          return states.every(
+            ([p, f], i) =>
+              (p === null && f === null) ||
+              f !== null ||
+              Number(p) > killedAt ||
+              // still locked by its token past the dead worker's lock duration: a live worker's job, not the victim's
+              (pastLocks && tokens[i] !== null && locks[i] === tokens[i])
+          )
         },
         60_000,
         50

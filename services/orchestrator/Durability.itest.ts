@@ -236,67 +236,56 @@ describe("orchestrator durability", () => {
    * commits: on the scans path, where the scans worker appends a batch's entries itself before its jobs complete.
    * The retry must find every leaf and append none.
    */
-  const crashCases = [
-    {
-      name: "a persist_scan_event job of 50 scans",
-      queue: "scans" as const,
-      entries: 50,
-      add: async (q: Queue) => {
-        const events = Array.from({ length: 50 }, (_, i) => scanEvent(seed.garments[i % seed.garments.length]!))
-        const typed = events.map((e) => Schema.encodeSync(ScanEvent)(Schema.decodeUnknownSync(ScanEvent)(e)))
-        const [j] = persistScanJobs(typed)
-        return { job: await q.add(j!.name, j!.data, j!.opts), keys: events.map((e) => `scan-${e.scanId}`) }
-      },
-      completed: { scans: 50, persisted: 50, deadLettered: 0 }
-    }
-  ]
-  for (const c of crashCases)
-    it(`a worker killed between the audit append's commit and the job's completion (${c.name}): the retry finds one leaf per entry`, async () => {
-      const q = queue(c.queue)
-      // only this test's job: jobs the tests above queued (waiting, delayed, or active with a lock about to
-      // lapse) are not this worker's to take
-      await q.obliterate({ force: true })
-      const { job, keys } = await c.add(q)
-      const leaves = async () =>
-        (
-          await client.query(
-            "SELECT idempotency_key, count(*)::int AS n FROM audit_leaves WHERE idempotency_key = ANY($1) GROUP BY 1",
-            [keys]
-          )
-        ).rows as Array<{ idempotency_key: string; n: number }>
-      const total = async () => Number((await client.query("SELECT count(*) AS n FROM audit_leaves")).rows[0].n)
-      const env = { QUEUES: c.queue, AUDIT: "live", LOCK_MS: "3000", STALLED_MS: "1000" }
-      const doomed = await startWorker({ ...env, TEST_CRASH_POINT: "after-audit-append" })
-      const crashed = await Promise.race([
-        doomed.exited.then(() => true),
-        new Promise<boolean>((r) => setTimeout(() => r(false), 60_000))
-      ])
-      if (!crashed)
-        throw new Error(
-          `the worker never reached its crash point; job ${await job.getState()} after ${job.attemptsMade} attempt(s)` +
-            ` (${(await q.getJob(job.id!))?.failedReason ?? "no failure recorded"}):\n${doomed.output()}`
+  it("a worker killed between the audit append's commit and the job's completion (a persist_scan_event job of 50 scans): the retry finds one leaf per entry", async () => {
+    const q = queue("scans")
+    // only this test's job: jobs the tests above queued (waiting, delayed, or active with a lock about to
+    // lapse) are not this worker's to take
+    await q.obliterate({ force: true })
+    const events = Array.from({ length: 50 }, (_, i) => scanEvent(seed.garments[i % seed.garments.length]!))
+    const typed = events.map((e) => Schema.encodeSync(ScanEvent)(Schema.decodeUnknownSync(ScanEvent)(e)))
+    const [j] = persistScanJobs(typed)
+    const job = await q.add(j!.name, j!.data, j!.opts)
+    const keys = events.map((e) => `scan-${e.scanId}`)
+    const leaves = async () =>
+      (
+        await client.query(
+          "SELECT idempotency_key, count(*)::int AS n FROM audit_leaves WHERE idempotency_key = ANY($1) GROUP BY 1",
+          [keys]
         )
-      const killedAt = Date.now()
-      expect(doomed.child.signalCode).toBe("SIGKILL")
-      // the append committed before the kill; the job did not complete
-      expect((await leaves()).length).toBe(c.entries)
-      expect(await job.getState()).toBe("active")
-      const before = await total()
-      const next = await startWorker(env)
-      const readyAt = Date.now()
-      await waitFor("job completed", async () => (await job.getState()) === "completed", 30_000, 50)
-      // from the moment both the job was dead and a worker was there to take it (start-up is not recovery)
-      const recovered = Date.now() - Math.max(killedAt, readyAt)
-      const done = await q.getJob(job.id!)
-      expect(done?.returnvalue).toEqual(c.completed)
-      // the retry appended nothing: every entry answered with its existing leaf
-      const rows = await leaves()
-      expect(rows).toHaveLength(c.entries)
-      expect(rows.every((r) => r.n === 1)).toBe(true)
-      expect(await total()).toBe(before)
-      // within lock 3 s + stalled check 1 s of its worker's death
-      expect(recovered).toBeLessThanOrEqual(5_000)
-      next.child.kill("SIGTERM")
-      await next.exited
-    })
+      ).rows as Array<{ idempotency_key: string; n: number }>
+    const total = async () => Number((await client.query("SELECT count(*) AS n FROM audit_leaves")).rows[0].n)
+    const env = { QUEUES: "scans", AUDIT: "live", LOCK_MS: "3000", STALLED_MS: "1000" }
+    const doomed = await startWorker({ ...env, TEST_CRASH_POINT: "after-audit-append" })
+    const crashed = await Promise.race([
+      doomed.exited.then(() => true),
+      new Promise<boolean>((r) => setTimeout(() => r(false), 60_000))
+    ])
+    if (!crashed)
+      throw new Error(
+        `the worker never reached its crash point; job ${await job.getState()} after ${job.attemptsMade} attempt(s)` +
+          ` (${(await q.getJob(job.id!))?.failedReason ?? "no failure recorded"}):\n${doomed.output()}`
+      )
+    const killedAt = Date.now()
+    expect(doomed.child.signalCode).toBe("SIGKILL")
+    // the append committed before the kill; the job did not complete
+    expect((await leaves()).length).toBe(50)
+    expect(await job.getState()).toBe("active")
+    const before = await total()
+    const next = await startWorker(env)
+    const readyAt = Date.now()
+    await waitFor("job completed", async () => (await job.getState()) === "completed", 30_000, 50)
+    // from the moment both the job was dead and a worker was there to take it (start-up is not recovery)
+    const recovered = Date.now() - Math.max(killedAt, readyAt)
+    const done = await q.getJob(job.id!)
+    expect(done?.returnvalue).toEqual({ scans: 50, persisted: 50, deadLettered: 0 })
+    // the retry appended nothing: every entry answered with its existing leaf
+    const rows = await leaves()
+    expect(rows).toHaveLength(50)
+    expect(rows.every((r) => r.n === 1)).toBe(true)
+    expect(await total()).toBe(before)
+    // within lock 3 s + stalled check 1 s of its worker's death
+    expect(recovered).toBeLessThanOrEqual(5_000)
+    next.child.kill("SIGTERM")
+    await next.exited
+  })
 })

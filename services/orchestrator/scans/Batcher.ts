@@ -9,7 +9,7 @@ import { appendAuditEntries } from "../AuditAppend.js"
 import type { AppendAuditEntry, SendNotification } from "../Payloads.js"
 import { queueFor, TaskNames } from "../Routing.js"
 import type { TaskEnv } from "../TaskContext.js"
-import { notificationJobs, notifiedIntents, scanAuditEntry, scanAuditItem, scanNotification } from "./FollowUps.js"
+import { notificationJobs, notifiedIntents, scanAuditEntry, scanNotification } from "./FollowUps.js"
 import { outcomeOf, persistScans, type ScanGarment, type ScanRecorded, type ScanRow, scanRow } from "./Store.js"
 
 /**
@@ -108,7 +108,7 @@ export const persistBatch = (groups: ReadonlyArray<BatchGroup>) =>
                 : { "Nats-Msg-Id": event.scanId }
           })
         }
-        entries.push(scanAuditEntry(scanAuditItem(event, outcomeOf(event.decision))))
+        entries.push(scanAuditEntry(event, outcomeOf(event.decision)))
         if (notifiedIntents.has(event.intent) && garment.ownerUserId !== null)
           notes.push(scanNotification(event, garment.ownerUserId, garment.brandId))
       }

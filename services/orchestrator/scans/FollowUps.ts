@@ -2,6 +2,7 @@ import { DateTime } from "effect"
 import { MaxScansPerJob, type ScanEvent } from "../../../shared/domain/Scan.js"
 import type { AppendAuditEntry, SendNotification } from "../Payloads.js"
 import { jobOptionsFor, safeJobId, TaskNames } from "../Routing.js"
+import type { ScanRecorded } from "./Store.js"
 
 /**
  * What a persisted scan sets off besides its row and its `scan.recorded`: its audit entry and, for the intents
@@ -9,55 +10,30 @@ import { jobOptionsFor, safeJobId, TaskNames } from "../Routing.js"
  * entries itself and adds the notifications as a follow-up job.
  */
 
-/** The audit facts of a scan, what its entry is built from. */
-export interface ScanAuditItem {
-  readonly scanId: string
-  readonly garmentId: string
-  readonly scannerUserId: string | null
-  readonly deviceId: string | null
-  readonly intent: string
-  readonly role: string
-  readonly regionCode: string
-  readonly outcome: "allowed" | "partial" | "denied"
-  readonly policyVersion: string
-  readonly timeMs: number
-}
-
-/** A scan's audit facts from its event. */
-export const scanAuditItem = (e: ScanEvent, outcome: ScanAuditItem["outcome"]): ScanAuditItem => ({
-  scanId: e.scanId,
-  garmentId: e.garmentId,
-  scannerUserId: e.scannerUserId,
-  deviceId: e.deviceId,
-  intent: e.intent,
-  role: e.role,
-  regionCode: e.regionCode,
-  outcome,
-  policyVersion: e.decision.policyVersion,
-  timeMs: DateTime.toEpochMillis(e.scannedAt)
-})
-
-/** The audit entry of a scan (its payload's key order is part of the digest: keep it). */
-export const scanAuditEntry = (s: ScanAuditItem): AppendAuditEntry => ({
-  idempotencyKey: `scan-${s.scanId}`,
+/**
+ * The audit entry of a scan, straight from its event (its payload's key order is part of the digest: keep it).
+ * `outcome` is the decision's (`outcomeOf`), computed once by the batcher for the scan's message too.
+ */
+export const scanAuditEntry = (e: ScanEvent, outcome: ScanRecorded["outcome"]): AppendAuditEntry => ({
+  idempotencyKey: `scan-${e.scanId}`,
   kind: "scan.recorded",
   actor:
-    s.scannerUserId !== null
-      ? { _tag: "Person", subjectId: s.scannerUserId, id: s.scannerUserId }
-      : s.deviceId !== null
-        ? { _tag: "Public", id: `device:${s.deviceId}` }
+    e.scannerUserId !== null
+      ? { _tag: "Person", subjectId: e.scannerUserId, id: e.scannerUserId }
+      : e.deviceId !== null
+        ? { _tag: "Public", id: `device:${e.deviceId}` }
         : { _tag: "None" },
-  subject: { _tag: "Public", id: `garment:${s.garmentId}` },
+  subject: { _tag: "Public", id: `garment:${e.garmentId}` },
   payload: {
-    scanId: s.scanId,
-    garmentId: s.garmentId,
-    intent: s.intent,
-    role: s.role,
-    regionCode: s.regionCode,
-    outcome: s.outcome,
-    policyVersion: s.policyVersion
+    scanId: e.scanId,
+    garmentId: e.garmentId,
+    intent: e.intent,
+    role: e.role,
+    regionCode: e.regionCode,
+    outcome,
+    policyVersion: e.decision.policyVersion
   },
-  timeMs: s.timeMs
+  timeMs: DateTime.toEpochMillis(e.scannedAt)
 })
 
 /** Intents whose scans the garment's owner is told about. */

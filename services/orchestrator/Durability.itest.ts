@@ -59,9 +59,17 @@ const startWorker = async (env: Record<string, string>) => {
   child.stderr?.on("data", (d: Buffer) => {
     out += d.toString()
   })
-  await waitFor("worker process ready", () => out.includes("READY") || child.exitCode !== null, 60_000)
-  if (child.exitCode !== null) throw new Error(`worker exited early:\n${out}`)
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)))
+  // listened for from the start: a worker given a job queued before it started may take it and die at its
+  // crash point before the test looks (a SIGKILLed child's exitCode stays null: only the event tells)
+  let gone = false
+  const exited = new Promise<number | null>((resolve) =>
+    child.once("exit", (code) => {
+      gone = true
+      resolve(code)
+    })
+  )
+  await waitFor("worker process ready", () => out.includes("READY") || gone, 60_000)
+  if (!out.includes("READY")) throw new Error(`worker exited early:\n${out}`)
   return { child, exited, output: () => out }
 }
 

@@ -5,6 +5,7 @@ import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as OpenApi from "@effect/platform/OpenApi"
 import { Schema } from "effect"
 import { Intent, Role } from "../../shared/domain/Scan.js"
+import { batchGroup } from "../../shared/http/Batch.js"
 import { HealthApi } from "../../shared/http/Health.js"
 import { Services } from "../../shared/ServiceCatalog.js"
 
@@ -37,9 +38,13 @@ export const BrainInternalApi = HttpApiGroup.make("internal")
   )
   .annotate(OpenApi.Description, "internal calls from the gateway")
 
+/** The internal calls batched: many intents in one request (shared/http/Batch.ts). */
+export const BrainInternalBatchApi = batchGroup("resolveIntent")
+
 /** The brain service's HTTP contract. */
 export const BrainApi = HttpApi.make("brain")
   .add(HealthApi)
   .add(BrainInternalApi)
+  .add(BrainInternalBatchApi)
   .annotate(OpenApi.Title, "Brand.Me brain")
   .annotate(OpenApi.Description, Services.brain.description)

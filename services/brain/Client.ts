@@ -1,11 +1,11 @@
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
-import * as HttpApiClient from "@effect/platform/HttpApiClient"
 import { Context, Effect, Either, Layer } from "effect"
-import { ServiceTokens, withServiceToken } from "../../shared/auth/ServiceTokens.js"
+import { ServiceTokens } from "../../shared/auth/ServiceTokens.js"
 import type { Intent } from "../../shared/domain/Scan.js"
-import { BrainApi, type IntentNotAllowed, type IntentRequest } from "./Api.js"
+import { BrainInternalApi, type IntentNotAllowed, type IntentRequest } from "./Api.js"
 import { Brain } from "./Brain.js"
-import { callFailed, retagErrors, type UpstreamError } from "../../shared/http/Upstream.js"
+import { makeBatchCaller } from "../../shared/http/Batch.js"
+import type { UpstreamError } from "../../shared/http/Upstream.js"
 import { Lru } from "../../shared/Lru.js"
 
 /**
@@ -29,43 +29,35 @@ export class BrainClient extends Context.Tag("brandme/BrainClient")<BrainClient,
   ).pipe(Layer.provide(Brain.Default))
 
   /**
-   * typed client derived from brain's Api.ts; traceparent rides along from the current span. Answers (an intent
-   * or IntentNotAllowed, never a failed call) are kept INTENT_MEMO_TTL_MS per request: a cold scan makes one
-   * internal call fewer.
+   * Over HTTP: the calls of one event-loop turn go in one request to `/internal/batch` (shared/http/Batch.ts),
+   * each with the gateway's service token for brain and its own trace. Answers (an intent or IntentNotAllowed,
+   * never a failed call) are kept INTENT_MEMO_TTL_MS per request: a cold scan makes one internal call fewer.
    */
   static readonly Http = (baseUrl: string) =>
     Layer.effect(
       BrainClient,
-      Effect.flatMap(ServiceTokens, (tokens) =>
-        Effect.map(
-          HttpApiClient.make(BrainApi, {
-            baseUrl,
-            // the gateway's service token for brain on every call (shared/auth/ServiceTokens.ts)
-            transformClient: (c) => withServiceToken(tokens, "gateway", "brain")(retagErrors(c))
-          }),
-          (client) => {
-            const memo = new Lru<string, Either.Either<Intent, IntentNotAllowed>>(256, INTENT_MEMO_TTL_MS)
-            return {
-              resolveIntent: (req) => {
-                const key = intentKey(req)
-                const known = memo.get(key)
-                if (known !== undefined) return known
-                return client.internal.resolveIntent({ payload: req }).pipe(
-                  Effect.map((r) => r.intent),
-                  Effect.tapBoth({
-                    onSuccess: (intent) => Effect.sync(() => memo.set(key, Either.right(intent))),
-                    onFailure: (e) =>
-                      Effect.sync(() => {
-                        if (e._tag === "IntentNotAllowed") memo.set(key, Either.left(e))
-                      })
-                  }),
-                  Effect.catchTags(callFailed("brain")),
-                  Effect.withSpan("BrainClient.resolveIntent")
-                )
-              }
-            }
+      Effect.gen(function* () {
+        const tokens = yield* ServiceTokens
+        const batch = yield* makeBatchCaller(BrainInternalApi, { baseUrl, caller: "gateway", callee: "brain", tokens })
+        const memo = new Lru<string, Either.Either<Intent, IntentNotAllowed>>(256, INTENT_MEMO_TTL_MS)
+        return {
+          resolveIntent: (req) => {
+            const key = intentKey(req)
+            const known = memo.get(key)
+            if (known !== undefined) return known
+            return batch.call("resolveIntent", req).pipe(
+              Effect.map((r) => r.intent),
+              Effect.tapBoth({
+                onSuccess: (intent) => Effect.sync(() => memo.set(key, Either.right(intent))),
+                onFailure: (e) =>
+                  Effect.sync(() => {
+                    if (e._tag === "IntentNotAllowed") memo.set(key, Either.left(e))
+                  })
+              }),
+              Effect.withSpan("BrainClient.resolveIntent")
+            )
           }
-        )
-      )
+        } satisfies BrainCalls
+      })
     ).pipe(Layer.provide(FetchHttpClient.layer))
 }

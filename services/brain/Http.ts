@@ -2,13 +2,23 @@ import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import { Effect, Layer } from "effect"
 import { healthHandlers } from "../../shared/http/HealthHttp.js"
 import { serveService } from "../../shared/http/Server.js"
-import { BrainApi } from "./Api.js"
+import { serveBatch } from "../../shared/http/Batch.js"
+import { BrainApi, BrainInternalApi, type IntentRequest } from "./Api.js"
 import { Brain } from "./Brain.js"
 
-const InternalLive = HttpApiBuilder.group(BrainApi, "internal", (h) =>
-  Effect.map(Brain, (brain) =>
-    h.handle("resolveIntent", ({ payload }) =>
-      Effect.map(brain.resolveIntent(payload), (intent) => ({ intent })).pipe(Effect.withSpan("Brain.resolveIntent"))
+/** the internal operation: one call (`internal`) or many in one request (`internalBatch`) */
+const operations = Effect.map(Brain, (brain) => ({
+  resolveIntent: (payload: IntentRequest) =>
+    Effect.map(brain.resolveIntent(payload), (intent) => ({ intent })).pipe(Effect.withSpan("Brain.resolveIntent"))
+}))
+
+const InternalLive = Layer.merge(
+  HttpApiBuilder.group(BrainApi, "internal", (h) =>
+    Effect.map(operations, (op) => h.handle("resolveIntent", ({ payload }) => op.resolveIntent(payload)))
+  ),
+  HttpApiBuilder.group(BrainApi, "internalBatch", (h) =>
+    Effect.map(operations, (op) =>
+      h.handle("batch", ({ payload }) => serveBatch("brain", BrainInternalApi, op)(payload))
     )
   )
 ).pipe(Layer.provide(Brain.Default))

@@ -5,28 +5,53 @@ import { makeServiceTokens, ServiceTokenHeader, ServiceTokens } from "../../shar
 import { BrainClient } from "../brain/Client.js"
 import { defaultMode } from "./Calls.js"
 
-/** The HTTP call layer carries the caller's trace: a stub brain records what it receives. */
+/**
+ * The HTTP call layer carries the caller's trace: a stub brain records what it receives. It speaks brain's batch
+ * contract (shared/http/Batch.ts): one request to /internal/batch carries the calls of one event-loop turn.
+ */
+interface SeenCall {
+  readonly op: string
+  readonly payload: { readonly hint?: string }
+  readonly traceparent?: string
+}
 const seen: Array<IncomingHttpHeaders> = []
+const calls: Array<SeenCall> = []
 const stub = createServer((req, res) => {
   seen.push(req.headers)
-  req.resume()
+  let text = ""
+  req.on("data", (c: Buffer) => (text += c.toString()))
   req.on("end", () => {
     if (req.url?.startsWith("/down/") === true) {
       res.writeHead(502, { "content-type": "text/plain" })
       res.end("bad gateway")
-    } else if (req.url === "/internal/intents") {
-      res.writeHead(200, { "content-type": "application/json" })
-      res.end(JSON.stringify({ intent: "care_instructions" }))
-    } else {
-      res.writeHead(403, { "content-type": "application/json" })
-      res.end(
-        JSON.stringify({
-          error: "IntentNotAllowed",
-          message: "nope",
-          details: { intent: "audit", role: "public", relation: "none" }
-        })
-      )
+      return
     }
+    if (!req.url?.endsWith("/internal/batch")) {
+      res.writeHead(404, { "content-type": "application/json" })
+      res.end(JSON.stringify({ error: "NotFound", message: `no route ${req.url}` }))
+      return
+    }
+    const batch = JSON.parse(text) as { calls: Array<SeenCall> }
+    calls.push(...batch.calls)
+    // under /x every call is refused with brain's typed error
+    const refuse = req.url.startsWith("/x/")
+    res.writeHead(200, { "content-type": "application/json" })
+    res.end(
+      JSON.stringify({
+        results: batch.calls.map((c) =>
+          refuse || c.payload.hint === "audit"
+            ? {
+                ok: false,
+                error: {
+                  _tag: "IntentNotAllowed",
+                  message: "nope",
+                  details: { intent: "audit", role: "public", relation: "none" }
+                }
+              }
+            : { ok: true, value: { intent: c.payload.hint ?? "care_instructions" } }
+        )
+      })
+    )
   })
 })
 let base = ""
@@ -52,7 +77,8 @@ describe("internal HTTP calls", () => {
       )
     )
     expect(intent).toBe("care_instructions")
-    expect(seen.at(-1)?.traceparent).toMatch(/^00-0af7651916cd43dd8448eb211c80319c-[0-9a-f]{16}-0[01]$/)
+    // in the call itself: a batch carries calls of many traces
+    expect(calls.at(-1)?.traceparent).toMatch(/^00-0af7651916cd43dd8448eb211c80319c-[0-9a-f]{16}-0[01]$/)
   })
 
   it("carry the gateway's service token for brain, one token reused across calls", async () => {
@@ -107,6 +133,28 @@ describe("internal HTTP calls", () => {
     )
     expect(down.map((e) => e._tag)).toEqual(["UpstreamError", "UpstreamError"])
     expect(seen.length - before).toBe(4)
+  })
+
+  it("send the calls of one turn in one request, each answered with its own result", async () => {
+    const before = seen.length
+    const ask = (role: "public" | "brand" | "auditor", hint?: "care_instructions" | "audit") =>
+      Effect.either(
+        Effect.flatMap(BrainClient, (b) =>
+          b.resolveIntent({ role, relation: "none", ...(hint !== undefined ? { hint } : {}) })
+        )
+      )
+    const out = await Effect.runPromise(
+      Effect.all([ask("public"), ask("brand", "audit"), ask("auditor", "care_instructions")], {
+        concurrency: "unbounded"
+      }).pipe(Effect.provide(Layer.fresh(brainOver(base))))
+    )
+    expect(seen.length - before).toBe(1)
+    expect(calls.slice(-3).map((c) => c.op)).toEqual(["resolveIntent", "resolveIntent", "resolveIntent"])
+    expect(out.map((e) => (e._tag === "Right" ? e.right : e.left._tag))).toEqual([
+      "care_instructions",
+      "IntentNotAllowed",
+      "care_instructions"
+    ])
   })
 
   it("default to in-process when the process runs the callees, HTTP when the gateway runs alone", () => {

@@ -7,6 +7,7 @@ import { Schema } from "effect"
 import { Authentication } from "../../shared/auth/Middleware.js"
 import { Forbidden, Unauthorized } from "../../shared/auth/Tokens.js"
 import { FacetGroup } from "../../shared/domain/Scan.js"
+import { batchGroup } from "../../shared/http/Batch.js"
 import { HealthApi } from "../../shared/http/Health.js"
 import { Cursor, PageLimit } from "../../shared/http/Paging.js"
 import { Services } from "../../shared/ServiceCatalog.js"
@@ -258,10 +259,14 @@ export const KnowledgeInternalApi = HttpApiGroup.make("internal")
   )
   .addError(GarmentNotFound)
 
+/** The internal calls batched: many resolves and views in one request (shared/http/Batch.ts). */
+export const KnowledgeInternalBatchApi = batchGroup("resolve, view")
+
 /** The knowledge service's HTTP contract. */
 export const KnowledgeApi = HttpApi.make("knowledge")
   .add(HealthApi)
   .add(GarmentsApi)
   .add(KnowledgeInternalApi)
+  .add(KnowledgeInternalBatchApi)
   .annotate(OpenApi.Title, "Brand.Me knowledge")
   .annotate(OpenApi.Description, Services.knowledge.description)

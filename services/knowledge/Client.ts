@@ -1,11 +1,11 @@
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
-import * as HttpApiClient from "@effect/platform/HttpApiClient"
 import { Context, Effect, Layer } from "effect"
-import { ServiceTokens, withServiceToken } from "../../shared/auth/ServiceTokens.js"
+import { ServiceTokens } from "../../shared/auth/ServiceTokens.js"
 import type { TagRef } from "../../shared/domain/DigitalLink.js"
 import type { FacetGroup } from "../../shared/domain/Scan.js"
-import { callFailed, retagErrors, type UpstreamError } from "../../shared/http/Upstream.js"
-import { type FacetsView, type GarmentNotFound, type GarmentRecord, KnowledgeApi } from "./Api.js"
+import { makeBatchCaller } from "../../shared/http/Batch.js"
+import type { UpstreamError } from "../../shared/http/Upstream.js"
+import { type FacetsView, type GarmentNotFound, type GarmentRecord, KnowledgeInternalApi } from "./Api.js"
 import { Knowledge } from "./Knowledge.js"
 
 /** What the gateway needs from knowledge; the same interface in-process and over HTTP. */
@@ -23,27 +23,26 @@ export class KnowledgeClient extends Context.Tag("brandme/KnowledgeClient")<Know
     Effect.map(Knowledge, (k) => ({ resolve: k.resolve, view: k.view }))
   ).pipe(Layer.provide(Knowledge.Default))
 
+  /**
+   * Over HTTP: the calls of one event-loop turn go in one request to `/internal/batch` (shared/http/Batch.ts),
+   * each with the gateway's service token for knowledge and its own trace.
+   */
   static readonly Http = (baseUrl: string) =>
     Layer.effect(
       KnowledgeClient,
-      Effect.flatMap(ServiceTokens, (tokens) =>
-        Effect.map(
-          HttpApiClient.make(KnowledgeApi, {
-            baseUrl,
-            // the gateway's service token for knowledge on every call (shared/auth/ServiceTokens.ts)
-            transformClient: (c) => withServiceToken(tokens, "gateway", "knowledge")(retagErrors(c))
-          }),
-          (client) => ({
-            resolve: (ref) =>
-              client.internal
-                .resolve({ payload: { ref } })
-                .pipe(Effect.catchTags(callFailed("knowledge")), Effect.withSpan("KnowledgeClient.resolve")),
-            view: (garmentId, allowed) =>
-              client.internal
-                .view({ payload: { garmentId, allowed } })
-                .pipe(Effect.catchTags(callFailed("knowledge")), Effect.withSpan("KnowledgeClient.view"))
-          })
-        )
-      )
+      Effect.gen(function* () {
+        const tokens = yield* ServiceTokens
+        const batch = yield* makeBatchCaller(KnowledgeInternalApi, {
+          baseUrl,
+          caller: "gateway",
+          callee: "knowledge",
+          tokens
+        })
+        return {
+          resolve: (ref) => batch.call("resolve", { ref }).pipe(Effect.withSpan("KnowledgeClient.resolve")),
+          view: (garmentId, allowed) =>
+            batch.call("view", { garmentId, allowed }).pipe(Effect.withSpan("KnowledgeClient.view"))
+        } satisfies KnowledgeCalls
+      })
     ).pipe(Layer.provide(FetchHttpClient.layer))
 }

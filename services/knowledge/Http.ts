@@ -6,7 +6,8 @@ import { healthHandlers } from "../../shared/http/HealthHttp.js"
 import { serveService } from "../../shared/http/Server.js"
 import { AuthenticationLive, CurrentPrincipal } from "../../shared/auth/Middleware.js"
 import { ensureScanPathStream } from "../../shared/events/ScanPathFacts.js"
-import { type GarmentsApi, KnowledgeApi } from "./Api.js"
+import { serveBatch } from "../../shared/http/Batch.js"
+import { type GarmentsApi, KnowledgeApi, KnowledgeInternalApi } from "./Api.js"
 import { GarmentCatalog } from "./Catalog.js"
 import { importGarments, Knowledge } from "./Knowledge.js"
 
@@ -35,11 +36,23 @@ export const garmentsHandlers = <E, Provides, R>(h: GroupHandlers<typeof Garment
       )
   )
 
-const InternalLive = HttpApiBuilder.group(KnowledgeApi, "internal", (h) =>
-  Effect.map(Knowledge, (k) =>
-    h
-      .handle("resolve", ({ payload }) => k.resolve(payload.ref))
-      .handle("view", ({ payload }) => k.view(payload.garmentId, payload.allowed))
+/** the internal operations: one call each (`internal`) or many in one request (`internalBatch`) */
+const internalOperations = Effect.map(Knowledge, (k) => ({
+  resolve: ({ ref }: { readonly ref: Parameters<typeof k.resolve>[0] }) => k.resolve(ref),
+  view: ({ garmentId, allowed }: { readonly garmentId: string; readonly allowed: Parameters<typeof k.view>[1] }) =>
+    k.view(garmentId, allowed)
+}))
+
+const InternalLive = Layer.merge(
+  HttpApiBuilder.group(KnowledgeApi, "internal", (h) =>
+    Effect.map(internalOperations, (op) =>
+      h.handle("resolve", ({ payload }) => op.resolve(payload)).handle("view", ({ payload }) => op.view(payload))
+    )
+  ),
+  HttpApiBuilder.group(KnowledgeApi, "internalBatch", (h) =>
+    Effect.map(internalOperations, (op) =>
+      h.handle("batch", ({ payload }) => serveBatch("knowledge", KnowledgeInternalApi, op)(payload))
+    )
   )
 )
 

@@ -7,6 +7,7 @@ import { Schema } from "effect"
 import { Authentication } from "../../shared/auth/Middleware.js"
 import { Forbidden, Unauthorized } from "../../shared/auth/Tokens.js"
 import { Decision, Intent, RegionCode, Role } from "../../shared/domain/Scan.js"
+import { batchGroup } from "../../shared/http/Batch.js"
 import { HealthApi } from "../../shared/http/Health.js"
 import { Services } from "../../shared/ServiceCatalog.js"
 import { Relation } from "../brain/Api.js"
@@ -69,10 +70,14 @@ export const PolicyInternalApi = HttpApiGroup.make("internal").add(
   HttpApiEndpoint.post("decide", "/internal/decisions").setPayload(DecisionRequest).addSuccess(Decision)
 )
 
+/** The internal calls batched: many decisions in one request (shared/http/Batch.ts). */
+export const PolicyInternalBatchApi = batchGroup("decide")
+
 /** The policy service's HTTP contract. */
 export const PolicyApi = HttpApi.make("policy")
   .add(HealthApi)
   .add(ConsentsApi)
   .add(PolicyInternalApi)
+  .add(PolicyInternalBatchApi)
   .annotate(OpenApi.Title, "Brand.Me policy")
   .annotate(OpenApi.Description, Services.policy.description)

@@ -7,7 +7,8 @@ import { healthHandlers } from "../../shared/http/HealthHttp.js"
 import { serveService } from "../../shared/http/Server.js"
 import { AuthenticationLive, CurrentPrincipal } from "../../shared/auth/Middleware.js"
 import { ensureScanPathStream } from "../../shared/events/ScanPathFacts.js"
-import { type ConsentsApi, PolicyApi } from "./Api.js"
+import { serveBatch } from "../../shared/http/Batch.js"
+import { type ConsentsApi, PolicyApi, PolicyInternalApi } from "./Api.js"
 import { Policy } from "./Policy.js"
 
 const traceparentOf = Effect.map(HttpServerRequest.HttpServerRequest, (r) => r.headers.traceparent)
@@ -35,8 +36,16 @@ export const consentsHandlers = <E, Provides, R>(h: Handlers<typeof ConsentsApi,
       .handle("list", () => Effect.flatMap(CurrentPrincipal, policy.list))
   )
 
-const InternalLive = HttpApiBuilder.group(PolicyApi, "internal", (h) =>
-  Effect.map(Policy, (policy) => h.handle("decide", ({ payload }) => policy.decide(payload)))
+/** the internal operation: one call (`internal`) or many in one request (`internalBatch`) */
+const InternalLive = Layer.merge(
+  HttpApiBuilder.group(PolicyApi, "internal", (h) =>
+    Effect.map(Policy, (policy) => h.handle("decide", ({ payload }) => policy.decide(payload)))
+  ),
+  HttpApiBuilder.group(PolicyApi, "internalBatch", (h) =>
+    Effect.map(Policy, (policy) =>
+      h.handle("batch", ({ payload }) => serveBatch("policy", PolicyInternalApi, { decide: policy.decide })(payload))
+    )
+  )
 )
 
 /** Policy's logic with what its public group needs (Tokens) and the scan-path stream it publishes on. */

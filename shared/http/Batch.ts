@@ -1,0 +1,313 @@
+import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
+import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as OpenApi from "@effect/platform/OpenApi"
+import { Cause, Duration, Effect, Either, Option, type ParseResult, Runtime, Schema, Tracer } from "effect"
+import { ServiceTokenHeader, type ServiceTokenService } from "../auth/ServiceTokens.js"
+import type { ServiceName } from "../ServiceCatalog.js"
+import { currentTraceparent, parseTraceparent } from "../telemetry/TraceContext.js"
+import { makeTurnBatcher } from "../TurnBatcher.js"
+import { UpstreamError } from "./Upstream.js"
+import { parseErrorBody } from "./Validation.js"
+
+/**
+ * Internal calls, batched per event-loop turn (docs/scan-bench.md, "Internal calls").
+ *
+ * A service's internal group (its `Api.ts`) declares each operation with its payload, success and errors, as
+ * before; `batchGroup` adds one endpoint beside it, `POST /internal/batch`, that carries many calls of that
+ * group at once: `{ calls: [{ op, payload, traceparent? }] }` → `{ results: [{ ok: true, value } | { ok: false,
+ * error }] }`, in order. Each call is decoded, run and encoded with its own operation's schemas — the contract
+ * is the group's, the batch only carries it — so a bad call gets its own readable error and the others run.
+ *
+ * The caller (`makeBatchCaller`) collects every call made in one event-loop turn and sends them as one request:
+ * under load dozens of scans share one HTTP round trip (its parsing, routing, service-token check and
+ * metrics), which otherwise cost more CPU than the work they carry; a lone call goes alone, as soon as the
+ * turn ends, with no timer to wait on. Each call keeps its own trace: its traceparent rides in the call and
+ * the callee runs it in a span under it, so one scan is still one trace.
+ */
+
+/** the most calls one batch request carries (the caller splits larger turns) */
+export const MAX_BATCH_CALLS = 128
+/** a batch that gets no answer in this time fails its calls with UpstreamError */
+export const BATCH_TIMEOUT = Duration.seconds(10)
+
+export const BatchCall = Schema.Struct({
+  op: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(64)),
+  payload: Schema.Unknown,
+  traceparent: Schema.optional(Schema.String.pipe(Schema.maxLength(128)))
+})
+export const BatchRequest = Schema.Struct({
+  calls: Schema.Array(BatchCall).pipe(Schema.minItems(1), Schema.maxItems(MAX_BATCH_CALLS))
+})
+export type BatchRequest = typeof BatchRequest.Type
+export const BatchOutcome = Schema.Union(
+  Schema.Struct({ ok: Schema.Literal(true), value: Schema.Unknown }),
+  Schema.Struct({ ok: Schema.Literal(false), error: Schema.Unknown })
+)
+export type BatchOutcome = typeof BatchOutcome.Type
+export const BatchResponse = Schema.Struct({ results: Schema.Array(BatchOutcome) })
+export type BatchResponse = typeof BatchResponse.Type
+
+/** The batch endpoint of one internal group (mounted beside it, on the same service-token-guarded port). */
+export const batchGroup = (of: string) =>
+  HttpApiGroup.make("internalBatch")
+    .add(HttpApiEndpoint.post("batch", "/internal/batch").setPayload(BatchRequest).addSuccess(BatchResponse))
+    .annotate(
+      OpenApi.Description,
+      `many internal calls (${of}) in one request, each decoded, run and answered by its own operation's contract, in order`
+    )
+
+type Endpoints<G extends HttpApiGroup.HttpApiGroup.Any> = HttpApiGroup.HttpApiGroup.Endpoints<G>
+/** the operation names of a group */
+export type OpName<G extends HttpApiGroup.HttpApiGroup.Any> = HttpApiEndpoint.HttpApiEndpoint.Name<Endpoints<G>>
+type EndpointOf<G extends HttpApiGroup.HttpApiGroup.Any, N extends string> = HttpApiEndpoint.HttpApiEndpoint.WithName<
+  Endpoints<G>,
+  N
+>
+export type PayloadOf<
+  G extends HttpApiGroup.HttpApiGroup.Any,
+  N extends string
+> = HttpApiEndpoint.HttpApiEndpoint.Payload<EndpointOf<G, N>>
+export type SuccessOf<
+  G extends HttpApiGroup.HttpApiGroup.Any,
+  N extends string
+> = HttpApiEndpoint.HttpApiEndpoint.Success<EndpointOf<G, N>>
+export type ErrorOf<G extends HttpApiGroup.HttpApiGroup.Any, N extends string> =
+  | HttpApiEndpoint.HttpApiEndpoint.Error<EndpointOf<G, N>>
+  | HttpApiGroup.HttpApiGroup.Error<G>
+
+/** One implementation per operation of a group: what its single endpoint and the batch both run. */
+export type Operations<G extends HttpApiGroup.HttpApiGroup.Any, R> = {
+  readonly [N in OpName<G>]: (payload: PayloadOf<G, N>) => Effect.Effect<SuccessOf<G, N>, ErrorOf<G, N>, R>
+}
+
+/** what the operations of a record need */
+type RequirementsOf<Ops> = {
+  readonly [K in keyof Ops]: Ops[K] extends (p: never) => Effect.Effect<unknown, unknown, infer R> ? R : never
+}[keyof Ops]
+
+// the contract's schemas need no services (plain structs and tagged errors): typed loosely for the codecs here
+type AnySchema = Schema.Schema<unknown, unknown, never>
+interface Codecs {
+  readonly encodePayload: (a: unknown) => Either.Either<unknown, ParseResult.ParseError>
+  readonly decodePayload: (u: unknown) => Either.Either<unknown, ParseResult.ParseError>
+  readonly encodeSuccess: (a: unknown) => Either.Either<unknown, ParseResult.ParseError>
+  readonly decodeSuccess: (u: unknown) => Either.Either<unknown, ParseResult.ParseError>
+  readonly encodeError: (e: unknown) => Either.Either<unknown, ParseResult.ParseError>
+  readonly decodeError: (u: unknown) => Either.Either<unknown, ParseResult.ParseError>
+}
+
+const codecsOf = (group: HttpApiGroup.HttpApiGroup.Any): ReadonlyMap<string, Codecs> => {
+  const out = new Map<string, Codecs>()
+  const g = group as unknown as HttpApiGroup.HttpApiGroup.AnyWithProps
+  for (const endpoint of Object.values(g.endpoints)) {
+    const payload = Option.getOrElse(endpoint.payloadSchema as Option.Option<AnySchema>, () => Schema.Unknown)
+    const success = endpoint.successSchema as AnySchema
+    const error = Schema.Union(endpoint.errorSchema as AnySchema, g.errorSchema as AnySchema)
+    out.set(endpoint.name, {
+      encodePayload: Schema.encodeEither(payload),
+      decodePayload: Schema.decodeUnknownEither(payload),
+      encodeSuccess: Schema.encodeEither(success),
+      decodeSuccess: Schema.decodeUnknownEither(success),
+      encodeError: Schema.encodeEither(error),
+      decodeError: Schema.decodeUnknownEither(error)
+    })
+  }
+  return out
+}
+
+const failed = (error: string, message: string): BatchOutcome => ({ ok: false, error: { _tag: error, message } })
+
+/**
+ * The batch endpoint's handler for `group`: every call run concurrently through `operations`, each in a span
+ * named `<service>.<op>` under the call's own traceparent.
+ */
+export const serveBatch = <G extends HttpApiGroup.HttpApiGroup.Any, Ops extends Operations<G, unknown>>(
+  service: ServiceName,
+  group: G,
+  operations: Ops
+) => {
+  type R = RequirementsOf<Ops>
+  const codecs = codecsOf(group)
+  const run = operations as unknown as Record<string, (p: unknown) => Effect.Effect<unknown, unknown, R>>
+  const one = (call: typeof BatchCall.Type): Effect.Effect<BatchOutcome, never, R> => {
+    const codec = codecs.get(call.op)
+    const op = run[call.op]
+    if (codec === undefined || op === undefined) {
+      return Effect.succeed(
+        failed(
+          "ValidationError",
+          `op: ${service} has no internal operation "${call.op}" (its operations: ${[...codecs.keys()].join(", ")})`
+        )
+      )
+    }
+    const payload = codec.decodePayload(call.payload)
+    if (Either.isLeft(payload)) {
+      return Effect.succeed(failed("ValidationError", `${call.op}: ${parseErrorBody(payload.left).message}`))
+    }
+    const parent = parseTraceparent(call.traceparent)
+    return op(payload.right).pipe(
+      Effect.withSpan(`${service}.${call.op}`, {
+        kind: "server",
+        ...(Option.isSome(parent)
+          ? {
+              parent: Tracer.externalSpan({
+                traceId: parent.value.traceId,
+                spanId: parent.value.spanId,
+                sampled: parent.value.sampled
+              })
+            }
+          : {})
+      }),
+      Effect.matchCauseEffect({
+        onSuccess: (value) =>
+          Either.match(codec.encodeSuccess(value), {
+            onLeft: (e) =>
+              Effect.as(
+                Effect.logError(`${service}.${call.op} answered outside its contract: ${parseErrorBody(e).message}`),
+                failed("InternalError", `${service}.${call.op} failed`)
+              ),
+            onRight: (encoded) => Effect.succeed<BatchOutcome>({ ok: true, value: encoded })
+          }),
+        onFailure: (cause) => {
+          const error = Cause.failureOption(cause)
+          const encoded = Option.isSome(error) ? codec.encodeError(error.value) : undefined
+          if (encoded !== undefined && Either.isRight(encoded)) {
+            return Effect.succeed<BatchOutcome>({ ok: false, error: encoded.right })
+          }
+          return Effect.as(
+            Effect.logError(`${service}.${call.op} failed`, cause),
+            failed("InternalError", `${service}.${call.op} failed`)
+          )
+        }
+      })
+    )
+  }
+  return (request: BatchRequest): Effect.Effect<BatchResponse, never, R> =>
+    Effect.map(Effect.forEach(request.calls, one, { concurrency: "unbounded" }), (results) => ({ results }))
+}
+
+interface Pending {
+  readonly op: string
+  readonly payload: unknown
+  readonly traceparent: string | undefined
+  readonly codec: Codecs
+  readonly resume: (effect: Effect.Effect<unknown, unknown>) => void
+}
+
+/** What a caller gets: one typed call per operation, batched with the turn's other calls to the same callee. */
+export interface BatchCaller<G extends HttpApiGroup.HttpApiGroup.Any> {
+  readonly call: <N extends OpName<G>>(
+    op: N,
+    payload: PayloadOf<G, N>
+  ) => Effect.Effect<SuccessOf<G, N>, ErrorOf<G, N> | UpstreamError>
+}
+
+/**
+ * The caller side: `call(op, payload)` joins this turn's batch to `callee` (at `baseUrl`, with `caller`'s service
+ * token) and resumes with the call's own answer, decoded by its operation's schemas. A batch that fails below the
+ * contract (refused, timed out, not 200, an answer that does not decode) fails each of its calls with
+ * UpstreamError naming the callee — the same error the single-call clients gave.
+ */
+export const makeBatchCaller = <G extends HttpApiGroup.HttpApiGroup.Any>(
+  group: G,
+  o: {
+    readonly baseUrl: string
+    readonly caller: ServiceName
+    readonly callee: ServiceName
+    readonly tokens: ServiceTokenService
+  }
+): Effect.Effect<BatchCaller<G>, never, HttpClient.HttpClient> =>
+  Effect.gen(function* () {
+    const codecs = codecsOf(group)
+    // the batch request is plumbing: the calls' own spans carry the traces, not a root span per batch
+    const client = (yield* HttpClient.HttpClient).pipe(
+      HttpClient.withTracerPropagation(false),
+      HttpClient.withTracerDisabledWhen(() => true)
+    )
+    const runFork = Runtime.runFork(yield* Effect.runtime<never>())
+    const url = `${o.baseUrl.replace(/\/$/, "")}/internal/batch`
+    const upstream = (why: string) =>
+      new UpstreamError({ message: `${o.callee} did not answer properly (${why})`, details: { service: o.callee } })
+    const decodeResponse = Schema.decodeUnknownEither(BatchResponse)
+
+    const settle = (items: ReadonlyArray<Pending>, results: ReadonlyArray<BatchOutcome>) => {
+      for (const [i, item] of items.entries()) {
+        const r = results[i]!
+        if (r.ok) {
+          const value = item.codec.decodeSuccess(r.value)
+          item.resume(
+            Either.isRight(value)
+              ? Effect.succeed(value.right)
+              : Effect.fail(upstream(`${item.op}: an answer outside the contract`))
+          )
+          continue
+        }
+        const error = item.codec.decodeError(r.error)
+        if (Either.isRight(error)) {
+          item.resume(Effect.fail(error.right))
+          continue
+        }
+        const message =
+          typeof r.error === "object" && r.error !== null && "message" in r.error ? String(r.error.message) : "failed"
+        item.resume(Effect.fail(upstream(`${item.op}: ${message}`)))
+      }
+    }
+
+    const send = (items: ReadonlyArray<Pending>) =>
+      Effect.gen(function* () {
+        const token = yield* o.tokens.mint(o.caller, o.callee)
+        const calls = items.map((i) => ({
+          op: i.op,
+          payload: i.payload,
+          ...(i.traceparent !== undefined ? { traceparent: i.traceparent } : {})
+        }))
+        const response = yield* client.execute(
+          HttpClientRequest.post(url).pipe(
+            HttpClientRequest.setHeader(ServiceTokenHeader, token),
+            HttpClientRequest.bodyUnsafeJson({ calls })
+          )
+        )
+        if (response.status !== 200) {
+          const text = yield* Effect.orElseSucceed(response.text, () => "")
+          return yield* Effect.fail(`answered ${response.status}${text === "" ? "" : `: ${text.slice(0, 200)}`}`)
+        }
+        const body = decodeResponse(yield* response.json)
+        if (Either.isLeft(body) || body.right.results.length !== items.length) {
+          return yield* Effect.fail("a batch answer outside the contract")
+        }
+        settle(items, body.right.results)
+      }).pipe(
+        Effect.scoped,
+        Effect.timeoutFail({
+          duration: BATCH_TIMEOUT,
+          onTimeout: () => `no answer in ${Duration.format(BATCH_TIMEOUT)}`
+        }),
+        Effect.catchAll((why) =>
+          Effect.sync(() => {
+            const e = upstream(typeof why === "string" ? why : "unreachable")
+            for (const item of items) item.resume(Effect.fail(e))
+          })
+        )
+      )
+
+    const batcher = makeTurnBatcher<Pending>((pending) => {
+      for (let i = 0; i < pending.length; i += MAX_BATCH_CALLS) runFork(send(pending.slice(i, i + MAX_BATCH_CALLS)))
+    })
+
+    const call = (op: string, payload: unknown) => {
+      const codec = codecs.get(op)
+      if (codec === undefined) return Effect.die(new Error(`${o.callee} has no internal operation "${op}"`))
+      const encoded = codec.encodePayload(payload)
+      if (Either.isLeft(encoded)) {
+        return Effect.die(new Error(`${o.callee}.${op}: ${parseErrorBody(encoded.left).message}`))
+      }
+      return Effect.flatMap(currentTraceparent, (traceparent) =>
+        Effect.async<unknown, unknown>((resume) => {
+          batcher.push({ op, payload: encoded.right, traceparent: Option.getOrUndefined(traceparent), codec, resume })
+        })
+      )
+    }
+    return { call } as unknown as BatchCaller<G>
+  })

@@ -102,6 +102,12 @@ export const roundRequests = (scanners: ReadonlyArray<Scanner>, count: number, s
 }
 
 const REQUESTS_PER_ROUND = 150_000
+/** the cold goal: this share of the Postgres baseline's throughput */
+export const COLD_GOAL = 0.33
+/** the paced round's rate as a share of the gateway's saturated rate, when the goal's rate is above it */
+const PACED_SHARE = 0.5
+/** a process at this share of one core or more is CPU-bound on its JavaScript thread */
+const SATURATED_CORE = 0.9
 
 export interface ColdOptions {
   readonly harness: Harness
@@ -162,7 +168,19 @@ export const runColdPhase = async (o: ColdOptions): Promise<number> => {
   const baseline = await startPgBaseline(dbUrlOf(o.harness), o.poolMax)
   const bs: Array<LoadResult> = []
   const ss: Array<LoadResult> = []
-  const t = { gateway: 0, bench: 0, redis: 0, postgres: 0, busy: 0, total: 0, hits: 0, misses: 0, xact: 0, cmds: 0 }
+  const t = {
+    gateway: 0,
+    bench: 0,
+    redis: 0,
+    postgres: 0,
+    busy: 0,
+    total: 0,
+    hits: 0,
+    misses: 0,
+    xact: 0,
+    cmds: 0,
+    wall: 0
+  }
   try {
     for (let r = 0; r < o.rounds; r++) {
       const file = join(tmpdir(), `bench-scan-cold-${process.pid}-${r}.json`)
@@ -173,6 +191,8 @@ export const runColdPhase = async (o: ColdOptions): Promise<number> => {
       await settle()
       const a = await sample(o, pids)
       ss.push(await autocannonOver(`${o.gatewayUrl}/v1/scans`, o.seconds, file))
+      // the load's own duration (the runner's start-up sends nothing)
+      t.wall += o.seconds * 1000
       await settle()
       // and the backends that connected during the round (idle pool connections close after 10 s)
       const b = await sample(o, [...new Set([...pids, ...(await backendPids(dbUrlOf(o.harness)))])])
@@ -196,6 +216,26 @@ export const runColdPhase = async (o: ColdOptions): Promise<number> => {
   }
   const b = combine(bs)
   const s = combine(ss)
+  // latency below saturation: one more round (a new permutation) paced at the goal's rate, or at
+  // PACED_SHARE of what the gateway sustained when the goal's rate is beyond it
+  const goalRate = COLD_GOAL * b.requests.average
+  // BENCH_PACED_RATE sets it (requests a second), e.g. low to see a lone cold scan's latency
+  const fixed = process.env.BENCH_PACED_RATE
+  const pacedRate = Math.max(
+    1,
+    Math.round(fixed !== undefined ? Number(fixed) : Math.min(goalRate, PACED_SHARE * s.requests.average))
+  )
+  const pacedWhy =
+    fixed !== undefined
+      ? "BENCH_PACED_RATE"
+      : pacedRate < Math.round(goalRate)
+        ? `${Math.round(PACED_SHARE * 100)} % of the saturated scan rate; the goal's ${Math.round(goalRate)} req/s is beyond it`
+        : `the goal's rate, ${Math.round(COLD_GOAL * 100)} % of the pg baseline`
+  const pacedFile = join(tmpdir(), `bench-scan-cold-${process.pid}-paced.json`)
+  writeFileSync(pacedFile, JSON.stringify(roundRequests(o.scanners, REQUESTS_PER_ROUND, 1000 + o.rounds)))
+  const paced = await autocannonOver(`${o.gatewayUrl}/v1/scans`, o.seconds, pacedFile, pacedRate).finally(() =>
+    rmSync(pacedFile, { force: true })
+  )
   const n = Math.max(1, s.requests.total)
   const us = (ms: number) => ((ms * 1000) / n).toFixed(0)
   // Postgres in another PID namespace (a container) shows no /proc entries here
@@ -224,20 +264,24 @@ export const runColdPhase = async (o: ColdOptions): Promise<number> => {
   ] as const
   const top = [...shares].sort((x, y) => y[1] - x[1])[0]!
   const busy = t.busy / Math.max(1, t.total)
+  const cores = (ms: number) => ms / Math.max(1, t.wall)
+  const saturated = shares.find(([, ms]) => cores(ms) >= SATURATED_CORE)
+  const measured = Math.max(
+    1,
+    shares.reduce((a, x) => a + x[1], 0)
+  )
   console.log(
     `cold limited by: ${
-      busy > 0.9
-        ? `CPU — the machine's cores are ${(busy * 100).toFixed(0)} % busy, most of it ${top[0]} ` +
-          `(${(
-            (100 * top[1]) /
-              Math.max(
-                1,
-                shares.reduce((a, x) => a + x[1], 0)
-              )
-          ).toFixed(0)} % of the measured CPU)`
-        : `waiting, not CPU (the cores are ${(busy * 100).toFixed(0)} % busy): round trips per scan`
+      saturated !== undefined
+        ? `CPU — ${saturated[0]} used ${cores(saturated[1]).toFixed(2)} of a core while scans ran: its ` +
+          `JavaScript thread is saturated (machine ${(busy * 100).toFixed(0)} % busy)`
+        : busy > 0.9
+          ? `CPU — the machine's cores are ${(busy * 100).toFixed(0)} % busy, most of it ${top[0]} ` +
+            `(${((100 * top[1]) / measured).toFixed(0)} % of the measured CPU)`
+          : `waiting, not CPU (the cores are ${(busy * 100).toFixed(0)} % busy): round trips per scan`
     }`
   )
+  console.log(`cold paced: ${line("scan", paced)} — ${pacedRate} req/s sent on a schedule (${pacedWhy})`)
   console.log(line("pg", b))
   console.log(line("cold", s))
   return s.requests.average / b.requests.average

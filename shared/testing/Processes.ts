@@ -36,13 +36,22 @@ export const autocannon = (url: string, seconds: number, body?: string): Promise
 
 /**
  * autocannon (50 connections for `seconds`) over a list of JSON POSTs, in its own process
- * (LoadRunner.ts): `file` holds a JSON array of `{ body, authorization? }`, sent in order, wrapping.
+ * (LoadRunner.ts): `file` holds a JSON array of `{ body, authorization? }`, sent in order, wrapping;
+ * `rate` paces them (requests a second in all) instead of sending as fast as answers come.
  */
-export const autocannonOver = (url: string, seconds: number, file: string): Promise<LoadResult> =>
+export const autocannonOver = (url: string, seconds: number, file: string, rate?: number): Promise<LoadResult> =>
   new Promise((resolve, reject) => {
     execFile(
       process.execPath,
-      ["--import", "tsx", "shared/testing/LoadRunner.ts", url, String(seconds), file],
+      [
+        "--import",
+        "tsx",
+        "shared/testing/LoadRunner.ts",
+        url,
+        String(seconds),
+        file,
+        ...(rate !== undefined ? [String(rate)] : [])
+      ],
       { maxBuffer: 64 * 1024 * 1024 },
       (err, stdout, stderr) => {
         if (err !== null) return reject(new Error(`load runner failed: ${stderr || err.message}`))

@@ -1,16 +1,28 @@
-/** A small LRU with a per-entry TTL (Map keeps insertion order; a hit re-inserts the entry). */
+/** What an LRU may hold in all, besides its entry count: a weight per entry (e.g. its approximate bytes). */
+export interface LruBudget<V> {
+  readonly maxWeight: number
+  readonly weigh: (value: V) => number
+}
+
+/**
+ * A small LRU with a per-entry TTL (Map keeps insertion order; a hit re-inserts the entry). Bounded by its
+ * entry count and, with a budget, by the total weight of its entries: the oldest go first until both hold.
+ */
 export class Lru<K, V> {
-  private readonly map = new Map<K, { value: V; expiresAt: number }>()
+  private readonly map = new Map<K, { value: V; expiresAt: number; weight: number }>()
+  private total = 0
+
   constructor(
     private readonly max: number,
-    private readonly ttlMs: number
+    private readonly ttlMs: number,
+    private readonly budget?: LruBudget<V>
   ) {}
 
   get(key: K): V | undefined {
     const e = this.map.get(key)
     if (e === undefined) return undefined
     if (e.expiresAt <= Date.now()) {
-      this.map.delete(key)
+      this.delete(key)
       return undefined
     }
     this.map.delete(key)
@@ -19,16 +31,24 @@ export class Lru<K, V> {
   }
 
   set(key: K, value: V, ttlMs: number = this.ttlMs): void {
-    this.map.delete(key)
-    this.map.set(key, { value, expiresAt: Date.now() + ttlMs })
-    if (this.map.size > this.max) {
+    this.delete(key)
+    const weight = this.budget === undefined ? 0 : this.budget.weigh(value)
+    // an entry heavier than the whole budget is not kept (it would evict everything else and then itself)
+    if (this.budget !== undefined && weight > this.budget.maxWeight) return
+    this.map.set(key, { value, expiresAt: Date.now() + ttlMs, weight })
+    this.total += weight
+    while (this.map.size > this.max || (this.budget !== undefined && this.total > this.budget.maxWeight)) {
       const oldest = this.map.keys().next()
-      if (oldest.done !== true) this.map.delete(oldest.value)
+      if (oldest.done === true) break
+      this.delete(oldest.value)
     }
   }
 
   delete(key: K): void {
+    const e = this.map.get(key)
+    if (e === undefined) return
     this.map.delete(key)
+    this.total -= e.weight
   }
 
   /** drops every entry whose key matches (cache invalidation by owner or garment) */
@@ -36,7 +56,7 @@ export class Lru<K, V> {
     let n = 0
     for (const [k, e] of this.map) {
       if (pred(k, e.value)) {
-        this.map.delete(k)
+        this.delete(k)
         n++
       }
     }
@@ -45,9 +65,15 @@ export class Lru<K, V> {
 
   clear(): void {
     this.map.clear()
+    this.total = 0
   }
 
   get size(): number {
     return this.map.size
+  }
+
+  /** the total weight held (0 without a budget) */
+  get weight(): number {
+    return this.total
   }
 }

@@ -20,6 +20,21 @@ const HOT_TTL_MS = 60_000
 const ANSWER_TTL_SECONDS = 5 * 60 // bounded by the policy decision TTL
 
 /**
+ * The in-process caches live in the gateway pod's heap (`--max-old-space-size=96`, ServiceCatalog), ~31 MB of it
+ * the process itself. Measured (Node 24, an answer of every facet group as the cold bench's catalogue has them):
+ * a kept answer takes ~5 KB of heap, 3.7 × its JSON tail; a resolved tag ~0.5 KB. Sized by count, 50,000 answers
+ * would need ~250 MB: the cold bench's gateway reached a ~68 MB live heap after ~25,000 cold scans and spent half
+ * its time in mark-compacts. So answers are bounded by their weight — ANSWER_CACHE_BYTES, weighed as 4 × the
+ * tail (~2,300 answers) — and tags by count (REF_CACHE_ENTRIES resolved tags ~8 MB, as many parsed tags ~5 MB):
+ * ~25 MB at most, a live heap under ~60 MB. An answer that falls out is still in
+ * Redis (the shared answer) for ANSWER_TTL_SECONDS: a miss here costs one GET, not a rebuild.
+ */
+export const ANSWER_CACHE_BYTES = 12 * 1024 * 1024
+const ANSWER_WEIGHT_PER_CHAR = 4
+const HOT_MAX_ENTRIES = 50_000
+export const REF_CACHE_ENTRIES = 16_000
+
+/**
  * A cached answer with its scan event already encoded by `Schema.encode(ScanEvent)`: encoding costs more
  * than the rest of a warm scan, and only scanId, scanner, time and traceparent differ per scan (plain
  * strings in both the decoded and encoded forms, so filling them in gives the same bytes).
@@ -55,9 +70,12 @@ export class ScanCache extends Effect.Service<ScanCache>()("brandme/gateway/Scan
     const redis = yield* Redis
     const raw = yield* Effect.orDie(redis.cache)
     const version = policyVersion(policySettingsOf(yield* AppConfig))
-    const refs = new Lru<string, CachedRef>(50_000, 60 * 60_000)
-    const tags = new Lru<string, ReturnType<typeof parseTag>>(20_000, 10 * 60_000)
-    const hot = new Lru<string, HotEntry>(50_000, HOT_TTL_MS)
+    const refs = new Lru<string, CachedRef>(REF_CACHE_ENTRIES, 60 * 60_000)
+    const tags = new Lru<string, ReturnType<typeof parseTag>>(REF_CACHE_ENTRIES, 10 * 60_000)
+    const hot = new Lru<string, HotEntry>(HOT_MAX_ENTRIES, HOT_TTL_MS, {
+      maxWeight: ANSWER_CACHE_BYTES,
+      weigh: (e) => ANSWER_WEIGHT_PER_CHAR * e.tail.length
+    })
     yield* Effect.forkScoped(
       subscribeInvalidations({
         owner: (owner) => hot.deleteWhere((_, v) => v.ownerUserId === owner),
@@ -145,7 +163,9 @@ export class ScanCache extends Effect.Service<ScanCache>()("brandme/gateway/Scan
       share,
       keep,
       /** for tests: how many answers this replica holds */
-      hotSize: () => hot.size
+      hotSize: () => hot.size,
+      /** for tests: the weight the kept answers hold (≈ bytes) */
+      hotWeight: () => hot.weight
     }
   })
 }) {}

@@ -1,0 +1,49 @@
+import { describe, expect, it } from "vitest"
+import { Lru } from "./Lru.js"
+
+describe("Lru", () => {
+  it("keeps at most `max` entries, dropping the least recently used", () => {
+    const l = new Lru<string, number>(2, 60_000)
+    l.set("a", 1)
+    l.set("b", 2)
+    expect(l.get("a")).toBe(1) // a is now the most recent
+    l.set("c", 3)
+    expect(l.get("b")).toBeUndefined()
+    expect([l.get("a"), l.get("c"), l.size]).toEqual([1, 3, 2])
+  })
+
+  it("forgets an entry once its TTL has passed", () => {
+    const l = new Lru<string, number>(10, 60_000)
+    l.set("a", 1, -1)
+    expect(l.get("a")).toBeUndefined()
+    expect(l.size).toBe(0)
+  })
+
+  it("with a budget, holds at most its weight: the oldest go first, the weight follows every removal", () => {
+    const l = new Lru<string, string>(100, 60_000, { maxWeight: 10, weigh: (v) => v.length })
+    l.set("a", "xxxx")
+    l.set("b", "yyyy")
+    expect(l.weight).toBe(8)
+    l.set("c", "zzzz") // 12 > 10: a goes
+    expect([l.get("a"), l.size, l.weight]).toEqual([undefined, 2, 8])
+    l.set("b", "y") // replacing an entry counts its new weight only
+    expect(l.weight).toBe(5)
+    l.delete("c")
+    expect(l.weight).toBe(1)
+    l.set("d", "dd")
+    expect(l.deleteWhere((k) => k === "d")).toBe(1)
+    expect([l.weight, l.size]).toEqual([1, 1])
+    l.set("e", "e", -1)
+    expect(l.get("e")).toBeUndefined()
+    expect(l.weight).toBe(1)
+    l.clear()
+    expect([l.weight, l.size]).toEqual([0, 0])
+  })
+
+  it("does not keep an entry heavier than the whole budget, and keeps the rest", () => {
+    const l = new Lru<string, string>(100, 60_000, { maxWeight: 10, weigh: (v) => v.length })
+    l.set("a", "aaa")
+    l.set("big", "x".repeat(11))
+    expect([l.get("big"), l.get("a"), l.weight]).toEqual([undefined, "aaa", 3])
+  })
+})

@@ -11,7 +11,11 @@ import { build } from "esbuild"
  * Why: a Node process keeps the source text of every module it loads. One module per file, as tsc emits them
  * and as npm packages ship them (JSDoc included), that text was ~20 MB of the orchestrator worker's 50 MB heap;
  * bundled without comments and with only the code reached, the worker's heap is ~30 MB (docs/memory.md).
- * Names are kept (`keepNames`) so stack traces and error tags read as in the sources.
+ * Names are not pinned (`keepNames` off): esbuild's `__name` helper ran for every function value created — each
+ * closure an Effect pipeline builds per request — and took 2–5 % of the gateway's CPU on the scan path
+ * (docs/scan-bench.md). Identifiers are not minified, so functions and classes keep their source names; only a
+ * top-level name that collides across modules gets a suffix (`Foo2`). Error tags never depend on it: tagged
+ * errors carry their `_tag` and `name` as strings, services their keys, and the source map gives positions.
  *
  * Left outside: `pg-native` (pg's optional native binding, not installed) and `esbuild` (the console's
  * auditor build spawns esbuild's own binary from its package).
@@ -34,7 +38,7 @@ export const bundleServices = async (repo: string, outDir: string) => {
     target: "node22",
     minifyWhitespace: true,
     minifySyntax: true,
-    keepNames: true,
+    keepNames: false,
     legalComments: "none",
     sourcemap: "linked",
     external: ["pg-native", "esbuild"],

@@ -107,7 +107,7 @@ export const COLD_GOAL = 0.33
 /** the paced round's rate as a share of the gateway's saturated rate, when the goal's rate is above it */
 const PACED_SHARE = 0.5
 /** a process at this share of one core or more is CPU-bound on its JavaScript thread */
-const SATURATED_CORE = 0.9
+const SATURATED_CORE = 0.85
 
 export interface ColdOptions {
   readonly harness: Harness

@@ -5,9 +5,9 @@
  * (wrapping at the end). Prints the result as autocannon's JSON report shapes it (`LoadResult`).
  *
  * Without `rate`: autocannon, 50 connections sending as fast as the answers come (closed loop: throughput).
- * With `rate`: an open loop — requests leave on a uniform schedule, `rate` a second, whatever the answers do,
- * over as many keep-alive sockets as are needed, and each latency counts from the request's scheduled time,
- * so a server that falls behind shows it. autocannon's own `overallRate` is not that: it gives each
+ * With `rate`: an open loop — requests are issued on a uniform schedule, `rate` a second, whatever the answers do,
+ * over the same 50 keep-alive connections (a request due while all are busy waits for one), and each latency
+ * counts from the request's scheduled time, so a server that falls behind shows it. autocannon's own `overallRate` is not that: it gives each
  * connection a budget per second, spent back to back at the start of the second, so every second begins
  * with a saturating burst and its latencies are those of a saturated server.
  */
@@ -41,11 +41,14 @@ const quantile = (sorted: ReadonlyArray<number>, q: number) =>
   sorted.length === 0 ? 0 : Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!)
 
 const REQUEST_TIMEOUT_MS = 10_000
+const CONNECTIONS = 50
 
 const paced = (perSecond: number, durationMs: number) =>
   new Promise<void>((resolve) => {
     const target = new URL(url)
-    const agent = new Agent({ keepAlive: true, maxSockets: 1024 })
+    // 50 keep-alive connections, as the closed loop has (the gateway admits 64 per client, HTTP_MAX_CONNECTIONS_PER_CLIENT):
+    // a request due while all are busy waits for one, and that wait counts in its latency
+    const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS })
     const latencies: Array<number> = []
     let sent = 0
     let inFlight = 0
@@ -131,7 +134,7 @@ if (pace !== undefined) {
   autocannon(
     {
       url,
-      connections: 50,
+      connections: CONNECTIONS,
       duration: Number(seconds),
       requests: [
         {

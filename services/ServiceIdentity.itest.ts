@@ -88,6 +88,32 @@ describe("finding 4: service ports answer only their declared callers", () => {
     expect(body.owner_identity?.displayName).toBe("Olivia Owner")
   })
 
+  it("the batch endpoint is the same door: refused without a token or for a non-caller, answered for the gateway", async () => {
+    const batch = {
+      calls: [
+        { op: "view", payload: viewBody() },
+        { op: "resolve", payload: resolveBody }
+      ]
+    }
+    const url = `${platform.url("knowledge")}/internal/batch`
+    const anonymous = await post(url, batch)
+    expect(anonymous.status).toBe(401)
+    const text = await anonymous.text()
+    expect(text).not.toContain("Olivia")
+    expect(text).not.toContain(garmentId)
+    expect((await post(url, batch, await as("brain", "knowledge"))).status).toBe(403)
+    const genuine = await post(url, batch, await as("gateway", "knowledge"))
+    expect(genuine.status).toBe(200)
+    const body = (await genuine.json()) as {
+      results: [
+        { ok: true; value: { owner_identity?: { displayName: string | null } } },
+        { ok: true; value: { id: string } }
+      ]
+    }
+    expect(body.results[0].value.owner_identity?.displayName).toBe("Olivia Owner")
+    expect(body.results[1].value.id).toBe(garmentId)
+  })
+
   it("a token minted for a service that is not a declared caller → 403", async () => {
     const view = await post(
       `${platform.url("knowledge")}/internal/garments/view`,

@@ -48,10 +48,7 @@ export const makeRedisClient = (url: string, name: string, role: "cache" | "queu
     connectionName: `${name}:${role}`,
     // commands on the cache connection fail fast while Redis is down; queue commands wait (BullMQ needs null)
     maxRetriesPerRequest: role === "cache" ? 1 : null,
-    enableOfflineQueue: true,
-    // the cache's commands of one event-loop turn (a scan's reads, a batch's calls) go out in one write:
-    // fewer syscalls on both ends, the same commands and answers
-    enableAutoPipelining: false
+    enableOfflineQueue: true
   })
 
 export const makeRedisLayer = (o: RedisOptionsInput) =>

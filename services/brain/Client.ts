@@ -1,6 +1,4 @@
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { Context, Effect, Either, Layer } from "effect"
-import { ServiceTokens } from "../../shared/auth/ServiceTokens.js"
 import type { Intent } from "../../shared/domain/Scan.js"
 import { BrainInternalApi, type IntentNotAllowed, type IntentRequest } from "./Api.js"
 import { Brain } from "./Brain.js"
@@ -37,8 +35,7 @@ export class BrainClient extends Context.Tag("brandme/BrainClient")<BrainClient,
     Layer.effect(
       BrainClient,
       Effect.gen(function* () {
-        const tokens = yield* ServiceTokens
-        const batch = yield* makeBatchCaller(BrainInternalApi, { baseUrl, caller: "gateway", callee: "brain", tokens })
+        const batch = yield* makeBatchCaller(BrainInternalApi, { baseUrl, caller: "gateway", callee: "brain" })
         const memo = new Lru<string, Either.Either<Intent, IntentNotAllowed>>(256, INTENT_MEMO_TTL_MS)
         return {
           resolveIntent: (req) => {
@@ -59,5 +56,5 @@ export class BrainClient extends Context.Tag("brandme/BrainClient")<BrainClient,
           }
         } satisfies BrainCalls
       })
-    ).pipe(Layer.provide(FetchHttpClient.layer))
+    )
 }

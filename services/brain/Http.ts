@@ -17,9 +17,10 @@ const InternalLive = Layer.merge(
     Effect.map(operations, (op) => h.handle("resolveIntent", ({ payload }) => op.resolveIntent(payload)))
   ),
   HttpApiBuilder.group(BrainApi, "internalBatch", (h) =>
-    Effect.map(operations, (op) =>
-      h.handle("batch", ({ payload }) => serveBatch("brain", BrainInternalApi, op)(payload))
-    )
+    Effect.map(operations, (op) => {
+      const serve = serveBatch("brain", BrainInternalApi, op)
+      return h.handle("batch", ({ payload }) => serve(payload))
+    })
   )
 ).pipe(Layer.provide(Brain.Default))
 

@@ -1,6 +1,4 @@
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { Context, Effect, Layer } from "effect"
-import { ServiceTokens } from "../../shared/auth/ServiceTokens.js"
 import type { TagRef } from "../../shared/domain/DigitalLink.js"
 import type { FacetGroup } from "../../shared/domain/Scan.js"
 import { makeBatchCaller } from "../../shared/http/Batch.js"
@@ -31,18 +29,12 @@ export class KnowledgeClient extends Context.Tag("brandme/KnowledgeClient")<Know
     Layer.effect(
       KnowledgeClient,
       Effect.gen(function* () {
-        const tokens = yield* ServiceTokens
-        const batch = yield* makeBatchCaller(KnowledgeInternalApi, {
-          baseUrl,
-          caller: "gateway",
-          callee: "knowledge",
-          tokens
-        })
+        const batch = yield* makeBatchCaller(KnowledgeInternalApi, { baseUrl, caller: "gateway", callee: "knowledge" })
         return {
           resolve: (ref) => batch.call("resolve", { ref }).pipe(Effect.withSpan("KnowledgeClient.resolve")),
           view: (garmentId, allowed) =>
             batch.call("view", { garmentId, allowed }).pipe(Effect.withSpan("KnowledgeClient.view"))
         } satisfies KnowledgeCalls
       })
-    ).pipe(Layer.provide(FetchHttpClient.layer))
+    )
 }

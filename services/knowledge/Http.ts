@@ -50,9 +50,10 @@ const InternalLive = Layer.merge(
     )
   ),
   HttpApiBuilder.group(KnowledgeApi, "internalBatch", (h) =>
-    Effect.map(internalOperations, (op) =>
-      h.handle("batch", ({ payload }) => serveBatch("knowledge", KnowledgeInternalApi, op)(payload))
-    )
+    Effect.map(internalOperations, (op) => {
+      const serve = serveBatch("knowledge", KnowledgeInternalApi, op)
+      return h.handle("batch", ({ payload }) => serve(payload))
+    })
   )
 )
 

@@ -1,6 +1,4 @@
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { Context, Effect, Layer } from "effect"
-import { ServiceTokens } from "../../shared/auth/ServiceTokens.js"
 import type { Decision } from "../../shared/domain/Scan.js"
 import { makeBatchCaller } from "../../shared/http/Batch.js"
 import type { UpstreamError } from "../../shared/http/Upstream.js"
@@ -40,13 +38,7 @@ export class PolicyClient extends Context.Tag("brandme/PolicyClient")<PolicyClie
     Layer.effect(
       PolicyClient,
       Effect.gen(function* () {
-        const tokens = yield* ServiceTokens
-        const batch = yield* makeBatchCaller(PolicyInternalApi, {
-          baseUrl,
-          caller: "gateway",
-          callee: "policy",
-          tokens
-        })
+        const batch = yield* makeBatchCaller(PolicyInternalApi, { baseUrl, caller: "gateway", callee: "policy" })
         const ownerless = new Lru<string, Decision>(1024, OWNERLESS_MEMO_TTL_MS)
         return {
           decide: (req) => {
@@ -60,5 +52,5 @@ export class PolicyClient extends Context.Tag("brandme/PolicyClient")<PolicyClie
           }
         } satisfies PolicyCalls
       })
-    ).pipe(Layer.provide(FetchHttpClient.layer))
+    )
 }

@@ -42,9 +42,10 @@ const InternalLive = Layer.merge(
     Effect.map(Policy, (policy) => h.handle("decide", ({ payload }) => policy.decide(payload)))
   ),
   HttpApiBuilder.group(PolicyApi, "internalBatch", (h) =>
-    Effect.map(Policy, (policy) =>
-      h.handle("batch", ({ payload }) => serveBatch("policy", PolicyInternalApi, { decide: policy.decide })(payload))
-    )
+    Effect.map(Policy, (policy) => {
+      const serve = serveBatch("policy", PolicyInternalApi, { decide: policy.decide })
+      return h.handle("batch", ({ payload }) => serve(payload))
+    })
   )
 )
 

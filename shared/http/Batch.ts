@@ -1,10 +1,11 @@
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
 import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as OpenApi from "@effect/platform/OpenApi"
 import { Cause, Duration, Effect, Either, Option, type ParseResult, Runtime, Schema, Tracer } from "effect"
-import { ServiceTokenHeader, type ServiceTokenService } from "../auth/ServiceTokens.js"
+import { ServiceTokenHeader, ServiceTokens } from "../auth/ServiceTokens.js"
 import type { ServiceName } from "../ServiceCatalog.js"
 import { currentTraceparent, parseTraceparent } from "../telemetry/TraceContext.js"
 import { makeTurnBatcher } from "../TurnBatcher.js"
@@ -121,7 +122,8 @@ const failed = (error: string, message: string): BatchOutcome => ({ ok: false, e
 
 /**
  * The batch endpoint's handler for `group`: every call run concurrently through `operations`, each in a span
- * named `<service>.<op>` under the call's own traceparent.
+ * named `<service>.<op>` under the call's own traceparent. Build it once (it derives the group's codecs) and
+ * call the result per request.
  */
 export const serveBatch = <G extends HttpApiGroup.HttpApiGroup.Any, Ops extends Operations<G, unknown>>(
   service: ServiceName,
@@ -205,8 +207,8 @@ export interface BatchCaller<G extends HttpApiGroup.HttpApiGroup.Any> {
 }
 
 /**
- * The caller side: `call(op, payload)` joins this turn's batch to `callee` (at `baseUrl`, with `caller`'s service
- * token) and resumes with the call's own answer, decoded by its operation's schemas. A batch that fails below the
+ * The caller side, over fetch: `call(op, payload)` joins this turn's batch to `callee` (at `baseUrl`, with
+ * `caller`'s service token) and resumes with the call's own answer, decoded by its operation's schemas. A batch that fails below the
  * contract (refused, timed out, not 200, an answer that does not decode) fails each of its calls with
  * UpstreamError naming the callee — the same error the single-call clients gave.
  */
@@ -216,10 +218,10 @@ export const makeBatchCaller = <G extends HttpApiGroup.HttpApiGroup.Any>(
     readonly baseUrl: string
     readonly caller: ServiceName
     readonly callee: ServiceName
-    readonly tokens: ServiceTokenService
   }
-): Effect.Effect<BatchCaller<G>, never, HttpClient.HttpClient> =>
+): Effect.Effect<BatchCaller<G>, never, ServiceTokens> =>
   Effect.gen(function* () {
+    const tokens = yield* ServiceTokens
     const codecs = codecsOf(group)
     // the batch request is plumbing: the calls' own spans carry the traces, not a root span per batch
     const client = (yield* HttpClient.HttpClient).pipe(
@@ -257,7 +259,7 @@ export const makeBatchCaller = <G extends HttpApiGroup.HttpApiGroup.Any>(
 
     const send = (items: ReadonlyArray<Pending>) =>
       Effect.gen(function* () {
-        const token = yield* o.tokens.mint(o.caller, o.callee)
+        const token = yield* tokens.mint(o.caller, o.callee)
         const calls = items.map((i) => ({
           op: i.op,
           payload: i.payload,
@@ -310,4 +312,4 @@ export const makeBatchCaller = <G extends HttpApiGroup.HttpApiGroup.Any>(
       )
     }
     return { call } as unknown as BatchCaller<G>
-  })
+  }).pipe(Effect.provide(FetchHttpClient.layer))

@@ -33,6 +33,7 @@ import type { ConsistencyView, EntryView } from "../services/compliance/AuditVie
 import { signCheckpointNow } from "../services/compliance/Checkpointer.js"
 import { verifyIntegrity } from "../services/compliance/Integrity.js"
 import { subjectKeysLayer } from "../services/compliance/SubjectKeys.js"
+import { percentile } from "../shared/testing/Processes.js"
 import { pgLayer } from "../services/compliance/testing/AuditTestDb.js"
 
 const settings = Config.all({
@@ -51,9 +52,6 @@ const ORIGIN = "brandme.bench/audit"
 
 setFlagsFromString("--expose-gc")
 const gc = runInNewContext("gc") as () => void
-
-const percentile = (sorted: ReadonlyArray<number>, p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN
 
 const admin = async (url: string, statement: string) => {
   const c = new pg.Client({ connectionString: url })

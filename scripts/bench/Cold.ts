@@ -103,7 +103,7 @@ export const roundRequests = (scanners: ReadonlyArray<Scanner>, count: number, s
 
 const REQUESTS_PER_ROUND = 150_000
 /** the cold goal: this share of the Postgres baseline's throughput */
-export const COLD_GOAL = 0.33
+const COLD_GOAL = 0.33
 /** the paced round's rate as a share of the gateway's saturated rate, when the goal's rate is above it */
 const PACED_SHARE = 0.5
 /** a process at this share of one core or more is CPU-bound on its JavaScript thread */
@@ -178,8 +178,7 @@ export const runColdPhase = async (o: ColdOptions): Promise<number> => {
     hits: 0,
     misses: 0,
     xact: 0,
-    cmds: 0,
-    wall: 0
+    cmds: 0
   }
   try {
     for (let r = 0; r < o.rounds; r++) {
@@ -191,8 +190,6 @@ export const runColdPhase = async (o: ColdOptions): Promise<number> => {
       await settle()
       const a = await sample(o, pids)
       ss.push(await autocannonOver(`${o.gatewayUrl}/v1/scans`, o.seconds, file))
-      // the load's own duration (the runner's start-up sends nothing)
-      t.wall += o.seconds * 1000
       await settle()
       // and the backends that connected during the round (idle pool connections close after 10 s)
       const b = await sample(o, [...new Set([...pids, ...(await backendPids(dbUrlOf(o.harness)))])])
@@ -264,7 +261,8 @@ export const runColdPhase = async (o: ColdOptions): Promise<number> => {
   ] as const
   const top = [...shares].sort((x, y) => y[1] - x[1])[0]!
   const busy = t.busy / Math.max(1, t.total)
-  const cores = (ms: number) => ms / Math.max(1, t.wall)
+  // CPU ms per ms of load (the runner's start-up and the settling send nothing)
+  const cores = (ms: number) => ms / (o.rounds * o.seconds * 1000)
   const saturated = shares.find(([, ms]) => cores(ms) >= SATURATED_CORE)
   const measured = Math.max(
     1,

@@ -14,6 +14,7 @@
 import { readFileSync } from "node:fs"
 import { Agent, request } from "node:http"
 import autocannon from "autocannon"
+import { percentile } from "./Processes.js"
 
 interface LoadRequest {
   readonly body: string
@@ -36,9 +37,8 @@ const plain = { "content-type": "application/json" }
 const headers = list.map((r) => (r.authorization === undefined ? plain : { ...plain, authorization: r.authorization }))
 let next = 0
 
-/** the value at quantile q of sorted samples, in whole ms as autocannon reports them */
-const quantile = (sorted: ReadonlyArray<number>, q: number) =>
-  sorted.length === 0 ? 0 : Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!)
+/** a latency percentile in whole ms, as autocannon reports them (0 with no answers) */
+const ms = (sorted: ReadonlyArray<number>, p: number) => (sorted.length === 0 ? 0 : Math.round(percentile(sorted, p)))
 
 const REQUEST_TIMEOUT_MS = 10_000
 const CONNECTIONS = 50
@@ -63,7 +63,7 @@ const paced = (perSecond: number, durationMs: number) =>
       process.stdout.write(
         JSON.stringify({
           requests: { average: latencies.length / (durationMs / 1000), total: latencies.length },
-          latency: { p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99) },
+          latency: { p50: ms(latencies, 50), p99: ms(latencies, 99) },
           errors,
           timeouts,
           non2xx

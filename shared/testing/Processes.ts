@@ -18,6 +18,10 @@ export interface LoadResult {
   readonly non2xx: number
 }
 
+/** the value at percentile `p` (0–100) of ascending samples; NaN when there are none */
+export const percentile = (sorted: ReadonlyArray<number>, p: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN
+
 /** autocannon in its own process: 50 connections for `seconds`, GET or (with a body) a JSON POST. */
 export const autocannon = (url: string, seconds: number, body?: string): Promise<LoadResult> =>
   new Promise((resolve, reject) => {

@@ -29,10 +29,10 @@ const ANSWER_TTL_SECONDS = 5 * 60 // bounded by the policy decision TTL
  * ~25 MB at most, a live heap under ~60 MB. An answer that falls out is still in
  * Redis (the shared answer) for ANSWER_TTL_SECONDS: a miss here costs one GET, not a rebuild.
  */
-export const ANSWER_CACHE_BYTES = 12 * 1024 * 1024
+const ANSWER_CACHE_BYTES = 12 * 1024 * 1024
 const ANSWER_WEIGHT_PER_CHAR = 4
 const HOT_MAX_ENTRIES = 50_000
-export const REF_CACHE_ENTRIES = 16_000
+const REF_CACHE_ENTRIES = 16_000
 
 /**
  * A cached answer with its scan event already encoded by `Schema.encode(ScanEvent)`: encoding costs more
@@ -163,9 +163,7 @@ export class ScanCache extends Effect.Service<ScanCache>()("brandme/gateway/Scan
       share,
       keep,
       /** for tests: how many answers this replica holds */
-      hotSize: () => hot.size,
-      /** for tests: the weight the kept answers hold (≈ bytes) */
-      hotWeight: () => hot.weight
+      hotSize: () => hot.size
     }
   })
 }) {}

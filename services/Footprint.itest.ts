@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type Dependency, MetricsPorts, type ServiceName, ServiceNames, Services } from "../shared/ServiceCatalog.js"
 import { createTestDatabase, type TestDatabase, uniqueId } from "../shared/testing/TestDatabase.js"
 import { stopChild } from "../shared/testing/Processes.js"
+import { randomPortOffset } from "../shared/testing/TestPlatform.js"
 import { deleteStreams } from "../shared/testing/TestStreams.js"
 
 /** the packages that speak to each external system */
@@ -80,7 +81,7 @@ describe("each service alone loads only what it uses", () => {
   // other test files' freePort() draws from, so a parallel test cannot take it between check and start
   const offsetFor = async (service: ServiceName): Promise<number> => {
     for (;;) {
-      const offset = 10000 + Math.floor(Math.random() * 12000)
+      const offset = randomPortOffset()
       if ((await portIsFree(Services[service].port + offset)) && (await portIsFree(MetricsPorts[service] + offset)))
         return offset
     }

@@ -18,7 +18,7 @@ import { AppConfig } from "../../shared/config/AppConfig.js"
 import { makeDatabaseLayer } from "../../shared/layers/Database.js"
 import { Services } from "../../shared/ServiceCatalog.js"
 import { testConfig } from "../../shared/testing/TestDatabase.js"
-import { demoTag } from "../../shared/testing/TestPlatform.js"
+import { demoTag, randomPortOffset } from "../../shared/testing/TestPlatform.js"
 import { loadDemoData } from "../DemoData.js"
 import { startNats, startPostgres, startRedis, until } from "./Servers.js"
 
@@ -73,7 +73,7 @@ const QUEUE_PREFIX = "chaos"
 /** the orchestrators run with QUEUE_LOCK_DURATION_MS at its default (shared/config/ServiceSettings.ts) */
 const LOCK_MS = 2_000
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-const randomOffset = () => 20_000 + Math.floor(Math.random() * 20_000)
+const randomOffset = randomPortOffset
 
 export const runChaos = async (o: ChaosOptions): Promise<ChaosReport> => {
   const log = o.log ?? ((l: string) => process.stdout.write(`${l}\n`))

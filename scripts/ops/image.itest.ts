@@ -9,6 +9,7 @@ import { dropDatabase } from "../../shared/layers/Admin.js"
 import { HealthPaths, Services } from "../../shared/ServiceCatalog.js"
 import { withDatabaseClient } from "./DbInit.js"
 import { bundleServices } from "./ServiceBundle.js"
+import { randomPortOffset } from "../../shared/testing/TestPlatform.js"
 import { testDbUrl, uniqueName } from "./testSupport.js"
 
 /**
@@ -79,7 +80,7 @@ describe("production image layout", () => {
       expect(Number(tables.rows[0]?.n)).toBeGreaterThan(15)
 
       // the image's CMD ["node", "dist/services/main.js"] with SERVICE set
-      const offset = 40_000 + Math.floor(Math.random() * 2000)
+      const offset = randomPortOffset()
       service = spawn(process.execPath, ["dist/services/main.js"], {
         cwd: app,
         env: env({ SERVICE: "console", PORT_OFFSET: String(offset), REDIS_KEY_PREFIX: `${uniqueName("img")}:` }),

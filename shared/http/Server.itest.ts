@@ -11,6 +11,7 @@ import { AppConfig } from "../config/AppConfig.js"
 import { makeRedisTest } from "../layers/Redis.js"
 import { Services } from "../ServiceCatalog.js"
 import { testConfig } from "../testing/TestDatabase.js"
+import { randomPortOffset } from "../testing/TestPlatform.js"
 import { HealthApi } from "./Health.js"
 import { healthHandlers } from "./HealthHttp.js"
 import { serveService } from "./Server.js"
@@ -65,7 +66,7 @@ const start = async (offset: number, env: Record<string, string> = {}) => {
 
 describe("the HTTP assembly", () => {
   it("maps schema errors and domain errors to the one JSON shape", async () => {
-    const { scope, base } = await start(30000 + Math.floor(Math.random() * 10000))
+    const { scope, base } = await start(randomPortOffset())
     try {
       const bad = await fetch(`${base}/echo`, {
         method: "POST",
@@ -100,7 +101,7 @@ describe("the HTTP assembly", () => {
   })
 
   it("on shutdown stops accepting and lets in-flight requests finish", async () => {
-    const { scope, base } = await start(30000 + Math.floor(Math.random() * 10000))
+    const { scope, base } = await start(randomPortOffset())
     const inFlight = fetch(`${base}/slow`).then(async (r) => ({ status: r.status, body: await r.json() }))
     await new Promise((r) => setTimeout(r, 200))
     const closing = Effect.runPromise(Scope.close(scope, Exit.void))
@@ -115,7 +116,7 @@ describe("the HTTP assembly", () => {
   })
 
   it("a service process exits 0 on SIGTERM", async () => {
-    const offset = 40000 + Math.floor(Math.random() * 10000)
+    const offset = randomPortOffset()
     const child = spawn(process.execPath, ["--import", "tsx", "services/main.ts"], {
       env: { ...process.env, SERVICE: "console", PORT_OFFSET: String(offset), LOG_LEVEL: "warn" },
       stdio: "ignore"
@@ -138,7 +139,7 @@ describe("the HTTP assembly", () => {
   })
 
   describe("security review (issue 22)", () => {
-    const randomOffset = () => 30000 + Math.floor(Math.random() * 10000)
+    const randomOffset = randomPortOffset
     const post = (base: string, body: string, headers: Record<string, string> = {}) =>
       fetch(`${base}/echo`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body })
 

@@ -20,7 +20,7 @@ import { makeNatsLayer } from "../../../shared/layers/Nats.js"
 import { makeQueuesLayer } from "../../../shared/layers/Queues.js"
 import { makeRedisLayer } from "../../../shared/layers/Redis.js"
 import { HealthPaths, MetricsPorts, Services } from "../../../shared/ServiceCatalog.js"
-import { freeOffset } from "../../../shared/testing/TestPlatform.js"
+import { freeOffset, randomPortOffset } from "../../../shared/testing/TestPlatform.js"
 import { BrainHttpLive } from "../../brain/Http.js"
 import { KnowledgeHttpLive } from "../../knowledge/Http.js"
 import { EventSubjects, testEventSubjects } from "../../../shared/events/ScanEventSubjects.js"
@@ -52,7 +52,7 @@ export const makeHarness = async (name: string) => {
   // every port the harness may open (gateway replicas 0–2, the backends, the orchestrator) free at that offset
   const portOffset = await freeOffset(
     ["gateway", "brain", "policy", "knowledge", "orchestrator"],
-    () => 20_000 + Math.floor(Math.random() * 400) * 50,
+    () => randomPortOffset(50),
     3
   )
   // tests that are not about rate limits must never meet one: every request comes from 127.0.0.1

@@ -16,18 +16,18 @@ const portIsFree = (port: number): Promise<boolean> =>
   })
 
 /**
- * A random port offset at which every port the services will listen on (service and metrics port) is free now:
- * two ports per service, so a blind random offset would meet a busy port (other tests, ephemeral ports) often.
- */
-/**
  * A random PORT_OFFSET for a test's services. Every port it gives (service ports up to 8300, metrics ports up to
  * 9490, a few replicas) stays in 13000–32767: below Linux's range for outgoing connections' own ports
  * (ip_local_port_range, 32768–60999), where a connection to Postgres or Redis could take a service port between
- * the check that it is free and the listen (a CI run failed so, EADDRINUSE). `step` spaces offsets apart.
+ * the check that it is free and the listen (a CI run's Scans.itest failed to listen). `step` spaces offsets apart.
  */
 export const randomPortOffset = (step = 1): number =>
   10_000 + Math.floor(Math.random() * Math.floor(13_000 / step)) * step
 
+/**
+ * A random port offset at which every port the services will listen on (service and metrics port) is free now:
+ * two ports per service, so a blind random offset would meet a busy port (other tests, ephemeral ports) often.
+ */
 export const freeOffset = async (
   services: ReadonlyArray<ServiceName>,
   pick: () => number = randomPortOffset,

@@ -67,6 +67,40 @@ describe("layers against the real servers", () => {
     expect(out.after).toBeNull()
   })
 
+  it("Redis: the commands of one event-loop tick go to the server in one write, each with its own reply", async () => {
+    const prefix = `${uniqueId("test")}:`
+    const layer = makeRedisLayer({ url: "redis://127.0.0.1:6379", keyPrefix: prefix, connectionName: "layers-test" })
+    const out = await Effect.runPromise(
+      Effect.gen(function* () {
+        const redis = yield* Redis
+        const raw = yield* redis.cache
+        yield* Effect.promise(() => raw.ping())
+        // count the socket writes the client makes while 50 concurrent requests read and write
+        const stream = (raw as unknown as { stream: { write: (...a: Array<unknown>) => boolean } }).stream
+        const write = stream.write.bind(stream)
+        let writes = 0
+        stream.write = (...a) => {
+          writes++
+          return write(...a)
+        }
+        const replies = yield* Effect.promise(() =>
+          Promise.all(
+            Array.from({ length: 50 }, (_, i) =>
+              raw.set(redis.key(`k${i}`), `v${i}`, "EX", 60).then(() => raw.get(redis.key(`k${i}`)))
+            )
+          )
+        )
+        stream.write = write
+        yield* redis.del(...Array.from({ length: 50 }, (_, i) => `k${i}`))
+        return { replies, writes }
+      }).pipe(Effect.provide(layer))
+    )
+    expect(out.replies).toEqual(Array.from({ length: 50 }, (_, i) => `v${i}`))
+    // 50 SETs issued in one tick, then their 50 GETs as the replies come in: a write per tick, not per command
+    expect(out.writes).toBeGreaterThanOrEqual(2)
+    expect(out.writes).toBeLessThanOrEqual(10)
+  })
+
   it("Nats: JetStream publish + durable consume + ack", async () => {
     const stream = uniqueId("TEST").toUpperCase()
     const subject = `test.${stream.toLowerCase()}.event`

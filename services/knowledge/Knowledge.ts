@@ -136,7 +136,8 @@ export class Knowledge extends Effect.Service<Knowledge>()("brandme/Knowledge", 
         const withHistory = allowed.includes("ownership_history")
         const [g, rows] = yield* Effect.all(
           [metadata(garmentId), withHistory ? repo.history(garmentId) : Effect.succeed([])],
-          { concurrency: 2 }
+          // batching inherited: the history query joins the batch's other calls' (Repo.ts)
+          { concurrency: 2, batching: "inherit" }
         )
         const out: { -readonly [K in keyof FacetsView]: FacetsView[K] } = {}
         for (const group of PRODUCT_GROUPS) {

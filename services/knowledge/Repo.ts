@@ -1,5 +1,5 @@
-import { SqlClient, SqlSchema } from "@effect/sql"
-import { Effect, Option, Schema } from "effect"
+import { SqlClient, type SqlError, SqlSchema } from "@effect/sql"
+import { Effect, Exit, Option, type ParseResult, Request, RequestResolver, Schema } from "effect"
 import type { Garment, ProductFacets } from "./Api.js"
 import { isRecord } from "../../shared/Guards.js"
 
@@ -36,6 +36,7 @@ export const toGarment = (r: GarmentRow): Garment => ({
 export const COLUMNS = "id, brand_id, gtin, serial, batch, name, facets, owner_user_id, version, created_at, updated_at"
 
 const OwnershipRow = Schema.Struct({
+  garment_id: Schema.String,
   kind: Schema.String,
   from_user_id: Schema.NullOr(Schema.String),
   to_user_id: Schema.NullOr(Schema.String),
@@ -65,7 +66,46 @@ export interface GarmentChange {
   readonly by: string
 }
 
-/** Garments (knowledge owns the table); reads ownership_events and the owner's sealed name. */
+type LookupError = SqlError.SqlError | ParseResult.ParseError
+
+/** One garment by its tag's (gtin, serial): a request, so concurrent lookups share one query (below). */
+interface GarmentByKey extends Request.Request<Option.Option<GarmentRow>, LookupError> {
+  readonly _tag: "GarmentByKey"
+  readonly gtin: string
+  readonly serial: string
+}
+const GarmentByKey = Request.tagged<GarmentByKey>("GarmentByKey")
+
+/** One garment's ownership history: a request, batched like GarmentByKey. */
+interface HistoryOf extends Request.Request<ReadonlyArray<typeof OwnershipRow.Type>, LookupError> {
+  readonly _tag: "HistoryOf"
+  readonly garmentId: string
+}
+const HistoryOf = Request.tagged<HistoryOf>("HistoryOf")
+
+/** completes every request of a batch from one query's outcome (its rows, or its error for all of them) */
+const completeAll = <A extends Request.Request<unknown, unknown>, Rows>(
+  requests: ReadonlyArray<A>,
+  query: Effect.Effect<Rows, Request.Request.Error<A>>,
+  answer: (rows: Rows, request: A) => Request.Request.Success<A>
+) =>
+  Effect.flatMap(Effect.exit(query), (exit) =>
+    Effect.forEach(
+      requests,
+      // Result<A> is Exit<Success<A>, Error<A>>, which TypeScript cannot see through for a generic A
+      (r) => Request.complete(r, Exit.map(exit, (rows) => answer(rows, r)) as Request.Request.Result<A>),
+      { discard: true }
+    )
+  )
+
+const keyOf = (gtin: string, serial: string) => `${gtin}\u0000${serial}`
+
+/**
+ * Garments (knowledge owns the table); reads ownership_events and the owner's sealed name. The scan path's two
+ * lookups — a garment by (gtin, serial) and a garment's history — are requests: the lookups of one batch of
+ * internal calls (`/internal/batch` runs its calls with request batching) go to Postgres as ONE indexed query
+ * (`unnest` of the keys joined to the unique key / the history index), not one query and one round trip each.
+ */
 export class GarmentRepo extends Effect.Service<GarmentRepo>()("brandme/knowledge/GarmentRepo", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
@@ -74,18 +114,46 @@ export class GarmentRepo extends Effect.Service<GarmentRepo>()("brandme/knowledg
       Result: GarmentRow,
       execute: (id) => sql`SELECT ${sql.literal(COLUMNS)} FROM garments WHERE id = ${id}`
     })
-    const byKey = SqlSchema.findOne({
-      Request: Schema.Struct({ gtin: Schema.String, serial: Schema.String }),
+    const garmentsByKeys = SqlSchema.findAll({
+      Request: Schema.Struct({ gtins: Schema.Array(Schema.String), serials: Schema.Array(Schema.String) }),
       Result: GarmentRow,
-      execute: (k) => sql`SELECT ${sql.literal(COLUMNS)} FROM garments WHERE gtin = ${k.gtin} AND serial = ${k.serial}`
+      execute: (k) => sql`
+        SELECT ${sql.literal(COLUMNS.replace(/(\w+)/g, "g.$1"))}
+        FROM garments g JOIN unnest(${k.gtins}::bpchar[], ${k.serials}::text[]) AS k(gtin, serial)
+          ON g.gtin = k.gtin AND g.serial = k.serial`
     })
-    const history = SqlSchema.findAll({
-      Request: Schema.String,
+    const byKeyResolver = RequestResolver.makeBatched((requests: ReadonlyArray<GarmentByKey>) =>
+      completeAll(
+        requests,
+        Effect.map(
+          garmentsByKeys({ gtins: requests.map((r) => r.gtin), serials: requests.map((r) => r.serial) }),
+          (rows) => new Map(rows.map((row) => [keyOf(row.gtin, row.serial), row]))
+        ),
+        (rows, r) => Option.fromNullable(rows.get(keyOf(r.gtin, r.serial)))
+      )
+    )
+    const histories = SqlSchema.findAll({
+      Request: Schema.Array(Schema.String),
       Result: OwnershipRow,
-      execute: (id) => sql`
-        SELECT kind, from_user_id, to_user_id, created_at FROM ownership_events
-        WHERE garment_id = ${id} ORDER BY created_at, id`
+      execute: (ids) => sql`
+        SELECT garment_id, kind, from_user_id, to_user_id, created_at FROM ownership_events
+        WHERE garment_id = ANY(${ids}::uuid[]) ORDER BY garment_id, created_at, id`
     })
+    const historyResolver = RequestResolver.makeBatched((requests: ReadonlyArray<HistoryOf>) =>
+      completeAll(
+        requests,
+        Effect.map(histories(requests.map((r) => r.garmentId)), (rows) => {
+          const byGarment = new Map<string, Array<typeof OwnershipRow.Type>>()
+          for (const row of rows) {
+            const list = byGarment.get(row.garment_id)
+            if (list === undefined) byGarment.set(row.garment_id, [row])
+            else list.push(row)
+          }
+          return byGarment
+        }),
+        (rows, r) => rows.get(r.garmentId) ?? []
+      )
+    )
     const owner = SqlSchema.findOne({
       Request: Schema.String,
       Result: OwnerRow,
@@ -127,8 +195,10 @@ export class GarmentRepo extends Effect.Service<GarmentRepo>()("brandme/knowledg
     return {
       byId: (id: string) => Effect.map(byId(id), Option.map(toGarment)).pipe(Effect.orDie),
       byKey: (gtin: string, serial: string) =>
-        Effect.map(byKey({ gtin, serial }), Option.map(toGarment)).pipe(Effect.orDie),
-      history: (id: string) => history(id).pipe(Effect.orDie),
+        Effect.map(Effect.request(GarmentByKey({ gtin, serial }), byKeyResolver), Option.map(toGarment)).pipe(
+          Effect.orDie
+        ),
+      history: (id: string) => Effect.request(HistoryOf({ garmentId: id }), historyResolver).pipe(Effect.orDie),
       owner: (userId: string) => owner(userId).pipe(Effect.orDie),
       insert: (g: NewGarment) => insert(g).pipe(Effect.orDie),
       update: (id: string, version: number, set: GarmentChange) => update(id, version, set).pipe(Effect.orDie)

@@ -122,8 +122,9 @@ const failed = (error: string, message: string): BatchOutcome => ({ ok: false, e
 
 /**
  * The batch endpoint's handler for `group`: every call run concurrently through `operations`, each in a span
- * named `<service>.<op>` under the call's own traceparent. Build it once (it derives the group's codecs) and
- * call the result per request.
+ * named `<service>.<op>` under the call's own traceparent, with request batching on: lookups the operations
+ * make as Effect requests (e.g. knowledge's garment by tag) are collected across the batch's calls and run
+ * as one query by their resolver. Build it once (it derives the group's codecs) and call the result per request.
  */
 export const serveBatch = <G extends HttpApiGroup.HttpApiGroup.Any, Ops extends Operations<G, unknown>>(
   service: ServiceName,
@@ -187,7 +188,9 @@ export const serveBatch = <G extends HttpApiGroup.HttpApiGroup.Any, Ops extends 
     )
   }
   return (request: BatchRequest): Effect.Effect<BatchResponse, never, R> =>
-    Effect.map(Effect.forEach(request.calls, one, { concurrency: "unbounded" }), (results) => ({ results }))
+    Effect.map(Effect.forEach(request.calls, one, { concurrency: "unbounded", batching: true }), (results) => ({
+      results
+    }))
 }
 
 interface Pending {

@@ -1,0 +1,119 @@
+/**
+ * Knowledge's scan-path lookups batched across one `/internal/batch` request, on real Postgres and Redis: the
+ * garments of many `resolve` calls come from ONE query, the histories of many `view` calls from ONE query, and
+ * each call still gets its own answer (its own garment, its own history, its own GarmentNotFound), in order.
+ * Queries are counted by the service's own `brandme_db_query_duration_seconds_count{operation=…}`.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { ServiceTokenHeader } from "../../shared/auth/ServiceTokens.js"
+import { demoGarments } from "../../scripts/DemoData.js"
+import { startTestPlatform, type TestPlatform } from "../../shared/testing/TestPlatform.js"
+import { serviceToken } from "../../shared/testing/TestTokens.js"
+import { sql } from "../console/testing/ConsoleFixtures.js"
+
+let platform: TestPlatform
+/** the demo garments' ids by serial, read from the database */
+const ids = new Map<string, string>()
+
+interface Outcome {
+  readonly ok: boolean
+  readonly value?: Record<string, unknown>
+  readonly error?: { readonly _tag: string; readonly message: string }
+}
+
+const batch = async (calls: ReadonlyArray<{ op: string; payload: unknown }>): Promise<ReadonlyArray<Outcome>> => {
+  const res = await fetch(`${platform.url("knowledge")}/internal/batch`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      [ServiceTokenHeader]: await serviceToken(platform.config, "gateway", "knowledge")
+    },
+    body: JSON.stringify({ calls })
+  })
+  expect(res.status).toBe(200)
+  return ((await res.json()) as { results: ReadonlyArray<Outcome> }).results
+}
+
+/** how many queries of `operation` knowledge has run (its own query-timing histogram) */
+const queries = async (operation: string): Promise<number> => {
+  const text = await (await fetch(platform.metricsUrl("knowledge"))).text()
+  let n = 0
+  for (const line of text.split("\n")) {
+    if (line.startsWith("brandme_db_query_duration_seconds_count{") && line.includes(`operation="${operation}"`)) {
+      n += Number(line.slice(line.lastIndexOf(" ") + 1))
+    }
+  }
+  return n
+}
+
+const resolveCall = (gtin: string, serial: string) => ({
+  op: "resolve",
+  payload: { ref: { _tag: "DigitalLink", gtin, serial, batch: null } }
+})
+
+beforeAll(async () => {
+  platform = await startTestPlatform({ label: "lookups", services: ["knowledge"], demoData: true })
+  for (const row of await sql<{ id: string; serial: string }>(platform.db.url, "SELECT id, serial FROM garments")) {
+    ids.set(row.serial, row.id)
+  }
+  // a second garment with a history (the demo data has one: the first garment's claim), two events long
+  const third = ids.get(demoGarments[2]!.serial)!
+  const owner = await sql<{ id: string }>(platform.db.url, "SELECT id FROM users WHERE role = 'owner'")
+  await sql(
+    platform.db.url,
+    `INSERT INTO ownership_events (garment_id, kind, to_user_id, created_at) VALUES
+       ($1, 'claimed', $2, now() - interval '2 days'), ($1, 'transfer_offered', NULL, now() - interval '1 day')`,
+    [third, owner[0]!.id]
+  )
+}, 120_000)
+afterAll(() => platform?.close())
+
+describe("knowledge's lookups in one batch", () => {
+  it("resolves of many garments are one query; each call gets its own garment or its own 404", async () => {
+    const before = await queries("select garments")
+    const calls = [
+      ...demoGarments.map((g) => resolveCall(g.gtin, g.serial)),
+      resolveCall(demoGarments[0]!.gtin, "NO-SUCH-SERIAL"),
+      // the same garment twice in one batch: both answered
+      resolveCall(demoGarments[1]!.gtin, demoGarments[1]!.serial)
+    ]
+    const results = await batch(calls)
+    expect(results).toHaveLength(calls.length)
+    for (const [i, g] of demoGarments.entries()) {
+      expect(results[i]).toMatchObject({ ok: true, value: { id: ids.get(g.serial), gtin: g.gtin, serial: g.serial } })
+    }
+    expect(results[demoGarments.length]).toMatchObject({
+      ok: false,
+      error: {
+        _tag: "GarmentNotFound",
+        message: `no garment with GTIN ${demoGarments[0]!.gtin} and serial NO-SUCH-SERIAL`
+      }
+    })
+    expect(results[demoGarments.length + 1]).toMatchObject({
+      ok: true,
+      value: { id: ids.get(demoGarments[1]!.serial) }
+    })
+    expect((await queries("select garments")) - before).toBe(1)
+
+    // resolved once, the tags are cached: a second batch needs no query at all
+    const again = await batch(demoGarments.map((g) => resolveCall(g.gtin, g.serial)))
+    expect(again.map((r) => r.value?.id)).toEqual(demoGarments.map((g) => ids.get(g.serial)))
+    expect((await queries("select garments")) - before).toBe(1)
+  })
+
+  it("views with the ownership history of many garments read the histories in one query, each its own", async () => {
+    const before = await queries("select ownership_events")
+    const garments = demoGarments.map((g) => ids.get(g.serial)!)
+    const results = await batch(
+      garments.map((garmentId) => ({ op: "view", payload: { garmentId, allowed: ["ownership_history"] } }))
+    )
+    expect((await queries("select ownership_events")) - before).toBe(1)
+    const kinds = results.map((r) =>
+      (r.value?.ownership_history as ReadonlyArray<{ kind: string }> | undefined)?.map((e) => e.kind)
+    )
+    // the first garment: its demo claim; the third: claim then offer, oldest first; the others: none
+    expect(kinds).toEqual([["claimed"], [], ["claimed", "transfer_offered"], [], []])
+    // identifiers only when the owner's identity is allowed too: not here
+    expect(JSON.stringify(results)).not.toContain("UserId")
+  })
+})

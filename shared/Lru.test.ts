@@ -12,6 +12,20 @@ describe("Lru", () => {
     expect([l.get("a"), l.get("c"), l.size]).toEqual([1, 3, 2])
   })
 
+  it("a hit on the newest entry keeps it newest; a hit on any other moves it there, after sets, hits and deletes", () => {
+    const l = new Lru<string, number>(2, 60_000)
+    l.set("a", 1)
+    l.set("b", 2)
+    expect([l.get("b"), l.get("b"), l.get("a")]).toEqual([2, 2, 1]) // a moved past b
+    l.set("c", 3) // b is the oldest
+    expect([l.get("b"), l.get("a"), l.get("c")]).toEqual([undefined, 1, 3])
+    l.delete("c")
+    l.set("d", 4)
+    expect(l.get("a")).toBe(1) // a, then d was newest: a moves past d
+    l.set("e", 5)
+    expect([l.get("d"), l.get("a"), l.get("e")]).toEqual([undefined, 1, 5])
+  })
+
   it("forgets an entry once its TTL has passed", () => {
     const l = new Lru<string, number>(10, 60_000)
     l.set("a", 1, -1)

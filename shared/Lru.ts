@@ -11,6 +11,8 @@ export interface LruBudget<V> {
 export class Lru<K, V> {
   private readonly map = new Map<K, { value: V; expiresAt: number; weight: number }>()
   private total = 0
+  /** the key set or re-inserted last: a hit on it is already the most recent, no re-insert needed */
+  private newest: K | undefined = undefined
 
   constructor(
     private readonly max: number,
@@ -25,8 +27,12 @@ export class Lru<K, V> {
       this.delete(key)
       return undefined
     }
-    this.map.delete(key)
-    this.map.set(key, e)
+    // a hot cache hits the same entry again and again: moving the newest entry to the end changes nothing
+    if (key !== this.newest) {
+      this.map.delete(key)
+      this.map.set(key, e)
+      this.newest = key
+    }
     return e.value
   }
 
@@ -36,6 +42,7 @@ export class Lru<K, V> {
     // an entry heavier than the whole budget is not kept (it would evict everything else and then itself)
     if (this.budget !== undefined && weight > this.budget.maxWeight) return
     this.map.set(key, { value, expiresAt: Date.now() + ttlMs, weight })
+    this.newest = key
     this.total += weight
     while (this.map.size > this.max || (this.budget !== undefined && this.total > this.budget.maxWeight)) {
       const oldest = this.map.keys().next()
@@ -48,6 +55,7 @@ export class Lru<K, V> {
     const e = this.map.get(key)
     if (e === undefined) return
     this.map.delete(key)
+    if (key === this.newest) this.newest = undefined
     this.total -= e.weight
   }
 
@@ -65,6 +73,7 @@ export class Lru<K, V> {
 
   clear(): void {
     this.map.clear()
+    this.newest = undefined
     this.total = 0
   }
 

@@ -41,6 +41,17 @@ describe("JSON body checks (finding 6)", () => {
     expect(Either.isLeft(r) && r.left.message).toBe("name: must not contain a NUL character (\\u0000)")
     expect(firstNulPath({ facets: { materials: [{ x: "ok" }, { y: "\u0000" }] } })).toBe("facets.materials[1].y")
     expect(firstNulPath({ facets: { "k\u0000": 1 } })).toBe("facets.k\\u0000")
+    const key = checkJsonBody(JSON.stringify({ facets: { care: { "k\u0000": "v" } } }), 32)
+    expect(Either.isLeft(key) && key.left.message).toBe(
+      "facets.care.k\\u0000: must not contain a NUL character (\\u0000)"
+    )
+  })
+
+  it("a body without the escape \\u0000 holds no NUL; an escaped backslash before u0000 is text, not a NUL", () => {
+    expect(checkJsonBody('{"tag":"https://id.example.com/01/09506000134352/21/SN1"}', 32)).toEqual(
+      Either.right({ tag: "https://id.example.com/01/09506000134352/21/SN1" })
+    )
+    expect(checkJsonBody('{"name":"a\\\\u0000"}', 32)).toEqual(Either.right({ name: "a\\u0000" }))
   })
 
   it("passes ordinary bodies through parsed, and leaves invalid JSON to the route", () => {

@@ -142,7 +142,9 @@ export const checkJsonBody = (text: string, maxDepth: number): Either.Either<unk
   } catch {
     return Either.right(undefined)
   }
-  const nul = firstNulPath(parsed)
+  // JSON text can carry a NUL only as the escape \u0000 (a raw control character does not parse): without
+  // one, there is no NUL to look for in the parsed value
+  const nul = text.includes("\\u0000") ? firstNulPath(parsed) : undefined
   if (nul !== undefined) {
     const message = "must not contain a NUL character (\\u0000)"
     return Either.left({

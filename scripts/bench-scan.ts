@@ -2,8 +2,9 @@
  * `npm run bench:scan`: the scan hot path against a bare node:http + one Redis GET baseline.
  *
  * Deployment shape (printed): the gateway runs in its OWN process (the services' bundle, `services/main.ts` built
- * as the image builds it, SERVICE=gateway, as one pod in Kubernetes), calling brain, policy and knowledge over HTTP; those three and the bare
- * baseline run in this bench process; autocannon runs in a third. The orchestrator is not running
+ * as the image builds it, SERVICE=gateway, as one pod in Kubernetes), calling brain, policy and knowledge over HTTP;
+ * those three run each in its own process from the same bundle (SERVICE=<name>, their pods' V8 flags), as their
+ * pods do; the bare baselines run in this bench process; autocannon in another. The orchestrator is not running
  * during the measurement (on a 2-core machine it would take the gateway's core): the scans pile up on
  * the `scans` queue and are counted afterwards, each exactly once. BENCH_ORCHESTRATOR=1 runs its workers
  * in the bench process too (a second pod's work on the same 2 cores) and counts scan_events rows instead.
@@ -16,9 +17,10 @@
  * POST /v1/scans, alternating in BENCH_ROUNDS rounds (default 2) of BENCH_SECONDS each (default 10), so
  * a machine whose load drifts (shared CI cores) skews both alike; the totals are over all rounds
  * (throughput averaged, percentiles the worst round's). `ratio=<scan/bare>` is the last line.
- * Goal: ratio ≥ 0.25, scan p99 ≤ 15 ms, no errors. GATEWAY_NODE_OPTIONS sets the gateway's V8 flags
- * (default: a 32 MB young generation, fewer scavenges on the allocation-heavy request path);
- * BENCH_GATEWAY_LOG=<file> keeps the gateway's output (e.g. GATEWAY_NODE_OPTIONS="--trace-gc").
+ * Goal: ratio ≥ 0.5, scan p99 ≤ 15 ms, no errors. GATEWAY_NODE_OPTIONS sets the gateway's V8 flags
+ * (default: its pod's, a 32 MB young generation); BENCH_BACKEND_NODE_OPTIONS adds flags to the backends' own;
+ * BENCH_LOG_DIR=<dir> keeps each service process's output in <dir>/<service>.log (e.g. with
+ * GATEWAY_NODE_OPTIONS or BENCH_BACKEND_NODE_OPTIONS="--trace-gc").
  *
  * Then the cold phase (scripts/bench/Cold.ts): 1,000,000 garments of 50 brands in the bench's database
  * (copied from a template seeded once per migrations + catalogue code, scripts/bench/Catalog.ts;
@@ -52,12 +54,12 @@ const gatewayNodeOptions = (process.env.GATEWAY_NODE_OPTIONS ?? Services.gateway
   .split(" ")
   .filter((s) => s)
 /**
- * The gateway runs the services' bundle, as the image does (`dist/services/main.js`, built here into a cache folder
- * under node_modules so the project root and packages resolve as in the image); BENCH_GATEWAY_SOURCE=1 runs
- * `services/main.ts` through tsx instead (one module per file: a heap ~25 MB larger, docs/memory.md).
+ * The gateway and its backends run the services' bundle, as the image does (`dist/services/main.js`, built here into
+ * a cache folder under node_modules so the project root and packages resolve as in the image); BENCH_GATEWAY_SOURCE=1
+ * runs `services/main.ts` through tsx instead (one module per file: a heap ~25 MB larger, docs/memory.md).
  */
 const fromSource = process.env.BENCH_GATEWAY_SOURCE === "1"
-const gatewayEntry = async (): Promise<ReadonlyArray<string>> => {
+const serviceEntry = async (): Promise<ReadonlyArray<string>> => {
   if (fromSource) return ["--import", "tsx", "services/main.ts"]
   const out = join(process.cwd(), "node_modules", ".cache", "brandme-bench")
   mkdirSync(join(out, "services"), { recursive: true })
@@ -75,42 +77,47 @@ const limits = {
   RATE_LIMIT_OVERRIDES: "ip:127.0.0.1=100000000/60"
 }
 
-/** the gateway as its own process, on the harness's database, prefixes and ports */
-const startGatewayProcess = async (h: Awaited<ReturnType<typeof makeHarness>>, offset: number) => {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    SERVICE: "gateway",
-    INTERNAL_CALLS: "http",
-    BRAIN_URL: h.url("brain"),
-    POLICY_URL: h.url("policy"),
-    KNOWLEDGE_URL: h.url("knowledge"),
-    DATABASE_URL: Redacted.value(h.config.database.url),
-    DATABASE_POOL_MAX: String(POOL_MAX),
-    REDIS_KEY_PREFIX: h.config.redis.keyPrefix,
-    QUEUE_PREFIX: h.config.queues.prefix,
-    NATS_STREAM_PREFIX: h.config.nats.streamPrefix,
-    JWT_SECRET,
-    PORT_OFFSET: String(offset),
-    HTTP_HOST: "127.0.0.1",
-    LOG_LEVEL: "warn",
-    ...limits
-  }
-  const child = spawn(process.execPath, [...gatewayNodeOptions, ...(await gatewayEntry())], {
-    env,
+/** what a service process of the bench is started with besides its own settings: the harness's database, prefixes */
+const harnessEnv = (h: Awaited<ReturnType<typeof makeHarness>>): NodeJS.ProcessEnv => ({
+  ...process.env,
+  DATABASE_URL: Redacted.value(h.config.database.url),
+  DATABASE_POOL_MAX: String(POOL_MAX),
+  REDIS_KEY_PREFIX: h.config.redis.keyPrefix,
+  QUEUE_PREFIX: h.config.queues.prefix,
+  NATS_STREAM_PREFIX: h.config.nats.streamPrefix,
+  JWT_SECRET,
+  HTTP_HOST: "127.0.0.1",
+  LOG_LEVEL: "warn"
+})
+
+/**
+ * One service as its own process, from the services' bundle as the image runs it (`SERVICE=<name>`), with its pod's
+ * V8 flags, on the harness's database, prefixes and the given port offset; resolves once `/health/ready` answers.
+ */
+const startServiceProcess = async (
+  service: "gateway" | "brain" | "policy" | "knowledge",
+  env: NodeJS.ProcessEnv,
+  offset: number,
+  nodeOptions: ReadonlyArray<string>,
+  entry: ReadonlyArray<string>
+) => {
+  const child = spawn(process.execPath, [...nodeOptions, ...entry], {
+    env: { ...env, SERVICE: service, PORT_OFFSET: String(offset) },
     stdio: ["ignore", "pipe", "pipe"]
   })
   let output = ""
-  // BENCH_GATEWAY_LOG=<file>: keep the gateway's whole output (e.g. with GATEWAY_NODE_OPTIONS=--trace-gc)
-  const log = process.env.BENCH_GATEWAY_LOG === undefined ? undefined : createWriteStream(process.env.BENCH_GATEWAY_LOG)
+  // BENCH_LOG_DIR=<dir>: keep the process's whole output in <dir>/<service>.log (e.g. with --trace-gc)
+  const logDir = process.env.BENCH_LOG_DIR
+  const log = logDir === undefined ? undefined : createWriteStream(join(logDir, `${service}.log`))
   const keep = (b: Buffer) => {
     log?.write(b)
     output = (output + b.toString()).slice(-4000)
   }
   child.stdout?.on("data", keep)
   child.stderr?.on("data", keep)
-  const url = `http://127.0.0.1:${Services.gateway.port + offset}`
+  const url = `http://127.0.0.1:${Services[service].port + offset}`
   for (let i = 0; i < 300; i++) {
-    if (child.exitCode !== null) throw new Error(`gateway process exited ${child.exitCode}: ${output}`)
+    if (child.exitCode !== null) throw new Error(`${service} process exited ${child.exitCode}: ${output}`)
     const ready = await fetch(`${url}/health/ready`).then(
       (r) => r.status === 200,
       () => false
@@ -119,8 +126,11 @@ const startGatewayProcess = async (h: Awaited<ReturnType<typeof makeHarness>>, o
     await new Promise((r) => setTimeout(r, 100))
   }
   child.kill("SIGKILL")
-  throw new Error(`gateway process not ready after 30 s: ${output}`)
+  throw new Error(`${service} process not ready after 30 s: ${output}`)
 }
+
+/** the backends the gateway calls, as in Kubernetes: each its own process, on the harness's ports (h.url) */
+const Backends = ["brain", "policy", "knowledge"] as const
 
 /** every scan inside the queued persist_scan_event jobs (`{ scans: [...] }`) */
 const queuedScans = async (q: Queue) => {
@@ -161,6 +171,7 @@ const main = async () => {
     )
   })
   let gatewayProcess: ChildProcess | undefined
+  const backendProcesses = new Map<(typeof Backends)[number], ChildProcess>()
   try {
     // the catalogue first: its database is copied over the harness's before anything connects to it
     const catalog = withCold
@@ -176,17 +187,44 @@ const main = async () => {
         ...cold.userIds.map((id) => `user:${id}=100000000/60`)
       ].join(",")
     }
-    await h.startBackends()
+    const entry = await serviceEntry()
+    const env = harnessEnv(h)
+    for (const service of Backends) {
+      const { child } = await startServiceProcess(
+        service,
+        env,
+        h.config.http.portOffset,
+        // BENCH_BACKEND_NODE_OPTIONS: flags added to the backends' own (e.g. --cpu-prof --cpu-prof-dir=<dir>)
+        `${Services[service].memory.nodeOptions} ${process.env.BENCH_BACKEND_NODE_OPTIONS ?? ""}`
+          .split(" ")
+          .filter((x) => x),
+        entry
+      )
+      backendProcesses.set(service, child)
+    }
     if (withOrchestrator) await h.startOrchestrator()
     const offset = h.config.http.portOffset + 7
-    const { child, url: gateway } = await startGatewayProcess(h, offset)
+    const { child, url: gateway } = await startServiceProcess(
+      "gateway",
+      {
+        ...env,
+        INTERNAL_CALLS: "http",
+        BRAIN_URL: h.url("brain"),
+        POLICY_URL: h.url("policy"),
+        KNOWLEDGE_URL: h.url("knowledge"),
+        ...limits
+      },
+      offset,
+      gatewayNodeOptions,
+      entry
+    )
     gatewayProcess = child
     await new Promise<void>((r) => bare.listen(0, "127.0.0.1", () => r()))
     const address = bare.address()
     const bareUrl = `http://127.0.0.1:${typeof address === "object" && address !== null ? address.port : 0}/`
     console.log(
-      `shape: gateway in its own process (node ${gatewayNodeOptions.join(" ")}; brain/policy/knowledge over HTTP ` +
-        `in the bench process; ${
+      `shape: gateway in its own process (node ${gatewayNodeOptions.join(" ")}); brain, policy and knowledge each ` +
+        `in its own process (their pods' V8 flags), called over HTTP; all from the services' bundle; ${
           withOrchestrator
             ? "orchestrator workers persisting scans in the bench process, beside the bare server"
             : "orchestrator not running, scans queue up"
@@ -295,6 +333,7 @@ const main = async () => {
       harness: h,
       gatewayUrl: gateway,
       gatewayPid: child.pid,
+      backendPids: [...backendProcesses].map(([service, c]) => [service, c.pid] as const),
       gatewayMetricsUrl: h.metricsUrl("gateway", offset - h.config.http.portOffset),
       redisPid,
       redisCommands: async () => Number(/total_commands_processed:(\d+)/.exec(await redis.info("stats"))?.[1] ?? 0),
@@ -306,6 +345,7 @@ const main = async () => {
     console.log(`${ratio} cold_ratio=${coldRatio.toFixed(3)}`)
   } finally {
     if (gatewayProcess !== undefined) await stopChild(gatewayProcess, 5000)
+    for (const child of backendProcesses.values()) await stopChild(child, 5000)
     bare.close()
     redis.disconnect()
     await h.close()

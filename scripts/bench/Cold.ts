@@ -113,6 +113,8 @@ export interface ColdOptions {
   readonly harness: Harness
   readonly gatewayUrl: string
   readonly gatewayPid: number | undefined
+  /** the processes of the services the gateway calls (brain, policy, knowledge), by name */
+  readonly backendPids: ReadonlyArray<readonly [string, number | undefined]>
   readonly gatewayMetricsUrl: string
   readonly redisPid: number
   readonly redisCommands: () => Promise<number>
@@ -135,6 +137,7 @@ const sample = async (o: ColdOptions, dbPids: ReadonlyArray<number>) => {
   const bench = process.cpuUsage()
   return {
     gateway: cpuMillis(o.gatewayPid),
+    backends: o.backendPids.map(([, pid]) => cpuMillis(pid)),
     bench: (bench.user + bench.system) / 1000,
     redis: cpuMillis(o.redisPid),
     postgres: new Map(dbPids.map((p) => [p, cpuMillis(p)])),
@@ -170,6 +173,7 @@ export const runColdPhase = async (o: ColdOptions): Promise<number> => {
   const ss: Array<LoadResult> = []
   const t = {
     gateway: 0,
+    backends: o.backendPids.map(() => 0),
     bench: 0,
     redis: 0,
     postgres: 0,
@@ -195,6 +199,7 @@ export const runColdPhase = async (o: ColdOptions): Promise<number> => {
       const b = await sample(o, [...new Set([...pids, ...(await backendPids(dbUrlOf(o.harness)))])])
       rmSync(file, { force: true })
       t.gateway += b.gateway - a.gateway
+      for (const [i, after] of b.backends.entries()) t.backends[i]! += after - (a.backends[i] ?? 0)
       t.bench += b.bench - a.bench
       t.redis += b.redis - a.redis
       // a backend that ended meanwhile counts nothing rather than a negative
@@ -243,8 +248,10 @@ export const runColdPhase = async (o: ColdOptions): Promise<number> => {
       `${Math.round(SIGNED_IN_SHARE * 100)} % signed in, a new permutation each round`
   )
   console.log(
-    `cold where the time goes (per scan): gateway process ${us(t.gateway)} µs CPU, bench process ` +
-      `(brain, policy, knowledge) ${us(t.bench)} µs, postgres ${postgres}, redis ${us(t.redis)} µs; ` +
+    `cold where the time goes (per scan): gateway process ${us(t.gateway)} µs CPU, ` +
+      o.backendPids.map(([name], i) => `${name} process ${us(t.backends[i]!)} µs, `).join("") +
+      `bench process (load runner's control, baselines idle) ${us(t.bench)} µs, postgres ${postgres}, ` +
+      `redis ${us(t.redis)} µs; ` +
       `machine busy ${((100 * t.busy) / Math.max(1, t.total)).toFixed(0)} %`
   )
   console.log(
@@ -255,7 +262,8 @@ export const runColdPhase = async (o: ColdOptions): Promise<number> => {
   )
   const shares = [
     ["the gateway process", t.gateway],
-    ["the bench process (brain, policy, knowledge)", t.bench],
+    ...o.backendPids.map(([name], i) => [`the ${name} process`, t.backends[i]!] as const),
+    ["the bench process", t.bench],
     ["postgres", t.postgres],
     ["redis", t.redis]
   ] as const

@@ -51,7 +51,7 @@ export class BrainClient extends Context.Tag("brandme/BrainClient")<BrainClient,
                     if (e._tag === "IntentNotAllowed") memo.set(key, Either.left(e))
                   })
               }),
-              Effect.withSpan("BrainClient.resolveIntent")
+              Effect.withSpan("BrainClient.resolveIntent", { captureStackTrace: false })
             )
           }
         } satisfies BrainCalls

@@ -9,7 +9,9 @@ import { Brain } from "./Brain.js"
 /** the internal operation: one call (`internal`) or many in one request (`internalBatch`) */
 const operations = Effect.map(Brain, (brain) => ({
   resolveIntent: (payload: IntentRequest) =>
-    Effect.map(brain.resolveIntent(payload), (intent) => ({ intent })).pipe(Effect.withSpan("Brain.resolveIntent"))
+    Effect.map(brain.resolveIntent(payload), (intent) => ({ intent })).pipe(
+      Effect.withSpan("Brain.resolveIntent", { captureStackTrace: false })
+    )
 }))
 
 const InternalLive = Layer.merge(

@@ -31,9 +31,14 @@ export class KnowledgeClient extends Context.Tag("brandme/KnowledgeClient")<Know
       Effect.gen(function* () {
         const batch = yield* makeBatchCaller(KnowledgeInternalApi, { baseUrl, caller: "gateway", callee: "knowledge" })
         return {
-          resolve: (ref) => batch.call("resolve", { ref }).pipe(Effect.withSpan("KnowledgeClient.resolve")),
+          resolve: (ref) =>
+            batch
+              .call("resolve", { ref })
+              .pipe(Effect.withSpan("KnowledgeClient.resolve", { captureStackTrace: false })),
           view: (garmentId, allowed) =>
-            batch.call("view", { garmentId, allowed }).pipe(Effect.withSpan("KnowledgeClient.view"))
+            batch
+              .call("view", { garmentId, allowed })
+              .pipe(Effect.withSpan("KnowledgeClient.view", { captureStackTrace: false }))
         } satisfies KnowledgeCalls
       })
     )

@@ -112,7 +112,7 @@ export class Knowledge extends Effect.Service<Knowledge>()("brandme/Knowledge", 
           [garmentMetadataKey(g.value.id), Schema.encodeSync(GarmentJson)(g.value)]
         ])
         return recordOf(g.value)
-      }).pipe(Effect.withSpan("Knowledge.resolve"))
+      }).pipe(Effect.withSpan("Knowledge.resolve", { captureStackTrace: false }))
 
     const ownerIdentity = (userId: string) =>
       Effect.map(repo.owner(userId), (row) => {
@@ -156,7 +156,7 @@ export class Knowledge extends Effect.Service<Knowledge>()("brandme/Knowledge", 
         if (identify && g.ownerUserId !== null) out.owner_identity = yield* ownerIdentity(g.ownerUserId)
         yield* cacheSet(key, Schema.encodeSync(ViewJson)(out))
         return out
-      }).pipe(Effect.withSpan("Knowledge.view"))
+      }).pipe(Effect.withSpan("Knowledge.view", { captureStackTrace: false }))
 
     const announce = (g: Garment) =>
       Effect.gen(function* () {

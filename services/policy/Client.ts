@@ -47,7 +47,7 @@ export class PolicyClient extends Context.Tag("brandme/PolicyClient")<PolicyClie
             if (known !== undefined) return Effect.succeed(known)
             return batch.call("decide", req).pipe(
               Effect.tap((decision) => Effect.sync(() => key !== undefined && ownerless.set(key, decision))),
-              Effect.withSpan("PolicyClient.decide")
+              Effect.withSpan("PolicyClient.decide", { captureStackTrace: false })
             )
           }
         } satisfies PolicyCalls

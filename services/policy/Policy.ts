@@ -96,7 +96,7 @@ export class Policy extends Effect.Service<Policy>()("brandme/Policy", {
         const decision = decide({ ...input, consent }, settings)
         yield* Effect.ignore(redis.set(key, encodeDecision(decision), DECISION_TTL_SECONDS))
         return decision
-      }).pipe(Effect.withSpan("Policy.decide"))
+      }).pipe(Effect.withSpan("Policy.decide", { captureStackTrace: false }))
 
     const change = (p: Principal, c: typeof ConsentChange.Type, traceparent?: string) =>
       Effect.gen(function* () {

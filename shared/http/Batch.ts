@@ -153,6 +153,7 @@ export const serveBatch = <G extends HttpApiGroup.HttpApiGroup.Any, Ops extends 
     return op(payload.right).pipe(
       Effect.withSpan(`${service}.${call.op}`, {
         kind: "server",
+        captureStackTrace: false,
         ...(Option.isSome(parent)
           ? {
               parent: Tracer.externalSpan({

@@ -216,7 +216,7 @@ const enforceWith =
               return yield* refusal
             })
       ),
-      Effect.withSpan("RateLimiter.enforce")
+      Effect.withSpan("RateLimiter.enforce", { captureStackTrace: false })
     )
 
 export interface LimitedRead {

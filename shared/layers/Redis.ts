@@ -27,7 +27,13 @@ const wrap = <A>(operation: string, f: () => Promise<A>) =>
   Effect.tryPromise({
     try: f,
     catch: (cause) => new DependencyError({ dependency: "redis", operation, message: describeCause(cause) })
-  }).pipe(Effect.withSpan(`redis.${operation}`, { kind: "client", attributes: { "db.system": "redis" } }))
+  }).pipe(
+    Effect.withSpan(`redis.${operation}`, {
+      kind: "client",
+      attributes: { "db.system": "redis" },
+      captureStackTrace: false
+    })
+  )
 
 const baseOptions: RedisOptions = {
   lazyConnect: false,

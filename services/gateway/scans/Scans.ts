@@ -295,6 +295,7 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
         // one scan is one trace: continue the caller's traceparent; internal HTTP calls propagate it
         Effect.withSpan("Gateway.scan", {
           kind: "server",
+          captureStackTrace: false,
           ...Option.match(
             input.traceparent === undefined
               ? Option.none()

@@ -3,8 +3,9 @@
  *
  * Deployment shape (printed): the gateway runs in its OWN process (the services' bundle, `services/main.ts` built
  * as the image builds it, SERVICE=gateway, as one pod in Kubernetes), calling brain, policy and knowledge over HTTP;
- * those three run each in its own process from the same bundle (SERVICE=<name>, their pods' V8 flags), as their
- * pods do; the bare baselines run in this bench process; autocannon in another. The orchestrator is not running
+ * those three run in one process from the same bundle (SERVICE=brain,policy,knowledge, their pods' V8 flags;
+ * BENCH_BACKENDS=pods: each in its own); the bare baselines run in this bench process; autocannon in another. The
+ * orchestrator is not running
  * during the measurement (on a 2-core machine it would take the gateway's core): the scans pile up on
  * the `scans` queue and are counted afterwards, each exactly once. BENCH_ORCHESTRATOR=1 runs its workers
  * in the bench process too (a second pod's work on the same 2 cores) and counts scan_events rows instead.
@@ -90,47 +91,59 @@ const harnessEnv = (h: Awaited<ReturnType<typeof makeHarness>>): NodeJS.ProcessE
   LOG_LEVEL: "warn"
 })
 
+type ScanPathService = "gateway" | "brain" | "policy" | "knowledge"
+
 /**
- * One service as its own process, from the services' bundle as the image runs it (`SERVICE=<name>`), with its pod's
- * V8 flags, on the harness's database, prefixes and the given port offset; resolves once `/health/ready` answers.
+ * Services in a process of their own, from the services' bundle as the image runs it (`SERVICE=<a,b,…>`), with the
+ * given V8 flags, on the harness's database, prefixes and the given port offset; resolves once each service's
+ * `/health/ready` answers.
  */
 const startServiceProcess = async (
-  service: "gateway" | "brain" | "policy" | "knowledge",
+  services: ReadonlyArray<ScanPathService>,
   env: NodeJS.ProcessEnv,
   offset: number,
   nodeOptions: ReadonlyArray<string>,
   entry: ReadonlyArray<string>
 ) => {
+  const name = services.join("+")
   const child = spawn(process.execPath, [...nodeOptions, ...entry], {
-    env: { ...env, SERVICE: service, PORT_OFFSET: String(offset) },
+    env: { ...env, SERVICE: services.join(","), PORT_OFFSET: String(offset) },
     stdio: ["ignore", "pipe", "pipe"]
   })
   let output = ""
-  // BENCH_LOG_DIR=<dir>: keep the process's whole output in <dir>/<service>.log (e.g. with --trace-gc)
+  // BENCH_LOG_DIR=<dir>: keep the process's whole output in <dir>/<services>.log (e.g. with --trace-gc)
   const logDir = process.env.BENCH_LOG_DIR
-  const log = logDir === undefined ? undefined : createWriteStream(join(logDir, `${service}.log`))
+  const log = logDir === undefined ? undefined : createWriteStream(join(logDir, `${name}.log`))
   const keep = (b: Buffer) => {
     log?.write(b)
     output = (output + b.toString()).slice(-4000)
   }
   child.stdout?.on("data", keep)
   child.stderr?.on("data", keep)
-  const url = `http://127.0.0.1:${Services[service].port + offset}`
-  for (let i = 0; i < 300; i++) {
-    if (child.exitCode !== null) throw new Error(`${service} process exited ${child.exitCode}: ${output}`)
-    const ready = await fetch(`${url}/health/ready`).then(
+  const ready = (service: ScanPathService) =>
+    fetch(`http://127.0.0.1:${Services[service].port + offset}/health/ready`).then(
       (r) => r.status === 200,
       () => false
     )
-    if (ready) return { child, url }
+  for (let i = 0; i < 300; i++) {
+    if (child.exitCode !== null) throw new Error(`${name} process exited ${child.exitCode}: ${output}`)
+    if ((await Promise.all(services.map(ready))).every((ok) => ok)) {
+      return { child, url: `http://127.0.0.1:${Services[services[0]!].port + offset}` }
+    }
     await new Promise((r) => setTimeout(r, 100))
   }
   child.kill("SIGKILL")
-  throw new Error(`${service} process not ready after 30 s: ${output}`)
+  throw new Error(`${name} process not ready after 30 s: ${output}`)
 }
 
-/** the backends the gateway calls, as in Kubernetes: each its own process, on the harness's ports (h.url) */
-const Backends = ["brain", "policy", "knowledge"] as const
+/**
+ * The backends the gateway calls, over HTTP on the harness's ports (h.url): by default one process running the
+ * three (`SERVICE=brain,policy,knowledge`, as `npm start` runs services together: one event loop, one pool);
+ * BENCH_BACKENDS=pods runs each in its own process, as their pods do — on a 2-core machine three more processes
+ * cost more CPU per scan (their own wake-ups, syscalls, GC) than the cold path's work (docs/scan-bench.md).
+ */
+const backendGroups: ReadonlyArray<ReadonlyArray<"brain" | "policy" | "knowledge">> =
+  process.env.BENCH_BACKENDS === "pods" ? [["brain"], ["policy"], ["knowledge"]] : [["brain", "policy", "knowledge"]]
 
 /** every scan inside the queued persist_scan_event jobs (`{ scans: [...] }`) */
 const queuedScans = async (q: Queue) => {
@@ -171,7 +184,7 @@ const main = async () => {
     )
   })
   let gatewayProcess: ChildProcess | undefined
-  const backendProcesses = new Map<(typeof Backends)[number], ChildProcess>()
+  const backendProcesses = new Map<string, ChildProcess>()
   try {
     // the catalogue first: its database is copied over the harness's before anything connects to it
     const catalog = withCold
@@ -189,23 +202,23 @@ const main = async () => {
     }
     const entry = await serviceEntry()
     const env = harnessEnv(h)
-    for (const service of Backends) {
+    for (const group of backendGroups) {
       const { child } = await startServiceProcess(
-        service,
+        group,
         env,
         h.config.http.portOffset,
-        // BENCH_BACKEND_NODE_OPTIONS: flags added to the backends' own (e.g. --cpu-prof --cpu-prof-dir=<dir>)
-        `${Services[service].memory.nodeOptions} ${process.env.BENCH_BACKEND_NODE_OPTIONS ?? ""}`
+        // the pods' V8 flags (the three's are the same), plus BENCH_BACKEND_NODE_OPTIONS (e.g. --cpu-prof)
+        `${Services[group[0]!].memory.nodeOptions} ${process.env.BENCH_BACKEND_NODE_OPTIONS ?? ""}`
           .split(" ")
           .filter((x) => x),
         entry
       )
-      backendProcesses.set(service, child)
+      backendProcesses.set(group.join("+"), child)
     }
     if (withOrchestrator) await h.startOrchestrator()
     const offset = h.config.http.portOffset + 7
     const { child, url: gateway } = await startServiceProcess(
-      "gateway",
+      ["gateway"],
       {
         ...env,
         INTERNAL_CALLS: "http",
@@ -223,12 +236,15 @@ const main = async () => {
     const address = bare.address()
     const bareUrl = `http://127.0.0.1:${typeof address === "object" && address !== null ? address.port : 0}/`
     console.log(
-      `shape: gateway in its own process (node ${gatewayNodeOptions.join(" ")}); brain, policy and knowledge each ` +
-        `in its own process (their pods' V8 flags), called over HTTP; all from the services' bundle; ${
-          withOrchestrator
-            ? "orchestrator workers persisting scans in the bench process, beside the bare server"
-            : "orchestrator not running, scans queue up"
-        }); autocannon in a third process`
+      `shape: gateway in its own process (node ${gatewayNodeOptions.join(" ")}); ${
+        backendGroups.length === 1
+          ? "brain, policy and knowledge in one process"
+          : "brain, policy and knowledge each in its own process"
+      } (their pods' V8 flags), called over HTTP; all from the services' bundle; ${
+        withOrchestrator
+          ? "orchestrator workers persisting scans in the bench process, beside the bare server"
+          : "orchestrator not running, scans queue up"
+      }); autocannon in a third process`
     )
     console.log(
       `rate limits ON: per IP ${limits.RATE_LIMIT_PER_IP}, per client ${limits.RATE_LIMIT_PER_CLIENT}, ` +

@@ -46,10 +46,15 @@ describe("layers against the real servers", () => {
     expect(result.stats.total).toBeGreaterThanOrEqual(1)
   })
 
-  it("Redis: SET/GET under the run's key prefix, with TTL", async () => {
+  /** runs `f` with the Redis layer under a key prefix of its own */
+  const withRedis = <A>(f: (prefix: string) => Effect.Effect<A, unknown, Redis>) => {
     const prefix = `${uniqueId("test")}:`
     const layer = makeRedisLayer({ url: "redis://127.0.0.1:6379", keyPrefix: prefix, connectionName: "layers-test" })
-    const out = await Effect.runPromise(
+    return Effect.runPromise(f(prefix).pipe(Effect.provide(layer)))
+  }
+
+  it("Redis: SET/GET under the run's key prefix, with TTL", async () => {
+    const out = await withRedis((prefix) =>
       Effect.gen(function* () {
         const redis = yield* Redis
         yield* redis.set("greeting", "hello", 60)
@@ -58,7 +63,7 @@ describe("layers against the real servers", () => {
         const ttl = yield* Effect.promise(() => raw.ttl(`${prefix}greeting`))
         const deleted = yield* redis.del("greeting")
         return { value, ttl, deleted, after: yield* redis.get("greeting") }
-      }).pipe(Effect.provide(layer))
+      })
     )
     expect(out.value).toBe("hello")
     expect(out.ttl).toBeGreaterThan(0)
@@ -68,9 +73,7 @@ describe("layers against the real servers", () => {
   })
 
   it("Redis: the commands of one event-loop tick go to the server in one write, each with its own reply", async () => {
-    const prefix = `${uniqueId("test")}:`
-    const layer = makeRedisLayer({ url: "redis://127.0.0.1:6379", keyPrefix: prefix, connectionName: "layers-test" })
-    const out = await Effect.runPromise(
+    const out = await withRedis(() =>
       Effect.gen(function* () {
         const redis = yield* Redis
         const raw = yield* redis.cache
@@ -93,7 +96,7 @@ describe("layers against the real servers", () => {
         stream.write = write
         yield* redis.del(...Array.from({ length: 50 }, (_, i) => `k${i}`))
         return { replies, writes }
-      }).pipe(Effect.provide(layer))
+      })
     )
     expect(out.replies).toEqual(Array.from({ length: 50 }, (_, i) => `v${i}`))
     // 50 SETs issued in one tick, then their 50 GETs as the replies come in: a write per tick, not per command

@@ -36,6 +36,8 @@ export interface Recovery {
   readonly fault: string
   readonly kind: "worker" | "dependency"
   readonly ms: number
+  /** a worker kill's last job to come back: when its lock went, it started again and finished (ms after the kill) */
+  readonly slowest?: string
 }
 
 export interface ChaosReport {
@@ -288,6 +290,11 @@ export const runChaos = async (o: ChaosOptions): Promise<ChaosReport> => {
       // a job the dead worker held loses it within the lock duration — only those are the dead worker's to recover
       const tokens = await Promise.all(held.map((h) => redis.get(`${jobKey(h.queue, h.id)}:lock`)))
       victim.proc = undefined
+      // each held job's timeline after the kill (ms): its lock gone, started again, finished — the last one back
+      // is reported with the recovery, so a slow one shows which step waited
+      const lockGone: Array<number | undefined> = held.map(() => undefined)
+      const back: Array<number | undefined> = held.map(() => undefined)
+      const last: Array<readonly [string | null, string | null]> = held.map(() => [null, null])
       // recovered when every job the dead worker held is finished, gone, or started again after the kill
       await until(
         `kill ${n}: ${held.length} jobs picked up`,
@@ -296,23 +303,37 @@ export const runChaos = async (o: ChaosOptions): Promise<ChaosReport> => {
             held.map((h) => redis.hmget(jobKey(h.queue, h.id), "processedOn", "finishedOn"))
           )
           const locks = await Promise.all(held.map((h) => redis.get(`${jobKey(h.queue, h.id)}:lock`)))
-          const pastLocks = Date.now() - killedAt > LOCK_MS + 1000
-          return states.every(
-            ([p, f], i) =>
+          const now = Date.now()
+          const pastLocks = now - killedAt > LOCK_MS + 1000
+          states.forEach(([p, f], i) => {
+            if (locks[i] === null && lockGone[i] === undefined) lockGone[i] = now - killedAt
+            last[i] = [p ?? null, f ?? null]
+            const isBack =
               (p === null && f === null) ||
               f !== null ||
               Number(p) > killedAt ||
               // still locked by its token past the dead worker's lock duration: a live worker's job, not the victim's
               (pastLocks && tokens[i] !== null && locks[i] === tokens[i])
-          )
+            if (isBack && back[i] === undefined) back[i] = now - killedAt
+          })
+          return back.every((b) => b !== undefined)
         },
         60_000,
         50
       )
+      const after = (v: string | null) => (v === null ? "-" : `+${Number(v) - killedAt}`)
+      const slowest = held
+        .map((h, i) => ({ h, i }))
+        .sort((a, b) => (back[b.i] ?? Number.POSITIVE_INFINITY) - (back[a.i] ?? Number.POSITIVE_INFINITY))[0]
       recoveries.push({
         fault: `kill -9 ${victim.name} (${held.length} jobs active)`,
         kind: "worker",
-        ms: Date.now() - killedAt
+        ms: Date.now() - killedAt,
+        ...(slowest === undefined
+          ? {}
+          : {
+              slowest: `${slowest.h.queue}:${slowest.h.id} lock gone ${lockGone[slowest.i] === undefined ? "-" : `+${lockGone[slowest.i]}`}, started ${after(last[slowest.i]![0])}, finished ${after(last[slowest.i]![1])} ms`
+            })
       })
       void boot(victim)
     }
@@ -466,7 +487,9 @@ export const formatReport = (r: ChaosReport): string =>
     `audit_leaves=${r.auditLeaves} missing_leaves=${r.missingLeaves} extra_leaves=${r.extraLeaves}`,
     `messages=${r.messages} missing_messages=${r.missingMessages} duplicated=${r.duplicatedMessages} (within the 2 min window ${r.repeatsWithinWindow}, past it ${r.repeatsPastWindow})`,
     `dead_letters=${JSON.stringify(r.deadLetters)} checkpoints=${r.checkpoints} integrity=${r.integrityOk ? "ok" : "FAILED"} checkpoint_mismatches=${r.checkpointMismatches}`,
-    ...r.recoveries.map((x) => `recovery ${x.fault}: ${x.ms} ms`),
+    ...r.recoveries.map(
+      (x) => `recovery ${x.fault}: ${x.ms} ms${x.slowest === undefined ? "" : ` (slowest ${x.slowest})`}`
+    ),
     `max_recovery_ms worker=${r.maxWorkerRecoveryMs} dependency=${r.maxDependencyRecoveryMs}`,
     `leaf_latency_ms p50=${r.leafLatencyMs.p50} p99=${r.leafLatencyMs.p99} max=${r.leafLatencyMs.max}`,
     `seconds=${r.seconds.toFixed(1)}`

@@ -294,6 +294,9 @@ export const runChaos = async (o: ChaosOptions): Promise<ChaosReport> => {
       // is reported with the recovery, so a slow one shows which step waited
       const lockGone: Array<number | undefined> = held.map(() => undefined)
       const back: Array<number | undefined> = held.map(() => undefined)
+      // the longest gap between two looks (every 50 ms): a machine that stalls this run stalls its workers too
+      let lookedAt = killedAt
+      let longestGap = 0
       const last: Array<readonly [string | null, string | null]> = held.map(() => [null, null])
       // recovered when every job the dead worker held is finished, gone, or started again after the kill
       await until(
@@ -304,6 +307,8 @@ export const runChaos = async (o: ChaosOptions): Promise<ChaosReport> => {
           )
           const locks = await Promise.all(held.map((h) => redis.get(`${jobKey(h.queue, h.id)}:lock`)))
           const now = Date.now()
+          longestGap = Math.max(longestGap, now - lookedAt)
+          lookedAt = now
           const pastLocks = now - killedAt > LOCK_MS + 1000
           states.forEach(([p, f], i) => {
             if (locks[i] === null && lockGone[i] === undefined) lockGone[i] = now - killedAt
@@ -332,7 +337,7 @@ export const runChaos = async (o: ChaosOptions): Promise<ChaosReport> => {
         ...(slowest === undefined
           ? {}
           : {
-              slowest: `${slowest.h.queue}:${slowest.h.id} lock gone ${lockGone[slowest.i] === undefined ? "-" : `+${lockGone[slowest.i]}`}, started ${after(last[slowest.i]![0])}, finished ${after(last[slowest.i]![1])} ms`
+              slowest: `${slowest.h.queue}:${slowest.h.id} lock gone ${lockGone[slowest.i] === undefined ? "-" : `+${lockGone[slowest.i]}`}, started ${after(last[slowest.i]![0])}, finished ${after(last[slowest.i]![1])} ms; longest gap between looks ${longestGap} ms`
             })
       })
       void boot(victim)

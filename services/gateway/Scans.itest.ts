@@ -233,6 +233,32 @@ describe("POST /v1/scans", () => {
     expect((await ok(gwA, { tag })).facets.care).toEqual({ wash: "cold only" })
   })
 
+  it("a garment cached late by a reader that read it before an update is never served after the update", async () => {
+    const brand = await h.tokenFor({ userId: seed.users.brand, role: "brand", brandId: seed.brandId })
+    const tag = digitalLinkOf(seed.owned)
+    await ok(gwHttp, { tag })
+    // knowledge's cached garment, as a reader that read the row before the update would write it back after
+    const metadataKey = `${h.prefix}:knowledge:garment:${seed.owned.id}`
+    const before = await h.redis.get(metadataKey)
+    expect(before).toContain('"name":"Linen overshirt"')
+    const g = await fetch(`${gwA}/v1/garments/${seed.owned.id}`, { headers: bearer(brand) }).then((r) => r.json())
+    const patched = await fetch(`${gwA}/v1/garments/${seed.owned.id}`, {
+      method: "PATCH",
+      headers: { "content-type": "application/json", ...bearer(brand) },
+      body: JSON.stringify({ version: g.version, name: "Linen overshirt, relabelled" })
+    })
+    expect(patched.status).toBe(200)
+    // the late write lands after the update's commit and announce
+    await h.redis.set(metadataKey, before!, "EX", 3600)
+    for (const gw of [gwHttp, gwA, gwB]) {
+      expect(((await ok(gw, { tag })) as unknown as { garment: { name: string } }).garment.name).toBe(
+        "Linen overshirt, relabelled"
+      )
+    }
+    const read = await fetch(`${gwA}/v1/garments/${seed.owned.id}`, { headers: bearer(brand) }).then((r) => r.json())
+    expect(read).toMatchObject({ name: "Linen overshirt, relabelled", version: g.version + 1 })
+  })
+
   it("brand staff create and bulk-import garments item by item", async () => {
     const brand = await h.tokenFor({ userId: seed.users.brand, role: "brand", brandId: seed.brandId })
     const good = (serial: string) => ({ gtin: "9506000134352", serial, name: "Tee", facets: { care: { wash: "40C" } } })

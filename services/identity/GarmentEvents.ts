@@ -1,5 +1,5 @@
 import { Redis } from "../../shared/layers/Redis.js"
-import { garmentGenerationKey, garmentMetadataKey } from "../knowledge/Keys.js"
+import { garmentGenerationKey, garmentMetadataKey, raiseGeneration } from "../knowledge/Keys.js"
 import { Context, Effect, Layer } from "effect"
 import { Subjects } from "../../shared/domain/Scan.js"
 import { Nats, natsPayload } from "../../shared/layers/Nats.js"
@@ -40,17 +40,17 @@ export const makeGarmentEventsLive = (o: GarmentEventsOptions = {}) =>
       const streamSubjects = o.streamSubjects ?? ["brandme.garment.>"]
       const publish = (e: GarmentUpdated) =>
         nats.publish(subject, natsPayload(e), { "content-type": "application/json" })
-      // the scan path's caches are keyed by the garment's generation (knowledge/Keys.ts): bump it so the
-      // very next scan on every replica reads the new owner, then drop the cached metadata
-      const invalidate = (garmentId: string) =>
+      // the scan path's caches are keyed by the garment's generation (knowledge/Keys.ts): raise it to the version
+      // committed so the very next scan on every replica reads the new owner, then drop the cached metadata
+      const invalidate = (garmentId: string, version: number) =>
         Effect.gen(function* () {
           const raw = yield* redis.cache
-          yield* Effect.tryPromise(() => raw.incr(redis.key(garmentGenerationKey(garmentId))))
+          yield* Effect.tryPromise(() => raiseGeneration(raw, redis.key(garmentGenerationKey(garmentId)), version))
           yield* redis.del(garmentMetadataKey(garmentId))
         }).pipe(Effect.catchAll((err) => Effect.logWarning("could not invalidate garment caches", String(err))))
       return GarmentEvents.of({
         updated: (e) =>
-          Effect.zipRight(invalidate(e.garmentId), publish(e)).pipe(
+          Effect.zipRight(invalidate(e.garmentId, e.version), publish(e)).pipe(
             // no stream bound to the subject yet (fresh environment): create it and try once more
             Effect.orElse(() => Effect.zipRight(nats.ensureStream(stream, streamSubjects), publish(e))),
             Effect.catchAll((err) => Effect.logWarning(`could not publish ${subject}`, err.message)),

@@ -21,7 +21,7 @@ import {
   InvalidGarment,
   VersionConflict
 } from "./Api.js"
-import { garmentGenerationKey, garmentMetadataKey, garmentRefKey } from "./Keys.js"
+import { garmentGenerationKey, garmentMetadataKey, garmentRefKey, isCurrent, raiseGeneration } from "./Keys.js"
 import { GarmentRepo } from "./Repo.js"
 
 const HOUR = 60 * 60
@@ -83,11 +83,26 @@ export class Knowledge extends Effect.Service<Knowledge>()("brandme/Knowledge", 
           )
       })
 
+    /** several entries in one round trip (MGET); one by one where the client has none (tests); null when down */
+    const cacheGetMany = (keys: ReadonlyArray<string>) =>
+      Effect.matchEffect(redis.cache, {
+        onFailure: () => Effect.forEach(keys, cacheGet),
+        onSuccess: (raw) =>
+          Effect.tryPromise(() => raw.mget(...keys.map(redis.key))).pipe(
+            Effect.orElseSucceed(() => keys.map(() => null))
+          )
+      })
+
+    /**
+     * The garment, from the cache when the entry is current: its version at least the generation read in the
+     * same round trip (Keys.ts) — an entry written late by a reader that read the row before a change is
+     * never served after the change is announced.
+     */
     const metadata = (id: string) =>
       Effect.gen(function* () {
-        const hit = yield* cacheGet(garmentMetadataKey(id))
-        const decoded = hit === null ? Option.none() : Schema.decodeUnknownOption(GarmentJson)(hit)
-        if (Option.isSome(decoded)) return decoded.value
+        const [gen, hit] = yield* cacheGetMany([garmentGenerationKey(id), garmentMetadataKey(id)])
+        const decoded = hit == null ? Option.none() : Schema.decodeUnknownOption(GarmentJson)(hit)
+        if (Option.isSome(decoded) && isCurrent(decoded.value.version, gen)) return decoded.value
         const g = yield* repo.byId(id)
         if (Option.isNone(g)) return yield* new GarmentNotFound({ message: `no garment with id ${id}` })
         yield* cacheSet(garmentMetadataKey(id), Schema.encodeSync(GarmentJson)(g.value))
@@ -161,7 +176,9 @@ export class Knowledge extends Effect.Service<Knowledge>()("brandme/Knowledge", 
     const announce = (g: Garment) =>
       Effect.gen(function* () {
         const raw = yield* Effect.orDie(redis.cache)
-        const generation = yield* Effect.promise(() => raw.incr(redis.key(garmentGenerationKey(g.id))))
+        const generation = yield* Effect.promise(() =>
+          raiseGeneration(raw, redis.key(garmentGenerationKey(g.id)), g.version)
+        )
         yield* Effect.ignore(redis.del(garmentMetadataKey(g.id)))
         const subjects = yield* ScanPathSubjects
         yield* publishFact(subjects.garmentUpdated, { garmentId: g.id, version: g.version, generation })

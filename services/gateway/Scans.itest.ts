@@ -259,6 +259,29 @@ describe("POST /v1/scans", () => {
     expect(read).toMatchObject({ name: "Linen overshirt, relabelled", version: g.version + 1 })
   })
 
+  it("a fresh answer about an ownerless garment takes its facets from the resolve: one call to knowledge", async () => {
+    const brand = await h.tokenFor({ userId: seed.users.brand, role: "brand", brandId: seed.brandId })
+    const facets = { care: { wash: "30C" }, origin: { country: "PT" }, materials: [{ fibre: "linen", percent: 100 }] }
+    const made = await postJson(
+      `${gwA}/v1/garments`,
+      { gtin: "9506000134352", serial: "ONE-CALL-1", name: "Shirt", facets },
+      bearer(brand)
+    )
+    expect(made.status, JSON.stringify(made.json)).toBe(201)
+    const id = (made.json as { id: string }).id
+    const context = { region: "BR", intent: "public_view" }
+    // an ownerless garment scanned in this context: the gateway learns the groups policy allows there
+    await ok(gwHttp, { tag: digitalLinkOf(seed.unowned), context })
+    const s = await ok(gwHttp, { tag: "https://x.example/01/09506000134352/21/ONE-CALL-1", context })
+    expect(groups(s.decision.allowed)).toEqual(expect.arrayContaining(["care", "materials", "origin"]))
+    expect(s.facets).toEqual({ ...facets, ownership_history: [] })
+    // knowledge's view was not asked for: it would have cached the view under the garment
+    expect(await h.redis.keys(`${h.prefix}:knowledge:view:${id}:*`)).toEqual([])
+    // the in-process path answers the same
+    const a = await ok(gwA, { tag: "https://x.example/01/09506000134352/21/ONE-CALL-1", context })
+    expect({ ...a, scanId: "", scannedAt: "" }).toEqual({ ...s, scanId: "", scannedAt: "" })
+  })
+
   it("brand staff create and bulk-import garments item by item", async () => {
     const brand = await h.tokenFor({ userId: seed.users.brand, role: "brand", brandId: seed.brandId })
     const good = (serial: string) => ({ gtin: "9506000134352", serial, name: "Tee", facets: { care: { wash: "40C" } } })

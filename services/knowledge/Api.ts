@@ -113,6 +113,15 @@ export const GarmentRecord = Schema.Struct({
 })
 export type GarmentRecord = typeof GarmentRecord.Type
 
+/**
+ * What `resolve` answers: the record and, when the caller asked for a view and the garment has no owner, the
+ * facets of the groups it named — read with the record, so a fresh answer about an ownerless garment needs one
+ * call to knowledge, not two (a decision about an ownerless garment depends on the garment only through its
+ * having no owner: the caller can name the groups before it knows which garment the tag is).
+ */
+export const ResolvedGarment = Schema.Struct({ ...GarmentRecord.fields, view: Schema.optional(FacetsView) })
+export type ResolvedGarment = typeof ResolvedGarment.Type
+
 export const TagRefSchema = Schema.Union(
   Schema.TaggedStruct("DigitalLink", {
     gtin: Schema.String,
@@ -121,6 +130,14 @@ export const TagRefSchema = Schema.Union(
   }),
   Schema.TaggedStruct("GarmentId", { id: Schema.UUID })
 )
+
+export const ResolveRequest = Schema.Struct({
+  ref: TagRefSchema,
+  view: Schema.optional(Schema.Array(FacetGroup)).annotations({
+    description: "also the view of these groups, when the garment has no owner"
+  })
+})
+export type ResolveRequest = typeof ResolveRequest.Type
 
 export class GarmentNotFound extends Schema.TaggedError<GarmentNotFound>()(
   "GarmentNotFound",
@@ -248,9 +265,7 @@ export const GarmentsApi = HttpApiGroup.make("garments")
 
 export const KnowledgeInternalApi = HttpApiGroup.make("internal")
   .add(
-    HttpApiEndpoint.post("resolve", "/internal/garments/resolve")
-      .setPayload(Schema.Struct({ ref: TagRefSchema }))
-      .addSuccess(GarmentRecord)
+    HttpApiEndpoint.post("resolve", "/internal/garments/resolve").setPayload(ResolveRequest).addSuccess(ResolvedGarment)
   )
   .add(
     HttpApiEndpoint.post("view", "/internal/garments/view")

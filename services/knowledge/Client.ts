@@ -3,12 +3,16 @@ import type { TagRef } from "../../shared/domain/DigitalLink.js"
 import type { FacetGroup } from "../../shared/domain/Scan.js"
 import { makeBatchCaller } from "../../shared/http/Batch.js"
 import type { UpstreamError } from "../../shared/http/Upstream.js"
-import { type FacetsView, type GarmentNotFound, type GarmentRecord, KnowledgeInternalApi } from "./Api.js"
+import { type FacetsView, type GarmentNotFound, KnowledgeInternalApi, type ResolvedGarment } from "./Api.js"
 import { Knowledge } from "./Knowledge.js"
 
 /** What the gateway needs from knowledge; the same interface in-process and over HTTP. */
 export interface KnowledgeCalls {
-  readonly resolve: (ref: TagRef) => Effect.Effect<GarmentRecord, GarmentNotFound | UpstreamError>
+  /** the garment a tag names; with `view`, also its view of those groups when it has no owner (Api.ts) */
+  readonly resolve: (
+    ref: TagRef,
+    view?: ReadonlyArray<FacetGroup>
+  ) => Effect.Effect<ResolvedGarment, GarmentNotFound | UpstreamError>
   readonly view: (
     garmentId: string,
     allowed: ReadonlyArray<FacetGroup>
@@ -31,9 +35,9 @@ export class KnowledgeClient extends Context.Tag("brandme/KnowledgeClient")<Know
       Effect.gen(function* () {
         const batch = yield* makeBatchCaller(KnowledgeInternalApi, { baseUrl, caller: "gateway", callee: "knowledge" })
         return {
-          resolve: (ref) =>
+          resolve: (ref, view) =>
             batch
-              .call("resolve", { ref })
+              .call("resolve", view === undefined ? { ref } : { ref, view })
               .pipe(Effect.withSpan("KnowledgeClient.resolve", { captureStackTrace: false })),
           view: (garmentId, allowed) =>
             batch

@@ -7,7 +7,7 @@ import { serveService } from "../../shared/http/Server.js"
 import { AuthenticationLive, CurrentPrincipal } from "../../shared/auth/Middleware.js"
 import { ensureScanPathStream } from "../../shared/events/ScanPathFacts.js"
 import { serveBatch } from "../../shared/http/Batch.js"
-import { type GarmentsApi, KnowledgeApi, KnowledgeInternalApi } from "./Api.js"
+import { type GarmentsApi, KnowledgeApi, KnowledgeInternalApi, type ResolveRequest } from "./Api.js"
 import { GarmentCatalog } from "./Catalog.js"
 import { importGarments, Knowledge } from "./Knowledge.js"
 
@@ -38,7 +38,7 @@ export const garmentsHandlers = <E, Provides, R>(h: GroupHandlers<typeof Garment
 
 /** the internal operations: one call each (`internal`) or many in one request (`internalBatch`) */
 const internalOperations = Effect.map(Knowledge, (k) => ({
-  resolve: ({ ref }: { readonly ref: Parameters<typeof k.resolve>[0] }) => k.resolve(ref),
+  resolve: ({ ref, view }: ResolveRequest) => k.resolve(ref, view),
   view: ({ garmentId, allowed }: { readonly garmentId: string; readonly allowed: Parameters<typeof k.view>[1] }) =>
     k.view(garmentId, allowed)
 }))

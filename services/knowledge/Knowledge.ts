@@ -22,7 +22,7 @@ import {
   VersionConflict
 } from "./Api.js"
 import { garmentGenerationKey, garmentMetadataKey, garmentRefKey, isCurrent, raiseGeneration } from "./Keys.js"
-import { GarmentRepo } from "./Repo.js"
+import { GarmentRepo, type OwnershipRow } from "./Repo.js"
 
 const HOUR = 60 * 60
 const GarmentJson = Schema.parseJson(GarmentSchema)
@@ -39,6 +39,34 @@ const recordOf = (g: Garment): GarmentRecord => ({
   ownerUserId: g.ownerUserId,
   version: g.version
 })
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] }
+
+/**
+ * A garment's facets as a decision allowing `allowed` shows them, but its owner's identity (a lookup of its own):
+ * the product groups the garment has and, if allowed, its ownership history (`rows`, oldest first) — with the
+ * parties' ids only when the owner's identity is allowed too.
+ */
+const viewOf = (
+  g: Garment,
+  allowed: ReadonlyArray<FacetGroup>,
+  rows: ReadonlyArray<OwnershipRow>
+): Mutable<FacetsView> => {
+  const out: Mutable<FacetsView> = {}
+  for (const group of PRODUCT_GROUPS) {
+    const value = g.facets[group]
+    if (allowed.includes(group) && value !== undefined) Object.assign(out, { [group]: value })
+  }
+  const identify = allowed.includes("owner_identity")
+  if (allowed.includes("ownership_history")) {
+    out.ownership_history = rows.map((r) => ({
+      kind: r.kind,
+      at: r.created_at.toISOString(),
+      ...(identify ? { fromUserId: r.from_user_id, toUserId: r.to_user_id } : {})
+    }))
+  }
+  return out
+}
 
 /** Brand staff write their own brand's garments; admins any brand. */
 const mayWrite = (p: Principal, brandId: string) =>
@@ -109,24 +137,38 @@ export class Knowledge extends Effect.Service<Knowledge>()("brandme/Knowledge", 
         return g.value
       })
 
-    const resolve = (ref: TagRef) =>
+    /** the garment a tag names, from the cache when current (Keys.ts), else from Postgres (both entries cached) */
+    const garmentOf = (ref: TagRef) =>
       Effect.gen(function* () {
-        if (ref._tag === "GarmentId") return recordOf(yield* metadata(ref.id))
+        if (ref._tag === "GarmentId") return yield* metadata(ref.id)
         const idHit = yield* cacheGet(garmentRefKey(ref.gtin, ref.serial))
         if (idHit !== null) {
           const g = yield* Effect.either(metadata(idHit))
-          if (Either.isRight(g)) return recordOf(g.right)
+          if (Either.isRight(g)) return g.right
         }
         const g = yield* repo.byKey(ref.gtin, ref.serial)
         if (Option.isNone(g)) {
           return yield* new GarmentNotFound({ message: `no garment with GTIN ${ref.gtin} and serial ${ref.serial}` })
         }
-        // both entries in one round trip (the view that follows reads the metadata)
+        // both entries in one round trip (a view that follows reads the metadata)
         yield* cacheSetMany([
           [garmentRefKey(ref.gtin, ref.serial), g.value.id],
           [garmentMetadataKey(g.value.id), Schema.encodeSync(GarmentJson)(g.value)]
         ])
-        return recordOf(g.value)
+        return g.value
+      })
+
+    /**
+     * The garment a tag names and, when `viewGroups` is given and the garment has no owner, its view of those
+     * groups, built from the same read of the garment (the history is queried after it, as `view` does).
+     */
+    const resolve = (ref: TagRef, viewGroups?: ReadonlyArray<FacetGroup>) =>
+      Effect.gen(function* () {
+        const g = yield* garmentOf(ref)
+        const record = recordOf(g)
+        if (viewGroups === undefined || g.ownerUserId !== null) return record
+        const rows = viewGroups.includes("ownership_history") ? yield* repo.history(g.id) : []
+        return { ...record, view: viewOf(g, viewGroups, rows) }
       }).pipe(Effect.withSpan("Knowledge.resolve", { captureStackTrace: false }))
 
     const ownerIdentity = (userId: string) =>
@@ -154,21 +196,10 @@ export class Knowledge extends Effect.Service<Knowledge>()("brandme/Knowledge", 
           // batching inherited: the history query joins the batch's other calls' (Repo.ts)
           { concurrency: 2, batching: "inherit" }
         )
-        const out: { -readonly [K in keyof FacetsView]: FacetsView[K] } = {}
-        for (const group of PRODUCT_GROUPS) {
-          const value = g.facets[group]
-          if (allowed.includes(group) && value !== undefined) Object.assign(out, { [group]: value })
+        const out: Mutable<FacetsView> = viewOf(g, allowed, rows)
+        if (allowed.includes("owner_identity") && g.ownerUserId !== null) {
+          out.owner_identity = yield* ownerIdentity(g.ownerUserId)
         }
-        // identifiers in the history only when the same decision allows the owner's identity
-        const identify = allowed.includes("owner_identity")
-        if (withHistory) {
-          out.ownership_history = rows.map((r) => ({
-            kind: r.kind,
-            at: r.created_at.toISOString(),
-            ...(identify ? { fromUserId: r.from_user_id, toUserId: r.to_user_id } : {})
-          }))
-        }
-        if (identify && g.ownerUserId !== null) out.owner_identity = yield* ownerIdentity(g.ownerUserId)
         yield* cacheSet(key, Schema.encodeSync(ViewJson)(out))
         return out
       }).pipe(Effect.withSpan("Knowledge.view", { captureStackTrace: false }))

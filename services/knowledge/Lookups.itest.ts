@@ -116,4 +116,44 @@ describe("knowledge's lookups in one batch", () => {
     // identifiers only when the owner's identity is allowed too: not here
     expect(JSON.stringify(results)).not.toContain("UserId")
   })
+
+  it("a resolve asked for a view brings an ownerless garment's view — the same as view's — and none for an owned one", async () => {
+    const owners = new Map(
+      (
+        await sql<{ id: string; owner_user_id: string | null }>(
+          platform.db.url,
+          "SELECT id, owner_user_id FROM garments"
+        )
+      ).map((r) => [r.id, r.owner_user_id])
+    )
+    const groups = ["materials", "care", "ownership_history"]
+    const before = await queries("select ownership_events")
+    const resolved = await batch(
+      demoGarments.map((g) => ({
+        op: "resolve",
+        payload: { ref: { _tag: "DigitalLink", gtin: g.gtin, serial: g.serial, batch: null }, view: groups }
+      }))
+    )
+    // the histories of the batch's ownerless garments: one query
+    expect((await queries("select ownership_events")) - before).toBe(1)
+    const viewed = await batch(
+      demoGarments.map((g) => ({ op: "view", payload: { garmentId: ids.get(g.serial), allowed: groups } }))
+    )
+    const unowned = demoGarments.filter((g) => owners.get(ids.get(g.serial)!) === null)
+    const owned = demoGarments.filter((g) => owners.get(ids.get(g.serial)!) !== null)
+    expect(unowned.length).toBeGreaterThan(0)
+    expect(owned.length).toBeGreaterThan(0)
+    for (const [i, g] of demoGarments.entries()) {
+      const value = resolved[i]!.value!
+      expect(value.id).toBe(ids.get(g.serial))
+      if (owners.get(ids.get(g.serial)!) === null) expect(value.view).toEqual(viewed[i]!.value)
+      else expect(value).not.toHaveProperty("view")
+    }
+    // the third garment has no owner but a history: it comes with the view, oldest first
+    const third = resolved[2]!.value!.view as { ownership_history?: ReadonlyArray<{ kind: string }> } | undefined
+    expect(third?.ownership_history?.map((e) => e.kind)).toEqual(["claimed", "transfer_offered"])
+    // without a view asked for, a resolve answers the record alone
+    const plain = await batch([resolveCall(unowned[0]!.gtin, unowned[0]!.serial)])
+    expect(plain[0]!.value).not.toHaveProperty("view")
+  })
 })

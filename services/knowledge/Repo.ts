@@ -42,6 +42,7 @@ const OwnershipRow = Schema.Struct({
   to_user_id: Schema.NullOr(Schema.String),
   created_at: Schema.DateFromSelf
 })
+export type OwnershipRow = typeof OwnershipRow.Type
 
 const OwnerRow = Schema.Struct({
   display_name_sealed: Schema.NullOr(Schema.Uint8ArrayFromSelf),

@@ -6,7 +6,7 @@ import * as HttpTraceContext from "@effect/platform/HttpTraceContext"
 import { DateTime, Effect, Either, Exit, Option, Runtime, Schema } from "effect"
 import { type Principal, sessionHolds, sessionKey, Unauthorized } from "../../../shared/auth/Tokens.js"
 import { tagKey } from "../../../shared/domain/DigitalLink.js"
-import { type Intent, type Role, ScanEvent } from "../../../shared/domain/Scan.js"
+import { type FacetGroup, type Intent, type Role, ScanEvent } from "../../../shared/domain/Scan.js"
 import {
   type RateLimited,
   type RateLimitRule,
@@ -19,7 +19,7 @@ import { Metrics } from "../../../shared/telemetry/Metrics.js"
 import { currentTraceparent } from "../../../shared/telemetry/TraceContext.js"
 import type { Relation } from "../../brain/Api.js"
 import { BrainClient } from "../../brain/Client.js"
-import type { GarmentRecord } from "../../knowledge/Api.js"
+import type { FacetsView, GarmentRecord } from "../../knowledge/Api.js"
 import { KnowledgeClient } from "../../knowledge/Client.js"
 import { garmentGenerationKey, isCurrent } from "../../knowledge/Keys.js"
 import { PolicyClient } from "../../policy/Client.js"
@@ -101,6 +101,18 @@ const eventOf = (answer: HotEntry, scanId: string, scanner: string | null, now: 
 
 const answered = (result: ScanResult): ScanAnswer => ({ json: JSON.stringify(result), result: () => result })
 
+/** a garment's view read with its record (knowledge's `resolve`), and the groups it was asked for */
+interface Prefetched {
+  readonly groups: ReadonlyArray<FacetGroup>
+  readonly view: FacetsView
+}
+
+const sameGroups = (a: ReadonlyArray<FacetGroup>, b: ReadonlyArray<FacetGroup>) =>
+  a.length === b.length && a.every((g) => b.includes(g))
+
+/** how many (role, hint, regions) the groups last allowed for an ownerless garment are kept for */
+const UNOWNED_GROUPS_MAX = 1_000
+
 /**
  * The scan operation: `scan(input, rules)`. Its first Redis round trip checks the caller's rate-limit
  * `rules` (batched with every request of this event-loop turn) and reads the generations of a garment
@@ -151,6 +163,17 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
       return e
     }
 
+    /**
+     * The groups policy last allowed for a garment without an owner, per (role, hint, regions), for a caller
+     * whose relation to such a garment is "none" whatever the garment (anyone but brand staff): a decision
+     * about an ownerless garment does not depend on which garment it is, so the view can be asked for with
+     * the tag's resolve. A guess only: the view is used when the decision made for this scan allows exactly
+     * these groups, else it is asked for as before.
+     */
+    const unownedGroups = new Map<string, ReadonlyArray<FacetGroup>>()
+    const unownedKey = (role: Role, hint: Intent | undefined, regions: ScanRegions) =>
+      `${role}|${hint ?? ""}|${regions.scanner ?? "?"}|${regions.claimed ?? "-"}`
+
     /** the answer built fresh (or another replica's), kept for the next scans */
     const freshEntry = (
       record: GarmentRecord,
@@ -158,7 +181,8 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
       relation: Relation,
       regions: ScanRegions,
       hint: Intent | undefined,
-      key: string
+      key: string,
+      prefetched: Prefetched | undefined
     ) =>
       Effect.gen(function* () {
         const shared = yield* cache.sharedAnswer(key)
@@ -175,10 +199,15 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
                 scannerRegion: regions.scanner,
                 claimedRegion: regions.claimed
               })
-              const facets = yield* knowledge.view(
-                record.id,
-                decision.allowed.map((a) => a.group)
-              )
+              const groups = decision.allowed.map((a) => a.group)
+              if (record.ownerUserId === null && role !== "brand") {
+                if (unownedGroups.size >= UNOWNED_GROUPS_MAX) unownedGroups.clear()
+                unownedGroups.set(unownedKey(role, hint, regions), groups)
+              }
+              const facets =
+                prefetched !== undefined && record.ownerUserId === null && sameGroups(groups, prefetched.groups)
+                  ? prefetched.view
+                  : yield* knowledge.view(record.id, groups)
               const answer: Answer = { intent, decision, facets }
               yield* cache.share(key, answer)
               return answer
@@ -218,16 +247,21 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
      * once; one still behind (the generation ahead of every committed version: not written by our writers)
      * answers this scan but is not kept.
      */
-    const resolveCurrent = (ref: Parameters<typeof knowledge.resolve>[0]) =>
+    const resolveCurrent = (
+      ref: Parameters<typeof knowledge.resolve>[0],
+      groups: ReadonlyArray<FacetGroup> | undefined
+    ) =>
       Effect.gen(function* () {
         for (let attempt = 1; ; attempt++) {
-          const record = yield* knowledge.resolve(ref)
+          const { view, ...record } = yield* knowledge.resolve(ref, groups)
+          const prefetched: Prefetched | undefined =
+            view === undefined || groups === undefined ? undefined : { groups, view }
           const [g, o] = yield* cache.mget([
             garmentGenerationKey(record.id),
             ...(record.ownerUserId !== null ? [ownerGenerationKey(record.ownerUserId)] : [])
           ])
           const current = isCurrent(record.version, g)
-          if (current || attempt >= 2) return { record, gen: g ?? "0", ownerGen: o ?? "0", current }
+          if (current || attempt >= 2) return { record, prefetched, gen: g ?? "0", ownerGen: o ?? "0", current }
         }
       })
 
@@ -260,10 +294,17 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
           if (stored != null) return answered(yield* replay(stored, fingerprint, input.idempotencyKey))
         }
         let ownerGen = cached?.record.ownerUserId != null ? (values[1] ?? "0") : "0"
+        let prefetched: Prefetched | undefined
         if (cached === undefined || cached.gen !== (values[0] ?? "0")) {
-          const fresh = yield* resolveCurrent(ref)
+          // brand staff's relation to an ownerless garment depends on its brand: no guess for them
+          const groups =
+            principal?.role === "brand"
+              ? undefined
+              : unownedGroups.get(unownedKey(principal?.role ?? "public", hint, regions))
+          const fresh = yield* resolveCurrent(ref, groups)
           cached = { record: fresh.record, gen: fresh.gen }
           ownerGen = fresh.ownerGen
+          prefetched = fresh.prefetched
           if (fresh.current) cache.rememberRef(refKey, cached)
         }
         const record = cached.record
@@ -272,7 +313,7 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
         const key = cache.answerKey(record.id, cached.gen, ownerGen, role, relation, regions, hint)
         const hit = cache.hotAnswer(key)
         countCache(hit === undefined ? "miss" : "hit")
-        const answer = hit ?? (yield* freshEntry(record, role, relation, regions, hint, key))
+        const answer = hit ?? (yield* freshEntry(record, role, relation, regions, hint, key, prefetched))
         const scanId = randomUUID()
         const now = new Date()
         const result: ScanResult = { scanId, scannedAt: now.toISOString(), ...bodyOf(record, answer, region) }

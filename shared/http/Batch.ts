@@ -8,7 +8,7 @@ import { Cause, Duration, Effect, Either, Layer, Option, type ParseResult, Runti
 import { ServiceTokenHeader, ServiceTokens } from "../auth/ServiceTokens.js"
 import type { ServiceName } from "../ServiceCatalog.js"
 import { currentTraceparent, parseTraceparent } from "../telemetry/TraceContext.js"
-import { makeTurnBatcher } from "../TurnBatcher.js"
+import { makeWindowBatcher } from "../TurnBatcher.js"
 import { UpstreamError } from "./Upstream.js"
 import { parseErrorBody } from "./Validation.js"
 
@@ -21,17 +21,21 @@ import { parseErrorBody } from "./Validation.js"
  * error }] }`, in order. Each call is decoded, run and encoded with its own operation's schemas — the contract
  * is the group's, the batch only carries it — so a bad call gets its own readable error and the others run.
  *
- * The caller (`makeBatchCaller`) collects every call made in one event-loop turn and sends them as one request:
- * under load dozens of scans share one HTTP round trip (its parsing, routing, service-token check and
- * metrics), which otherwise cost more CPU than the work they carry; a lone call goes alone, as soon as the
- * turn ends, with no timer to wait on. Each call keeps its own trace: its traceparent rides in the call and
- * the callee runs it in a span under it, so one scan is still one trace.
+ * The caller (`makeBatchCaller`) collects the calls made in one event-loop turn and sends them as one request,
+ * with at most MAX_BATCHES_IN_FLIGHT requests out to one service: calls made while that many are out wait for
+ * one to come back and go together. Under load dozens of scans share one HTTP round trip (its parsing,
+ * routing, service-token check and metrics), which otherwise cost more CPU than the work they carry; sent
+ * every turn, a cold round's batches carried 1.2–1.6 calls each (docs/scan-bench.md). A lone call goes alone,
+ * as soon as the turn ends, with no timer to wait on. Each call keeps its own trace: its traceparent rides in
+ * the call and the callee runs it in a span under it, so one scan is still one trace.
  */
 
 /** the most calls one batch request carries (the caller splits larger turns) */
 export const MAX_BATCH_CALLS = 128
 /** a batch that gets no answer in this time fails its calls with UpstreamError */
 export const BATCH_TIMEOUT = Duration.seconds(10)
+/** a caller's batches out to one service at once; calls made meanwhile wait and go together (makeWindowBatcher) */
+export const MAX_BATCHES_IN_FLIGHT = 2
 
 export const BatchCall = Schema.Struct({
   op: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(64)),
@@ -307,9 +311,12 @@ export const makeBatchCaller = <G extends HttpApiGroup.HttpApiGroup.Any>(
         )
       )
 
-    const batcher = makeTurnBatcher<Pending>((pending) => {
-      for (let i = 0; i < pending.length; i += MAX_BATCH_CALLS) runFork(send(pending.slice(i, i + MAX_BATCH_CALLS)))
-    })
+    const batcher = makeWindowBatcher<Pending>(
+      (items, done) => {
+        runFork(send(items)).addObserver(done)
+      },
+      { maxInFlight: MAX_BATCHES_IN_FLIGHT, maxBatch: MAX_BATCH_CALLS }
+    )
 
     const call = (op: string, payload: unknown) => {
       const codec = codecs.get(op)

@@ -1,45 +1,24 @@
 /**
- * Collects what arrives in one event-loop turn and hands it to `flush` as one batch on the next
- * `setImmediate`: concurrent requests share one round trip, and nobody waits on a timer.
+ * Collects what arrives in one event-loop turn and sends it as one batch on the next `setImmediate`:
+ * concurrent requests share one round trip, and nobody waits on a timer.
+ *
+ * With a window (`maxInFlight`), at most that many batches are out at once: what arrives while the window is
+ * full waits for a batch to come back and then goes as one batch (up to `maxBatch` items), so under load the
+ * batches grow with the load, as they do not when every turn sends its own. `send` must call `done` once its
+ * batch is answered or failed (a second call is ignored).
  */
 export interface TurnBatcher<T> {
   readonly push: (item: T) => void
-  /** flush what is pending now (on shutdown) */
+  /** send what is pending now, as far as the window takes (on shutdown) */
   readonly flushNow: () => void
+  /** batches sent and not yet done */
+  readonly inFlight: () => number
 }
 
-export const makeTurnBatcher = <T>(flush: (batch: ReadonlyArray<T>) => void): TurnBatcher<T> => {
-  let pending: Array<T> = []
-  let scheduled = false
-  const flushNow = () => {
-    scheduled = false
-    const batch = pending
-    pending = []
-    if (batch.length > 0) flush(batch)
-  }
-  return {
-    push: (item) => {
-      pending.push(item)
-      if (!scheduled) {
-        scheduled = true
-        setImmediate(flushNow)
-      }
-    },
-    flushNow
-  }
-}
-
-/**
- * A turn batcher with a window: at most `maxInFlight` batches out at once. What arrives while the window is
- * full waits for a batch to come back and then goes as one batch (up to `maxBatch` items): under load the
- * batches grow with the load, as they do not when every turn sends its own; with the window open (no load) an
- * item goes on the next `setImmediate`, as with `makeTurnBatcher`. `send` must call `done` once its batch is
- * answered or failed (a second call is ignored).
- */
 export const makeWindowBatcher = <T>(
   send: (batch: ReadonlyArray<T>, done: () => void) => void,
   o: { readonly maxInFlight: number; readonly maxBatch: number }
-): { readonly push: (item: T) => void; readonly inFlight: () => number } => {
+): TurnBatcher<T> => {
   let pending: Array<T> = []
   let scheduled = false
   let inFlight = 0
@@ -49,7 +28,7 @@ export const makeWindowBatcher = <T>(
       setImmediate(pump)
     }
   }
-  const pump = () => {
+  function pump() {
     scheduled = false
     while (pending.length > 0 && inFlight < o.maxInFlight) {
       const batch = pending.length <= o.maxBatch ? pending : pending.slice(0, o.maxBatch)
@@ -69,6 +48,17 @@ export const makeWindowBatcher = <T>(
       pending.push(item)
       schedule()
     },
+    flushNow: pump,
     inFlight: () => inFlight
   }
 }
+
+/** A turn batcher without a window: every turn's items go at once, however many batches are out. */
+export const makeTurnBatcher = <T>(flush: (batch: ReadonlyArray<T>) => void): TurnBatcher<T> =>
+  makeWindowBatcher<T>(
+    (batch, done) => {
+      done()
+      flush(batch)
+    },
+    { maxInFlight: Number.POSITIVE_INFINITY, maxBatch: Number.POSITIVE_INFINITY }
+  )

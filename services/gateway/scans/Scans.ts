@@ -165,14 +165,15 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
 
     /**
      * The groups policy last allowed for a garment without an owner, per (role, hint, regions), for a caller
-     * whose relation to such a garment is "none" whatever the garment (anyone but brand staff): a decision
+     * whose relation to such a garment is "none" whatever the garment (anyone but brand staff, whose relation
+     * depends on the garment's brand: `unownedKey` gives them none): a decision
      * about an ownerless garment does not depend on which garment it is, so the view can be asked for with
      * the tag's resolve. A guess only: the view is used when the decision made for this scan allows exactly
      * these groups, else it is asked for as before.
      */
     const unownedGroups = new Map<string, ReadonlyArray<FacetGroup>>()
     const unownedKey = (role: Role, hint: Intent | undefined, regions: ScanRegions) =>
-      `${role}|${hint ?? ""}|${regions.scanner ?? "?"}|${regions.claimed ?? "-"}`
+      role === "brand" ? undefined : `${role}|${hint ?? ""}|${regions.scanner ?? "?"}|${regions.claimed ?? "-"}`
 
     /** the answer built fresh (or another replica's), kept for the next scans */
     const freshEntry = (
@@ -200,12 +201,14 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
                 claimedRegion: regions.claimed
               })
               const groups = decision.allowed.map((a) => a.group)
-              if (record.ownerUserId === null && role !== "brand") {
+              const guessKey = record.ownerUserId === null ? unownedKey(role, hint, regions) : undefined
+              if (guessKey !== undefined) {
                 if (unownedGroups.size >= UNOWNED_GROUPS_MAX) unownedGroups.clear()
-                unownedGroups.set(unownedKey(role, hint, regions), groups)
+                unownedGroups.set(guessKey, groups)
               }
+              // knowledge sends a view only for a garment without an owner
               const facets =
-                prefetched !== undefined && record.ownerUserId === null && sameGroups(groups, prefetched.groups)
+                prefetched !== undefined && sameGroups(groups, prefetched.groups)
                   ? prefetched.view
                   : yield* knowledge.view(record.id, groups)
               const answer: Answer = { intent, decision, facets }
@@ -296,11 +299,8 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
         let ownerGen = cached?.record.ownerUserId != null ? (values[1] ?? "0") : "0"
         let prefetched: Prefetched | undefined
         if (cached === undefined || cached.gen !== (values[0] ?? "0")) {
-          // brand staff's relation to an ownerless garment depends on its brand: no guess for them
-          const groups =
-            principal?.role === "brand"
-              ? undefined
-              : unownedGroups.get(unownedKey(principal?.role ?? "public", hint, regions))
+          const guessKey = unownedKey(principal?.role ?? "public", hint, regions)
+          const groups = guessKey === undefined ? undefined : unownedGroups.get(guessKey)
           const fresh = yield* resolveCurrent(ref, groups)
           cached = { record: fresh.record, gen: fresh.gen }
           ownerGen = fresh.ownerGen

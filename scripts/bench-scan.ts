@@ -351,6 +351,7 @@ const main = async () => {
       gatewayPid: child.pid,
       backendPids: [...backendProcesses].map(([service, c]) => [service, c.pid] as const),
       gatewayMetricsUrl: h.metricsUrl("gateway", offset - h.config.http.portOffset),
+      backendMetricsUrls: backendGroups.flat().map((service) => h.metricsUrl(service)),
       redisPid,
       redisCommands: async () => Number(/total_commands_processed:(\d+)/.exec(await redis.info("stats"))?.[1] ?? 0),
       scanners: cold.scanners,

@@ -13,8 +13,14 @@
  * level 0) is the per-index reference used to name *which* row changed and how; it is itself checked against
  * every checkpoint (`referenceTrusted`). Findings raise an escalation and the integrity-violation metric
  * (`recordFindings`), unless the caller turns that off.
+ *
+ * One snapshot: every read of a check — tree size, checkpoints, the pages of leaf rows and of reference hashes —
+ * runs in one REPEATABLE READ, READ ONLY transaction. The log keeps growing while it is checked (every scan
+ * appends); read statement by statement, an append landing between the page of rows and the page of references
+ * looked like a truncated tail or an inserted row, and opened a critical escalation on a sound log (seen on a
+ * fresh `npm start`: the first policy-version entry landed during the first check).
  */
-import { SqlClient } from "@effect/sql"
+import { SqlClient, SqlError } from "@effect/sql"
 import { Effect, Either } from "effect"
 import { bytesEqual, toHex } from "../../shared/audit/Bytes.js"
 import { parseSignedCheckpoint, type VerifierKey, verifySignedCheckpoint } from "../../shared/audit/Checkpoint.js"
@@ -219,7 +225,28 @@ export const classifyAnomalies = (input: {
   return { violations: out.sort((a, b) => a.index - b.index), counts }
 }
 
+/** runs `effect`'s statements in one consistent, read-only snapshot of the database */
+const inSnapshot = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    sql.withTransaction(Effect.zipRight(sql`SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY`, effect))
+  ).pipe(
+    Effect.mapError((e) =>
+      e instanceof SqlError.SqlError ? new AuditStoreError({ operation: "Integrity.snapshot", message: e.message }) : e
+    )
+  )
+
 export const verifyIntegrity = (options: IntegrityOptions = {}) =>
+  Effect.gen(function* () {
+    const report = yield* inSnapshot(checkLog(options))
+    if (options.onViolation !== undefined) {
+      yield* Effect.forEach(report.violations, options.onViolation, { discard: true })
+    }
+    if (!report.ok && options.recordFindings !== false) yield* recordFindings(report)
+    return report
+  }).pipe(Effect.withSpan("Integrity.verify"))
+
+/** the check itself, on whatever snapshot its statements see (verifyIntegrity gives it one) */
+const checkLog = (options: IntegrityOptions) =>
   Effect.gen(function* () {
     const limit = options.pageSize ?? 10_000
     const maxAnomalies = options.maxAnomalies ?? 100_000
@@ -358,7 +385,6 @@ export const verifyIntegrity = (options: IntegrityOptions = {}) =>
       maxListed: options.maxListed ?? 1000
     })
 
-    if (options.onViolation !== undefined) yield* Effect.forEach(violations, options.onViolation, { discard: true })
     const report: IntegrityReport = {
       ok: violations.length === 0 && mismatches.length === 0 && unclassified === 0,
       treeSize,
@@ -370,9 +396,8 @@ export const verifyIntegrity = (options: IntegrityOptions = {}) =>
       checkpointMismatches: mismatches,
       unclassified
     }
-    if (!report.ok && options.recordFindings !== false) yield* recordFindings(report)
     return report
-  }).pipe(Effect.withSpan("Integrity.verify"))
+  })
 
 /**
  * What a failed check raises: `brandme_audit_integrity_violations_total{kind}` (the five kinds, plus

@@ -50,7 +50,8 @@ export const CheckpointRow = Schema.Struct({
 })
 export type CheckpointRow = typeof CheckpointRow.Type
 
-const storeError =
+/** a failed statement or row decode as compliance's store error, named by its operation */
+export const storeError =
   (operation: string) =>
   (e: SqlError | ParseResult.ParseError): AuditStoreError =>
     new AuditStoreError({ operation, message: e.message })

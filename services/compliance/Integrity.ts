@@ -20,11 +20,12 @@
  * looked like a truncated tail or an inserted row, and opened a critical escalation on a sound log (seen on a
  * fresh `npm start`: the first policy-version entry landed during the first check).
  */
-import { SqlClient, SqlError } from "@effect/sql"
+import { SqlClient } from "@effect/sql"
 import { Effect, Either } from "effect"
 import { bytesEqual, toHex } from "../../shared/audit/Bytes.js"
 import { parseSignedCheckpoint, type VerifierKey, verifySignedCheckpoint } from "../../shared/audit/Checkpoint.js"
 import { CompactRange } from "../../shared/audit/Merkle.js"
+import { inReadOnlySnapshot } from "../../shared/layers/Snapshot.js"
 import { Metrics } from "../../shared/telemetry/Metrics.js"
 import { AuditStoreError } from "./AuditErrors.js"
 import * as Repo from "./AuditRepo.js"
@@ -225,19 +226,11 @@ export const classifyAnomalies = (input: {
   return { violations: out.sort((a, b) => a.index - b.index), counts }
 }
 
-/** runs `effect`'s statements in one consistent, read-only snapshot of the database */
-const inSnapshot = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.flatMap(SqlClient.SqlClient, (sql) =>
-    sql.withTransaction(Effect.zipRight(sql`SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY`, effect))
-  ).pipe(
-    Effect.mapError((e) =>
-      e instanceof SqlError.SqlError ? new AuditStoreError({ operation: "Integrity.snapshot", message: e.message }) : e
-    )
-  )
-
 export const verifyIntegrity = (options: IntegrityOptions = {}) =>
   Effect.gen(function* () {
-    const report = yield* inSnapshot(checkLog(options))
+    const report = yield* inReadOnlySnapshot(checkLog(options)).pipe(
+      Effect.catchTag("SqlError", (e) => Effect.fail(Repo.storeError("Integrity.snapshot")(e)))
+    )
     if (options.onViolation !== undefined) {
       yield* Effect.forEach(report.violations, options.onViolation, { discard: true })
     }

@@ -1,5 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { Context, Effect, Layer, Schema } from "effect"
+import { inReadOnlySnapshot } from "../../shared/layers/Snapshot.js"
 
 /**
  * Data-subject rights (GDPR art. 15/17, CCPA): everything held about a person, and erasure.
@@ -98,63 +99,58 @@ export const PrivacyRepoLive = Layer.effect(
       Effect.flatMap(q, Schema.decodeUnknown(Schema.Array(ExportRows[k])))
 
     const records = (u: string) =>
-      sql
-        .withTransaction(
-          Effect.gen(function* () {
-            yield* sql`SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY`
-            return yield* Effect.all({
-              devices: rows(
-                "devices",
-                sql`SELECT id::text AS id, name, api_key_prefix, brand_id::text AS brand_id, created_at, last_used_at, revoked_at
+      inReadOnlySnapshot(
+        Effect.all({
+          devices: rows(
+            "devices",
+            sql`SELECT id::text AS id, name, api_key_prefix, brand_id::text AS brand_id, created_at, last_used_at, revoked_at
                     FROM devices WHERE user_id = ${u}::uuid ORDER BY created_at`
-              ),
-              sessions: rows(
-                "sessions",
-                sql`SELECT id::text AS id, created_at, expires_at, revoked_at FROM sessions
+          ),
+          sessions: rows(
+            "sessions",
+            sql`SELECT id::text AS id, created_at, expires_at, revoked_at FROM sessions
                     WHERE user_id = ${u}::uuid ORDER BY created_at`
-              ),
-              consents: rows(
-                "consents",
-                sql`SELECT id::text AS id, garment_id::text AS garment_id, purpose, granted, policy_version, created_at
+          ),
+          consents: rows(
+            "consents",
+            sql`SELECT id::text AS id, garment_id::text AS garment_id, purpose, granted, policy_version, created_at
                     FROM consents WHERE owner_user_id = ${u}::uuid ORDER BY id`
-              ),
-              garments: rows(
-                "garments",
-                sql`SELECT id::text AS id, brand_id::text AS brand_id, gtin, serial, name FROM garments
+          ),
+          garments: rows(
+            "garments",
+            sql`SELECT id::text AS id, brand_id::text AS brand_id, gtin, serial, name FROM garments
                     WHERE owner_user_id = ${u}::uuid ORDER BY created_at`
-              ),
-              ownershipEvents: rows(
-                "ownershipEvents",
-                sql`SELECT id::text AS id, garment_id::text AS garment_id, kind, from_user_id::text AS from_user_id,
+          ),
+          ownershipEvents: rows(
+            "ownershipEvents",
+            sql`SELECT id::text AS id, garment_id::text AS garment_id, kind, from_user_id::text AS from_user_id,
                            to_user_id::text AS to_user_id, created_at
                     FROM ownership_events WHERE from_user_id = ${u}::uuid OR to_user_id = ${u}::uuid ORDER BY id`
-              ),
-              transfers: rows(
-                "transfers",
-                sql`SELECT id::text AS id, garment_id::text AS garment_id, from_user_id::text AS from_user_id,
+          ),
+          transfers: rows(
+            "transfers",
+            sql`SELECT id::text AS id, garment_id::text AS garment_id, from_user_id::text AS from_user_id,
                            to_user_id::text AS to_user_id, status, created_at, expires_at, decided_at
                     FROM ownership_transfers WHERE from_user_id = ${u}::uuid OR to_user_id = ${u}::uuid ORDER BY created_at`
-              ),
-              claims: rows(
-                "claims",
-                sql`SELECT garment_id::text AS garment_id, claimed_at FROM claim_codes
+          ),
+          claims: rows(
+            "claims",
+            sql`SELECT garment_id::text AS garment_id, claimed_at FROM claim_codes
                     WHERE claimed_by = ${u}::uuid ORDER BY claimed_at`
-              ),
-              scanEvents: rows(
-                "scanEvents",
-                sql`SELECT id::text AS id, garment_id::text AS garment_id, device_id::text AS device_id, role, intent,
+          ),
+          scanEvents: rows(
+            "scanEvents",
+            sql`SELECT id::text AS id, garment_id::text AS garment_id, device_id::text AS device_id, role, intent,
                            region_code, decision, scanned_at
                     FROM scan_events WHERE scanner_user_id = ${u}::uuid ORDER BY scanned_at`
-              ),
-              notifications: rows(
-                "notifications",
-                sql`SELECT id::text AS id, kind, payload, created_at, read_at FROM notifications
+          ),
+          notifications: rows(
+            "notifications",
+            sql`SELECT id::text AS id, kind, payload, created_at, read_at FROM notifications
                     WHERE user_id = ${u}::uuid ORDER BY created_at`
-              )
-            })
-          })
-        )
-        .pipe(Effect.orDie, Effect.withSpan("PrivacyRepo.records"))
+          )
+        })
+      ).pipe(Effect.provideService(SqlClient.SqlClient, sql), Effect.orDie, Effect.withSpan("PrivacyRepo.records"))
 
     const erase = (u: string) =>
       sql

@@ -137,6 +137,7 @@ const main = async () => {
       REDIS_KEY_PREFIX: h.config.redis.keyPrefix,
       QUEUE_PREFIX: h.config.queues.prefix,
       NATS_STREAM_PREFIX: h.config.nats.streamPrefix,
+      NATS_SUBJECT_PREFIX: h.config.nats.subjectPrefix,
       JWT_SECRET,
       LOG_LEVEL: "warn",
       // the bench client is 127.0.0.1: every scan passes the limiter, as in bench:scan

@@ -86,6 +86,7 @@ const harnessEnv = (h: Awaited<ReturnType<typeof makeHarness>>): NodeJS.ProcessE
   REDIS_KEY_PREFIX: h.config.redis.keyPrefix,
   QUEUE_PREFIX: h.config.queues.prefix,
   NATS_STREAM_PREFIX: h.config.nats.streamPrefix,
+  NATS_SUBJECT_PREFIX: h.config.nats.subjectPrefix,
   JWT_SECRET,
   HTTP_HOST: "127.0.0.1",
   LOG_LEVEL: "warn"

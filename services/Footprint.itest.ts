@@ -108,6 +108,7 @@ describe("each service alone loads only what it uses", () => {
         REDIS_KEY_PREFIX: `${prefix}:`,
         QUEUE_PREFIX: prefix,
         NATS_STREAM_PREFIX: prefix.toUpperCase(),
+        NATS_SUBJECT_PREFIX: prefix.toLowerCase().replace(/[^a-z0-9_-]/g, "_"),
         PORT_OFFSET: String(offset),
         HTTP_HOST: "127.0.0.1",
         LOG_LEVEL: "error",

@@ -1,5 +1,7 @@
 import { Effect, ExecutionStrategy, Layer, Option, Schema, Scope } from "effect"
 import { AppConfig } from "../shared/config/AppConfig.js"
+import { EventSubjects, eventSubjects } from "../shared/events/ScanEventSubjects.js"
+import { ScanPathSubjects, scanPathSubjects } from "../shared/events/ScanPathSubjects.js"
 import { isServiceName, type ServiceName, ServiceNames, Services } from "../shared/ServiceCatalog.js"
 import { type Infra, ServiceLayers } from "./Registry.js"
 
@@ -70,6 +72,11 @@ export const startServices = (names: ReadonlyArray<ServiceName>, processName: st
   Effect.gen(function* () {
     const config = yield* AppConfig
     const infra = yield* makeInfra(processName)
+    // every subject the services publish, subscribe to or capture, under NATS_SUBJECT_PREFIX (empty: the platform's)
+    const subjects = Layer.mergeAll(
+      Layer.succeed(ScanPathSubjects, scanPathSubjects(config.nats.subjectPrefix)),
+      Layer.succeed(EventSubjects, eventSubjects(config.nats.subjectPrefix))
+    )
     yield* Effect.forEach(
       names,
       (name) =>
@@ -77,6 +84,7 @@ export const startServices = (names: ReadonlyArray<ServiceName>, processName: st
           Effect.flatMap((layer) =>
             Layer.build(
               layer.pipe(
+                Layer.provide(subjects),
                 Layer.provide(options.tracing?.(name) ?? tracingFor(name)),
                 Layer.annotateLogs("service", name)
               )

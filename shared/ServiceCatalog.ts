@@ -320,7 +320,7 @@ export const DependencySettings: Readonly<Record<Dependency, ReadonlyArray<strin
   ],
   redis: ["REDIS_URL", "REDIS_KEY_PREFIX"],
   queue: ["REDIS_QUEUE_URL", "QUEUE_PREFIX", "QUEUE_CONCURRENCY"],
-  nats: ["NATS_URL", "NATS_STREAM_PREFIX"]
+  nats: ["NATS_URL", "NATS_STREAM_PREFIX", "NATS_SUBJECT_PREFIX"]
 }
 
 /** Connection strings that carry a password: delivered as secrets, like SecretVariables. */

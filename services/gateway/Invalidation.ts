@@ -1,7 +1,7 @@
 import { connect, type NatsConnection } from "@nats-io/transport-node"
 import { Effect, Redacted } from "effect"
 import { AppConfig } from "../../shared/config/AppConfig.js"
-import { ScanPathSubjects } from "../../shared/events/ScanPathFacts.js"
+import { ScanPathSubjects } from "../../shared/events/ScanPathSubjects.js"
 
 export interface InvalidationHandlers {
   readonly owner: (ownerUserId: string) => void

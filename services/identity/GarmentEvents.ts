@@ -1,7 +1,7 @@
 import { Redis } from "../../shared/layers/Redis.js"
 import { garmentGenerationKey, garmentMetadataKey, raiseGeneration } from "../knowledge/Keys.js"
 import { Context, Effect, Layer } from "effect"
-import { Subjects } from "../../shared/domain/Scan.js"
+import { ScanPathSubjects } from "../../shared/events/ScanPathSubjects.js"
 import { Nats, natsPayload } from "../../shared/layers/Nats.js"
 
 /**
@@ -35,9 +35,11 @@ export const makeGarmentEventsLive = (o: GarmentEventsOptions = {}) =>
     Effect.gen(function* () {
       const nats = yield* Nats
       const redis = yield* Redis
-      const subject = o.subject ?? Subjects.garmentUpdated
+      // the subject the gateways' invalidation listens on (under NATS_SUBJECT_PREFIX, like every subject)
+      const subject = o.subject ?? (yield* ScanPathSubjects).garmentUpdated
       const stream = o.stream ?? `${nats.streamPrefix}_GARMENTS`
-      const streamSubjects = o.streamSubjects ?? ["brandme.garment.>"]
+      // brandme.garment.> under the same prefix
+      const streamSubjects = o.streamSubjects ?? [subject.replace(/[^.]+$/, ">")]
       const publish = (e: GarmentUpdated) =>
         nats.publish(subject, natsPayload(e), { "content-type": "application/json" })
       // the scan path's caches are keyed by the garment's generation (knowledge/Keys.ts): raise it to the version

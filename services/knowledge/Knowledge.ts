@@ -7,7 +7,8 @@ import { validateGtin } from "../../shared/domain/Gtin.js"
 import type { FacetGroup } from "../../shared/domain/Scan.js"
 import { parseErrorBody } from "../../shared/http/Validation.js"
 import { Redis } from "../../shared/layers/Redis.js"
-import { publishFact, ScanPathSubjects } from "../../shared/events/ScanPathFacts.js"
+import { publishFact } from "../../shared/events/ScanPathFacts.js"
+import { ScanPathSubjects } from "../../shared/events/ScanPathSubjects.js"
 import {
   DuplicateGarment,
   FacetsView,

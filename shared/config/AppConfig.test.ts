@@ -113,6 +113,14 @@ describe("configuration", () => {
     expect(() => testConfig({ CHAIN_PROVIDER: "solana" })).toThrow(/CHAIN_PROVIDER/)
   })
 
+  it("NATS subject prefix: none by default (the platform subjects), dotted tokens, anything else named", () => {
+    expect(testConfig().nats.subjectPrefix).toBe("")
+    expect(testConfig({ NATS_SUBJECT_PREFIX: "t_run-1.bench" }).nats.subjectPrefix).toBe("t_run-1.bench")
+    for (const bad of ["Upper", "a..b", "a.*", "a.>", "with space", ".lead", "x".repeat(65)]) {
+      expect(() => testConfig({ NATS_SUBJECT_PREFIX: bad })).toThrow(/NATS_SUBJECT_PREFIX: .* is not a subject prefix/)
+    }
+  })
+
   it("rate limits: defaults, <requests>/<seconds>, overrides per subject, malformed values named", () => {
     const d = testConfig().rateLimits
     expect(d.perIp).toEqual({ limit: 300, windowSeconds: 60 })

@@ -56,6 +56,23 @@ const httpUrl = (name: string) =>
   )
 
 /** `<NAME>_URL` of every service: where this process calls it, when set (the catalog's `calls`) */
+/** dot-separated tokens of lowercase letters, digits, `_` and `-` (no wildcards, no spaces): a NATS subject's head */
+const SUBJECT_PREFIX = /^[a-z0-9_-]+(\.[a-z0-9_-]+)*$/
+const subjectPrefix = (name: string) =>
+  Config.string(name).pipe(
+    Config.withDefault(""),
+    Config.mapOrFail((v) =>
+      v === "" || (v.length <= 64 && SUBJECT_PREFIX.test(v))
+        ? Either.right(v)
+        : Either.left(
+            ConfigError.InvalidData(
+              [name],
+              `${name}: "${v}" is not a subject prefix: dot-separated tokens of a-z, 0-9, _ and - (at most 64 characters, no wildcards)`
+            )
+          )
+    )
+  )
+
 const callUrls: Config.Config<Readonly<Partial<Record<ServiceName, Option.Option<string>>>>> = Config.all(
   Object.fromEntries(ServiceNames.map((n) => [n, Config.option(httpUrl(callUrlVariable(n)))]))
 )
@@ -120,7 +137,13 @@ export const appConfig = Config.all({
   }),
   nats: Config.all({
     url: url("NATS_URL", "nats://127.0.0.1:4222", ["nats", "tls"]),
-    streamPrefix: Config.string("NATS_STREAM_PREFIX").pipe(Config.withDefault("BRANDME"))
+    streamPrefix: Config.string("NATS_STREAM_PREFIX").pipe(Config.withDefault("BRANDME")),
+    /**
+     * put before every subject the process publishes, subscribes to or captures in a stream (`<prefix>.brandme.…`);
+     * empty (the default): the platform subjects. A subject belongs to one stream per server, so processes that
+     * share a NATS server but not an environment (a test run, a bench) each take their own.
+     */
+    subjectPrefix: subjectPrefix("NATS_SUBJECT_PREFIX")
   }),
   queues: Config.all({
     prefix: Config.string("QUEUE_PREFIX").pipe(Config.withDefault("brandme")),

@@ -86,6 +86,9 @@ export const Subjects = {
   checkpointSigned: "brandme.audit.checkpoint_signed"
 } as const
 
+/** a platform subject (or wildcard) under a process's subject prefix (NATS_SUBJECT_PREFIX; empty: as it is) */
+export const subjectIn = (prefix: string, subject: string): string => (prefix === "" ? subject : `${prefix}.${subject}`)
+
 /** Queue task names (the routing table that maps each to a queue lives in the orchestrator). */
 export const Tasks = {
   persistScanEvent: "persist_scan_event",

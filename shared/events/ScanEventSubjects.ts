@@ -1,10 +1,11 @@
 import { Context } from "effect"
-import { Subjects } from "../domain/Scan.js"
+import { Subjects, subjectIn } from "../domain/Scan.js"
 
 /**
  * The NATS subjects of the scan-event pipeline (orchestrator publishes, agentic consumes) and the
- * streams that capture them. Production uses the platform subjects; each integration test file
- * overrides them with its own prefix, since a subject can belong to only one stream per server.
+ * streams that capture them: the platform subjects under the process's NATS_SUBJECT_PREFIX
+ * (services/Platform.ts provides them; empty in production). In-process integration tests override them
+ * with their own prefix (testEventSubjects), since a subject can belong to only one stream per server.
  */
 export interface EventSubjectsShape {
   readonly scanRecorded: string
@@ -15,13 +16,16 @@ export interface EventSubjectsShape {
 }
 
 export class EventSubjects extends Context.Reference<EventSubjects>()("brandme/orchestrator/EventSubjects", {
-  defaultValue: (): EventSubjectsShape => ({
-    scanRecorded: Subjects.scanRecorded,
-    escalationOpened: Subjects.escalationOpened,
-    scanStream: { suffix: "SCANS", subjects: ["brandme.scan.>"] },
-    complianceStream: { suffix: "COMPLIANCE", subjects: ["brandme.compliance.>"] }
-  })
+  defaultValue: (): EventSubjectsShape => eventSubjects("")
 }) {}
+
+/** the scan-event subjects under a subject prefix (NATS_SUBJECT_PREFIX); the streams keep their names */
+export const eventSubjects = (prefix: string): EventSubjectsShape => ({
+  scanRecorded: subjectIn(prefix, Subjects.scanRecorded),
+  escalationOpened: subjectIn(prefix, Subjects.escalationOpened),
+  scanStream: { suffix: "SCANS", subjects: [subjectIn(prefix, "brandme.scan.>")] },
+  complianceStream: { suffix: "COMPLIANCE", subjects: [subjectIn(prefix, "brandme.compliance.>")] }
+})
 
 export const testEventSubjects = (prefix: string): EventSubjectsShape => {
   const p = prefix.toLowerCase().replace(/[^a-z0-9]/g, "_")

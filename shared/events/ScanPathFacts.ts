@@ -1,31 +1,6 @@
-import { Context, Effect } from "effect"
-import { Subjects } from "../domain/Scan.js"
+import { Effect } from "effect"
 import { Nats } from "../layers/Nats.js"
-
-/**
- * NATS subjects of the scan path's cache-invalidation facts. Production uses the platform subjects;
- * each integration test file overrides them (its own names) so parallel runs never see each other.
- */
-export interface ScanPathSubjectsShape {
-  readonly consentChanged: string
-  readonly garmentUpdated: string
-  /** stream name suffix (after NATS_STREAM_PREFIX_) that captures both subjects for durable readers */
-  readonly stream: string
-}
-
-export class ScanPathSubjects extends Context.Reference<ScanPathSubjects>()("brandme/ScanPathSubjects", {
-  defaultValue: (): ScanPathSubjectsShape => ({
-    consentChanged: Subjects.consentChanged,
-    garmentUpdated: Subjects.garmentUpdated,
-    stream: "SCANPATH"
-  })
-}) {}
-
-export const testSubjects = (prefix: string): ScanPathSubjectsShape => ({
-  consentChanged: `${prefix}.brandme.consent.changed`,
-  garmentUpdated: `${prefix}.brandme.garment.updated`,
-  stream: `${prefix.toUpperCase().replace(/[^A-Z0-9]/g, "_")}_SCANPATH`
-})
+import { ScanPathSubjects } from "./ScanPathSubjects.js"
 
 export interface ConsentChanged {
   readonly ownerUserId: string

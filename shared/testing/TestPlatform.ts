@@ -71,6 +71,8 @@ export const startTestPlatform = async (o: {
     REDIS_KEY_PREFIX: `${uniqueId(o.label)}:`,
     QUEUE_PREFIX: uniqueId(`${o.label}q`),
     NATS_STREAM_PREFIX: streamPrefix,
+    // the run's own subjects too: a subject belongs to one stream per server
+    NATS_SUBJECT_PREFIX: streamPrefix.toLowerCase().replace(/[^a-z0-9_-]/g, "_"),
     PORT_OFFSET: String(offset),
     HTTP_HOST: "127.0.0.1",
     LOG_LEVEL: "error",

@@ -23,11 +23,12 @@ import { HealthPaths, MetricsPorts, Services } from "../../../shared/ServiceCata
 import { freeOffset, randomPortOffset } from "../../../shared/testing/TestPlatform.js"
 import { BrainHttpLive } from "../../brain/Http.js"
 import { KnowledgeHttpLive } from "../../knowledge/Http.js"
+import { deleteStreams } from "../../../shared/testing/TestStreams.js"
 import { EventSubjects, testEventSubjects } from "../../../shared/events/ScanEventSubjects.js"
 import { OrchestratorHttpLive } from "../../orchestrator/Http.js"
 import { PolicyHttpLive } from "../../policy/Http.js"
 import { HttpCalls, InProcessCalls } from "../Calls.js"
-import { ScanPathSubjects, testSubjects } from "../../../shared/events/ScanPathFacts.js"
+import { ScanPathSubjects, testSubjects } from "../../../shared/events/ScanPathSubjects.js"
 import { gatewayWith } from "../Http.js"
 
 export const JWT_SECRET = "scan-path-test-secret-0123456789abcdef"
@@ -65,6 +66,9 @@ export const makeHarness = async (name: string) => {
       ["REDIS_KEY_PREFIX", `${prefix}:`],
       ["QUEUE_PREFIX", prefix],
       ["NATS_STREAM_PREFIX", prefix.toUpperCase()],
+      // the subjects the in-process parts use too (testSubjects, testEventSubjects): service processes started
+      // on this env (the benches) publish and listen where the harness does, never on the platform's subjects
+      ["NATS_SUBJECT_PREFIX", prefix],
       ["JWT_SECRET", JWT_SECRET],
       ["PORT_OFFSET", String(offset)],
       ["HTTP_HOST", "127.0.0.1"],
@@ -217,9 +221,8 @@ export const makeHarness = async (name: string) => {
     const qkeys = await redis.keys(`${prefix}:scans:*`)
     if (qkeys.length > 0) await redis.del(...qkeys)
     redis.disconnect()
-    await deleteStream(`${prefix.toUpperCase()}_${subjects.stream}`)
-    await deleteStream(`${prefix.toUpperCase()}_${eventSubjects.scanStream.suffix}`)
-    await deleteStream(`${prefix.toUpperCase()}_${eventSubjects.complianceStream.suffix}`)
+    // every stream of the run: the in-process parts' and those service processes made on its env
+    await deleteStreams(prefix.toUpperCase())
     await dropDatabase(dbUrl)
   }
 

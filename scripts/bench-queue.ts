@@ -18,6 +18,7 @@
  * the scans worker appending to the real audit log) prints `leaf_latency_p99_ms=`.
  * LAST line: `ratio=<batched/unbatched> events_per_s=<batched>`.
  */
+import { deleteRedisPrefix } from "../shared/testing/TestRedis.js"
 import { type ChildProcess, spawn } from "node:child_process"
 import fs from "node:fs"
 import { jetstreamManager } from "@nats-io/jetstream"
@@ -29,7 +30,6 @@ import pg from "pg"
 import { persistScanJobs } from "../services/orchestrator/Routing.js"
 import { testSettings } from "../services/orchestrator/Settings.js"
 import {
-  deleteRedisPrefix,
   deleteStreams,
   newStubState,
   orchestratorStack,

@@ -15,6 +15,7 @@ import { type Dependency, MetricsPorts, type ServiceName, ServiceNames, Services
 import { createTestDatabase, type TestDatabase, uniqueId } from "../shared/testing/TestDatabase.js"
 import { stopChild } from "../shared/testing/Processes.js"
 import { randomPortOffset } from "../shared/testing/TestPlatform.js"
+import { deleteRedisPrefix } from "../shared/testing/TestRedis.js"
 import { deleteStreams } from "../shared/testing/TestStreams.js"
 
 /** the packages that speak to each external system */
@@ -92,6 +93,8 @@ describe("each service alone loads only what it uses", () => {
   })
   afterAll(async () => {
     await deleteStreams(prefix.toUpperCase())
+    // REDIS_KEY_PREFIX `${prefix}:` and QUEUE_PREFIX `${prefix}` (its queues' keys: `${prefix}:<queue>:…`)
+    await deleteRedisPrefix(`${prefix}:`)
     await db?.drop()
     rmSync(dir, { recursive: true, force: true })
   })

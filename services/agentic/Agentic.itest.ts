@@ -1,3 +1,4 @@
+import { deleteRedisPrefix } from "../../shared/testing/TestRedis.js"
 import { randomUUID } from "node:crypto"
 import { Effect, Layer, ManagedRuntime } from "effect"
 import pg from "pg"
@@ -7,13 +8,7 @@ import { Nats, natsPayload } from "../../shared/layers/Nats.js"
 import { createTestDatabase, type TestDatabase, testConfig, uniqueId } from "../../shared/testing/TestDatabase.js"
 import { Metrics, MetricsLive } from "../../shared/telemetry/Metrics.js"
 import { EventSubjects, testEventSubjects } from "../../shared/events/ScanEventSubjects.js"
-import {
-  deleteRedisPrefix,
-  deleteStreams,
-  infraLayer,
-  seedGarments,
-  waitFor
-} from "../orchestrator/testing/TestStack.js"
+import { deleteStreams, infraLayer, seedGarments, waitFor } from "../orchestrator/testing/TestStack.js"
 import { ScanConsumerLive } from "./Consumer.js"
 import { DetectorSettings } from "./Detector.js"
 

@@ -1,3 +1,4 @@
+import { deleteRedisPrefix } from "../../shared/testing/TestRedis.js"
 import { type ChildProcess, spawn } from "node:child_process"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -13,7 +14,6 @@ import { createTestDatabase, type TestDatabase, testConfig, uniqueId } from "../
 import { auditEntryJob, jobOptionsFor, persistScanJobs, TaskNames } from "./Routing.js"
 import { testSettings } from "./Settings.js"
 import {
-  deleteRedisPrefix,
   deleteStreams,
   newStubState,
   orchestratorStack,

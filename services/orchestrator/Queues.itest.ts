@@ -1,3 +1,4 @@
+import { deleteRedisPrefix } from "../../shared/testing/TestRedis.js"
 import { randomUUID } from "node:crypto"
 import { jetstream, jetstreamManager } from "@nats-io/jetstream"
 import { connect } from "@nats-io/transport-node"
@@ -15,7 +16,6 @@ import { JITTERED_EXPONENTIAL, jobOptionsFor, persistScanJobs, TaskNames } from 
 import { testEventSubjects } from "../../shared/events/ScanEventSubjects.js"
 import { testSettings } from "./Settings.js"
 import {
-  deleteRedisPrefix,
   deleteStreams,
   newStubState,
   orchestratorStack,

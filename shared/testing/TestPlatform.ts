@@ -6,6 +6,7 @@ import { AppConfig, type AppConfigShape } from "../config/AppConfig.js"
 import { makeDatabaseLayer } from "../layers/Database.js"
 import { MetricsPorts, type ServiceName, Services } from "../ServiceCatalog.js"
 import { createTestDatabase, type TestDatabase, testConfig, uniqueId } from "./TestDatabase.js"
+import { deleteRedisPrefix } from "./TestRedis.js"
 import { deleteStreams } from "./TestStreams.js"
 
 const portIsFree = (port: number): Promise<boolean> =>
@@ -66,10 +67,12 @@ export const startTestPlatform = async (o: {
   const db = await createTestDatabase(o.label)
   const offset = await freeOffset(o.services)
   const streamPrefix = uniqueId(o.label).toUpperCase()
+  const keyPrefix = `${uniqueId(o.label)}:`
+  const queuePrefix = uniqueId(`${o.label}q`)
   const config = testConfig({
     DATABASE_URL: db.url,
-    REDIS_KEY_PREFIX: `${uniqueId(o.label)}:`,
-    QUEUE_PREFIX: uniqueId(`${o.label}q`),
+    REDIS_KEY_PREFIX: keyPrefix,
+    QUEUE_PREFIX: queuePrefix,
     NATS_STREAM_PREFIX: streamPrefix,
     // the run's own subjects too: a subject belongs to one stream per server
     NATS_SUBJECT_PREFIX: streamPrefix.toLowerCase().replace(/[^a-z0-9_-]/g, "_"),
@@ -110,7 +113,10 @@ export const startTestPlatform = async (o: {
     metricsUrl: (service) => `http://127.0.0.1:${MetricsPorts[service] + offset}/metrics`,
     close: async () => {
       await Effect.runPromise(Scope.close(scope, Exit.void))
+      // nothing of the run stays on the machine's servers: its streams, its keys and queues, its database
       await deleteStreams(streamPrefix)
+      await deleteRedisPrefix(keyPrefix)
+      await deleteRedisPrefix(`${queuePrefix}:`)
       await db.drop()
     }
   }

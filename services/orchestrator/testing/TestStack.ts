@@ -5,7 +5,6 @@
  */
 import { randomUUID } from "node:crypto"
 import { Effect, Layer, Option } from "effect"
-import { Redis as IORedis } from "ioredis"
 import pg from "pg"
 import { AppConfig, type AppConfigShape } from "../../../shared/config/AppConfig.js"
 import { withCheckDigit } from "../../../shared/domain/Gtin.js"
@@ -146,19 +145,6 @@ export const orchestratorStack = (
   )
 }
 
-/** Deletes every Redis key under a queue or key prefix (SCAN, not KEYS). */
-export const deleteRedisPrefix = async (prefix: string) => {
-  const r = new IORedis("redis://127.0.0.1:6379")
-  let cursor = "0"
-  do {
-    const [next, keys] = await r.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000)
-    cursor = next
-    if (keys.length > 0) await r.del(...keys)
-  } while (cursor !== "0")
-  await r.quit()
-}
-
-/** Deletes the NATS streams a test file created (names start with its stream prefix). */
 /** A brand, a brand user, and `count` garments; returns their ids. */
 export const seedGarments = async (databaseUrl: string, count: number) => {
   const c = new pg.Client({ connectionString: databaseUrl })

@@ -1,5 +1,6 @@
 import { jetstreamManager } from "@nats-io/jetstream"
 import { connect } from "@nats-io/transport-node"
+import { Redis as IORedis } from "ioredis"
 import { describe, expect, it } from "vitest"
 import { startTestPlatform, type TestPlatform } from "../shared/testing/TestPlatform.js"
 
@@ -27,8 +28,24 @@ const waitForStreams = async (streamPrefix: string, names: ReadonlyArray<string>
   }
 }
 
-describe("NATS subjects of a process (NATS_SUBJECT_PREFIX)", () => {
-  it("two runs on one NATS server each capture their own subjects, none the platform's", async () => {
+/** how many keys the machine's Redis holds under a prefix */
+const keysUnder = async (prefix: string): Promise<number> => {
+  const r = new IORedis("redis://127.0.0.1:6379")
+  try {
+    let [cursor, n] = ["0", 0]
+    do {
+      const [next, keys] = await r.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000)
+      cursor = next
+      n += keys.length
+    } while (cursor !== "0")
+    return n
+  } finally {
+    await r.quit()
+  }
+}
+
+describe("test runs sharing the machine's NATS and Redis (NATS_SUBJECT_PREFIX, the run's prefixes)", () => {
+  it("two runs each capture their own subjects, none the platform's, and leave no stream or key behind", async () => {
     const runs: Array<TestPlatform> = []
     try {
       // policy and knowledge ensure the scan-path stream, the orchestrator the scan-event stream
@@ -48,6 +65,8 @@ describe("NATS subjects of a process (NATS_SUBJECT_PREFIX)", () => {
           `${subjectPrefix}.brandme.garment.updated`
         ])
         expect(streams.get(`${streamPrefix}_SCANS`)).toEqual([`${subjectPrefix}.brandme.scan.>`])
+        // the orchestrator's queues and schedulers live under the run's queue prefix (deleted at close, below)
+        expect(await keysUnder(`${run.config.queues.prefix}:`)).toBeGreaterThan(0)
         for (const [name, subjects] of streams) {
           for (const s of subjects) expect(s.startsWith(`${subjectPrefix}.`), `${name} captures ${s}`).toBe(true)
         }
@@ -55,7 +74,13 @@ describe("NATS subjects of a process (NATS_SUBJECT_PREFIX)", () => {
     } finally {
       for (const run of runs) await run.close()
     }
-    // closing a run deletes its streams: nothing of either is left to capture a subject
-    for (const run of runs) expect((await streamsOf(run.config.nats.streamPrefix)).size).toBe(0)
+    expect(runs).toHaveLength(2)
+    for (const run of runs) {
+      // the orchestrator's queues and schedulers were written under the run's queue prefix
+      expect(await keysUnder(`${run.config.queues.prefix}:`)).toBe(0)
+      expect(await keysUnder(run.config.redis.keyPrefix)).toBe(0)
+      // closing a run deletes its streams: nothing of either is left to capture a subject
+      expect((await streamsOf(run.config.nats.streamPrefix)).size).toBe(0)
+    }
   })
 })

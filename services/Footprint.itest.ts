@@ -16,7 +16,7 @@ import { createTestDatabase, type TestDatabase, uniqueId } from "../shared/testi
 import { stopChild } from "../shared/testing/Processes.js"
 import { randomPortOffset } from "../shared/testing/TestPlatform.js"
 import { deleteRedisPrefix } from "../shared/testing/TestRedis.js"
-import { deleteStreams } from "../shared/testing/TestStreams.js"
+import { deleteStreams, subjectPrefixOf } from "../shared/testing/TestStreams.js"
 
 /** the packages that speak to each external system */
 const drivers: Readonly<Record<Dependency, ReadonlyArray<string>>> = {
@@ -111,7 +111,7 @@ describe("each service alone loads only what it uses", () => {
         REDIS_KEY_PREFIX: `${prefix}:`,
         QUEUE_PREFIX: prefix,
         NATS_STREAM_PREFIX: prefix.toUpperCase(),
-        NATS_SUBJECT_PREFIX: prefix.toLowerCase().replace(/[^a-z0-9_-]/g, "_"),
+        NATS_SUBJECT_PREFIX: subjectPrefixOf(prefix),
         PORT_OFFSET: String(offset),
         HTTP_HOST: "127.0.0.1",
         LOG_LEVEL: "error",

@@ -29,10 +29,10 @@ export const eventSubjects = (prefix: string): EventSubjectsShape => ({
 
 export const testEventSubjects = (prefix: string): EventSubjectsShape => {
   const p = prefix.toLowerCase().replace(/[^a-z0-9]/g, "_")
+  const s = eventSubjects(p)
   return {
-    scanRecorded: `${p}.brandme.scan.recorded`,
-    escalationOpened: `${p}.brandme.compliance.escalation_opened`,
-    scanStream: { suffix: `${p.toUpperCase()}_SCANS`, subjects: [`${p}.brandme.scan.>`] },
-    complianceStream: { suffix: `${p.toUpperCase()}_COMPLIANCE`, subjects: [`${p}.brandme.compliance.>`] }
+    ...s,
+    scanStream: { ...s.scanStream, suffix: `${p.toUpperCase()}_SCANS` },
+    complianceStream: { ...s.complianceStream, suffix: `${p.toUpperCase()}_COMPLIANCE` }
   }
 }

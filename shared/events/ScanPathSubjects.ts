@@ -26,7 +26,6 @@ export const scanPathSubjects = (prefix: string): ScanPathSubjectsShape => ({
 })
 
 export const testSubjects = (prefix: string): ScanPathSubjectsShape => ({
-  consentChanged: `${prefix}.brandme.consent.changed`,
-  garmentUpdated: `${prefix}.brandme.garment.updated`,
+  ...scanPathSubjects(prefix),
   stream: `${prefix.toUpperCase().replace(/[^A-Z0-9]/g, "_")}_SCANPATH`
 })

@@ -7,7 +7,7 @@ import { makeDatabaseLayer } from "../layers/Database.js"
 import { MetricsPorts, type ServiceName, Services } from "../ServiceCatalog.js"
 import { createTestDatabase, type TestDatabase, testConfig, uniqueId } from "./TestDatabase.js"
 import { deleteRedisPrefix } from "./TestRedis.js"
-import { deleteStreams } from "./TestStreams.js"
+import { deleteStreams, subjectPrefixOf } from "./TestStreams.js"
 
 const portIsFree = (port: number): Promise<boolean> =>
   new Promise((resolve) => {
@@ -75,7 +75,7 @@ export const startTestPlatform = async (o: {
     QUEUE_PREFIX: queuePrefix,
     NATS_STREAM_PREFIX: streamPrefix,
     // the run's own subjects too: a subject belongs to one stream per server
-    NATS_SUBJECT_PREFIX: streamPrefix.toLowerCase().replace(/[^a-z0-9_-]/g, "_"),
+    NATS_SUBJECT_PREFIX: subjectPrefixOf(streamPrefix),
     PORT_OFFSET: String(offset),
     HTTP_HOST: "127.0.0.1",
     LOG_LEVEL: "error",

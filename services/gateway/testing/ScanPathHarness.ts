@@ -23,6 +23,7 @@ import { HealthPaths, MetricsPorts, Services } from "../../../shared/ServiceCata
 import { freeOffset, randomPortOffset } from "../../../shared/testing/TestPlatform.js"
 import { BrainHttpLive } from "../../brain/Http.js"
 import { KnowledgeHttpLive } from "../../knowledge/Http.js"
+import { deleteRedisPrefix } from "../../../shared/testing/TestRedis.js"
 import { deleteStreams } from "../../../shared/testing/TestStreams.js"
 import { EventSubjects, testEventSubjects } from "../../../shared/events/ScanEventSubjects.js"
 import { OrchestratorHttpLive } from "../../orchestrator/Http.js"
@@ -216,11 +217,9 @@ export const makeHarness = async (name: string) => {
 
   const close = async () => {
     await Effect.runPromise(Scope.close(scope, Exit.void))
-    const keys = await redis.keys(`${prefix}:*`)
-    if (keys.length > 0) await redis.del(...keys)
-    const qkeys = await redis.keys(`${prefix}:scans:*`)
-    if (qkeys.length > 0) await redis.del(...qkeys)
     redis.disconnect()
+    // its keys and its queues' (`${prefix}:scans:…`): one prefix
+    await deleteRedisPrefix(`${prefix}:`)
     // every stream of the run: the in-process parts' and those service processes made on its env
     await deleteStreams(prefix.toUpperCase())
     await dropDatabase(dbUrl)

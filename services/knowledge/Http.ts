@@ -42,6 +42,8 @@ const internalOperations = Effect.map(Knowledge, (k) => ({
   view: ({ garmentId, allowed }: { readonly garmentId: string; readonly allowed: Parameters<typeof k.view>[1] }) =>
     k.view(garmentId, allowed)
 }))
+/** a batch's resolves and views, each operation's calls run together (Knowledge's bulk forms) */
+const bulkOperations = Effect.map(Knowledge, (k) => ({ resolve: k.resolveMany, view: k.viewMany }))
 
 const InternalLive = Layer.merge(
   HttpApiBuilder.group(KnowledgeApi, "internal", (h) =>
@@ -50,8 +52,8 @@ const InternalLive = Layer.merge(
     )
   ),
   HttpApiBuilder.group(KnowledgeApi, "internalBatch", (h) =>
-    Effect.map(internalOperations, (op) => {
-      const serve = serveBatch("knowledge", KnowledgeInternalApi, op)
+    Effect.zipWith(internalOperations, bulkOperations, (op, bulk) => {
+      const serve = serveBatch("knowledge", KnowledgeInternalApi, op, bulk)
       return h.handle("batch", ({ payload }) => serve(payload))
     })
   )

@@ -44,10 +44,11 @@ const OwnershipRow = Schema.Struct({
 })
 export type OwnershipRow = typeof OwnershipRow.Type
 
-const OwnerRow = Schema.Struct({
+export const OwnerRow = Schema.Struct({
   display_name_sealed: Schema.NullOr(Schema.Uint8ArrayFromSelf),
   key: Schema.NullOr(Schema.Uint8ArrayFromSelf)
 })
+export type OwnerRow = typeof OwnerRow.Type
 
 export interface NewGarment {
   readonly brandId: string
@@ -99,7 +100,10 @@ const completeAll = <A extends Request.Request<unknown, unknown>, Rows>(
     )
   )
 
-const keyOf = (gtin: string, serial: string) => `${gtin}\u0000${serial}`
+/** the key byKeys answers by */
+export const keyOf = (gtin: string, serial: string) => `${gtin}\u0000${serial}`
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+const isUuid = (s: string) => UUID.test(s)
 
 /**
  * Garments (knowledge owns the table); reads ownership_events and the owner's sealed name. The scan path's two
@@ -140,21 +144,32 @@ export class GarmentRepo extends Effect.Service<GarmentRepo>()("brandme/knowledg
         SELECT garment_id, kind, from_user_id, to_user_id, created_at FROM ownership_events
         WHERE garment_id = ANY(${ids}::uuid[]) ORDER BY garment_id, created_at, id`
     })
+    /** the histories of many garments in one query, by garment, oldest first */
+    const historiesById = (ids: ReadonlyArray<string>) =>
+      Effect.map(histories(ids), (rows) => {
+        const byGarment = new Map<string, Array<typeof OwnershipRow.Type>>()
+        for (const row of rows) {
+          const list = byGarment.get(row.garment_id)
+          if (list === undefined) byGarment.set(row.garment_id, [row])
+          else list.push(row)
+        }
+        return byGarment as ReadonlyMap<string, ReadonlyArray<OwnershipRow>>
+      })
     const historyResolver = RequestResolver.makeBatched((requests: ReadonlyArray<HistoryOf>) =>
-      completeAll(
-        requests,
-        Effect.map(histories(requests.map((r) => r.garmentId)), (rows) => {
-          const byGarment = new Map<string, Array<typeof OwnershipRow.Type>>()
-          for (const row of rows) {
-            const list = byGarment.get(row.garment_id)
-            if (list === undefined) byGarment.set(row.garment_id, [row])
-            else list.push(row)
-          }
-          return byGarment
-        }),
-        (rows, r) => rows.get(r.garmentId) ?? []
-      )
+      completeAll(requests, historiesById(requests.map((r) => r.garmentId)), (rows, r) => rows.get(r.garmentId) ?? [])
     )
+    const garmentsByIds = SqlSchema.findAll({
+      Request: Schema.Array(Schema.String),
+      Result: GarmentRow,
+      execute: (ids) => sql`SELECT ${sql.literal(COLUMNS)} FROM garments WHERE id = ANY(${ids}::uuid[])`
+    })
+    const owners = SqlSchema.findAll({
+      Request: Schema.Array(Schema.String),
+      Result: Schema.Struct({ id: Schema.String, ...OwnerRow.fields }),
+      execute: (ids) => sql`
+        SELECT u.id::text AS id, u.display_name_sealed, k.key FROM users u LEFT JOIN subject_keys k ON k.subject_id = u.id
+        WHERE u.id = ANY(${ids}::uuid[])`
+    })
     const owner = SqlSchema.findOne({
       Request: Schema.String,
       Result: OwnerRow,
@@ -201,6 +216,39 @@ export class GarmentRepo extends Effect.Service<GarmentRepo>()("brandme/knowledg
         ),
       history: (id: string) => Effect.request(HistoryOf({ garmentId: id }), historyResolver).pipe(Effect.orDie),
       owner: (userId: string) => owner(userId).pipe(Effect.orDie),
+      /**
+       * The many-at-once forms of the lookups above, for a batch's calls run together (Knowledge's bulk
+       * operations): one query each, answered by key. Ids that are not UUIDs are looked up by none (no garment
+       * or user has such an id) rather than failing the query for all.
+       */
+      byIds: (ids: ReadonlyArray<string>): Effect.Effect<ReadonlyMap<string, Garment>> => {
+        const valid = ids.filter(isUuid)
+        return valid.length === 0
+          ? Effect.succeed(new Map())
+          : Effect.map(garmentsByIds(valid), (rows) => new Map(rows.map((r) => [r.id, toGarment(r)]))).pipe(
+              Effect.orDie
+            )
+      },
+      byKeys: (keys: ReadonlyArray<{ readonly gtin: string; readonly serial: string }>) =>
+        keys.length === 0
+          ? Effect.succeed<ReadonlyMap<string, Garment>>(new Map())
+          : Effect.map(
+              garmentsByKeys({ gtins: keys.map((k) => k.gtin), serials: keys.map((k) => k.serial) }),
+              (rows): ReadonlyMap<string, Garment> => new Map(rows.map((r) => [keyOf(r.gtin, r.serial), toGarment(r)]))
+            ).pipe(Effect.orDie),
+      histories: (ids: ReadonlyArray<string>): Effect.Effect<ReadonlyMap<string, ReadonlyArray<OwnershipRow>>> => {
+        const valid = ids.filter(isUuid)
+        return valid.length === 0 ? Effect.succeed(new Map()) : historiesById(valid).pipe(Effect.orDie)
+      },
+      owners: (ids: ReadonlyArray<string>) => {
+        const valid = ids.filter(isUuid)
+        return valid.length === 0
+          ? Effect.succeed<ReadonlyMap<string, typeof OwnerRow.Type>>(new Map())
+          : Effect.map(
+              owners(valid),
+              (rows): ReadonlyMap<string, typeof OwnerRow.Type> => new Map(rows.map((r) => [r.id, r]))
+            ).pipe(Effect.orDie)
+      },
       insert: (g: NewGarment) => insert(g).pipe(Effect.orDie),
       update: (id: string, version: number, set: GarmentChange) => update(id, version, set).pipe(Effect.orDie)
     }

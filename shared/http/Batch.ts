@@ -4,10 +4,11 @@ import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as OpenApi from "@effect/platform/OpenApi"
-import { Cause, Duration, Effect, Either, Layer, Option, type ParseResult, Runtime, Schema, Tracer } from "effect"
+import { Cause, Duration, Effect, Either, Exit, Layer, Option, type ParseResult, Runtime, Schema, Tracer } from "effect"
 import { ServiceTokenHeader, ServiceTokens } from "../auth/ServiceTokens.js"
 import type { ServiceName } from "../ServiceCatalog.js"
 import { currentTraceparent, parseTraceparent } from "../telemetry/TraceContext.js"
+import { encoderOf } from "../PlainJson.js"
 import { makeWindowBatcher } from "../TurnBatcher.js"
 import { UpstreamError } from "./Upstream.js"
 import { parseErrorBody } from "./Validation.js"
@@ -92,6 +93,18 @@ type RequirementsOf<Ops> = {
   readonly [K in keyof Ops]: Ops[K] extends (p: never) => Effect.Effect<unknown, unknown, infer R> ? R : never
 }[keyof Ops]
 
+/**
+ * Operations that can also run many calls of a batch at once (optional, per operation): the payloads in the
+ * batch's order → one outcome each, in the same order. Same contract and same answers as the operation run
+ * call by call; what it saves is the per-call machinery — a fiber, its cache round trips and queries — that
+ * otherwise costs more than the lookup it wraps (docs/scan-bench.md).
+ */
+export type BulkOperations<G extends HttpApiGroup.HttpApiGroup.Any, R> = {
+  readonly [N in OpName<G>]?: (
+    payloads: ReadonlyArray<PayloadOf<G, N>>
+  ) => Effect.Effect<ReadonlyArray<Either.Either<SuccessOf<G, N>, ErrorOf<G, N>>>, never, R>
+}
+
 // the contract's schemas need no services (plain structs and tagged errors): typed loosely for the codecs here
 type AnySchema = Schema.Schema<unknown, unknown, never>
 interface Codecs {
@@ -111,9 +124,10 @@ const codecsOf = (group: HttpApiGroup.HttpApiGroup.Any): ReadonlyMap<string, Cod
     const success = endpoint.successSchema as AnySchema
     const error = Schema.Union(endpoint.errorSchema as AnySchema, g.errorSchema as AnySchema)
     out.set(endpoint.name, {
-      encodePayload: Schema.encodeEither(payload),
+      // sent as built when plain (PlainJson.ts): the receiver decodes every call and every answer
+      encodePayload: encoderOf(payload),
       decodePayload: Schema.decodeUnknownEither(payload),
-      encodeSuccess: Schema.encodeEither(success),
+      encodeSuccess: encoderOf(success),
       decodeSuccess: Schema.decodeUnknownEither(success),
       encodeError: Schema.encodeEither(error),
       decodeError: Schema.decodeUnknownEither(error)
@@ -124,78 +138,173 @@ const codecsOf = (group: HttpApiGroup.HttpApiGroup.Any): ReadonlyMap<string, Cod
 
 const failed = (error: string, message: string): BatchOutcome => ({ ok: false, error: { _tag: error, message } })
 
+/** the span a call runs in: `<service>.<op>`, a server span under the traceparent the call carried */
+const callSpanOptions = (traceparent: string | undefined): Tracer.SpanOptions => {
+  const parent = parseTraceparent(traceparent)
+  return {
+    kind: "server",
+    captureStackTrace: false,
+    ...(Option.isSome(parent)
+      ? {
+          parent: Tracer.externalSpan({
+            traceId: parent.value.traceId,
+            spanId: parent.value.spanId,
+            sampled: parent.value.sampled
+          })
+        }
+      : {})
+  }
+}
+
 /**
  * The batch endpoint's handler for `group`: every call run concurrently through `operations`, each in a span
  * named `<service>.<op>` under the call's own traceparent, with request batching on: lookups the operations
- * make as Effect requests (e.g. knowledge's garment by tag) are collected across the batch's calls and run
- * as one query by their resolver. Build it once (it derives the group's codecs) and call the result per request.
+ * make as Effect requests are collected across the batch's calls and run as one query by their resolver. The
+ * calls of an operation that `bulk` also offers run at once through it instead (each still in its own span).
+ * Build it once (it derives the group's codecs) and call the result per request.
  */
-export const serveBatch = <G extends HttpApiGroup.HttpApiGroup.Any, Ops extends Operations<G, unknown>>(
+export const serveBatch = <G extends HttpApiGroup.HttpApiGroup.Any, Ops extends Operations<G, unknown>, RB = never>(
   service: ServiceName,
   group: G,
-  operations: Ops
+  operations: Ops,
+  bulk?: BulkOperations<G, RB>
 ) => {
-  type R = RequirementsOf<Ops>
+  type R = RequirementsOf<Ops> | RB
   const codecs = codecsOf(group)
   const run = operations as unknown as Record<string, (p: unknown) => Effect.Effect<unknown, unknown, R>>
-  const one = (call: typeof BatchCall.Type): Effect.Effect<BatchOutcome, never, R> => {
+  const many = (bulk ?? {}) as unknown as Record<
+    string,
+    | ((ps: ReadonlyArray<unknown>) => Effect.Effect<ReadonlyArray<Either.Either<unknown, unknown>>, never, R>)
+    | undefined
+  >
+  const names = new Map([...codecs.keys()].map((op) => [op, `${service}.${op}`]))
+
+  /** a call's value or error, as the batch answers it (an error outside the contract: InternalError, logged) */
+  const encodeSuccess = (op: string, codec: Codecs, value: unknown): Effect.Effect<BatchOutcome> =>
+    Either.match(codec.encodeSuccess(value), {
+      onLeft: (e) =>
+        Effect.as(
+          Effect.logError(`${service}.${op} answered outside its contract: ${parseErrorBody(e).message}`),
+          failed("InternalError", `${service}.${op} failed`)
+        ),
+      onRight: (encoded) => Effect.succeed<BatchOutcome>({ ok: true, value: encoded })
+    })
+  const encodeFailure = (op: string, codec: Codecs, cause: Cause.Cause<unknown>): Effect.Effect<BatchOutcome> => {
+    const error = Cause.failureOption(cause)
+    const encoded = Option.isSome(error) ? codec.encodeError(error.value) : undefined
+    if (encoded !== undefined && Either.isRight(encoded)) {
+      return Effect.succeed<BatchOutcome>({ ok: false, error: encoded.right })
+    }
+    return Effect.as(
+      Effect.logError(`${service}.${op} failed`, cause),
+      failed("InternalError", `${service}.${op} failed`)
+    )
+  }
+
+  /** a call checked against the group: its operation's codecs and decoded payload, or its refusal */
+  interface Checked {
+    readonly call: typeof BatchCall.Type
+    readonly codec: Codecs
+    readonly payload: unknown
+  }
+  const check = (call: typeof BatchCall.Type): Checked | BatchOutcome => {
     const codec = codecs.get(call.op)
-    const op = run[call.op]
-    if (codec === undefined || op === undefined) {
-      return Effect.succeed(
-        failed(
-          "ValidationError",
-          `op: ${service} has no internal operation "${call.op}" (its operations: ${[...codecs.keys()].join(", ")})`
-        )
+    if (codec === undefined || run[call.op] === undefined) {
+      return failed(
+        "ValidationError",
+        `op: ${service} has no internal operation "${call.op}" (its operations: ${[...codecs.keys()].join(", ")})`
       )
     }
     const payload = codec.decodePayload(call.payload)
     if (Either.isLeft(payload)) {
-      return Effect.succeed(failed("ValidationError", `${call.op}: ${parseErrorBody(payload.left).message}`))
+      return failed("ValidationError", `${call.op}: ${parseErrorBody(payload.left).message}`)
     }
-    const parent = parseTraceparent(call.traceparent)
-    return op(payload.right).pipe(
-      Effect.withSpan(`${service}.${call.op}`, {
-        kind: "server",
-        captureStackTrace: false,
-        ...(Option.isSome(parent)
-          ? {
-              parent: Tracer.externalSpan({
-                traceId: parent.value.traceId,
-                spanId: parent.value.spanId,
-                sampled: parent.value.sampled
-              })
-            }
-          : {})
-      }),
+    return { call, codec, payload: payload.right }
+  }
+
+  const one = ({ call, codec, payload }: Checked): Effect.Effect<BatchOutcome, never, R> =>
+    run[call.op]!(payload).pipe(
+      Effect.withSpan(names.get(call.op)!, callSpanOptions(call.traceparent)),
       Effect.matchCauseEffect({
-        onSuccess: (value) =>
-          Either.match(codec.encodeSuccess(value), {
-            onLeft: (e) =>
-              Effect.as(
-                Effect.logError(`${service}.${call.op} answered outside its contract: ${parseErrorBody(e).message}`),
-                failed("InternalError", `${service}.${call.op} failed`)
-              ),
-            onRight: (encoded) => Effect.succeed<BatchOutcome>({ ok: true, value: encoded })
-          }),
-        onFailure: (cause) => {
-          const error = Cause.failureOption(cause)
-          const encoded = Option.isSome(error) ? codec.encodeError(error.value) : undefined
-          if (encoded !== undefined && Either.isRight(encoded)) {
-            return Effect.succeed<BatchOutcome>({ ok: false, error: encoded.right })
-          }
-          return Effect.as(
-            Effect.logError(`${service}.${call.op} failed`, cause),
-            failed("InternalError", `${service}.${call.op} failed`)
-          )
-        }
+        onSuccess: (value) => encodeSuccess(call.op, codec, value),
+        onFailure: (cause) => encodeFailure(call.op, codec, cause)
       })
     )
+
+  /** the calls of one operation through its bulk form: one effect for all, a span each */
+  const together = (
+    op: string,
+    at: ReadonlyArray<number>,
+    checked: ReadonlyArray<Checked>,
+    out: Array<BatchOutcome>
+  ): Effect.Effect<void, never, R> =>
+    Effect.gen(function* () {
+      const spans = yield* Effect.forEach(checked, (c) =>
+        Effect.makeSpan(names.get(op)!, callSpanOptions(c.call.traceparent))
+      )
+      const clock = yield* Effect.clock
+      const exit = yield* Effect.exit(many[op]!(checked.map((c) => c.payload)))
+      const end = clock.unsafeCurrentTimeNanos()
+      if (Exit.isFailure(exit)) {
+        for (const [j, i] of at.entries()) {
+          spans[j]!.end(end, exit)
+          out[i] = yield* encodeFailure(op, checked[j]!.codec, exit.cause)
+        }
+        return
+      }
+      for (const [j, i] of at.entries()) {
+        const r = exit.value[j]
+        if (r === undefined) {
+          spans[j]!.end(end, Exit.die("no outcome"))
+          out[i] = yield* encodeFailure(op, checked[j]!.codec, Cause.die(new Error(`${op}: no outcome for call ${j}`)))
+          continue
+        }
+        spans[j]!.end(end, Either.isRight(r) ? Exit.succeed(r.right) : Exit.fail(r.left))
+        out[i] = Either.isRight(r)
+          ? yield* encodeSuccess(op, checked[j]!.codec, r.right)
+          : yield* encodeFailure(op, checked[j]!.codec, Cause.fail(r.left))
+      }
+    })
+
+  return (request: BatchRequest): Effect.Effect<BatchResponse, never, R> => {
+    const out: Array<BatchOutcome> = new Array(request.calls.length)
+    const single: Array<{ readonly at: number; readonly checked: Checked }> = []
+    const grouped = new Map<string, { at: Array<number>; checked: Array<Checked> }>()
+    for (const [i, call] of request.calls.entries()) {
+      const c = check(call)
+      if (!("codec" in c)) {
+        out[i] = c
+        continue
+      }
+      if (many[call.op] === undefined) {
+        single.push({ at: i, checked: c })
+        continue
+      }
+      let g = grouped.get(call.op)
+      if (g === undefined) {
+        g = { at: [], checked: [] }
+        grouped.set(call.op, g)
+      }
+      g.at.push(i)
+      g.checked.push(c)
+    }
+    const work: Array<Effect.Effect<void, never, R>> = [...grouped].map(([op, g]) => together(op, g.at, g.checked, out))
+    if (single.length > 0) {
+      work.push(
+        Effect.forEach(
+          single,
+          ({ at, checked }) =>
+            Effect.map(one(checked), (r) => {
+              out[at] = r
+            }),
+          { concurrency: "unbounded", batching: true, discard: true }
+        )
+      )
+    }
+    return Effect.as(work.length === 1 ? work[0]! : Effect.all(work, { concurrency: "unbounded", discard: true }), {
+      results: out
+    })
   }
-  return (request: BatchRequest): Effect.Effect<BatchResponse, never, R> =>
-    Effect.map(Effect.forEach(request.calls, one, { concurrency: "unbounded", batching: true }), (results) => ({
-      results
-    }))
 }
 
 interface Pending {

@@ -4,6 +4,7 @@ import { parseTag, tagKey } from "../../../shared/domain/DigitalLink.js"
 import { Decision, Intent, type Role, type ScanEventEncoded } from "../../../shared/domain/Scan.js"
 import { Redis } from "../../../shared/layers/Redis.js"
 import { Lru } from "../../../shared/Lru.js"
+import { jsonEncoderOf } from "../../../shared/PlainJson.js"
 import type { Relation } from "../../brain/Api.js"
 import { FacetsView, type GarmentRecord } from "../../knowledge/Api.js"
 import { garmentGenerationKey } from "../../knowledge/Keys.js"
@@ -15,6 +16,7 @@ import { subscribeInvalidations } from "../Invalidation.js"
 export const Answer = Schema.Struct({ intent: Intent, decision: Decision, facets: FacetsView })
 export type Answer = typeof Answer.Type
 const AnswerJson = Schema.parseJson(Answer)
+const answerJson = jsonEncoderOf(Answer)
 
 const HOT_TTL_MS = 60_000
 const ANSWER_TTL_SECONDS = 5 * 60 // bounded by the policy decision TTL
@@ -142,7 +144,7 @@ export class ScanCache extends Effect.Service<ScanCache>()("brandme/gateway/Scan
     const share = (key: string, answer: Answer) =>
       answer.decision.policyVersion !== version
         ? Effect.void
-        : Effect.ignore(redis.set(`gateway:answer:${key}`, Schema.encodeSync(AnswerJson)(answer), ANSWER_TTL_SECONDS))
+        : Effect.ignore(redis.set(`gateway:answer:${key}`, answerJson(answer), ANSWER_TTL_SECONDS))
 
     /** an answer for this replica's next scans (same rule: our rules version only) */
     const keep = (key: string, entry: HotEntry) => {

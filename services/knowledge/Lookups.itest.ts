@@ -5,11 +5,16 @@
  * Queries are counted by the service's own `brandme_db_query_duration_seconds_count{operation=…}`.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { Redis } from "ioredis"
 import { ServiceTokenHeader } from "../../shared/auth/ServiceTokens.js"
-import { demoGarments } from "../../scripts/DemoData.js"
+import { demoGarments, demoUsers } from "../../scripts/DemoData.js"
 import { startTestPlatform, type TestPlatform } from "../../shared/testing/TestPlatform.js"
+import { deleteRedisPrefix } from "../../shared/testing/TestRedis.js"
 import { serviceToken } from "../../shared/testing/TestTokens.js"
 import { sql } from "../console/testing/ConsoleFixtures.js"
+import { garmentGenerationKey } from "./Keys.js"
+
+const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379"
 
 let platform: TestPlatform
 /** the demo garments' ids by serial, read from the database */
@@ -155,5 +160,55 @@ describe("knowledge's lookups in one batch", () => {
     // without a view asked for, a resolve answers the record alone
     const plain = await batch([resolveCall(unowned[0]!.gtin, unowned[0]!.serial)])
     expect(plain[0]!.value).not.toHaveProperty("view")
+  })
+  it("a batch answers each call as the single-call endpoint does: ids, unknown garments, owners' views, stale caches", async () => {
+    const single = async (op: "resolve" | "view", payload: unknown): Promise<Outcome> => {
+      const path = op === "resolve" ? "/internal/garments/resolve" : "/internal/garments/view"
+      const res = await fetch(`${platform.url("knowledge")}${path}`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          [ServiceTokenHeader]: await serviceToken(platform.config, "gateway", "knowledge")
+        },
+        body: JSON.stringify(payload)
+      })
+      const body = (await res.json()) as Record<string, unknown>
+      return res.status === 200
+        ? { ok: true, value: body }
+        : { ok: false, error: { _tag: String(body.error), message: String(body.message) } }
+    }
+    const owned = await sql<{ id: string }>(platform.db.url, "SELECT id FROM garments WHERE owner_user_id IS NOT NULL")
+    expect(owned.length).toBeGreaterThan(0)
+    const unknown = "00000000-0000-4000-8000-00000000dead"
+    const first = ids.get(demoGarments[0]!.serial)!
+    const everything = ["materials", "origin", "care", "ownership_history", "owner_identity"]
+    const calls = [
+      { op: "resolve", payload: { ref: { _tag: "GarmentId", id: first } } },
+      { op: "resolve", payload: { ref: { _tag: "GarmentId", id: unknown }, view: ["materials"] } },
+      { op: "resolve", payload: { ref: { _tag: "GarmentId", id: owned[0]!.id }, view: everything } },
+      { op: "view", payload: { garmentId: owned[0]!.id, allowed: everything } },
+      { op: "view", payload: { garmentId: unknown, allowed: ["materials"] } },
+      { op: "view", payload: { garmentId: first, allowed: ["care", "materials"] } }
+    ] as const
+    // cold: the single calls first, then every cache entry of the run dropped and the batch reads for itself
+    const oneByOne = await Promise.all(calls.map((c) => single(c.op, c.payload)))
+    await deleteRedisPrefix(platform.config.redis.keyPrefix)
+    expect(await batch(calls)).toEqual(oneByOne)
+    // warm: both from the entries the batch wrote
+    expect(await batch(calls)).toEqual(await Promise.all(calls.map((c) => single(c.op, c.payload))))
+    const ownerView = oneByOne[3]!.value as { owner_identity?: { displayName: string | null } }
+    expect(ownerView.owner_identity?.displayName).toBe(demoUsers.find((u) => u.role === "owner")!.displayName)
+
+    // a cached record read before a change is not served after it: the generation above its version reads the row
+    const redis = new Redis(redisUrl)
+    try {
+      await redis.set(`${platform.config.redis.keyPrefix}${garmentGenerationKey(first)}`, "99")
+    } finally {
+      redis.disconnect()
+    }
+    const before = await queries("select garments")
+    const again = await batch([{ op: "resolve", payload: { ref: { _tag: "GarmentId", id: first } } }])
+    expect(again[0]).toMatchObject({ ok: true, value: { id: first } })
+    expect((await queries("select garments")) - before).toBe(1)
   })
 })

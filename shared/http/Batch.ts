@@ -21,6 +21,8 @@ import { parseErrorBody } from "./Validation.js"
  * group at once: `{ calls: [{ op, payload, traceparent? }] }` → `{ results: [{ ok: true, value } | { ok: false,
  * error }] }`, in order. Each call is decoded, run and encoded with its own operation's schemas — the contract
  * is the group's, the batch only carries it — so a bad call gets its own readable error and the others run.
+ * An operation may also offer a bulk form (`BulkOperations`): the batch's calls of it then run at once — same
+ * answers, a span each — instead of a fiber and its own round trips per call (knowledge's resolve and view).
  *
  * The caller (`makeBatchCaller`) collects the calls made in one event-loop turn and sends them as one request,
  * with at most MAX_BATCHES_IN_FLIGHT requests out to one service: calls made while that many are out wait for

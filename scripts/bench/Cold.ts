@@ -16,7 +16,7 @@ import { lookupHash, masterKeyBytes } from "../../shared/crypto/Pii.js"
 import { digitalLinkOf, type Harness } from "../../services/gateway/testing/ScanPathHarness.js"
 import { autocannonOver, type LoadResult } from "../../shared/testing/Processes.js"
 import { BRANDS, GARMENTS, garmentKey, OWNED_EVERY, OWNERS } from "./Catalog.js"
-import { combine, counterSum, cpuMillis, line, machineTicks } from "./Measure.js"
+import { combine, counterSum, cpuMillis, line, machineTicks, mainThreadMillis } from "./Measure.js"
 import { startPgBaseline } from "./PgBaseline.js"
 import { makeZipf, permutation, seededRandom } from "./Zipf.js"
 
@@ -138,7 +138,9 @@ const sample = async (o: ColdOptions, dbPids: ReadonlyArray<number>) => {
   const bench = process.cpuUsage()
   return {
     gateway: cpuMillis(o.gatewayPid),
+    gatewayMain: mainThreadMillis(o.gatewayPid),
     backends: o.backendPids.map(([, pid]) => cpuMillis(pid)),
+    backendsMain: o.backendPids.map(([, pid]) => mainThreadMillis(pid)),
     bench: (bench.user + bench.system) / 1000,
     redis: cpuMillis(o.redisPid),
     postgres: new Map(dbPids.map((p) => [p, cpuMillis(p)])),
@@ -173,7 +175,9 @@ export const runColdPhase = async (o: ColdOptions): Promise<number> => {
   const ss: Array<LoadResult> = []
   const t = {
     gateway: 0,
+    gatewayMain: 0,
     backends: o.backendPids.map(() => 0),
+    backendsMain: o.backendPids.map(() => 0),
     bench: 0,
     redis: 0,
     postgres: 0,
@@ -199,7 +203,9 @@ export const runColdPhase = async (o: ColdOptions): Promise<number> => {
       const b = await sample(o, [...new Set([...pids, ...(await backendPids(dbUrlOf(o.harness)))])])
       rmSync(file, { force: true })
       t.gateway += b.gateway - a.gateway
+      t.gatewayMain += b.gatewayMain - a.gatewayMain
       for (const [i, after] of b.backends.entries()) t.backends[i]! += after - (a.backends[i] ?? 0)
+      for (const [i, after] of b.backendsMain.entries()) t.backendsMain[i]! += after - (a.backendsMain[i] ?? 0)
       t.bench += b.bench - a.bench
       t.redis += b.redis - a.redis
       // a backend that ended meanwhile counts nothing rather than a negative
@@ -259,9 +265,13 @@ export const runColdPhase = async (o: ColdOptions): Promise<number> => {
       `(scan_answer misses ${t.misses} of ${answered}); ${(t.statements / n).toFixed(2)} SQL statements (the services' ` +
       `own count) and ${(t.cmds / n).toFixed(1)} Redis commands per scan (Redis is shared: others' commands count too)`
   )
+  // each Node process: all its threads, and its JavaScript thread alone (the rest is V8's GC and compiler threads)
+  const nodes = [
+    ["the gateway process", t.gateway, t.gatewayMain],
+    ...o.backendPids.map(([name], i) => [`the ${name} process`, t.backends[i]!, t.backendsMain[i]!] as const)
+  ] as const
   const shares = [
-    ["the gateway process", t.gateway],
-    ...o.backendPids.map(([name], i) => [`the ${name} process`, t.backends[i]!] as const),
+    ...nodes.map(([name, ms]) => [name, ms] as const),
     ["the bench process", t.bench],
     ["postgres", t.postgres],
     ["redis", t.redis]
@@ -270,26 +280,37 @@ export const runColdPhase = async (o: ColdOptions): Promise<number> => {
   const busy = t.busy / Math.max(1, t.total)
   // CPU ms per ms of load (the runner's start-up and the settling send nothing)
   const cores = (ms: number) => ms / (o.rounds * o.seconds * 1000)
-  const saturated = shares.find(([, ms]) => cores(ms) >= SATURATED_CORE)
+  // a saturated JavaScript thread limits its process whatever the machine's other cores do
+  const saturated = nodes.find(([, , main]) => cores(main) >= SATURATED_CORE)
   const measured = Math.max(
     1,
     shares.reduce((a, x) => a + x[1], 0)
   )
-  // what each process used of a core while scans ran: the limit is the busiest thread or the cores between them
+  const name = (n: string) => n.replace(/^the | process$/g, "")
+  console.log(
+    `cold JavaScript threads (per scan): ${nodes
+      .map(([n, ms, main]) => `${name(n)} ${us(main)} µs, its other threads (V8's GC, compiler) ${us(ms - main)} µs`)
+      .join("; ")}`
+  )
+  // what each process used of a core while scans ran, and of that its JavaScript thread
   const perProcess = shares
     .filter(([, ms]) => ms > 0)
-    .map(([name, ms]) => `${name.replace(/^the | process$/g, "")} ${cores(ms).toFixed(2)}`)
+    .map(([n, ms]) => {
+      const node = nodes.find(([x]) => x === n)
+      return `${name(n)} ${cores(ms).toFixed(2)}${node === undefined ? "" : ` (JavaScript ${cores(node[2]).toFixed(2)})`}`
+    })
     .join(", ")
   console.log(`cold cores used while scans ran (of ${availableParallelism()}): ${perProcess}`)
   console.log(
     `cold limited by: ${
       saturated !== undefined
-        ? `CPU — ${saturated[0]} used ${cores(saturated[1]).toFixed(2)} of a core while scans ran: its ` +
-          `JavaScript thread is saturated (machine ${(busy * 100).toFixed(0)} % busy)`
+        ? `CPU — ${saturated[0]}'s JavaScript thread used ${cores(saturated[2]).toFixed(2)} of a core while scans ` +
+          `ran: it is saturated (the process ${cores(saturated[1]).toFixed(2)} with its GC threads; machine ` +
+          `${(busy * 100).toFixed(0)} % busy)`
         : busy > 0.75
           ? `CPU — the machine's cores are ${(busy * 100).toFixed(0)} % busy between the processes, most of it ` +
-            `${top[0]} (${((100 * top[1]) / measured).toFixed(0)} % of the measured CPU): less CPU per scan ` +
-            "in every process, not fewer waits, raises the rate"
+            `${top[0]} (${((100 * top[1]) / measured).toFixed(0)} % of the measured CPU, its GC threads included): ` +
+            "less CPU per scan in every process, not fewer waits, raises the rate"
           : `waiting, not CPU (the cores are ${(busy * 100).toFixed(0)} % busy): round trips per scan`
     }`
   )

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { combine, counterSum, cpuMillis, machineTicks } from "./Measure.js"
+import { combine, counterSum, cpuMillis, machineTicks, mainThreadMillis } from "./Measure.js"
 
 const result = (average: number, p50: number, p99: number, errors = 0) => ({
   requests: { average, total: average * 10 },
@@ -39,5 +39,17 @@ describe("bench measures", () => {
     const t = machineTicks()
     expect(t.total).toBeGreaterThan(t.busy)
     expect(t.busy).toBeGreaterThan(0)
+  })
+
+  it("reads a process's JavaScript thread's CPU time apart from its other threads'", () => {
+    let x = 0
+    for (let i = 0; i < 5e7; i++) x += i
+    expect(x).toBeGreaterThan(0)
+    const main = mainThreadMillis(process.pid)
+    // read after the main thread's: the process's total is at least the thread's
+    expect(main).toBeGreaterThan(0)
+    expect(cpuMillis(process.pid)).toBeGreaterThanOrEqual(main)
+    expect(mainThreadMillis(undefined)).toBe(0)
+    expect(mainThreadMillis(2 ** 22 + 7)).toBe(0)
   })
 })

@@ -20,7 +20,8 @@
 import { readdirSync, readFileSync } from "node:fs"
 import { Effect, Layer, ManagedRuntime, Redacted, Schema } from "effect"
 import pg from "pg"
-import { KnowledgeInternalApi, type ResolveRequest } from "../services/knowledge/Api.js"
+import { KnowledgeInternalApi } from "../services/knowledge/Api.js"
+import { bulkOperations, internalOperations } from "../services/knowledge/Http.js"
 import { Knowledge } from "../services/knowledge/Knowledge.js"
 import { AppConfig } from "../shared/config/AppConfig.js"
 import type { FacetGroup } from "../shared/domain/Scan.js"
@@ -30,6 +31,7 @@ import { RedisLive } from "../shared/layers/Redis.js"
 import { createTestDatabase, testConfig, uniqueId } from "../shared/testing/TestDatabase.js"
 import { deleteRedisPrefix } from "../shared/testing/TestRedis.js"
 import { catalogInto } from "./bench/Catalog.js"
+import { cpuMillis } from "./bench/Measure.js"
 
 const int = (name: string, fallback: number) => {
   const v = Number(process.env[name] ?? fallback)
@@ -51,20 +53,15 @@ const OWNER: ReadonlyArray<FacetGroup> = [...PUBLIC, "supply_chain", "owner_iden
 
 /** CPU seconds of every process whose command line matches (Postgres' backends, Redis), from /proc */
 const cpuOf = (match: RegExp): number => {
-  const tick = 100
-  let total = 0
+  let ms = 0
   for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
     try {
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8")
-      if (!match.test(cmd)) continue
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-      total += (Number(fields[11]) + Number(fields[12])) / tick
+      if (match.test(readFileSync(`/proc/${pid}/cmdline`, "utf8"))) ms += cpuMillis(Number(pid))
     } catch {
       // a process that ended meanwhile
     }
   }
-  return total
+  return ms / 1000
 }
 const pgCpu = () => cpuOf(/^postgres/)
 const redisCpu = () => cpuOf(/redis-server/)
@@ -123,23 +120,12 @@ const main = async () => {
 
     const runtime = ManagedRuntime.make(layer)
     try {
+      // the batch endpoint's own operations, served without and with their bulk forms
       const modes = await runtime.runPromise(
-        Effect.map(Knowledge, (k) => {
-          const ops = {
-            resolve: ({ ref, view }: ResolveRequest) => k.resolve(ref, view),
-            view: ({
-              garmentId,
-              allowed
-            }: {
-              readonly garmentId: string
-              readonly allowed: ReadonlyArray<FacetGroup>
-            }) => k.view(garmentId, allowed)
-          }
-          return {
-            "one by one": serveBatch("knowledge", KnowledgeInternalApi, ops),
-            together: serveBatch("knowledge", KnowledgeInternalApi, ops, { resolve: k.resolveMany, view: k.viewMany })
-          }
-        })
+        Effect.zipWith(internalOperations, bulkOperations, (ops, bulk) => ({
+          "one by one": serveBatch("knowledge", KnowledgeInternalApi, ops),
+          together: serveBatch("knowledge", KnowledgeInternalApi, ops, bulk)
+        }))
       )
       type Mode = keyof typeof modes
       interface Totals {

@@ -37,13 +37,13 @@ export const garmentsHandlers = <E, Provides, R>(h: GroupHandlers<typeof Garment
   )
 
 /** the internal operations: one call each (`internal`) or many in one request (`internalBatch`) */
-const internalOperations = Effect.map(Knowledge, (k) => ({
+export const internalOperations = Effect.map(Knowledge, (k) => ({
   resolve: ({ ref, view }: ResolveRequest) => k.resolve(ref, view),
   view: ({ garmentId, allowed }: { readonly garmentId: string; readonly allowed: Parameters<typeof k.view>[1] }) =>
     k.view(garmentId, allowed)
 }))
 /** a batch's resolves and views, each operation's calls run together (Knowledge's bulk forms) */
-const bulkOperations = Effect.map(Knowledge, (k) => ({ resolve: k.resolveMany, view: k.viewMany }))
+export const bulkOperations = Effect.map(Knowledge, (k) => ({ resolve: k.resolveMany, view: k.viewMany }))
 
 const InternalLive = Layer.merge(
   HttpApiBuilder.group(KnowledgeApi, "internal", (h) =>

@@ -27,7 +27,6 @@ import {
 import { garmentGenerationKey, garmentMetadataKey, garmentRefKey, isCurrent, raiseGeneration } from "./Keys.js"
 import { GarmentRepo, keyOf, type OwnerRow, type OwnershipRow } from "./Repo.js"
 
-type RawRedis = Effect.Effect.Success<Redis["Type"]["cache"]>
 /** a resolve call as the batch carries it */
 export interface ResolveCall {
   readonly ref: TagRef
@@ -119,25 +118,29 @@ export class Knowledge extends Effect.Service<Knowledge>()("brandme/Knowledge", 
     const cacheSet = (k: string, v: string) => Effect.ignore(redis.set(k, v, HOUR))
     /** several entries in one round trip (a pipeline); one by one where the client has no pipelines (tests) */
     const cacheSetMany = (entries: ReadonlyArray<readonly [string, string]>) =>
-      Effect.matchEffect(redis.cache, {
-        onFailure: () => Effect.forEach(entries, ([k, v]) => cacheSet(k, v), { discard: true }),
-        onSuccess: (raw) =>
-          Effect.ignore(
-            Effect.tryPromise(() =>
-              entries.reduce((p, [k, v]) => p.set(redis.key(k), v, "EX", HOUR), raw.pipeline()).exec()
-            )
-          )
-      })
+      entries.length === 0
+        ? Effect.void
+        : Effect.matchEffect(redis.cache, {
+            onFailure: () => Effect.forEach(entries, ([k, v]) => cacheSet(k, v), { discard: true }),
+            onSuccess: (raw) =>
+              Effect.ignore(
+                Effect.tryPromise(() =>
+                  entries.reduce((p, [k, v]) => p.set(redis.key(k), v, "EX", HOUR), raw.pipeline()).exec()
+                )
+              )
+          })
 
     /** several entries in one round trip (MGET); one by one where the client has none (tests); null when down */
     const cacheGetMany = (keys: ReadonlyArray<string>) =>
-      Effect.matchEffect(redis.cache, {
-        onFailure: () => Effect.forEach(keys, cacheGet),
-        onSuccess: (raw) =>
-          Effect.tryPromise(() => raw.mget(...keys.map(redis.key))).pipe(
-            Effect.orElseSucceed(() => keys.map(() => null))
-          )
-      })
+      keys.length === 0
+        ? Effect.succeed<ReadonlyArray<string | null>>([])
+        : Effect.matchEffect(redis.cache, {
+            onFailure: () => Effect.forEach(keys, cacheGet),
+            onSuccess: (raw) =>
+              Effect.tryPromise(() => raw.mget(...keys.map(redis.key))).pipe(
+                Effect.orElseSucceed(() => keys.map(() => null))
+              )
+          })
 
     /**
      * The garment, from the cache when the entry is current: its version at least the generation read in the
@@ -229,50 +232,17 @@ export class Knowledge extends Effect.Service<Knowledge>()("brandme/Knowledge", 
      * ids in one MGET, the garments' generations and cached records in one MGET, the records not cached in one
      * query by id and one by (gtin, serial), the histories and owners in one query each, every cache entry written
      * in one pipeline. One by one, each call paid a fiber and its own round trips: ~0.3 ms of knowledge's CPU a
-     * call on top of the batch's (docs/scan-bench.md). Without a raw Redis client (unit-test layers) they run the
-     * calls one by one.
+     * call on top of the batch's (docs/scan-bench.md).
      */
-    const bulk =
-      <P, A>(
-        one: (p: P) => Effect.Effect<A, GarmentNotFound>,
-        many: (raw: RawRedis, ps: ReadonlyArray<P>) => Effect.Effect<ReadonlyArray<Either.Either<A, GarmentNotFound>>>,
-        span: string
-      ) =>
-      (ps: ReadonlyArray<P>) =>
-        Effect.matchEffect(redis.cache, {
-          onFailure: () => Effect.forEach(ps, (p) => Effect.either(one(p))),
-          onSuccess: (raw) => many(raw, ps)
-        }).pipe(Effect.withSpan(span, { captureStackTrace: false, attributes: { calls: ps.length } }))
-
-    /** values of many keys (unprefixed) in one MGET; Redis down reads as all absent */
-    const mgetRaw = (raw: RawRedis, keys: ReadonlyArray<string>) =>
-      keys.length === 0
-        ? Effect.succeed<ReadonlyArray<string | null>>([])
-        : Effect.tryPromise(() => raw.mget(...keys.map(redis.key))).pipe(
-            Effect.orElseSucceed(() => keys.map(() => null))
-          )
-    /** many cache entries in one pipeline (errors ignored, as cacheSet) */
-    const setRaw = (raw: RawRedis, entries: ReadonlyArray<readonly [string, string]>) =>
-      entries.length === 0
-        ? Effect.void
-        : Effect.ignore(
-            Effect.tryPromise(() =>
-              entries.reduce((p, [k, v]) => p.set(redis.key(k), v, "EX", HOUR), raw.pipeline()).exec()
-            )
-          )
-
     /**
      * Garments by id as `metadata` reads them, many at once: generation and cached record of each in one MGET, a
      * record served from the cache when current; the others in one query, their records added to `writes`.
      */
-    const metadataMany = (raw: RawRedis, ids: ReadonlyArray<string>, writes: Array<readonly [string, string]>) =>
+    const metadataMany = (ids: ReadonlyArray<string>, writes: Array<readonly [string, string]>) =>
       Effect.gen(function* () {
         const found = new Map<string, Garment>()
         const unique = [...new Set(ids)]
-        const values = yield* mgetRaw(
-          raw,
-          unique.flatMap((id) => [garmentGenerationKey(id), garmentMetadataKey(id)])
-        )
+        const values = yield* cacheGetMany(unique.flatMap((id) => [garmentGenerationKey(id), garmentMetadataKey(id)]))
         const missing: Array<string> = []
         for (const [j, id] of unique.entries()) {
           const hit = values[2 * j + 1]
@@ -288,13 +258,12 @@ export class Knowledge extends Effect.Service<Knowledge>()("brandme/Knowledge", 
         return found
       })
 
-    const resolveMany = (raw: RawRedis, calls: ReadonlyArray<ResolveCall>) =>
+    const resolveMany = (calls: ReadonlyArray<ResolveCall>) =>
       Effect.gen(function* () {
         const writes: Array<readonly [string, string]> = []
         // the id of each call's garment: its own, or its tag's from the cache
         const links = calls.flatMap((c, i) => (c.ref._tag === "DigitalLink" ? [i] : []))
-        const linked = yield* mgetRaw(
-          raw,
+        const linked = yield* cacheGetMany(
           links.map((i) => {
             const ref = calls[i]!.ref as Extract<TagRef, { _tag: "DigitalLink" }>
             return garmentRefKey(ref.gtin, ref.serial)
@@ -303,7 +272,6 @@ export class Knowledge extends Effect.Service<Knowledge>()("brandme/Knowledge", 
         const ids: Array<string | null> = calls.map((c) => (c.ref._tag === "GarmentId" ? c.ref.id : null))
         for (const [j, i] of links.entries()) ids[i] = linked[j] ?? null
         const byId = yield* metadataMany(
-          raw,
           ids.filter((id): id is string => id !== null),
           writes
         )
@@ -326,7 +294,7 @@ export class Knowledge extends Effect.Service<Knowledge>()("brandme/Knowledge", 
         const histories = yield* repo.histories(
           calls.flatMap((c, i) => (wantsView(i) && c.view!.includes("ownership_history") ? [garments[i]!.id] : []))
         )
-        yield* setRaw(raw, writes)
+        yield* cacheSetMany(writes)
         return calls.map((c, i): Either.Either<ResolvedGarment, GarmentNotFound> => {
           const g = garments[i]
           if (g === undefined) {
@@ -345,17 +313,14 @@ export class Knowledge extends Effect.Service<Knowledge>()("brandme/Knowledge", 
         })
       })
 
-    const viewMany = (raw: RawRedis, calls: ReadonlyArray<ViewCall>) =>
+    const viewMany = (calls: ReadonlyArray<ViewCall>) =>
       Effect.gen(function* () {
         const writes: Array<readonly [string, string]> = []
-        const gens = yield* mgetRaw(
-          raw,
-          calls.map((c) => garmentGenerationKey(c.garmentId))
-        )
+        const gens = yield* cacheGetMany(calls.map((c) => garmentGenerationKey(c.garmentId)))
         const keys = calls.map(
           (c, i) => `knowledge:view:${c.garmentId}:${gens[i] ?? "0"}:${[...c.allowed].sort().join(",")}`
         )
-        const hits = yield* mgetRaw(raw, keys)
+        const hits = yield* cacheGetMany(keys)
         const out: Array<Either.Either<FacetsView, GarmentNotFound> | undefined> = hits.map((hit) => {
           const decoded = hit === null ? Option.none() : Schema.decodeUnknownOption(ViewJson)(hit)
           return Option.isSome(decoded) ? Either.right(decoded.value) : undefined
@@ -365,7 +330,6 @@ export class Knowledge extends Effect.Service<Knowledge>()("brandme/Knowledge", 
         const [garments, histories] = yield* Effect.all(
           [
             metadataMany(
-              raw,
               misses.map((i) => calls[i]!.garmentId),
               writes
             ),
@@ -399,7 +363,7 @@ export class Knowledge extends Effect.Service<Knowledge>()("brandme/Knowledge", 
           writes.push([keys[i]!, viewJson(view)])
           out[i] = Either.right(view)
         }
-        yield* setRaw(raw, writes)
+        yield* cacheSetMany(writes)
         return out as ReadonlyArray<Either.Either<FacetsView, GarmentNotFound>>
       })
 
@@ -481,8 +445,14 @@ export class Knowledge extends Effect.Service<Knowledge>()("brandme/Knowledge", 
     return {
       resolve,
       view,
-      resolveMany: bulk((c: ResolveCall) => resolve(c.ref, c.view), resolveMany, "Knowledge.resolveMany"),
-      viewMany: bulk((c: ViewCall) => view(c.garmentId, c.allowed), viewMany, "Knowledge.viewMany"),
+      resolveMany: (calls: ReadonlyArray<ResolveCall>) =>
+        resolveMany(calls).pipe(
+          Effect.withSpan("Knowledge.resolveMany", { captureStackTrace: false, attributes: { calls: calls.length } })
+        ),
+      viewMany: (calls: ReadonlyArray<ViewCall>) =>
+        viewMany(calls).pipe(
+          Effect.withSpan("Knowledge.viewMany", { captureStackTrace: false, attributes: { calls: calls.length } })
+        ),
       create,
       update,
       get,

@@ -102,8 +102,7 @@ const completeAll = <A extends Request.Request<unknown, unknown>, Rows>(
 
 /** the key byKeys answers by */
 export const keyOf = (gtin: string, serial: string) => `${gtin}\u0000${serial}`
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-const isUuid = (s: string) => UUID.test(s)
+const isUuid = Schema.is(Schema.UUID)
 
 /**
  * Garments (knowledge owns the table); reads ownership_events and the owner's sealed name. The scan path's two
@@ -218,8 +217,8 @@ export class GarmentRepo extends Effect.Service<GarmentRepo>()("brandme/knowledg
       owner: (userId: string) => owner(userId).pipe(Effect.orDie),
       /**
        * The many-at-once forms of the lookups above, for a batch's calls run together (Knowledge's bulk
-       * operations): one query each, answered by key. Ids that are not UUIDs are looked up by none (no garment
-       * or user has such an id) rather than failing the query for all.
+       * operations): one query each, answered by key. `byIds` skips ids that are not UUIDs (they come from the
+       * tag cache: no garment has such an id) rather than failing the query for all.
        */
       byIds: (ids: ReadonlyArray<string>): Effect.Effect<ReadonlyMap<string, Garment>> => {
         const valid = ids.filter(isUuid)
@@ -236,19 +235,15 @@ export class GarmentRepo extends Effect.Service<GarmentRepo>()("brandme/knowledg
               garmentsByKeys({ gtins: keys.map((k) => k.gtin), serials: keys.map((k) => k.serial) }),
               (rows): ReadonlyMap<string, Garment> => new Map(rows.map((r) => [keyOf(r.gtin, r.serial), toGarment(r)]))
             ).pipe(Effect.orDie),
-      histories: (ids: ReadonlyArray<string>): Effect.Effect<ReadonlyMap<string, ReadonlyArray<OwnershipRow>>> => {
-        const valid = ids.filter(isUuid)
-        return valid.length === 0 ? Effect.succeed(new Map()) : historiesById(valid).pipe(Effect.orDie)
-      },
-      owners: (ids: ReadonlyArray<string>) => {
-        const valid = ids.filter(isUuid)
-        return valid.length === 0
+      histories: (ids: ReadonlyArray<string>): Effect.Effect<ReadonlyMap<string, ReadonlyArray<OwnershipRow>>> =>
+        ids.length === 0 ? Effect.succeed(new Map()) : historiesById(ids).pipe(Effect.orDie),
+      owners: (ids: ReadonlyArray<string>) =>
+        ids.length === 0
           ? Effect.succeed<ReadonlyMap<string, typeof OwnerRow.Type>>(new Map())
           : Effect.map(
-              owners(valid),
+              owners(ids),
               (rows): ReadonlyMap<string, typeof OwnerRow.Type> => new Map(rows.map((r) => [r.id, r]))
-            ).pipe(Effect.orDie)
-      },
+            ).pipe(Effect.orDie),
       insert: (g: NewGarment) => insert(g).pipe(Effect.orDie),
       update: (id: string, version: number, set: GarmentChange) => update(id, version, set).pipe(Effect.orDie)
     }

@@ -203,13 +203,14 @@ export const serveBatch = <G extends HttpApiGroup.HttpApiGroup.Any, Ops extends 
     )
   }
 
-  /** a call checked against the group: its operation's codecs and decoded payload, or its refusal */
+  /** a call checked against the group: its place in the batch, its operation's codecs and decoded payload */
   interface Checked {
+    readonly at: number
     readonly call: typeof BatchCall.Type
     readonly codec: Codecs
     readonly payload: unknown
   }
-  const check = (call: typeof BatchCall.Type): Checked | BatchOutcome => {
+  const check = (call: typeof BatchCall.Type, at: number): Checked | BatchOutcome => {
     const codec = codecs.get(call.op)
     if (codec === undefined || run[call.op] === undefined) {
       return failed(
@@ -221,7 +222,7 @@ export const serveBatch = <G extends HttpApiGroup.HttpApiGroup.Any, Ops extends 
     if (Either.isLeft(payload)) {
       return failed("ValidationError", `${call.op}: ${parseErrorBody(payload.left).message}`)
     }
-    return { call, codec, payload: payload.right }
+    return { at, call, codec, payload: payload.right }
   }
 
   const one = ({ call, codec, payload }: Checked): Effect.Effect<BatchOutcome, never, R> =>
@@ -236,68 +237,56 @@ export const serveBatch = <G extends HttpApiGroup.HttpApiGroup.Any, Ops extends 
   /** the calls of one operation through its bulk form: one effect for all, a span each */
   const together = (
     op: string,
-    at: ReadonlyArray<number>,
-    checked: ReadonlyArray<Checked>,
+    calls: ReadonlyArray<Checked>,
     out: Array<BatchOutcome>
   ): Effect.Effect<void, never, R> =>
     Effect.gen(function* () {
-      const spans = yield* Effect.forEach(checked, (c) =>
+      const spans = yield* Effect.forEach(calls, (c) =>
         Effect.makeSpan(names.get(op)!, callSpanOptions(c.call.traceparent))
       )
       const clock = yield* Effect.clock
-      const exit = yield* Effect.exit(many[op]!(checked.map((c) => c.payload)))
+      const all = yield* Effect.exit(many[op]!(calls.map((c) => c.payload)))
       const end = clock.unsafeCurrentTimeNanos()
-      if (Exit.isFailure(exit)) {
-        for (const [j, i] of at.entries()) {
-          spans[j]!.end(end, exit)
-          out[i] = yield* encodeFailure(op, checked[j]!.codec, exit.cause)
-        }
-        return
-      }
-      for (const [j, i] of at.entries()) {
-        const r = exit.value[j]
-        if (r === undefined) {
-          spans[j]!.end(end, Exit.die("no outcome"))
-          out[i] = yield* encodeFailure(op, checked[j]!.codec, Cause.die(new Error(`${op}: no outcome for call ${j}`)))
-          continue
-        }
-        spans[j]!.end(end, Either.isRight(r) ? Exit.succeed(r.right) : Exit.fail(r.left))
-        out[i] = Either.isRight(r)
-          ? yield* encodeSuccess(op, checked[j]!.codec, r.right)
-          : yield* encodeFailure(op, checked[j]!.codec, Cause.fail(r.left))
+      for (const [j, c] of calls.entries()) {
+        // the call's own outcome: the bulk run's failure is every call's
+        const r = Exit.isFailure(all) ? undefined : all.value[j]
+        const exit: Exit.Exit<unknown, unknown> = Exit.isFailure(all)
+          ? all
+          : r === undefined
+            ? Exit.die(new Error(`${op}: no outcome for call ${j}`))
+            : Either.isRight(r)
+              ? Exit.succeed(r.right)
+              : Exit.fail(r.left)
+        spans[j]!.end(end, exit)
+        out[c.at] = yield* Exit.match(exit, {
+          onSuccess: (value) => encodeSuccess(op, c.codec, value),
+          onFailure: (cause) => encodeFailure(op, c.codec, cause)
+        })
       }
     })
 
   return (request: BatchRequest): Effect.Effect<BatchResponse, never, R> => {
     const out: Array<BatchOutcome> = new Array(request.calls.length)
-    const single: Array<{ readonly at: number; readonly checked: Checked }> = []
-    const grouped = new Map<string, { at: Array<number>; checked: Array<Checked> }>()
+    const single: Array<Checked> = []
+    const grouped = new Map<string, Array<Checked>>()
     for (const [i, call] of request.calls.entries()) {
-      const c = check(call)
-      if (!("codec" in c)) {
-        out[i] = c
-        continue
+      const c = check(call, i)
+      if (!("codec" in c)) out[i] = c
+      else if (many[call.op] === undefined) single.push(c)
+      else {
+        const list = grouped.get(call.op)
+        if (list === undefined) grouped.set(call.op, [c])
+        else list.push(c)
       }
-      if (many[call.op] === undefined) {
-        single.push({ at: i, checked: c })
-        continue
-      }
-      let g = grouped.get(call.op)
-      if (g === undefined) {
-        g = { at: [], checked: [] }
-        grouped.set(call.op, g)
-      }
-      g.at.push(i)
-      g.checked.push(c)
     }
-    const work: Array<Effect.Effect<void, never, R>> = [...grouped].map(([op, g]) => together(op, g.at, g.checked, out))
+    const work: Array<Effect.Effect<void, never, R>> = [...grouped].map(([op, calls]) => together(op, calls, out))
     if (single.length > 0) {
       work.push(
         Effect.forEach(
           single,
-          ({ at, checked }) =>
-            Effect.map(one(checked), (r) => {
-              out[at] = r
+          (c) =>
+            Effect.map(one(c), (r) => {
+              out[c.at] = r
             }),
           { concurrency: "unbounded", batching: true, discard: true }
         )

@@ -1,7 +1,9 @@
 /**
  * bench:batch — knowledge's side of a cold scan's internal calls, run together (each operation's bulk form:
- * `Knowledge.resolveMany`, `viewMany`) against call by call (each call its own fiber, lookups batched by Effect
- * requests: what `/internal/batch` did until 6 December 2026), in the same run, on the same data.
+ * `Knowledge.resolveMany`, `viewMany`) against call by call (each call its own fiber and its own round trips and
+ * queries, as the single-call endpoints run), in the same run, on the same data. (Until the evening of 6 December
+ * 2026 `/internal/batch` ran call by call with Effect's request batching merging the calls' queries: measured
+ * against that, together cost 0.345–0.362 of the CPU a call at 4 calls a batch; docs/scan-bench.md.)
  *
  * The database is a copy of bench:scan's catalogue (1,000,000 garments of 50 brands, `scripts/bench/Catalog.ts`;
  * seeded the first time, 40–80 s). Calls are what a cold scan sends knowledge: 62 % `resolve` of a tag with the

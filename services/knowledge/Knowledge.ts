@@ -142,56 +142,6 @@ export class Knowledge extends Effect.Service<Knowledge>()("brandme/Knowledge", 
               )
           })
 
-    /**
-     * The garment, from the cache when the entry is current: its version at least the generation read in the
-     * same round trip (Keys.ts) — an entry written late by a reader that read the row before a change is
-     * never served after the change is announced.
-     */
-    const metadata = (id: string) =>
-      Effect.gen(function* () {
-        const [gen, hit] = yield* cacheGetMany([garmentGenerationKey(id), garmentMetadataKey(id)])
-        const decoded = hit == null ? Option.none() : Schema.decodeUnknownOption(GarmentJson)(hit)
-        if (Option.isSome(decoded) && isCurrent(decoded.value.version, gen)) return decoded.value
-        const g = yield* repo.byId(id)
-        if (Option.isNone(g)) return yield* new GarmentNotFound({ message: `no garment with id ${id}` })
-        yield* cacheSet(garmentMetadataKey(id), garmentJson(g.value))
-        return g.value
-      })
-
-    /** the garment a tag names, from the cache when current (Keys.ts), else from Postgres (both entries cached) */
-    const garmentOf = (ref: TagRef) =>
-      Effect.gen(function* () {
-        if (ref._tag === "GarmentId") return yield* metadata(ref.id)
-        const idHit = yield* cacheGet(garmentRefKey(ref.gtin, ref.serial))
-        if (idHit !== null) {
-          const g = yield* Effect.either(metadata(idHit))
-          if (Either.isRight(g)) return g.right
-        }
-        const g = yield* repo.byKey(ref.gtin, ref.serial)
-        if (Option.isNone(g)) {
-          return yield* new GarmentNotFound({ message: `no garment with GTIN ${ref.gtin} and serial ${ref.serial}` })
-        }
-        // both entries in one round trip (a view that follows reads the metadata)
-        yield* cacheSetMany([
-          [garmentRefKey(ref.gtin, ref.serial), g.value.id],
-          [garmentMetadataKey(g.value.id), garmentJson(g.value)]
-        ])
-        return g.value
-      })
-
-    /**
-     * The garment a tag names and, when `viewGroups` is given and the garment has no owner, its view of those
-     * groups, built from the same read of the garment (the history is queried after it, as `view` does).
-     */
-    const resolve = (ref: TagRef, viewGroups?: ReadonlyArray<FacetGroup>) =>
-      Effect.gen(function* () {
-        const g = yield* garmentOf(ref)
-        const record = recordOf(g)
-        if (viewGroups === undefined || g.ownerUserId !== null) return record
-        const rows = viewGroups.includes("ownership_history") ? yield* repo.history(g.id) : []
-        return { ...record, view: viewOf(g, viewGroups, rows) }
-      }).pipe(Effect.withSpan("Knowledge.resolve", { captureStackTrace: false }))
-
     /** the owner's identity: their id and, when their subject key still opens it, their name */
     const identityOf = (userId: string, row: Option.Option<OwnerRow>) => {
       const name = Option.flatMap(row, (r) => {
@@ -202,41 +152,20 @@ export class Knowledge extends Effect.Service<Knowledge>()("brandme/Knowledge", 
       })
       return { userId, displayName: Option.getOrNull(name) }
     }
-    const ownerIdentity = (userId: string) => Effect.map(repo.owner(userId), (row) => identityOf(userId, row))
-
-    const view = (garmentId: string, allowed: ReadonlyArray<FacetGroup>) =>
-      Effect.gen(function* () {
-        const gen = (yield* cacheGet(garmentGenerationKey(garmentId))) ?? "0"
-        const key = `knowledge:view:${garmentId}:${gen}:${[...allowed].sort().join(",")}`
-        const hit = yield* cacheGet(key)
-        const decoded = hit === null ? Option.none() : Schema.decodeUnknownOption(ViewJson)(hit)
-        if (Option.isSome(decoded)) return decoded.value
-        // the garment (cached) and its history (a query) at once: two waits become one
-        const withHistory = allowed.includes("ownership_history")
-        const [g, rows] = yield* Effect.all(
-          [metadata(garmentId), withHistory ? repo.history(garmentId) : Effect.succeed([])],
-          // batching inherited: the history query joins the batch's other calls' (Repo.ts)
-          { concurrency: 2, batching: "inherit" }
-        )
-        const out: Mutable<FacetsView> = viewOf(g, allowed, rows)
-        if (allowed.includes("owner_identity") && g.ownerUserId !== null) {
-          out.owner_identity = yield* ownerIdentity(g.ownerUserId)
-        }
-        yield* cacheSet(key, viewJson(out))
-        return out
-      }).pipe(Effect.withSpan("Knowledge.view", { captureStackTrace: false }))
-
     /**
      * The bulk forms of `resolve` and `view`: a batch's calls run together (`/internal/batch`, shared/http/Batch.ts)
      * with the same answers as one by one, in a fixed number of round trips whatever their number — the tags'
      * ids in one MGET, the garments' generations and cached records in one MGET, the records not cached in one
      * query by id and one by (gtin, serial), the histories and owners in one query each, every cache entry written
      * in one pipeline. One by one, each call paid a fiber and its own round trips: ~0.3 ms of knowledge's CPU a
-     * call on top of the batch's (docs/scan-bench.md).
+     * call on top of the batch's (docs/scan-bench.md). A single call (the single-call endpoints, the in-process
+     * client, `get`) is the same code with one call.
      */
     /**
-     * Garments by id as `metadata` reads them, many at once: generation and cached record of each in one MGET, a
-     * record served from the cache when current; the others in one query, their records added to `writes`.
+     * Garments by id, many at once: the generation and cached record of each in one MGET, a record served from
+     * the cache when it is current — its version at least the generation read in the same round trip (Keys.ts),
+     * so an entry written late by a reader that read the row before a change is never served after the change
+     * is announced; the others in one query, their records added to `writes`.
      */
     const metadataMany = (ids: ReadonlyArray<string>, writes: Array<readonly [string, string]>) =>
       Effect.gen(function* () {
@@ -366,6 +295,32 @@ export class Knowledge extends Effect.Service<Knowledge>()("brandme/Knowledge", 
         yield* cacheSetMany(writes)
         return out as ReadonlyArray<Either.Either<FacetsView, GarmentNotFound>>
       })
+
+    /** one call of a bulk form, as an effect */
+    const one = <A>(outcomes: Effect.Effect<ReadonlyArray<Either.Either<A, GarmentNotFound>>>) =>
+      Effect.flatMap(outcomes, ([outcome]) => outcome!)
+
+    /** the garment by id (cached when current, as metadataMany) */
+    const metadata = (id: string) =>
+      Effect.gen(function* () {
+        const writes: Array<readonly [string, string]> = []
+        const g = (yield* metadataMany([id], writes)).get(id)
+        yield* cacheSetMany(writes)
+        if (g === undefined) return yield* new GarmentNotFound({ message: `no garment with id ${id}` })
+        return g
+      })
+
+    /**
+     * The garment a tag names and, when `viewGroups` is given and the garment has no owner, its view of those
+     * groups, built from the same read of the garment.
+     */
+    const resolve = (ref: TagRef, viewGroups?: ReadonlyArray<FacetGroup>) =>
+      one(resolveMany([{ ref, view: viewGroups }])).pipe(
+        Effect.withSpan("Knowledge.resolve", { captureStackTrace: false })
+      )
+
+    const view = (garmentId: string, allowed: ReadonlyArray<FacetGroup>) =>
+      one(viewMany([{ garmentId, allowed }])).pipe(Effect.withSpan("Knowledge.view", { captureStackTrace: false }))
 
     const announce = (g: Garment) =>
       Effect.gen(function* () {

@@ -1,5 +1,5 @@
-import { SqlClient, type SqlError, SqlSchema } from "@effect/sql"
-import { Effect, Exit, Option, type ParseResult, Request, RequestResolver, Schema } from "effect"
+import { SqlClient, SqlSchema } from "@effect/sql"
+import { Effect, Option, Schema } from "effect"
 import type { Garment, ProductFacets } from "./Api.js"
 import { isRecord } from "../../shared/Guards.js"
 
@@ -68,47 +68,15 @@ export interface GarmentChange {
   readonly by: string
 }
 
-type LookupError = SqlError.SqlError | ParseResult.ParseError
-
-/** One garment by its tag's (gtin, serial): a request, so concurrent lookups share one query (below). */
-interface GarmentByKey extends Request.Request<Option.Option<GarmentRow>, LookupError> {
-  readonly _tag: "GarmentByKey"
-  readonly gtin: string
-  readonly serial: string
-}
-const GarmentByKey = Request.tagged<GarmentByKey>("GarmentByKey")
-
-/** One garment's ownership history: a request, batched like GarmentByKey. */
-interface HistoryOf extends Request.Request<ReadonlyArray<typeof OwnershipRow.Type>, LookupError> {
-  readonly _tag: "HistoryOf"
-  readonly garmentId: string
-}
-const HistoryOf = Request.tagged<HistoryOf>("HistoryOf")
-
-/** completes every request of a batch from one query's outcome (its rows, or its error for all of them) */
-const completeAll = <A extends Request.Request<unknown, unknown>, Rows>(
-  requests: ReadonlyArray<A>,
-  query: Effect.Effect<Rows, Request.Request.Error<A>>,
-  answer: (rows: Rows, request: A) => Request.Request.Success<A>
-) =>
-  Effect.flatMap(Effect.exit(query), (exit) =>
-    Effect.forEach(
-      requests,
-      // Result<A> is Exit<Success<A>, Error<A>>, which TypeScript cannot see through for a generic A
-      (r) => Request.complete(r, Exit.map(exit, (rows) => answer(rows, r)) as Request.Request.Result<A>),
-      { discard: true }
-    )
-  )
-
 /** the key byKeys answers by */
 export const keyOf = (gtin: string, serial: string) => `${gtin}\u0000${serial}`
 const isUuid = Schema.is(Schema.UUID)
 
 /**
- * Garments (knowledge owns the table); reads ownership_events and the owner's sealed name. The scan path's two
- * lookups — a garment by (gtin, serial) and a garment's history — are requests: the lookups of one batch of
- * internal calls (`/internal/batch` runs its calls with request batching) go to Postgres as ONE indexed query
- * (`unnest` of the keys joined to the unique key / the history index), not one query and one round trip each.
+ * Garments (knowledge owns the table); reads ownership_events and the owner's sealed name. The scan path's
+ * lookups take many keys at once — Knowledge runs a batch's calls together — so the lookups of one batch of
+ * internal calls go to Postgres as ONE indexed query each (`unnest` of the keys joined to the unique key, `= ANY`
+ * on the history index), not one query and one round trip per call.
  */
 export class GarmentRepo extends Effect.Service<GarmentRepo>()("brandme/knowledge/GarmentRepo", {
   effect: Effect.gen(function* () {
@@ -126,16 +94,6 @@ export class GarmentRepo extends Effect.Service<GarmentRepo>()("brandme/knowledg
         FROM garments g JOIN unnest(${k.gtins}::bpchar[], ${k.serials}::text[]) AS k(gtin, serial)
           ON g.gtin = k.gtin AND g.serial = k.serial`
     })
-    const byKeyResolver = RequestResolver.makeBatched((requests: ReadonlyArray<GarmentByKey>) =>
-      completeAll(
-        requests,
-        Effect.map(
-          garmentsByKeys({ gtins: requests.map((r) => r.gtin), serials: requests.map((r) => r.serial) }),
-          (rows) => new Map(rows.map((row) => [keyOf(row.gtin, row.serial), row]))
-        ),
-        (rows, r) => Option.fromNullable(rows.get(keyOf(r.gtin, r.serial)))
-      )
-    )
     const histories = SqlSchema.findAll({
       Request: Schema.Array(Schema.String),
       Result: OwnershipRow,
@@ -154,9 +112,6 @@ export class GarmentRepo extends Effect.Service<GarmentRepo>()("brandme/knowledg
         }
         return byGarment as ReadonlyMap<string, ReadonlyArray<OwnershipRow>>
       })
-    const historyResolver = RequestResolver.makeBatched((requests: ReadonlyArray<HistoryOf>) =>
-      completeAll(requests, historiesById(requests.map((r) => r.garmentId)), (rows, r) => rows.get(r.garmentId) ?? [])
-    )
     const garmentsByIds = SqlSchema.findAll({
       Request: Schema.Array(Schema.String),
       Result: GarmentRow,
@@ -168,13 +123,6 @@ export class GarmentRepo extends Effect.Service<GarmentRepo>()("brandme/knowledg
       execute: (ids) => sql`
         SELECT u.id::text AS id, u.display_name_sealed, k.key FROM users u LEFT JOIN subject_keys k ON k.subject_id = u.id
         WHERE u.id = ANY(${ids}::uuid[])`
-    })
-    const owner = SqlSchema.findOne({
-      Request: Schema.String,
-      Result: OwnerRow,
-      execute: (id) => sql`
-        SELECT u.display_name_sealed, k.key FROM users u LEFT JOIN subject_keys k ON k.subject_id = u.id
-        WHERE u.id = ${id}`
     })
     // every write also records the version it produced (garment_versions), in the same statement
     const insert = (g: NewGarment) =>
@@ -209,15 +157,9 @@ export class GarmentRepo extends Effect.Service<GarmentRepo>()("brandme/knowledg
       )
     return {
       byId: (id: string) => Effect.map(byId(id), Option.map(toGarment)).pipe(Effect.orDie),
-      byKey: (gtin: string, serial: string) =>
-        Effect.map(Effect.request(GarmentByKey({ gtin, serial }), byKeyResolver), Option.map(toGarment)).pipe(
-          Effect.orDie
-        ),
-      history: (id: string) => Effect.request(HistoryOf({ garmentId: id }), historyResolver).pipe(Effect.orDie),
-      owner: (userId: string) => owner(userId).pipe(Effect.orDie),
       /**
-       * The many-at-once forms of the lookups above, for a batch's calls run together (Knowledge's bulk
-       * operations): one query each, answered by key. `byIds` skips ids that are not UUIDs (they come from the
+       * The scan path's lookups, many at once (Knowledge runs a batch's calls together, and a single call as
+       * one of them): one query each, answered by key. `byIds` skips ids that are not UUIDs (they come from the
        * tag cache: no garment has such an id) rather than failing the query for all.
        */
       byIds: (ids: ReadonlyArray<string>): Effect.Effect<ReadonlyMap<string, Garment>> => {

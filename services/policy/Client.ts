@@ -1,8 +1,14 @@
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Either, Layer, type Tracer } from "effect"
 import type { Decision } from "../../shared/domain/Scan.js"
 import { makeBatchCaller } from "../../shared/http/Batch.js"
 import type { UpstreamError } from "../../shared/http/Upstream.js"
 import { Lru } from "../../shared/Lru.js"
+import {
+  callUnderCurrentSpan,
+  makePlainRunner,
+  makePlainSpans,
+  traceparentOf
+} from "../../shared/telemetry/PlainSpans.js"
 import { type DecisionRequest, PolicyInternalApi } from "./Api.js"
 import { Policy } from "./Policy.js"
 
@@ -21,35 +27,54 @@ const ownerlessKey = (r: DecisionRequest) =>
 /** What the gateway needs from policy; the same interface in-process and over HTTP. */
 export interface PolicyCalls {
   readonly decide: (req: DecisionRequest) => Effect.Effect<Decision, UpstreamError>
+  /** the same call as a plain promise of its outcome (no fiber: the scan path), run under `parent` */
+  readonly plain: {
+    readonly decide: (
+      req: DecisionRequest,
+      parent: Tracer.AnySpan | undefined
+    ) => Promise<Either.Either<Decision, UpstreamError>>
+  }
 }
 
 export class PolicyClient extends Context.Tag("brandme/PolicyClient")<PolicyClient, PolicyCalls>() {
   static readonly InProcess = Layer.effect(
     PolicyClient,
-    Effect.map(Policy, (policy) => ({ decide: (req) => policy.decide(req) }))
+    Effect.gen(function* () {
+      const policy = yield* Policy
+      const run = yield* makePlainRunner
+      return {
+        decide: (req) => policy.decide(req),
+        plain: { decide: (req, parent) => run(policy.decide(req), parent) }
+      } satisfies PolicyCalls
+    })
   ).pipe(Layer.provide(Policy.Default))
 
   /**
    * Over HTTP: the calls of one event-loop turn go in one request to `/internal/batch` (shared/http/Batch.ts),
-   * each with the gateway's service token for policy and its own trace; decisions about unowned garments are
-   * kept OWNERLESS_MEMO_TTL_MS.
+   * each with the gateway's service token for policy and its own trace (a `PolicyClient.decide` span);
+   * decisions about unowned garments are kept OWNERLESS_MEMO_TTL_MS.
    */
   static readonly Http = (baseUrl: string) =>
     Layer.effect(
       PolicyClient,
       Effect.gen(function* () {
         const batch = yield* makeBatchCaller(PolicyInternalApi, { baseUrl, caller: "gateway", callee: "policy" })
+        const spans = yield* makePlainSpans
         const ownerless = new Lru<string, Decision>(1024, OWNERLESS_MEMO_TTL_MS)
+        const decide = (req: DecisionRequest, parent: Tracer.AnySpan | undefined) => {
+          const key = req.ownerUserId === null ? ownerlessKey(req) : undefined
+          const known = key === undefined ? undefined : ownerless.get(key)
+          if (known !== undefined) return Promise.resolve(Either.right(known))
+          return spans.around("PolicyClient.decide", parent, (span) =>
+            batch.call("decide", req, traceparentOf(span)).then((r) => {
+              if (key !== undefined && Either.isRight(r)) ownerless.set(key, r.right)
+              return r
+            })
+          )
+        }
         return {
-          decide: (req) => {
-            const key = req.ownerUserId === null ? ownerlessKey(req) : undefined
-            const known = key === undefined ? undefined : ownerless.get(key)
-            if (known !== undefined) return Effect.succeed(known)
-            return batch.call("decide", req).pipe(
-              Effect.tap((decision) => Effect.sync(() => key !== undefined && ownerless.set(key, decision))),
-              Effect.withSpan("PolicyClient.decide", { captureStackTrace: false })
-            )
-          }
+          decide: (req) => callUnderCurrentSpan((parent) => decide(req, parent)),
+          plain: { decide }
         } satisfies PolicyCalls
       })
     )

@@ -1,13 +1,11 @@
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
 import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
-import * as HttpClient from "@effect/platform/HttpClient"
-import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as OpenApi from "@effect/platform/OpenApi"
-import { Cause, Duration, Effect, Either, Exit, Layer, Option, type ParseResult, Runtime, Schema, Tracer } from "effect"
+import { Cause, Duration, Effect, Either, Exit, Option, type ParseResult, Runtime, Schema, Tracer } from "effect"
+import { request } from "undici"
 import { ServiceTokenHeader, ServiceTokens } from "../auth/ServiceTokens.js"
 import type { ServiceName } from "../ServiceCatalog.js"
-import { currentTraceparent, parseTraceparent } from "../telemetry/TraceContext.js"
+import { parseTraceparent } from "../telemetry/TraceContext.js"
 import { encoderOf } from "../PlainJson.js"
 import { makeWindowBatcher } from "../TurnBatcher.js"
 import { UpstreamError } from "./Upstream.js"
@@ -303,31 +301,34 @@ interface Pending {
   readonly payload: unknown
   readonly traceparent: string | undefined
   readonly codec: Codecs
-  readonly resume: (effect: Effect.Effect<unknown, unknown>) => void
+  readonly settle: (outcome: Either.Either<unknown, unknown>) => void
 }
 
-/** What a caller gets: one typed call per operation, batched with the turn's other calls to the same callee. */
+/**
+ * What a caller gets: one typed call per operation, batched with the turn's other calls to the same callee. A
+ * promise of the call's outcome — its answer or its error, never a rejection — with no fiber per call: the
+ * caller passes the traceparent the call carries (the span it runs under).
+ */
 export interface BatchCaller<G extends HttpApiGroup.HttpApiGroup.Any> {
   readonly call: <N extends OpName<G>>(
     op: N,
-    payload: PayloadOf<G, N>
-  ) => Effect.Effect<SuccessOf<G, N>, ErrorOf<G, N> | UpstreamError>
+    payload: PayloadOf<G, N>,
+    traceparent: string | undefined
+  ) => Promise<Either.Either<SuccessOf<G, N>, ErrorOf<G, N> | UpstreamError>>
 }
 
-/**
- * The HTTP client of internal calls: undici's request API on the process's global dispatcher (keep-alive
- * connections per upstream, kept for the process's life). With the `fetch` client it replaced, Node's fetch, web streams and
- * resource timing took ~14 % of the gateway's CPU in a cold round; with this, ~6 % (docs/scan-bench.md).
- */
-const InternalHttpClient = NodeHttpClient.layerUndiciWithoutDispatcher.pipe(
-  Layer.provide(NodeHttpClient.dispatcherLayerGlobal)
-)
+/** how long a caller reuses the service token it was given (ServiceTokens mints one with more than 15 s to live) */
+const TOKEN_REUSE_MS = 5_000
 
 /**
- * The caller side, over undici (InternalHttpClient): `call(op, payload)` joins this turn's batch to `callee` (at `baseUrl`, with
- * `caller`'s service token) and resumes with the call's own answer, decoded by its operation's schemas. A batch that fails below the
- * contract (refused, timed out, not 200, an answer that does not decode) fails each of its calls with
- * UpstreamError naming the callee — the same error the single-call clients gave.
+ * The caller side, over undici's request API on the process's global dispatcher (keep-alive connections per
+ * upstream, kept for the process's life; with Node's `fetch` before it, fetch, web streams and resource timing
+ * took ~14 % of the gateway's CPU in a cold round, docs/scan-bench.md). `call(op, payload, traceparent)` joins
+ * this turn's batch to `callee` (at `baseUrl`, with `caller`'s service token) and resolves with the call's own
+ * answer, decoded by its operation's schemas. A batch that fails below the contract (refused, timed out, not
+ * 200, an answer that does not decode) fails each of its calls with UpstreamError naming the callee — the same
+ * error the single-call clients gave. Plain promises and callbacks, no fiber per batch: the Effect HTTP client's
+ * fiber, scope and timeout race cost more than the request they wrap.
  */
 export const makeBatchCaller = <G extends HttpApiGroup.HttpApiGroup.Any>(
   group: G,
@@ -339,97 +340,97 @@ export const makeBatchCaller = <G extends HttpApiGroup.HttpApiGroup.Any>(
 ): Effect.Effect<BatchCaller<G>, never, ServiceTokens> =>
   Effect.gen(function* () {
     const tokens = yield* ServiceTokens
+    const runPromise = Runtime.runPromise(yield* Effect.runtime<never>())
     const codecs = codecsOf(group)
-    // the batch request is plumbing: the calls' own spans carry the traces, not a root span per batch
-    const client = (yield* HttpClient.HttpClient).pipe(
-      HttpClient.withTracerPropagation(false),
-      HttpClient.withTracerDisabledWhen(() => true)
-    )
-    const runFork = Runtime.runFork(yield* Effect.runtime<never>())
     const url = `${o.baseUrl.replace(/\/$/, "")}/internal/batch`
+    const timeoutMs = Duration.toMillis(BATCH_TIMEOUT)
     const upstream = (why: string) =>
       new UpstreamError({ message: `${o.callee} did not answer properly (${why})`, details: { service: o.callee } })
     const decodeResponse = Schema.decodeUnknownEither(BatchResponse)
+
+    let token: { readonly value: string; readonly at: number } | undefined
+    const tokenNow = async () => {
+      const now = Date.now()
+      if (token === undefined || now - token.at > TOKEN_REUSE_MS) {
+        token = { value: await runPromise(tokens.mint(o.caller, o.callee)), at: now }
+      }
+      return token.value
+    }
 
     const settle = (items: ReadonlyArray<Pending>, results: ReadonlyArray<BatchOutcome>) => {
       for (const [i, item] of items.entries()) {
         const r = results[i]!
         if (r.ok) {
           const value = item.codec.decodeSuccess(r.value)
-          item.resume(
-            Either.isRight(value)
-              ? Effect.succeed(value.right)
-              : Effect.fail(upstream(`${item.op}: an answer outside the contract`))
+          item.settle(
+            Either.isRight(value) ? value : Either.left(upstream(`${item.op}: an answer outside the contract`))
           )
           continue
         }
         const error = item.codec.decodeError(r.error)
         if (Either.isRight(error)) {
-          item.resume(Effect.fail(error.right))
+          item.settle(Either.left(error.right))
           continue
         }
         const message =
           typeof r.error === "object" && r.error !== null && "message" in r.error ? String(r.error.message) : "failed"
-        item.resume(Effect.fail(upstream(`${item.op}: ${message}`)))
+        item.settle(Either.left(upstream(`${item.op}: ${message}`)))
       }
     }
 
-    const send = (items: ReadonlyArray<Pending>) =>
-      Effect.gen(function* () {
-        const token = yield* tokens.mint(o.caller, o.callee)
-        const calls = items.map((i) => ({
-          op: i.op,
-          payload: i.payload,
-          ...(i.traceparent !== undefined ? { traceparent: i.traceparent } : {})
-        }))
-        const response = yield* client.execute(
-          HttpClientRequest.post(url).pipe(
-            HttpClientRequest.setHeader(ServiceTokenHeader, token),
-            HttpClientRequest.bodyUnsafeJson({ calls })
-          )
-        )
-        if (response.status !== 200) {
-          const text = yield* Effect.orElseSucceed(response.text, () => "")
-          return yield* Effect.fail(`answered ${response.status}${text === "" ? "" : `: ${text.slice(0, 200)}`}`)
-        }
-        const body = decodeResponse(yield* response.json)
-        if (Either.isLeft(body) || body.right.results.length !== items.length) {
-          return yield* Effect.fail("a batch answer outside the contract")
-        }
-        settle(items, body.right.results)
-      }).pipe(
-        Effect.scoped,
-        Effect.timeoutFail({
-          duration: BATCH_TIMEOUT,
-          onTimeout: () => `no answer in ${Duration.format(BATCH_TIMEOUT)}`
-        }),
-        Effect.catchAll((why) =>
-          Effect.sync(() => {
-            const e = upstream(typeof why === "string" ? why : "unreachable")
-            for (const item of items) item.resume(Effect.fail(e))
-          })
-        )
-      )
+    /** one batch request; resolves with why it failed below the contract, or undefined once every call is settled */
+    const exchange = async (items: ReadonlyArray<Pending>, signal: AbortSignal): Promise<string | undefined> => {
+      const calls = items.map((i) => ({
+        op: i.op,
+        payload: i.payload,
+        ...(i.traceparent !== undefined ? { traceparent: i.traceparent } : {})
+      }))
+      const response = await request(url, {
+        method: "POST",
+        headers: { "content-type": "application/json", [ServiceTokenHeader]: await tokenNow() },
+        body: JSON.stringify({ calls }),
+        signal
+      })
+      if (response.statusCode !== 200) {
+        const text = await response.body.text().catch(() => "")
+        return `answered ${response.statusCode}${text === "" ? "" : `: ${text.slice(0, 200)}`}`
+      }
+      const body = decodeResponse(await response.body.json().catch(() => undefined))
+      if (Either.isLeft(body) || body.right.results.length !== items.length)
+        return "a batch answer outside the contract"
+      settle(items, body.right.results)
+      return undefined
+    }
 
-    const batcher = makeWindowBatcher<Pending>(
-      (items, done) => {
-        runFork(send(items)).addObserver(done)
-      },
-      { maxInFlight: MAX_BATCHES_IN_FLIGHT, maxBatch: MAX_BATCH_CALLS }
-    )
+    const send = (items: ReadonlyArray<Pending>, done: () => void) => {
+      const signal = AbortSignal.timeout(timeoutMs)
+      const failAll = (why: string) => {
+        const e = upstream(why)
+        for (const item of items) item.settle(Either.left(e))
+      }
+      exchange(items, signal)
+        .then(
+          (why) => why !== undefined && failAll(why),
+          () => failAll(signal.aborted ? `no answer in ${Duration.format(BATCH_TIMEOUT)}` : "unreachable")
+        )
+        .finally(done)
+    }
 
-    const call = (op: string, payload: unknown) => {
+    const batcher = makeWindowBatcher<Pending>(send, {
+      maxInFlight: MAX_BATCHES_IN_FLIGHT,
+      maxBatch: MAX_BATCH_CALLS
+    })
+
+    const call = (op: string, payload: unknown, traceparent: string | undefined) => {
       const codec = codecs.get(op)
-      if (codec === undefined) return Effect.die(new Error(`${o.callee} has no internal operation "${op}"`))
+      if (codec === undefined) return Promise.reject(new Error(`${o.callee} has no internal operation "${op}"`))
       const encoded = codec.encodePayload(payload)
       if (Either.isLeft(encoded)) {
-        return Effect.die(new Error(`${o.callee}.${op}: ${parseErrorBody(encoded.left).message}`))
+        return Promise.reject(new Error(`${o.callee}.${op}: ${parseErrorBody(encoded.left).message}`))
       }
-      return Effect.flatMap(currentTraceparent, (traceparent) =>
-        Effect.async<unknown, unknown>((resume) => {
-          batcher.push({ op, payload: encoded.right, traceparent: Option.getOrUndefined(traceparent), codec, resume })
-        })
-      )
+      return new Promise<Either.Either<unknown, unknown>>((settle) => {
+        batcher.push({ op, payload: encoded.right, traceparent, codec, settle })
+      })
     }
     return { call } as unknown as BatchCaller<G>
-  }).pipe(Effect.provide(InternalHttpClient))
+  })

@@ -126,25 +126,24 @@ export class ScanCache extends Effect.Service<ScanCache>()("brandme/gateway/Scan
       `${version}|${id}|${gen}|${ownerGen}|${role}|${rel}|${regions.scanner ?? "?"}|${regions.claimed ?? "-"}|${hint ?? ""}`
 
     /** values of Redis keys (unprefixed) in one round trip; Redis down reads as all absent */
-    const mget = (keys: ReadonlyArray<string>) =>
-      keys.length === 0
-        ? Effect.succeed<ReadonlyArray<string | null>>([])
-        : Effect.tryPromise(() => raw.mget(...keys.map(redis.key))).pipe(
-            Effect.orElseSucceed(() => keys.map(() => null))
-          )
+    const mget = (keys: ReadonlyArray<string>): Promise<ReadonlyArray<string | null>> =>
+      keys.length === 0 ? Promise.resolve([]) : raw.mget(...keys.map(redis.key)).catch(() => keys.map(() => null))
 
-    /** another replica's answer for this key (Redis), if it holds one */
-    const sharedAnswer = (key: string) =>
-      Effect.map(
-        Effect.orElseSucceed(redis.get(`gateway:answer:${key}`), () => null),
-        (l2) => (l2 === null ? Option.none<Answer>() : Schema.decodeUnknownOption(AnswerJson)(l2))
+    /** another replica's answer for this key (Redis), if it holds one; Redis down reads as none */
+    const sharedAnswer = (key: string): Promise<Option.Option<Answer>> =>
+      raw.get(redis.key(`gateway:answer:${key}`)).then(
+        (l2) => (l2 === null ? Option.none<Answer>() : Schema.decodeUnknownOption(AnswerJson)(l2)),
+        () => Option.none<Answer>()
       )
 
     /** a fresh answer for every replica (Redis); a decision of another rules version is never cached under ours */
-    const share = (key: string, answer: Answer) =>
+    const share = (key: string, answer: Answer): Promise<void> =>
       answer.decision.policyVersion !== version
-        ? Effect.void
-        : Effect.ignore(redis.set(`gateway:answer:${key}`, answerJson(answer), ANSWER_TTL_SECONDS))
+        ? Promise.resolve()
+        : raw.set(redis.key(`gateway:answer:${key}`), answerJson(answer), "EX", ANSWER_TTL_SECONDS).then(
+            () => undefined,
+            () => undefined
+          )
 
     /** an answer for this replica's next scans (same rule: our rules version only) */
     const keep = (key: string, entry: HotEntry) => {

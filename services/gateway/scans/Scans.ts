@@ -1,11 +1,9 @@
 import { randomUUID } from "node:crypto"
-import * as Headers from "@effect/platform/Headers"
 import type * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
 import type * as HttpApiGroup from "@effect/platform/HttpApiGroup"
-import * as HttpTraceContext from "@effect/platform/HttpTraceContext"
-import { DateTime, Effect, Either, Exit, Option, Runtime, Schema } from "effect"
+import { DateTime, Effect, Either, Exit, Option, Schema, Tracer } from "effect"
 import { type Principal, sessionHolds, sessionKey, Unauthorized } from "../../../shared/auth/Tokens.js"
-import { tagKey } from "../../../shared/domain/DigitalLink.js"
+import { type TagRef, tagKey } from "../../../shared/domain/DigitalLink.js"
 import {
   type FacetGroup,
   type Intent,
@@ -23,7 +21,8 @@ import {
 import { Redis } from "../../../shared/layers/Redis.js"
 import { encoderOf } from "../../../shared/PlainJson.js"
 import { Metrics } from "../../../shared/telemetry/Metrics.js"
-import { currentTraceparent } from "../../../shared/telemetry/TraceContext.js"
+import { makePlainSpans, traceparentOf } from "../../../shared/telemetry/PlainSpans.js"
+import { parseTraceparent } from "../../../shared/telemetry/TraceContext.js"
 import type { Relation } from "../../brain/Api.js"
 import { BrainClient } from "../../brain/Client.js"
 import type { FacetsView, GarmentRecord } from "../../knowledge/Api.js"
@@ -152,7 +151,7 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
     const limiter = yield* RateLimiter
     const raw = yield* Effect.orDie(redis.cache)
     const metrics = yield* Effect.serviceOption(Metrics)
-    const runFull = Runtime.runPromiseExit(yield* Effect.runtime<never>())
+    const spans = yield* makePlainSpans
 
     // label sets built once (a cache hit records three metrics per scan)
     const cacheLabels = { hit: { cache: "scan_answer", result: "hit" }, miss: { cache: "scan_answer", result: "miss" } }
@@ -194,72 +193,84 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
       role === "brand" ? undefined : `${role}|${hint ?? ""}|${regions.scanner ?? "?"}|${regions.claimed ?? "-"}`
 
     /** the answer built fresh (or another replica's), kept for the next scans */
-    const freshEntry = (
+    const freshEntry = async (
       record: GarmentRecord,
       role: Role,
       relation: Relation,
       regions: ScanRegions,
       hint: Intent | undefined,
       key: string,
-      prefetched: Prefetched | undefined
-    ) =>
-      Effect.gen(function* () {
-        const shared = yield* cache.sharedAnswer(key)
-        const fresh = Option.isSome(shared)
-          ? shared.value
-          : yield* Effect.gen(function* () {
-              const intent = yield* brain.resolveIntent({ role, relation, ...(hint !== undefined ? { hint } : {}) })
-              const decision = yield* policy.decide({
-                garmentId: record.id,
-                ownerUserId: record.ownerUserId,
-                role,
-                relation,
-                intent,
-                scannerRegion: regions.scanner,
-                claimedRegion: regions.claimed
-              })
-              const groups = decision.allowed.map((a) => a.group)
-              const guessKey = record.ownerUserId === null ? unownedKey(role, hint, regions) : undefined
-              if (guessKey !== undefined) {
-                if (unownedGroups.size >= UNOWNED_GROUPS_MAX) unownedGroups.clear()
-                unownedGroups.set(guessKey, groups)
-              }
-              // knowledge sends a view only for a garment without an owner
-              const facets =
-                prefetched !== undefined && sameGroups(groups, prefetched.groups)
-                  ? prefetched.view
-                  : yield* knowledge.view(record.id, groups)
-              const answer: Answer = { intent, decision, facets }
-              yield* cache.share(key, answer)
-              return answer
-            })
-        const region = recordedRegion(regions)
-        const event = encodeEvent({
-          scanId: PLACEHOLDER_ID,
-          garmentId: record.id,
-          scannerUserId: null,
-          deviceId: null,
-          role,
-          intent: fresh.intent,
-          regionCode: region,
-          decision: fresh.decision
-        })
-        const tail = JSON.stringify(bodyOf(record, fresh, region)).slice(1)
-        const entry: HotEntry = { ...fresh, ownerUserId: record.ownerUserId, garmentId: record.id, event, tail }
-        cache.keep(key, entry)
-        return entry
-      })
-
-    const replay = (stored: string, fingerprint: string, key: string | undefined) =>
-      Effect.gen(function* () {
-        const s = Schema.decodeUnknownOption(Stored)(stored)
-        if (Option.isNone(s) || s.value.fingerprint !== fingerprint) {
-          return yield* new IdempotencyConflict({
-            message: `Idempotency-Key "${key}" was already used for a different scan request`
-          })
+      prefetched: Prefetched | undefined,
+      span: Tracer.Span
+    ): Promise<Either.Either<HotEntry, ScanError>> => {
+      const shared = await cache.sharedAnswer(key)
+      let fresh: Answer
+      if (Option.isSome(shared)) {
+        fresh = shared.value
+      } else {
+        const intent = await brain.plain.resolveIntent(
+          { role, relation, ...(hint !== undefined ? { hint } : {}) },
+          span
+        )
+        if (Either.isLeft(intent)) return Either.left(intent.left)
+        const decision = await policy.plain.decide(
+          {
+            garmentId: record.id,
+            ownerUserId: record.ownerUserId,
+            role,
+            relation,
+            intent: intent.right,
+            scannerRegion: regions.scanner,
+            claimedRegion: regions.claimed
+          },
+          span
+        )
+        if (Either.isLeft(decision)) return Either.left(decision.left)
+        const groups = decision.right.allowed.map((a) => a.group)
+        const guessKey = record.ownerUserId === null ? unownedKey(role, hint, regions) : undefined
+        if (guessKey !== undefined) {
+          if (unownedGroups.size >= UNOWNED_GROUPS_MAX) unownedGroups.clear()
+          unownedGroups.set(guessKey, groups)
         }
-        return s.value.result
+        // knowledge sends a view only for a garment without an owner
+        let facets: FacetsView
+        if (prefetched !== undefined && sameGroups(groups, prefetched.groups)) {
+          facets = prefetched.view
+        } else {
+          const view = await knowledge.plain.view(record.id, groups, span)
+          if (Either.isLeft(view)) return Either.left(view.left)
+          facets = view.right
+        }
+        fresh = { intent: intent.right, decision: decision.right, facets }
+        await cache.share(key, fresh)
+      }
+      const region = recordedRegion(regions)
+      const event = encodeEvent({
+        scanId: PLACEHOLDER_ID,
+        garmentId: record.id,
+        scannerUserId: null,
+        deviceId: null,
+        role,
+        intent: fresh.intent,
+        regionCode: region,
+        decision: fresh.decision
       })
+      const tail = JSON.stringify(bodyOf(record, fresh, region)).slice(1)
+      const entry: HotEntry = { ...fresh, ownerUserId: record.ownerUserId, garmentId: record.id, event, tail }
+      cache.keep(key, entry)
+      return Either.right(entry)
+    }
+
+    /** a stored answer for an Idempotency-Key: the same request's result again, or a conflict */
+    const replay = (stored: string, fingerprint: string, key: string | undefined): Exit.Exit<ScanAnswer, ScanError> => {
+      const s = Schema.decodeUnknownOption(Stored)(stored)
+      if (Option.isNone(s) || s.value.fingerprint !== fingerprint) {
+        return Exit.fail(
+          new IdempotencyConflict({ message: `Idempotency-Key "${key}" was already used for a different scan request` })
+        )
+      }
+      return Exit.succeed(answered(s.value.result))
+    }
 
     /**
      * The garment from knowledge and its generations, read after it. A record whose version is below the
@@ -267,116 +278,110 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
      * once; one still behind (the generation ahead of every committed version: not written by our writers)
      * answers this scan but is not kept.
      */
-    const resolveCurrent = (
-      ref: Parameters<typeof knowledge.resolve>[0],
-      groups: ReadonlyArray<FacetGroup> | undefined
-    ) =>
-      Effect.gen(function* () {
-        for (let attempt = 1; ; attempt++) {
-          const { view, ...record } = yield* knowledge.resolve(ref, groups)
-          const prefetched: Prefetched | undefined =
-            view === undefined || groups === undefined ? undefined : { groups, view }
-          const [g, o] = yield* cache.mget([
-            garmentGenerationKey(record.id),
-            ...(record.ownerUserId !== null ? [ownerGenerationKey(record.ownerUserId)] : [])
-          ])
-          const current = isCurrent(record.version, g)
-          if (current || attempt >= 2) return { record, prefetched, gen: g ?? "0", ownerGen: o ?? "0", current }
+    const resolveCurrent = async (ref: TagRef, groups: ReadonlyArray<FacetGroup> | undefined, span: Tracer.Span) => {
+      for (let attempt = 1; ; attempt++) {
+        const resolved = await knowledge.plain.resolve(ref, groups, span)
+        if (Either.isLeft(resolved)) return Either.left(resolved.left)
+        const { view, ...record } = resolved.right
+        const prefetched: Prefetched | undefined =
+          view === undefined || groups === undefined ? undefined : { groups, view }
+        const [g, o] = await cache.mget([
+          garmentGenerationKey(record.id),
+          ...(record.ownerUserId !== null ? [ownerGenerationKey(record.ownerUserId)] : [])
+        ])
+        const current = isCurrent(record.version, g)
+        if (current || attempt >= 2) {
+          return Either.right({ record, prefetched, gen: g ?? "0", ownerGen: o ?? "0", current })
         }
-      })
+      }
+    }
 
-    /** the full scan: everything the cache-hit branch could not answer */
-    const full = (input: ScanInput, t0: number) =>
-      Effect.gen(function* () {
-        const ref = yield* cache.parsed(input.request.tag)
-        const principal = Option.getOrUndefined(yield* input.caller)
-        const regions = regionsOf(input)
-        const region = recordedRegion(regions)
-        const hint = input.request.context?.intent
-        const refKey = tagKey(ref)
-        const fingerprint = `${refKey}|${regions.scanner ?? "?"}|${regions.claimed ?? "-"}|${hint ?? ""}`
-        const idemKey =
-          input.idempotencyKey === undefined
-            ? undefined
-            : `gateway:idem:${principal?.userId ?? "anonymous"}:${input.idempotencyKey}`
+    /**
+     * The full scan: everything the cache-hit branch could not answer, in `span` (Gateway.scan). Plain
+     * promises, no fiber: Effect's fiber and steps cost more CPU than a cold scan's own work (docs/scan-bench.md);
+     * each step's typed error ends the scan as the Exit the lane answers.
+     */
+    const full = async (input: ScanInput, t0: number, span: Tracer.Span): Promise<Exit.Exit<ScanAnswer, ScanError>> => {
+      const ref = cache.parsed(input.request.tag)
+      if (Either.isLeft(ref)) return Exit.fail(ref.left)
+      if (Either.isLeft(input.caller)) return Exit.fail(input.caller.left)
+      const principal = Option.getOrUndefined(input.caller.right)
+      const regions = regionsOf(input)
+      const region = recordedRegion(regions)
+      const hint = input.request.context?.intent
+      const refKey = tagKey(ref.right)
+      const fingerprint = `${refKey}|${regions.scanner ?? "?"}|${regions.claimed ?? "-"}|${hint ?? ""}`
+      const idemKey =
+        input.idempotencyKey === undefined
+          ? undefined
+          : `gateway:idem:${principal?.userId ?? "anonymous"}:${input.idempotencyKey}`
 
-        // one round trip for everything a scan must read fresh
-        let cached = cache.ref(refKey)
-        const keys = cache.generationKeys(cached)
-        const sessionAt = principal === undefined ? -1 : keys.push(sessionKey(principal.sessionId)) - 1
-        const idemAt = idemKey === undefined ? -1 : keys.push(idemKey) - 1
-        const values = yield* cache.mget(keys)
-        if (principal !== undefined && !sessionHolds(values[sessionAt], principal)) {
-          return yield* new Unauthorized({ message: "session has ended: sign in again" })
-        }
-        if (idemAt >= 0) {
-          const stored = values[idemAt]
-          if (stored != null) return answered(yield* replay(stored, fingerprint, input.idempotencyKey))
-        }
-        let ownerGen = cached?.record.ownerUserId != null ? (values[1] ?? "0") : "0"
-        let prefetched: Prefetched | undefined
-        if (cached === undefined || cached.gen !== (values[0] ?? "0")) {
-          const guessKey = unownedKey(principal?.role ?? "public", hint, regions)
-          const groups = guessKey === undefined ? undefined : unownedGroups.get(guessKey)
-          const fresh = yield* resolveCurrent(ref, groups)
-          cached = { record: fresh.record, gen: fresh.gen }
-          ownerGen = fresh.ownerGen
-          prefetched = fresh.prefetched
-          if (fresh.current) cache.rememberRef(refKey, cached)
-        }
-        const record = cached.record
-        const role: Role = principal?.role ?? "public"
-        const relation = relationOf(principal, record)
-        const key = cache.answerKey(record.id, cached.gen, ownerGen, role, relation, regions, hint)
-        const hit = cache.hotAnswer(key)
-        countCache(hit === undefined ? "miss" : "hit")
-        const answer = hit ?? (yield* freshEntry(record, role, relation, regions, hint, key, prefetched))
-        const scanId = randomUUID()
-        const now = new Date()
-        const result: ScanResult = { scanId, scannedAt: now.toISOString(), ...bodyOf(record, answer, region) }
-        if (idemKey !== undefined) {
-          const won = yield* Effect.tryPromise(() =>
-            raw.set(
-              redis.key(idemKey),
-              Schema.encodeSync(Stored)({ fingerprint, result }),
-              "EX",
-              IDEMPOTENCY_TTL_SECONDS,
-              "NX"
-            )
-          ).pipe(Effect.orElseSucceed(() => "OK" as const))
-          if (won !== "OK") {
-            const stored = yield* Effect.orElseSucceed(redis.get(idemKey), () => null)
-            if (stored !== null) return answered(yield* replay(stored, fingerprint, input.idempotencyKey))
-          }
-        }
-        // the event carries this scan's span so the orchestrator's work joins the same trace
-        const scanSpan = yield* currentTraceparent
-        yield* enqueuer
-          .enqueue(
-            eventOf(
-              answer,
-              scanId,
-              principal?.userId ?? null,
-              now,
-              Option.getOrUndefined(scanSpan) ?? input.traceparent
-            )
+      // one round trip for everything a scan must read fresh
+      let cached = cache.ref(refKey)
+      const keys = cache.generationKeys(cached)
+      const sessionAt = principal === undefined ? -1 : keys.push(sessionKey(principal.sessionId)) - 1
+      const idemAt = idemKey === undefined ? -1 : keys.push(idemKey) - 1
+      const values = await cache.mget(keys)
+      if (principal !== undefined && !sessionHolds(values[sessionAt], principal)) {
+        return Exit.fail(new Unauthorized({ message: "session has ended: sign in again" }))
+      }
+      if (idemAt >= 0) {
+        const stored = values[idemAt]
+        if (stored != null) return replay(stored, fingerprint, input.idempotencyKey)
+      }
+      let ownerGen = cached?.record.ownerUserId != null ? (values[1] ?? "0") : "0"
+      let prefetched: Prefetched | undefined
+      if (cached === undefined || cached.gen !== (values[0] ?? "0")) {
+        const guessKey = unownedKey(principal?.role ?? "public", hint, regions)
+        const groups = guessKey === undefined ? undefined : unownedGroups.get(guessKey)
+        const fresh = await resolveCurrent(ref.right, groups, span)
+        if (Either.isLeft(fresh)) return Exit.fail(fresh.left)
+        cached = { record: fresh.right.record, gen: fresh.right.gen }
+        ownerGen = fresh.right.ownerGen
+        prefetched = fresh.right.prefetched
+        if (fresh.right.current) cache.rememberRef(refKey, cached)
+      }
+      const record = cached.record
+      const role: Role = principal?.role ?? "public"
+      const relation = relationOf(principal, record)
+      const key = cache.answerKey(record.id, cached.gen, ownerGen, role, relation, regions, hint)
+      const hit = cache.hotAnswer(key)
+      countCache(hit === undefined ? "miss" : "hit")
+      let answer = hit
+      if (answer === undefined) {
+        const built = await freshEntry(record, role, relation, regions, hint, key, prefetched, span)
+        if (Either.isLeft(built)) return Exit.fail(built.left)
+        answer = built.right
+      }
+      const scanId = randomUUID()
+      const now = new Date()
+      const result: ScanResult = { scanId, scannedAt: now.toISOString(), ...bodyOf(record, answer, region) }
+      if (idemKey !== undefined) {
+        const won = await raw
+          .set(
+            redis.key(idemKey),
+            Schema.encodeSync(Stored)({ fingerprint, result }),
+            "EX",
+            IDEMPOTENCY_TTL_SECONDS,
+            "NX"
           )
-          .pipe(Effect.tapError(() => (idemKey === undefined ? Effect.void : Effect.ignore(redis.del(idemKey)))))
-        countScan(answer, t0)
-        return answered(result)
-      }).pipe(
-        // one scan is one trace: continue the caller's traceparent; internal HTTP calls propagate it
-        Effect.withSpan("Gateway.scan", {
-          kind: "server",
-          captureStackTrace: false,
-          ...Option.match(
-            input.traceparent === undefined
-              ? Option.none()
-              : HttpTraceContext.w3c(Headers.fromInput({ traceparent: input.traceparent })),
-            { onNone: () => ({}), onSome: (parent) => ({ parent }) }
-          )
-        })
+          .catch(() => "OK" as const)
+        if (won !== "OK") {
+          const stored = await raw.get(redis.key(idemKey)).catch(() => null)
+          if (stored !== null) return replay(stored, fingerprint, input.idempotencyKey)
+        }
+      }
+      // the event carries this scan's span so the orchestrator's work joins the same trace
+      const error = await enqueuer.enqueuePromise(
+        eventOf(answer, scanId, principal?.userId ?? null, now, traceparentOf(span) ?? input.traceparent)
       )
+      if (error !== undefined) {
+        if (idemKey !== undefined) await raw.del(redis.key(idemKey)).catch(() => 0)
+        return Exit.fail(enqueuer.queueUnavailable(error))
+      }
+      countScan(answer, t0)
+      return Exit.succeed(answered(result))
+    }
 
     /** the cache-hit branch: the answer if tag, garment and answer are cached and current, else undefined */
     const hitOf = (input: ScanInput, cached: CachedRef, values: ReadonlyArray<string | null>, t0: number) => {
@@ -400,8 +405,20 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
       })
     }
 
-    const runFullScan = (input: ScanInput, t0: number): Promise<Exit.Exit<ScanAnswer, ScanError>> =>
-      runFull(full(input, t0))
+    /** one scan is one trace: the full scan's server span continues the caller's traceparent */
+    const runFullScan = (input: ScanInput, t0: number): Promise<Exit.Exit<ScanAnswer, ScanError>> => {
+      const parent = parseTraceparent(input.traceparent)
+      const span = spans.start(
+        "Gateway.scan",
+        Option.isSome(parent) ? Tracer.externalSpan(parent.value) : undefined,
+        "server"
+      )
+      const ended = (exit: Exit.Exit<ScanAnswer, ScanError>) => {
+        spans.end(span, exit)
+        return exit
+      }
+      return full(input, t0, span).then(ended, (defect: unknown) => ended(Exit.die(defect)))
+    }
 
     /**
      * One scan. `rules`: the rate limits to admit the request by (checked in the first round trip; empty

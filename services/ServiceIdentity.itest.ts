@@ -114,6 +114,26 @@ describe("finding 4: service ports answer only their declared callers", () => {
     expect(body.results[1].value.id).toBe(garmentId)
   })
 
+
+  it("a malformed batch from a genuine caller is a 400 that names the problem, with a request id", async () => {
+    const url = `${platform.url("policy")}/internal/batch`
+    const token = await as("gateway", "policy")
+    const empty = await post(url, { calls: [] }, token)
+    expect(empty.status).toBe(400)
+    expect(empty.headers.get("x-request-id")).toBeTruthy()
+    const body = (await empty.json()) as { error: string; message: string }
+    expect(body.error).toBe("ValidationError")
+    expect(body.message).toMatch(/calls/)
+    const missing = await post(url, { call: [] }, token)
+    expect(missing.status).toBe(400)
+    expect(((await missing.json()) as { message: string }).message).toMatch(/calls.*is missing/)
+    const notJson = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...token },
+      body: "{not json"
+    })
+    expect(notJson.status).toBe(400)
+  })
   it("a token minted for a service that is not a declared caller → 403", async () => {
     const view = await post(
       `${platform.url("knowledge")}/internal/garments/view`,

@@ -6,7 +6,7 @@ import { healthHandlers } from "../../shared/http/HealthHttp.js"
 import { serveService } from "../../shared/http/Server.js"
 import { AuthenticationLive, CurrentPrincipal } from "../../shared/auth/Middleware.js"
 import { ensureScanPathStream } from "../../shared/events/ScanPathFacts.js"
-import { serveBatch } from "../../shared/http/Batch.js"
+import { batchLane, batchServedByLane, serveBatch } from "../../shared/http/Batch.js"
 import { type GarmentsApi, KnowledgeApi, KnowledgeInternalApi, type ResolveRequest } from "./Api.js"
 import { GarmentCatalog } from "./Catalog.js"
 import { importGarments, Knowledge } from "./Knowledge.js"
@@ -45,18 +45,14 @@ export const internalOperations = Effect.map(Knowledge, (k) => ({
 /** a batch's resolves and views, each operation's calls run together (Knowledge's bulk forms) */
 export const bulkOperations = Effect.map(Knowledge, (k) => ({ resolve: k.resolveMany, view: k.viewMany }))
 
+/** the single calls on the router; the batch endpoint on its lane (shared/http/Batch.ts `batchLane`) */
 const InternalLive = Layer.merge(
   HttpApiBuilder.group(KnowledgeApi, "internal", (h) =>
     Effect.map(internalOperations, (op) =>
       h.handle("resolve", ({ payload }) => op.resolve(payload)).handle("view", ({ payload }) => op.view(payload))
     )
   ),
-  HttpApiBuilder.group(KnowledgeApi, "internalBatch", (h) =>
-    Effect.zipWith(internalOperations, bulkOperations, (op, bulk) => {
-      const serve = serveBatch("knowledge", KnowledgeInternalApi, op, bulk)
-      return h.handle("batch", ({ payload }) => serve(payload))
-    })
-  )
+  batchServedByLane(KnowledgeApi)
 )
 
 /** Knowledge's logic with what its public group needs (Tokens) and the scan-path stream it publishes on. */
@@ -74,5 +70,14 @@ export const KnowledgeHttpLive = serveService(
     HttpApiBuilder.group(KnowledgeApi, "health", healthHandlers),
     HttpApiBuilder.group(KnowledgeApi, "garments", garmentsHandlers).pipe(Layer.provide(AuthenticationLive)),
     InternalLive
-  ).pipe(Layer.provide(KnowledgeServicesLive))
+  ).pipe(Layer.provide(KnowledgeServicesLive)),
+  {
+    lane: batchLane(
+      "knowledge",
+      KnowledgeApi,
+      Effect.zipWith(internalOperations, bulkOperations, (op, bulk) =>
+        serveBatch("knowledge", KnowledgeInternalApi, op, bulk)
+      )
+    ).pipe(Layer.provide(KnowledgeServicesLive))
+  }
 )

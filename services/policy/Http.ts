@@ -7,7 +7,7 @@ import { healthHandlers } from "../../shared/http/HealthHttp.js"
 import { serveService } from "../../shared/http/Server.js"
 import { AuthenticationLive, CurrentPrincipal } from "../../shared/auth/Middleware.js"
 import { ensureScanPathStream } from "../../shared/events/ScanPathFacts.js"
-import { serveBatch } from "../../shared/http/Batch.js"
+import { batchLane, batchServedByLane, serveBatch } from "../../shared/http/Batch.js"
 import { type ConsentsApi, PolicyApi, PolicyInternalApi } from "./Api.js"
 import { Policy } from "./Policy.js"
 
@@ -36,17 +36,12 @@ export const consentsHandlers = <E, Provides, R>(h: Handlers<typeof ConsentsApi,
       .handle("list", () => Effect.flatMap(CurrentPrincipal, policy.list))
   )
 
-/** the internal operation: one call (`internal`) or many in one request (`internalBatch`) */
+/** the single call on the router; the batch endpoint on its lane (shared/http/Batch.ts `batchLane`) */
 const InternalLive = Layer.merge(
   HttpApiBuilder.group(PolicyApi, "internal", (h) =>
     Effect.map(Policy, (policy) => h.handle("decide", ({ payload }) => policy.decide(payload)))
   ),
-  HttpApiBuilder.group(PolicyApi, "internalBatch", (h) =>
-    Effect.map(Policy, (policy) => {
-      const serve = serveBatch("policy", PolicyInternalApi, { decide: policy.decide })
-      return h.handle("batch", ({ payload }) => serve(payload))
-    })
-  )
+  batchServedByLane(PolicyApi)
 )
 
 /** Policy's logic with what its public group needs (Tokens) and the scan-path stream it publishes on. */
@@ -59,5 +54,12 @@ export const PolicyHttpLive = serveService(
     HttpApiBuilder.group(PolicyApi, "health", healthHandlers),
     HttpApiBuilder.group(PolicyApi, "consents", consentsHandlers).pipe(Layer.provide(AuthenticationLive)),
     InternalLive
-  ).pipe(Layer.provide(PolicyServicesLive))
+  ).pipe(Layer.provide(PolicyServicesLive)),
+  {
+    lane: batchLane(
+      "policy",
+      PolicyApi,
+      Effect.map(Policy, (policy) => serveBatch("policy", PolicyInternalApi, { decide: policy.decide }))
+    ).pipe(Layer.provide(PolicyServicesLive))
+  }
 )

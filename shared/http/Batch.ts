@@ -1,14 +1,20 @@
+import type { IncomingMessage, ServerResponse } from "node:http"
+import * as HttpApi from "@effect/platform/HttpApi"
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
 import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import * as OpenApi from "@effect/platform/OpenApi"
-import { Cause, Duration, Effect, Either, Exit, Option, type ParseResult, Runtime, Schema, Tracer } from "effect"
+import { Cause, Duration, Effect, Either, Exit, Layer, Option, type ParseResult, Runtime, Schema, Tracer } from "effect"
 import { request } from "undici"
 import { ServiceTokenHeader, ServiceTokens } from "../auth/ServiceTokens.js"
-import type { ServiceName } from "../ServiceCatalog.js"
+import { requiresServiceToken, type ServiceName } from "../ServiceCatalog.js"
 import { parseTraceparent } from "../telemetry/TraceContext.js"
 import { encoderOf } from "../PlainJson.js"
 import { makeWindowBatcher } from "../TurnBatcher.js"
 import { UpstreamError } from "./Upstream.js"
+import type { ErrorBody } from "./Errors.js"
+import { makeFrontLane } from "./Lane.js"
+import { HttpFrontLane } from "./Server.js"
 import { parseErrorBody } from "./Validation.js"
 
 /**
@@ -434,3 +440,72 @@ export const makeBatchCaller = <G extends HttpApiGroup.HttpApiGroup.Any>(
     }
     return { call } as unknown as BatchCaller<G>
   })
+
+/**
+ * `POST /internal/batch` as a front lane (Server.ts `HttpFrontLane`): served on node:http before the router,
+ * whose per-request pipeline (its fibers, streamed body, middleware) cost more CPU than the batch of cold
+ * lookups it carried (docs/scan-bench.md). The lane is the route's only handler (`batchServedByLane` leaves
+ * the router none) and answers as the router did: the port's service-token check first (the same verifier and
+ * refusal as its caller guard, before the body is read), the body limits and JSON checks, request id, headers
+ * and metrics of shared/http (makeFrontLane), the request decoded by BatchRequest (a 400 naming what is
+ * wrong), then `serve` (serveBatch) for the answer.
+ */
+export const batchLane = <Id extends string, Groups extends HttpApiGroup.HttpApiGroup.Any, E, R, RS, SE, SR>(
+  service: ServiceName,
+  api: HttpApi.HttpApi<Id, Groups, E, R>,
+  serve: Effect.Effect<(request: BatchRequest) => Effect.Effect<BatchResponse, never, RS>, SE, SR>
+) =>
+  Layer.effect(
+    HttpFrontLane,
+    Effect.gen(function* () {
+      const lane = yield* makeFrontLane(api, "internalBatch" as HttpApiGroup.HttpApiGroup.Name<Groups>, "batch")
+      const tokens = yield* ServiceTokens
+      const handler = yield* serve
+      const run = Runtime.runPromiseExit(yield* Effect.runtime<RS>())
+      const guarded = requiresServiceToken(service)
+      const decodeRequest = Schema.decodeUnknownEither(BatchRequest)
+
+      const handle = (req: IncomingMessage, res: ServerResponse) => {
+        const r = lane.begin(req)
+        const refuse = (status: number, body: ErrorBody) => lane.sendError(res, r, status, body)
+        const served = () =>
+          lane.readJson(req, refuse, (json) => {
+            const request = decodeRequest(json, { errors: "all" })
+            if (Either.isLeft(request)) return refuse(400, parseErrorBody(request.left))
+            void run(handler(request.right)).then((exit) =>
+              Exit.isSuccess(exit)
+                ? lane.sendJson(res, r, 200, JSON.stringify(exit.value))
+                : lane.failCause(res, r, exit.cause)
+            )
+          })
+        if (!guarded) return served()
+        void Effect.runPromiseExit(tokens.verify(header(req.headers[ServiceTokenHeader]), service)).then((exit) => {
+          if (Exit.isSuccess(exit)) return served()
+          req.resume()
+          const refused = Cause.failureOption(exit.cause)
+          return Option.isSome(refused)
+            ? refuse(refused.value.status, { error: refused.value.error, message: refused.value.message })
+            : lane.failCause(res, r, exit.cause)
+        })
+      }
+
+      return (req, res) => {
+        if (!lane.matches(req)) return false
+        handle(req, res)
+        return true
+      }
+    })
+  )
+
+const header = (v: string | ReadonlyArray<string> | undefined): string | undefined =>
+  typeof v === "string" ? v : v?.[0]
+
+/**
+ * The router's side of a service's batch group: no route (the lane above serves it). `HttpApiBuilder.api` asks a
+ * layer for every group of the contract; this one adds none. Built on a one-group API of the same id and group
+ * name: a group layer is known by those two names only.
+ */
+export const batchServedByLane = <Id extends string, Groups extends HttpApiGroup.HttpApiGroup.Any, E, R>(
+  api: HttpApi.HttpApi<Id, Groups, E, R>
+) =>
+  HttpApiBuilder.group(HttpApi.make(api.identifier).add(HttpApiGroup.make("internalBatch")), "internalBatch", (h) => h)

@@ -36,7 +36,14 @@ export class ScanEnqueuer extends Effect.Service<ScanEnqueuer>()("brandme/gatewa
         ).then((r) => settle(Either.isLeft(r) ? r.left.message : undefined))
         return
       }
-      bullQueue.right.addBulk(jobs).then(
+      // one job (a turn's scans, the usual case) goes with `add`: `addBulk` builds an ioredis pipeline, whose
+      // constructor copies every one of BullMQ's ~50 scripts onto it (~4 % of the gateway's CPU in a cold round)
+      const [only] = jobs
+      const added =
+        jobs.length === 1 && only !== undefined
+          ? bullQueue.right.add(only.name, only.data, only.opts)
+          : bullQueue.right.addBulk(jobs)
+      added.then(
         () => settle(undefined),
         (e: unknown) => settle(e instanceof Error ? e.message : String(e))
       )

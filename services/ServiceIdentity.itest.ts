@@ -114,7 +114,6 @@ describe("finding 4: service ports answer only their declared callers", () => {
     expect(body.results[1].value.id).toBe(garmentId)
   })
 
-
   it("a malformed batch from a genuine caller is a 400 that names the problem, with a request id", async () => {
     const url = `${platform.url("policy")}/internal/batch`
     const token = await as("gateway", "policy")

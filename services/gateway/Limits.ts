@@ -25,6 +25,9 @@ export const DEVICE_KEY_CACHE_MS = 10_000
 /** device keys are for scanners: the one route they are accepted on */
 const DEVICE_KEY_SCOPE = "/v1/scans"
 
+/** the rate-limit client a signed-in user is counted as */
+const userClient = (user: Principal) => `user:${user.userId}`
+
 /**
  * Rate limits of the public host (every route the gateway serves): per IP, and per client for each
  * credential the request carries: a Bearer token that verifies → `user:<id>`; an `X-Api-Key` → the
@@ -79,12 +82,18 @@ export class PublicLimits extends Effect.Service<PublicLimits>()("brandme/gatewa
           }
           clients.push(yield* deviceOf(apiKey))
         }
-        if (user !== undefined) clients.push(`user:${user.userId}`)
+        if (user !== undefined) clients.push(userClient(user))
         return clients
       })
 
     /** anonymous callers (no token, no key): the rules without any lookup, checked by the scan itself */
     const anonymousRules = (ip: string): ReadonlyArray<RateLimitRule> => publicRules(settings, ip, [])
+    /**
+     * a caller without a device key whose token was verified already (`user`: its principal, undefined when
+     * it does not verify): the rules `admit` would check, without a lookup, for the scan to check itself
+     */
+    const userRules = (ip: string, user: Principal | undefined): ReadonlyArray<RateLimitRule> =>
+      publicRules(settings, ip, user === undefined ? [] : [userClient(user)])
 
     /**
      * Admits a request whose token was verified already (`user`: its principal, undefined without one or
@@ -111,7 +120,7 @@ export class PublicLimits extends Effect.Service<PublicLimits>()("brandme/gatewa
 
     const trustedHops = config.http.trustedProxyHops
 
-    return { anonymousRules, admit, enforce, trustedHops }
+    return { anonymousRules, userRules, admit, enforce, trustedHops }
   })
 }) {}
 

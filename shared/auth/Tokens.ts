@@ -1,5 +1,5 @@
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
-import { Context, Effect, Layer, Option, Redacted, Schema } from "effect"
+import { Context, Effect, Either, Layer, Option, Redacted, Schema } from "effect"
 import * as jose from "jose"
 import { AppConfig } from "../config/AppConfig.js"
 import { Role } from "../domain/Scan.js"
@@ -140,13 +140,15 @@ export const TokensLive = Layer.effect(
 )
 
 /** `Authorization: Bearer <jwt>` → the token, or a 401 naming what is wrong with the header. */
-export const bearerToken = (header: string | undefined): Effect.Effect<Option.Option<string>, Unauthorized> => {
-  if (header === undefined || header === "") return Effect.succeed(Option.none())
+export const bearerTokenOf = (header: string | undefined): Either.Either<Option.Option<string>, Unauthorized> => {
+  if (header === undefined || header === "") return Either.right(Option.none())
   const m = /^Bearer ([A-Za-z0-9_\-.]+)$/.exec(header.trim())
   return m === null
-    ? Effect.fail(new Unauthorized({ message: 'Authorization header must be "Bearer <token>"' }))
-    : Effect.succeed(Option.some(m[1]!))
+    ? Either.left(new Unauthorized({ message: 'Authorization header must be "Bearer <token>"' }))
+    : Either.right(Option.some(m[1]!))
 }
+export const bearerToken = (header: string | undefined): Effect.Effect<Option.Option<string>, Unauthorized> =>
+  bearerTokenOf(header)
 
 /** Redis key of a live session; identity sets it at sign-in (TTL 24 h) and deletes it on sign-out. */
 export const sessionKey = (sessionId: string): string => `session:${sessionId}`

@@ -3,7 +3,7 @@ import * as HttpApi from "@effect/platform/HttpApi"
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import { Effect, Either, Exit, Layer, Option, Runtime, Schema } from "effect"
-import { verifyBearer } from "../../../shared/auth/Authenticate.js"
+import { verifyBearer, verifyBearerNow } from "../../../shared/auth/Authenticate.js"
 import { Tokens } from "../../../shared/auth/Tokens.js"
 import { AppConfig } from "../../../shared/config/AppConfig.js"
 import { trustedClientHop } from "../../../shared/http/ClientHop.js"
@@ -15,7 +15,7 @@ import { GatewayApi } from "../Api.js"
 import { PublicLimits } from "../Limits.js"
 import { trustedGeoRegion } from "../Region.js"
 import { ScanHeaders, ScanRequest } from "./Api.js"
-import { anonymousCaller, type ScanAnswer, type ScanError, Scans } from "./Scans.js"
+import { anonymousCaller, type ScanAnswer, type ScanCaller, type ScanError, Scans } from "./Scans.js"
 
 const decodeRequest = Schema.decodeUnknownEither(ScanRequest)
 const decodeHeaders = Schema.decodeUnknownEither(ScanHeaders)
@@ -31,8 +31,9 @@ const header = (v: string | ReadonlyArray<string> | undefined): string | undefin
  * and decoded with the contract's schemas; the bearer token, if any, is verified once (the same verifier
  * as the auth middleware) and serves both the rate limits and the scan; the public rate limits admit it
  * (per IP; per client for a token or API key); `Scans.scan` answers. A malformed request still passes
- * the limits first: garbage is no way around them. Anonymous scans are admitted in the scan's own first
- * Redis round trip.
+ * the limits first: garbage is no way around them. Anonymous and signed-in scans are admitted in the
+ * scan's own first Redis round trip (a token names its user's bucket without a lookup); a device key is
+ * looked up in identity and admitted before the scan.
  */
 export const ScanLaneLive = Layer.effect(
   HttpFrontLane,
@@ -73,7 +74,20 @@ export const ScanLaneLive = Layer.effect(
         if (h.authorization === undefined && apiKey === undefined) {
           return void scans.scan(input, limits.anonymousRules(ip), r.t0).then(answer)
         }
-        // a token or a key names a client: verified once, for the limits and the scan
+        // a token names a client: verified once (at once when its signature was checked in the last minute),
+        // its rules checked by the scan in its first round trip, as an anonymous scan's
+        if (apiKey === undefined) {
+          const scanAs = (caller: ScanCaller) => {
+            const user = Either.isRight(caller) ? Option.getOrUndefined(caller.right) : undefined
+            return scans.scan({ ...input, caller }, limits.userRules(ip, user), r.t0)
+          }
+          const known = verifyBearerNow(h.authorization)
+          if (known !== undefined) return void scanAs(known).then(answer)
+          return void run(Effect.either(Effect.provideService(verifyBearer(h.authorization), Tokens, tokens)))
+            .then((exit) => (Exit.isSuccess(exit) ? scanAs(exit.value) : Exit.failCause(exit.cause)))
+            .then(answer)
+        }
+        // a device key (with or without a token) is looked up in identity: admitted first, then scanned
         return void run(
           Effect.gen(function* () {
             const caller = yield* Effect.either(Effect.provideService(verifyBearer(h.authorization), Tokens, tokens))

@@ -134,10 +134,12 @@ const UNOWNED_GROUPS_MAX = 1_000
  * The scan operation: `scan(input, rules)`. Its first Redis round trip checks the caller's rate-limit
  * `rules` (batched with every request of this event-loop turn) and reads the generations of a garment
  * whose tag it has seen. The cache-hit branch — anonymous, no Idempotency-Key, tag, garment and answer
- * all cached and current — answers from there without a fiber: the answer's JSON is spliced, the event
- * is enqueued. Anything else (a miss, a stale generation, a token, a key, Redis down: fail open) runs the
- * full scan: one MGET for the session and idempotency key, the garment from knowledge, the answer from
- * brain and policy, the idempotency record, the enqueue. Both branches give the same answer and event.
+ * all cached and current — answers from there: the answer's JSON is spliced, the event is enqueued.
+ * Anything else (a miss, a stale generation, a token, a key, Redis down: fail open) runs the full scan:
+ * one MGET for the session and idempotency key, the garment from knowledge, the answer from brain and
+ * policy, the idempotency record, the enqueue. Both branches give the same answer and event, and neither
+ * runs an Effect fiber: plain promises and the clients' `plain` calls, the full scan in a `Gateway.scan`
+ * span of its own (PlainSpans), because a fiber and its steps cost more CPU than a cold scan's own work.
  */
 export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
   dependencies: [ScanEnqueuer.Default, ScanCache.Default, RateLimiterLive],

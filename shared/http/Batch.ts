@@ -13,7 +13,7 @@ import { encoderOf } from "../PlainJson.js"
 import { makeWindowBatcher } from "../TurnBatcher.js"
 import { UpstreamError } from "./Upstream.js"
 import type { ErrorBody } from "./Errors.js"
-import { makeFrontLane } from "./Lane.js"
+import { headerValue, makeFrontLane } from "./Lane.js"
 import { HttpFrontLane } from "./Server.js"
 import { parseErrorBody } from "./Validation.js"
 
@@ -323,9 +323,6 @@ export interface BatchCaller<G extends HttpApiGroup.HttpApiGroup.Any> {
   ) => Promise<Either.Either<SuccessOf<G, N>, ErrorOf<G, N> | UpstreamError>>
 }
 
-/** how long a caller reuses the service token it was given (ServiceTokens mints one with more than 15 s to live) */
-const TOKEN_REUSE_MS = 5_000
-
 /**
  * The caller side, over undici's request API on the process's global dispatcher (keep-alive connections per
  * upstream, kept for the process's life; with Node's `fetch` before it, fetch, web streams and resource timing
@@ -353,15 +350,6 @@ export const makeBatchCaller = <G extends HttpApiGroup.HttpApiGroup.Any>(
     const upstream = (why: string) =>
       new UpstreamError({ message: `${o.callee} did not answer properly (${why})`, details: { service: o.callee } })
     const decodeResponse = Schema.decodeUnknownEither(BatchResponse)
-
-    let token: { readonly value: string; readonly at: number } | undefined
-    const tokenNow = async () => {
-      const now = Date.now()
-      if (token === undefined || now - token.at > TOKEN_REUSE_MS) {
-        token = { value: await runPromise(tokens.mint(o.caller, o.callee)), at: now }
-      }
-      return token.value
-    }
 
     const settle = (items: ReadonlyArray<Pending>, results: ReadonlyArray<BatchOutcome>) => {
       for (const [i, item] of items.entries()) {
@@ -393,7 +381,10 @@ export const makeBatchCaller = <G extends HttpApiGroup.HttpApiGroup.Any>(
       }))
       const response = await request(url, {
         method: "POST",
-        headers: { "content-type": "application/json", [ServiceTokenHeader]: await tokenNow() },
+        headers: {
+          "content-type": "application/json",
+          [ServiceTokenHeader]: await runPromise(tokens.mint(o.caller, o.callee))
+        },
         body: JSON.stringify({ calls }),
         signal
       })
@@ -479,14 +470,16 @@ export const batchLane = <Id extends string, Groups extends HttpApiGroup.HttpApi
             )
           })
         if (!guarded) return served()
-        void Effect.runPromiseExit(tokens.verify(header(req.headers[ServiceTokenHeader]), service)).then((exit) => {
-          if (Exit.isSuccess(exit)) return served()
-          req.resume()
-          const refused = Cause.failureOption(exit.cause)
-          return Option.isSome(refused)
-            ? refuse(refused.value.status, { error: refused.value.error, message: refused.value.message })
-            : lane.failCause(res, r, exit.cause)
-        })
+        void Effect.runPromiseExit(tokens.verify(headerValue(req.headers[ServiceTokenHeader]), service)).then(
+          (exit) => {
+            if (Exit.isSuccess(exit)) return served()
+            req.resume()
+            const refused = Cause.failureOption(exit.cause)
+            return Option.isSome(refused)
+              ? refuse(refused.value.status, { error: refused.value.error, message: refused.value.message })
+              : lane.failCause(res, r, exit.cause)
+          }
+        )
       }
 
       return (req, res) => {
@@ -496,9 +489,6 @@ export const batchLane = <Id extends string, Groups extends HttpApiGroup.HttpApi
       }
     })
   )
-
-const header = (v: string | ReadonlyArray<string> | undefined): string | undefined =>
-  typeof v === "string" ? v : v?.[0]
 
 /**
  * The router's side of a service's batch group: no route (the lane above serves it). `HttpApiBuilder.api` asks a

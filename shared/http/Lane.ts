@@ -18,6 +18,10 @@ import { checkJsonBody } from "./Validation.js"
  * and the RED metrics — the same helpers the router's pipeline uses.
  */
 
+/** A node:http request header's value (the first, should it come as a list). */
+export const headerValue = (v: string | ReadonlyArray<string> | undefined): string | undefined =>
+  typeof v === "string" ? v : v?.[0]
+
 /** The 413 of a body over HTTP_MAX_BODY_BYTES (declared in Content-Length, or found while reading). */
 export const payloadTooLarge = (maxBody: number, declared?: number): ErrorBody => ({
   error: "PayloadTooLarge",

@@ -8,7 +8,7 @@ import { Tokens } from "../../../shared/auth/Tokens.js"
 import { AppConfig } from "../../../shared/config/AppConfig.js"
 import { trustedClientHop } from "../../../shared/http/ClientHop.js"
 import type { ErrorBody } from "../../../shared/http/Errors.js"
-import { makeFrontLane } from "../../../shared/http/Lane.js"
+import { headerValue, makeFrontLane } from "../../../shared/http/Lane.js"
 import { HttpFrontLane } from "../../../shared/http/Server.js"
 import { parseErrorBody } from "../../../shared/http/Validation.js"
 import { GatewayApi } from "../Api.js"
@@ -19,8 +19,6 @@ import { anonymousCaller, type ScanAnswer, type ScanCaller, type ScanError, Scan
 
 const decodeRequest = Schema.decodeUnknownEither(ScanRequest)
 const decodeHeaders = Schema.decodeUnknownEither(ScanHeaders)
-const header = (v: string | ReadonlyArray<string> | undefined): string | undefined =>
-  typeof v === "string" ? v : v?.[0]
 
 /**
  * `POST /v1/scans`, the contract's `scans.scan`, served straight on node:http in front of the router (the
@@ -47,14 +45,18 @@ export const ScanLaneLive = Layer.effect(
     const geoHeader = config.privacy.geoRegionHeader
     const path = lane.route.path
 
+    /** the caller a bearer token names, or the 401 it earned (the auth middleware's verifier) */
+    const verifyCaller = (authorization: string | undefined): Effect.Effect<ScanCaller> =>
+      Effect.either(Effect.provideService(verifyBearer(authorization), Tokens, tokens))
+
     const handle = (req: IncomingMessage, res: ServerResponse) => {
       const r = lane.begin(req)
       const ip = trustedClientHop(req, limits.trustedHops).address
-      const apiKey = header(req.headers["x-api-key"])
+      const apiKey = headerValue(req.headers["x-api-key"])
       const answer = (exit: Exit.Exit<ScanAnswer, ScanError>) =>
         Exit.isSuccess(exit) ? lane.sendJson(res, r, 200, exit.value.json) : lane.failCause(res, r, exit.cause)
       const refuse = (status: number, body: ErrorBody) =>
-        void run(limits.enforce(ip, header(req.headers.authorization), apiKey, path)).then((exit) =>
+        void run(limits.enforce(ip, headerValue(req.headers.authorization), apiKey, path)).then((exit) =>
           Exit.isFailure(exit) ? lane.failCause(res, r, exit.cause) : lane.sendError(res, r, status, body)
         )
       lane.readJson(req, refuse, (json) => {
@@ -83,14 +85,14 @@ export const ScanLaneLive = Layer.effect(
           }
           const known = verifyBearerNow(h.authorization)
           if (known !== undefined) return void scanAs(known).then(answer)
-          return void run(Effect.either(Effect.provideService(verifyBearer(h.authorization), Tokens, tokens)))
+          return void run(verifyCaller(h.authorization))
             .then((exit) => (Exit.isSuccess(exit) ? scanAs(exit.value) : Exit.failCause(exit.cause)))
             .then(answer)
         }
         // a device key (with or without a token) is looked up in identity: admitted first, then scanned
         return void run(
           Effect.gen(function* () {
-            const caller = yield* Effect.either(Effect.provideService(verifyBearer(h.authorization), Tokens, tokens))
+            const caller = yield* verifyCaller(h.authorization)
             const user = Option.getOrUndefined(Either.getOrElse(caller, () => Option.none()))
             yield* limits.admit(ip, user, apiKey, path)
             return yield* Effect.promise(() => scans.scan({ ...input, caller }, [], r.t0))

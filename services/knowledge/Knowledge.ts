@@ -115,20 +115,12 @@ export class Knowledge extends Effect.Service<Knowledge>()("brandme/Knowledge", 
     const config = yield* AppConfig
     const master = masterKeyBytes(Redacted.value(config.privacy.piiMasterKey))
     const cacheGet = (k: string) => Effect.orElseSucceed(redis.get(k), () => null)
-    const cacheSet = (k: string, v: string) => Effect.ignore(redis.set(k, v, HOUR))
-    /** several entries in one round trip (a pipeline); one by one where the client has no pipelines (tests) */
-    const cacheSetMany = (entries: ReadonlyArray<readonly [string, string]>) =>
-      entries.length === 0
-        ? Effect.void
-        : Effect.matchEffect(redis.cache, {
-            onFailure: () => Effect.forEach(entries, ([k, v]) => cacheSet(k, v), { discard: true }),
-            onSuccess: (raw) =>
-              Effect.ignore(
-                Effect.tryPromise(() =>
-                  entries.reduce((p, [k, v]) => p.set(redis.key(k), v, "EX", HOUR), raw.pipeline()).exec()
-                )
-              )
-          })
+    /**
+     * The entries a call wrote, sent without waiting for the replies (Redis.ts `cacheLater`): each is safe to
+     * land late or not at all — a record is served only while current (Keys.ts `isCurrent`), a view is keyed
+     * by the generation it was built under, a tag's id never changes — so the call answers a round trip sooner.
+     */
+    const cacheSetMany = (entries: ReadonlyArray<readonly [string, string]>) => redis.cacheLater(entries, HOUR)
 
     /** several entries in one round trip (MGET); one by one where the client has none (tests); null when down */
     const cacheGetMany = (keys: ReadonlyArray<string>) =>

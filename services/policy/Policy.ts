@@ -95,7 +95,8 @@ export class Policy extends Effect.Service<Policy>()("brandme/Policy", {
         count(r.regime, "miss")
         const consent = needsConsent(input) ? consentStateOf(yield* repo.forGarment(owner, req.garmentId)) : noConsent
         const decision = decide({ ...input, consent }, settings)
-        yield* Effect.ignore(redis.set(key, encodeDecision(decision), DECISION_TTL_SECONDS))
+        // kept without waiting for Redis's reply: keyed by the owner's generation, a late write is never read after a change
+        yield* redis.cacheLater([[key, encodeDecision(decision)]], DECISION_TTL_SECONDS)
         return decision
       }).pipe(Effect.withSpan("Policy.decide", { captureStackTrace: false }))
 

@@ -104,6 +104,66 @@ describe("layers against the real servers", () => {
     expect(out.writes).toBeLessThanOrEqual(10)
   })
 
+  it("Redis: cacheLater sends its entries without waiting for replies; a read after it on the client sees them", async () => {
+    const out = await withRedis((prefix) =>
+      Effect.gen(function* () {
+        const redis = yield* Redis
+        const raw = yield* redis.cache
+        yield* Effect.promise(() => raw.ping())
+        // the replies have not come back when cacheLater returns: nothing is pending on them
+        yield* redis.cacheLater(
+          [
+            ["one", "1"],
+            ["two", "2"]
+          ],
+          60
+        )
+        yield* redis.cacheLater([["three", "3"]], 30)
+        yield* redis.cacheLater([], 30)
+        // the same connection runs commands in order: these reads come after the writes
+        const values = yield* Effect.promise(() => raw.mget(redis.key("one"), redis.key("two"), redis.key("three")))
+        const ttls = yield* Effect.promise(() => Promise.all([raw.ttl(`${prefix}one`), raw.ttl(`${prefix}three`)]))
+        yield* redis.del("one", "two", "three")
+        return { values, ttls }
+      })
+    )
+    expect(out.values).toEqual(["1", "2", "3"])
+    expect(out.ttls[0]).toBeGreaterThan(30)
+    expect(out.ttls[0]).toBeLessThanOrEqual(60)
+    expect(out.ttls[1]).toBeGreaterThan(0)
+    expect(out.ttls[1]).toBeLessThanOrEqual(30)
+  })
+
+  it("Redis: cacheLater returns before Redis has answered, and a Redis that is down fails nothing", async () => {
+    const out = await withRedis(() =>
+      Effect.gen(function* () {
+        const redis = yield* Redis
+        const raw = yield* redis.cache
+        // another connection holds the server's writes for a moment (reads still answer)
+        const other = raw.duplicate()
+        yield* Effect.promise(() => other.call("CLIENT", "PAUSE", "500", "WRITE"))
+        yield* redis.cacheLater([["paused", "v"]], 60)
+        // cacheLater came back while its SET was held: had it waited for the reply, the value would be there
+        const during = yield* Effect.promise(() => other.get(redis.key("paused")))
+        yield* Effect.promise(() => other.call("CLIENT", "UNPAUSE"))
+        const after = yield* Effect.promise(() => raw.get(redis.key("paused")))
+        yield* redis.del("paused")
+        other.disconnect()
+        return { during, after }
+      })
+    )
+    expect(out).toEqual({ during: null, after: "v" })
+    // unreachable: the write is given up quietly (an unhandled rejection would fail this run)
+    const down = makeRedisLayer({
+      url: "redis://127.0.0.1:1",
+      keyPrefix: `${uniqueId("test")}:`,
+      connectionName: "down"
+    })
+    await Effect.runPromise(
+      Effect.flatMap(Redis, (redis) => redis.cacheLater([["k", "v"]], 60)).pipe(Effect.provide(down))
+    )
+  })
+
   it("Nats: JetStream publish + durable consume + ack", async () => {
     const stream = uniqueId("TEST").toUpperCase()
     const subject = `test.${stream.toLowerCase()}.event`

@@ -17,6 +17,12 @@ export interface RedisService {
   readonly get: (key: string) => Effect.Effect<string | null, DependencyError>
   readonly set: (key: string, value: string, ttlSeconds?: number) => Effect.Effect<void, DependencyError>
   readonly del: (...keys: ReadonlyArray<string>) => Effect.Effect<number, DependencyError>
+  /**
+   * Cache entries (one pipeline), sent without waiting for Redis's replies, a failure ignored: for entries
+   * the caller's answer does not depend on and that are safe to land late or not at all (keyed by a
+   * generation, or checked for currency when read). The caller answers a round trip sooner.
+   */
+  readonly cacheLater: (entries: ReadonlyArray<readonly [string, string]>, ttlSeconds: number) => Effect.Effect<void>
   /** the raw cache client, for scripts and pipelines (prefix keys with `key`) */
   readonly cache: Effect.Effect<IORedis, NotImplementedInTest>
 }
@@ -88,6 +94,15 @@ export const makeRedisLayer = (o: RedisOptionsInput) =>
             Effect.asVoid
           ),
         del: (...ks) => (ks.length === 0 ? Effect.succeed(0) : wrap("del", () => cache.del(...ks.map(key)))),
+        cacheLater: (entries, ttl) =>
+          Effect.sync(() => {
+            if (entries.length === 0) return
+            const sent =
+              entries.length === 1
+                ? cache.set(key(entries[0]![0]), entries[0]![1], "EX", ttl)
+                : entries.reduce((p, [k, v]) => p.set(key(k), v, "EX", ttl), cache.pipeline()).exec()
+            sent.catch(() => undefined)
+          }),
         cache: Effect.succeed(cache)
       } satisfies RedisService
     })
@@ -128,6 +143,10 @@ export const makeRedisTest = (keyPrefix = "test:") => {
         store.set(key(k), { value, expiresAt: ttl === undefined ? undefined : now() + ttl * 1000 })
       }),
     del: (...ks) => Effect.sync(() => ks.filter((k) => store.delete(key(k))).length),
+    cacheLater: (entries, ttl) =>
+      Effect.sync(() => {
+        for (const [k, value] of entries) store.set(key(k), { value, expiresAt: now() + ttl * 1000 })
+      }),
     cache: Effect.fail(new NotImplementedInTest({ service: "Redis", method: "cache" }))
   }
   return { layer: Layer.succeed(Redis, service), store }

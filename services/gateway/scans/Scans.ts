@@ -304,7 +304,12 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
      * promises, no fiber: Effect's fiber and steps cost more CPU than a cold scan's own work (docs/scan-bench.md);
      * each step's typed error ends the scan as the Exit the lane answers.
      */
-    const full = async (input: ScanInput, t0: number, span: Tracer.Span): Promise<Exit.Exit<ScanAnswer, ScanError>> => {
+    const full = async (
+      input: ScanInput,
+      t0: number,
+      span: Tracer.Span,
+      preread: ReadonlyMap<string, string | null> | undefined
+    ): Promise<Exit.Exit<ScanAnswer, ScanError>> => {
       const ref = cache.parsed(input.request.tag)
       if (Either.isLeft(ref)) return Exit.fail(ref.left)
       if (Either.isLeft(input.caller)) return Exit.fail(input.caller.left)
@@ -324,7 +329,11 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
       const keys = cache.generationKeys(cached)
       const sessionAt = principal === undefined ? -1 : keys.push(sessionKey(principal.sessionId)) - 1
       const idemAt = idemKey === undefined ? -1 : keys.push(idemKey) - 1
-      const values = await cache.mget(keys)
+      // read in the admission's round trip when it could be (scan, below); else one MGET now
+      const values =
+        preread !== undefined && keys.every((k) => preread.has(k))
+          ? keys.map((k) => preread.get(k) ?? null)
+          : await cache.mget(keys)
       if (principal !== undefined && !sessionHolds(values[sessionAt], principal)) {
         return Exit.fail(new Unauthorized({ message: "session has ended: sign in again" }))
       }
@@ -409,7 +418,11 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
     }
 
     /** one scan is one trace: the full scan's server span continues the caller's traceparent */
-    const runFullScan = (input: ScanInput, t0: number): Promise<Exit.Exit<ScanAnswer, ScanError>> => {
+    const runFullScan = (
+      input: ScanInput,
+      t0: number,
+      preread?: ReadonlyMap<string, string | null>
+    ): Promise<Exit.Exit<ScanAnswer, ScanError>> => {
       const parent = parseTraceparent(input.traceparent)
       const span = spans.start(
         "Gateway.scan",
@@ -420,7 +433,7 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
         spans.end(span, exit)
         return exit
       }
-      return full(input, t0, span).then(ended, (defect: unknown) => ended(Exit.die(defect)))
+      return full(input, t0, span, preread).then(ended, (defect: unknown) => ended(Exit.die(defect)))
     }
 
     /**
@@ -432,15 +445,19 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
       rules: ReadonlyArray<RateLimitRule>,
       t0: number = performance.now()
     ): Promise<Exit.Exit<ScanAnswer, ScanError>> => {
-      const branchable =
-        Either.isRight(input.caller) && Option.isNone(input.caller.right) && input.idempotencyKey === undefined
-      const cached = branchable ? cache.refOfTag(input.request.tag) : undefined
+      const principal = Either.isRight(input.caller) ? Option.getOrUndefined(input.caller.right) : undefined
+      const branchable = Either.isRight(input.caller) && principal === undefined && input.idempotencyKey === undefined
+      // what the full scan reads fresh (the garment's generations, the session), read with the admission: a
+      // scan the branch cannot answer, or a signed-in one, then makes no second round trip for them
+      const cached = cache.refOfTag(input.request.tag)
       const reads = cache.generationKeys(cached)
-      if (rules.length === 0 && cached === undefined) return runFullScan(input, t0)
+      if (principal !== undefined) reads.push(sessionKey(principal.sessionId))
+      if (rules.length === 0 && reads.length === 0) return runFullScan(input, t0)
       return limiter.checkAndRead(rules, reads).then(
         ({ decision, values }) => {
           if (!decision.allowed) return Exit.fail(refused(decision))
-          return (cached === undefined ? undefined : hitOf(input, cached, values, t0)) ?? runFullScan(input, t0)
+          const hit = branchable && cached !== undefined ? hitOf(input, cached, values, t0) : undefined
+          return hit ?? runFullScan(input, t0, new Map(reads.map((k, i) => [k, values[i] ?? null])))
         },
         // Redis failed the check: fail open, the full scan reads for itself
         () => runFullScan(input, t0)

@@ -211,6 +211,29 @@ describe("POST /v1/scans", () => {
     expect(other.status).toBe(409)
   })
 
+  it("a replica resolving a garment takes the answer another replica shared, read with its generations", async () => {
+    const brand = await h.tokenFor({ userId: seed.users.brand, role: "brand", brandId: seed.brandId })
+    const facets = { care: { wash: "40C" }, origin: { country: "PT" } }
+    const made = await postJson(
+      `${gwA}/v1/garments`,
+      { gtin: "9506000134352", serial: "SHARED-1", name: "Coat", facets },
+      bearer(brand)
+    )
+    expect(made.status, JSON.stringify(made.json)).toBe(201)
+    const id = (made.json as { id: string }).id
+    const body = { tag: "https://x.example/01/09506000134352/21/SHARED-1", context: { region: "BR" } }
+    expect((await ok(gwA, body)).facets.care).toEqual({ wash: "40C" })
+    // the answer replica A shared, marked: replica B has never resolved this garment
+    const keys = await h.redis.keys(`${h.prefix}:gateway:answer:*|${id}|*`)
+    expect(keys).toHaveLength(1)
+    const shared = JSON.parse((await h.redis.get(keys[0]!))!)
+    shared.facets.care = { wash: "as replica A shared it" }
+    await h.redis.set(keys[0]!, JSON.stringify(shared), "EX", 60)
+    // B resolves the tag and reads the generations and that answer together: it answers A's, not a fresh one
+    expect((await ok(gwB, body)).facets.care).toEqual({ wash: "as replica A shared it" })
+    await h.redis.del(keys[0]!)
+  })
+
   it("a garment update shows on the next scan everywhere; stale versions conflict", async () => {
     const brand = await h.tokenFor({ userId: seed.users.brand, role: "brand", brandId: seed.brandId })
     const other = await h.tokenFor({ userId: seed.users.otherBrand, role: "brand", brandId: seed.otherBrandId })

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto"
 import { Effect, Either, Option, Schema } from "effect"
 import { AppConfig } from "../../../shared/config/AppConfig.js"
 import { parseTag, tagKey } from "../../../shared/domain/DigitalLink.js"
@@ -17,6 +18,20 @@ export const Answer = Schema.Struct({ intent: Intent, decision: Decision, facets
 export type Answer = typeof Answer.Type
 const AnswerJson = Schema.parseJson(Answer)
 const answerJson = jsonEncoderOf(Answer)
+
+/**
+ * A garment's generation, its owner's (KEYS[2], when it has one) and the answer shared under them: the answer's
+ * key is ARGV[1] .. generation .. "|" .. owner's generation .. ARGV[2] (`answerKeyParts`), built from the
+ * generations read here, so a freshly resolved garment costs one round trip, not an MGET and then a GET. Its third
+ * key is not declared: the cache Redis is not a cluster (its MGETs and the rate limiter's script read keys of
+ * any slot together already).
+ */
+export const GENERATIONS_AND_ANSWER_LUA = `
+local g = redis.call('GET', KEYS[1])
+local o = false
+if #KEYS > 1 then o = redis.call('GET', KEYS[2]) end
+return {g, o, redis.call('GET', ARGV[1] .. (g or '0') .. '|' .. (o or '0') .. ARGV[2])}`
+const GENERATIONS_AND_ANSWER_SHA = createHash("sha1").update(GENERATIONS_AND_ANSWER_LUA).digest("hex")
 
 const HOT_TTL_MS = 60_000
 const ANSWER_TTL_SECONDS = 5 * 60 // bounded by the policy decision TTL
@@ -112,6 +127,11 @@ export class ScanCache extends Effect.Service<ScanCache>()("brandme/gateway/Scan
           ? [garmentGenerationKey(cached.record.id)]
           : [garmentGenerationKey(cached.record.id), ownerGenerationKey(cached.record.ownerUserId)]
 
+    /** an answer's key around its two generations (`answerKey` is head + gen + "|" + ownerGen + tail) */
+    const answerKeyParts = (id: string, role: Role, rel: Relation, regions: ScanRegions, hint?: Intent) => ({
+      head: `${version}|${id}|`,
+      tail: `|${role}|${rel}|${regions.scanner ?? "?"}|${regions.claimed ?? "-"}|${hint ?? ""}`
+    })
     const answerKey = (
       id: string,
       gen: string,
@@ -120,10 +140,12 @@ export class ScanCache extends Effect.Service<ScanCache>()("brandme/gateway/Scan
       rel: Relation,
       regions: ScanRegions,
       hint?: Intent
-    ) =>
+    ) => {
       // everything the answer depends on: the rules' version, the garment's and owner's generations (the
       // owner's covers their consents and jurisdiction), who asks, both regions and the hint
-      `${version}|${id}|${gen}|${ownerGen}|${role}|${rel}|${regions.scanner ?? "?"}|${regions.claimed ?? "-"}|${hint ?? ""}`
+      const { head, tail } = answerKeyParts(id, role, rel, regions, hint)
+      return `${head}${gen}|${ownerGen}${tail}`
+    }
 
     /** values of Redis keys (unprefixed) in one round trip; Redis down reads as all absent */
     const mget = (keys: ReadonlyArray<string>): Promise<ReadonlyArray<string | null>> =>
@@ -135,6 +157,40 @@ export class ScanCache extends Effect.Service<ScanCache>()("brandme/gateway/Scan
         (l2) => (l2 === null ? Option.none<Answer>() : Schema.decodeUnknownOption(AnswerJson)(l2)),
         () => Option.none<Answer>()
       )
+
+    /**
+     * A resolved garment's generations and the answer shared under them, in one round trip
+     * (GENERATIONS_AND_ANSWER_LUA); Redis down reads as nothing there, as `mget` and `sharedAnswer` do.
+     */
+    const generationsAndShared = (
+      record: GarmentRecord,
+      parts: { readonly head: string; readonly tail: string }
+    ): Promise<{ gen: string | null; ownerGen: string | null; shared: Option.Option<Answer> }> => {
+      const keys = [
+        redis.key(garmentGenerationKey(record.id)),
+        ...(record.ownerUserId !== null ? [redis.key(ownerGenerationKey(record.ownerUserId))] : [])
+      ]
+      const args = [redis.key(`gateway:answer:${parts.head}`), parts.tail]
+      return raw
+        .evalsha(GENERATIONS_AND_ANSWER_SHA, keys.length, ...keys, ...args)
+        .catch((e: unknown) => {
+          if (e instanceof Error && e.message.startsWith("NOSCRIPT")) {
+            return raw.eval(GENERATIONS_AND_ANSWER_LUA, keys.length, ...keys, ...args)
+          }
+          throw e
+        })
+        .then(
+          (reply) => {
+            const [g, o, a] = Array.isArray(reply) ? reply : []
+            return {
+              gen: typeof g === "string" ? g : null,
+              ownerGen: typeof o === "string" ? o : null,
+              shared: typeof a === "string" ? Schema.decodeUnknownOption(AnswerJson)(a) : Option.none<Answer>()
+            }
+          },
+          () => ({ gen: null, ownerGen: null, shared: Option.none<Answer>() })
+        )
+    }
 
     /** a fresh answer for every replica (Redis); a decision of another rules version is never cached under ours */
     const share = (key: string, answer: Answer): Promise<void> =>
@@ -157,7 +213,9 @@ export class ScanCache extends Effect.Service<ScanCache>()("brandme/gateway/Scan
       ref: (refKey: string) => refs.get(refKey),
       rememberRef: (refKey: string, ref: CachedRef) => refs.set(refKey, ref),
       generationKeys,
+      answerKeyParts,
       answerKey,
+      generationsAndShared,
       hotAnswer: (key: string) => hot.get(key),
       mget,
       sharedAnswer,

@@ -27,9 +27,8 @@ import type { Relation } from "../../brain/Api.js"
 import { BrainClient } from "../../brain/Client.js"
 import type { FacetsView, GarmentRecord } from "../../knowledge/Api.js"
 import { KnowledgeClient } from "../../knowledge/Client.js"
-import { garmentGenerationKey, isCurrent } from "../../knowledge/Keys.js"
+import { isCurrent } from "../../knowledge/Keys.js"
 import { PolicyClient } from "../../policy/Client.js"
-import { ownerGenerationKey } from "../../policy/Keys.js"
 import { IdempotencyConflict, type ScanRequest, ScanResult, type ScansApi } from "./Api.js"
 import { type Answer, type CachedRef, type HotEntry, ScanCache, type ScanRegions } from "./Cache.js"
 import { ScanEnqueuer } from "./Enqueue.js"
@@ -203,9 +202,10 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
       hint: Intent | undefined,
       key: string,
       prefetched: Prefetched | undefined,
+      sharedRead: Option.Option<Answer> | undefined,
       span: Tracer.Span
     ): Promise<Either.Either<HotEntry, ScanError>> => {
-      const shared = await cache.sharedAnswer(key)
+      const shared = sharedRead ?? (await cache.sharedAnswer(key))
       let fresh: Answer
       if (Option.isSome(shared)) {
         fresh = shared.value
@@ -281,20 +281,23 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
      * once; one still behind (the generation ahead of every committed version: not written by our writers)
      * answers this scan but is not kept.
      */
-    const resolveCurrent = async (ref: TagRef, groups: ReadonlyArray<FacetGroup> | undefined, span: Tracer.Span) => {
+    const resolveCurrent = async (
+      ref: TagRef,
+      groups: ReadonlyArray<FacetGroup> | undefined,
+      keyParts: (record: GarmentRecord) => { readonly head: string; readonly tail: string },
+      span: Tracer.Span
+    ) => {
       for (let attempt = 1; ; attempt++) {
         const resolved = await knowledge.plain.resolve(ref, groups, span)
         if (Either.isLeft(resolved)) return Either.left(resolved.left)
         const { view, ...record } = resolved.right
         const prefetched: Prefetched | undefined =
           view === undefined || groups === undefined ? undefined : { groups, view }
-        const [g, o] = await cache.mget([
-          garmentGenerationKey(record.id),
-          ...(record.ownerUserId !== null ? [ownerGenerationKey(record.ownerUserId)] : [])
-        ])
-        const current = isCurrent(record.version, g)
+        // with the generations, the answer another replica shared under them (one round trip)
+        const { gen, ownerGen, shared } = await cache.generationsAndShared(record, keyParts(record))
+        const current = isCurrent(record.version, gen)
         if (current || attempt >= 2) {
-          return Either.right({ record, prefetched, gen: g ?? "0", ownerGen: o ?? "0", current })
+          return Either.right({ record, prefetched, gen: gen ?? "0", ownerGen: ownerGen ?? "0", current, shared })
         }
       }
     }
@@ -343,25 +346,29 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
       }
       let ownerGen = cached?.record.ownerUserId != null ? (values[1] ?? "0") : "0"
       let prefetched: Prefetched | undefined
+      // the shared answer, when it was read with the generations (a freshly resolved garment)
+      let shared: Option.Option<Answer> | undefined
+      const role: Role = principal?.role ?? "public"
       if (cached === undefined || cached.gen !== (values[0] ?? "0")) {
-        const guessKey = unownedKey(principal?.role ?? "public", hint, regions)
+        const guessKey = unownedKey(role, hint, regions)
         const groups = guessKey === undefined ? undefined : unownedGroups.get(guessKey)
-        const fresh = await resolveCurrent(ref.right, groups, span)
+        const keyParts = (r: GarmentRecord) => cache.answerKeyParts(r.id, role, relationOf(principal, r), regions, hint)
+        const fresh = await resolveCurrent(ref.right, groups, keyParts, span)
         if (Either.isLeft(fresh)) return Exit.fail(fresh.left)
         cached = { record: fresh.right.record, gen: fresh.right.gen }
         ownerGen = fresh.right.ownerGen
         prefetched = fresh.right.prefetched
+        shared = fresh.right.shared
         if (fresh.right.current) cache.rememberRef(refKey, cached)
       }
       const record = cached.record
-      const role: Role = principal?.role ?? "public"
       const relation = relationOf(principal, record)
       const key = cache.answerKey(record.id, cached.gen, ownerGen, role, relation, regions, hint)
       const hit = cache.hotAnswer(key)
       countCache(hit === undefined ? "miss" : "hit")
       let answer = hit
       if (answer === undefined) {
-        const built = await freshEntry(record, role, relation, regions, hint, key, prefetched, span)
+        const built = await freshEntry(record, role, relation, regions, hint, key, prefetched, shared, span)
         if (Either.isLeft(built)) return Exit.fail(built.left)
         answer = built.right
       }

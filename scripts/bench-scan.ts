@@ -27,7 +27,8 @@
  * (copied from a template seeded once per migrations + catalogue code, scripts/bench/Catalog.ts;
  * BENCH_RESEED=1 seeds afresh), scans drawn Zipf-distributed (s = 1.1) over them, 30 % signed in,
  * against the gateway and against bare node:http doing one indexed SELECT by (gtin, serial) on a pool of
- * the gateway path's size. Goal: cold_ratio ≥ 0.33, p99 ≤ 25 ms, no errors. BENCH_COLD=0 skips it.
+ * the gateway path's size. Goal: cold_ratio ≥ 0.33, p99 ≤ 25 ms (read on the paced round, an open loop below
+ * saturation, beside the pg baseline's on the same schedule), no errors. BENCH_COLD=0 skips it.
  * The last line is `ratio=<warm> cold_ratio=<cold>`.
  */
 import { type ChildProcess, spawn } from "node:child_process"

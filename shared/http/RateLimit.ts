@@ -5,6 +5,7 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Context, Effect, Layer, Option, Schema } from "effect"
 import type { Redis as IORedis } from "ioredis"
 import { DependencyError, describeCause } from "../layers/Errors.js"
+import { luaScript, runScript } from "../layers/Redis.js"
 import { Redis } from "../layers/Systems.js"
 import { makeTurnBatcher } from "../TurnBatcher.js"
 import { Metrics } from "../telemetry/Metrics.js"
@@ -160,7 +161,7 @@ for key, window in pairs(expire) do
 end
 return out
 `
-const SCRIPT_SHA = createHash("sha1").update(SLIDING_WINDOW_LUA).digest("hex")
+const SLIDING_WINDOW = luaScript(SLIDING_WINDOW_LUA)
 
 const toDecision = (
   rules: ReadonlyArray<RateLimitRule>,
@@ -263,15 +264,7 @@ export const makeLimitBatcher = (client: IORedis, prefixed: (k: string) => strin
       }
       for (const k of p.reads) keys.push(prefixed(k))
     }
-    client
-      .evalsha(SCRIPT_SHA, keys.length, ...keys, ...args)
-      .catch((e: unknown) => {
-        // first use on this server (or after SCRIPT FLUSH): send the script itself once
-        if (e instanceof Error && e.message.startsWith("NOSCRIPT")) {
-          return client.eval(SLIDING_WINDOW_LUA, keys.length, ...keys, ...args)
-        }
-        throw e
-      })
+    runScript(client, SLIDING_WINDOW, keys, args)
       .then((raw) => {
         const reply = decodeReply(raw)
         if (reply._tag === "Left") throw new Error(`unexpected rate-limit reply: ${reply.left.message}`)

@@ -1,9 +1,8 @@
-import { createHash } from "node:crypto"
 import { Effect, Either, Option, Schema } from "effect"
 import { AppConfig } from "../../../shared/config/AppConfig.js"
 import { parseTag, tagKey } from "../../../shared/domain/DigitalLink.js"
 import { Decision, Intent, type Role, type ScanEventEncoded } from "../../../shared/domain/Scan.js"
-import { Redis } from "../../../shared/layers/Redis.js"
+import { luaScript, Redis, runScript } from "../../../shared/layers/Redis.js"
 import { Lru } from "../../../shared/Lru.js"
 import { jsonEncoderOf } from "../../../shared/PlainJson.js"
 import type { Relation } from "../../brain/Api.js"
@@ -31,7 +30,7 @@ local g = redis.call('GET', KEYS[1])
 local o = false
 if #KEYS > 1 then o = redis.call('GET', KEYS[2]) end
 return {g, o, redis.call('GET', ARGV[1] .. (g or '0') .. '|' .. (o or '0') .. ARGV[2])}`
-const GENERATIONS_AND_ANSWER_SHA = createHash("sha1").update(GENERATIONS_AND_ANSWER_LUA).digest("hex")
+const GENERATIONS_AND_ANSWER = luaScript(GENERATIONS_AND_ANSWER_LUA)
 
 const HOT_TTL_MS = 60_000
 const ANSWER_TTL_SECONDS = 5 * 60 // bounded by the policy decision TTL
@@ -171,25 +170,17 @@ export class ScanCache extends Effect.Service<ScanCache>()("brandme/gateway/Scan
         ...(record.ownerUserId !== null ? [redis.key(ownerGenerationKey(record.ownerUserId))] : [])
       ]
       const args = [redis.key(`gateway:answer:${parts.head}`), parts.tail]
-      return raw
-        .evalsha(GENERATIONS_AND_ANSWER_SHA, keys.length, ...keys, ...args)
-        .catch((e: unknown) => {
-          if (e instanceof Error && e.message.startsWith("NOSCRIPT")) {
-            return raw.eval(GENERATIONS_AND_ANSWER_LUA, keys.length, ...keys, ...args)
+      return runScript(raw, GENERATIONS_AND_ANSWER, keys, args).then(
+        (reply) => {
+          const [g, o, a] = Array.isArray(reply) ? reply : []
+          return {
+            gen: typeof g === "string" ? g : null,
+            ownerGen: typeof o === "string" ? o : null,
+            shared: typeof a === "string" ? Schema.decodeUnknownOption(AnswerJson)(a) : Option.none<Answer>()
           }
-          throw e
-        })
-        .then(
-          (reply) => {
-            const [g, o, a] = Array.isArray(reply) ? reply : []
-            return {
-              gen: typeof g === "string" ? g : null,
-              ownerGen: typeof o === "string" ? o : null,
-              shared: typeof a === "string" ? Schema.decodeUnknownOption(AnswerJson)(a) : Option.none<Answer>()
-            }
-          },
-          () => ({ gen: null, ownerGen: null, shared: Option.none<Answer>() })
-        )
+        },
+        () => ({ gen: null, ownerGen: null, shared: Option.none<Answer>() })
+      )
     }
 
     /** a fresh answer for every replica (Redis); a decision of another rules version is never cached under ours */

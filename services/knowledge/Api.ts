@@ -269,7 +269,19 @@ export const KnowledgeInternalApi = HttpApiGroup.make("internal")
   )
   .add(
     HttpApiEndpoint.post("view", "/internal/garments/view")
-      .setPayload(Schema.Struct({ garmentId: Schema.UUID, allowed: Schema.Array(FacetGroup) }))
+      .setPayload(
+        Schema.Struct({
+          garmentId: Schema.UUID,
+          allowed: Schema.Array(FacetGroup),
+          generation: Schema.optional(
+            Schema.String.pipe(Schema.pattern(/^\d{1,20}$/)).annotations({
+              description:
+                "the garment's generation the caller holds (read with its record): the view is read and kept under it, " +
+                "so knowledge need not read it again; without it, knowledge reads the current one"
+            })
+          )
+        })
+      )
       .addSuccess(FacetsView)
   )
   .addError(GarmentNotFound)

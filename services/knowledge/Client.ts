@@ -30,9 +30,11 @@ export interface KnowledgeCalls {
       view: ReadonlyArray<FacetGroup> | undefined,
       parent: Tracer.AnySpan | undefined
     ) => Promise<Either.Either<ResolvedGarment, GarmentNotFound | UpstreamError>>
+    /** `generation`: the garment's generation the caller holds (read with its record), spares knowledge a read */
     readonly view: (
       garmentId: string,
       allowed: ReadonlyArray<FacetGroup>,
+      generation: string | undefined,
       parent: Tracer.AnySpan | undefined
     ) => Promise<Either.Either<FacetsView, GarmentNotFound | UpstreamError>>
   }
@@ -49,7 +51,7 @@ export class KnowledgeClient extends Context.Tag("brandme/KnowledgeClient")<Know
         view: k.view,
         plain: {
           resolve: (ref, view, parent) => run(k.resolve(ref, view), parent),
-          view: (garmentId, allowed, parent) => run(k.view(garmentId, allowed), parent)
+          view: (garmentId, allowed, generation, parent) => run(k.view(garmentId, allowed, generation), parent)
         }
       } satisfies KnowledgeCalls
     })
@@ -73,13 +75,22 @@ export class KnowledgeClient extends Context.Tag("brandme/KnowledgeClient")<Know
           spans.around("KnowledgeClient.resolve", parent, (span) =>
             batch.call("resolve", view === undefined ? { ref } : { ref, view }, traceparentOf(span))
           )
-        const viewOf = (garmentId: string, allowed: ReadonlyArray<FacetGroup>, parent: Tracer.AnySpan | undefined) =>
+        const viewOf = (
+          garmentId: string,
+          allowed: ReadonlyArray<FacetGroup>,
+          generation: string | undefined,
+          parent: Tracer.AnySpan | undefined
+        ) =>
           spans.around("KnowledgeClient.view", parent, (span) =>
-            batch.call("view", { garmentId, allowed }, traceparentOf(span))
+            batch.call(
+              "view",
+              generation === undefined ? { garmentId, allowed } : { garmentId, allowed, generation },
+              traceparentOf(span)
+            )
           )
         return {
           resolve: (ref, view) => callUnderCurrentSpan((parent) => resolve(ref, view, parent)),
-          view: (garmentId, allowed) => callUnderCurrentSpan((parent) => viewOf(garmentId, allowed, parent)),
+          view: (garmentId, allowed) => callUnderCurrentSpan((parent) => viewOf(garmentId, allowed, undefined, parent)),
           plain: { resolve, view: viewOf }
         } satisfies KnowledgeCalls
       })

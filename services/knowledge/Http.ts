@@ -39,8 +39,15 @@ export const garmentsHandlers = <E, Provides, R>(h: GroupHandlers<typeof Garment
 /** the internal operations: one call each (`internal`) or many in one request (`internalBatch`) */
 export const internalOperations = Effect.map(Knowledge, (k) => ({
   resolve: ({ ref, view }: ResolveRequest) => k.resolve(ref, view),
-  view: ({ garmentId, allowed }: { readonly garmentId: string; readonly allowed: Parameters<typeof k.view>[1] }) =>
-    k.view(garmentId, allowed)
+  view: ({
+    garmentId,
+    allowed,
+    generation
+  }: {
+    readonly garmentId: string
+    readonly allowed: Parameters<typeof k.view>[1]
+    readonly generation?: string | undefined
+  }) => k.view(garmentId, allowed, generation)
 }))
 /** a batch's resolves and views, each operation's calls run together (Knowledge's bulk forms) */
 export const bulkOperations = Effect.map(Knowledge, (k) => ({ resolve: k.resolveMany, view: k.viewMany }))

@@ -36,6 +36,12 @@ export interface ResolveCall {
 export interface ViewCall {
   readonly garmentId: string
   readonly allowed: ReadonlyArray<FacetGroup>
+  /**
+   * the garment's generation the caller holds, else read here. A view is kept under the generation it is asked
+   * with and built from a record current at a generation at least as high, so one asked with an older
+   * generation than Redis holds is only ever read by callers holding that older one.
+   */
+  readonly generation?: string | undefined
 }
 
 const HOUR = 60 * 60
@@ -237,7 +243,11 @@ export class Knowledge extends Effect.Service<Knowledge>()("brandme/Knowledge", 
     const viewMany = (calls: ReadonlyArray<ViewCall>) =>
       Effect.gen(function* () {
         const writes: Array<readonly [string, string]> = []
-        const gens = yield* cacheGetMany(calls.map((c) => garmentGenerationKey(c.garmentId)))
+        // the generations the callers did not bring, in one MGET
+        const unknown = calls.flatMap((c, i) => (c.generation === undefined ? [i] : []))
+        const read = yield* cacheGetMany(unknown.map((i) => garmentGenerationKey(calls[i]!.garmentId)))
+        const gens = calls.map((c) => c.generation ?? null)
+        for (const [j, i] of unknown.entries()) gens[i] = read[j] ?? null
         const keys = calls.map(
           (c, i) => `knowledge:view:${c.garmentId}:${gens[i] ?? "0"}:${[...c.allowed].sort().join(",")}`
         )
@@ -311,8 +321,10 @@ export class Knowledge extends Effect.Service<Knowledge>()("brandme/Knowledge", 
         Effect.withSpan("Knowledge.resolve", { captureStackTrace: false })
       )
 
-    const view = (garmentId: string, allowed: ReadonlyArray<FacetGroup>) =>
-      one(viewMany([{ garmentId, allowed }])).pipe(Effect.withSpan("Knowledge.view", { captureStackTrace: false }))
+    const view = (garmentId: string, allowed: ReadonlyArray<FacetGroup>, generation?: string) =>
+      one(viewMany([{ garmentId, allowed, generation }])).pipe(
+        Effect.withSpan("Knowledge.view", { captureStackTrace: false })
+      )
 
     const announce = (g: Garment) =>
       Effect.gen(function* () {

@@ -122,6 +122,29 @@ describe("knowledge's lookups in one batch", () => {
     expect(JSON.stringify(results)).not.toContain("UserId")
   })
 
+  it("a view asked with the caller's generation answers as one without, kept under that generation", async () => {
+    const garmentId = ids.get(demoGarments[1]!.serial)!
+    const allowed = ["materials", "care"]
+    const [read] = await batch([{ op: "view", payload: { garmentId, allowed } }])
+    const [brought, bad] = await batch([
+      { op: "view", payload: { garmentId, allowed, generation: "4242" } },
+      { op: "view", payload: { garmentId, allowed, generation: "latest" } }
+    ])
+    expect(read).toMatchObject({ ok: true })
+    expect(brought).toEqual(read)
+    expect(bad).toMatchObject({ ok: false, error: { _tag: "ValidationError" } })
+    expect(JSON.stringify(bad)).toContain("generation")
+    // kept under the generation it was asked with (the view's own key), the entry written without waiting
+    const redis = new Redis(redisUrl)
+    try {
+      const key = `${platform.config.redis.keyPrefix}knowledge:view:${garmentId}:4242:care,materials`
+      for (let i = 0; i < 50 && (await redis.exists(key)) === 0; i++) await new Promise((r) => setTimeout(r, 10))
+      expect(await redis.exists(key)).toBe(1)
+    } finally {
+      redis.disconnect()
+    }
+  })
+
   it("a resolve asked for a view brings an ownerless garment's view — the same as view's — and none for an owned one", async () => {
     const owners = new Map(
       (

@@ -196,6 +196,7 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
     /** the answer built fresh (or another replica's), kept for the next scans */
     const freshEntry = async (
       record: GarmentRecord,
+      gen: string,
       role: Role,
       relation: Relation,
       regions: ScanRegions,
@@ -239,7 +240,7 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
         if (prefetched !== undefined && sameGroups(groups, prefetched.groups)) {
           facets = prefetched.view
         } else {
-          const view = await knowledge.plain.view(record.id, groups, span)
+          const view = await knowledge.plain.view(record.id, groups, gen, span)
           if (Either.isLeft(view)) return Either.left(view.left)
           facets = view.right
         }
@@ -368,7 +369,7 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
       countCache(hit === undefined ? "miss" : "hit")
       let answer = hit
       if (answer === undefined) {
-        const built = await freshEntry(record, role, relation, regions, hint, key, prefetched, shared, span)
+        const built = await freshEntry(record, cached.gen, role, relation, regions, hint, key, prefetched, shared, span)
         if (Either.isLeft(built)) return Exit.fail(built.left)
         answer = built.right
       }

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto"
 import { Effect, Layer, Redacted } from "effect"
 import { Redis as IORedis, type RedisOptions } from "ioredis"
 import { AppConfig } from "../config/AppConfig.js"
@@ -54,30 +53,6 @@ export interface RedisOptionsInput {
   readonly keyPrefix: string
   readonly connectionName: string
 }
-
-/** A Lua script and its SHA1, for `runScript`. */
-export interface LuaScript {
-  readonly source: string
-  readonly sha: string
-}
-export const luaScript = (source: string): LuaScript => ({
-  source,
-  sha: createHash("sha1").update(source).digest("hex")
-})
-
-/** Runs a script by its SHA (EVALSHA); the first time on a server (or after SCRIPT FLUSH) sends the script itself. */
-export const runScript = (
-  client: IORedis,
-  script: LuaScript,
-  keys: ReadonlyArray<string>,
-  args: ReadonlyArray<string | number>
-): Promise<unknown> =>
-  client.evalsha(script.sha, keys.length, ...keys, ...args).catch((e: unknown) => {
-    if (e instanceof Error && e.message.startsWith("NOSCRIPT")) {
-      return client.eval(script.source, keys.length, ...keys, ...args)
-    }
-    throw e
-  })
 
 export const makeRedisClient = (url: string, name: string, role: "cache" | "queue"): IORedis =>
   new IORedis(url, {

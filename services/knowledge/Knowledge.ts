@@ -154,8 +154,8 @@ export class Knowledge extends Effect.Service<Knowledge>()("brandme/Knowledge", 
      * The bulk forms of `resolve` and `view`: a batch's calls run together (`/internal/batch`, shared/http/Batch.ts)
      * with the same answers as one by one, in a fixed number of round trips whatever their number — the tags'
      * ids in one MGET, the garments' generations and cached records in one MGET, the records not cached in one
-     * query by id and one by (gtin, serial), the histories and owners in one query each, every cache entry written
-     * in one pipeline. One by one, each call paid a fiber and its own round trips: ~0.3 ms of knowledge's CPU a
+     * query by id and one by (gtin, serial), the histories and owners in one query each, every cache entry sent
+     * in one write without waiting (`cacheLater`). One by one, each call paid a fiber and its own round trips: ~0.3 ms of knowledge's CPU a
      * call on top of the batch's (docs/scan-bench.md). A single call (the single-call endpoints, the in-process
      * client, `get`) is the same code with one call.
      */

@@ -18,7 +18,8 @@ export interface RedisService {
   readonly set: (key: string, value: string, ttlSeconds?: number) => Effect.Effect<void, DependencyError>
   readonly del: (...keys: ReadonlyArray<string>) => Effect.Effect<number, DependencyError>
   /**
-   * Cache entries (one pipeline), sent without waiting for Redis's replies, a failure ignored: for entries
+   * Cache entries (SETs with a TTL, in the tick's one write: the cache connection auto-pipelines), sent without
+   * waiting for Redis's replies, a failure ignored: for entries
    * the caller's answer does not depend on and that are safe to land late or not at all (keyed by a
    * generation, or checked for currency when read). The caller answers a round trip sooner.
    */
@@ -96,12 +97,7 @@ export const makeRedisLayer = (o: RedisOptionsInput) =>
         del: (...ks) => (ks.length === 0 ? Effect.succeed(0) : wrap("del", () => cache.del(...ks.map(key)))),
         cacheLater: (entries, ttl) =>
           Effect.sync(() => {
-            if (entries.length === 0) return
-            const sent =
-              entries.length === 1
-                ? cache.set(key(entries[0]![0]), entries[0]![1], "EX", ttl)
-                : entries.reduce((p, [k, v]) => p.set(key(k), v, "EX", ttl), cache.pipeline()).exec()
-            sent.catch(() => undefined)
+            for (const [k, v] of entries) cache.set(key(k), v, "EX", ttl).catch(() => undefined)
           }),
         cache: Effect.succeed(cache)
       } satisfies RedisService

@@ -184,14 +184,14 @@ export class ScanCache extends Effect.Service<ScanCache>()("brandme/gateway/Scan
       )
     }
 
-    /** a fresh answer for every replica (Redis); a decision of another rules version is never cached under ours */
-    const share = (key: string, answer: Answer): Promise<void> =>
-      answer.decision.policyVersion !== version
-        ? Promise.resolve()
-        : raw.set(redis.key(`gateway:answer:${key}`), answerJson(answer), "EX", ANSWER_TTL_SECONDS).then(
-            () => undefined,
-            () => undefined
-          )
+    /**
+     * A fresh answer for every replica (Redis), sent without waiting for the reply (no scan's answer depends on
+     * it); a decision of another rules version is never cached under ours.
+     */
+    const share = (key: string, answer: Answer): void => {
+      if (answer.decision.policyVersion !== version) return
+      raw.set(redis.key(`gateway:answer:${key}`), answerJson(answer), "EX", ANSWER_TTL_SECONDS).catch(() => undefined)
+    }
 
     /** an answer for this replica's next scans (same rule: our rules version only) */
     const keep = (key: string, entry: HotEntry) => {

@@ -245,8 +245,7 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
           facets = view.right
         }
         fresh = { intent: intent.right, decision: decision.right, facets }
-        // for the other replicas, sent without waiting: this scan's answer does not depend on it
-        void cache.share(key, fresh)
+        cache.share(key, fresh)
       }
       const region = recordedRegion(regions)
       const event = encodeEvent({

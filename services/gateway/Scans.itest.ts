@@ -38,6 +38,13 @@ const bearer = (t: { token: string }) => ({ authorization: `Bearer ${t.token}` }
 /** a request through our ingress (one trusted hop) whose geo header says `region` */
 const from = (region: string) => ({ "x-forwarded-for": "203.0.113.7", "x-client-region": region })
 const viaIngress = { HTTP_TRUSTED_PROXY_HOPS: "1" }
+/** a new ownerless garment of the seed brand (GTIN 9506000134352), created by its staff; its id */
+const newGarment = async (serial: string, name: string, facets: Record<string, unknown>): Promise<string> => {
+  const brand = await h.tokenFor({ userId: seed.users.brand, role: "brand", brandId: seed.brandId })
+  const made = await postJson(`${gwA}/v1/garments`, { gtin: "9506000134352", serial, name, facets }, bearer(brand))
+  expect(made.status, JSON.stringify(made.json)).toBe(201)
+  return (made.json as { id: string }).id
+}
 
 beforeAll(async () => {
   h = await makeHarness("scans-itest")
@@ -212,15 +219,7 @@ describe("POST /v1/scans", () => {
   })
 
   it("a replica resolving a garment takes the answer another replica shared, read with its generations", async () => {
-    const brand = await h.tokenFor({ userId: seed.users.brand, role: "brand", brandId: seed.brandId })
-    const facets = { care: { wash: "40C" }, origin: { country: "PT" } }
-    const made = await postJson(
-      `${gwA}/v1/garments`,
-      { gtin: "9506000134352", serial: "SHARED-1", name: "Coat", facets },
-      bearer(brand)
-    )
-    expect(made.status, JSON.stringify(made.json)).toBe(201)
-    const id = (made.json as { id: string }).id
+    const id = await newGarment("SHARED-1", "Coat", { care: { wash: "40C" }, origin: { country: "PT" } })
     const body = { tag: "https://x.example/01/09506000134352/21/SHARED-1", context: { region: "BR" } }
     expect((await ok(gwA, body)).facets.care).toEqual({ wash: "40C" })
     // the answer replica A shared, marked: replica B has never resolved this garment
@@ -283,15 +282,8 @@ describe("POST /v1/scans", () => {
   })
 
   it("a fresh answer about an ownerless garment takes its facets from the resolve: one call to knowledge", async () => {
-    const brand = await h.tokenFor({ userId: seed.users.brand, role: "brand", brandId: seed.brandId })
     const facets = { care: { wash: "30C" }, origin: { country: "PT" }, materials: [{ fibre: "linen", percent: 100 }] }
-    const made = await postJson(
-      `${gwA}/v1/garments`,
-      { gtin: "9506000134352", serial: "ONE-CALL-1", name: "Shirt", facets },
-      bearer(brand)
-    )
-    expect(made.status, JSON.stringify(made.json)).toBe(201)
-    const id = (made.json as { id: string }).id
+    const id = await newGarment("ONE-CALL-1", "Shirt", facets)
     const context = { region: "BR", intent: "public_view" }
     // an ownerless garment scanned in this context: the gateway learns the groups policy allows there
     await ok(gwHttp, { tag: digitalLinkOf(seed.unowned), context })

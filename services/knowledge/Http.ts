@@ -9,7 +9,7 @@ import { ensureScanPathStream } from "../../shared/events/ScanPathFacts.js"
 import { batchLane, batchServedByLane, serveBatch } from "../../shared/http/Batch.js"
 import { type GarmentsApi, KnowledgeApi, KnowledgeInternalApi, type ResolveRequest } from "./Api.js"
 import { GarmentCatalog } from "./Catalog.js"
-import { importGarments, Knowledge } from "./Knowledge.js"
+import { importGarments, Knowledge, type ViewCall } from "./Knowledge.js"
 
 /**
  * The garments group's handlers as a group builder: knowledge mounts them on its own API and the
@@ -39,15 +39,7 @@ export const garmentsHandlers = <E, Provides, R>(h: GroupHandlers<typeof Garment
 /** the internal operations: one call each (`internal`) or many in one request (`internalBatch`) */
 export const internalOperations = Effect.map(Knowledge, (k) => ({
   resolve: ({ ref, view }: ResolveRequest) => k.resolve(ref, view),
-  view: ({
-    garmentId,
-    allowed,
-    generation
-  }: {
-    readonly garmentId: string
-    readonly allowed: Parameters<typeof k.view>[1]
-    readonly generation?: string | undefined
-  }) => k.view(garmentId, allowed, generation)
+  view: ({ garmentId, allowed, generation }: ViewCall) => k.view(garmentId, allowed, generation)
 }))
 /** a batch's resolves and views, each operation's calls run together (Knowledge's bulk forms) */
 export const bulkOperations = Effect.map(Knowledge, (k) => ({ resolve: k.resolveMany, view: k.viewMany }))

@@ -167,22 +167,37 @@ export class Knowledge extends Effect.Service<Knowledge>()("brandme/Knowledge", 
      */
     const metadataMany = (ids: ReadonlyArray<string>, writes: Array<readonly [string, string]>) =>
       Effect.gen(function* () {
-        const found = new Map<string, Garment>()
         const unique = [...new Set(ids)]
-        const values = yield* cacheGetMany(unique.flatMap((id) => [garmentGenerationKey(id), garmentMetadataKey(id)]))
-        const missing: Array<string> = []
-        for (const [j, id] of unique.entries()) {
-          const hit = values[2 * j + 1]
-          const decoded = hit == null ? Option.none() : Schema.decodeUnknownOption(GarmentJson)(hit)
-          if (Option.isSome(decoded) && isCurrent(decoded.value.version, values[2 * j])) found.set(id, decoded.value)
-          else missing.push(id)
-        }
-        const read = yield* repo.byIds(missing)
+        const values = yield* cacheGetMany(unique.flatMap(metadataKeys))
+        const { found, missing } = currentRecords(unique, values)
+        return yield* readMissing(found, missing, writes)
+      })
+    /** the two entries a garment's cached record is read with: its generation, then the record */
+    const metadataKeys = (id: string) => [garmentGenerationKey(id), garmentMetadataKey(id)]
+    /** the cached records among `values` (metadataKeys of each id, in order) that are current, and the ids missing */
+    const currentRecords = (ids: ReadonlyArray<string>, values: ReadonlyArray<string | null>) => {
+      const found = new Map<string, Garment>()
+      const missing: Array<string> = []
+      for (const [j, id] of ids.entries()) {
+        const hit = values[2 * j + 1]
+        const decoded = hit == null ? Option.none() : Schema.decodeUnknownOption(GarmentJson)(hit)
+        if (Option.isSome(decoded) && isCurrent(decoded.value.version, values[2 * j])) found.set(id, decoded.value)
+        else missing.push(id)
+      }
+      return { found, missing }
+    }
+    /** the records missing read in one query, added to `found`, their entries to `writes` */
+    const readMissing = (
+      found: Map<string, Garment>,
+      missing: ReadonlyArray<string>,
+      writes: Array<readonly [string, string]>
+    ) =>
+      Effect.map(repo.byIds(missing), (read) => {
         for (const [id, g] of read) {
           found.set(id, g)
           writes.push([garmentMetadataKey(id), garmentJson(g)])
         }
-        return found
+        return found as ReadonlyMap<string, Garment>
       })
 
     const resolveMany = (calls: ReadonlyArray<ResolveCall>) =>
@@ -251,35 +266,45 @@ export class Knowledge extends Effect.Service<Knowledge>()("brandme/Knowledge", 
         const keys = calls.map(
           (c, i) => `knowledge:view:${c.garmentId}:${gens[i] ?? "0"}:${[...c.allowed].sort().join(",")}`
         )
-        const hits = yield* cacheGetMany(keys)
-        const out: Array<Either.Either<FacetsView, GarmentNotFound> | undefined> = hits.map((hit) => {
+        // the views and, for those not cached, each garment's cached record, in one MGET: a view not cached is
+        // built from the record then, not after another round trip (the record's entries are a few hundred bytes)
+        const ids = [...new Set(calls.map((c) => c.garmentId))]
+        const values = yield* cacheGetMany([...keys, ...ids.flatMap(metadataKeys)])
+        const out: Array<Either.Either<FacetsView, GarmentNotFound> | undefined> = keys.map((_, i) => {
+          const hit = values[i] ?? null
           const decoded = hit === null ? Option.none() : Schema.decodeUnknownOption(ViewJson)(hit)
           return Option.isSome(decoded) ? Either.right(decoded.value) : undefined
         })
         const misses = calls.flatMap((_, i) => (out[i] === undefined ? [i] : []))
         if (misses.length === 0) return out as ReadonlyArray<Either.Either<FacetsView, GarmentNotFound>>
-        const [garments, histories] = yield* Effect.all(
-          [
-            metadataMany(
-              misses.map((i) => calls[i]!.garmentId),
-              writes
-            ),
-            repo.histories(
-              misses.flatMap((i) => (calls[i]!.allowed.includes("ownership_history") ? [calls[i]!.garmentId] : []))
-            )
-          ],
-          { concurrency: 2 }
+        const missed = new Set(misses.map((i) => calls[i]!.garmentId))
+        const cached = currentRecords(ids, values.slice(keys.length))
+        const historiesOf = repo.histories(
+          misses.flatMap((i) => (calls[i]!.allowed.includes("ownership_history") ? [calls[i]!.garmentId] : []))
         )
-        const owners = yield* repo.owners([
-          ...new Set(
-            misses.flatMap((i) => {
-              const g = garments.get(calls[i]!.garmentId)
-              return g !== undefined && g.ownerUserId !== null && calls[i]!.allowed.includes("owner_identity")
-                ? [g.ownerUserId]
-                : []
-            })
-          )
-        ])
+        const ownersOf = (garments: ReadonlyMap<string, Garment>) =>
+          repo.owners([
+            ...new Set(
+              misses.flatMap((i) => {
+                const g = garments.get(calls[i]!.garmentId)
+                return g !== undefined && g.ownerUserId !== null && calls[i]!.allowed.includes("owner_identity")
+                  ? [g.ownerUserId]
+                  : []
+              })
+            )
+          ])
+        // the histories beside the records not cached, then the owners; all three at once when every record was
+        const missing = cached.missing.filter((id) => missed.has(id))
+        const [garments, histories, owners] =
+          missing.length === 0
+            ? yield* Effect.all([Effect.succeed(cached.found), historiesOf, ownersOf(cached.found)], {
+                concurrency: 3
+              })
+            : yield* Effect.flatMap(
+                Effect.all([readMissing(cached.found, missing, writes), historiesOf], { concurrency: 2 }),
+                ([garments, histories]) =>
+                  Effect.map(ownersOf(garments), (owners) => [garments, histories, owners] as const)
+              )
         for (const i of misses) {
           const c = calls[i]!
           const g = garments.get(c.garmentId)

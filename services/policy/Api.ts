@@ -22,7 +22,14 @@ export const DecisionRequest = Schema.Struct({
   /** the scanner's region as our ingress saw it; null = unknown (the strictest regime applies) */
   scannerRegion: Schema.NullOr(RegionCode),
   /** the region the client declared (context.region): it may only make the decision stricter */
-  claimedRegion: Schema.NullOr(RegionCode)
+  claimedRegion: Schema.NullOr(RegionCode),
+  ownerGeneration: Schema.optional(
+    Schema.String.pipe(Schema.pattern(/^\d{1,20}$/)).annotations({
+      description:
+        "the owner's generation the caller holds (read before this call): the decision is read and kept under it, " +
+        "so policy need not read it again; without it, policy reads the current one"
+    })
+  )
 })
 export type DecisionRequest = typeof DecisionRequest.Type
 

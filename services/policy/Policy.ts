@@ -82,7 +82,7 @@ export class Policy extends Effect.Service<Policy>()("brandme/Policy", {
         }
         // the owner's jurisdiction and consents live under their generation: one cached decision per inputs
         const owner = req.ownerUserId
-        const gen = yield* generation(owner)
+        const gen = req.ownerGeneration ?? (yield* generation(owner))
         const key = `policy:decision:${version}:${owner}:${gen}:${req.garmentId}:${req.role}:${req.relation}:${req.intent}:${req.scannerRegion ?? "?"}:${req.claimedRegion ?? "-"}`
         const cached = yield* Effect.orElseSucceed(redis.get(key), () => null)
         const hit = cached === null ? Option.none() : decodeDecision(cached)
@@ -90,10 +90,13 @@ export class Policy extends Effect.Service<Policy>()("brandme/Policy", {
           count(hit.value.regime, "hit")
           return hit.value
         }
-        const r = regimeWith(yield* repo.jurisdiction(owner))
+        // the owner's jurisdiction and this garment's consents in one query (the consents unused when the
+        // regime needs none: read anyway, one round trip rather than two)
+        const facts = yield* repo.ownerFacts(owner, req.garmentId)
+        const r = regimeWith(facts.jurisdiction)
         const input = { ...base, regime: r.regime, regimeReason: r.reason, hasOwner: true }
         count(r.regime, "miss")
-        const consent = needsConsent(input) ? consentStateOf(yield* repo.forGarment(owner, req.garmentId)) : noConsent
+        const consent = needsConsent(input) ? consentStateOf(facts.consents) : noConsent
         const decision = decide({ ...input, consent }, settings)
         // kept without waiting for Redis's reply: keyed by the owner's generation, a late write is never read after a change
         yield* redis.cacheLater([[key, encodeDecision(decision)]], DECISION_TTL_SECONDS)

@@ -23,8 +23,6 @@ const toRecord = (r: ConsentRow): ConsentRecord => ({
   createdAt: r.created_at.toISOString()
 })
 
-const StateRow = Schema.Struct({ id: Schema.String, purpose: Schema.String, granted: Schema.Boolean })
-
 /** The consents table (policy owns it): append-only; SQL failures become defects at this edge. */
 export class ConsentRepo extends Effect.Service<ConsentRepo>()("brandme/policy/ConsentRepo", {
   effect: Effect.gen(function* () {
@@ -52,30 +50,43 @@ export class ConsentRepo extends Effect.Service<ConsentRepo>()("brandme/policy/C
         FROM consents WHERE owner_user_id = ${owner}
         ORDER BY garment_id, purpose, id DESC`
     })
-    const forGarment = SqlSchema.findAll({
-      Request: Schema.Struct({ owner: Schema.String, garment: Schema.String }),
-      Result: StateRow,
-      execute: (r) => sql`
-        SELECT id::text, purpose, granted FROM consents
-        WHERE owner_user_id = ${r.owner} AND (garment_id = ${r.garment} OR garment_id IS NULL)`
-    })
     const garmentOwner = SqlSchema.findOne({
       Request: Schema.String,
       Result: Schema.Struct({ owner_user_id: Schema.NullOr(Schema.String) }),
       execute: (id) => sql`SELECT owner_user_id FROM garments WHERE id = ${id}`
     })
-    const jurisdiction = SqlSchema.findOne({
-      Request: Schema.String,
-      Result: Schema.Struct({ region_code: Schema.NullOr(Schema.String) }),
-      execute: (id) => sql`SELECT region_code FROM users WHERE id = ${id}`
+    const ownerFacts = SqlSchema.findAll({
+      Request: Schema.Struct({ owner: Schema.String, garment: Schema.String }),
+      Result: Schema.Struct({
+        region_code: Schema.NullOr(Schema.String),
+        id: Schema.NullOr(Schema.String),
+        purpose: Schema.NullOr(Schema.String),
+        granted: Schema.NullOr(Schema.Boolean)
+      }),
+      // a consent cannot outlive its owner's row (ON DELETE CASCADE): no user row, no consents
+      execute: (r) => sql`
+        SELECT u.region_code, c.id::text AS id, c.purpose, c.granted
+        FROM users u
+        LEFT JOIN consents c ON c.owner_user_id = u.id AND (c.garment_id = ${r.garment} OR c.garment_id IS NULL)
+        WHERE u.id = ${r.owner}`
     })
     return {
-      /** the owner's jurisdiction (identity's users.region_code); null when unknown or erased */
-      jurisdiction: (owner: string) =>
-        Effect.map(jurisdiction(owner), (r) => (r._tag === "Some" ? r.value.region_code : null)).pipe(Effect.orDie),
+      /**
+       * What a decision about an owned garment reads, in one query: the owner's jurisdiction (identity's
+       * users.region_code; null when unknown or erased) and their consents that apply to the garment (its own
+       * and those for all their garments)
+       */
+      ownerFacts: (owner: string, garment: string) =>
+        Effect.map(ownerFacts({ owner, garment }), (rows) => ({
+          jurisdiction: rows[0]?.region_code ?? null,
+          consents: rows.flatMap((c) =>
+            c.id === null || c.purpose === null || c.granted === null
+              ? []
+              : [{ id: c.id, purpose: c.purpose, granted: c.granted }]
+          )
+        })).pipe(Effect.orDie),
       insert: (r: Parameters<typeof insert>[0]) => Effect.map(insert(r), toRecord).pipe(Effect.orDie),
       current: (owner: string) => Effect.map(current(owner), (rows) => rows.map(toRecord)).pipe(Effect.orDie),
-      forGarment: (owner: string, garment: string) => forGarment({ owner, garment }).pipe(Effect.orDie),
       garmentOwner: (id: string) => garmentOwner(id).pipe(Effect.orDie)
     }
   })

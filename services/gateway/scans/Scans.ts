@@ -123,6 +123,22 @@ interface Prefetched {
   readonly view: FacetsView
 }
 
+/** what building a scan's answer starts from: the garment, the generations read, who scans, and how */
+interface FreshScan {
+  readonly record: GarmentRecord
+  readonly gen: string
+  readonly ownerGen: string
+  readonly role: Role
+  readonly relation: Relation
+  readonly regions: ScanRegions
+  readonly hint: Intent | undefined
+  /** the answer's key under the generations */
+  readonly key: string
+  readonly prefetched: Prefetched | undefined
+  /** the answer another replica shared, when it was read with the generations */
+  readonly shared: Option.Option<Answer> | undefined
+}
+
 const sameGroups = (a: ReadonlyArray<FacetGroup>, b: ReadonlyArray<FacetGroup>) =>
   a.length === b.length && a.every((g) => b.includes(g))
 
@@ -194,19 +210,9 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
       role === "brand" ? undefined : `${role}|${hint ?? ""}|${regions.scanner ?? "?"}|${regions.claimed ?? "-"}`
 
     /** the answer built fresh (or another replica's), kept for the next scans */
-    const freshEntry = async (
-      record: GarmentRecord,
-      gen: string,
-      role: Role,
-      relation: Relation,
-      regions: ScanRegions,
-      hint: Intent | undefined,
-      key: string,
-      prefetched: Prefetched | undefined,
-      sharedRead: Option.Option<Answer> | undefined,
-      span: Tracer.Span
-    ): Promise<Either.Either<HotEntry, ScanError>> => {
-      const shared = sharedRead ?? (await cache.sharedAnswer(key))
+    const freshEntry = async (f: FreshScan, span: Tracer.Span): Promise<Either.Either<HotEntry, ScanError>> => {
+      const { record, gen, ownerGen, role, relation, regions, hint, key, prefetched } = f
+      const shared = f.shared ?? (await cache.sharedAnswer(key))
       let fresh: Answer
       if (Option.isSome(shared)) {
         fresh = shared.value
@@ -224,7 +230,9 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
             relation,
             intent: intent.right,
             scannerRegion: regions.scanner,
-            claimedRegion: regions.claimed
+            claimedRegion: regions.claimed,
+            // the owner's generation this scan read: policy keeps its decision under it without reading it again
+            ...(record.ownerUserId !== null ? { ownerGeneration: ownerGen } : {})
           },
           span
         )
@@ -368,7 +376,10 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
       countCache(hit === undefined ? "miss" : "hit")
       let answer = hit
       if (answer === undefined) {
-        const built = await freshEntry(record, cached.gen, role, relation, regions, hint, key, prefetched, shared, span)
+        const built = await freshEntry(
+          { record, gen: cached.gen, ownerGen, role, relation, regions, hint, key, prefetched, shared },
+          span
+        )
         if (Either.isLeft(built)) return Exit.fail(built.left)
         answer = built.right
       }

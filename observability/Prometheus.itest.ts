@@ -50,10 +50,11 @@ describe("dashboards and rules on a real Prometheus, local shape", () => {
       healthUrls: ServiceNames.map((n) => `${platform.url(n)}${HealthPaths.ready}`),
       ms: 12_000
     })
-    // the exporters and the chart-scraped targets are not run in the local test
+    // the exporters and the chart-scraped targets are not run in the local test, and its calls are in-process
     data = await checkData(
       api,
-      ScrapeTargets.filter((t) => t.tier !== "app").map((t) => t.job)
+      ScrapeTargets.filter((t) => t.tier !== "app").map((t) => t.job),
+      true
     )
   }, 120_000)
 
@@ -75,5 +76,7 @@ describe("dashboards and rules on a real Prometheus, local shape", () => {
     expect(data.dashboardQueries).toBeGreaterThan(30)
     expect(data.dashboardErrors).toEqual([])
     expect(data.dashboardEmpty, "queries without data").toEqual([])
+    // the gateway's internal-call panel: its calls are in-process here, so it has no data (Deployed.itest has)
+    expect(data.dashboardHttpCallsOnly).toHaveLength(2)
   })
 })

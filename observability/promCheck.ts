@@ -190,11 +190,19 @@ export const jobsFeeding = (metric: string, matchers: ReadonlyArray<Matcher> = [
  */
 export const EventCounters = ["brandme_audit_integrity_violations_total", "brandme_policy_escalations_total"] as const
 
+/**
+ * Metrics recorded only by a service calling another over HTTP (shared/http/Batch.ts): in the local shape
+ * (`npm start`, one process) every call is in-process and they have no series.
+ */
+export const HttpCallMetrics = ["brandme_internal_call_duration_seconds"] as const
+
 export interface DataCheck {
   /** dashboard queries Prometheus refused */
   readonly dashboardErrors: ReadonlyArray<string>
   /** dashboard queries that evaluate to nothing */
   readonly dashboardEmpty: ReadonlyArray<string>
+  /** with `inProcessCalls`: the dashboard queries of HttpCallMetrics only, empty as they must be */
+  readonly dashboardHttpCallsOnly: ReadonlyArray<string>
   readonly dashboardQueries: number
   /** rule expressions Prometheus refused */
   readonly ruleErrors: ReadonlyArray<string>
@@ -217,14 +225,26 @@ export interface DataCheck {
  * and every series a rule selects must exist (by name and target labels; an alert's own condition need
  * not hold, so its whole expression may be empty).
  */
-export const checkData = async (prom: PrometheusApi, notRun: ReadonlyArray<string> = []): Promise<DataCheck> => {
+export const checkData = async (
+  prom: PrometheusApi,
+  notRun: ReadonlyArray<string> = [],
+  inProcessCalls = false
+): Promise<DataCheck> => {
   const dashboards = dashboardExprs()
   const dashboardErrors: Array<string> = []
   const dashboardEmpty: Array<string> = []
+  const dashboardHttpCallsOnly: Array<string> = []
+  const httpCallsOnly = (expr: string) =>
+    selectorsIn(expr).every((sel) =>
+      (HttpCallMetrics as ReadonlyArray<string>).includes(sel.metric.replace(/_bucket$|_sum$|_count$/, ""))
+    )
   for (const expr of dashboards) {
     const r = await prom.query(asPromQL(expr))
     if (r.status !== "success") dashboardErrors.push(`${expr}: ${r.error}`)
-    else if ((r.data?.result.length ?? 0) === 0) dashboardEmpty.push(expr)
+    else if ((r.data?.result.length ?? 0) === 0) {
+      if (inProcessCalls && httpCallsOnly(expr)) dashboardHttpCallsOnly.push(expr)
+      else dashboardEmpty.push(expr)
+    }
   }
   const rules = committedRules()
   const ruleErrors: Array<string> = []
@@ -251,6 +271,7 @@ export const checkData = async (prom: PrometheusApi, notRun: ReadonlyArray<strin
   return {
     dashboardErrors,
     dashboardEmpty,
+    dashboardHttpCallsOnly,
     dashboardQueries: dashboards.length,
     ruleErrors,
     unrecorded,

@@ -35,7 +35,8 @@ export const Metrics = {
   queueWorkers: M.queueWorkers.name,
   escalations: M.policyEscalationsTotal.name,
   dbPool: M.dbPoolConnections.name,
-  dbQueryBucket: `${M.dbQueryDuration.name}_bucket`
+  dbQueryBucket: `${M.dbQueryDuration.name}_bucket`,
+  internalCallBucket: `${M.internalCallDuration.name}_bucket`
 } as const
 
 /** 5xx answers are server errors; 4xx are the client's and do not count against us. */

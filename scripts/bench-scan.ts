@@ -353,7 +353,7 @@ const main = async () => {
       gatewayPid: child.pid,
       backendPids: [...backendProcesses].map(([service, c]) => [service, c.pid] as const),
       gatewayMetricsUrl: h.metricsUrl("gateway", offset - h.config.http.portOffset),
-      backendMetricsUrls: backendGroups.flat().map((service) => h.metricsUrl(service)),
+      backendMetricsUrls: backendGroups.flat().map((service) => [service, h.metricsUrl(service)] as const),
       redisPid,
       redisCommands: async () => Number(/total_commands_processed:(\d+)/.exec(await redis.info("stats"))?.[1] ?? 0),
       scanners: cold.scanners,

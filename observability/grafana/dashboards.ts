@@ -9,7 +9,7 @@ import * as gauge from "@grafana/grafana-foundation-sdk/gauge"
 import * as prometheus from "@grafana/grafana-foundation-sdk/prometheus"
 import * as stat from "@grafana/grafana-foundation-sdk/stat"
 import * as timeseries from "@grafana/grafana-foundation-sdk/timeseries"
-import { type ServiceName, ServiceNames } from "../../shared/ServiceCatalog.js"
+import { type ServiceName, ServiceNames, Services } from "../../shared/ServiceCatalog.js"
 import { Thresholds } from "../prometheus/alerts.js"
 import {
   Metrics,
@@ -149,6 +149,9 @@ export const overviewDashboard = (): dashboard.Dashboard => {
   return numberPanels(b.build())
 }
 
+/** the services whose internal API is batched (their Api.ts `batchGroup`): their callers time each call */
+const BatchCallees: ReadonlyArray<ServiceName> = ["brain", "policy", "knowledge"]
+
 export const redDashboard = (service: ServiceName): dashboard.Dashboard => {
   const svc = [eq("service", service)]
   const b = base(DashboardUids.red(service), `Brand.Me RED: ${service}`, ["brandme", "red", service])
@@ -164,6 +167,19 @@ export const redDashboard = (service: ServiceName): dashboard.Dashboard => {
         [httpRequestRate([...svc, re("status", ".+")], rateWindow, ["status"]), "{{status}}"]
       ])
     )
+  // a service that calls the batched internal APIs: each callee's calls, their wait for a window, their round trip
+  if (Services[service].calls.some((c) => BatchCallees.includes(c))) {
+    b.withPanel(
+      series(
+        "Internal calls p50 / p99 by callee and stage (waited for a batch window, round trip)",
+        "s",
+        ([0.5, 0.99] as const).map((q) => [
+          `histogram_quantile(${q}, ${sumRate(Metrics.internalCallBucket, svc, rateWindow, ["callee", "stage", "le"])})`,
+          `p${q * 100} {{callee}} {{stage}}`
+        ])
+      ).span(24)
+    )
+  }
   return numberPanels(b.build())
 }
 

@@ -16,7 +16,7 @@ import { lookupHash, masterKeyBytes } from "../../shared/crypto/Pii.js"
 import { digitalLinkOf, type Harness } from "../../services/gateway/testing/ScanPathHarness.js"
 import { autocannonOver, type LoadResult } from "../../shared/testing/Processes.js"
 import { BRANDS, GARMENTS, garmentKey, OWNED_EVERY, OWNERS } from "./Catalog.js"
-import { combine, counterSum, cpuMillis, line, machineTicks, mainThreadMillis } from "./Measure.js"
+import { combine, counterSum, cpuMillis, histogramQuantile, line, machineTicks, mainThreadMillis } from "./Measure.js"
 import { startPgBaseline } from "./PgBaseline.js"
 import { makeZipf, permutation, seededRandom } from "./Zipf.js"
 
@@ -119,7 +119,7 @@ export interface ColdOptions {
   readonly backendPids: ReadonlyArray<readonly [string, number | undefined]>
   readonly gatewayMetricsUrl: string
   /** the metrics of the services the gateway calls: their own count of the SQL statements they ran */
-  readonly backendMetricsUrls: ReadonlyArray<string>
+  readonly backendMetricsUrls: ReadonlyArray<readonly [service: string, url: string]>
   readonly redisPid: number
   readonly redisCommands: () => Promise<number>
   readonly scanners: ReadonlyArray<Scanner>
@@ -134,7 +134,7 @@ const sample = async (o: ColdOptions, dbPids: ReadonlyArray<number>) => {
   // every statement the scan path's services ran, by their own query timing (QueryTiming.ts): exact, and
   // blind to the baseline's (Postgres's own counters publish late, so the baseline's leaked into the round's)
   let statements = counterSum(metrics, "brandme_db_query_duration_seconds_count", {})
-  for (const url of o.backendMetricsUrls) {
+  for (const [, url] of o.backendMetricsUrls) {
     statements += counterSum(await fetch(url).then((r) => r.text()), "brandme_db_query_duration_seconds_count", {})
   }
   const bench = process.cpuUsage()
@@ -155,6 +155,49 @@ const sample = async (o: ColdOptions, dbPids: ReadonlyArray<number>) => {
 }
 
 const settle = () => new Promise((r) => setTimeout(r, 1100))
+
+/** the gateway's metrics and the backends', read at once */
+const expositions = async (o: ColdOptions) => ({
+  gateway: await fetch(o.gatewayMetricsUrl).then((r) => r.text()),
+  backends: new Map(
+    await Promise.all(
+      o.backendMetricsUrls.map(async ([service, url]) => [service, await fetch(url).then((r) => r.text())] as const)
+    )
+  )
+})
+
+/**
+ * Where the paced round's scans spent their time, by the services' own histograms between two readings: the
+ * scan in the gateway (brandme_scan_duration_seconds: from the request's arrival to its answer), each callee's
+ * calls waiting for a batch window and their round trip (brandme_internal_call_duration_seconds), and the
+ * callee's own handling of a batch (its /internal/batch in brandme_http_request_duration_seconds): what the
+ * round trip adds to it is the hop — both processes' wake-ups and the HTTP between them. Bucket-interpolated.
+ */
+const stepsOf = (before: Awaited<ReturnType<typeof expositions>>, after: Awaited<ReturnType<typeof expositions>>) => {
+  const fmt = (v: number | undefined) => (v === undefined ? "—" : v < 10 ? v.toFixed(1) : v.toFixed(0))
+  const pair = (b: string, a: string, name: string, labels: Readonly<Record<string, string>>) =>
+    `${fmt(histogramQuantile(b, a, name, labels, 0.5))} / ${fmt(histogramQuantile(b, a, name, labels, 0.99))}`
+  const steps = [`scan in the gateway ${pair(before.gateway, after.gateway, "brandme_scan_duration_seconds", {})}`]
+  for (const callee of ["brain", "policy", "knowledge"]) {
+    const calls = counterSum(after.gateway, "brandme_internal_call_duration_seconds_count", { callee, stage: "waited" })
+    const was = counterSum(before.gateway, "brandme_internal_call_duration_seconds_count", { callee, stage: "waited" })
+    if (calls - was <= 0) continue
+    const call = (stage: string) =>
+      pair(before.gateway, after.gateway, "brandme_internal_call_duration_seconds", { callee, stage })
+    const served = pair(
+      before.backends.get(callee) ?? "",
+      after.backends.get(callee) ?? "",
+      "brandme_http_request_duration_seconds",
+      {
+        route: "/internal/batch"
+      }
+    )
+    steps.push(
+      `${callee} (${calls - was} calls) waited ${call("waited")}, round trip ${call("round_trip")}, its handling ${served}`
+    )
+  }
+  return steps.join("; ")
+}
 
 /** the Postgres backends serving this database (knowledge, policy, the baseline, the gateway) */
 const backendPids = async (dbUrl: string): Promise<Array<number>> => {
@@ -248,10 +291,13 @@ export const runColdPhase = async (o: ColdOptions): Promise<number> => {
   // this machine gives one indexed lookup behind node:http at that rate, the floor the scan's is read against
   let pgPaced: LoadResult
   let paced: LoadResult
+  let pacedSteps: string
   try {
     pgPaced = await autocannonOver(baseline.url, o.seconds, pacedFile, pacedRate)
     await settle()
+    const before = await expositions(o)
     paced = await autocannonOver(`${o.gatewayUrl}/v1/scans`, o.seconds, pacedFile, pacedRate)
+    pacedSteps = stepsOf(before, await expositions(o))
   } finally {
     rmSync(pacedFile, { force: true })
     await baseline.close()
@@ -328,6 +374,9 @@ export const runColdPhase = async (o: ColdOptions): Promise<number> => {
   )
   console.log(`cold paced: ${line("pg", pgPaced)} — the Postgres baseline on the same schedule`)
   console.log(`cold paced: ${line("scan", paced)} — ${pacedRate} req/s sent on a schedule (${pacedWhy})`)
+  console.log(
+    `cold paced, where a scan's time goes (p50 / p99 in ms, from the services' own histograms): ${pacedSteps}`
+  )
   console.log(
     `cold p99 below saturation: scan ${paced.latency.p99} ms against the goal's ${P99_GOAL_MS} ms ` +
       `(${paced.latency.p99 <= P99_GOAL_MS ? "met" : "not met"}); the pg baseline's on the same schedule ` +

@@ -1,7 +1,8 @@
-import { createServer, type IncomingHttpHeaders } from "node:http"
+import { createServer, type IncomingHttpHeaders, type ServerResponse } from "node:http"
 import { Effect, Layer, Tracer } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { makeServiceTokens, ServiceTokenHeader, ServiceTokens } from "../../shared/auth/ServiceTokens.js"
+import { Metrics, makeServiceMetrics } from "../../shared/telemetry/Metrics.js"
 import { BrainClient } from "../brain/Client.js"
 import { defaultMode } from "./Calls.js"
 
@@ -26,34 +27,43 @@ const stub = createServer((req, res) => {
       res.end("bad gateway")
       return
     }
-    if (!req.url?.endsWith("/internal/batch")) {
-      res.writeHead(404, { "content-type": "application/json" })
-      res.end(JSON.stringify({ error: "NotFound", message: `no route ${req.url}` }))
+    // under /slow/ every answer takes SLOW_MS
+    if (req.url?.startsWith("/slow/") === true) {
+      setTimeout(() => answerBatch(req.url!.slice("/slow".length), text, res), SLOW_MS)
       return
     }
-    const batch = JSON.parse(text) as { calls: Array<SeenCall> }
-    calls.push(...batch.calls)
-    // under /x every call is refused with brain's typed error
-    const refuse = req.url.startsWith("/x/")
-    res.writeHead(200, { "content-type": "application/json" })
-    res.end(
-      JSON.stringify({
-        results: batch.calls.map((c) =>
-          refuse || c.payload.hint === "audit"
-            ? {
-                ok: false,
-                error: {
-                  _tag: "IntentNotAllowed",
-                  message: "nope",
-                  details: { intent: "audit", role: "public", relation: "none" }
-                }
-              }
-            : { ok: true, value: { intent: c.payload.hint ?? "care_instructions" } }
-        )
-      })
-    )
+    answerBatch(req.url ?? "", text, res)
   })
 })
+const SLOW_MS = 60
+/** brain's batch answer to the calls in `text`: every call refused with brain's typed error under /x/ */
+const answerBatch = (url: string, text: string, res: ServerResponse) => {
+  if (!url.endsWith("/internal/batch")) {
+    res.writeHead(404, { "content-type": "application/json" })
+    res.end(JSON.stringify({ error: "NotFound", message: `no route ${url}` }))
+    return
+  }
+  const batch = JSON.parse(text) as { calls: Array<SeenCall> }
+  calls.push(...batch.calls)
+  const refuse = url.startsWith("/x/")
+  res.writeHead(200, { "content-type": "application/json" })
+  res.end(
+    JSON.stringify({
+      results: batch.calls.map((c) =>
+        refuse || c.payload.hint === "audit"
+          ? {
+              ok: false,
+              error: {
+                _tag: "IntentNotAllowed",
+                message: "nope",
+                details: { intent: "audit", role: "public", relation: "none" }
+              }
+            }
+          : { ok: true, value: { intent: c.payload.hint ?? "care_instructions" } }
+      )
+    })
+  )
+}
 let base = ""
 const tokens = makeServiceTokens("calls-itest-service-token-key-0123456789")
 const brainOver = (url: string) => BrainClient.Http(url).pipe(Layer.provide(Layer.succeed(ServiceTokens, tokens)))
@@ -155,6 +165,41 @@ describe("internal HTTP calls", () => {
       "IntentNotAllowed",
       "care_instructions"
     ])
+  })
+
+  it("time each call in brandme_internal_call_duration_seconds: its wait for a batch window, its batch's round trip", async () => {
+    const metrics = makeServiceMetrics("gateway")
+    // three calls in three turns to a callee answering in SLOW_MS: two batches go at once (the window), the
+    // third waits for one of them to come back
+    const ask = (role: "public" | "brand" | "auditor") =>
+      Effect.flatMap(BrainClient, (b) => b.resolveIntent({ role, relation: "own_brand" }))
+    const out = await Effect.runPromise(
+      Effect.all(
+        [
+          ask("public"),
+          Effect.zipRight(Effect.sleep(5), ask("brand")),
+          Effect.zipRight(Effect.sleep(10), ask("auditor"))
+        ],
+        {
+          concurrency: "unbounded"
+        }
+      ).pipe(Effect.provide(Layer.fresh(brainOver(`${base}/slow`))), Effect.provideService(Metrics, metrics))
+    )
+    expect(out).toEqual(["care_instructions", "care_instructions", "care_instructions"])
+    const values = (await metrics.m.internalCallDuration.get()).values
+    const of = (stage: string, name: string) =>
+      values.filter((v) => v.labels.stage === stage && v.labels.callee === "brain" && v.metricName === name)
+    const count = (stage: string) => of(stage, "brandme_internal_call_duration_seconds_count")[0]?.value
+    const sum = (stage: string) => of(stage, "brandme_internal_call_duration_seconds_sum")[0]?.value ?? 0
+    const under = (stage: string, le: number) =>
+      of(stage, "brandme_internal_call_duration_seconds_bucket").find((v) => v.labels.le === le)?.value
+    expect(count("waited")).toBe(3)
+    expect(count("round_trip")).toBe(3)
+    expect(values.every((v) => v.labels.service === "gateway")).toBe(true)
+    // each round trip took the callee's SLOW_MS; of the waits, two were none to speak of and one was a round trip
+    expect(under("round_trip", 0.05)).toBe(0)
+    expect(under("waited", 0.025)).toBe(2)
+    expect(sum("waited")).toBeGreaterThan(0.04)
   })
 
   it("default to in-process when the process runs the callees, HTTP when the gateway runs alone", () => {

@@ -8,6 +8,7 @@ import { Cause, Duration, Effect, Either, Exit, Layer, Option, type ParseResult,
 import { request } from "undici"
 import { ServiceTokenHeader, ServiceTokens } from "../auth/ServiceTokens.js"
 import { requiresServiceToken, type ServiceName } from "../ServiceCatalog.js"
+import { Metrics } from "../telemetry/Metrics.js"
 import { parseTraceparent } from "../telemetry/TraceContext.js"
 import { encoderOf } from "../PlainJson.js"
 import { makeWindowBatcher } from "../TurnBatcher.js"
@@ -34,7 +35,8 @@ import { parseErrorBody } from "./Validation.js"
  * routing, service-token check and metrics), which otherwise cost more CPU than the work they carry; sent
  * every turn, a cold round's batches carried 1.2–1.6 calls each (docs/scan-bench.md). A lone call goes alone,
  * as soon as the turn ends, with no timer to wait on. Each call keeps its own trace: its traceparent rides in
- * the call and the callee runs it in a span under it, so one scan is still one trace.
+ * the call and the callee runs it in a span under it, so one scan is still one trace. Each call's wait for the
+ * window and its batch's round trip are timed in the caller's `brandme_internal_call_duration_seconds`.
  */
 
 /** the most calls one batch request carries (the caller splits larger turns) */
@@ -308,6 +310,8 @@ interface Pending {
   readonly traceparent: string | undefined
   readonly codec: Codecs
   readonly settle: (outcome: Either.Either<unknown, unknown>) => void
+  /** when the call was made (performance.now()) */
+  readonly at: number
 }
 
 /**
@@ -372,8 +376,32 @@ export const makeBatchCaller = <G extends HttpApiGroup.HttpApiGroup.Any>(
       }
     }
 
+    /**
+     * Each call's time in brandme_internal_call_duration_seconds: waited for the window, then the batch's round
+     * trip (label sets built once: a cold scan makes a few calls)
+     */
+    const metrics = yield* Effect.serviceOption(Metrics)
+    const observe = Option.match(metrics, {
+      onNone: () => undefined,
+      onSome: ({ m, service }) => {
+        const waited = { service, callee: o.callee, stage: "waited" }
+        const roundTrip = { service, callee: o.callee, stage: "round_trip" }
+        return (items: ReadonlyArray<Pending>, sent: number) => {
+          const seconds = (performance.now() - sent) / 1000
+          for (const item of items) {
+            m.internalCallDuration.observe(waited, (sent - item.at) / 1000)
+            m.internalCallDuration.observe(roundTrip, seconds)
+          }
+        }
+      }
+    })
+
     /** one batch request; resolves with why it failed below the contract, or undefined once every call is settled */
-    const exchange = async (items: ReadonlyArray<Pending>, signal: AbortSignal): Promise<string | undefined> => {
+    const exchange = async (
+      items: ReadonlyArray<Pending>,
+      signal: AbortSignal,
+      answered: () => void
+    ): Promise<string | undefined> => {
       const calls = items.map((i) => ({
         op: i.op,
         payload: i.payload,
@@ -390,9 +418,13 @@ export const makeBatchCaller = <G extends HttpApiGroup.HttpApiGroup.Any>(
       })
       if (response.statusCode !== 200) {
         const text = await response.body.text().catch(() => "")
+        answered()
         return `answered ${response.statusCode}${text === "" ? "" : `: ${text.slice(0, 200)}`}`
       }
-      const body = decodeResponse(await response.body.json().catch(() => undefined))
+      const json = await response.body.json().catch(() => undefined)
+      // the round trip ends with the answer read, before the callers go on with their calls' results
+      answered()
+      const body = decodeResponse(json)
       if (Either.isLeft(body) || body.right.results.length !== items.length)
         return "a batch answer outside the contract"
       settle(items, body.right.results)
@@ -400,12 +432,20 @@ export const makeBatchCaller = <G extends HttpApiGroup.HttpApiGroup.Any>(
     }
 
     const send = (items: ReadonlyArray<Pending>, done: () => void) => {
+      const sent = performance.now()
+      let timed = false
+      const answered = () => {
+        if (timed) return
+        timed = true
+        observe?.(items, sent)
+      }
       const signal = AbortSignal.timeout(timeoutMs)
       const failAll = (why: string) => {
+        answered()
         const e = upstream(why)
         for (const item of items) item.settle(Either.left(e))
       }
-      exchange(items, signal)
+      exchange(items, signal, answered)
         .then(
           (why) => why !== undefined && failAll(why),
           () => failAll(signal.aborted ? `no answer in ${Duration.format(BATCH_TIMEOUT)}` : "unreachable")
@@ -426,7 +466,7 @@ export const makeBatchCaller = <G extends HttpApiGroup.HttpApiGroup.Any>(
         return Promise.reject(new Error(`${o.callee}.${op}: ${parseErrorBody(encoded.left).message}`))
       }
       return new Promise<Either.Either<unknown, unknown>>((settle) => {
-        batcher.push({ op, payload: encoded.right, traceparent, codec, settle })
+        batcher.push({ op, payload: encoded.right, traceparent, codec, settle, at: performance.now() })
       })
     }
     return { call } as unknown as BatchCaller<G>

@@ -131,6 +131,15 @@ export const MetricCatalog = {
     labelNames: ["service", "operation"],
     buckets: latencyBuckets
   }),
+  internalCallDuration: spec({
+    name: "brandme_internal_call_duration_seconds",
+    type: "histogram",
+    help:
+      "An internal call's time in the caller, by caller service, callee and stage: waited (for a batch window: " +
+      "at most two batches out to one callee) and round_trip (the batch request, the callee's work included)",
+    labelNames: ["service", "callee", "stage"],
+    buckets: latencyBuckets
+  }),
   dependencyUp: spec({
     name: "brandme_dependency_up",
     type: "gauge",

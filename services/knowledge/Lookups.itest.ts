@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Redis } from "ioredis"
 import { ServiceTokenHeader } from "../../shared/auth/ServiceTokens.js"
 import { demoGarments, demoUsers } from "../../scripts/DemoData.js"
-import { startTestPlatform, type TestPlatform } from "../../shared/testing/TestPlatform.js"
+import { queriesRun, startTestPlatform, type TestPlatform } from "../../shared/testing/TestPlatform.js"
 import { deleteRedisPrefix } from "../../shared/testing/TestRedis.js"
 import { serviceToken } from "../../shared/testing/TestTokens.js"
 import { sql } from "../console/testing/ConsoleFixtures.js"
@@ -40,16 +40,7 @@ const batch = async (calls: ReadonlyArray<{ op: string; payload: unknown }>): Pr
 }
 
 /** how many queries of `operation` knowledge has run (its own query-timing histogram) */
-const queries = async (operation: string): Promise<number> => {
-  const text = await (await fetch(platform.metricsUrl("knowledge"))).text()
-  let n = 0
-  for (const line of text.split("\n")) {
-    if (line.startsWith("brandme_db_query_duration_seconds_count{") && line.includes(`operation="${operation}"`)) {
-      n += Number(line.slice(line.lastIndexOf(" ") + 1))
-    }
-  }
-  return n
-}
+const queries = (operation: string) => queriesRun(platform, "knowledge", operation)
 
 const resolveCall = (gtin: string, serial: string) => ({
   op: "resolve",

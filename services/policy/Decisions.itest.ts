@@ -8,7 +8,7 @@ import { Redis } from "ioredis"
 import pg from "pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ServiceTokenHeader } from "../../shared/auth/ServiceTokens.js"
-import { startTestPlatform, type TestPlatform } from "../../shared/testing/TestPlatform.js"
+import { queriesRun, startTestPlatform, type TestPlatform } from "../../shared/testing/TestPlatform.js"
 import { serviceToken } from "../../shared/testing/TestTokens.js"
 
 const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379"
@@ -59,16 +59,7 @@ const request = (garmentId: string, ownerGeneration?: string) => ({
 const allowed = (o: Outcome | undefined) => o?.value?.allowed.map((a) => a.group) ?? []
 
 /** how many queries of `operation` policy has run (its own query-timing histogram) */
-const queries = async (operation: string): Promise<number> => {
-  const text = await (await fetch(platform.metricsUrl("policy"))).text()
-  let n = 0
-  for (const line of text.split("\n")) {
-    if (line.startsWith("brandme_db_query_duration_seconds_count{") && line.includes(`operation="${operation}"`)) {
-      n += Number(line.slice(line.lastIndexOf(" ") + 1))
-    }
-  }
-  return n
-}
+const queries = (operation: string) => queriesRun(platform, "policy", operation)
 
 const consent = (garmentId: string | null, granted: boolean) =>
   db.query(

@@ -127,3 +127,15 @@ export const demoTag = (i: number): string => {
   const g = demoGarments[i % demoGarments.length]!
   return `https://id.example.com/01/${g.gtin}/21/${g.serial}`
 }
+
+/** how many queries of `operation` ("select garments") a service has run, by its own query-timing histogram */
+export const queriesRun = async (platform: TestPlatform, service: ServiceName, operation: string): Promise<number> => {
+  const text = await (await fetch(platform.metricsUrl(service))).text()
+  let n = 0
+  for (const line of text.split("\n")) {
+    if (line.startsWith("brandme_db_query_duration_seconds_count{") && line.includes(`operation="${operation}"`)) {
+      n += Number(line.slice(line.lastIndexOf(" ") + 1))
+    }
+  }
+  return n
+}

@@ -119,13 +119,17 @@ export class ScanCache extends Effect.Service<ScanCache>()("brandme/gateway/Scan
       return p === undefined || Either.isLeft(p) ? undefined : refs.get(tagKey(p.right))
     }
 
-    /** the garment generation (and the owner's consent generation) to read for a cached garment */
+    /** a garment's generation key and, when it has an owner, the owner's consent generation key */
+    const recordGenerationKeys = (record: GarmentRecord): Array<string> =>
+      record.ownerUserId === null
+        ? [garmentGenerationKey(record.id)]
+        : [garmentGenerationKey(record.id), ownerGenerationKey(record.ownerUserId)]
+    /** the generations to read for a cached garment (none without one) */
     const generationKeys = (cached: CachedRef | undefined): Array<string> =>
-      cached === undefined
-        ? []
-        : cached.record.ownerUserId === null
-          ? [garmentGenerationKey(cached.record.id)]
-          : [garmentGenerationKey(cached.record.id), ownerGenerationKey(cached.record.ownerUserId)]
+      cached === undefined ? [] : recordGenerationKeys(cached.record)
+    /** where an answer is shared with the other replicas, and how it is read back */
+    const sharedKey = (key: string) => redis.key(`gateway:answer:${key}`)
+    const decodeShared = (text: string) => Schema.decodeUnknownOption(AnswerJson)(text)
 
     /** an answer's key around its two generations (`answerKey` is head + gen + "|" + ownerGen + tail) */
     const answerKeyParts = (id: string, role: Role, rel: Relation, regions: ScanRegions, hint?: Intent) => ({
@@ -153,8 +157,8 @@ export class ScanCache extends Effect.Service<ScanCache>()("brandme/gateway/Scan
 
     /** another replica's answer for this key (Redis), if it holds one; Redis down reads as none */
     const sharedAnswer = (key: string): Promise<Option.Option<Answer>> =>
-      raw.get(redis.key(`gateway:answer:${key}`)).then(
-        (l2) => (l2 === null ? Option.none<Answer>() : Schema.decodeUnknownOption(AnswerJson)(l2)),
+      raw.get(sharedKey(key)).then(
+        (l2) => (l2 === null ? Option.none<Answer>() : decodeShared(l2)),
         () => Option.none<Answer>()
       )
 
@@ -166,18 +170,15 @@ export class ScanCache extends Effect.Service<ScanCache>()("brandme/gateway/Scan
       record: GarmentRecord,
       parts: { readonly head: string; readonly tail: string }
     ): Promise<{ gen: string | null; ownerGen: string | null; shared: Option.Option<Answer> }> => {
-      const keys = [
-        redis.key(garmentGenerationKey(record.id)),
-        ...(record.ownerUserId !== null ? [redis.key(ownerGenerationKey(record.ownerUserId))] : [])
-      ]
-      const args = [redis.key(`gateway:answer:${parts.head}`), parts.tail]
+      const keys = recordGenerationKeys(record).map(redis.key)
+      const args = [sharedKey(parts.head), parts.tail]
       return runScript(raw, GENERATIONS_AND_ANSWER, keys, args).then(
         (reply) => {
           const [g, o, a] = Array.isArray(reply) ? reply : []
           return {
             gen: typeof g === "string" ? g : null,
             ownerGen: typeof o === "string" ? o : null,
-            shared: typeof a === "string" ? Schema.decodeUnknownOption(AnswerJson)(a) : Option.none<Answer>()
+            shared: typeof a === "string" ? decodeShared(a) : Option.none<Answer>()
           }
         },
         () => ({ gen: null, ownerGen: null, shared: Option.none<Answer>() })
@@ -190,7 +191,7 @@ export class ScanCache extends Effect.Service<ScanCache>()("brandme/gateway/Scan
      */
     const share = (key: string, answer: Answer): void => {
       if (answer.decision.policyVersion !== version) return
-      raw.set(redis.key(`gateway:answer:${key}`), answerJson(answer), "EX", ANSWER_TTL_SECONDS).catch(() => undefined)
+      raw.set(sharedKey(key), answerJson(answer), "EX", ANSWER_TTL_SECONDS).catch(() => undefined)
     }
 
     /** an answer for this replica's next scans (same rule: our rules version only) */

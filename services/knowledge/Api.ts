@@ -6,7 +6,7 @@ import * as OpenApi from "@effect/platform/OpenApi"
 import { Schema } from "effect"
 import { Authentication } from "../../shared/auth/Middleware.js"
 import { Forbidden, Unauthorized } from "../../shared/auth/Tokens.js"
-import { FacetGroup } from "../../shared/domain/Scan.js"
+import { FacetGroup, Generation } from "../../shared/domain/Scan.js"
 import { batchGroup } from "../../shared/http/Batch.js"
 import { HealthApi } from "../../shared/http/Health.js"
 import { Cursor, PageLimit } from "../../shared/http/Paging.js"
@@ -274,7 +274,7 @@ export const KnowledgeInternalApi = HttpApiGroup.make("internal")
           garmentId: Schema.UUID,
           allowed: Schema.Array(FacetGroup),
           generation: Schema.optional(
-            Schema.String.pipe(Schema.pattern(/^\d{1,20}$/)).annotations({
+            Generation.annotations({
               description:
                 "the garment's generation the caller holds (read with its record): the view is read and kept under it, " +
                 "so knowledge need not read it again; without it, knowledge reads the current one"

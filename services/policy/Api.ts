@@ -6,7 +6,7 @@ import * as OpenApi from "@effect/platform/OpenApi"
 import { Schema } from "effect"
 import { Authentication } from "../../shared/auth/Middleware.js"
 import { Forbidden, Unauthorized } from "../../shared/auth/Tokens.js"
-import { Decision, Intent, RegionCode, Role } from "../../shared/domain/Scan.js"
+import { Decision, Generation, Intent, RegionCode, Role } from "../../shared/domain/Scan.js"
 import { batchGroup } from "../../shared/http/Batch.js"
 import { HealthApi } from "../../shared/http/Health.js"
 import { Services } from "../../shared/ServiceCatalog.js"
@@ -24,7 +24,7 @@ export const DecisionRequest = Schema.Struct({
   /** the region the client declared (context.region): it may only make the decision stricter */
   claimedRegion: Schema.NullOr(RegionCode),
   ownerGeneration: Schema.optional(
-    Schema.String.pipe(Schema.pattern(/^\d{1,20}$/)).annotations({
+    Generation.annotations({
       description:
         "the owner's generation the caller holds (read before this call): the decision is read and kept under it, " +
         "so policy need not read it again; without it, policy reads the current one"

@@ -32,6 +32,12 @@ export const RegionCode = Schema.String.pipe(
   Schema.pattern(/^[A-Z]{2}(-[A-Z0-9]{1,3})?$/, { message: () => "region must look like FR or US-CA" })
 )
 
+/**
+ * A cache generation as a caller carries it: a garment's (knowledge/Keys.ts) or an owner's (policy/Keys.ts), the
+ * decimal value of its Redis counter. A service handed one reads and keeps its cached answer under it.
+ */
+export const Generation = Schema.String.pipe(Schema.pattern(/^\d{1,20}$/))
+
 export const DecisionEntry = Schema.Struct({ group: FacetGroup, reason: Schema.String })
 
 export const Decision = Schema.Struct({

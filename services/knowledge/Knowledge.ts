@@ -277,8 +277,13 @@ export class Knowledge extends Effect.Service<Knowledge>()("brandme/Knowledge", 
         })
         const misses = calls.flatMap((_, i) => (out[i] === undefined ? [i] : []))
         if (misses.length === 0) return out as ReadonlyArray<Either.Either<FacetsView, GarmentNotFound>>
-        const missed = new Set(misses.map((i) => calls[i]!.garmentId))
-        const cached = currentRecords(ids, values.slice(keys.length))
+        // the records of the garments whose view was not cached, from the same MGET (the others are not decoded)
+        const missedIds = new Set(misses.map((i) => calls[i]!.garmentId))
+        const missed = ids.flatMap((id, j) => (missedIds.has(id) ? [j] : []))
+        const cached = currentRecords(
+          missed.map((j) => ids[j]!),
+          missed.flatMap((j) => [values[keys.length + 2 * j] ?? null, values[keys.length + 2 * j + 1] ?? null])
+        )
         const historiesOf = repo.histories(
           misses.flatMap((i) => (calls[i]!.allowed.includes("ownership_history") ? [calls[i]!.garmentId] : []))
         )
@@ -294,14 +299,13 @@ export class Knowledge extends Effect.Service<Knowledge>()("brandme/Knowledge", 
             )
           ])
         // the histories beside the records not cached, then the owners; all three at once when every record was
-        const missing = cached.missing.filter((id) => missed.has(id))
         const [garments, histories, owners] =
-          missing.length === 0
+          cached.missing.length === 0
             ? yield* Effect.all([Effect.succeed(cached.found), historiesOf, ownersOf(cached.found)], {
                 concurrency: 3
               })
             : yield* Effect.flatMap(
-                Effect.all([readMissing(cached.found, missing, writes), historiesOf], { concurrency: 2 }),
+                Effect.all([readMissing(cached.found, cached.missing, writes), historiesOf], { concurrency: 2 }),
                 ([garments, histories]) =>
                   Effect.map(ownersOf(garments), (owners) => [garments, histories, owners] as const)
               )

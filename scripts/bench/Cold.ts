@@ -16,7 +16,8 @@ import { lookupHash, masterKeyBytes } from "../../shared/crypto/Pii.js"
 import { digitalLinkOf, type Harness } from "../../services/gateway/testing/ScanPathHarness.js"
 import { autocannonOver, type LoadResult } from "../../shared/testing/Processes.js"
 import { BRANDS, GARMENTS, garmentKey, OWNED_EVERY, OWNERS } from "./Catalog.js"
-import { combine, counterSum, cpuMillis, histogramQuantile, line, machineTicks, mainThreadMillis } from "./Measure.js"
+import { counterSum, histogramQuantile } from "../../shared/testing/Exposition.js"
+import { combine, cpuMillis, line, machineTicks, mainThreadMillis } from "./Measure.js"
 import { startPgBaseline } from "./PgBaseline.js"
 import { makeZipf, permutation, seededRandom } from "./Zipf.js"
 
@@ -178,22 +179,18 @@ const stepsOf = (before: Awaited<ReturnType<typeof expositions>>, after: Awaited
   const pair = (b: string, a: string, name: string, labels: Readonly<Record<string, string>>) =>
     `${fmt(histogramQuantile(b, a, name, labels, 0.5))} / ${fmt(histogramQuantile(b, a, name, labels, 0.99))}`
   const steps = [`scan in the gateway ${pair(before.gateway, after.gateway, "brandme_scan_duration_seconds", {})}`]
-  for (const callee of ["brain", "policy", "knowledge"]) {
+  // the services the gateway calls: the backends whose metrics are read
+  for (const [callee, served] of after.backends) {
     const calls = counterSum(after.gateway, "brandme_internal_call_duration_seconds_count", { callee, stage: "waited" })
     const was = counterSum(before.gateway, "brandme_internal_call_duration_seconds_count", { callee, stage: "waited" })
     if (calls - was <= 0) continue
     const call = (stage: string) =>
       pair(before.gateway, after.gateway, "brandme_internal_call_duration_seconds", { callee, stage })
-    const served = pair(
-      before.backends.get(callee) ?? "",
-      after.backends.get(callee) ?? "",
-      "brandme_http_request_duration_seconds",
-      {
-        route: "/internal/batch"
-      }
-    )
+    const handling = pair(before.backends.get(callee) ?? "", served, "brandme_http_request_duration_seconds", {
+      route: "/internal/batch"
+    })
     steps.push(
-      `${callee} (${calls - was} calls) waited ${call("waited")}, round trip ${call("round_trip")}, its handling ${served}`
+      `${callee} (${calls - was} calls) waited ${call("waited")}, round trip ${call("round_trip")}, its handling ${handling}`
     )
   }
   return steps.join("; ")

@@ -5,6 +5,7 @@ import { type StartOptions, startServices } from "../../services/Platform.js"
 import { AppConfig, type AppConfigShape } from "../config/AppConfig.js"
 import { makeDatabaseLayer } from "../layers/Database.js"
 import { MetricsPorts, type ServiceName, Services } from "../ServiceCatalog.js"
+import { counterSum } from "./Exposition.js"
 import { createTestDatabase, type TestDatabase, testConfig, uniqueId } from "./TestDatabase.js"
 import { deleteRedisPrefix } from "./TestRedis.js"
 import { deleteStreams, subjectPrefixOf } from "./TestStreams.js"
@@ -129,13 +130,7 @@ export const demoTag = (i: number): string => {
 }
 
 /** how many queries of `operation` ("select garments") a service has run, by its own query-timing histogram */
-export const queriesRun = async (platform: TestPlatform, service: ServiceName, operation: string): Promise<number> => {
-  const text = await (await fetch(platform.metricsUrl(service))).text()
-  let n = 0
-  for (const line of text.split("\n")) {
-    if (line.startsWith("brandme_db_query_duration_seconds_count{") && line.includes(`operation="${operation}"`)) {
-      n += Number(line.slice(line.lastIndexOf(" ") + 1))
-    }
-  }
-  return n
-}
+export const queriesRun = async (platform: TestPlatform, service: ServiceName, operation: string): Promise<number> =>
+  counterSum(await (await fetch(platform.metricsUrl(service))).text(), "brandme_db_query_duration_seconds_count", {
+    operation
+  })

@@ -8,6 +8,7 @@ import { type ChildProcess, spawn } from "node:child_process"
 import { readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { parse } from "yaml"
+import { resolveMetric } from "./catalogCheck.js"
 import { observabilityDir } from "./generate.js"
 import { type Matcher, satisfies, selectorsIn } from "./selectors.js"
 import { LocalNamespaces, ScrapeTargets, TargetLabels } from "./targets.js"
@@ -236,7 +237,7 @@ export const checkData = async (
   const dashboardHttpCallsOnly: Array<string> = []
   const httpCallsOnly = (expr: string) =>
     selectorsIn(expr).every((sel) =>
-      (HttpCallMetrics as ReadonlyArray<string>).includes(sel.metric.replace(/_bucket$|_sum$|_count$/, ""))
+      (HttpCallMetrics as ReadonlyArray<string>).includes(resolveMetric(sel.metric)?.spec.name ?? sel.metric)
     )
   for (const expr of dashboards) {
     const r = await prom.query(asPromQL(expr))

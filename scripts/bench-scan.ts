@@ -46,7 +46,15 @@ import { bundleServices } from "./ops/ServiceBundle.js"
 import { digitalLinkOf, JWT_SECRET, makeHarness, postJson } from "../services/gateway/testing/ScanPathHarness.js"
 import { catalogInto } from "./bench/Catalog.js"
 import { dbUrlOf, makeScanners, runColdPhase } from "./bench/Cold.js"
-import { combine, cpuMillis, line } from "./bench/Measure.js"
+import {
+  combine,
+  cpuMillis,
+  exitedChildrenMillis,
+  line,
+  machineTicks,
+  mainThreadMillis,
+  warmVerdict
+} from "./bench/Measure.js"
 import { recordWarmRate } from "./bench/WarmRate.js"
 
 const seconds = Number(process.env.BENCH_SECONDS ?? "10")
@@ -267,17 +275,41 @@ const main = async () => {
     let scanCpu = 0
     let bareRedis = 0
     let scanRedis = 0
+    // each side's JavaScript thread and the machine's ticks, for the "limited by" line
+    let bareMain = 0
+    let scanMain = 0
+    let bareGenerator = 0
+    let scanGenerator = 0
+    const bareTicks = { busy: 0, total: 0 }
+    const scanTicks = { busy: 0, total: 0 }
+    const addTicks = (into: { busy: number; total: number }, from: { busy: number; total: number }) => {
+      const to = machineTicks()
+      into.busy += to.busy - from.busy
+      into.total += to.total - from.total
+    }
     for (let i = 0; i < rounds; i++) {
       const c0 = process.cpuUsage()
       const r0 = cpuMillis(redisPid)
+      const m0 = mainThreadMillis(process.pid)
+      const t0 = machineTicks()
+      const a0 = exitedChildrenMillis()
       bs.push(await autocannon(bareUrl, seconds))
+      bareGenerator += exitedChildrenMillis() - a0
       const c1 = process.cpuUsage(c0)
       bareCpu += (c1.user + c1.system) / 1000
+      bareMain += mainThreadMillis(process.pid) - m0
+      addTicks(bareTicks, t0)
       bareRedis += cpuMillis(redisPid) - r0
       const g0 = cpuMillis(child.pid)
+      const gm0 = mainThreadMillis(child.pid)
       const r1 = cpuMillis(redisPid)
+      const t1 = machineTicks()
+      const a1 = exitedChildrenMillis()
       ss.push(await autocannon(`${gateway}/v1/scans`, seconds, body))
+      scanGenerator += exitedChildrenMillis() - a1
       scanCpu += cpuMillis(child.pid) - g0
+      scanMain += mainThreadMillis(child.pid) - gm0
+      addTicks(scanTicks, t1)
       scanRedis += cpuMillis(redisPid) - r1
       console.log(`round ${i + 1}: ${line("bare", bs[i]!)}`)
       console.log(`round ${i + 1}: ${line("scan", ss[i]!)}`)
@@ -334,6 +366,27 @@ const main = async () => {
         `scan ${perRequest(scanCpu, s)} µs (gateway process) + ${perRequest(scanRedis, s)} µs redis ` +
         "(redis is shared: other work on it counts too)"
     )
+    const loadMs = rounds * seconds * 1000
+    const busyOf = (t: { busy: number; total: number }) => t.busy / Math.max(1, t.total)
+    for (const l of warmVerdict(
+      {
+        requests: b.requests.total,
+        loadMs,
+        processMs: bareCpu,
+        mainMs: bareMain,
+        busy: busyOf(bareTicks),
+        loadGeneratorMs: bareGenerator
+      },
+      {
+        requests: s.requests.total,
+        loadMs,
+        processMs: scanCpu,
+        mainMs: scanMain,
+        busy: busyOf(scanTicks),
+        loadGeneratorMs: scanGenerator
+      }
+    ))
+      console.log(l)
     console.log(line("bare", b))
     console.log(line("scan", s))
     const ratio = `ratio=${(s.requests.average / b.requests.average).toFixed(3)}`

@@ -17,7 +17,7 @@ import { digitalLinkOf, type Harness } from "../../services/gateway/testing/Scan
 import { autocannonOver, type LoadResult } from "../../shared/testing/Processes.js"
 import { BRANDS, GARMENTS, garmentKey, OWNED_EVERY, OWNERS } from "./Catalog.js"
 import { counterSum, histogramQuantile } from "../../shared/testing/Exposition.js"
-import { combine, cpuMillis, line, machineTicks, mainThreadMillis } from "./Measure.js"
+import { combine, cpuMillis, line, machineTicks, mainThreadMillis, SATURATED_CORE } from "./Measure.js"
 import { startPgBaseline } from "./PgBaseline.js"
 import { makeZipf, permutation, seededRandom } from "./Zipf.js"
 
@@ -109,8 +109,6 @@ const COLD_GOAL = 0.33
 const P99_GOAL_MS = 25
 /** the paced round's rate as a share of the gateway's saturated rate, when the goal's rate is above it */
 const PACED_SHARE = 0.5
-/** a process at this share of one core or more is CPU-bound on its JavaScript thread */
-const SATURATED_CORE = 0.85
 
 export interface ColdOptions {
   readonly harness: Harness

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest"
-import { combine, cpuMillis, machineTicks, mainThreadMillis } from "./Measure.js"
+import { execFile } from "node:child_process"
+import { combine, cpuMillis, exitedChildrenMillis, machineTicks, mainThreadMillis, warmVerdict } from "./Measure.js"
 
 const result = (average: number, p50: number, p99: number, errors = 0) => ({
   requests: { average, total: average * 10 },
@@ -28,6 +29,17 @@ describe("bench measures", () => {
     expect(t.busy).toBeGreaterThan(0)
   })
 
+  it("reads the CPU time of this process's exited children", async () => {
+    const before = exitedChildrenMillis()
+    // a child that burns ~0.3 s of CPU, then exits and is waited for
+    await new Promise<void>((resolve, reject) =>
+      execFile(process.execPath, ["-e", "const t = Date.now(); while (Date.now() - t < 300) {}"], (e) =>
+        e === null ? resolve() : reject(e)
+      )
+    )
+    expect(exitedChildrenMillis() - before).toBeGreaterThanOrEqual(150)
+  })
+
   it("reads a process's JavaScript thread's CPU time apart from its other threads'", () => {
     let x = 0
     for (let i = 0; i < 5e7; i++) x += i
@@ -38,5 +50,55 @@ describe("bench measures", () => {
     expect(cpuMillis(process.pid)).toBeGreaterThanOrEqual(main)
     expect(mainThreadMillis(undefined)).toBe(0)
     expect(mainThreadMillis(2 ** 22 + 7)).toBe(0)
+  })
+
+  describe("the warm phase's verdict", () => {
+    // 10 s of load: bare answered 300,000 requests on 9.0 s of its thread, the gateway 110,000 on 9.6 s
+    const bare = {
+      requests: 300_000,
+      loadMs: 10_000,
+      processMs: 9_800,
+      mainMs: 9_000,
+      busy: 0.97,
+      loadGeneratorMs: 7_000
+    }
+    const scan = {
+      requests: 110_000,
+      loadMs: 10_000,
+      processMs: 11_800,
+      mainMs: 9_600,
+      busy: 0.98,
+      loadGeneratorMs: 4_500
+    }
+
+    it("prints each side's JavaScript time per request apart from its other threads'", () => {
+      const [threads] = warmVerdict(bare, scan)
+      expect(threads).toContain("bare 30.0 µs (the bench process; its other threads 2.7 µs)")
+      expect(threads).toContain("scan 87.3 µs (the gateway; its other threads — V8's GC, compiler — 20.0 µs)")
+    })
+
+    it("names a saturated gateway thread and the ratio two saturated threads allow", () => {
+      const [, verdict] = warmVerdict(bare, scan)
+      expect(verdict).toMatch(
+        /^warm limited by: CPU — the gateway's JavaScript thread is saturated: it used 0\.96 of a core/
+      )
+      expect(verdict).toContain("bare over scan: 0.344")
+      expect(verdict).not.toContain("held back")
+    })
+
+    it("says when bare's thread was not saturated (held back by something else)", () => {
+      const [, verdict] = warmVerdict({ ...bare, mainMs: 6_000, processMs: 6_500 }, scan)
+      expect(verdict).toContain("used 0.60 of a core")
+      expect(verdict).toContain("not saturated: bare was held back by something else")
+    })
+
+    it("tells a busy machine from waiting when the gateway's thread is not saturated", () => {
+      const [, busy] = warmVerdict(bare, { ...scan, mainMs: 6_000, busy: 0.9 })
+      expect(busy).toMatch(/^warm limited by: CPU — the machine's cores are 90 % busy/)
+      const [, waiting] = warmVerdict(bare, { ...scan, mainMs: 3_000, busy: 0.4 })
+      expect(waiting).toMatch(
+        /^warm limited by: waiting, not CPU — the gateway's JavaScript thread used 0\.30 of a core/
+      )
+    })
   })
 })

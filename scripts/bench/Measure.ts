@@ -36,6 +36,21 @@ export const mainThreadMillis = (pid: number | undefined): number => {
   }
 }
 
+/**
+ * CPU ms (user + system) of this process's children that have exited and been waited for (cutime + cstime in
+ * /proc/self/stat): read before and after a child such as autocannon runs, the difference is its CPU.
+ */
+export const exitedChildrenMillis = (): number => {
+  try {
+    // after "pid (comm) ": cutime is field 16 and cstime 17 (1-based) → indexes 13 and 14 here
+    const fields = readFileSync("/proc/self/stat", "utf8").split(") ")[1]?.split(" ") ?? []
+    const ticks = Number(fields[13]) + Number(fields[14])
+    return Number.isFinite(ticks) ? (ticks * 1000) / 100 : 0
+  } catch {
+    return 0
+  }
+}
+
 /** the machine's CPU ticks so far: busy and total (the first line of /proc/stat) */
 export const machineTicks = (): { readonly busy: number; readonly total: number } => {
   const fields = (readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "").trim().split(/\s+/).slice(1).map(Number)
@@ -58,3 +73,58 @@ export const combine = (rs: ReadonlyArray<LoadResult>): LoadResult => ({
 
 export const line = (name: string, r: LoadResult) =>
   `${name.padEnd(5)} req/s=${Math.round(r.requests.average)} total=${r.requests.total} p50=${r.latency.p50}ms p99=${r.latency.p99}ms errors=${r.errors + r.timeouts} non2xx=${r.non2xx}`
+
+/** a process at this share of one core or more is CPU-bound on its JavaScript thread */
+export const SATURATED_CORE = 0.85
+
+/** what one side of the warm phase used while its load ran */
+export interface SideUsage {
+  /** requests answered */
+  readonly requests: number
+  /** ms of load (rounds × seconds) */
+  readonly loadMs: number
+  /** the serving process's CPU ms (all its threads) */
+  readonly processMs: number
+  /** of that, its JavaScript thread's */
+  readonly mainMs: number
+  /** the machine's busy share while it ran (0–1) */
+  readonly busy: number
+  /** the load generator's CPU ms (autocannon, its own process) */
+  readonly loadGeneratorMs: number
+}
+
+/**
+ * The warm phase's "where the time goes" and "limited by" lines. Both servers are single Node processes: when
+ * each one's JavaScript thread is saturated, the ratio of their rates is the inverse ratio of their JavaScript
+ * time per request, whatever the machine — so that ratio is printed beside the verdict. A server whose thread
+ * is not saturated was held back by something else (the load generator, the machine's other core, Redis).
+ */
+export const warmVerdict = (bare: SideUsage, scan: SideUsage): ReadonlyArray<string> => {
+  const us = (ms: number, s: SideUsage) => (ms * 1000) / Math.max(1, s.requests)
+  const cores = (ms: number, s: SideUsage) => ms / Math.max(1, s.loadMs)
+  const pct = (x: number) => `${(x * 100).toFixed(0)} %`
+  const side = (name: string, s: SideUsage) =>
+    `${name} ${cores(s.mainMs, s).toFixed(2)} of a core (the process ${cores(s.processMs, s).toFixed(2)} with its ` +
+    `other threads; autocannon ${cores(s.loadGeneratorMs, s).toFixed(2)}; machine ${pct(s.busy)} busy)`
+  const scanSaturated = cores(scan.mainMs, scan) >= SATURATED_CORE
+  const bareSaturated = cores(bare.mainMs, bare) >= SATURATED_CORE
+  const threadRatio = us(bare.mainMs, bare) / Math.max(1e-9, us(scan.mainMs, scan))
+  const verdict = scanSaturated
+    ? `CPU — the gateway's JavaScript thread is saturated: ${side("it used", scan)}; bare's server thread ` +
+      `${side("used", bare)}${bareSaturated ? "" : ", not saturated: bare was held back by something else"}. ` +
+      `JavaScript time per request, bare over scan: ${threadRatio.toFixed(3)} — the ratio two saturated threads ` +
+      "allow; less of the gateway's own CPU per scan, not the machine, raises it"
+    : scan.busy > 0.75
+      ? `CPU — the machine's cores are ${pct(scan.busy)} busy while the gateway's JavaScript thread ` +
+        `${side("used", scan)}: the processes beside it (the load generator, Redis, V8's GC threads) take the rest`
+      : `waiting, not CPU — the gateway's JavaScript thread ${side("used", scan)}: its scans wait on round trips ` +
+        "(two to Redis in sequence: the admission with its reads, then the enqueue), so the 50 connections' " +
+        "requests in flight, not its CPU, set its rate"
+  const bareLine = `bare's server thread ${side("used", bare)}`
+  return [
+    `warm JavaScript threads (per request): bare ${us(bare.mainMs, bare).toFixed(1)} µs (the bench process; its ` +
+      `other threads ${us(bare.processMs - bare.mainMs, bare).toFixed(1)} µs), scan ${us(scan.mainMs, scan).toFixed(1)} µs ` +
+      `(the gateway; its other threads — V8's GC, compiler — ${us(scan.processMs - scan.mainMs, scan).toFixed(1)} µs)`,
+    `warm limited by: ${verdict}${scanSaturated ? "" : `; ${bareLine}`}`
+  ]
+}

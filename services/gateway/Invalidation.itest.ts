@@ -1,8 +1,8 @@
 import { randomBytes, randomUUID } from "node:crypto"
-import { ConfigProvider, Effect, Layer } from "effect"
+import { ConfigProvider, Effect, Layer, Logger } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
 import { AppConfig, appConfig } from "../../shared/config/AppConfig.js"
-import { makeNatsLayer } from "../../shared/layers/Nats.js"
+import { makeNatsLayer, Nats } from "../../shared/layers/Nats.js"
 import { ensureScanPathStream, publishFact } from "../../shared/events/ScanPathFacts.js"
 import { ScanPathSubjects, testSubjects } from "../../shared/events/ScanPathSubjects.js"
 import { subscribeInvalidations } from "./Invalidation.js"
@@ -51,5 +51,58 @@ describe("cache invalidation facts", () => {
       )
     )
     for (const s of seen) expect(s).toEqual([`owner:${owner}`, `garment:${garment}`])
+  })
+
+  it("drops a fact that is not its subject's schema with a warning naming the problem, and goes on", async () => {
+    const seen: Array<string> = []
+    const warnings: Array<string> = []
+    const owner = randomUUID()
+    const garment = randomUUID()
+    const logger = Logger.make(({ logLevel, message }) => {
+      if (logLevel._tag === "Warning") warnings.push(Array.isArray(message) ? message.join(" ") : String(message))
+    })
+    await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          yield* subscribeInvalidations({
+            owner: (o) => seen.push(`owner:${o}`),
+            garment: (g) => seen.push(`garment:${g}`)
+          })
+          yield* ensureScanPathStream
+          const nats = yield* Nats
+          yield* nats.publish(subjects.garmentUpdated, "not json")
+          yield* nats.publish(subjects.garmentUpdated, JSON.stringify({ version: 3, generation: 1 }))
+          yield* nats.publish(subjects.garmentUpdated, JSON.stringify({ garmentId: garment, version: -1 }))
+          yield* nats.publish(subjects.consentChanged, JSON.stringify({ ownerUserId: 42, garmentId: null }))
+          // a well-formed fact after them is still handled
+          yield* publishFact(subjects.garmentUpdated, { garmentId: garment, version: 3, generation: 1 })
+          yield* publishFact(subjects.consentChanged, {
+            ownerUserId: owner,
+            garmentId: null,
+            purpose: "owner_identity",
+            granted: true,
+            generation: 5
+          })
+          yield* Effect.sleep("300 millis")
+        })
+      ).pipe(
+        Effect.provide(
+          Layer.mergeAll(
+            makeNatsLayer({ url: "nats://127.0.0.1:4222", streamPrefix: prefix.toUpperCase(), name: prefix }),
+            AppConfig.layerWith(config),
+            Layer.succeed(ScanPathSubjects, subjects),
+            Logger.replace(Logger.defaultLogger, logger)
+          )
+        )
+      )
+    )
+    expect(seen).toEqual([`garment:${garment}`, `owner:${owner}`])
+    const malformed = (subject: string, problem: string) => `ignoring a malformed ${subject} fact: ${problem}`
+    expect(warnings).toEqual([
+      malformed(subjects.garmentUpdated, "not JSON"),
+      malformed(subjects.garmentUpdated, "garmentId: is missing"),
+      malformed(subjects.garmentUpdated, "version: must be a non-negative number"),
+      malformed(subjects.consentChanged, "ownerUserId: must be string")
+    ])
   })
 })

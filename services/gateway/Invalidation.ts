@@ -1,7 +1,9 @@
-import { connect, type NatsConnection } from "@nats-io/transport-node"
-import { Effect, Redacted } from "effect"
+import { connect, type Msg, type NatsConnection } from "@nats-io/transport-node"
+import { Effect, Either, type ParseResult, Redacted, Runtime, Schema } from "effect"
 import { AppConfig } from "../../shared/config/AppConfig.js"
+import { ConsentChangedFact, GarmentUpdatedFact } from "../../shared/events/ScanPathFacts.js"
 import { ScanPathSubjects } from "../../shared/events/ScanPathSubjects.js"
+import { parseErrorBody } from "../../shared/http/Validation.js"
 
 export interface InvalidationHandlers {
   readonly owner: (ownerUserId: string) => void
@@ -9,18 +11,23 @@ export interface InvalidationHandlers {
 }
 
 const decoder = new TextDecoder()
-const field = (data: Uint8Array, name: string): string | undefined => {
-  try {
-    const v: unknown = JSON.parse(decoder.decode(data))
-    if (typeof v === "object" && v !== null && name in v) {
-      const f: unknown = Reflect.get(v, name)
-      return typeof f === "string" ? f : undefined
+const decodeConsent = Schema.decodeUnknownEither(ConsentChangedFact)
+const decodeGarment = Schema.decodeUnknownEither(GarmentUpdatedFact)
+
+/** a fact's JSON decoded by its schema, or the problem in words (`garmentId: is missing`; never the input) */
+const factOf =
+  <A>(decode: (u: unknown) => Either.Either<A, ParseResult.ParseError>) =>
+  (data: Uint8Array): Either.Either<A, string> => {
+    let json: unknown
+    try {
+      json = JSON.parse(decoder.decode(data))
+    } catch {
+      return Either.left("not JSON")
     }
-  } catch {
-    return undefined
+    return Either.mapLeft(decode(json), (e) => parseErrorBody(e).message)
   }
-  return undefined
-}
+const consentFact = factOf(decodeConsent)
+const garmentFact = factOf(decodeGarment)
 
 /**
  * Every process running the gateway subscribes to consent and garment facts with its own ephemeral
@@ -47,17 +54,18 @@ export const subscribeInvalidations = (handlers: InvalidationHandlers) =>
       ),
       (c: NatsConnection) => Effect.promise(() => c.close().catch(() => undefined))
     )
-    nc.subscribe(subjects.consentChanged, {
-      callback: (err, msg) => {
-        const owner = err === null ? field(msg.data, "ownerUserId") : undefined
-        if (owner !== undefined) handlers.owner(owner)
+    // a fact that is not its subject's schema is dropped with a warning naming the problem (`garmentId: is
+    // missing`): nothing is lost by it (the generations in Redis already changed), but its publisher is broken
+    const runFork = Runtime.runFork(yield* Effect.runtime<never>())
+    const onFact =
+      <A>(decode: (data: Uint8Array) => Either.Either<A, string>, handle: (fact: A) => void) =>
+      (err: Error | null, msg: Msg) => {
+        if (err !== null) return
+        const fact = decode(msg.data)
+        if (Either.isRight(fact)) return handle(fact.right)
+        runFork(Effect.logWarning(`ignoring a malformed ${msg.subject} fact: ${fact.left}`))
       }
-    })
-    nc.subscribe(subjects.garmentUpdated, {
-      callback: (err, msg) => {
-        const garment = err === null ? field(msg.data, "garmentId") : undefined
-        if (garment !== undefined) handlers.garment(garment)
-      }
-    })
+    nc.subscribe(subjects.consentChanged, { callback: onFact(consentFact, (f) => handlers.owner(f.ownerUserId)) })
+    nc.subscribe(subjects.garmentUpdated, { callback: onFact(garmentFact, (f) => handlers.garment(f.garmentId)) })
     yield* Effect.tryPromise(() => nc.flush())
   })

@@ -1,6 +1,7 @@
 import { Redis } from "../../shared/layers/Redis.js"
 import { garmentGenerationKey, garmentMetadataKey, raiseGeneration } from "../knowledge/Keys.js"
 import { Context, Effect, Layer } from "effect"
+import type { GarmentUpdated as GarmentUpdatedFact } from "../../shared/events/ScanPathFacts.js"
 import { ScanPathSubjects } from "../../shared/events/ScanPathSubjects.js"
 import { Nats, natsPayload } from "../../shared/layers/Nats.js"
 
@@ -40,21 +41,34 @@ export const makeGarmentEventsLive = (o: GarmentEventsOptions = {}) =>
       const stream = o.stream ?? `${nats.streamPrefix}_GARMENTS`
       // brandme.garment.> under the same prefix
       const streamSubjects = o.streamSubjects ?? [subject.replace(/[^.]+$/, ">")]
-      const publish = (e: GarmentUpdated) =>
-        nats.publish(subject, natsPayload(e), { "content-type": "application/json" })
+      // the scan path's fact (shared/events/ScanPathFacts.ts), with the generation when this change raised it
+      const publish = (e: GarmentUpdated, generation: number | undefined) => {
+        const fact: GarmentUpdatedFact = { ...e, ...(generation !== undefined ? { generation } : {}) }
+        return nats.publish(subject, natsPayload(fact), { "content-type": "application/json" })
+      }
       // the scan path's caches are keyed by the garment's generation (knowledge/Keys.ts): raise it to the version
       // committed so the very next scan on every replica reads the new owner, then drop the cached metadata
       const invalidate = (garmentId: string, version: number) =>
         Effect.gen(function* () {
           const raw = yield* redis.cache
-          yield* Effect.tryPromise(() => raiseGeneration(raw, redis.key(garmentGenerationKey(garmentId)), version))
+          const generation = yield* Effect.tryPromise(() =>
+            raiseGeneration(raw, redis.key(garmentGenerationKey(garmentId)), version)
+          )
           yield* redis.del(garmentMetadataKey(garmentId))
-        }).pipe(Effect.catchAll((err) => Effect.logWarning("could not invalidate garment caches", String(err))))
+          return generation
+        }).pipe(
+          Effect.catchAll((err) =>
+            Effect.as(Effect.logWarning("could not invalidate garment caches", String(err)), undefined)
+          )
+        )
       return GarmentEvents.of({
         updated: (e) =>
-          Effect.zipRight(invalidate(e.garmentId, e.version), publish(e)).pipe(
-            // no stream bound to the subject yet (fresh environment): create it and try once more
-            Effect.orElse(() => Effect.zipRight(nats.ensureStream(stream, streamSubjects), publish(e))),
+          Effect.flatMap(invalidate(e.garmentId, e.version), (generation) =>
+            publish(e, generation).pipe(
+              // no stream bound to the subject yet (fresh environment): create it and try once more
+              Effect.orElse(() => Effect.zipRight(nats.ensureStream(stream, streamSubjects), publish(e, generation)))
+            )
+          ).pipe(
             Effect.catchAll((err) => Effect.logWarning(`could not publish ${subject}`, err.message)),
             Effect.asVoid,
             Effect.withSpan("GarmentEvents.updated")

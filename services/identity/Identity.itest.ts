@@ -1,8 +1,9 @@
-import { Effect, Exit, Redacted } from "effect"
+import { Effect, Exit, Redacted, Schema } from "effect"
 import * as jose from "jose"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { demoUsers } from "../../scripts/DemoData.js"
 import { masterKeyBytes, open, unwrapSubjectKey } from "../../shared/crypto/Pii.js"
+import { GarmentUpdatedFact } from "../../shared/events/ScanPathFacts.js"
 import { authenticateDevice, LoginPolicy } from "./Identity.js"
 import { type IdentityTestEnv, startIdentity } from "./testing/IdentityTestEnv.js"
 
@@ -177,6 +178,10 @@ describe("identity over HTTP on Postgres, Redis and NATS", () => {
     expect(claimedEvents).toHaveLength(1)
     const published = await env.lastGarmentEvent()
     expect(published.event).toMatchObject({ garmentId: garment, change: "claimed" })
+    // the scan path's one schema for the fact, with the generation the claim raised (to the version committed)
+    const fact = Schema.decodeUnknownSync(GarmentUpdatedFact)(published.event)
+    expect(fact.generation).toBe(fact.version)
+    expect(fact.version).toBeGreaterThan(0)
 
     // transfer: offer → accept; a second accept conflicts
     const loserEmail = loser === alice ? "alice@example.com" : "bob@example.com"

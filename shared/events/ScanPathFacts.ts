@@ -1,20 +1,36 @@
-import { Effect } from "effect"
+import { Effect, Schema } from "effect"
 import { Nats } from "../layers/Nats.js"
 import { ScanPathSubjects } from "./ScanPathSubjects.js"
 
-export interface ConsentChanged {
-  readonly ownerUserId: string
-  readonly garmentId: string | null
-  readonly purpose: string
-  readonly granted: boolean
-  readonly generation: number
-}
+const Id = Schema.String.pipe(Schema.minLength(1))
+const Count = Schema.Int.pipe(Schema.nonNegative())
 
-export interface GarmentUpdated {
-  readonly garmentId: string
-  readonly version: number
-  readonly generation: number
-}
+/**
+ * The scan path's facts on NATS, one schema each: what every publisher sends and every reader decodes (the
+ * gateway's invalidation listener, services/gateway/Invalidation.ts). A reader ignores fields it does not know.
+ */
+export const ConsentChangedFact = Schema.Struct({
+  ownerUserId: Id,
+  /** null: the consent covers all the owner's garments */
+  garmentId: Schema.NullOr(Id),
+  purpose: Schema.String,
+  granted: Schema.Boolean,
+  /** the owner's cache generation after the change */
+  generation: Count
+})
+export type ConsentChanged = typeof ConsentChangedFact.Type
+
+export const GarmentUpdatedFact = Schema.Struct({
+  garmentId: Id,
+  /** the garment's version committed */
+  version: Count,
+  /** the garment's cache generation after the change: knowledge always sends it; identity when Redis raised it */
+  generation: Schema.optional(Count),
+  /** identity's ownership changes say which */
+  change: Schema.optional(Schema.Literal("claimed", "transferred")),
+  at: Schema.optional(Schema.String)
+})
+export type GarmentUpdated = typeof GarmentUpdatedFact.Type
 
 /**
  * Makes sure a stream captures the subjects so JetStream publishes are acknowledged. A subject already

@@ -1,6 +1,6 @@
 import { deleteRedisPrefix } from "../../shared/testing/TestRedis.js"
 import { randomUUID } from "node:crypto"
-import { Effect, Layer, ManagedRuntime } from "effect"
+import { Effect, Layer, Logger, ManagedRuntime } from "effect"
 import pg from "pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { AppConfig } from "../../shared/config/AppConfig.js"
@@ -23,9 +23,17 @@ const names = {
   keyPrefix: `${id}:`,
   streamPrefix: `T_${id.toUpperCase()}`
 }
+/** the consumer's warnings, as its logger wrote them */
+const warnings: Array<string> = []
+const captureWarnings = Logger.add(
+  Logger.make(({ logLevel, message }) => {
+    if (logLevel._tag === "Warning") warnings.push(Array.isArray(message) ? message.join(" ") : String(message))
+  })
+)
 const build = (databaseUrl: string) =>
   ManagedRuntime.make(
     ScanConsumerLive.pipe(
+      Layer.provide(captureWarnings),
       Layer.provideMerge(
         Layer.mergeAll(
           Layer.succeed(DetectorSettings, {
@@ -67,7 +75,7 @@ const counted = async (kind: string) => {
 
 beforeAll(async () => {
   db = await createTestDatabase("agentic")
-  garments = (await seedGarments(db.url, 4)).garments
+  garments = (await seedGarments(db.url, 5)).garments
   client = new pg.Client({ connectionString: db.url })
   await client.connect()
   rt = build(db.url)
@@ -133,5 +141,21 @@ describe("agentic pattern detection", () => {
     await waitFor("marker escalation", async () => (await escalations(marker)).length === 2)
     expect(await escalations(a)).toEqual([])
     expect(await escalations(b)).toEqual([])
+  })
+
+  it("logs a malformed fact with what is wrong, acknowledges it and goes on", async () => {
+    const g = garments[4]!
+    const { garmentId: _, ...withoutGarment } = scan(g, "FR", 0)
+    await rt.runPromise(Effect.flatMap(Nats, (n) => n.publish(subjects.scanRecorded, natsPayload(withoutGarment))))
+    await rt.runPromise(Effect.flatMap(Nats, (n) => n.publish(subjects.scanRecorded, "not json")))
+    // the events after them are handled
+    await publish(scan(g, "FR", 0))
+    await publish(scan(g, "US-NY", 3))
+    await waitFor("clone escalation after the malformed facts", async () => (await escalations(g)).length > 0)
+    const malformed = warnings.filter((w) => w.startsWith(`agentic: ignoring malformed ${subjects.scanRecorded} #`))
+    expect(malformed.map((w) => w.replace(/#\d+/, "#n"))).toEqual([
+      `agentic: ignoring malformed ${subjects.scanRecorded} #n: garmentId: is missing`,
+      `agentic: ignoring malformed ${subjects.scanRecorded} #n: not JSON`
+    ])
   })
 })

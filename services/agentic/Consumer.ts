@@ -4,6 +4,7 @@ import { DependencyError, describeCause } from "../../shared/layers/Errors.js"
 import { Nats, type NatsMessage, natsPayload } from "../../shared/layers/Nats.js"
 import { Redis } from "../../shared/layers/Redis.js"
 import { Metrics } from "../../shared/telemetry/Metrics.js"
+import { factDecoder } from "../../shared/events/Facts.js"
 import { EventSubjects } from "../../shared/events/ScanEventSubjects.js"
 import { DetectorSettings, detect, type Finding } from "./Detector.js"
 
@@ -25,7 +26,7 @@ const ScanRecordedFact = Schema.Struct({
   scannedAt: Schema.String
 })
 
-const decoder = new TextDecoder()
+const scanRecorded = factDecoder(ScanRecordedFact)
 const sqlFail = (operation: string) => (e: unknown) =>
   new DependencyError({ dependency: "database", operation, message: describeCause(e) })
 
@@ -60,12 +61,10 @@ export const openEscalation = (f: Finding) =>
 
 export const handleScanRecorded = (msg: NatsMessage) =>
   Effect.gen(function* () {
-    const parsed = yield* Effect.either(
-      Schema.decodeUnknown(Schema.parseJson(ScanRecordedFact))(decoder.decode(msg.data))
-    )
-    // a malformed message is logged and acked: redelivering it cannot make it valid
+    const parsed = scanRecorded(msg.data)
+    // a malformed message is logged with what is wrong and acked: redelivering it cannot make it valid
     if (parsed._tag === "Left")
-      return yield* Effect.logWarning(`agentic: ignoring malformed ${msg.subject} #${msg.seq}`)
+      return yield* Effect.logWarning(`agentic: ignoring malformed ${msg.subject} #${msg.seq}: ${parsed.left}`)
     const redis = yield* Redis
     const client = yield* Effect.orDie(redis.cache)
     const settings = yield* DetectorSettings

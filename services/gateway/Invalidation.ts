@@ -1,33 +1,17 @@
 import { connect, type Msg, type NatsConnection } from "@nats-io/transport-node"
-import { Effect, Either, type ParseResult, Redacted, Runtime, Schema } from "effect"
+import { Effect, Either, Redacted, Runtime } from "effect"
 import { AppConfig } from "../../shared/config/AppConfig.js"
 import { ConsentChangedFact, GarmentUpdatedFact } from "../../shared/events/ScanPathFacts.js"
 import { ScanPathSubjects } from "../../shared/events/ScanPathSubjects.js"
-import { parseErrorBody } from "../../shared/http/Validation.js"
+import { factDecoder } from "../../shared/events/Facts.js"
 
 export interface InvalidationHandlers {
   readonly owner: (ownerUserId: string) => void
   readonly garment: (garmentId: string) => void
 }
 
-const decoder = new TextDecoder()
-const decodeConsent = Schema.decodeUnknownEither(ConsentChangedFact)
-const decodeGarment = Schema.decodeUnknownEither(GarmentUpdatedFact)
-
-/** a fact's JSON decoded by its schema, or the problem in words (`garmentId: is missing`; never the input) */
-const factOf =
-  <A>(decode: (u: unknown) => Either.Either<A, ParseResult.ParseError>) =>
-  (data: Uint8Array): Either.Either<A, string> => {
-    let json: unknown
-    try {
-      json = JSON.parse(decoder.decode(data))
-    } catch {
-      return Either.left("not JSON")
-    }
-    return Either.mapLeft(decode(json), (e) => parseErrorBody(e).message)
-  }
-const consentFact = factOf(decodeConsent)
-const garmentFact = factOf(decodeGarment)
+const consentFact = factDecoder(ConsentChangedFact)
+const garmentFact = factDecoder(GarmentUpdatedFact)
 
 /**
  * Every process running the gateway subscribes to consent and garment facts with its own ephemeral

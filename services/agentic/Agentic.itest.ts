@@ -1,6 +1,7 @@
+import { captureWarnings } from "../../shared/testing/TestLogs.js"
 import { deleteRedisPrefix } from "../../shared/testing/TestRedis.js"
 import { randomUUID } from "node:crypto"
-import { Effect, Layer, Logger, ManagedRuntime } from "effect"
+import { Effect, Layer, ManagedRuntime } from "effect"
 import pg from "pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { AppConfig } from "../../shared/config/AppConfig.js"
@@ -24,16 +25,11 @@ const names = {
   streamPrefix: `T_${id.toUpperCase()}`
 }
 /** the consumer's warnings, as its logger wrote them */
-const warnings: Array<string> = []
-const captureWarnings = Logger.add(
-  Logger.make(({ logLevel, message }) => {
-    if (logLevel._tag === "Warning") warnings.push(Array.isArray(message) ? message.join(" ") : String(message))
-  })
-)
+const { warnings, layer: warningsLayer } = captureWarnings()
 const build = (databaseUrl: string) =>
   ManagedRuntime.make(
     ScanConsumerLive.pipe(
-      Layer.provide(captureWarnings),
+      Layer.provide(warningsLayer),
       Layer.provideMerge(
         Layer.mergeAll(
           Layer.succeed(DetectorSettings, {

@@ -113,6 +113,24 @@ describe("a front lane takes its answers from the contract and shared/http", () 
     const bad = await pour("{nope")
     expect(bad.status).toBe(400)
     expect(((await bad.json()) as { message: string }).message).toMatch(/^request body is not valid JSON: /)
+    const secret = await pour("hunter2")
+    expect(secret.status).toBe(400)
+    expect(((await secret.json()) as { message: string }).message).not.toContain("hunter2")
+    const empty = await pour("")
+    expect(empty.status).toBe(400)
+    expect(await empty.json()).toEqual({ error: "BadRequest", message: "request body is not valid JSON: it is empty" })
+  })
+
+  it("refuses a body of another content type (415), as the router does", async () => {
+    const form = await pour("what=teapot", { "content-type": "application/x-www-form-urlencoded" })
+    expect(form.status).toBe(415)
+    expect(await form.json()).toEqual({
+      error: "UnsupportedMediaType",
+      message:
+        "content-type application/x-www-form-urlencoded is not accepted: send the body as JSON with content-type: application/json"
+    })
+    const json = await pour(JSON.stringify({ what: "gone" }), { "content-type": "application/json; charset=utf-8" })
+    expect(json.status).toBe(410)
   })
 
   it("records the request metrics under the contract's route", async () => {

@@ -8,7 +8,7 @@ import { Metrics, type ServiceMetrics } from "../telemetry/Metrics.js"
 import { type ErrorBody, errorResponse, toErrorBody } from "./Errors.js"
 import { corsHeaders, requestIdOf, securityHeaders } from "./Hardening.js"
 import { RateLimited, rateLimitedResponse } from "./RateLimit.js"
-import { checkJsonBody } from "./Validation.js"
+import { checkJsonBody, unsupportedMediaType } from "./Validation.js"
 
 /**
  * What a front lane (a plain node:http handler in front of the router, see `HttpFrontLane` in Server.ts)
@@ -237,18 +237,13 @@ export const makeFrontLane = <Id extends string, Groups extends HttpApiGroup.Htt
       req.on("end", () => {
         if (aborted) return
         const text = Buffer.concat(chunks).toString("utf8")
+        const media = text === "" ? undefined : unsupportedMediaType(req.headers["content-type"])
+        if (media !== undefined) return refuse(415, media)
         const checked = checkJsonBody(text, maxDepth)
         if (Either.isLeft(checked)) return refuse(400, checked.left)
-        // checkJsonBody parsed it; undefined means empty or not JSON: parse again for the parser's words
+        // undefined: an empty body, which is not JSON either
         if (checked.right !== undefined) return parsed(checked.right)
-        try {
-          return parsed(JSON.parse(text))
-        } catch (e) {
-          return refuse(400, {
-            error: "BadRequest",
-            message: `request body is not valid JSON: ${e instanceof Error ? e.message : "parse error"}`
-          })
-        }
+        return refuse(400, { error: "BadRequest", message: "request body is not valid JSON: it is empty" })
       })
     }
 

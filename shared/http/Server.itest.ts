@@ -83,7 +83,59 @@ describe("the HTTP assembly", () => {
         body: "{"
       })
       expect(notJson.status).toBe(400)
-      expect(((await notJson.json()) as { error: string }).error).toBeTypeOf("string")
+      expect(await notJson.json()).toEqual({
+        error: "BadRequest",
+        message: "request body is not valid JSON: Expected property name or '}' in JSON at position 1 (line 1 column 2)"
+      })
+      // a body that is not JSON is never quoted back
+      const secret = await fetch(`${base}/echo`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: "hunter2"
+      })
+      expect(secret.status).toBe(400)
+      const secretBody = (await secret.json()) as { error: string; message: string }
+      expect(secretBody.error).toBe("BadRequest")
+      expect(secretBody.message).toMatch(/^request body is not valid JSON: /)
+      expect(secretBody.message).not.toContain("hunter2")
+      // another content type: a 415 naming it, whatever the body (a form was decoded as fields, a malformed
+      // multipart body was a 500, a +json type hung the request)
+      const types = [
+        "text/plain;charset=UTF-8",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+        "application/merge-patch+json"
+      ]
+      for (const type of types) {
+        const r = await fetch(`${base}/echo`, {
+          method: "POST",
+          headers: { "content-type": type },
+          body: "n=1",
+          signal: AbortSignal.timeout(5000)
+        })
+        expect(r.status).toBe(415)
+        expect(await r.json()).toEqual({
+          error: "UnsupportedMediaType",
+          message: `content-type ${type.split(";")[0]?.toLowerCase()} is not accepted: send the body as JSON with content-type: application/json`
+        })
+      }
+      // JSON with parameters, in another case, or without a content type at all is read as JSON
+      for (const type of ["application/json; charset=utf-8", "Application/JSON", undefined]) {
+        const ok = await fetch(`${base}/echo`, {
+          method: "POST",
+          ...(type === undefined ? {} : { headers: { "content-type": type } }),
+          body: new TextEncoder().encode('{"n":1}')
+        })
+        expect(ok.status).toBe(200)
+      }
+      // JSON of the wrong kind: in words, not the payload schema's dump
+      const array = await fetch(`${base}/echo`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: "[1]"
+      })
+      expect(array.status).toBe(400)
+      expect(await array.json()).toMatchObject({ error: "ValidationError", message: "body: must be an object" })
       const teapot = await fetch(`${base}/echo`, {
         method: "POST",
         headers: { "content-type": "application/json" },

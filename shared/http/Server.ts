@@ -30,7 +30,7 @@ import { Metrics, MetricsLive } from "../telemetry/Metrics.js"
 import { errorResponse, normalizeErrorResponse } from "./Errors.js"
 import { limitListener, preflight, requestIdOf, TIMEOUT_CHECK_INTERVAL_MS } from "./Hardening.js"
 import { answerHeaders, payloadTooLarge, requestMetrics } from "./Lane.js"
-import { checkJsonBody } from "./Validation.js"
+import { checkJsonBody, unsupportedMediaType } from "./Validation.js"
 
 /** Route templates of an API, so metrics label by `/v1/garments/:id`, never by raw URL. */
 export const routeMatcher = <Id extends string, Groups extends HttpApiGroup.HttpApiGroup.Any, E, R>(
@@ -56,19 +56,22 @@ export const routeMatcher = <Id extends string, Groups extends HttpApiGroup.Http
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"])
 
 /**
- * A JSON body too deep, or with a NUL character, answered before the route decodes it (Validation.ts).
- * The body read here is cached on the request: the route decodes the same text.
+ * A body that is not JSON (a 415 for another content type, a 400 for text that does not parse), too deep or
+ * with a NUL character, answered before the route decodes it (Validation.ts). The body read here is cached on
+ * the request: the route decodes the same text.
  */
 const checkBody = (req: HttpServerRequest.HttpServerRequest, maxDepth: number) => {
-  const type = req.headers["content-type"]
-  if (!BODY_METHODS.has(req.method) || (type !== undefined && !type.includes("json"))) return Effect.succeedNone
+  if (!BODY_METHODS.has(req.method)) return Effect.succeedNone
   return req.text.pipe(
-    Effect.map((text) =>
-      Either.match(checkJsonBody(text, maxDepth), {
+    Effect.map((text) => {
+      if (text === "") return Option.none<HttpServerResponse.HttpServerResponse>()
+      const media = unsupportedMediaType(req.headers["content-type"])
+      if (media !== undefined) return Option.some(errorResponse(415, media))
+      return Either.match(checkJsonBody(text, maxDepth), {
         onLeft: (body) => Option.some(errorResponse(400, body)),
         onRight: () => Option.none()
       })
-    ),
+    }),
     // an unreadable body (too large, aborted) is the route's to answer, as before
     Effect.orElseSucceed(() => Option.none<HttpServerResponse.HttpServerResponse>())
   )

@@ -22,6 +22,40 @@ describe("readable validation errors", () => {
     })
     expect(JSON.stringify(body)).not.toMatch(/hunter2pw|secret/)
   })
+
+  it("a value of the wrong kind where an object or an array belongs: in words, not the schema's dump", () => {
+    const S = Schema.Struct({
+      email: Schema.String.pipe(Schema.maxLength(254)),
+      tags: Schema.Array(Schema.String),
+      pair: Schema.Tuple(Schema.String, Schema.Number),
+      context: Schema.optional(Schema.Struct({ region: Schema.String }))
+    })
+    const decode = (u: unknown) => {
+      const r = Schema.decodeUnknownEither(S, { errors: "all" })(u)
+      if (Either.isRight(r)) throw new Error("expected a decode failure")
+      return parseErrorBody(r.left)
+    }
+    expect(decode([1, 2]).message).toBe("body: must be an object")
+    expect(decode("hunter2").message).toBe("body: must be an object")
+    const inner = decode({ email: "a@b.c", tags: "x", pair: {}, context: null })
+    expect(inner.details).toEqual({
+      issues: [
+        { path: "tags", message: "must be an array" },
+        { path: "pair", message: "must be an array" },
+        { path: "context", message: "must be an object" }
+      ]
+    })
+    // a union of literals or a named type keeps the schema's words
+    const L = Schema.Struct({ kind: Schema.Literal("a", "b"), n: Schema.Number })
+    const r = Schema.decodeUnknownEither(L, { errors: "all" })({ kind: "c", n: "1" })
+    if (Either.isRight(r)) throw new Error("expected a decode failure")
+    expect(parseErrorBody(r.left).details).toEqual({
+      issues: [
+        { path: "kind", message: 'must be "a" or "b"' },
+        { path: "n", message: "must be number" }
+      ]
+    })
+  })
 })
 
 describe("JSON body checks (finding 6)", () => {
@@ -54,8 +88,25 @@ describe("JSON body checks (finding 6)", () => {
     expect(checkJsonBody('{"name":"a\\\\u0000"}', 32)).toEqual(Either.right({ name: "a\\u0000" }))
   })
 
-  it("passes ordinary bodies through parsed, and leaves invalid JSON to the route", () => {
+  it("passes ordinary bodies through parsed, and an empty one as undefined", () => {
     expect(checkJsonBody('{"a":"ü😀"}', 32)).toEqual(Either.right({ a: "ü😀" }))
-    expect(checkJsonBody("{nope", 32)).toEqual(Either.right(undefined))
+    expect(checkJsonBody("", 32)).toEqual(Either.right(undefined))
+  })
+
+  it("refuses a body that is not JSON with a 400 saying where, never quoting the body", () => {
+    const where = checkJsonBody("{nope", 32)
+    expect(where).toEqual(
+      Either.left({
+        error: "BadRequest",
+        message: "request body is not valid JSON: Expected property name or '}' in JSON at position 1 (line 1 column 2)"
+      })
+    )
+    for (const body of ["hunter2-secret", '{"password":"hunter2-secret"} x', '{"password": hunter2-secret}']) {
+      const r = checkJsonBody(body, 32)
+      if (Either.isRight(r)) throw new Error(`expected ${body} to be refused`)
+      expect(r.left.error).toBe("BadRequest")
+      expect(r.left.message).toMatch(/^request body is not valid JSON: /)
+      expect(r.left.message).not.toContain("hunter2")
+    }
   })
 })

@@ -27,11 +27,25 @@ const pathText = (path: ReadonlyArray<PropertyKey>): string => {
   return out === "" ? "body" : out
 }
 
+/**
+ * What a value was expected to be, in words: a struct's or a record's schema (`{ readonly email: …; … }`) is "an
+ * object" and an array's or a tuple's "an array" — its fields are named by their own issues once it is one —
+ * anything else as the schema names it (`number`, `"a" | "b"`, an annotated description).
+ */
+const expectedWords = (expected: string): string =>
+  expected.startsWith("{")
+    ? "an object"
+    : /^(readonly )?\[|^(Readonly)?Array<|^ReadonlyArray<|^NonEmptyReadonlyArray<|^NonEmptyArray</.test(expected)
+      ? "an array"
+      : expected
+
 /** `Expected X, actual "secret"` → `must be X`; annotated messages are kept as written. */
 const wordsOf = (message: string): string => {
   const actual = message.search(/, actual [\s\S]*$/)
   const withoutInput = actual >= 0 ? message.slice(0, actual) : message
-  return withoutInput.startsWith("Expected ") ? `must be ${withoutInput.slice("Expected ".length)}` : withoutInput
+  return withoutInput.startsWith("Expected ")
+    ? `must be ${expectedWords(withoutInput.slice("Expected ".length))}`
+    : withoutInput
 }
 
 /** One issue per path: a union's alternatives (`must be "a"`, `must be "b"`) become `must be "a" or "b"`. */
@@ -123,9 +137,36 @@ export const firstNulPath = (value: unknown): string | undefined => {
 /**
  * A JSON request body checked for what would crash or corrupt later, before any schema sees it: too
  * deep (a 400 instead of a stack overflow) and NUL characters (a 400 naming the field instead of a
- * Postgres error). Right: the parsed value. Left: the 400 body. Not JSON at all: Right(undefined) —
- * the route's own decoding answers that.
+ * Postgres error), and a body that is not JSON at all (a 400 saying so, `notJsonMessage`). Right: the parsed
+ * value, or undefined for an empty body. Left: the 400 body.
  */
+/**
+ * "request body is not valid JSON: …" with the parser's words about where (`Expected property name or '}' in JSON
+ * at position 1`), without the stretch of the body V8 quotes in some of them (`Unexpected token 'h', "hunter2" is
+ * not valid JSON`): a password sent as a malformed body must not come back in the answer, nor reach a log.
+ */
+export const notJsonMessage = (e: unknown): string => {
+  const raw = e instanceof Error ? e.message : "parse error"
+  const words = raw.replace(/, (\.\.\.)?"[\s\S]*"(\.\.\.)? is not valid JSON$/, "")
+  return `request body is not valid JSON: ${words}`
+}
+
+/**
+ * The 415 body for a request body sent with a content type other than `application/json` (with or without
+ * parameters, in any case); undefined when the type is JSON or not given (the body is then read as JSON). Every
+ * API of the platform takes JSON bodies only; the framework's router answered other types as it could — a form
+ * decoded as fields, a malformed multipart body with a 500, an `application/…+json` body never (the request hung).
+ */
+export const unsupportedMediaType = (contentType: string | undefined): ErrorBody | undefined => {
+  if (contentType === undefined) return undefined
+  const media = (contentType.split(";")[0] ?? "").trim().toLowerCase()
+  if (media === "" || media === "application/json") return undefined
+  return {
+    error: "UnsupportedMediaType",
+    message: `content-type ${media.slice(0, 100)} is not accepted: send the body as JSON with content-type: application/json`
+  }
+}
+
 export const checkJsonBody = (text: string, maxDepth: number): Either.Either<unknown, ErrorBody> => {
   if (text === "") return Either.right(undefined)
   const depth = jsonDepth(text, maxDepth)
@@ -139,8 +180,8 @@ export const checkJsonBody = (text: string, maxDepth: number): Either.Either<unk
   let parsed: unknown
   try {
     parsed = JSON.parse(text)
-  } catch {
-    return Either.right(undefined)
+  } catch (e) {
+    return Either.left({ error: "BadRequest", message: notJsonMessage(e) })
   }
   // JSON text can carry a NUL only as the escape \u0000 (a raw control character does not parse): without
   // one, there is no NUL to look for in the parsed value

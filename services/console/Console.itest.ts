@@ -137,8 +137,15 @@ describe("console app in headless Chromium", () => {
     expect(index.status).toBe(200)
     expect(index.headers.get("content-security-policy")).toContain("script-src 'self'")
     expect((await fetch(`${consoleBase}/api/session`)).status).toBe(401)
-    const write = await fetch(`${consoleBase}/api/v1/brands`, { method: "POST", body: "{}" })
+    const write = await fetch(`${consoleBase}/api/v1/brands`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{}"
+    })
     expect(write.status).toBe(403)
+    // what a cross-site form can send (text/plain, a form) is refused before that, as a body that is not JSON
+    const form = await fetch(`${consoleBase}/api/v1/brands`, { method: "POST", body: "{}" })
+    expect(form.status).toBe(415)
   })
 
   it("a brand signs in, creates a garment and issues a claim code", async () => {

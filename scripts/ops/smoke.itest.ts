@@ -1,4 +1,6 @@
-import { describe, expect, it } from "vitest"
+import { randomBytes } from "node:crypto"
+import { afterAll, describe, expect, it } from "vitest"
+import { deleteRedisPrefix } from "../../shared/testing/TestRedis.js"
 import { runSmoke, serviceUrls } from "./Smoke.js"
 import { freePort, runCliScript } from "./testSupport.js"
 
@@ -7,13 +9,17 @@ import { freePort, runCliScript } from "./testSupport.js"
  * dependency rows pass, the service rows fail, unconfigured observability rows are "skipped"; and a
  * Redis that does not answer turns its row red and the command's exit code to 1.
  */
+// this run's own prefix: the workers check opens the queues (BullMQ writes each one's meta key), removed after
+const run = `brandme_t_smoke_${randomBytes(4).toString("hex")}`
+afterAll(() => deleteRedisPrefix(`${run}:`))
+
 const base = {
   databaseUrl: "postgres://postgres@127.0.0.1:5432/postgres",
   redisUrl: "redis://127.0.0.1:6379",
   redisQueueUrl: undefined,
   natsUrl: "nats://127.0.0.1:4222",
-  queuePrefix: "brandme_t_smoke",
-  keyPrefix: "brandme_t_smoke:",
+  queuePrefix: run,
+  keyPrefix: `${run}:`,
   observability: {
     prometheus: undefined,
     alertmanager: undefined,

@@ -50,9 +50,11 @@ import {
   combine,
   cpuMillis,
   exitedChildrenMillis,
+  answerBaselineLine,
   line,
   machineTicks,
   mainThreadMillis,
+  replayedHeaders,
   warmVerdict
 } from "./bench/Measure.js"
 import { recordWarmRate } from "./bench/WarmRate.js"
@@ -193,6 +195,22 @@ const main = async () => {
       }
     )
   })
+  // the same bare server answering the scan's own bytes (its body and headers, set after the warm-up): what a
+  // realistic answer costs node:http alone, beside the goal's baseline of a small value and one header
+  const answerKey = `${h.prefix}:bare:answer`
+  let answerHeaders: Record<string, string> = {}
+  const answerServer = createServer((_req, res) => {
+    redis.get(answerKey).then(
+      (v) => {
+        res.writeHead(200, answerHeaders)
+        res.end(v ?? "null")
+      },
+      () => {
+        res.writeHead(500)
+        res.end()
+      }
+    )
+  })
   let gatewayProcess: ChildProcess | undefined
   const backendProcesses = new Map<string, ChildProcess>()
   try {
@@ -245,6 +263,9 @@ const main = async () => {
     await new Promise<void>((r) => bare.listen(0, "127.0.0.1", () => r()))
     const address = bare.address()
     const bareUrl = `http://127.0.0.1:${typeof address === "object" && address !== null ? address.port : 0}/`
+    await new Promise<void>((r) => answerServer.listen(0, "127.0.0.1", () => r()))
+    const answerAddress = answerServer.address()
+    const answerUrl = `http://127.0.0.1:${typeof answerAddress === "object" && answerAddress !== null ? answerAddress.port : 0}/`
     console.log(
       `shape: gateway in its own process (node ${gatewayNodeOptions.join(" ")}); ${
         backendGroups.length === 1
@@ -262,12 +283,21 @@ const main = async () => {
     )
     const body = JSON.stringify({ tag: digitalLinkOf(seed.owned), context: { region: "FR" } })
     let warm = 0
+    let answerBytes = 0
     for (let i = 0; i < 200; i++) {
       const r = await postJson(`${gateway}/v1/scans`, body)
       if (r.status !== 200) throw new Error(`warm-up scan answered ${r.status}: ${JSON.stringify(r.json)}`)
       warm++
+      if (i === 199) {
+        const text = JSON.stringify(r.json)
+        answerBytes = Buffer.byteLength(text)
+        // the body re-serialised as the gateway serialises it (JSON.stringify): its own length
+        answerHeaders = { ...replayedHeaders(r.headers), "content-length": String(answerBytes) }
+        await redis.set(answerKey, text)
+      }
     }
     const bs: Array<LoadResult> = []
+    const as: Array<LoadResult> = []
     const ss: Array<LoadResult> = []
     // CPU time per request (user + system), which machine load skews far less than latency
     const redisPid = Number(/process_id:(\d+)/.exec(await redis.info("server"))?.[1])
@@ -300,6 +330,7 @@ const main = async () => {
       bareMain += mainThreadMillis(process.pid) - m0
       addTicks(bareTicks, t0)
       bareRedis += cpuMillis(redisPid) - r0
+      as.push(await autocannon(answerUrl, seconds))
       const g0 = cpuMillis(child.pid)
       const gm0 = mainThreadMillis(child.pid)
       const r1 = cpuMillis(redisPid)
@@ -312,9 +343,11 @@ const main = async () => {
       addTicks(scanTicks, t1)
       scanRedis += cpuMillis(redisPid) - r1
       console.log(`round ${i + 1}: ${line("bare", bs[i]!)}`)
+      console.log(`round ${i + 1}: ${line("answer", as[i]!)}`)
       console.log(`round ${i + 1}: ${line("scan", ss[i]!)}`)
     }
     const b = combine(bs)
+    const a = combine(as)
     const s = combine(ss)
     const [ipRule] = publicRules(
       {
@@ -387,7 +420,17 @@ const main = async () => {
       }
     ))
       console.log(l)
+    console.log(
+      answerBaselineLine(
+        b.requests.average,
+        a.requests.average,
+        s.requests.average,
+        answerBytes,
+        Object.keys(answerHeaders).length
+      )
+    )
     console.log(line("bare", b))
+    console.log(line("answer", a))
     console.log(line("scan", s))
     const ratio = `ratio=${(s.requests.average / b.requests.average).toFixed(3)}`
     // bench:queue offers its leaf-latency phase this machine's sustained ingest (scripts/bench/WarmRate.ts)
@@ -419,6 +462,7 @@ const main = async () => {
     if (gatewayProcess !== undefined) await stopChild(gatewayProcess, 5000)
     for (const child of backendProcesses.values()) await stopChild(child, 5000)
     bare.close()
+    answerServer.close()
     redis.disconnect()
     await h.close()
   }

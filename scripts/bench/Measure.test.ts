@@ -1,6 +1,15 @@
 import { describe, expect, it } from "vitest"
 import { execFile } from "node:child_process"
-import { combine, cpuMillis, exitedChildrenMillis, machineTicks, mainThreadMillis, warmVerdict } from "./Measure.js"
+import {
+  answerBaselineLine,
+  combine,
+  cpuMillis,
+  exitedChildrenMillis,
+  machineTicks,
+  mainThreadMillis,
+  replayedHeaders,
+  warmVerdict
+} from "./Measure.js"
 
 const result = (average: number, p50: number, p99: number, errors = 0) => ({
   requests: { average, total: average * 10 },
@@ -100,5 +109,34 @@ describe("bench measures", () => {
         /^warm limited by: waiting, not CPU — the gateway's JavaScript thread used 0\.30 of a core/
       )
     })
+  })
+})
+
+describe("the warm phase's answer baseline", () => {
+  it("replays the headers the server set, not those node:http adds to every answer", () => {
+    const headers = replayedHeaders(
+      new Headers({
+        "Content-Type": "application/json",
+        "content-length": "1348",
+        "x-frame-options": "DENY",
+        "x-request-id": "b7651ff1-15a8-4d14-a5bd-8c5ea80f8024",
+        date: "Mon, 07 Dec 2026 11:14:18 GMT",
+        connection: "keep-alive",
+        "keep-alive": "timeout=65"
+      })
+    )
+    expect(headers).toEqual({
+      "content-type": "application/json",
+      "content-length": "1348",
+      "x-frame-options": "DENY",
+      "x-request-id": "b7651ff1-15a8-4d14-a5bd-8c5ea80f8024"
+    })
+  })
+
+  it("says what the answer's bytes cost bare and where the scan stands against them", () => {
+    const l = answerBaselineLine(30_000, 22_500, 11_250, 1348, 9)
+    expect(l).toContain("a 1348 B body and the gateway's 9 headers")
+    expect(l).toContain("22500 req/s, 75 % of bare's rate")
+    expect(l).toContain("the scan 0.500 of it")
   })
 })

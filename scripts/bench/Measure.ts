@@ -128,3 +128,38 @@ export const warmVerdict = (bare: SideUsage, scan: SideUsage): ReadonlyArray<str
     `warm limited by: ${verdict}${scanSaturated ? "" : `; ${bareLine}`}`
   ]
 }
+
+/** headers node:http writes itself on every answer: a server replaying another's answer leaves them to it */
+const OWN_HEADERS = new Set(["date", "connection", "keep-alive", "transfer-encoding"])
+
+/**
+ * The headers of an answer, as a bare server replaying the same bytes sends them (the warm phase's
+ * `answer` baseline): every header the answering server set, without those node:http adds itself.
+ */
+export const replayedHeaders = (headers: {
+  readonly forEach: (f: (value: string, name: string) => void) => void
+}): Record<string, string> => {
+  const out: Record<string, string> = {}
+  headers.forEach((value, name) => {
+    const n = name.toLowerCase()
+    if (!OWN_HEADERS.has(n)) out[n] = value
+  })
+  return out
+}
+
+/**
+ * The warm phase's line about the `answer` baseline — bare node:http answering the scan's own bytes (its body and
+ * headers) from one Redis GET: how much of bare's rate the answer's size and headers cost, and the scan's rate
+ * against that. The goal's ratio stays against bare's (a small value, one header).
+ */
+export const answerBaselineLine = (
+  bareRate: number,
+  answerRate: number,
+  scanRate: number,
+  bodyBytes: number,
+  headerCount: number
+): string =>
+  `warm, bare answering the scan's own bytes (a ${bodyBytes} B body and the gateway's ${headerCount} headers, ` +
+  `from one Redis GET): ${Math.round(answerRate)} req/s, ${((answerRate / Math.max(1, bareRate)) * 100).toFixed(0)} % ` +
+  `of bare's rate; the scan ${(scanRate / Math.max(1, answerRate)).toFixed(3)} of it — the rest of the gap to ` +
+  "bare is the gateway's own work (admission, validation, enqueue, metrics)"

@@ -87,6 +87,20 @@ describe("POST /v1/scans", () => {
     expect(Object.keys(second.json as object)).toEqual(Object.keys(first.json as object))
   })
 
+  it("a cached answer's Content-Length counts its bytes, not its characters (a name outside ASCII)", async () => {
+    const name = "Chemise en lin lavé — été 🌿"
+    await newGarment("UTF8-1", name, { care: { wash: "30°C" } })
+    const body = { tag: "https://x.example/01/09506000134352/21/UTF8-1", context: { region: "FR" } }
+    // the first scan builds the answer, the second is the cache-hit branch's (a length kept with the answer)
+    for (const round of ["built", "cached"]) {
+      const r = await scan(gwB, body)
+      expect(r.status, round).toBe(200)
+      expect((r.json as { garment: { name: string } }).garment.name, round).toBe(name)
+      const text = JSON.stringify(r.json)
+      expect(Number(r.headers.get("content-length")), round).toBe(Buffer.byteLength(text))
+      expect(Buffer.byteLength(text), round).toBeGreaterThan(text.length)
+    }
+  })
   it("resolves every intent for the roles that may use it, and refuses the others naming the intent", async () => {
     const owner = await h.tokenFor({ userId: seed.users.owner, role: "owner", brandId: null })
     const brand = await h.tokenFor({ userId: seed.users.brand, role: "brand", brandId: seed.brandId })

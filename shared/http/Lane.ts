@@ -148,13 +148,16 @@ export const makeFrontLane = <Id extends string, Groups extends HttpApiGroup.Htt
     const finished = metrics.forRoute(route.path, route.method)
     const done = (r: LaneRequest, status: number) => finished(status, r.t0)
 
-    /** a JSON answer (the success path: its text is written as it is) */
-    const sendJson = (res: ServerResponse, r: LaneRequest, status: number, text: string) => {
+    /**
+     * A JSON answer (the success path: its text is written as it is). `bytes`: its UTF-8 length when the caller
+     * knows it (a cached answer's), so a 1–2 KB text is not walked again to count it.
+     */
+    const sendJson = (res: ServerResponse, r: LaneRequest, status: number, text: string, bytes?: number) => {
       const headers: Record<string, string | number> = {
         ...jsonHeaders,
         ...corsHeaders(r.origin, corsOrigins),
         "content-type": "application/json",
-        "content-length": Buffer.byteLength(text),
+        "content-length": bytes ?? Buffer.byteLength(text),
         "x-request-id": r.requestId
       }
       res.writeHead(status, headers)

@@ -62,6 +62,8 @@ export interface HotEntry extends Answer {
   readonly event: ScanEventEncoded
   /** the answer's JSON after scanId and scannedAt (a cache hit splices those in, no re-serialising) */
   readonly tail: string
+  /** the tail's UTF-8 length (the answer's Content-Length without counting it per scan) */
+  readonly tailBytes: number
 }
 
 /** What the regime of a scan is drawn from: the edge's region (trusted) and the client's claim (stricter only). */

@@ -54,7 +54,9 @@ export const ScanLaneLive = Layer.effect(
       const ip = trustedClientHop(req, limits.trustedHops).address
       const apiKey = headerValue(req.headers["x-api-key"])
       const answer = (exit: Exit.Exit<ScanAnswer, ScanError>) =>
-        Exit.isSuccess(exit) ? lane.sendJson(res, r, 200, exit.value.json) : lane.failCause(res, r, exit.cause)
+        Exit.isSuccess(exit)
+          ? lane.sendJson(res, r, 200, exit.value.json, exit.value.bytes)
+          : lane.failCause(res, r, exit.cause)
       const refuse = (status: number, body: ErrorBody) =>
         void run(limits.enforce(ip, headerValue(req.headers.authorization), apiKey, path)).then((exit) =>
           Exit.isFailure(exit) ? lane.failCause(res, r, exit.cause) : lane.sendError(res, r, status, body)

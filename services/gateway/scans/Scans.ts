@@ -55,6 +55,8 @@ export type ScanError =
 /** A scan's answer: its JSON as sent, and the result it encodes (decoded on demand: the lane only sends the text). */
 export interface ScanAnswer {
   readonly json: string
+  /** the JSON's UTF-8 length, when known without counting (a cached answer's) */
+  readonly bytes?: number
   readonly result: () => ScanResult
 }
 
@@ -267,7 +269,14 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
         decision: fresh.decision
       })
       const tail = JSON.stringify(bodyOf(record, fresh, region)).slice(1)
-      const entry: HotEntry = { ...fresh, ownerUserId: record.ownerUserId, garmentId: record.id, event, tail }
+      const entry: HotEntry = {
+        ...fresh,
+        ownerUserId: record.ownerUserId,
+        garmentId: record.id,
+        event,
+        tail,
+        tailBytes: Buffer.byteLength(tail)
+      }
       cache.keep(key, entry)
       return Either.right(entry)
     }
@@ -430,8 +439,14 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
         if (error !== undefined) return Exit.fail(enqueuer.queueUnavailable(error))
         countScan(answer, t0)
         // same bytes as JSON.stringify(result): keys in the same order, the rest pre-serialised
-        const json = `{"scanId":"${scanId}","scannedAt":"${now.toISOString()}",${answer.tail}`
-        return Exit.succeed<ScanAnswer>({ json, result: () => decodeResult(json) })
+        const head = `{"scanId":"${scanId}","scannedAt":"${now.toISOString()}",`
+        const json = `${head}${answer.tail}`
+        // the head is ASCII (a UUID and an ISO time): its length is its byte count
+        return Exit.succeed<ScanAnswer>({
+          json,
+          bytes: head.length + answer.tailBytes,
+          result: () => decodeResult(json)
+        })
       })
     }
 

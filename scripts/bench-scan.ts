@@ -34,7 +34,6 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import { createWriteStream, mkdirSync } from "node:fs"
 import { join } from "node:path"
-import { createServer } from "node:http"
 import { Queue } from "bullmq"
 import { SqlClient } from "@effect/sql"
 import { Effect, Redacted } from "effect"
@@ -47,16 +46,17 @@ import { digitalLinkOf, JWT_SECRET, makeHarness, postJson } from "../services/ga
 import { catalogInto } from "./bench/Catalog.js"
 import { dbUrlOf, makeScanners, runColdPhase } from "./bench/Cold.js"
 import {
+  answerBaselineLine,
   combine,
   cpuMillis,
   exitedChildrenMillis,
-  answerBaselineLine,
   line,
   machineTicks,
   mainThreadMillis,
   replayedHeaders,
   warmVerdict
 } from "./bench/Measure.js"
+import { listenOnLoopback, redisGetServer } from "./bench/Serve.js"
 import { recordWarmRate } from "./bench/WarmRate.js"
 
 const seconds = Number(process.env.BENCH_SECONDS ?? "10")
@@ -183,34 +183,13 @@ const main = async () => {
   const redis = new IORedis("redis://127.0.0.1:6379")
   const bareKey = `${h.prefix}:bare`
   await redis.set(bareKey, JSON.stringify({ hello: "world" }))
-  const bare = createServer((_req, res) => {
-    redis.get(bareKey).then(
-      (v) => {
-        res.writeHead(200, { "content-type": "application/json" })
-        res.end(v ?? "null")
-      },
-      () => {
-        res.writeHead(500)
-        res.end()
-      }
-    )
-  })
+  const bareHeaders = { "content-type": "application/json" }
+  const bare = redisGetServer(redis, bareKey, () => bareHeaders)
   // the same bare server answering the scan's own bytes (its body and headers, set after the warm-up): what a
   // realistic answer costs node:http alone, beside the goal's baseline of a small value and one header
   const answerKey = `${h.prefix}:bare:answer`
   let answerHeaders: Record<string, string> = {}
-  const answerServer = createServer((_req, res) => {
-    redis.get(answerKey).then(
-      (v) => {
-        res.writeHead(200, answerHeaders)
-        res.end(v ?? "null")
-      },
-      () => {
-        res.writeHead(500)
-        res.end()
-      }
-    )
-  })
+  const answerServer = redisGetServer(redis, answerKey, () => answerHeaders)
   let gatewayProcess: ChildProcess | undefined
   const backendProcesses = new Map<string, ChildProcess>()
   try {
@@ -260,12 +239,8 @@ const main = async () => {
       entry
     )
     gatewayProcess = child
-    await new Promise<void>((r) => bare.listen(0, "127.0.0.1", () => r()))
-    const address = bare.address()
-    const bareUrl = `http://127.0.0.1:${typeof address === "object" && address !== null ? address.port : 0}/`
-    await new Promise<void>((r) => answerServer.listen(0, "127.0.0.1", () => r()))
-    const answerAddress = answerServer.address()
-    const answerUrl = `http://127.0.0.1:${typeof answerAddress === "object" && answerAddress !== null ? answerAddress.port : 0}/`
+    const bareUrl = `${await listenOnLoopback(bare)}/`
+    const answerUrl = `${await listenOnLoopback(answerServer)}/`
     console.log(
       `shape: gateway in its own process (node ${gatewayNodeOptions.join(" ")}); ${
         backendGroups.length === 1
@@ -283,19 +258,17 @@ const main = async () => {
     )
     const body = JSON.stringify({ tag: digitalLinkOf(seed.owned), context: { region: "FR" } })
     let warm = 0
-    let answerBytes = 0
+    let last: Awaited<ReturnType<typeof postJson>> | undefined
     for (let i = 0; i < 200; i++) {
-      const r = await postJson(`${gateway}/v1/scans`, body)
-      if (r.status !== 200) throw new Error(`warm-up scan answered ${r.status}: ${JSON.stringify(r.json)}`)
+      last = await postJson(`${gateway}/v1/scans`, body)
+      if (last.status !== 200) throw new Error(`warm-up scan answered ${last.status}: ${JSON.stringify(last.json)}`)
       warm++
-      if (i === 199) {
-        const text = JSON.stringify(r.json)
-        answerBytes = Buffer.byteLength(text)
-        // the body re-serialised as the gateway serialises it (JSON.stringify): its own length
-        answerHeaders = { ...replayedHeaders(r.headers), "content-length": String(answerBytes) }
-        await redis.set(answerKey, text)
-      }
     }
+    // the last warm-up answer, re-serialised as the gateway serialises it (JSON.stringify), for the answer server
+    const answerText = JSON.stringify(last?.json)
+    const answerBytes = Buffer.byteLength(answerText)
+    answerHeaders = { ...(last ? replayedHeaders(last.headers) : {}), "content-length": String(answerBytes) }
+    await redis.set(answerKey, answerText)
     const bs: Array<LoadResult> = []
     const as: Array<LoadResult> = []
     const ss: Array<LoadResult> = []

@@ -5,6 +5,7 @@
 import { createServer, type Server } from "node:http"
 import pg from "pg"
 import { COLUMNS } from "../../services/knowledge/Repo.js"
+import { listenOnLoopback } from "./Serve.js"
 
 /** GTIN and serial of an uncompressed Digital Link (what the bench sends); the gateway parses it fully */
 const KEY = /\/01\/(\d{14})(?:\/[^/]+\/[^/]+)*?\/21\/([^/?#]+)/
@@ -41,9 +42,7 @@ export const startPgBaseline = async (databaseUrl: string, poolMax: number) => {
         )
     })
   })
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()))
-  const address = server.address()
-  const url = `http://127.0.0.1:${typeof address === "object" && address !== null ? address.port : 0}/v1/scans`
+  const url = `${await listenOnLoopback(server)}/v1/scans`
   // every connection open before the clock starts, as the gateway path's are after its warm phase
   await Promise.all(Array.from({ length: poolMax }, () => pool.query("SELECT 1")))
   return {

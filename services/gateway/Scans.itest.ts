@@ -101,6 +101,7 @@ describe("POST /v1/scans", () => {
       expect(Buffer.byteLength(text), round).toBeGreaterThan(text.length)
     }
   })
+
   it("resolves every intent for the roles that may use it, and refuses the others naming the intent", async () => {
     const owner = await h.tokenFor({ userId: seed.users.owner, role: "owner", brandId: null })
     const brand = await h.tokenFor({ userId: seed.users.brand, role: "brand", brandId: seed.brandId })

@@ -11,6 +11,7 @@ export const RunbookNames = [
   "audit-integrity-violation",
   "backup-failure",
   "queue-backlog",
+  "scan-log-backlog",
   "workers-down",
   "chain-transaction-failures",
   "database-pool-exhausted",

@@ -57,6 +57,7 @@ import {
   warmVerdict
 } from "./bench/Measure.js"
 import { listenOnLoopback, redisGetServer } from "./bench/Serve.js"
+import { ScanLogField, scanLogKey } from "../services/orchestrator/Api.js"
 import { recordWarmRate } from "./bench/WarmRate.js"
 
 const seconds = Number(process.env.BENCH_SECONDS ?? "10")
@@ -157,25 +158,38 @@ const startServiceProcess = async (
 const backendGroups: ReadonlyArray<ReadonlyArray<"brain" | "policy" | "knowledge">> =
   process.env.BENCH_BACKENDS === "pods" ? [["brain"], ["policy"], ["knowledge"]] : [["brain", "policy", "knowledge"]]
 
-/** every scan inside the queued persist_scan_event jobs (`{ scans: [...] }`) */
-const queuedScans = async (q: Queue) => {
+/** every scan the gateway recorded: in the scan log (not relayed while the orchestrator is off) and in any queued job */
+const queuedScans = async (q: Queue, redis: IORedis, logKey: string) => {
   const ids = new Set<string>()
   let scans = 0
   let jobs = 0
+  let entries = 0
+  const count = (batch: unknown) => {
+    for (const s of Array.isArray(batch) ? batch : []) {
+      scans++
+      if (typeof s === "object" && s !== null && "scanId" in s) ids.add(String(s.scanId))
+    }
+  }
+  for (let from = "-"; ; ) {
+    const page = await redis.xrange(logKey, from, "+", "COUNT", 1000)
+    for (const [, fields] of page) {
+      entries++
+      const at = fields.indexOf(ScanLogField)
+      count(at >= 0 ? JSON.parse(fields[at + 1] ?? "[]") : [])
+    }
+    const last = page.at(-1)
+    if (page.length < 1000 || last === undefined) break
+    from = `(${last[0]}`
+  }
   const total = await q.count()
   for (let start = 0; start < total; start += 500) {
     for (const job of await q.getJobs(["waiting", "prioritized", "delayed"], start, start + 499)) {
       jobs++
       const data: unknown = job.data
-      const batch =
-        typeof data === "object" && data !== null && "scans" in data && Array.isArray(data.scans) ? data.scans : []
-      for (const s of batch) {
-        scans++
-        if (typeof s === "object" && s !== null && "scanId" in s) ids.add(String(s.scanId))
-      }
+      count(typeof data === "object" && data !== null && "scans" in data ? data.scans : [])
     }
   }
-  return { jobs, scans, unique: ids.size }
+  return { entries, jobs, scans, unique: ids.size }
 }
 
 const main = async () => {
@@ -342,7 +356,8 @@ const main = async () => {
       const t0 = Date.now()
       while (Date.now() - t0 < 120_000) {
         const open = await q.getJobCounts("waiting", "active", "delayed", "prioritized")
-        if (Object.values(open).every((n) => n === 0)) break
+        const logged = await conn.xlen(scanLogKey(h.prefix))
+        if (logged === 0 && Object.values(open).every((n) => n === 0)) break
         await new Promise((r) => setTimeout(r, 500))
       }
       const [row] = await h.run(
@@ -357,13 +372,14 @@ const main = async () => {
           `(answered 200: ${answered} incl. warm-up, ${inFlight})`
       )
     } else {
-      const queued = await queuedScans(q)
+      const queued = await queuedScans(q, conn, scanLogKey(h.prefix))
       console.log(
-        `queued scans=${queued.scans} unique=${queued.unique} in ${queued.jobs} jobs ` +
+        `recorded scans=${queued.scans} unique=${queued.unique} in ${queued.entries} scan log entries and ${queued.jobs} jobs ` +
           `(answered 200: ${answered} incl. warm-up, ${inFlight})`
       )
     }
     await q.obliterate({ force: true })
+    await conn.del(scanLogKey(h.prefix))
     await q.close()
     conn.disconnect()
     const perRequest = (ms: number, r: LoadResult) => ((ms * 1000) / Math.max(1, r.requests.total)).toFixed(1)

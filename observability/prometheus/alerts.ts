@@ -24,6 +24,8 @@ export const Thresholds = {
   dbSlowQueryP95Seconds: 1,
   chainFailureRatio: 0.1,
   queueBacklogJobs: 1000,
+  /** scan log entries (each one gateway turn's scans) the relay has not moved: a relay that runs keeps a few */
+  scanLogBacklogEntries: 1000,
   escalationRatio: 0.05,
   cpuBusyRatio: 0.9,
   memoryUsedRatio: 0.9,
@@ -184,6 +186,17 @@ const queues: RuleGroup = {
       labels: { service: "orchestrator" },
       summary: "Queue {{ $labels.queue }} has a backlog",
       description: `{{ $value }} jobs wait in {{ $labels.queue }} (threshold ${Thresholds.queueBacklogJobs}).`
+    },
+    {
+      alert: "ScanLogBacklog",
+      // the gateway's scan log waiting for the relay (every orchestrator reports the same log: max, not sum)
+      expr: `max(${sel(Metrics.queueDepth, [eq("queue", "scans"), eq("state", "logged")])}) > ${Thresholds.scanLogBacklogEntries}`,
+      for: "5m",
+      severity: "critical",
+      runbook: "scan-log-backlog",
+      labels: { service: "orchestrator" },
+      summary: "Accepted scans are not being relayed from the scan log",
+      description: `{{ $value }} scan log entries wait for the relay (threshold ${Thresholds.scanLogBacklogEntries}): accepted scans are not reaching the scans queue.`
     },
     {
       alert: "QueueWorkersDown",

@@ -50,7 +50,10 @@ describe("scan events, end to end", () => {
     expect(answers.map((a) => a.status)).toEqual(bodies.map(() => 200))
     const ids = answers.map((a) => (a.json as { scanId: string }).scanId)
 
-    // deliver every queued job twice before any worker runs
+    // deliver every queued job twice before any worker runs (the log relayed into jobs first, as the
+    // orchestrator's relay does)
+    const relayed = await h.relayScanLog()
+    expect(relayed.scans).toBe(ids.length)
     const conn = new IORedis("redis://127.0.0.1:6379", { maxRetriesPerRequest: null })
     const q = new Queue("scans", { connection: conn, prefix: h.prefix })
     try {

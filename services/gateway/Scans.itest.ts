@@ -351,6 +351,8 @@ describe("POST /v1/scans", () => {
   })
 
   it("puts every accepted scan on the scans queue exactly once (persist_scan_event jobs carry a turn's batch)", async () => {
+    // the gateway records them in the scan log; the orchestrator's relay (run here once) moves it into jobs
+    await h.relayScanLog()
     const conn = new IORedis("redis://127.0.0.1:6379", { maxRetriesPerRequest: null })
     const q = new Queue("scans", { connection: conn, prefix: h.prefix })
     try {

@@ -17,10 +17,13 @@ export const OrchestratorApi = HttpApi.make("orchestrator")
   .annotate(OpenApi.Description, Services.orchestrator.description)
 
 /**
- * For producers of scan jobs (the gateway): the persist_scan_event job shape, its queue, attempts and
+ * For producers of scan jobs: the persist_scan_event job shape, its queue, attempts and
  * jittered backoff, all from the orchestrator's routing table (the one place that says them).
  */
 export { persistScanJobs, queueFor, TaskNames } from "./Routing.js"
+
+/** For the gateway: the scan log it records accepted scans in (the orchestrator relays it into those jobs). */
+export { scanLogEntries, ScanLogField, scanLogKey } from "./ScanLog.js"
 
 /** For producers of audit entries (policy versions, jurisdiction changes): one append_audit_entry job. */
 export { auditEntryJob } from "./Routing.js"

@@ -58,13 +58,15 @@ export const orchestratorCommon = Layer.scopedDiscard(
  * live ports (they load the audit log and the Cardano SDK). Imported only by a worker role, never by the beat.
  */
 const workerModules = async () => {
-  const [workers, batcher, ports] = await Promise.all([
+  const [workers, batcher, ports, relay] = await Promise.all([
     import("./Workers.js"),
     import("./scans/Batcher.js"),
-    import("./Ports.js")
+    import("./Ports.js"),
+    import("./scans/Relay.js")
   ])
   return {
     startWorkers: workers.startWorkers,
+    runScanRelay: relay.runScanRelay,
     persistBatch: batcher.persistBatch,
     AuditPortLive: ports.AuditPortLive,
     ChainPortLive: ports.ChainPortLive
@@ -72,7 +74,7 @@ const workerModules = async () => {
 }
 
 /**
- * The queue workers (roles `worker` and `all`; nothing for `beat`). Their modules are imported here, when a
+ * The queue workers and the scan log's relay (roles `worker` and `all`; nothing for `beat`). Their modules are imported here, when a
  * worker role starts, so the beat process never loads them. They stop with the layer's scope (drained first).
  */
 export const orchestratorWorkers = (o: OrchestratorOptions = {}) =>
@@ -80,10 +82,15 @@ export const orchestratorWorkers = (o: OrchestratorOptions = {}) =>
     Effect.gen(function* () {
       const settings = yield* OrchestratorSettings
       if (settings.role === "beat") return
-      const { startWorkers, persistBatch } = yield* Effect.promise(workerModules)
+      const { startWorkers, persistBatch, runScanRelay } = yield* Effect.promise(workerModules)
       const persist = o.persist ?? persistBatch
       const workers = yield* startWorkers({ persist, ...(o.queues ? { queues: o.queues } : {}) })
-      yield* Effect.logInfo(`orchestrator: ${workers.length} queue workers started`)
+      // the process that persists scans also relays the gateway's scan log into their jobs (stopped first on SIGTERM)
+      const relays = o.queues === undefined || o.queues.includes("scans")
+      if (relays) yield* runScanRelay()
+      yield* Effect.logInfo(
+        `orchestrator: ${workers.length} queue workers started${relays ? ", scan log relay running" : ""}`
+      )
     })
   )
 

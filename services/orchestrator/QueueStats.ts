@@ -2,6 +2,7 @@ import { Effect, Schedule } from "effect"
 import { type AnyQueueName, DeadLetterQueue, QueueNames, Queues } from "../../shared/layers/Queues.js"
 import { Metrics } from "../../shared/telemetry/Metrics.js"
 import { dependencyFailed } from "./Errors.js"
+import { scanLogKey } from "./ScanLog.js"
 
 export interface QueueRow {
   readonly queue: AnyQueueName
@@ -68,10 +69,11 @@ export const formatTable = (rows: ReadonlyArray<QueueRow>): string => {
   return [line(head), ...body.map(line)].join("\n")
 }
 
-/** brandme_queue_depth{queue,state}, refreshed every `everyMs` (15 s in production). */
+/** brandme_queue_depth{queue,state} (and {queue="scans",state="logged"}: the scan log's entries), refreshed every `everyMs` (15 s in production). */
 export const pollDepth = (everyMs: number) =>
   Effect.gen(function* () {
     const { m } = yield* Metrics
+    const queues = yield* Queues
     const tick = queueTable.pipe(
       Effect.tap((rows) =>
         Effect.sync(() => {
@@ -82,6 +84,15 @@ export const pollDepth = (everyMs: number) =>
             m.queueDepth.set({ queue: r.queue, state: "failed" }, r.failed)
           }
         })
+      ),
+      // the scans the gateway logged and the relay has not yet moved into jobs (entries, each a turn's scans)
+      Effect.zipRight(
+        Effect.flatMap(queues.connection.pipe(Effect.orDie), (redis) =>
+          Effect.tryPromise({
+            try: () => redis.xlen(scanLogKey(queues.prefix)),
+            catch: dependencyFailed("XLEN scan log")
+          })
+        ).pipe(Effect.tap((n) => Effect.sync(() => m.queueDepth.set({ queue: "scans", state: "logged" }, n))))
       ),
       Effect.catchAll((e) => Effect.logWarning(`queue depth poll: ${e.message}`))
     )

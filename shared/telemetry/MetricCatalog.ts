@@ -91,7 +91,7 @@ export const MetricCatalog = {
   queueDepth: spec({
     name: "brandme_queue_depth",
     type: "gauge",
-    help: "Jobs in a queue, by queue and state (waiting, active, delayed, failed)",
+    help: "Jobs in a queue, by queue and state (waiting, active, delayed, failed; logged: scan log entries not yet relayed into scans jobs)",
     labelNames: ["queue", "state"]
   }),
   queueWorkers: spec({

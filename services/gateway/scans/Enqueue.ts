@@ -2,7 +2,14 @@ import { Effect, Either } from "effect"
 import type { ScanEventEncoded } from "../../../shared/domain/Scan.js"
 import { Queues } from "../../../shared/layers/Queues.js"
 import { makeTurnBatcher } from "../../../shared/TurnBatcher.js"
-import { persistScanJobs, queueFor, TaskNames } from "../../orchestrator/Api.js"
+import {
+  persistScanJobs,
+  queueFor,
+  scanLogEntries,
+  ScanLogField,
+  scanLogKey,
+  TaskNames
+} from "../../orchestrator/Api.js"
 import { QueueUnavailable } from "./Api.js"
 
 interface Pending {
@@ -13,36 +20,38 @@ interface Pending {
 const scansQueue = queueFor(TaskNames.persistScanEvent)
 
 /**
- * Puts scan events on the `scans` queue. Scans arriving in the same event-loop turn go to Redis as ONE
- * persist_scan_event job carrying all of them (the orchestrator's `persistScanJobs`: its routing,
- * attempts and jittered backoff; split only past MaxScansPerJob), so the orchestrator pays BullMQ's
- * per-job cost once per turn, not once per scan. Each scan is still persisted exactly once by its
- * scan id. The HTTP answer still waits for Redis to confirm the job: a scan the API accepted is never
- * lost, and the batching costs no timer delay (the flush runs on the next `setImmediate`).
+ * Records scan events in the scan log (the orchestrator's `scanLogKey`, a Redis stream on the queue Redis): scans
+ * arriving in the same event-loop turn go to Redis as ONE `XADD` of one entry carrying all of them (split only past
+ * MaxScansPerJob). The HTTP answer waits for Redis to confirm the entry, so a scan the API accepted is never lost,
+ * and the batching costs no timer delay (the flush runs on the next `setImmediate`). The gateway pays no BullMQ work
+ * per turn (its job objects, scripts and events cost a warm scan more than its admission did): the orchestrator's
+ * relay moves the log, many turns at a time, into persist_scan_event jobs, and each scan is persisted exactly once
+ * by its scan id. Without a Redis connection (the unit tests' queue layer) the same scans go through `add` as jobs.
  */
 export class ScanEnqueuer extends Effect.Service<ScanEnqueuer>()("brandme/gateway/ScanEnqueuer", {
   scoped: Effect.gen(function* () {
     const queues = yield* Queues
-    const bullQueue = yield* Effect.either(queues.queue(scansQueue))
+    const connection = yield* Effect.either(queues.connection)
+    const logKey = scanLogKey(queues.prefix)
     const batcher = makeTurnBatcher<Pending>((batch) => {
-      const jobs = persistScanJobs(batch.map((p) => p.data))
+      const scans = batch.map((p) => p.data)
       const settle = (error: string | undefined) => {
         for (const p of batch) p.done(error)
       }
-      if (Either.isLeft(bullQueue)) {
-        // no BullMQ object (the unit-test queue layer): the same jobs through `add`
+      if (Either.isLeft(connection)) {
+        const jobs = persistScanJobs(scans)
         Effect.runPromise(
           Effect.either(Effect.forEach(jobs, (j) => queues.add(scansQueue, j.name, j.data, j.opts), { discard: true }))
         ).then((r) => settle(Either.isLeft(r) ? r.left.message : undefined))
         return
       }
-      // one job (a turn's scans, the usual case) goes with `add`: `addBulk` builds an ioredis pipeline, whose
-      // constructor copies every one of BullMQ's ~50 scripts onto it (~4 % of the gateway's CPU in a cold round)
-      const [only] = jobs
+      const redis = connection.right
+      const entries = scanLogEntries(scans)
+      const [only] = entries
       const added =
-        jobs.length === 1 && only !== undefined
-          ? bullQueue.right.add(only.name, only.data, only.opts)
-          : bullQueue.right.addBulk(jobs)
+        entries.length === 1 && only !== undefined
+          ? redis.xadd(logKey, "*", ScanLogField, only)
+          : Promise.all(entries.map((e) => redis.xadd(logKey, "*", ScanLogField, e)))
       added.then(
         () => settle(undefined),
         (e: unknown) => settle(e instanceof Error ? e.message : String(e))

@@ -27,6 +27,7 @@ import { deleteRedisPrefix } from "../../../shared/testing/TestRedis.js"
 import { deleteStreams } from "../../../shared/testing/TestStreams.js"
 import { EventSubjects, testEventSubjects } from "../../../shared/events/ScanEventSubjects.js"
 import { OrchestratorHttpLive } from "../../orchestrator/Http.js"
+import { relayScanLogOnce } from "../../orchestrator/testing/ScanLog.js"
 import { PolicyHttpLive } from "../../policy/Http.js"
 import { HttpCalls, InProcessCalls } from "../Calls.js"
 import { ScanPathSubjects, testSubjects } from "../../../shared/events/ScanPathSubjects.js"
@@ -143,6 +144,10 @@ export const makeHarness = async (name: string) => {
     return build(gatewayWith(calls).pipe(Layer.provide(infra(c, `${name}-gw${n}`)))).then(() => url("gateway", offset))
   }
 
+  /** the scan log relayed into `scans` jobs now, as the orchestrator's relay does while it runs */
+  const relayScanLog = () =>
+    relayScanLogOnce(makeQueuesLayer({ url: "redis://127.0.0.1:6379", prefix, name: `${name}-relay` }))
+
   /** the orchestrator (its workers persist the `scans` queue into scan_events) on its own port */
   const startOrchestrator = () => build(OrchestratorHttpLive.pipe(Layer.provide(infra(config, `${name}-orchestrator`))))
 
@@ -234,6 +239,7 @@ export const makeHarness = async (name: string) => {
     startBackends,
     startGateway,
     startOrchestrator,
+    relayScanLog,
     seed,
     tokenFor,
     close,

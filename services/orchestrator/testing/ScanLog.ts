@@ -1,0 +1,16 @@
+/**
+ * For tests that read the `scans` queue while no orchestrator runs: one run of the scan log's relay until the log is
+ * empty (what a running orchestrator's relay does continuously), on the given Queues layer.
+ */
+import { Effect, type Layer } from "effect"
+import type { Queues } from "../../../shared/layers/Queues.js"
+import { scanRelay } from "../scans/Relay.js"
+
+export const relayScanLogOnce = <E>(queues: Layer.Layer<Queues, E>) =>
+  Effect.runPromise(
+    Effect.scoped(
+      Effect.flatMap(scanRelay({ blockMs: 0 }), (relay) =>
+        Effect.promise(() => relay.drain().finally(() => relay.release()))
+      )
+    ).pipe(Effect.provide(queues))
+  )

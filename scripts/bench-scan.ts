@@ -6,8 +6,9 @@
  * those three run in one process from the same bundle (SERVICE=brain,policy,knowledge, their pods' V8 flags;
  * BENCH_BACKENDS=pods: each in its own); the bare baselines run in this bench process; autocannon in another. The
  * orchestrator is not running
- * during the measurement (on a 2-core machine it would take the gateway's core): the scans pile up on
- * the `scans` queue and are counted afterwards, each exactly once. BENCH_ORCHESTRATOR=1 runs its workers
+ * during the measurement (on a 2-core machine it would take the gateway's core): the scans pile up in
+ * the scan log (the gateway's one XADD per turn; the orchestrator's relay would move it into `scans` jobs) and are
+ * counted afterwards, each exactly once. BENCH_ORCHESTRATOR=1 runs its workers
  * in the bench process too (a second pod's work on the same 2 cores) and counts scan_events rows instead.
  *
  * The rate limiter is ON: the gateway has the default per-IP and per-client limits and the bench client
@@ -263,7 +264,7 @@ const main = async () => {
       } (their pods' V8 flags), called over HTTP; all from the services' bundle; ${
         withOrchestrator
           ? "orchestrator workers persisting scans in the bench process, beside the bare server"
-          : "orchestrator not running, scans queue up"
+          : "orchestrator not running, scans pile up in the scan log"
       }); autocannon in a third process`
     )
     console.log(

@@ -1,7 +1,7 @@
 /**
  * `npm run bench:enqueue`: what recording a gateway turn's accepted scans costs, the scan log (one `XADD` of the turn's
  * events, `services/gateway/scans/Enqueue.ts`) against the baseline of the gateway's earlier enqueue (BullMQ `add` of
- * the turn's persist_scan_event job, `persistScanJobs`), in one run on this machine's Redis (a key prefix of its own,
+ * the turn's persist_scan_event job, `persistScanJobs`, of event objects), in one run on this machine's Redis (a key prefix of its own,
  * removed afterwards). The events are real: one scan through the gateway (the scan-path harness: its own database,
  * backends in-process) gives the event the gateway records, and each turn's events are copies with fresh scan ids and
  * times. Per turn size (BENCH_TURN_SIZES, default 1,5,20,50 scans — the warm bench's turns carry ~16), BENCH_TURNS
@@ -14,6 +14,7 @@
 import { randomUUID } from "node:crypto"
 import { Queue } from "bullmq"
 import { Redis as IORedis } from "ioredis"
+import { eventJson, eventTailOf } from "../services/gateway/scans/Enqueue.js"
 import { digitalLinkOf, makeHarness, postJson } from "../services/gateway/testing/ScanPathHarness.js"
 import { persistScanJobs, ScanLogField, scanLogEntries, scanLogKey } from "../services/orchestrator/Api.js"
 import { makeScanRelay } from "../services/orchestrator/scans/Relay.js"
@@ -69,15 +70,15 @@ const main = async () => {
     const at = (k: string) => Number(new RegExp(`${k}:([0-9.]+)`).exec(info)?.[1] ?? 0)
     return at("used_cpu_sys") + at("used_cpu_user")
   }
+  // a turn: each scan's own fields; each way builds its events from them and the cached rest, as the gateway does
   const turnsOf = (size: number) =>
     Array.from({ length: turns }, () =>
-      Array.from({ length: size }, () => ({ ...template, scanId: randomUUID(), scannedAt: new Date().toISOString() }))
+      Array.from({ length: size }, () => ({ scanId: randomUUID(), scannedAt: new Date().toISOString() }))
     )
+  type Turn = ReadonlyArray<{ readonly scanId: string; readonly scannedAt: string }>
+  const tail = eventTailOf(template)
   /** client and Redis CPU per scan, µs, of recording every turn with `record` (inFlight turns at a time) */
-  const measure = async (
-    all: ReadonlyArray<ReadonlyArray<ScanEventEncoded>>,
-    record: (t: ReadonlyArray<ScanEventEncoded>) => Promise<unknown>
-  ) => {
+  const measure = async (all: ReadonlyArray<Turn>, record: (t: Turn) => Promise<unknown>) => {
     const r0 = await redisCpu()
     const c0 = process.cpuUsage()
     for (let i = 0; i < all.length; i += inFlight) await Promise.all(all.slice(i, i + inFlight).map(record))
@@ -86,14 +87,15 @@ const main = async () => {
     const n = all.reduce((a, t) => a + t.length, 0)
     return { client: (c.user + c.system) / n, redis: ((r1 - r0) * 1e6) / n }
   }
-  // the gateway's two ways, as they were written there
-  const bullmq = (turn: ReadonlyArray<ScanEventEncoded>) => {
-    const jobs = persistScanJobs(turn)
+  // the gateway's two ways, as they were written there: the encoded event object spread with the scan's fields and
+  // BullMQ's add of the turn's job (203a05e), against the event's JSON spliced and the turn's XADD
+  const bullmq = (turn: Turn) => {
+    const jobs = persistScanJobs(turn.map((s) => ({ ...template, scanId: s.scanId, scannedAt: s.scannedAt })))
     const [only] = jobs
     return jobs.length === 1 && only !== undefined ? scans.add(only.name, only.data, only.opts) : scans.addBulk(jobs)
   }
-  const log = (turn: ReadonlyArray<ScanEventEncoded>) => {
-    const entries = scanLogEntries(turn)
+  const log = (turn: Turn) => {
+    const entries = scanLogEntries(turn.map((s) => eventJson(tail, s.scanId, null, s.scannedAt)))
     const [only] = entries
     return entries.length === 1 && only !== undefined
       ? redis.xadd(key, "*", ScanLogField, only)

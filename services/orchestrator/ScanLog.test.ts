@@ -1,17 +1,17 @@
 import { describe, expect, it } from "vitest"
-import { MaxScansPerJob, type ScanEventEncoded } from "../../shared/domain/Scan.js"
+import { MaxScansPerJob } from "../../shared/domain/Scan.js"
 import { readScanLogEntry, ScanLogField, scanLogEntries } from "./ScanLog.js"
 import { relayJobs } from "./scans/Relay.js"
 
-const scans = (n: number, from = 0) =>
-  Array.from({ length: n }, (_, i) => ({ scanId: `s${from + i}` }) as unknown as ScanEventEncoded)
+const scans = (n: number, from = 0) => Array.from({ length: n }, (_, i) => ({ scanId: `s${from + i}` }))
+const texts = (n: number) => scans(n).map((s) => JSON.stringify(s))
 
 describe("the scan log's entries", () => {
   it("one entry per turn, split only past MaxScansPerJob, none for no scans", () => {
     expect(scanLogEntries([])).toEqual([])
-    expect(scanLogEntries(scans(3)).map((e) => JSON.parse(e).length)).toEqual([3])
-    expect(scanLogEntries(scans(MaxScansPerJob)).length).toBe(1)
-    const split = scanLogEntries(scans(2 * MaxScansPerJob + 5)).map((e) => JSON.parse(e) as Array<{ scanId: string }>)
+    expect(scanLogEntries(texts(3)).map((e) => JSON.parse(e))).toEqual([scans(3)])
+    expect(scanLogEntries(texts(MaxScansPerJob)).length).toBe(1)
+    const split = scanLogEntries(texts(2 * MaxScansPerJob + 5)).map((e) => JSON.parse(e) as Array<{ scanId: string }>)
     expect(split.map((e) => e.length)).toEqual([MaxScansPerJob, MaxScansPerJob, 5])
     expect(split.flat().map((s) => s.scanId)).toEqual(scans(2 * MaxScansPerJob + 5).map((s) => s.scanId))
   })

@@ -1,4 +1,4 @@
-import { MaxScansPerJob, type ScanEventEncoded } from "../../shared/domain/Scan.js"
+import { MaxScansPerJob } from "../../shared/domain/Scan.js"
 import { isRecord } from "../../shared/Guards.js"
 
 /**
@@ -16,11 +16,15 @@ export const scanLogLeaseKey = (queuePrefix: string) => `${queuePrefix}:scan-log
 
 export const ScanLogField = "scans"
 
-/** The log entries (JSON arrays) for scans accepted together: one per MaxScansPerJob scans. */
-export const scanLogEntries = (scans: ReadonlyArray<ScanEventEncoded>): ReadonlyArray<string> => {
-  if (scans.length <= MaxScansPerJob) return scans.length === 0 ? [] : [JSON.stringify(scans)]
+/**
+ * The log entries (JSON arrays) for scans accepted together, from each scan's encoded event as JSON text (the
+ * gateway splices those from its cached answers): one entry per MaxScansPerJob scans.
+ */
+export const scanLogEntries = (eventsJson: ReadonlyArray<string>): ReadonlyArray<string> => {
+  if (eventsJson.length <= MaxScansPerJob) return eventsJson.length === 0 ? [] : [`[${eventsJson.join(",")}]`]
   const out: Array<string> = []
-  for (let i = 0; i < scans.length; i += MaxScansPerJob) out.push(JSON.stringify(scans.slice(i, i + MaxScansPerJob)))
+  for (let i = 0; i < eventsJson.length; i += MaxScansPerJob)
+    out.push(`[${eventsJson.slice(i, i + MaxScansPerJob).join(",")}]`)
   return out
 }
 

@@ -1,7 +1,7 @@
 import { Effect, Either, Option, Schema } from "effect"
 import { AppConfig } from "../../../shared/config/AppConfig.js"
 import { parseTag, tagKey } from "../../../shared/domain/DigitalLink.js"
-import { Decision, Intent, type Role, type ScanEventEncoded } from "../../../shared/domain/Scan.js"
+import { Decision, Intent, type Role } from "../../../shared/domain/Scan.js"
 import { luaScript, runScript } from "../../../shared/layers/LuaScript.js"
 import { Redis } from "../../../shared/layers/Redis.js"
 import { Lru } from "../../../shared/Lru.js"
@@ -52,14 +52,16 @@ const HOT_MAX_ENTRIES = 50_000
 const REF_CACHE_ENTRIES = 16_000
 
 /**
- * A cached answer with its scan event already encoded by `Schema.encode(ScanEvent)`: encoding costs more
- * than the rest of a warm scan, and only scanId, scanner, time and traceparent differ per scan (plain
- * strings in both the decoded and encoded forms, so filling them in gives the same bytes).
+ * A cached answer with its scan event already encoded by `Schema.encode(ScanEvent)` and serialised: encoding and
+ * serialising cost more than the rest of a warm scan, and only scanId, scanner, time and traceparent differ per scan
+ * (plain strings in both the decoded and encoded forms, so splicing them in gives the event's JSON;
+ * `Enqueue.ts`'s `eventJson`).
  */
 export interface HotEntry extends Answer {
   readonly ownerUserId: string | null
   readonly garmentId: string
-  readonly event: ScanEventEncoded
+  /** the encoded event's JSON after its per-scan fields (scanId, scannerUserId, scannedAt, traceparent) */
+  readonly eventTail: string
   /** the answer's JSON after scanId and scannedAt (a cache hit splices those in, no re-serialising) */
   readonly tail: string
   /** the tail's UTF-8 length (the answer's Content-Length without counting it per scan) */
@@ -93,6 +95,7 @@ export class ScanCache extends Effect.Service<ScanCache>()("brandme/gateway/Scan
     const tags = new Lru<string, ReturnType<typeof parseTag>>(REF_CACHE_ENTRIES, 10 * 60_000)
     const hot = new Lru<string, HotEntry>(HOT_MAX_ENTRIES, HOT_TTL_MS, {
       maxWeight: ANSWER_CACHE_BYTES,
+      // (the event's text is not weighed: it replaced the encoded event object the entry held, at less memory)
       weigh: (e) => ANSWER_WEIGHT_PER_CHAR * e.tail.length
     })
     yield* Effect.forkScoped(

@@ -13,9 +13,35 @@ import {
 import { QueueUnavailable } from "./Api.js"
 
 interface Pending {
-  readonly data: ScanEventEncoded
+  /** the encoded event's JSON */
+  readonly json: string
   readonly done: (error: string | undefined) => void
 }
+
+/**
+ * An encoded scan event's JSON without its per-scan fields (scanId, scannerUserId, scannedAt, traceparent), after
+ * the opening brace: what a cached answer keeps, so a scan's event is spliced, not serialised (`eventJson`).
+ */
+export const eventTailOf = (event: ScanEventEncoded): string => {
+  const { scanId: _id, scannerUserId: _scanner, scannedAt: _at, traceparent: _tp, ...rest } = event
+  return JSON.stringify(rest).slice(1)
+}
+
+/**
+ * A scan's event as JSON: its per-scan fields, then the cached rest (`eventTailOf`). The same value as
+ * `JSON.stringify` of the encoded event (scanId and scannedAt are a UUID and an ISO time; scanner and traceparent
+ * are quoted by JSON.stringify, whatever they hold).
+ */
+export const eventJson = (
+  eventTail: string,
+  scanId: string,
+  scanner: string | null,
+  scannedAtIso: string,
+  traceparent?: string
+): string =>
+  `{"scanId":"${scanId}","scannerUserId":${scanner === null ? "null" : JSON.stringify(scanner)},"scannedAt":"${scannedAtIso}",${
+    traceparent === undefined ? "" : `"traceparent":${JSON.stringify(traceparent)},`
+  }${eventTail}`
 
 const scansQueue = queueFor(TaskNames.persistScanEvent)
 
@@ -34,12 +60,12 @@ export class ScanEnqueuer extends Effect.Service<ScanEnqueuer>()("brandme/gatewa
     const connection = yield* Effect.either(queues.connection)
     const logKey = scanLogKey(queues.prefix)
     const batcher = makeTurnBatcher<Pending>((batch) => {
-      const scans = batch.map((p) => p.data)
+      const scans = batch.map((p) => p.json)
       const settle = (error: string | undefined) => {
         for (const p of batch) p.done(error)
       }
       if (Either.isLeft(connection)) {
-        const jobs = persistScanJobs(scans)
+        const jobs = persistScanJobs(scans.map((json) => JSON.parse(json) as ScanEventEncoded))
         Effect.runPromise(
           Effect.either(Effect.forEach(jobs, (j) => queues.add(scansQueue, j.name, j.data, j.opts), { discard: true }))
         ).then((r) => settle(Either.isLeft(r) ? r.left.message : undefined))
@@ -58,16 +84,11 @@ export class ScanEnqueuer extends Effect.Service<ScanEnqueuer>()("brandme/gatewa
       )
     })
     yield* Effect.addFinalizer(() => Effect.sync(batcher.flushNow))
-    /** resolves with undefined once Redis confirmed the job, or with the failure message */
-    const enqueuePromise = (data: ScanEventEncoded) =>
-      new Promise<string | undefined>((resolve) => batcher.push({ data, done: resolve }))
+    /** records one scan's event (its JSON, `eventJson`): undefined once Redis confirmed it, else the failure */
+    const enqueuePromise = (json: string) =>
+      new Promise<string | undefined>((resolve) => batcher.push({ json, done: resolve }))
     const queueUnavailable = (error: string) =>
       new QueueUnavailable({ message: `the scan could not be queued, retry: ${error}` })
-    const enqueue = (data: ScanEventEncoded) =>
-      Effect.flatMap(
-        Effect.promise(() => enqueuePromise(data)),
-        (error) => (error === undefined ? Effect.void : Effect.fail(queueUnavailable(error)))
-      )
-    return { enqueue, enqueuePromise, queueUnavailable }
+    return { enqueuePromise, queueUnavailable }
   })
 }) {}

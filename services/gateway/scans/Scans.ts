@@ -31,7 +31,7 @@ import { isCurrent } from "../../knowledge/Keys.js"
 import { PolicyClient } from "../../policy/Client.js"
 import { IdempotencyConflict, type ScanRequest, ScanResult, type ScansApi } from "./Api.js"
 import { type Answer, type CachedRef, type HotEntry, ScanCache, type ScanRegions } from "./Cache.js"
-import { ScanEnqueuer } from "./Enqueue.js"
+import { eventJson, eventTailOf, ScanEnqueuer } from "./Enqueue.js"
 
 /** Who scans: no token (anonymous, role public), a verified token's principal, or the 401 its token earned. */
 export type ScanCaller = Either.Either<Option.Option<Principal>, Unauthorized>
@@ -109,13 +109,8 @@ const bodyOf = (record: GarmentRecord, answer: Answer, region: string) => ({
   facets: answer.facets
 })
 
-const eventOf = (answer: HotEntry, scanId: string, scanner: string | null, now: Date, traceparent?: string) => ({
-  ...answer.event,
-  scanId,
-  scannerUserId: scanner,
-  scannedAt: now.toISOString(),
-  ...(traceparent !== undefined ? { traceparent } : {})
-})
+const eventOf = (answer: HotEntry, scanId: string, scanner: string | null, now: Date, traceparent?: string) =>
+  eventJson(answer.eventTail, scanId, scanner, now.toISOString(), traceparent)
 
 const answered = (result: ScanResult): ScanAnswer => ({ json: JSON.stringify(result), result: () => result })
 
@@ -273,7 +268,7 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
         ...fresh,
         ownerUserId: record.ownerUserId,
         garmentId: record.id,
-        event,
+        eventTail: eventTailOf(event),
         tail,
         tailBytes: Buffer.byteLength(tail)
       }

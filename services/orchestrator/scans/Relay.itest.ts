@@ -3,7 +3,7 @@ import { Queue } from "bullmq"
 import { Effect, Exit, Layer, Scope } from "effect"
 import { Redis as IORedis } from "ioredis"
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest"
-import { MaxScansPerJob, type ScanEventEncoded } from "../../../shared/domain/Scan.js"
+import { MaxScansPerJob } from "../../../shared/domain/Scan.js"
 import { DeadLetterQueue, makeQueuesLayer } from "../../../shared/layers/Queues.js"
 import { deleteRedisPrefix } from "../../../shared/testing/TestRedis.js"
 import { scanEvent, waitFor } from "../testing/TestStack.js"
@@ -71,7 +71,7 @@ const garment = randomUUID()
 /** logs `n` scans as the gateway does (one entry per MaxScansPerJob); their ids */
 const logScans = async (n: number) => {
   const events = Array.from({ length: n }, () => scanEvent(garment))
-  for (const e of scanLogEntries(events as unknown as ReadonlyArray<ScanEventEncoded>))
+  for (const e of scanLogEntries(events.map((e) => JSON.stringify(e))))
     await redis.xadd(scanLogKey(prefix), "*", ScanLogField, e)
   return events.map((e) => e.scanId)
 }

@@ -180,6 +180,15 @@ export const redDashboard = (service: ServiceName): dashboard.Dashboard => {
       ).span(24)
     )
   }
+  // the orchestrator's queues: jobs by queue and state, and the gateway's scan log waiting for the relay (every
+  // orchestrator process reports the same Redis: max, not sum)
+  if (service === "orchestrator") {
+    b.withPanel(
+      series("Queue depth by queue and state (scans/logged: scan log entries waiting for the relay)", "short", [
+        [`max by (queue, state) (${Metrics.queueDepth})`, "{{queue}} {{state}}"]
+      ]).span(24)
+    )
+  }
   return numberPanels(b.build())
 }
 

@@ -17,7 +17,8 @@ import { Redis as IORedis } from "ioredis"
 import { eventJson, eventTailOf } from "../services/gateway/scans/Enqueue.js"
 import { digitalLinkOf, makeHarness, postJson } from "../services/gateway/testing/ScanPathHarness.js"
 import { persistScanJobs, ScanLogField, scanLogEntries, scanLogKey } from "../services/orchestrator/Api.js"
-import { makeScanRelay } from "../services/orchestrator/scans/Relay.js"
+import { readScanLogEntry } from "../services/orchestrator/ScanLog.js"
+import { addJobsTo, makeScanRelay } from "../services/orchestrator/scans/Relay.js"
 import type { ScanEventEncoded } from "../shared/domain/Scan.js"
 import { deleteRedisPrefix } from "../shared/testing/TestRedis.js"
 
@@ -42,11 +43,9 @@ const realEvent = async (): Promise<ScanEventEncoded> => {
     const r = await postJson(`${gw}/v1/scans`, { tag: digitalLinkOf(seed.owned), context: { region: "FR" } })
     if (r.status !== 200) throw new Error(`the template scan answered ${r.status}: ${JSON.stringify(r.json)}`)
     const [entry] = await h.redis.xrange(scanLogKey(h.prefix), "-", "+", "COUNT", 1)
-    const fields = entry?.[1] ?? []
-    const events = JSON.parse(fields[fields.indexOf(ScanLogField) + 1] ?? "[]") as Array<ScanEventEncoded>
-    const [event] = events
-    if (event === undefined) throw new Error("the template scan left no scan log entry")
-    return event
+    const read = readScanLogEntry(entry?.[1] ?? [])
+    if (!("scans" in read)) throw new Error(`the template scan's scan log entry: ${read.error}`)
+    return read.scans[0] as ScanEventEncoded
   } finally {
     await h.close()
   }
@@ -96,16 +95,13 @@ const main = async () => {
   }
   const log = (turn: Turn) => {
     const entries = scanLogEntries(turn.map((s) => eventJson(tail, s.scanId, null, s.scannedAt)))
-    const [only] = entries
-    return entries.length === 1 && only !== undefined
-      ? redis.xadd(key, "*", ScanLogField, only)
-      : Promise.all(entries.map((e) => redis.xadd(key, "*", ScanLogField, e)))
+    return Promise.all(entries.map((e) => redis.xadd(key, "*", ScanLogField, e)))
   }
   const relay = makeScanRelay({
     connection: redis,
     reader,
     prefix,
-    add: (jobs) => scans.addBulk([...jobs]),
+    add: addJobsTo(scans),
     deadLetter: async () => {
       throw new Error("a bench entry was refused")
     },

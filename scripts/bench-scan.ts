@@ -58,7 +58,7 @@ import {
   warmVerdict
 } from "./bench/Measure.js"
 import { listenOnLoopback, redisGetServer } from "./bench/Serve.js"
-import { ScanLogField, scanLogKey } from "../services/orchestrator/Api.js"
+import { readScanLogEntry, scanLogKey } from "../services/orchestrator/ScanLog.js"
 import { recordWarmRate } from "./bench/WarmRate.js"
 
 const seconds = Number(process.env.BENCH_SECONDS ?? "10")
@@ -175,8 +175,8 @@ const queuedScans = async (q: Queue, redis: IORedis, logKey: string) => {
     const page = await redis.xrange(logKey, from, "+", "COUNT", 1000)
     for (const [, fields] of page) {
       entries++
-      const at = fields.indexOf(ScanLogField)
-      count(at >= 0 ? JSON.parse(fields[at + 1] ?? "[]") : [])
+      const entry = readScanLogEntry(fields)
+      count("scans" in entry ? entry.scans : [])
     }
     const last = page.at(-1)
     if (page.length < 1000 || last === undefined) break
@@ -349,6 +349,7 @@ const main = async () => {
     const admitted = await redis.zcard(`${h.prefix}:ratelimit:ip:${ipRule!.key}`)
     console.log(`rate limiter: the bench client's per-IP bucket holds ${admitted} admitted requests (last 60 s)`)
     const conn = new IORedis("redis://127.0.0.1:6379", { maxRetriesPerRequest: null })
+    const logKey = scanLogKey(h.prefix)
     const q = new Queue("scans", { connection: conn, prefix: h.prefix })
     const answered = s.requests.total - s.non2xx + warm
     // autocannon stops with up to 50 requests in flight: accepted and queued, but not counted by it
@@ -357,7 +358,7 @@ const main = async () => {
       const t0 = Date.now()
       while (Date.now() - t0 < 120_000) {
         const open = await q.getJobCounts("waiting", "active", "delayed", "prioritized")
-        const logged = await conn.xlen(scanLogKey(h.prefix))
+        const logged = await conn.xlen(logKey)
         if (logged === 0 && Object.values(open).every((n) => n === 0)) break
         await new Promise((r) => setTimeout(r, 500))
       }
@@ -373,14 +374,14 @@ const main = async () => {
           `(answered 200: ${answered} incl. warm-up, ${inFlight})`
       )
     } else {
-      const queued = await queuedScans(q, conn, scanLogKey(h.prefix))
+      const queued = await queuedScans(q, conn, logKey)
       console.log(
         `recorded scans=${queued.scans} unique=${queued.unique} in ${queued.entries} scan log entries and ${queued.jobs} jobs ` +
           `(answered 200: ${answered} incl. warm-up, ${inFlight})`
       )
     }
     await q.obliterate({ force: true })
-    await conn.del(scanLogKey(h.prefix))
+    await conn.del(logKey)
     await q.close()
     conn.disconnect()
     const perRequest = (ms: number, r: LoadResult) => ((ms * 1000) / Math.max(1, r.requests.total)).toFixed(1)

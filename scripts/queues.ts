@@ -5,12 +5,11 @@
  * (replay re-adds the job to its original queue under its original id and removes the letter).
  */
 import { Effect } from "effect"
-import { Queues, QueuesLive } from "../shared/layers/Queues.js"
+import { QueuesLive } from "../shared/layers/Queues.js"
 import { runProcess } from "../shared/runtime/Process.js"
 import { listDeadLetters, replayAll, replayDeadLetter } from "../services/orchestrator/DeadLetters.js"
-import { formatTable, queueTable } from "../services/orchestrator/QueueStats.js"
-import { scanLogKey } from "../services/orchestrator/ScanLog.js"
-import { scanRelay } from "../services/orchestrator/scans/Relay.js"
+import { formatTable, queueTable, scanLogBacklog } from "../services/orchestrator/QueueStats.js"
+import { relayScanLogOnce } from "../services/orchestrator/scans/Relay.js"
 
 const usage = "usage: npm run queues -- status | relay | dlq list | dlq replay <id> | dlq replay --all"
 const [command, sub, arg] = process.argv.slice(2)
@@ -19,18 +18,12 @@ const program = Effect.gen(function* () {
   if (command === "status") {
     const rows = yield* queueTable
     process.stdout.write(`${formatTable(rows)}\n`)
-    const queues = yield* Queues
-    const redis = yield* queues.connection.pipe(Effect.orDie)
-    const logged = yield* Effect.promise(() => redis.xlen(scanLogKey(queues.prefix)))
+    const logged = yield* scanLogBacklog
     process.stdout.write(`scan log: ${logged} entr${logged === 1 ? "y" : "ies"} waiting for the relay\n`)
     return 0
   }
   if (command === "relay") {
-    const p = yield* Effect.scoped(
-      Effect.flatMap(scanRelay({ owner: "brandme-queues-cli" }), (relay) =>
-        Effect.promise(() => relay.drain().finally(() => relay.release()))
-      )
-    )
+    const p = yield* relayScanLogOnce({ owner: "brandme-queues-cli" })
     process.stdout.write(
       p.held
         ? `relayed ${p.entries} entries (${p.scans} scans) into ${p.jobs} jobs; ${p.deadLettered} dead-lettered\n`

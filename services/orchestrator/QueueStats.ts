@@ -52,6 +52,13 @@ export const queueTable = Effect.gen(function* () {
   )
 })
 
+/** The scans the gateway logged and the relay has not yet moved into jobs: the scan log's entries (each a turn's). */
+export const scanLogBacklog = Effect.flatMap(Queues, (queues) =>
+  Effect.flatMap(queues.connection.pipe(Effect.orDie), (redis) =>
+    Effect.tryPromise({ try: () => redis.xlen(scanLogKey(queues.prefix)), catch: dependencyFailed("XLEN scan log") })
+  )
+)
+
 export const formatTable = (rows: ReadonlyArray<QueueRow>): string => {
   const head = ["queue", "waiting", "active", "delayed", "completed", "failed", "workers"]
   const body = rows.map((r) => [
@@ -73,7 +80,6 @@ export const formatTable = (rows: ReadonlyArray<QueueRow>): string => {
 export const pollDepth = (everyMs: number) =>
   Effect.gen(function* () {
     const { m } = yield* Metrics
-    const queues = yield* Queues
     const tick = queueTable.pipe(
       Effect.tap((rows) =>
         Effect.sync(() => {
@@ -85,15 +91,8 @@ export const pollDepth = (everyMs: number) =>
           }
         })
       ),
-      // the scans the gateway logged and the relay has not yet moved into jobs (entries, each a turn's scans)
-      Effect.zipRight(
-        Effect.flatMap(queues.connection.pipe(Effect.orDie), (redis) =>
-          Effect.tryPromise({
-            try: () => redis.xlen(scanLogKey(queues.prefix)),
-            catch: dependencyFailed("XLEN scan log")
-          })
-        ).pipe(Effect.tap((n) => Effect.sync(() => m.queueDepth.set({ queue: "scans", state: "logged" }, n))))
-      ),
+      Effect.zipRight(scanLogBacklog),
+      Effect.tap((n) => Effect.sync(() => m.queueDepth.set({ queue: "scans", state: "logged" }, n))),
       Effect.catchAll((e) => Effect.logWarning(`queue depth poll: ${e.message}`))
     )
     return yield* Effect.repeat(tick, Schedule.spaced(`${everyMs} millis`))

@@ -21,7 +21,6 @@ export const ScanLogField = "scans"
  * gateway splices those from its cached answers): one entry per MaxScansPerJob scans.
  */
 export const scanLogEntries = (eventsJson: ReadonlyArray<string>): ReadonlyArray<string> => {
-  if (eventsJson.length <= MaxScansPerJob) return eventsJson.length === 0 ? [] : [`[${eventsJson.join(",")}]`]
   const out: Array<string> = []
   for (let i = 0; i < eventsJson.length; i += MaxScansPerJob)
     out.push(`[${eventsJson.slice(i, i + MaxScansPerJob).join(",")}]`)

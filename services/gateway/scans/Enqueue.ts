@@ -18,11 +18,16 @@ interface Pending {
   readonly done: (error: string | undefined) => void
 }
 
+/** the fields only one scan has: its event is the cached rest with these spliced in front (`eventJson`) */
+type PerScanField = "scanId" | "scannerUserId" | "scannedAt" | "traceparent"
+
 /**
- * An encoded scan event's JSON without its per-scan fields (scanId, scannerUserId, scannedAt, traceparent), after
- * the opening brace: what a cached answer keeps, so a scan's event is spliced, not serialised (`eventJson`).
+ * An encoded scan event's JSON without its per-scan fields, after the opening brace: what a cached answer keeps, so a
+ * scan's event is spliced, not serialised (`eventJson`). Per-scan fields given are left out.
  */
-export const eventTailOf = (event: ScanEventEncoded): string => {
+export const eventTailOf = (
+  event: Omit<ScanEventEncoded, PerScanField> & Partial<Pick<ScanEventEncoded, PerScanField>>
+): string => {
   const { scanId: _id, scannerUserId: _scanner, scannedAt: _at, traceparent: _tp, ...rest } = event
   return JSON.stringify(rest).slice(1)
 }
@@ -72,13 +77,7 @@ export class ScanEnqueuer extends Effect.Service<ScanEnqueuer>()("brandme/gatewa
         return
       }
       const redis = connection.right
-      const entries = scanLogEntries(scans)
-      const [only] = entries
-      const added =
-        entries.length === 1 && only !== undefined
-          ? redis.xadd(logKey, "*", ScanLogField, only)
-          : Promise.all(entries.map((e) => redis.xadd(logKey, "*", ScanLogField, e)))
-      added.then(
+      Promise.all(scanLogEntries(scans).map((e) => redis.xadd(logKey, "*", ScanLogField, e))).then(
         () => settle(undefined),
         (e: unknown) => settle(e instanceof Error ? e.message : String(e))
       )

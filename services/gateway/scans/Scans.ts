@@ -1,16 +1,10 @@
 import { randomUUID } from "node:crypto"
 import type * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
 import type * as HttpApiGroup from "@effect/platform/HttpApiGroup"
-import { DateTime, Effect, Either, Exit, Option, Schema, Tracer } from "effect"
+import { Effect, Either, Exit, Option, Schema, Tracer } from "effect"
 import { type Principal, sessionHolds, sessionKey, Unauthorized } from "../../../shared/auth/Tokens.js"
 import { type TagRef, tagKey } from "../../../shared/domain/DigitalLink.js"
-import {
-  type FacetGroup,
-  type Intent,
-  type Role,
-  ScanEvent,
-  type ScanEventEncoded
-} from "../../../shared/domain/Scan.js"
+import { type FacetGroup, type Intent, type Role, ScanEvent } from "../../../shared/domain/Scan.js"
 import {
   type RateLimited,
   type RateLimitRule,
@@ -64,18 +58,13 @@ const Stored = Schema.parseJson(Schema.Struct({ fingerprint: Schema.String, resu
 const decodeResult = Schema.decodeSync(Schema.parseJson(ScanResult))
 const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60
 /**
- * A fresh answer's event, encoded once (eventOf fills in the scan's id, scanner, time and traceparent): every field
- * but the time is plain data sent as built (PlainJson.ts; the orchestrator decodes the job), the time is the
- * placeholder's encoding. Schema's encode of the whole event was ~5 % of the gateway's allocations in a cold round.
+ * A fresh answer's event without its per-scan fields, encoded and serialised once (`eventTailOf`; `eventJson` puts
+ * the scan's id, scanner, time and traceparent in front): every field is plain data sent as built (PlainJson.ts; the
+ * orchestrator decodes the job). Schema's encode of the whole event was ~5 % of the gateway's allocations in a cold
+ * round.
  */
-export const ScanEventFields = ScanEvent.pipe(Schema.omit("scannedAt"))
+export const ScanEventFields = ScanEvent.pipe(Schema.omit("scanId", "scannerUserId", "scannedAt", "traceparent"))
 const encodeEventFields = encoderOf(ScanEventFields)
-const PLACEHOLDER_TIME = Schema.encodeSync(ScanEvent.fields.scannedAt)(DateTime.unsafeMake(0))
-const encodeEvent = (fields: typeof ScanEventFields.Type): ScanEventEncoded => ({
-  ...Either.getOrThrow(encodeEventFields(fields)),
-  scannedAt: PLACEHOLDER_TIME
-})
-const PLACEHOLDER_ID = "00000000-0000-4000-8000-000000000000"
 
 const regionsOf = (input: ScanInput): ScanRegions => ({
   scanner: input.geoRegion ?? null,
@@ -108,9 +97,6 @@ const bodyOf = (record: GarmentRecord, answer: Answer, region: string) => ({
   decision: answer.decision,
   facets: answer.facets
 })
-
-const eventOf = (answer: HotEntry, scanId: string, scanner: string | null, now: Date, traceparent?: string) =>
-  eventJson(answer.eventTail, scanId, scanner, now.toISOString(), traceparent)
 
 const answered = (result: ScanResult): ScanAnswer => ({ json: JSON.stringify(result), result: () => result })
 
@@ -253,22 +239,22 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
         cache.share(key, fresh)
       }
       const region = recordedRegion(regions)
-      const event = encodeEvent({
-        scanId: PLACEHOLDER_ID,
-        garmentId: record.id,
-        scannerUserId: null,
-        deviceId: null,
-        role,
-        intent: fresh.intent,
-        regionCode: region,
-        decision: fresh.decision
-      })
+      const eventFields = Either.getOrThrow(
+        encodeEventFields({
+          garmentId: record.id,
+          deviceId: null,
+          role,
+          intent: fresh.intent,
+          regionCode: region,
+          decision: fresh.decision
+        })
+      )
       const tail = JSON.stringify(bodyOf(record, fresh, region)).slice(1)
       const entry: HotEntry = {
         ...fresh,
         ownerUserId: record.ownerUserId,
         garmentId: record.id,
-        eventTail: eventTailOf(event),
+        eventTail: eventTailOf(eventFields),
         tail,
         tailBytes: Buffer.byteLength(tail)
       }
@@ -388,8 +374,8 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
         answer = built.right
       }
       const scanId = randomUUID()
-      const now = new Date()
-      const result: ScanResult = { scanId, scannedAt: now.toISOString(), ...bodyOf(record, answer, region) }
+      const scannedAt = new Date().toISOString()
+      const result: ScanResult = { scanId, scannedAt, ...bodyOf(record, answer, region) }
       if (idemKey !== undefined) {
         const won = await raw
           .set(
@@ -407,7 +393,13 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
       }
       // the event carries this scan's span so the orchestrator's work joins the same trace
       const error = await enqueuer.enqueuePromise(
-        eventOf(answer, scanId, principal?.userId ?? null, now, traceparentOf(span) ?? input.traceparent)
+        eventJson(
+          answer.eventTail,
+          scanId,
+          principal?.userId ?? null,
+          scannedAt,
+          traceparentOf(span) ?? input.traceparent
+        )
       )
       if (error !== undefined) {
         if (idemKey !== undefined) await raw.del(redis.key(idemKey)).catch(() => 0)
@@ -429,20 +421,22 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
       if (answer === undefined) return undefined
       countCache("hit")
       const scanId = randomUUID()
-      const now = new Date()
-      return enqueuer.enqueuePromise(eventOf(answer, scanId, null, now, input.traceparent)).then((error) => {
-        if (error !== undefined) return Exit.fail(enqueuer.queueUnavailable(error))
-        countScan(answer, t0)
-        // same bytes as JSON.stringify(result): keys in the same order, the rest pre-serialised
-        const head = `{"scanId":"${scanId}","scannedAt":"${now.toISOString()}",`
-        const json = `${head}${answer.tail}`
-        // the head is ASCII (a UUID and an ISO time): its length is its byte count
-        return Exit.succeed<ScanAnswer>({
-          json,
-          bytes: head.length + answer.tailBytes,
-          result: () => decodeResult(json)
+      const scannedAt = new Date().toISOString()
+      return enqueuer
+        .enqueuePromise(eventJson(answer.eventTail, scanId, null, scannedAt, input.traceparent))
+        .then((error) => {
+          if (error !== undefined) return Exit.fail(enqueuer.queueUnavailable(error))
+          countScan(answer, t0)
+          // same bytes as JSON.stringify(result): keys in the same order, the rest pre-serialised
+          const head = `{"scanId":"${scanId}","scannedAt":"${scannedAt}",`
+          const json = `${head}${answer.tail}`
+          // the head is ASCII (a UUID and an ISO time): its length is its byte count
+          return Exit.succeed<ScanAnswer>({
+            json,
+            bytes: head.length + answer.tailBytes,
+            result: () => decodeResult(json)
+          })
         })
-      })
     }
 
     /** one scan is one trace: the full scan's server span continues the caller's traceparent */

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto"
 import { hostname } from "node:os"
-import type { JobsOptions } from "bullmq"
+import type { JobsOptions, Queue } from "bullmq"
 import { Deferred, Duration, Effect, Fiber, type Scope } from "effect"
 import type { Redis as IORedis } from "ioredis"
 import { MaxScansPerJob } from "../../../shared/domain/Scan.js"
@@ -118,11 +118,14 @@ export const makeScanRelay = (o: {
     const read = reply?.[0]?.[1] ?? []
     if (read.length === 0) return none
     const good: Array<{ id: string; scans: ReadonlyArray<unknown> }> = []
+    let scans = 0
     let deadLettered = 0
     for (const [id, fields] of read) {
       const entry = readScanLogEntry(fields)
-      if ("scans" in entry) good.push({ id, scans: entry.scans })
-      else {
+      if ("scans" in entry) {
+        good.push({ id, scans: entry.scans })
+        scans += entry.scans.length
+      } else {
         await o.deadLetter({ entryId: id, raw: entry.raw, error: entry.error })
         deadLettered++
       }
@@ -130,8 +133,6 @@ export const makeScanRelay = (o: {
     const jobs = relayJobs(good)
     if (jobs.length > 0) await o.add(jobs)
     await o.connection.xdel(key, ...read.map(([id]) => id))
-    let scans = 0
-    for (const g of good) scans += g.scans.length
     return { held, entries: read.length, scans, jobs: jobs.length, deadLettered }
   }
 
@@ -158,6 +159,19 @@ export const makeScanRelay = (o: {
 
 export type ScanRelay = ReturnType<typeof makeScanRelay>
 
+/**
+ * The relay's add: one job (the usual case) with `add`, more with `addBulk` (whose ioredis pipeline copies every one
+ * of BullMQ's scripts onto itself: not worth it for one job).
+ */
+export const addJobsTo =
+  (queue: Queue) =>
+  (jobs: ReadonlyArray<Job>): Promise<unknown> => {
+    const [only] = jobs
+    return jobs.length === 1 && only !== undefined
+      ? queue.add(only.name, only.data, only.opts)
+      : queue.addBulk([...jobs])
+  }
+
 /** The relay on the Queues layer's connection (and a duplicate of it for the blocking read), in a scope. */
 export const scanRelay = (options?: RelayOptions): Effect.Effect<ScanRelay, never, Queues | Scope.Scope> =>
   Effect.gen(function* () {
@@ -178,12 +192,7 @@ export const scanRelay = (options?: RelayOptions): Effect.Effect<ScanRelay, neve
       reader,
       prefix: queues.prefix,
       // one job (the usual case) with `add`: addBulk's pipeline copies every BullMQ script onto itself
-      add: (jobs) => {
-        const [only] = jobs
-        return jobs.length === 1 && only !== undefined
-          ? scans.add(only.name, only.data, only.opts)
-          : scans.addBulk([...jobs])
-      },
+      add: addJobsTo(scans),
       deadLetter: (l) =>
         addDeadLetterFor(dlq, {
           queue: "scans",
@@ -206,31 +215,31 @@ export const scanRelay = (options?: RelayOptions): Effect.Effect<ScanRelay, neve
 export const runScanRelay = (options?: RelayOptions) =>
   Effect.gen(function* () {
     const relay = yield* scanRelay(options)
-    let stopping = false
-    const stopped = yield* Deferred.make<void>()
+    const stopping = yield* Deferred.make<void>()
     const loop = Effect.gen(function* () {
-      while (!stopping) {
+      while (!(yield* Deferred.isDone(stopping))) {
         const p = yield* Effect.tryPromise({
           try: () => relay.pass(),
           catch: dependencyFailed("relay the scan log")
         }).pipe(
           Effect.catchAll((e: TaskDependencyFailed) =>
-            stopping
-              ? Effect.succeed(undefined)
-              : Effect.as(Effect.logWarning(`scan log relay: ${e.message}`), undefined)
+            Effect.flatMap(Deferred.isDone(stopping), (stopped) =>
+              stopped
+                ? Effect.succeed(undefined)
+                : Effect.as(Effect.logWarning(`scan log relay: ${e.message}`), undefined)
+            )
           )
         )
-        // not the holder, or Redis away: wait before asking again
-        if (!stopping && (p === undefined || !p.held))
-          yield* Deferred.await(stopped).pipe(Effect.timeout(Duration.seconds(1)), Effect.ignore)
+        // not the holder, or Redis away: wait a second before asking again (at once on shutdown)
+        if (p === undefined || !p.held)
+          yield* Deferred.await(stopping).pipe(Effect.timeout(Duration.seconds(1)), Effect.ignore)
       }
     })
     const fiber = yield* Effect.forkDaemon(loop)
     yield* Effect.addFinalizer(() =>
       Effect.gen(function* () {
         // SIGTERM: a pass blocked on XREAD ends now, one moving entries finishes; then the lease goes
-        stopping = true
-        yield* Deferred.succeed(stopped, undefined)
+        yield* Deferred.succeed(stopping, undefined)
         relay.stop()
         yield* Fiber.await(fiber)
         yield* Effect.promise(() => relay.release().catch(() => undefined))
@@ -238,3 +247,14 @@ export const runScanRelay = (options?: RelayOptions) =>
     )
     return relay
   })
+
+/**
+ * The log relayed now until it is empty, then the lease given up (`npm run queues -- relay`, and tests that read the
+ * `scans` queue while no orchestrator runs); `held: false` when a running relay holds the lease.
+ */
+export const relayScanLogOnce = (options?: RelayOptions) =>
+  Effect.scoped(
+    Effect.flatMap(scanRelay({ blockMs: 0, ...options }), (relay) =>
+      Effect.promise(() => relay.drain().finally(() => relay.release()))
+    )
+  )

@@ -4,13 +4,7 @@
  */
 import { Effect, type Layer } from "effect"
 import type { Queues } from "../../../shared/layers/Queues.js"
-import { scanRelay } from "../scans/Relay.js"
+import { relayScanLogOnce as relayOnce } from "../scans/Relay.js"
 
 export const relayScanLogOnce = <E>(queues: Layer.Layer<Queues, E>) =>
-  Effect.runPromise(
-    Effect.scoped(
-      Effect.flatMap(scanRelay({ blockMs: 0 }), (relay) =>
-        Effect.promise(() => relay.drain().finally(() => relay.release()))
-      )
-    ).pipe(Effect.provide(queues))
-  )
+  Effect.runPromise(relayOnce().pipe(Effect.provide(queues)))

@@ -19,7 +19,7 @@ export interface LoadResult {
 }
 
 /** the value at percentile `p` (0–100) of ascending samples; NaN when there are none */
-export const percentile = (sorted: ReadonlyArray<number>, p: number): number =>
+export const percentile = (sorted: ArrayLike<number>, p: number): number =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN
 
 /** autocannon in its own process: 50 connections for `seconds`, GET or (with a body) a JSON POST. */
@@ -48,6 +48,7 @@ export const autocannonOver = (url: string, seconds: number, file: string, rate?
     execFile(
       process.execPath,
       [
+        "--expose-gc",
         "--import",
         "tsx",
         "shared/testing/LoadRunner.ts",

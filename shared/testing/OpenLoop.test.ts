@@ -1,0 +1,112 @@
+import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer } from "node:net"
+import { createServer, type Server } from "node:http"
+import { afterEach, describe, expect, it } from "vitest"
+import { rawRequests, responseEnd, runPaced } from "./OpenLoop.js"
+
+const bytes = (s: string) => Buffer.from(s, "latin1")
+
+describe("responseEnd (the open loop's HTTP/1.1 response reader)", () => {
+  it("ends a body by its content-length, and waits for all of it", () => {
+    const r = 'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 7\r\n\r\n{"a":1}'
+    expect(responseEnd(bytes(r))).toEqual({ status: 200, end: r.length, close: false })
+    expect(responseEnd(bytes(r.slice(0, -1)))).toBeUndefined()
+    expect(responseEnd(bytes(r.slice(0, 20)))).toBeUndefined()
+    // the next response's bytes after it are not its own
+    expect(responseEnd(bytes(`${r}HTTP/1.1 204`))?.end).toBe(r.length)
+  })
+
+  it("reads a chunked body to its last chunk and trailers", () => {
+    const head = "HTTP/1.1 429 Too Many Requests\r\ntransfer-encoding: chunked\r\n\r\n"
+    const body = "4\r\nabcd\r\na\r\n0123456789\r\n0\r\nx-trailer: 1\r\n\r\n"
+    expect(responseEnd(bytes(head + body))).toEqual({ status: 429, end: head.length + body.length, close: false })
+    for (const cut of [1, 5, 12, 30, body.length - 1])
+      expect(responseEnd(bytes(head + body.slice(0, cut)))).toBeUndefined()
+  })
+
+  it("knows when the server closes after the response", () => {
+    expect(responseEnd(bytes("HTTP/1.1 503 x\r\nConnection: close\r\ncontent-length: 0\r\n\r\n"))?.close).toBe(true)
+    expect(responseEnd(bytes("HTTP/1.0 200 x\r\ncontent-length: 0\r\n\r\n"))?.close).toBe(true)
+    expect(responseEnd(bytes("HTTP/1.0 200 x\r\nconnection: keep-alive\r\ncontent-length: 0\r\n\r\n"))?.close).toBe(
+      false
+    )
+  })
+
+  it("gives a 204 no body, and refuses bytes that are not a response", () => {
+    const noContent = "HTTP/1.1 204 No Content\r\ncontent-length: 5\r\n\r\n"
+    expect(responseEnd(bytes(`${noContent}HTTP/1.1 200`))?.end).toBe(noContent.length)
+    expect(() => responseEnd(bytes("GET / HTTP/1.1\r\n\r\n"))).toThrow(/not an HTTP\/1.x response/)
+  })
+})
+
+describe("rawRequests", () => {
+  it("serialises each request as a JSON POST with its token, one after another", () => {
+    const { bytes: all, offsets } = rawRequests("h:1", "/v1/scans", [
+      { body: '{"tag":"é"}' },
+      { body: "{}", authorization: "Bearer t" }
+    ])
+    const first = all.toString("utf8", offsets[0], offsets[1])
+    const second = all.toString("utf8", offsets[1], offsets[2])
+    expect(first).toBe(
+      'POST /v1/scans HTTP/1.1\r\nhost: h:1\r\ncontent-type: application/json\r\ncontent-length: 12\r\n\r\n{"tag":"é"}'
+    )
+    expect(second).toContain("authorization: Bearer t\r\ncontent-length: 2\r\n\r\n{}")
+    expect(offsets[2]).toBe(all.length)
+  })
+})
+
+describe("runPaced", () => {
+  const servers: Array<Server | TcpServer> = []
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))))
+  })
+  const listen = async (s: Server | TcpServer) => {
+    servers.push(s)
+    await new Promise<void>((r) => s.listen(0, "127.0.0.1", r))
+    return `http://127.0.0.1:${(s.address() as AddressInfo).port}/p`
+  }
+
+  it("counts a request's wait for a free connection in its latency (no coordinated omission)", async () => {
+    // every answer takes 100 ms; 2 connections; 40 requests a second: 4 are due per 100 ms, 2 can be out
+    const url = await listen(
+      createServer((req, res) => {
+        req.resume()
+        req.on("end", () => setTimeout(() => res.end("{}"), 100))
+      })
+    )
+    const r = await runPaced(url, [{ body: "{}" }], 40, 1000, 2)
+    expect(r.latencies.length).toBe(40)
+    expect(r.errors + r.timeouts + r.non2xx).toBe(0)
+    // 20 answers a second at most: the last of 40 due within 1 s is answered after ~2 s, ~1 s after it was due
+    expect(r.latencies[0]).toBeGreaterThanOrEqual(99)
+    expect(r.latencies.at(-1)).toBeGreaterThan(800)
+    // ascending
+    expect([...r.latencies]).toEqual([...r.latencies].sort((a, b) => a - b))
+  })
+
+  it("counts a connection the server drops as an error, and goes on with a new one", async () => {
+    let n = 0
+    const url = await listen(
+      createServer((req, res) => {
+        req.resume()
+        req.on("end", () => {
+          n++
+          if (n % 5 === 0) return void req.socket.destroy()
+          res.writeHead(n % 2 === 0 ? 503 : 200, n % 7 === 0 ? { connection: "close" } : {})
+          res.end("{}")
+        })
+      })
+    )
+    const r = await runPaced(url, [{ body: "{}" }], 100, 500, 3)
+    expect(r.errors).toBe(10)
+    expect(r.latencies.length).toBe(40)
+    expect(r.non2xx).toBeGreaterThan(0)
+  })
+
+  it("times out a request that gets no answer", async () => {
+    const tcp = createTcpServer((socket) => socket.on("data", () => {}))
+    const url = await listen(tcp)
+    const r = await runPaced(url, [{ body: "{}" }], 10, 300, 3, 200)
+    expect(r.timeouts).toBe(3)
+    expect(r.latencies.length).toBe(0)
+  })
+})

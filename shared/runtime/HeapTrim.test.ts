@@ -1,20 +1,43 @@
 import { spawnSync } from "node:child_process"
 import { describe, expect, it } from "vitest"
-import { IdleUtilization, MinGrowthBytes, shouldTrim } from "./HeapTrim.js"
+import {
+  IdleUtilization,
+  initialTrimState,
+  MinGrowthBytes,
+  observe,
+  SampleMs,
+  shouldTrim,
+  type TrimState
+} from "./HeapTrim.js"
 
 const MiB = 1024 * 1024
 
 describe("shouldTrim", () => {
-  it("trims an idle process that has never been trimmed", () => {
-    expect(shouldTrim({ rssAfterLastTrim: undefined }, 0.001, 150 * MiB)).toBe(true)
+  const interval = 15_000
+  /** the state after one sample a second of each utilization, the first ending a second after `startMs` */
+  const sampled = (utilizations: ReadonlyArray<number>, from: TrimState = initialTrimState, startMs = 0) =>
+    utilizations.reduce((s, u, i) => observe(s, u, startMs + (i + 1) * SampleMs, SampleMs), from)
+  const quiet = (seconds: number) => Array.from({ length: seconds }, () => 0.002)
+
+  it("trims a process quiet for the whole interval that has never been trimmed", () => {
+    expect(shouldTrim(sampled(quiet(15)), 15_000, interval, 150 * MiB)).toBe(true)
+    expect(shouldTrim(sampled(quiet(14)), 14_000, interval, 150 * MiB)).toBe(false)
   })
   it("never trims a busy process, however much it grew", () => {
-    expect(shouldTrim({ rssAfterLastTrim: undefined }, IdleUtilization, 400 * MiB)).toBe(false)
-    expect(shouldTrim({ rssAfterLastTrim: 100 * MiB }, 0.5, 400 * MiB)).toBe(false)
+    expect(shouldTrim(sampled([...quiet(15), IdleUtilization]), 16_000, interval, 400 * MiB)).toBe(false)
+    expect(shouldTrim(sampled([...quiet(15), 0.5]), 16_000, interval, 400 * MiB)).toBe(false)
+  })
+  it("waits a whole quiet interval after traffic, even when the interval averaged idle", () => {
+    // 13 idle seconds, then scans: 2 % over the 15 s on average, but the last seconds were busy
+    const resumed = sampled([...quiet(13), 0.15, 0.15])
+    expect(shouldTrim(resumed, 15_000, interval, 150 * MiB)).toBe(false)
+    expect(shouldTrim(sampled(quiet(14), resumed, 15_000), 29_000, interval, 150 * MiB)).toBe(false)
+    expect(shouldTrim(sampled(quiet(15), resumed, 15_000), 30_000, interval, 150 * MiB)).toBe(true)
   })
   it("trims an idle process again only once it grew by MinGrowthBytes since the last trim", () => {
-    expect(shouldTrim({ rssAfterLastTrim: 100 * MiB }, 0.01, 100 * MiB + MinGrowthBytes - 1)).toBe(false)
-    expect(shouldTrim({ rssAfterLastTrim: 100 * MiB }, 0.01, 100 * MiB + MinGrowthBytes)).toBe(true)
+    const trimmed: TrimState = { rssAfterLastTrim: 100 * MiB, quietSince: 0 }
+    expect(shouldTrim(trimmed, 20_000, interval, 100 * MiB + MinGrowthBytes - 1)).toBe(false)
+    expect(shouldTrim(trimmed, 20_000, interval, 100 * MiB + MinGrowthBytes)).toBe(true)
   })
 })
 

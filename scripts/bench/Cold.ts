@@ -17,7 +17,7 @@ import { digitalLinkOf, type Harness } from "../../services/gateway/testing/Scan
 import { autocannonOver, type LoadResult } from "../../shared/testing/Processes.js"
 import { BRANDS, GARMENTS, garmentKey, OWNED_EVERY, OWNERS } from "./Catalog.js"
 import { counterSum, histogramQuantile } from "../../shared/testing/Exposition.js"
-import { combine, cpuMillis, line, machineTicks, mainThreadMillis, SATURATED_CORE } from "./Measure.js"
+import { combine, cpuMillis, line, machineTicks, mainThreadMillis, SATURATED_CORE, writeCalls } from "./Measure.js"
 import { startPgBaseline } from "./PgBaseline.js"
 import { makeZipf, permutation, seededRandom } from "./Zipf.js"
 
@@ -109,6 +109,8 @@ const COLD_GOAL = 0.33
 const P99_GOAL_MS = 25
 /** the paced round's rate as a share of the gateway's saturated rate, when the goal's rate is above it */
 const PACED_SHARE = 0.5
+/** above this share of the machine busy, the paced round's tail is read as queueing for the cores */
+const PACED_BUSY = 0.6
 
 export interface ColdOptions {
   readonly harness: Harness
@@ -140,6 +142,8 @@ const sample = async (o: ColdOptions, dbPids: ReadonlyArray<number>) => {
   return {
     gateway: cpuMillis(o.gatewayPid),
     gatewayMain: mainThreadMillis(o.gatewayPid),
+    gatewayWrites: writeCalls(o.gatewayPid),
+    backendWrites: o.backendPids.reduce((a, [, pid]) => a + writeCalls(pid), 0),
     backends: o.backendPids.map(([, pid]) => cpuMillis(pid)),
     backendsMain: o.backendPids.map(([, pid]) => mainThreadMillis(pid)),
     bench: (bench.user + bench.system) / 1000,
@@ -208,26 +212,52 @@ const backendPids = async (dbUrl: string): Promise<Array<number>> => {
   }
 }
 
+type Sample = Awaited<ReturnType<typeof sample>>
+
+/** what the rounds used between their samples: CPU ms per process, the machine's ticks, the scans' counters */
+const totals = (o: ColdOptions) => ({
+  gateway: 0,
+  gatewayMain: 0,
+  gatewayWrites: 0,
+  backendWrites: 0,
+  backends: o.backendPids.map(() => 0),
+  backendsMain: o.backendPids.map(() => 0),
+  bench: 0,
+  redis: 0,
+  postgres: 0,
+  busy: 0,
+  total: 0,
+  hits: 0,
+  misses: 0,
+  statements: 0,
+  cmds: 0
+})
+
+const accumulate = (t: ReturnType<typeof totals>, a: Sample, b: Sample) => {
+  t.gateway += b.gateway - a.gateway
+  t.gatewayMain += b.gatewayMain - a.gatewayMain
+  t.gatewayWrites += b.gatewayWrites - a.gatewayWrites
+  t.backendWrites += b.backendWrites - a.backendWrites
+  for (const [i, after] of b.backends.entries()) t.backends[i]! += after - (a.backends[i] ?? 0)
+  for (const [i, after] of b.backendsMain.entries()) t.backendsMain[i]! += after - (a.backendsMain[i] ?? 0)
+  t.bench += b.bench - a.bench
+  t.redis += b.redis - a.redis
+  // a backend that ended meanwhile counts nothing rather than a negative
+  for (const [pid, after] of b.postgres) t.postgres += Math.max(0, after - (a.postgres.get(pid) ?? 0))
+  t.busy += b.machine.busy - a.machine.busy
+  t.total += b.machine.total - a.machine.total
+  t.hits += b.hits - a.hits
+  t.misses += b.misses - a.misses
+  t.statements += b.statements - a.statements
+  t.cmds += b.redisCommands - a.redisCommands
+}
+
 /** Runs the cold phase; prints each round, the totals and where the gateway's time went; returns the ratio. */
 export const runColdPhase = async (o: ColdOptions): Promise<number> => {
   const baseline = await startPgBaseline(dbUrlOf(o.harness), o.poolMax)
   const bs: Array<LoadResult> = []
   const ss: Array<LoadResult> = []
-  const t = {
-    gateway: 0,
-    gatewayMain: 0,
-    backends: o.backendPids.map(() => 0),
-    backendsMain: o.backendPids.map(() => 0),
-    bench: 0,
-    redis: 0,
-    postgres: 0,
-    busy: 0,
-    total: 0,
-    hits: 0,
-    misses: 0,
-    statements: 0,
-    cmds: 0
-  }
+  const t = totals(o)
   try {
     for (let r = 0; r < o.rounds; r++) {
       const file = join(tmpdir(), `bench-scan-cold-${process.pid}-${r}.json`)
@@ -242,20 +272,7 @@ export const runColdPhase = async (o: ColdOptions): Promise<number> => {
       // and the backends that connected during the round (idle pool connections close after 10 s)
       const b = await sample(o, [...new Set([...pids, ...(await backendPids(dbUrlOf(o.harness)))])])
       rmSync(file, { force: true })
-      t.gateway += b.gateway - a.gateway
-      t.gatewayMain += b.gatewayMain - a.gatewayMain
-      for (const [i, after] of b.backends.entries()) t.backends[i]! += after - (a.backends[i] ?? 0)
-      for (const [i, after] of b.backendsMain.entries()) t.backendsMain[i]! += after - (a.backendsMain[i] ?? 0)
-      t.bench += b.bench - a.bench
-      t.redis += b.redis - a.redis
-      // a backend that ended meanwhile counts nothing rather than a negative
-      for (const [pid, after] of b.postgres) t.postgres += Math.max(0, after - (a.postgres.get(pid) ?? 0))
-      t.busy += b.machine.busy - a.machine.busy
-      t.total += b.machine.total - a.machine.total
-      t.hits += b.hits - a.hits
-      t.misses += b.misses - a.misses
-      t.statements += b.statements - a.statements
-      t.cmds += b.redisCommands - a.redisCommands
+      accumulate(t, a, b)
       console.log(`cold round ${r + 1}: ${line("pg", bs[r]!)}`)
       console.log(`cold round ${r + 1}: ${line("scan", ss[r]!)}`)
     }
@@ -281,17 +298,24 @@ export const runColdPhase = async (o: ColdOptions): Promise<number> => {
         ? `${Math.round(PACED_SHARE * 100)} % of the saturated scan rate; the goal's ${Math.round(goalRate)} req/s is beyond it`
         : `the goal's rate, ${Math.round(COLD_GOAL * 100)} % of the pg baseline`
   const pacedFile = join(tmpdir(), `bench-scan-cold-${process.pid}-paced.json`)
-  writeFileSync(pacedFile, JSON.stringify(roundRequests(o.scanners, REQUESTS_PER_ROUND, 1000 + o.rounds)))
+  // only what the round sends: the load runner reads no more than it needs (its heap is part of the measurement)
+  const pacedCount = Math.min(REQUESTS_PER_ROUND, pacedRate * o.seconds)
+  writeFileSync(pacedFile, JSON.stringify(roundRequests(o.scanners, pacedCount, 1000 + o.rounds)))
   // the Postgres baseline on the same schedule and requests first (as in the saturated rounds): the latency
   // this machine gives one indexed lookup behind node:http at that rate, the floor the scan's is read against
   let pgPaced: LoadResult
   let paced: LoadResult
+  const tp = totals(o)
   let pacedSteps: string
   try {
     pgPaced = await autocannonOver(baseline.url, o.seconds, pacedFile, pacedRate)
+    const pids = await backendPids(dbUrlOf(o.harness))
     await settle()
     const before = await expositions(o)
+    const a = await sample(o, pids)
     paced = await autocannonOver(`${o.gatewayUrl}/v1/scans`, o.seconds, pacedFile, pacedRate)
+    await settle()
+    accumulate(tp, a, await sample(o, [...new Set([...pids, ...(await backendPids(dbUrlOf(o.harness)))])]))
     pacedSteps = stepsOf(before, await expositions(o))
   } finally {
     rmSync(pacedFile, { force: true })
@@ -376,6 +400,41 @@ export const runColdPhase = async (o: ColdOptions): Promise<number> => {
     `cold p99 below saturation: scan ${paced.latency.p99} ms against the goal's ${P99_GOAL_MS} ms ` +
       `(${paced.latency.p99 <= P99_GOAL_MS ? "met" : "not met"}); the pg baseline's on the same schedule ` +
       `${pgPaced.latency.p99} ms (this machine's floor for one lookup behind node:http)`
+  )
+  // the paced round's CPU per scan beside the saturated rounds': a scan alone in its event-loop turn shares no
+  // round trip (batch, pipeline, socket write) with others, so it costs more — and the cores it needs set its queueing
+  const pn = Math.max(1, paced.requests.total)
+  const pus = (ms: number) => ((ms * 1000) / pn).toFixed(0)
+  const pacedBusy = tp.busy / Math.max(1, tp.total)
+  const percent = (x: number) => `${(x * 100).toFixed(0)} %`
+  console.log(
+    `cold paced, CPU per scan (the saturated rounds' in brackets): gateway process ${pus(tp.gateway)} µs (${us(t.gateway)}), ` +
+      o.backendPids
+        .map(([name], i) => `${name} process ${pus(tp.backends[i]!)} µs (${us(t.backends[i]!)}), `)
+        .join("") +
+      `postgres ${t.postgres > 0 ? `${pus(tp.postgres)} µs (${us(t.postgres)})` : "n/a"}, redis ${pus(tp.redis)} µs ` +
+      `(${us(t.redis)}); machine ${percent(pacedBusy)} busy (${percent(busy)} saturated; both windows include the ` +
+      "load runner's start-up and a second of settling)"
+  )
+  const writes = (x: ReturnType<typeof totals>, count: number) =>
+    `gateway ${(x.gatewayWrites / Math.max(1, count)).toFixed(1)}, ${o.backendPids.map(([name]) => name).join(" + ")} ` +
+    `${(x.backendWrites / Math.max(1, count)).toFixed(1)}`
+  const missShare = (x: ReturnType<typeof totals>) =>
+    x.hits + x.misses === 0 ? "?" : percent(x.misses / (x.hits + x.misses))
+  console.log(
+    `cold paced, socket writes per scan (write and writev calls, /proc/<pid>/io): ${writes(tp, pn)} ` +
+      `(saturated: ${writes(t, n)}); answers built afresh ${missShare(tp)} (saturated ${missShare(t)})`
+  )
+  const perScan = (x: ReturnType<typeof totals>, count: number) =>
+    (x.gateway + x.backends.reduce((a, v) => a + v, 0) + x.postgres + x.redis) / Math.max(1, count)
+  console.log(
+    `cold paced limited by: ${
+      pacedBusy >= PACED_BUSY
+        ? `CPU — at ${pacedRate} req/s the cores are ${percent(pacedBusy)} busy: a paced scan cost ` +
+          `${(perScan(tp, pn) / perScan(t, n)).toFixed(1)}× the CPU of a saturated one (fewer scans share each ` +
+          "batch, pipeline and socket write), and the tail is its wait for a core between the processes"
+        : `the hops — the cores are ${percent(pacedBusy)} busy: the tail is the round trips' (the steps above)`
+    }`
   )
   console.log(line("pg", b))
   console.log(line("cold", s))

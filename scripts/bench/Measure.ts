@@ -12,6 +12,21 @@ export const cpuMillis = (pid: number | undefined): number => {
   }
 }
 
+/**
+ * Write-class system calls a process has made (`syscw` in /proc/<pid>/io: write and writev, which Node's sockets
+ * use); 0 when unreadable. On loopback each socket write carries the TCP work of delivering it, so their count per
+ * scan is much of what a scan alone in its event-loop turn costs.
+ */
+export const writeCalls = (pid: number | undefined): number => {
+  if (pid === undefined) return 0
+  try {
+    const m = /^syscw: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, "utf8"))
+    return m === null ? 0 : Number(m[1])
+  } catch {
+    return 0
+  }
+}
+
 /** CPU ms (user + system) of one /proc stat file (a process's or a thread's) */
 const statMillis = (path: string): number => {
   // after "pid (comm) ": state is field 3, utime 14 and stime 15 (1-based) → indexes 11 and 12 here

@@ -8,7 +8,7 @@ import { DeadLetterQueue, makeQueuesLayer } from "../../../shared/layers/Queues.
 import { deleteRedisPrefix } from "../../../shared/testing/TestRedis.js"
 import { scanEvent, waitFor } from "../testing/TestStack.js"
 import { ScanLogField, scanLogEntries, scanLogKey, scanLogLeaseKey } from "../ScanLog.js"
-import { makeScanRelay, runScanRelay } from "./Relay.js"
+import { FirstReadEntries, makeScanRelay, runScanRelay, ScansPerRead } from "./Relay.js"
 
 /**
  * The scan log's relay on the real Redis (a prefix per test): entries into persist_scan_event jobs exactly as logged,
@@ -130,6 +130,23 @@ describe("the scan log relay", () => {
     for (const id of [...first, ...second, ...third, ...fourth]) expect(queued).toContain(id)
     expect(new Set(queued).size).toBe(first.length + second.length + third.length + fourth.length)
     expect(await redis.xlen(scanLogKey(prefix))).toBe(0)
+  })
+
+  it("reads a backlog of full entries a few at a time, and small entries many at once", async () => {
+    const c = open()
+    // 10 full entries (MaxScansPerJob scans each, ~1 MB), then 100 entries of one scan
+    await logScans(10 * MaxScansPerJob)
+    for (let i = 0; i < 100; i++) await logScans(1)
+    const relay = relayOn(c)
+    const passes: Array<number> = []
+    for (let p = await relay.pass(0); p.entries > 0; p = await relay.pass(0)) passes.push(p.entries)
+    // the first pass knows no entry's size; then ScansPerRead's worth of full entries (the third: 2 full and 2
+    // small, 500 scans an entry); then 7 (8 × 500 would pass ScansPerRead); then small ones up to maxEntries (64)
+    expect(passes.slice(0, 5)).toEqual([FirstReadEntries, ScansPerRead / MaxScansPerJob, 4, 7, 64])
+    expect(passes.reduce((a, b) => a + b, 0)).toBe(110)
+    expect(Math.max(...passes)).toBe(64)
+    const queued = (await queuedJobs(c.scans)).reduce((a, j) => a + j.scans.length, 0)
+    expect(queued).toBe(10 * MaxScansPerJob + 100)
   })
 
   it("one relay at a time: the lease's holder relays, another reads nothing until it is released or expires", async () => {

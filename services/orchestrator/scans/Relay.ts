@@ -20,8 +20,21 @@ import { readScanLogEntry, scanLogKey, scanLogLeaseKey } from "../ScanLog.js"
  * not — which the persist task's scan ids make harmless (one row, one audit leaf, one message per scan). An entry
  * that is not a JSON array of scans goes to the dead-letter queue with the reason, never dropped.
  */
+/**
+ * About how many scans one pass reads: a few jobs' worth. An entry holds 1 to MaxScansPerJob scans (~1 KB each),
+ * so a pass takes as many entries as held this many scans in the last pass: the usual small entries up to
+ * `maxEntries` at once, a backlog of full ones a few at a time (~4 MB read, not 64). The first pass, knowing no
+ * entry's size, takes FirstReadEntries.
+ */
+export const ScansPerRead = 4 * MaxScansPerJob
+export const FirstReadEntries = 4
+
+/** how many entries the next pass reads, after a pass that read `entries` entries holding `scans` scans */
+export const nextReadCount = (scans: number, entries: number, maxEntries: number): number =>
+  Math.max(1, Math.min(maxEntries, Math.floor(ScansPerRead / Math.max(1, scans / Math.max(1, entries)))))
+
 export interface RelayOptions {
-  /** the most entries one pass takes (each at most MaxScansPerJob scans; default 64) */
+  /** the most entries one pass takes (each at most MaxScansPerJob scans; default 64; see ScansPerRead) */
   readonly maxEntries?: number
   /** how long a pass waits for a first entry (0: not at all; default 1 s) */
   readonly blockMs?: number
@@ -104,6 +117,7 @@ export const makeScanRelay = (o: {
   const leaseMs = o.options?.leaseMs ?? 10_000
   const maxEntries = o.options?.maxEntries ?? 64
   const blockMs = o.options?.blockMs ?? 1_000
+  let count = Math.min(maxEntries, FirstReadEntries)
 
   const pass = async (block = blockMs): Promise<RelayPass> => {
     const held = Number(await o.connection.eval(LEASE, 1, leaseKey, owner, String(leaseMs))) === 1
@@ -112,8 +126,8 @@ export const makeScanRelay = (o: {
     // the oldest entries: every older one was relayed and deleted
     const reply = (
       block > 0
-        ? await o.reader.xread("COUNT", maxEntries, "BLOCK", block, "STREAMS", key, "0-0")
-        : await o.reader.xread("COUNT", maxEntries, "STREAMS", key, "0-0")
+        ? await o.reader.xread("COUNT", count, "BLOCK", block, "STREAMS", key, "0-0")
+        : await o.reader.xread("COUNT", count, "STREAMS", key, "0-0")
     ) as Array<[string, Array<StreamEntry>]> | null
     const read = reply?.[0]?.[1] ?? []
     if (read.length === 0) return none
@@ -133,6 +147,7 @@ export const makeScanRelay = (o: {
     const jobs = relayJobs(good)
     if (jobs.length > 0) await o.add(jobs)
     await o.connection.xdel(key, ...read.map(([id]) => id))
+    if (good.length > 0) count = nextReadCount(scans, good.length, maxEntries)
     return { held, entries: read.length, scans, jobs: jobs.length, deadLettered }
   }
 

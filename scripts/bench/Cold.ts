@@ -393,6 +393,9 @@ export const runColdPhase = async (o: ColdOptions): Promise<number> => {
   )
   console.log(`cold paced: ${line("pg", pgPaced)} — the Postgres baseline on the same schedule`)
   console.log(`cold paced: ${line("scan", paced)} — ${pacedRate} req/s sent on a schedule (${pacedWhy})`)
+  // a tail spread over every second is queueing; one in a second or two is a stall (a collection, a neighbour)
+  const bySecond = (r: LoadResult) => (r.p99BySecond ?? []).map((v) => (v === null ? "–" : String(v))).join(" ")
+  console.log(`cold paced, p99 of each second's requests (ms): scan ${bySecond(paced)}; pg ${bySecond(pgPaced)}`)
   console.log(
     `cold paced, where a scan's time goes (p50 / p99 in ms, from the services' own histograms): ${pacedSteps}`
   )

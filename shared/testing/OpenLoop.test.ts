@@ -81,6 +81,29 @@ describe("runPaced", () => {
     expect(r.latencies.at(-1)).toBeGreaterThan(800)
     // ascending
     expect([...r.latencies]).toEqual([...r.latencies].sort((a, b) => a - b))
+    expect(r.p99BySecond.length).toBe(1)
+    expect(r.p99BySecond[0]).toBeGreaterThan(800)
+  })
+
+  it("tells which second of the round the tail came from", async () => {
+    // the server stalls answers for 300 ms well inside the round's second second (clear of its edges)
+    let begin = 0
+    const url = await listen(
+      createServer((req, res) => {
+        req.resume()
+        req.on("end", () => {
+          begin ||= performance.now()
+          const at = performance.now() - begin
+          setTimeout(() => res.end("{}"), at >= 1100 && at < 1900 ? 300 : 0)
+        })
+      })
+    )
+    const r = await runPaced(url, [{ body: "{}" }], 50, 3000, 50)
+    expect(r.latencies.length).toBe(150)
+    expect(r.p99BySecond.length).toBe(3)
+    expect(r.p99BySecond[0]).toBeLessThan(100)
+    expect(r.p99BySecond[1]).toBeGreaterThanOrEqual(300)
+    expect(r.p99BySecond[2]).toBeLessThan(100)
   })
 
   it("counts a connection the server drops as an error, and goes on with a new one", async () => {

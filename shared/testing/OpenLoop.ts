@@ -12,6 +12,7 @@
  * parser (`responseEnd`): a status line, headers, and a body by content-length or chunked.
  */
 import { connect, type Socket } from "node:net"
+import { percentile } from "./Processes.js"
 
 export interface PacedRequest {
   readonly body: string
@@ -21,6 +22,8 @@ export interface PacedRequest {
 /** what a paced round measured: the latencies (ms from the scheduled time) of the answered requests, ascending */
 export interface PacedResult {
   readonly latencies: Float64Array
+  /** the p99 of the requests due in each second of the round, in order (NaN for a second with no answers) */
+  readonly p99BySecond: ReadonlyArray<number>
   readonly non2xx: number
   readonly errors: number
   readonly timeouts: number
@@ -125,6 +128,8 @@ export const runPaced = async (
   ;(globalThis as { gc?: () => void }).gc?.()
   const total = Math.ceil((durationMs * perSecond) / 1000)
   const latencies = new Float64Array(total)
+  /** the second of the round each answered request was due in */
+  const dueSecond = new Uint16Array(total)
   let answered = 0
   let non2xx = 0
   let errors = 0
@@ -178,6 +183,7 @@ export const runPaced = async (
           }
           if (r === undefined) break
           if (!Number.isNaN(c.due)) {
+            dueSecond[answered] = Math.floor((c.due - start) / 1000)
             latencies[answered++] = performance.now() - c.due
             if (r.status < 200 || r.status >= 300) non2xx++
             c.due = Number.NaN
@@ -234,6 +240,13 @@ export const runPaced = async (
   await done
   stopped = true
   for (const c of all) c.socket.destroy()
-  const answeredLatencies = latencies.subarray(0, answered).sort()
-  return { latencies: answeredLatencies, non2xx, errors, timeouts }
+  const seconds = Array.from({ length: Math.ceil(durationMs / 1000) }, () => [] as Array<number>)
+  for (let i = 0; i < answered; i++) seconds[dueSecond[i]!]?.push(latencies[i]!)
+  const p99BySecond = seconds.map((l) =>
+    percentile(
+      l.sort((a, b) => a - b),
+      99
+    )
+  )
+  return { latencies: latencies.subarray(0, answered).sort(), p99BySecond, non2xx, errors, timeouts }
 }

@@ -13,6 +13,8 @@ export const stopChild = (child: ChildProcess, killAfterMs: number): Promise<voi
 export interface LoadResult {
   readonly requests: { readonly average: number; readonly total: number }
   readonly latency: { readonly p50: number; readonly p99: number }
+  /** paced rounds only: the p99 (ms) of the requests due in each second, in order (null: none answered) */
+  readonly p99BySecond?: ReadonlyArray<number | null>
   readonly errors: number
   readonly timeouts: number
   readonly non2xx: number

@@ -254,7 +254,7 @@ const accumulate = (t: ReturnType<typeof totals>, a: Sample, b: Sample) => {
 
 /** Runs the cold phase; prints each round, the totals and where the gateway's time went; returns the ratio. */
 export const runColdPhase = async (o: ColdOptions): Promise<number> => {
-  const baseline = await startPgBaseline(dbUrlOf(o.harness), o.poolMax)
+  const baseline = await startPgBaseline(dbUrlOf(o.harness), o.poolMax, o.harness.config.database.idleTimeoutMs)
   const bs: Array<LoadResult> = []
   const ss: Array<LoadResult> = []
   const t = totals(o)

@@ -1,6 +1,6 @@
 /**
  * The cold bench's second baseline: bare node:http answering a scan body with one indexed SELECT by
- * (gtin, serial) — the garments table's unique key — on a pg pool of the gateway path's size.
+ * (gtin, serial) — the garments table's unique key — on a pg pool of the gateway path's size and idle timeout.
  */
 import { createServer, type Server } from "node:http"
 import pg from "pg"
@@ -10,8 +10,10 @@ import { listenOnLoopback } from "./Serve.js"
 /** GTIN and serial of an uncompressed Digital Link (what the bench sends); the gateway parses it fully */
 const KEY = /\/01\/(\d{14})(?:\/[^/]+\/[^/]+)*?\/21\/([^/?#]+)/
 
-export const startPgBaseline = async (databaseUrl: string, poolMax: number) => {
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: poolMax })
+export const startPgBaseline = async (databaseUrl: string, poolMax: number, idleTimeoutMs: number) => {
+  // the services' idle timeout (DATABASE_POOL_IDLE_TIMEOUT_MS, 30 s): with pg's default 10 s the pool closed its
+  // connections during the gateway's rounds (10 s and more), so each baseline round began by opening new ones
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: poolMax, idleTimeoutMillis: idleTimeoutMs })
   const answer = (res: import("node:http").ServerResponse, status: number, body: string) => {
     res.writeHead(status, { "content-type": "application/json" })
     res.end(body)

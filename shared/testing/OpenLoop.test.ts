@@ -1,5 +1,5 @@
 import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer } from "node:net"
-import { createServer, type Server } from "node:http"
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import { afterEach, describe, expect, it } from "vitest"
 import { rawRequests, responseEnd, runPaced } from "./OpenLoop.js"
 
@@ -59,6 +59,12 @@ describe("runPaced", () => {
   afterEach(async () => {
     await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))))
   })
+  /** a node:http server that answers each request, once its body is read, with `answer` */
+  const answering = (answer: (req: IncomingMessage, res: ServerResponse) => void) =>
+    createServer((req, res) => {
+      req.resume()
+      req.on("end", () => answer(req, res))
+    })
   const listen = async (s: Server | TcpServer) => {
     servers.push(s)
     await new Promise<void>((r) => s.listen(0, "127.0.0.1", r))
@@ -67,12 +73,7 @@ describe("runPaced", () => {
 
   it("counts a request's wait for a free connection in its latency (no coordinated omission)", async () => {
     // every answer takes 100 ms; 2 connections; 40 requests a second: 4 are due per 100 ms, 2 can be out
-    const url = await listen(
-      createServer((req, res) => {
-        req.resume()
-        req.on("end", () => setTimeout(() => res.end("{}"), 100))
-      })
-    )
+    const url = await listen(answering((_, res) => setTimeout(() => res.end("{}"), 100)))
     const r = await runPaced(url, [{ body: "{}" }], 40, 1000, 2)
     expect(r.latencies.length).toBe(40)
     expect(r.errors + r.timeouts + r.non2xx).toBe(0)
@@ -89,13 +90,10 @@ describe("runPaced", () => {
     // the server stalls answers for 300 ms well inside the round's second second (clear of its edges)
     let begin = 0
     const url = await listen(
-      createServer((req, res) => {
-        req.resume()
-        req.on("end", () => {
-          begin ||= performance.now()
-          const at = performance.now() - begin
-          setTimeout(() => res.end("{}"), at >= 1100 && at < 1900 ? 300 : 0)
-        })
+      answering((_, res) => {
+        begin ||= performance.now()
+        const at = performance.now() - begin
+        setTimeout(() => res.end("{}"), at >= 1100 && at < 1900 ? 300 : 0)
       })
     )
     const r = await runPaced(url, [{ body: "{}" }], 50, 3000, 50)
@@ -109,14 +107,11 @@ describe("runPaced", () => {
   it("counts a connection the server drops as an error, and goes on with a new one", async () => {
     let n = 0
     const url = await listen(
-      createServer((req, res) => {
-        req.resume()
-        req.on("end", () => {
-          n++
-          if (n % 5 === 0) return void req.socket.destroy()
-          res.writeHead(n % 2 === 0 ? 503 : 200, n % 7 === 0 ? { connection: "close" } : {})
-          res.end("{}")
-        })
+      answering((req, res) => {
+        n++
+        if (n % 5 === 0) return void req.socket.destroy()
+        res.writeHead(n % 2 === 0 ? 503 : 200, n % 7 === 0 ? { connection: "close" } : {})
+        res.end("{}")
       })
     )
     const r = await runPaced(url, [{ body: "{}" }], 100, 500, 3)

@@ -91,9 +91,10 @@ export const heapTrimInBackground = (intervalMs: number): Effect.Effect<void, ne
         let mark = performance.eventLoopUtilization()
         const look = Effect.gen(function* () {
           const elu = performance.eventLoopUtilization()
-          state = observe(state, performance.eventLoopUtilization(elu, mark).utilization, performance.now(), every)
+          const now = performance.now()
+          state = observe(state, performance.eventLoopUtilization(elu, mark).utilization, now, every)
           mark = elu
-          if (!shouldTrim(state, performance.now(), intervalMs, process.memoryUsage.rss())) return
+          if (!shouldTrim(state, now, intervalMs, process.memoryUsage.rss())) return
           const t = trimHeap()
           // a next trim waits for another quiet interval, counted from after this one's collection (whose own
           // time must not count as traffic at the next sample)

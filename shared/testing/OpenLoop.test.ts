@@ -120,6 +120,22 @@ describe("runPaced", () => {
     expect(r.non2xx).toBeGreaterThan(0)
   })
 
+  it("ends the round when the server goes away: requests left waiting for a connection time out", async () => {
+    let n = 0
+    const server = answering((_, res) => {
+      n++
+      if (n < 5) return void res.end("{}")
+      // the fifth request: the server stops listening and drops its connections, so none can be reopened
+      server.close()
+      server.closeAllConnections()
+    })
+    const url = await listen(server)
+    const r = await runPaced(url, [{ body: "{}" }], 50, 500, 2, 200)
+    expect(r.latencies.length).toBe(4)
+    expect(r.latencies.length + r.errors + r.timeouts).toBe(25)
+    expect(r.timeouts).toBeGreaterThan(0)
+  })
+
   it("times out a request that gets no answer", async () => {
     const tcp = createTcpServer((socket) => socket.on("data", () => {}))
     const url = await listen(tcp)

@@ -136,7 +136,6 @@ export const runPaced = async (
   let timeouts = 0
   let cursor = 0
   let sent = 0
-  let settled = 0
   /** scheduled times of requests due while every connection was busy, oldest first */
   const queue: Array<number> = []
   let queueHead = 0
@@ -152,9 +151,10 @@ export const runPaced = async (
     c.due = due
     c.socket.write(bytes.subarray(offsets[i]!, offsets[i + 1]!))
   }
+  /** every request due in the round is answered, failed or timed out: the round is over */
+  const settled = () => answered + errors + timeouts === total
   const settle = () => {
-    settled++
-    if (settled === total) finish()
+    if (settled()) finish()
   }
   /** a free connection takes the oldest waiting request, or waits for one */
   const release = (c: Connection) => {
@@ -200,7 +200,11 @@ export const runPaced = async (
       socket.on("error", reject)
       socket.on("close", () => replace(c))
     })
-  /** a connection that failed, closed or timed out: its request counted as an error, a new connection in its place */
+  /**
+   * A connection that failed, closed or timed out: its request counted as an error (or a timeout), a new connection
+   * in its place. One that cannot be opened is not retried: the round goes on with fewer connections, and the
+   * requests it would have carried wait in the queue (and time out there, counted).
+   */
   const replace = (c: Connection, timedOut = false) => {
     if (!all.delete(c)) return
     c.socket.destroy()
@@ -214,9 +218,7 @@ export const runPaced = async (
     c.due = Number.NaN
     c.pending = undefined
     if (stopped) return
-    open().then(release, () => {
-      errors++
-    })
+    open().then(release, () => undefined)
   }
 
   for (const c of await Promise.all(Array.from({ length: connections }, open))) free.push(c)
@@ -232,8 +234,12 @@ export const runPaced = async (
       else send(c, at)
     }
     for (const c of all) if (!Number.isNaN(c.due) && now - c.due > timeoutMs) replace(c, true)
+    for (; queueHead < queue.length && now - queue[queueHead]! > timeoutMs; queueHead++) {
+      timeouts++
+      settle()
+    }
     // wake when the next request is due (timers fire in whole ms), or now and then to find timeouts at the end
-    if (settled < total)
+    if (!settled())
       setTimeout(tick, sent < total ? Math.max(1, Math.floor(start + (sent * 1000) / perSecond - now)) : 50)
   }
   tick()

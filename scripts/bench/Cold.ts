@@ -129,17 +129,29 @@ export interface ColdOptions {
   readonly seconds: number
 }
 
+/** the gateway's metrics and the backends', read at once */
+const expositions = async (o: ColdOptions) => ({
+  gateway: await fetch(o.gatewayMetricsUrl).then((r) => r.text()),
+  backends: new Map(
+    await Promise.all(
+      o.backendMetricsUrls.map(async ([service, url]) => [service, await fetch(url).then((r) => r.text())] as const)
+    )
+  )
+})
+type Expositions = Awaited<ReturnType<typeof expositions>>
+
 /** one sample of everything the phase reads before and after a gateway round */
 const sample = async (o: ColdOptions, dbPids: ReadonlyArray<number>) => {
-  const metrics = await fetch(o.gatewayMetricsUrl).then((r) => r.text())
+  const metrics = await expositions(o)
   // every statement the scan path's services ran, by their own query timing (QueryTiming.ts): exact, and
   // blind to the baseline's (Postgres's own counters publish late, so the baseline's leaked into the round's)
-  let statements = counterSum(metrics, "brandme_db_query_duration_seconds_count", {})
-  for (const [, url] of o.backendMetricsUrls) {
-    statements += counterSum(await fetch(url).then((r) => r.text()), "brandme_db_query_duration_seconds_count", {})
+  let statements = counterSum(metrics.gateway, "brandme_db_query_duration_seconds_count", {})
+  for (const text of metrics.backends.values()) {
+    statements += counterSum(text, "brandme_db_query_duration_seconds_count", {})
   }
   const bench = process.cpuUsage()
   return {
+    metrics,
     gateway: cpuMillis(o.gatewayPid),
     gatewayMain: mainThreadMillis(o.gatewayPid),
     gatewayWrites: writeCalls(o.gatewayPid),
@@ -150,24 +162,14 @@ const sample = async (o: ColdOptions, dbPids: ReadonlyArray<number>) => {
     redis: cpuMillis(o.redisPid),
     postgres: new Map(dbPids.map((p) => [p, cpuMillis(p)])),
     machine: machineTicks(),
-    hits: counterSum(metrics, "brandme_cache_requests_total", { cache: "scan_answer", result: "hit" }),
-    misses: counterSum(metrics, "brandme_cache_requests_total", { cache: "scan_answer", result: "miss" }),
+    hits: counterSum(metrics.gateway, "brandme_cache_requests_total", { cache: "scan_answer", result: "hit" }),
+    misses: counterSum(metrics.gateway, "brandme_cache_requests_total", { cache: "scan_answer", result: "miss" }),
     statements,
     redisCommands: await o.redisCommands()
   }
 }
 
 const settle = () => new Promise((r) => setTimeout(r, 1100))
-
-/** the gateway's metrics and the backends', read at once */
-const expositions = async (o: ColdOptions) => ({
-  gateway: await fetch(o.gatewayMetricsUrl).then((r) => r.text()),
-  backends: new Map(
-    await Promise.all(
-      o.backendMetricsUrls.map(async ([service, url]) => [service, await fetch(url).then((r) => r.text())] as const)
-    )
-  )
-})
 
 /**
  * Where the paced round's scans spent their time, by the services' own histograms between two readings: the
@@ -176,7 +178,7 @@ const expositions = async (o: ColdOptions) => ({
  * callee's own handling of a batch (its /internal/batch in brandme_http_request_duration_seconds): what the
  * round trip adds to it is the hop — both processes' wake-ups and the HTTP between them. Bucket-interpolated.
  */
-const stepsOf = (before: Awaited<ReturnType<typeof expositions>>, after: Awaited<ReturnType<typeof expositions>>) => {
+const stepsOf = (before: Expositions, after: Expositions) => {
   const fmt = (v: number | undefined) => (v === undefined ? "—" : v < 10 ? v.toFixed(1) : v.toFixed(0))
   const pair = (b: string, a: string, name: string, labels: Readonly<Record<string, string>>) =>
     `${fmt(histogramQuantile(b, a, name, labels, 0.5))} / ${fmt(histogramQuantile(b, a, name, labels, 0.99))}`
@@ -252,6 +254,22 @@ const accumulate = (t: ReturnType<typeof totals>, a: Sample, b: Sample) => {
   t.cmds += b.redisCommands - a.redisCommands
 }
 
+/**
+ * One gateway round, measured: sampled a settle after the round before it (its last work — the baseline's
+ * connections' CPU, Postgres's — done) and a settle after it, with the backends that connected during the round
+ * (idle pool connections close), added to `t`; the two samples' metrics are returned with the round's result.
+ */
+const measuredRound = async (o: ColdOptions, t: ReturnType<typeof totals>, run: () => Promise<LoadResult>) => {
+  const pids = await backendPids(dbUrlOf(o.harness))
+  await settle()
+  const a = await sample(o, pids)
+  const result = await run()
+  await settle()
+  const b = await sample(o, [...new Set([...pids, ...(await backendPids(dbUrlOf(o.harness)))])])
+  accumulate(t, a, b)
+  return { result, before: a.metrics, after: b.metrics }
+}
+
 /** Runs the cold phase; prints each round, the totals and where the gateway's time went; returns the ratio. */
 export const runColdPhase = async (o: ColdOptions): Promise<number> => {
   const baseline = await startPgBaseline(dbUrlOf(o.harness), o.poolMax, o.harness.config.database.idleTimeoutMs)
@@ -263,16 +281,8 @@ export const runColdPhase = async (o: ColdOptions): Promise<number> => {
       const file = join(tmpdir(), `bench-scan-cold-${process.pid}-${r}.json`)
       writeFileSync(file, JSON.stringify(roundRequests(o.scanners, REQUESTS_PER_ROUND, 1000 + r)))
       bs.push(await autocannonOver(baseline.url, o.seconds, file))
-      const pids = await backendPids(dbUrlOf(o.harness))
-      // let the baseline's last work (its connections' CPU, Postgres's) finish before the round's sample
-      await settle()
-      const a = await sample(o, pids)
-      ss.push(await autocannonOver(`${o.gatewayUrl}/v1/scans`, o.seconds, file))
-      await settle()
-      // and the backends that connected during the round (idle pool connections close after 10 s)
-      const b = await sample(o, [...new Set([...pids, ...(await backendPids(dbUrlOf(o.harness)))])])
+      ss.push((await measuredRound(o, t, () => autocannonOver(`${o.gatewayUrl}/v1/scans`, o.seconds, file))).result)
       rmSync(file, { force: true })
-      accumulate(t, a, b)
       console.log(`cold round ${r + 1}: ${line("pg", bs[r]!)}`)
       console.log(`cold round ${r + 1}: ${line("scan", ss[r]!)}`)
     }
@@ -309,14 +319,11 @@ export const runColdPhase = async (o: ColdOptions): Promise<number> => {
   let pacedSteps: string
   try {
     pgPaced = await autocannonOver(baseline.url, o.seconds, pacedFile, pacedRate)
-    const pids = await backendPids(dbUrlOf(o.harness))
-    await settle()
-    const before = await expositions(o)
-    const a = await sample(o, pids)
-    paced = await autocannonOver(`${o.gatewayUrl}/v1/scans`, o.seconds, pacedFile, pacedRate)
-    await settle()
-    accumulate(tp, a, await sample(o, [...new Set([...pids, ...(await backendPids(dbUrlOf(o.harness)))])]))
-    pacedSteps = stepsOf(before, await expositions(o))
+    const round = await measuredRound(o, tp, () =>
+      autocannonOver(`${o.gatewayUrl}/v1/scans`, o.seconds, pacedFile, pacedRate)
+    )
+    paced = round.result
+    pacedSteps = stepsOf(round.before, round.after)
   } finally {
     rmSync(pacedFile, { force: true })
     await baseline.close()

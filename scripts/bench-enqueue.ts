@@ -14,9 +14,9 @@
 import { randomUUID } from "node:crypto"
 import { Queue } from "bullmq"
 import { Redis as IORedis } from "ioredis"
-import { eventJson, eventTailOf } from "../services/gateway/scans/Enqueue.js"
+import { eventHead, eventTailOf } from "../services/gateway/scans/Enqueue.js"
 import { digitalLinkOf, makeHarness, postJson } from "../services/gateway/testing/ScanPathHarness.js"
-import { persistScanJobs, ScanLogField, scanLogEntries, scanLogKey } from "../services/orchestrator/Api.js"
+import { persistScanJobs, scanLogEntries, scanLogKey } from "../services/orchestrator/Api.js"
 import { readScanLogEntry } from "../services/orchestrator/ScanLog.js"
 import { addJobsTo, makeScanRelay } from "../services/orchestrator/scans/Relay.js"
 import type { ScanEventEncoded } from "../shared/domain/Scan.js"
@@ -94,8 +94,8 @@ const main = async () => {
     return jobs.length === 1 && only !== undefined ? scans.add(only.name, only.data, only.opts) : scans.addBulk(jobs)
   }
   const log = (turn: Turn) => {
-    const entries = scanLogEntries(turn.map((s) => eventJson(tail, s.scanId, null, s.scannedAt)))
-    return Promise.all(entries.map((e) => redis.xadd(key, "*", ScanLogField, e)))
+    const entries = scanLogEntries(turn.map((s) => ({ head: eventHead(s.scanId, null, s.scannedAt), tail })))
+    return Promise.all(entries.map((fields) => redis.xadd(key, "*", ...fields)))
   }
   const relay = makeScanRelay({
     connection: redis,

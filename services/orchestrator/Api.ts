@@ -23,7 +23,7 @@ export const OrchestratorApi = HttpApi.make("orchestrator")
 export { persistScanJobs, queueFor, TaskNames } from "./Routing.js"
 
 /** For the gateway: the scan log it records accepted scans in (the orchestrator relays it into those jobs). */
-export { scanLogEntries, ScanLogField, scanLogKey } from "./ScanLog.js"
+export { type LoggedScan, scanLogEntries, ScanLogField, scanLogKey } from "./ScanLog.js"
 
 /** For producers of audit entries (policy versions, jurisdiction changes): one append_audit_entry job. */
 export { auditEntryJob } from "./Routing.js"

@@ -55,7 +55,7 @@ const REF_CACHE_ENTRIES = 16_000
  * A cached answer with its scan event already encoded by `Schema.encode(ScanEvent)` and serialised: encoding and
  * serialising cost more than the rest of a warm scan, and only scanId, scanner, time and traceparent differ per scan
  * (plain strings in both the decoded and encoded forms, so splicing them in gives the event's JSON;
- * `Enqueue.ts`'s `eventJson`).
+ * `Enqueue.ts`'s `eventHead`).
  */
 export interface HotEntry extends Answer {
   readonly ownerUserId: string | null

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto"
 import { DateTime, Schema } from "effect"
 import { describe, expect, it } from "vitest"
 import { ScanEvent, type ScanEventEncoded } from "../../../shared/domain/Scan.js"
-import { eventJson, eventTailOf } from "./Enqueue.js"
+import { eventHead, eventTailOf } from "./Enqueue.js"
 
 /** an encoded event as the gateway caches it: the per-scan fields are placeholders */
 const cached: ScanEventEncoded = Schema.encodeSync(ScanEvent)({
@@ -34,7 +34,7 @@ describe("a scan's event, spliced from the cached answer", () => {
     it(`is the encoded event's JSON (scanner ${c.scanner === null ? "none" : "signed in"}, traceparent ${c.traceparent === undefined ? "absent" : JSON.stringify(c.traceparent).slice(0, 24)})`, () => {
       const scanId = randomUUID()
       const at = new Date("2026-12-07T13:45:01.234Z").toISOString()
-      const text = eventJson(eventTailOf(cached), scanId, c.scanner, at, c.traceparent)
+      const text = eventHead(scanId, c.scanner, at, c.traceparent) + eventTailOf(cached)
       const expected = {
         ...cached,
         scanId,

@@ -25,7 +25,7 @@ import { isCurrent } from "../../knowledge/Keys.js"
 import { PolicyClient } from "../../policy/Client.js"
 import { IdempotencyConflict, type ScanRequest, ScanResult, type ScansApi } from "./Api.js"
 import { type Answer, type CachedRef, type HotEntry, ScanCache, type ScanRegions } from "./Cache.js"
-import { eventJson, eventTailOf, ScanEnqueuer } from "./Enqueue.js"
+import { eventHead, eventTailOf, ScanEnqueuer } from "./Enqueue.js"
 
 /** Who scans: no token (anonymous, role public), a verified token's principal, or the 401 its token earned. */
 export type ScanCaller = Either.Either<Option.Option<Principal>, Unauthorized>
@@ -58,7 +58,7 @@ const Stored = Schema.parseJson(Schema.Struct({ fingerprint: Schema.String, resu
 const decodeResult = Schema.decodeSync(Schema.parseJson(ScanResult))
 const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60
 /**
- * A fresh answer's event without its per-scan fields, encoded and serialised once (`eventTailOf`; `eventJson` puts
+ * A fresh answer's event without its per-scan fields, encoded and serialised once (`eventTailOf`; `eventHead` puts
  * the scan's id, scanner, time and traceparent in front): every field is plain data sent as built (PlainJson.ts; the
  * orchestrator decodes the job). Schema's encode of the whole event was ~5 % of the gateway's allocations in a cold
  * round.
@@ -393,13 +393,8 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
       }
       // the event carries this scan's span so the orchestrator's work joins the same trace
       const error = await enqueuer.enqueuePromise(
-        eventJson(
-          answer.eventTail,
-          scanId,
-          principal?.userId ?? null,
-          scannedAt,
-          traceparentOf(span) ?? input.traceparent
-        )
+        eventHead(scanId, principal?.userId ?? null, scannedAt, traceparentOf(span) ?? input.traceparent),
+        answer.eventTail
       )
       if (error !== undefined) {
         if (idemKey !== undefined) await raw.del(redis.key(idemKey)).catch(() => 0)
@@ -423,7 +418,7 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
       const scanId = randomUUID()
       const scannedAt = new Date().toISOString()
       return enqueuer
-        .enqueuePromise(eventJson(answer.eventTail, scanId, null, scannedAt, input.traceparent))
+        .enqueuePromise(eventHead(scanId, null, scannedAt, input.traceparent), answer.eventTail)
         .then((error) => {
           if (error !== undefined) return Exit.fail(enqueuer.queueUnavailable(error))
           countScan(answer, t0)

@@ -71,8 +71,12 @@ const garment = randomUUID()
 /** logs `n` scans as the gateway does (one entry per MaxScansPerJob); their ids */
 const logScans = async (n: number) => {
   const events = Array.from({ length: n }, () => scanEvent(garment))
-  for (const e of scanLogEntries(events.map((e) => JSON.stringify(e))))
-    await redis.xadd(scanLogKey(prefix), "*", ScanLogField, e)
+  // as the gateway splices them: each scan's own fields, then the rest its scans of one garment share
+  const logged = events.map(({ scanId, scannedAt, ...rest }) => ({
+    head: `{"scanId":${JSON.stringify(scanId)},"scannedAt":${JSON.stringify(scannedAt)},`,
+    tail: JSON.stringify(rest).slice(1)
+  }))
+  for (const fields of scanLogEntries(logged)) await redis.xadd(scanLogKey(prefix), "*", ...fields)
   return events.map((e) => e.scanId)
 }
 

@@ -16,9 +16,10 @@
  * sliding-window check; the bucket's size is printed at the end.
  *
  * Warms the caches, then runs autocannon (50 connections) against the bare server and against
- * POST /v1/scans, alternating in BENCH_ROUNDS rounds (default 2) of BENCH_SECONDS each (default 10), so
- * a machine whose load drifts (shared CI cores) skews both alike; the totals are over all rounds
- * (throughput averaged, percentiles the worst round's). `ratio=<scan/bare>` is the last line.
+ * POST /v1/scans, BENCH_ROUNDS rounds (default 2) of BENCH_SECONDS (default 10) each, run as three slices a third
+ * as long: in each slice bare and scan back to back, which first alternating, so a machine whose load drifts
+ * (shared CI cores) skews both sides of a pair alike; `ratio=<scan/bare>` is the median of the slices' ratios
+ * (the totals are over all slices: throughput averaged, percentiles the worst slice's). It is the last line.
  * Goal: ratio ≥ 0.5, scan p99 ≤ 15 ms, no errors. GATEWAY_NODE_OPTIONS sets the gateway's V8 flags
  * (default: its pod's, a 32 MB young generation); BENCH_BACKEND_NODE_OPTIONS adds flags to the backends' own;
  * BENCH_LOG_DIR=<dir> keeps each service process's output in <dir>/<service>.log (e.g. with
@@ -54,6 +55,8 @@ import {
   line,
   machineTicks,
   mainThreadMillis,
+  median,
+  pairedRatios,
   replayedHeaders,
   warmVerdict
 } from "./bench/Measure.js"
@@ -63,6 +66,8 @@ import { recordWarmRate } from "./bench/WarmRate.js"
 
 const seconds = Number(process.env.BENCH_SECONDS ?? "10")
 const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? "2"))
+/** each warm round is run as this many slices, bare and scan back to back in each (see the warm loop) */
+const WARM_SLICES = 3
 // the gateway pod's V8 flags (ServiceCatalog memory.nodeOptions) unless GATEWAY_NODE_OPTIONS replaces them
 const gatewayNodeOptions = (process.env.GATEWAY_NODE_OPTIONS ?? Services.gateway.memory.nodeOptions)
   .split(" ")
@@ -305,34 +310,51 @@ const main = async () => {
       into.busy += to.busy - from.busy
       into.total += to.total - from.total
     }
-    for (let i = 0; i < rounds; i++) {
+    // the warm rounds in slices a third as long, bare and scan back to back in each, their order alternating
+    // (bare first, then scan first, …): a slow spell of this shared machine meets both sides of a pair alike
+    const warmSeconds = Math.max(2, Math.round(seconds / WARM_SLICES))
+    const slices = rounds * WARM_SLICES
+    const runBare = async () => {
       const c0 = process.cpuUsage()
       const r0 = cpuMillis(redisPid)
       const m0 = mainThreadMillis(process.pid)
       const t0 = machineTicks()
       const a0 = exitedChildrenMillis()
-      bs.push(await autocannon(bareUrl, seconds))
+      const r = await autocannon(bareUrl, warmSeconds)
       bareGenerator += exitedChildrenMillis() - a0
       const c1 = process.cpuUsage(c0)
       bareCpu += (c1.user + c1.system) / 1000
       bareMain += mainThreadMillis(process.pid) - m0
       addTicks(bareTicks, t0)
       bareRedis += cpuMillis(redisPid) - r0
-      as.push(await autocannon(answerUrl, seconds))
+      return r
+    }
+    const runScan = async () => {
       const g0 = cpuMillis(child.pid)
       const gm0 = mainThreadMillis(child.pid)
       const r1 = cpuMillis(redisPid)
       const t1 = machineTicks()
       const a1 = exitedChildrenMillis()
-      ss.push(await autocannon(`${gateway}/v1/scans`, seconds, body))
+      const r = await autocannon(`${gateway}/v1/scans`, warmSeconds, body)
       scanGenerator += exitedChildrenMillis() - a1
       scanCpu += cpuMillis(child.pid) - g0
       scanMain += mainThreadMillis(child.pid) - gm0
       addTicks(scanTicks, t1)
       scanRedis += cpuMillis(redisPid) - r1
-      console.log(`round ${i + 1}: ${line("bare", bs[i]!)}`)
-      console.log(`round ${i + 1}: ${line("answer", as[i]!)}`)
-      console.log(`round ${i + 1}: ${line("scan", ss[i]!)}`)
+      return r
+    }
+    for (let i = 0; i < slices; i++) {
+      if (i % 2 === 0) {
+        bs.push(await runBare())
+        ss.push(await runScan())
+      } else {
+        ss.push(await runScan())
+        bs.push(await runBare())
+      }
+      as.push(await autocannon(answerUrl, warmSeconds))
+      console.log(`slice ${i + 1}: ${line("bare", bs[i]!)}`)
+      console.log(`slice ${i + 1}: ${line("answer", as[i]!)}`)
+      console.log(`slice ${i + 1}: ${line("scan", ss[i]!)}`)
     }
     const b = combine(bs)
     const a = combine(as)
@@ -353,7 +375,7 @@ const main = async () => {
     const q = new Queue("scans", { connection: conn, prefix: h.prefix })
     const answered = s.requests.total - s.non2xx + warm
     // autocannon stops with up to 50 requests in flight: accepted and queued, but not counted by it
-    const inFlight = "+ ≤ 50 per round in flight when autocannon stopped"
+    const inFlight = "+ ≤ 50 per slice in flight when autocannon stopped"
     if (withOrchestrator) {
       const t0 = Date.now()
       while (Date.now() - t0 < 120_000) {
@@ -390,7 +412,7 @@ const main = async () => {
         `scan ${perRequest(scanCpu, s)} µs (gateway process) + ${perRequest(scanRedis, s)} µs redis ` +
         "(redis is shared: other work on it counts too)"
     )
-    const loadMs = rounds * seconds * 1000
+    const loadMs = slices * warmSeconds * 1000
     const busyOf = (t: { busy: number; total: number }) => t.busy / Math.max(1, t.total)
     for (const l of warmVerdict(
       {
@@ -423,7 +445,12 @@ const main = async () => {
     console.log(line("bare", b))
     console.log(line("answer", a))
     console.log(line("scan", s))
-    const ratio = `ratio=${(s.requests.average / b.requests.average).toFixed(3)}`
+    const pairs = pairedRatios(bs, ss)
+    console.log(
+      `warm scan / bare, slice by slice (each pair back to back): ${pairs.map((r) => r.toFixed(3)).join(" ")} — ` +
+        `median ${median(pairs).toFixed(3)} (the ratio); of the totals ${(s.requests.average / b.requests.average).toFixed(3)}`
+    )
+    const ratio = `ratio=${median(pairs).toFixed(3)}`
     // bench:queue offers its leaf-latency phase this machine's sustained ingest (scripts/bench/WarmRate.ts)
     recordWarmRate({
       scansPerSecond: s.requests.average,

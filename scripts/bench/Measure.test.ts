@@ -7,6 +7,8 @@ import {
   exitedChildrenMillis,
   machineTicks,
   mainThreadMillis,
+  median,
+  pairedRatios,
   replayedHeaders,
   warmVerdict
 } from "./Measure.js"
@@ -25,6 +27,18 @@ describe("bench measures", () => {
     expect(c.requests).toEqual({ average: 2000, total: 40_000 })
     expect(c.latency).toEqual({ p50: 3, p99: 15 })
     expect(c.errors).toBe(2)
+  })
+
+  it("takes the ratio of each back-to-back pair, and their median", () => {
+    // a slow spell halves both sides of the second pair: its ratio is the others'
+    const bare = [result(20_000, 1, 5), result(10_000, 1, 5), result(20_000, 1, 5), result(0, 0, 0)]
+    const scan = [result(11_000, 2, 9), result(5_500, 4, 18), result(10_000, 2, 9), result(10, 1, 1)]
+    expect(pairedRatios(bare, scan)).toEqual([0.55, 0.55, 0.5, 0])
+    expect(median(pairedRatios(bare.slice(0, 3), scan.slice(0, 3)))).toBe(0.55)
+    expect(median([0.5, 0.7, 0.1, 0.6])).toBeCloseTo(0.55)
+    expect(median([])).toBeNaN()
+    // the totals' ratio is what the slow pair pulls down: 26,500 / 50,000
+    expect(combine(scan.slice(0, 3)).requests.average / combine(bare.slice(0, 3)).requests.average).toBeCloseTo(0.53)
   })
 
   it("reads this process's CPU time and the machine's ticks from /proc", () => {

@@ -86,6 +86,20 @@ export const combine = (rs: ReadonlyArray<LoadResult>): LoadResult => ({
   non2xx: rs.reduce((a, r) => a + r.non2xx, 0)
 })
 
+/** the middle value (the mean of the two middle ones for an even count); NaN for none */
+export const median = (xs: ReadonlyArray<number>): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  const mid = Math.floor(s.length / 2)
+  return s.length === 0 ? Number.NaN : s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
+}
+
+/**
+ * Each pair's ratio of rates, `of[i] / to[i]` (pairs measured back to back, so a slow spell of the machine meets
+ * both); a pair where `to` did nothing gives 0.
+ */
+export const pairedRatios = (to: ReadonlyArray<LoadResult>, of: ReadonlyArray<LoadResult>): ReadonlyArray<number> =>
+  to.map((t, i) => (t.requests.average > 0 ? (of[i]?.requests.average ?? 0) / t.requests.average : 0))
+
 export const line = (name: string, r: LoadResult) =>
   `${name.padEnd(5)} req/s=${Math.round(r.requests.average)} total=${r.requests.total} p50=${r.latency.p50}ms p99=${r.latency.p99}ms errors=${r.errors + r.timeouts} non2xx=${r.non2xx}`
 

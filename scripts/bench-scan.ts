@@ -21,7 +21,7 @@
  * (shared CI cores) skews both sides of a pair alike; `ratio=<scan/bare>` is the median of the slices' ratios
  * (the totals are over all slices: throughput averaged, percentiles the worst slice's). It is the last line.
  * Goal: ratio ≥ 0.5, scan p99 ≤ 15 ms, no errors. GATEWAY_NODE_OPTIONS sets the gateway's V8 flags
- * (default: its pod's, a 32 MB young generation); BENCH_BACKEND_NODE_OPTIONS adds flags to the backends' own;
+ * (default: its pod's, a 16 MB young generation); BENCH_BACKEND_NODE_OPTIONS adds flags to the backends' own;
  * BENCH_LOG_DIR=<dir> keeps each service process's output in <dir>/<service>.log (e.g. with
  * GATEWAY_NODE_OPTIONS or BENCH_BACKEND_NODE_OPTIONS="--trace-gc").
  *

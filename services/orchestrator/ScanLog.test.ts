@@ -79,6 +79,10 @@ describe("the scan log's entries", () => {
     expect(withTails([{ scanId: "a" }, { scanId: "b", tail: 1 }], "[{}]")).toBe(
       "scans[1].tail: is 1, not an index of the entry's 1 tails"
     )
+    // a scan that points at a tail in an entry without any
+    expect(error([ScanLogField, JSON.stringify([{ scanId: "a", tail: 0 }])])).toBe(
+      "scans[0].tail: is 0, not an index of the entry's 0 tails"
+    )
     expect(withTails([{ scanId: "a", tail: "0" }], "[{}]")).toBe(
       `scans[0].tail: is "0", not an index of the entry's 1 tails`
     )

@@ -96,9 +96,8 @@ export const readScanLogEntry = (fields: ReadonlyArray<string>): EntryRead => {
   if (scans.items.length === 0) return { error: "scans: is empty", raw }
   if (scans.items.length > MaxScansPerJob)
     return { error: `scans: has ${scans.items.length} items, at most ${MaxScansPerJob}`, raw }
-  if (rawTails === undefined) return { scans: scans.items }
-  const whole = { scans: raw, tails: rawTails }
-  const tails = jsonArrayOf("tails", rawTails)
+  const whole = rawTails === undefined ? raw : { scans: raw, tails: rawTails }
+  const tails = rawTails === undefined ? { items: [] } : jsonArrayOf("tails", rawTails)
   if ("error" in tails) return { error: tails.error, raw: whole }
   const out: Array<unknown> = []
   for (let i = 0; i < scans.items.length; i++) {

@@ -64,7 +64,10 @@ export const scanLogEntries = (scans: ReadonlyArray<LoggedScan>): ReadonlyArray<
 type EntryRead = { readonly scans: ReadonlyArray<unknown> } | { readonly error: string; readonly raw: unknown }
 
 /** a field's JSON array, or why it is not one */
-const jsonArrayOf = (name: string, raw: string): { readonly items: Array<unknown> } | { readonly error: string } => {
+const jsonArrayOf = (
+  name: string,
+  raw: string
+): { readonly items: ReadonlyArray<Record<string, unknown>> } | { readonly error: string } => {
   let parsed: unknown
   try {
     parsed = JSON.parse(raw)
@@ -72,9 +75,12 @@ const jsonArrayOf = (name: string, raw: string): { readonly items: Array<unknown
     return { error: `${name}: is not JSON (${e instanceof Error ? e.message : String(e)})` }
   }
   if (!Array.isArray(parsed)) return { error: `${name}: is not an array` }
-  const notObject = parsed.findIndex((s) => !isRecord(s))
-  if (notObject >= 0) return { error: `${name}[${notObject}]: is not an object` }
-  return { items: parsed }
+  const items: Array<Record<string, unknown>> = []
+  for (const [i, s] of parsed.entries()) {
+    if (!isRecord(s)) return { error: `${name}[${i}]: is not an object` }
+    items.push(s)
+  }
+  return { items }
 }
 
 /**
@@ -101,7 +107,7 @@ export const readScanLogEntry = (fields: ReadonlyArray<string>): EntryRead => {
   if ("error" in tails) return { error: tails.error, raw: whole }
   const out: Array<unknown> = []
   for (let i = 0; i < scans.items.length; i++) {
-    const scan = scans.items[i] as Record<string, unknown>
+    const scan = scans.items[i]!
     if (!("tail" in scan)) {
       out.push(scan)
       continue
@@ -113,7 +119,7 @@ export const readScanLogEntry = (fields: ReadonlyArray<string>): EntryRead => {
         error: `scans[${i}].tail: is ${JSON.stringify(at)}, not an index of the entry's ${tails.items.length} tails`,
         raw: whole
       }
-    out.push({ ...(shared as Record<string, unknown>), ...own })
+    out.push({ ...shared, ...own })
   }
   return { scans: out }
 }

@@ -47,9 +47,10 @@ const scansQueue = queueFor(TaskNames.persistScanEvent)
  * arriving in the same event-loop turn go to Redis as ONE `XADD` of one entry carrying all of them (split only past
  * MaxScansPerJob), the part several of them share written once (`scanLogEntries`). The HTTP answer waits for Redis
  * to confirm the entry, so a scan the API accepted is never lost, and the batching costs no timer delay (the flush
- * runs on the next `setImmediate`). The gateway pays no BullMQ work per turn (its job objects, scripts and events cost a warm scan more than its admission did): the orchestrator's
- * relay moves the log, many turns at a time, into persist_scan_event jobs, and each scan is persisted exactly once
- * by its scan id. Without a Redis connection (the unit tests' queue layer) the same scans go through `add` as jobs.
+ * runs on the next `setImmediate`). The gateway pays no BullMQ work per turn (its job objects, scripts and events
+ * cost a warm scan more than its admission did): the orchestrator's relay moves the log, many turns at a time, into
+ * persist_scan_event jobs, and each scan is persisted exactly once by its scan id. Without a Redis connection (the
+ * unit tests' queue layer) the same scans go through `add` as jobs.
  */
 export class ScanEnqueuer extends Effect.Service<ScanEnqueuer>()("brandme/gateway/ScanEnqueuer", {
   scoped: Effect.gen(function* () {

@@ -17,7 +17,16 @@ import { digitalLinkOf, type Harness } from "../../services/gateway/testing/Scan
 import { autocannonOver, type LoadResult } from "../../shared/testing/Processes.js"
 import { BRANDS, GARMENTS, garmentKey, OWNED_EVERY, OWNERS } from "./Catalog.js"
 import { counterSum, histogramQuantile } from "../../shared/testing/Exposition.js"
-import { combine, cpuMillis, line, machineTicks, mainThreadMillis, SATURATED_CORE, writeCalls } from "./Measure.js"
+import {
+  combine,
+  coreWaitMillis,
+  cpuMillis,
+  line,
+  machineTicks,
+  mainThreadMillis,
+  SATURATED_CORE,
+  writeCalls
+} from "./Measure.js"
 import { startPgBaseline } from "./PgBaseline.js"
 import { makeZipf, permutation, seededRandom } from "./Zipf.js"
 
@@ -109,8 +118,10 @@ const COLD_GOAL = 0.33
 const P99_GOAL_MS = 25
 /** the paced round's rate as a share of the gateway's saturated rate, when the goal's rate is above it */
 const PACED_SHARE = 0.5
-/** above this share of the machine busy, the paced round's tail is read as queueing for the cores */
+/** below this share of the machine busy, the paced round's tail is read as the hops'; above it, as the cores' or the event loops' queue */
 const PACED_BUSY = 0.6
+/** the cores are the paced tail's cause when a scan's main threads wait for one at least this share of its p50 */
+const CORE_WAIT_SHARE = 0.25
 
 export interface ColdOptions {
   readonly harness: Harness
@@ -154,12 +165,15 @@ const sample = async (o: ColdOptions, dbPids: ReadonlyArray<number>) => {
     metrics,
     gateway: cpuMillis(o.gatewayPid),
     gatewayMain: mainThreadMillis(o.gatewayPid),
+    gatewayWait: coreWaitMillis(o.gatewayPid),
     gatewayWrites: writeCalls(o.gatewayPid),
     backendWrites: o.backendPids.reduce((a, [, pid]) => a + writeCalls(pid), 0),
     backends: o.backendPids.map(([, pid]) => cpuMillis(pid)),
     backendsMain: o.backendPids.map(([, pid]) => mainThreadMillis(pid)),
+    backendsWait: o.backendPids.map(([, pid]) => coreWaitMillis(pid)),
     bench: (bench.user + bench.system) / 1000,
     redis: cpuMillis(o.redisPid),
+    redisWait: coreWaitMillis(o.redisPid),
     postgres: new Map(dbPids.map((p) => [p, cpuMillis(p)])),
     machine: machineTicks(),
     hits: counterSum(metrics.gateway, "brandme_cache_requests_total", { cache: "scan_answer", result: "hit" }),
@@ -220,12 +234,15 @@ type Sample = Awaited<ReturnType<typeof sample>>
 const totals = (o: ColdOptions) => ({
   gateway: 0,
   gatewayMain: 0,
+  gatewayWait: 0,
   gatewayWrites: 0,
   backendWrites: 0,
   backends: o.backendPids.map(() => 0),
   backendsMain: o.backendPids.map(() => 0),
+  backendsWait: o.backendPids.map(() => 0),
   bench: 0,
   redis: 0,
+  redisWait: 0,
   postgres: 0,
   busy: 0,
   total: 0,
@@ -238,6 +255,9 @@ const totals = (o: ColdOptions) => ({
 const accumulate = (t: ReturnType<typeof totals>, a: Sample, b: Sample) => {
   t.gateway += b.gateway - a.gateway
   t.gatewayMain += b.gatewayMain - a.gatewayMain
+  t.gatewayWait += b.gatewayWait - a.gatewayWait
+  t.redisWait += b.redisWait - a.redisWait
+  for (const [i, after] of b.backendsWait.entries()) t.backendsWait[i]! += after - (a.backendsWait[i] ?? 0)
   t.gatewayWrites += b.gatewayWrites - a.gatewayWrites
   t.backendWrites += b.backendWrites - a.backendWrites
   for (const [i, after] of b.backends.entries()) t.backends[i]! += after - (a.backends[i] ?? 0)
@@ -435,15 +455,39 @@ export const runColdPhase = async (o: ColdOptions): Promise<number> => {
     `cold paced, socket writes per scan (write and writev calls, /proc/<pid>/io): ${writes(tp, pn)} ` +
       `(saturated: ${writes(t, n)}); answers built afresh ${missShare(tp)} (saturated ${missShare(t)})`
   )
+  // the scheduler's own count of each main thread's time runnable but not running: queueing for the cores
+  const waitsOf = (x: ReturnType<typeof totals>) => [x.gatewayWait, ...x.backendsWait, x.redisWait]
+  const waitNames = ["gateway", ...o.backendPids.map(([name]) => name), "redis"]
+  const saturatedWaits = waitsOf(t)
+  console.log(
+    "cold paced, waiting for a core per scan (µs each main thread was runnable but not running, " +
+      `/proc/<pid>/task/<pid>/schedstat; saturated in brackets): ${waitsOf(tp)
+        .map((ms, i) => `${waitNames[i]} ${pus(ms)} (${us(saturatedWaits[i]!)})`)
+        .join(", ")}`
+  )
   const perScan = (x: ReturnType<typeof totals>, count: number) =>
     (x.gateway + x.backends.reduce((a, v) => a + v, 0) + x.postgres + x.redis) / Math.max(1, count)
+  // the cores explain the tail when a scan's main threads waited for one a good share of its typical latency;
+  // else each process's event loop does: a scan's steps wait behind other scans' work on the same thread
+  const pacedWaitMs = (tp.gatewayWait + tp.backendsWait.reduce((a, v) => a + v, 0)) / pn
+  const pacedCores = (ms: number) => ms / (o.seconds * 1000)
+  const threads =
+    `the gateway's JavaScript thread busy ${percent(pacedCores(tp.gatewayMain))} of the round, ` +
+    o.backendPids.map(([name], i) => `${name}'s ${percent(pacedCores(tp.backendsMain[i]!))}`).join(", ")
   console.log(
     `cold paced limited by: ${
-      pacedBusy >= PACED_BUSY
-        ? `CPU — at ${pacedRate} req/s the cores are ${percent(pacedBusy)} busy: a paced scan cost ` +
-          `${(perScan(tp, pn) / perScan(t, n)).toFixed(1)}× the CPU of a saturated one (fewer scans share each ` +
-          "batch, pipeline and socket write), and the tail is its wait for a core between the processes"
-        : `the hops — the cores are ${percent(pacedBusy)} busy: the tail is the round trips' (the steps above)`
+      pacedBusy < PACED_BUSY
+        ? `the hops — the cores are ${percent(pacedBusy)} busy: the tail is the round trips' (the steps above)`
+        : pacedWaitMs >= CORE_WAIT_SHARE * paced.latency.p50
+          ? `CPU — at ${pacedRate} req/s the cores are ${percent(pacedBusy)} busy and a scan's main threads waited ` +
+            `${pacedWaitMs.toFixed(1)} ms for one (its p50 ${paced.latency.p50} ms): a paced scan cost ` +
+            `${(perScan(tp, pn) / perScan(t, n)).toFixed(1)}× the CPU of a saturated one (fewer scans share each ` +
+            "batch, pipeline and socket write)"
+          : `the event loops, not the cores' queue — at ${pacedRate} req/s the cores are ${percent(pacedBusy)} busy ` +
+            `but a scan's main threads waited only ${pacedWaitMs.toFixed(1)} ms for one (its p50 ` +
+            `${paced.latency.p50} ms); ${threads}: a scan's steps wait behind other scans' work on each thread, ` +
+            `and its calls for a batch window (the steps above); a paced scan cost ` +
+            `${(perScan(tp, pn) / perScan(t, n)).toFixed(1)}× the CPU of a saturated one`
     }`
   )
   console.log(line("pg", b))

@@ -3,6 +3,7 @@ import { execFile } from "node:child_process"
 import {
   answerBaselineLine,
   combine,
+  coreWaitMillis,
   cpuMillis,
   exitedChildrenMillis,
   machineTicks,
@@ -10,6 +11,7 @@ import {
   median,
   pairedRatios,
   replayedHeaders,
+  schedstatWaitMillis,
   warmVerdict
 } from "./Measure.js"
 
@@ -27,6 +29,15 @@ describe("bench measures", () => {
     expect(c.requests).toEqual({ average: 2000, total: 40_000 })
     expect(c.latency).toEqual({ p50: 3, p99: 15 })
     expect(c.errors).toBe(2)
+  })
+
+  it("reads a thread's wait for a core from its schedstat", () => {
+    expect(schedstatWaitMillis("2871521 119687000 2\n")).toBeCloseTo(119.687)
+    expect(schedstatWaitMillis("garbage")).toBe(0)
+    const own = coreWaitMillis(process.pid)
+    expect(Number.isFinite(own) && own >= 0).toBe(true)
+    expect(coreWaitMillis(undefined)).toBe(0)
+    expect(coreWaitMillis(2 ** 22 + 7)).toBe(0)
   })
 
   it("takes the ratio of each back-to-back pair, and their median", () => {

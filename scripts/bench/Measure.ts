@@ -51,6 +51,26 @@ export const mainThreadMillis = (pid: number | undefined): number => {
   }
 }
 
+/** the run-queue wait in ms of one schedstat text ("<ns on a cpu> <ns runnable, waiting for one> <timeslices>") */
+export const schedstatWaitMillis = (text: string): number => {
+  const waited = Number(text.trim().split(/\s+/)[1])
+  return Number.isFinite(waited) ? waited / 1e6 : 0
+}
+
+/**
+ * How long a process's main thread — JavaScript's, in Node; Redis's command loop — has been runnable but waiting for
+ * a core, in ms, from /proc/<pid>/task/<pid>/schedstat (the scheduler's own nanosecond count); 0 when unreadable.
+ * Over a round, its growth per request is queueing for the machine's cores, apart from the work itself.
+ */
+export const coreWaitMillis = (pid: number | undefined): number => {
+  if (pid === undefined) return 0
+  try {
+    return schedstatWaitMillis(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, "utf8"))
+  } catch {
+    return 0
+  }
+}
+
 /**
  * CPU ms (user + system) of this process's children that have exited and been waited for (cutime + cstime in
  * /proc/self/stat): read before and after a child such as autocannon runs, the difference is its CPU.

@@ -294,55 +294,45 @@ const main = async () => {
     const ss: Array<LoadResult> = []
     // CPU time per request (user + system), which machine load skews far less than latency
     const redisPid = Number(/process_id:(\d+)/.exec(await redis.info("server"))?.[1])
-    let bareCpu = 0
-    let scanCpu = 0
-    let bareRedis = 0
-    let scanRedis = 0
-    // each side's JavaScript thread and the machine's ticks, for the "limited by" line
-    let bareMain = 0
-    let scanMain = 0
-    let bareGenerator = 0
-    let scanGenerator = 0
-    const bareTicks = { busy: 0, total: 0 }
-    const scanTicks = { busy: 0, total: 0 }
-    const addTicks = (into: { busy: number; total: number }, from: { busy: number; total: number }) => {
-      const to = machineTicks()
-      into.busy += to.busy - from.busy
-      into.total += to.total - from.total
+    // what each side used over its slices: its server process, that process's JavaScript thread, Redis, the load
+    // generator (autocannon's exited process) and the machine's ticks, for the "limited by" line
+    const used = () => ({ processMs: 0, mainMs: 0, redisMs: 0, generatorMs: 0, busy: 0, total: 0 })
+    const bareUse = used()
+    const scanUse = used()
+    // the bare servers run in this process (its own CPU clock), the gateway in its own (/proc)
+    const benchMillis = () => {
+      const c = process.cpuUsage()
+      return (c.user + c.system) / 1000
+    }
+    const gatewayMillis = () => cpuMillis(child.pid)
+    const measured = async (
+      use: ReturnType<typeof used>,
+      pid: number | undefined,
+      processMillis: () => number,
+      run: () => Promise<LoadResult>
+    ) => {
+      const c0 = processMillis()
+      const r0 = cpuMillis(redisPid)
+      const m0 = mainThreadMillis(pid)
+      const t0 = machineTicks()
+      const a0 = exitedChildrenMillis()
+      const r = await run()
+      use.generatorMs += exitedChildrenMillis() - a0
+      use.processMs += processMillis() - c0
+      use.mainMs += mainThreadMillis(pid) - m0
+      const t1 = machineTicks()
+      use.busy += t1.busy - t0.busy
+      use.total += t1.total - t0.total
+      use.redisMs += cpuMillis(redisPid) - r0
+      return r
     }
     // the warm rounds in slices a third as long, bare and scan back to back in each, their order alternating
     // (bare first, then scan first, …): a slow spell of this shared machine meets both sides of a pair alike
     const warmSeconds = Math.max(2, Math.round(seconds / WARM_SLICES))
     const slices = rounds * WARM_SLICES
-    const runBare = async () => {
-      const c0 = process.cpuUsage()
-      const r0 = cpuMillis(redisPid)
-      const m0 = mainThreadMillis(process.pid)
-      const t0 = machineTicks()
-      const a0 = exitedChildrenMillis()
-      const r = await autocannon(bareUrl, warmSeconds)
-      bareGenerator += exitedChildrenMillis() - a0
-      const c1 = process.cpuUsage(c0)
-      bareCpu += (c1.user + c1.system) / 1000
-      bareMain += mainThreadMillis(process.pid) - m0
-      addTicks(bareTicks, t0)
-      bareRedis += cpuMillis(redisPid) - r0
-      return r
-    }
-    const runScan = async () => {
-      const g0 = cpuMillis(child.pid)
-      const gm0 = mainThreadMillis(child.pid)
-      const r1 = cpuMillis(redisPid)
-      const t1 = machineTicks()
-      const a1 = exitedChildrenMillis()
-      const r = await autocannon(`${gateway}/v1/scans`, warmSeconds, body)
-      scanGenerator += exitedChildrenMillis() - a1
-      scanCpu += cpuMillis(child.pid) - g0
-      scanMain += mainThreadMillis(child.pid) - gm0
-      addTicks(scanTicks, t1)
-      scanRedis += cpuMillis(redisPid) - r1
-      return r
-    }
+    const runBare = () => measured(bareUse, process.pid, benchMillis, () => autocannon(bareUrl, warmSeconds))
+    const runScan = () =>
+      measured(scanUse, child.pid, gatewayMillis, () => autocannon(`${gateway}/v1/scans`, warmSeconds, body))
     for (let i = 0; i < slices; i++) {
       if (i % 2 === 0) {
         bs.push(await runBare())
@@ -408,8 +398,8 @@ const main = async () => {
     conn.disconnect()
     const perRequest = (ms: number, r: LoadResult) => ((ms * 1000) / Math.max(1, r.requests.total)).toFixed(1)
     console.log(
-      `cpu per request: bare ${perRequest(bareCpu, b)} µs (bench process) + ${perRequest(bareRedis, b)} µs redis, ` +
-        `scan ${perRequest(scanCpu, s)} µs (gateway process) + ${perRequest(scanRedis, s)} µs redis ` +
+      `cpu per request: bare ${perRequest(bareUse.processMs, b)} µs (bench process) + ${perRequest(bareUse.redisMs, b)} µs redis, ` +
+        `scan ${perRequest(scanUse.processMs, s)} µs (gateway process) + ${perRequest(scanUse.redisMs, s)} µs redis ` +
         "(redis is shared: other work on it counts too)"
     )
     const loadMs = slices * warmSeconds * 1000
@@ -418,18 +408,18 @@ const main = async () => {
       {
         requests: b.requests.total,
         loadMs,
-        processMs: bareCpu,
-        mainMs: bareMain,
-        busy: busyOf(bareTicks),
-        loadGeneratorMs: bareGenerator
+        processMs: bareUse.processMs,
+        mainMs: bareUse.mainMs,
+        busy: busyOf(bareUse),
+        loadGeneratorMs: bareUse.generatorMs
       },
       {
         requests: s.requests.total,
         loadMs,
-        processMs: scanCpu,
-        mainMs: scanMain,
-        busy: busyOf(scanTicks),
-        loadGeneratorMs: scanGenerator
+        processMs: scanUse.processMs,
+        mainMs: scanUse.mainMs,
+        busy: busyOf(scanUse),
+        loadGeneratorMs: scanUse.generatorMs
       }
     ))
       console.log(l)

@@ -30,8 +30,8 @@
  * BENCH_RESEED=1 seeds afresh), scans drawn Zipf-distributed (s = 1.1) over them, 30 % signed in,
  * against the gateway and against bare node:http doing one indexed SELECT by (gtin, serial) on a pool of
  * the gateway path's size. Goal: cold_ratio ≥ 0.33, p99 ≤ 25 ms (read on the paced round, an open loop below
- * saturation, beside the pg baseline's on the same schedule), no errors. BENCH_COLD=0 skips it.
- * The last line is `ratio=<warm> cold_ratio=<cold>`.
+ * saturation, beside the pg baseline's on the same schedule), no errors. BENCH_COLD=0 skips it, BENCH_WARM=0 the
+ * warm rounds (the last line is then `cold_ratio=` alone). The last line is `ratio=<warm> cold_ratio=<cold>`.
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { createWriteStream, mkdirSync } from "node:fs"
@@ -88,6 +88,8 @@ const serviceEntry = async (): Promise<ReadonlyArray<string>> => {
 /** BENCH_ORCHESTRATOR=1: also run the orchestrator's workers (in the bench process) and count scan_events */
 const withOrchestrator = process.env.BENCH_ORCHESTRATOR === "1"
 const withCold = process.env.BENCH_COLD !== "0"
+/** BENCH_WARM=0: the cold phase alone (last line `cold_ratio=`), e.g. to profile it */
+const withWarm = process.env.BENCH_WARM !== "0"
 /** the gateway process's pool (DATABASE_POOL_MAX), the harness's backends' and the Postgres baseline's */
 const POOL_MAX = 4
 const limits = {
@@ -326,6 +328,25 @@ const main = async () => {
       use.redisMs += cpuMillis(redisPid) - r0
       return r
     }
+    const runCold = (scanners: NonNullable<typeof cold>["scanners"]) =>
+      runColdPhase({
+        harness: h,
+        gatewayUrl: gateway,
+        gatewayPid: child.pid,
+        backendPids: [...backendProcesses].map(([service, c]) => [service, c.pid] as const),
+        gatewayMetricsUrl: h.metricsUrl("gateway", offset - h.config.http.portOffset),
+        backendMetricsUrls: backendGroups.flat().map((service) => [service, h.metricsUrl(service)] as const),
+        redisPid,
+        redisCommands: async () => Number(/total_commands_processed:(\d+)/.exec(await redis.info("stats"))?.[1] ?? 0),
+        scanners,
+        poolMax: POOL_MAX,
+        rounds,
+        seconds
+      })
+    if (!withWarm && cold !== undefined) {
+      console.log(`cold_ratio=${(await runCold(cold.scanners)).toFixed(3)}`)
+      return
+    }
     // the warm rounds in slices a third as long, bare and scan back to back in each, their order alternating
     // (bare first, then scan first, …): a slow spell of this shared machine meets both sides of a pair alike
     const warmSeconds = Math.max(2, Math.round(seconds / WARM_SLICES))
@@ -451,21 +472,7 @@ const main = async () => {
       console.log(ratio)
       return
     }
-    const coldRatio = await runColdPhase({
-      harness: h,
-      gatewayUrl: gateway,
-      gatewayPid: child.pid,
-      backendPids: [...backendProcesses].map(([service, c]) => [service, c.pid] as const),
-      gatewayMetricsUrl: h.metricsUrl("gateway", offset - h.config.http.portOffset),
-      backendMetricsUrls: backendGroups.flat().map((service) => [service, h.metricsUrl(service)] as const),
-      redisPid,
-      redisCommands: async () => Number(/total_commands_processed:(\d+)/.exec(await redis.info("stats"))?.[1] ?? 0),
-      scanners: cold.scanners,
-      poolMax: POOL_MAX,
-      rounds,
-      seconds
-    })
-    console.log(`${ratio} cold_ratio=${coldRatio.toFixed(3)}`)
+    console.log(`${ratio} cold_ratio=${(await runCold(cold.scanners)).toFixed(3)}`)
   } finally {
     if (gatewayProcess !== undefined) await stopChild(gatewayProcess, 5000)
     for (const child of backendProcesses.values()) await stopChild(child, 5000)

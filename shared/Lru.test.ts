@@ -60,4 +60,34 @@ describe("Lru", () => {
     l.set("big", "x".repeat(11))
     expect([l.get("big"), l.get("a"), l.weight]).toEqual([undefined, "aaa", 3])
   })
+
+  it("under churn (hits, sets, deletes, evictions) holds exactly what a list kept by recency holds, in that order", () => {
+    const l = new Lru<number, number>(50, 60_000)
+    // the reference: keys from least to most recently used
+    let order: Array<number> = []
+    let seed = 7
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648
+      return seed % 120
+    }
+    for (let i = 0; i < 20_000; i++) {
+      const k = next()
+      const op = i % 7
+      if (op === 0) {
+        l.delete(k)
+        order = order.filter((x) => x !== k)
+      } else if (l.get(k) === undefined) {
+        expect(order.includes(k)).toBe(false)
+        l.set(k, k * 2)
+        order.push(k)
+        if (order.length > 50) order.shift()
+      } else {
+        expect(order.includes(k)).toBe(true)
+        order = [...order.filter((x) => x !== k), k]
+      }
+      expect(l.size).toBe(order.length)
+    }
+    // every key still held answers its value; none other does
+    for (let k = 0; k < 120; k++) expect(l.get(k)).toBe(order.includes(k) ? k * 2 : undefined)
+  })
 })

@@ -39,30 +39,44 @@ const ANSWER_TTL_SECONDS = 5 * 60 // bounded by the policy decision TTL
 /**
  * The in-process caches live in the gateway pod's heap (`--max-old-space-size=96`, ServiceCatalog), ~31 MB of it
  * the process itself. Measured (Node 24, an answer of every facet group as the cold bench's catalogue has them):
- * a kept answer takes ~5 KB of heap, 3.7 × its JSON tail; a resolved tag ~0.5 KB. Sized by count, 50,000 answers
- * would need ~250 MB: the cold bench's gateway reached a ~68 MB live heap after ~25,000 cold scans and spent half
- * its time in mark-compacts. So answers are bounded by their weight — ANSWER_CACHE_BYTES, weighed as 4 × the
- * tail (~2,300 answers) — and tags by count (REF_CACHE_ENTRIES resolved tags ~8 MB, as many parsed tags ~5 MB):
- * ~25 MB at most, a live heap under ~60 MB. An answer that falls out is still in
- * Redis (the shared answer) for ANSWER_TTL_SECONDS: a miss here costs one GET, not a rebuild.
+ * a kept answer took ~5 KB of heap with its objects, 3.7 × its JSON tail, and ~3.5 KB, 2.9 × a 1.2 KB tail, as
+ * text alone (`HotEntry`, since 7 December night: 20,000 entries in this Lru, `heapUsed` after a full GC); a
+ * resolved tag ~0.5 KB. Sized by count, 50,000 answers would need ~175–250 MB: the cold bench's gateway reached a
+ * ~68 MB live heap after ~25,000 cold scans and spent half its time in mark-compacts. So answers are bounded by
+ * their weight — ANSWER_CACHE_BYTES, weighed as 4 × the tail (~2,300 answers, ~9 MB of heap as text) — and tags by
+ * count (REF_CACHE_ENTRIES resolved tags ~8 MB, as many parsed tags ~5 MB): ~22 MB at most, a live heap under ~60 MB.
+ * Every MB kept costs marking time as well as room: in the cold bench (`--trace-gc`, 7 December night) the gateway
+ * ran a mark-compact each time its heap reached ~1.3 × what the last one left live (~58 MB after ~45), about once a
+ * second. An answer that falls out is still in Redis (the shared answer) for ANSWER_TTL_SECONDS: a miss here costs one GET, not a rebuild.
  */
 const ANSWER_CACHE_BYTES = 12 * 1024 * 1024
 const ANSWER_WEIGHT_PER_CHAR = 4
 const HOT_MAX_ENTRIES = 50_000
 const REF_CACHE_ENTRIES = 16_000
 
+/** how much of what was asked a decision shows: every group, some, or none (the scans metric's `decision` label) */
+export type Outcome = "full" | "partial" | "denied"
+export const outcomeOf = (d: Decision): Outcome =>
+  d.denied.length === 0 ? "full" : d.allowed.length === 0 ? "denied" : "partial"
+
 /**
- * A cached answer with its scan event already encoded by `Schema.encode(ScanEvent)` and serialised: encoding and
- * serialising cost more than the rest of a warm scan, and only scanId, scanner, time and traceparent differ per scan
- * (plain strings in both the decoded and encoded forms, so splicing them in gives the event's JSON;
- * `Enqueue.ts`'s `eventHead`).
+ * A kept answer, as text: the answer's JSON after its scan id and time, and its scan event's JSON after its per-scan
+ * fields (`Enqueue.ts`'s `eventHead`), each built once by `Schema.encode` and `JSON.stringify` and spliced per scan
+ * (encoding and serialising cost more than the rest of a warm scan; scanId, scanner, time and traceparent are plain
+ * strings in both the decoded and encoded forms). Only the scalars a scan still needs are kept beside them, not the
+ * answer's objects: a kept answer was ~5 KB of heap with them (its facets' object graph), ~2.2 KB without, and every
+ * one a cold round keeps is promoted to the old generation and marked by each mark-compact until it falls out.
  */
-export interface HotEntry extends Answer {
+export interface HotEntry {
+  readonly intent: Intent
+  readonly outcome: Outcome
+  /** the rules' version the decision was made under (only our version's answers are kept) */
+  readonly policyVersion: string
   readonly ownerUserId: string | null
   readonly garmentId: string
   /** the encoded event's JSON after its per-scan fields (scanId, scannerUserId, scannedAt, traceparent) */
   readonly eventTail: string
-  /** the answer's JSON after scanId and scannedAt (a cache hit splices those in, no re-serialising) */
+  /** the answer's JSON after scanId and scannedAt (a scan splices those in, no re-serialising) */
   readonly tail: string
   /** the tail's UTF-8 length (the answer's Content-Length without counting it per scan) */
   readonly tailBytes: number
@@ -201,7 +215,7 @@ export class ScanCache extends Effect.Service<ScanCache>()("brandme/gateway/Scan
 
     /** an answer for this replica's next scans (same rule: our rules version only) */
     const keep = (key: string, entry: HotEntry) => {
-      if (entry.decision.policyVersion === version) hot.set(key, entry)
+      if (entry.policyVersion === version) hot.set(key, entry)
     }
 
     return {

@@ -24,7 +24,7 @@ import { KnowledgeClient } from "../../knowledge/Client.js"
 import { isCurrent } from "../../knowledge/Keys.js"
 import { PolicyClient } from "../../policy/Client.js"
 import { IdempotencyConflict, type ScanRequest, ScanResult, type ScansApi } from "./Api.js"
-import { type Answer, type CachedRef, type HotEntry, ScanCache, type ScanRegions } from "./Cache.js"
+import { type Answer, type CachedRef, type HotEntry, outcomeOf, ScanCache, type ScanRegions } from "./Cache.js"
 import { eventHead, eventTailOf, ScanEnqueuer } from "./Enqueue.js"
 
 /** Who scans: no token (anonymous, role public), a verified token's principal, or the 401 its token earned. */
@@ -100,6 +100,17 @@ const bodyOf = (record: GarmentRecord, answer: Answer, region: string) => ({
 
 const answered = (result: ScanResult): ScanAnswer => ({ json: JSON.stringify(result), result: () => result })
 
+/**
+ * A kept answer with this scan's id and time spliced in front of its tail: the same bytes as `JSON.stringify` of the
+ * result (keys in the same order, the rest serialised once when the answer was built), its result decoded on demand.
+ */
+const splicedAnswer = (answer: HotEntry, scanId: string, scannedAt: string): ScanAnswer => {
+  const head = `{"scanId":"${scanId}","scannedAt":"${scannedAt}",`
+  const json = `${head}${answer.tail}`
+  // the head is ASCII (a UUID and an ISO time): its length is its byte count
+  return { json, bytes: head.length + answer.tailBytes, result: () => decodeResult(json) }
+}
+
 /** a garment's view read with its record (knowledge's `resolve`), and the groups it was asked for */
 interface Prefetched {
   readonly groups: ReadonlyArray<FacetGroup>
@@ -161,12 +172,10 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
     }
     const countScan = (answer: HotEntry, t0: number) => {
       if (Option.isNone(metrics)) return
-      const outcome =
-        answer.decision.denied.length === 0 ? "full" : answer.decision.allowed.length === 0 ? "denied" : "partial"
-      const k = `${answer.intent}|${outcome}`
+      const k = `${answer.intent}|${answer.outcome}`
       let labels = scanLabels.get(k)
       if (labels === undefined) {
-        labels = { total: { intent: answer.intent, decision: outcome }, duration: { intent: answer.intent } }
+        labels = { total: { intent: answer.intent, decision: answer.outcome }, duration: { intent: answer.intent } }
         scanLabels.set(k, labels)
       }
       metrics.value.m.scansTotal.inc(labels.total)
@@ -251,7 +260,9 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
       )
       const tail = JSON.stringify(bodyOf(record, fresh, region)).slice(1)
       const entry: HotEntry = {
-        ...fresh,
+        intent: fresh.intent,
+        outcome: outcomeOf(fresh.decision),
+        policyVersion: fresh.decision.policyVersion,
         ownerUserId: record.ownerUserId,
         garmentId: record.id,
         eventTail: eventTailOf(eventFields),
@@ -316,7 +327,6 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
       if (Either.isLeft(input.caller)) return Exit.fail(input.caller.left)
       const principal = Option.getOrUndefined(input.caller.right)
       const regions = regionsOf(input)
-      const region = recordedRegion(regions)
       const hint = input.request.context?.intent
       const refKey = tagKey(ref.right)
       const fingerprint = `${refKey}|${regions.scanner ?? "?"}|${regions.claimed ?? "-"}|${hint ?? ""}`
@@ -375,12 +385,12 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
       }
       const scanId = randomUUID()
       const scannedAt = new Date().toISOString()
-      const result: ScanResult = { scanId, scannedAt, ...bodyOf(record, answer, region) }
+      const spliced = splicedAnswer(answer, scanId, scannedAt)
       if (idemKey !== undefined) {
         const won = await raw
           .set(
             redis.key(idemKey),
-            Schema.encodeSync(Stored)({ fingerprint, result }),
+            Schema.encodeSync(Stored)({ fingerprint, result: spliced.result() }),
             "EX",
             IDEMPOTENCY_TTL_SECONDS,
             "NX"
@@ -401,7 +411,7 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
         return Exit.fail(enqueuer.queueUnavailable(error))
       }
       countScan(answer, t0)
-      return Exit.succeed(answered(result))
+      return Exit.succeed(spliced)
     }
 
     /** the cache-hit branch: the answer if tag, garment and answer are cached and current, else undefined */
@@ -422,15 +432,7 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
         .then((error) => {
           if (error !== undefined) return Exit.fail(enqueuer.queueUnavailable(error))
           countScan(answer, t0)
-          // same bytes as JSON.stringify(result): keys in the same order, the rest pre-serialised
-          const head = `{"scanId":"${scanId}","scannedAt":"${scannedAt}",`
-          const json = `${head}${answer.tail}`
-          // the head is ASCII (a UUID and an ISO time): its length is its byte count
-          return Exit.succeed<ScanAnswer>({
-            json,
-            bytes: head.length + answer.tailBytes,
-            result: () => decodeResult(json)
-          })
+          return Exit.succeed(splicedAnswer(answer, scanId, scannedAt))
         })
     }
 

@@ -24,9 +24,12 @@ import {
   line,
   machineTicks,
   mainThreadMillis,
+  median,
+  pairedRatios,
   SATURATED_CORE,
   writeCalls
 } from "./Measure.js"
+import { EVENT_LOOP_SAMPLE_MS } from "../../shared/telemetry/Metrics.js"
 import { startPgBaseline } from "./PgBaseline.js"
 import { makeZipf, permutation, seededRandom } from "./Zipf.js"
 
@@ -214,6 +217,29 @@ const stepsOf = (before: Expositions, after: Expositions) => {
   return steps.join("; ")
 }
 
+/**
+ * How long each process's event loop stalled over a round: prom-client's event-loop delay histogram, which each
+ * scrape resets (so the reading after a round covers it), its max and p99 less the sampling interval. Node's
+ * monitor records the time between the firings of a timer due every `EVENT_LOOP_SAMPLE_MS` (100 ms: an idle loop
+ * reads 100.0–100.4 ms), so what exceeds the interval is how late the timer ran: a stall that spanned its due time
+ * (a shorter one between two firings is not seen). A process of several services has a histogram per service's
+ * registry, all on one loop: the worst is read.
+ */
+const stallsOf = (o: ColdOptions, after: Expositions) => {
+  const lag = (text: string, q: "max" | "p99") =>
+    Math.max(0, 1000 * counterSum(text, `nodejs_eventloop_lag_${q}_seconds`, {}) - EVENT_LOOP_SAMPLE_MS)
+  const of = (texts: ReadonlyArray<string>) =>
+    `${Math.max(...texts.map((t) => lag(t, "max"))).toFixed(1)} / ${Math.max(...texts.map((t) => lag(t, "p99"))).toFixed(1)}`
+  const processes = o.backendPids.map(([name]) => {
+    const texts = name.split("+").flatMap((service) => {
+      const t = after.backends.get(service)
+      return t === undefined ? [] : [t]
+    })
+    return `${name} ${texts.length === 0 ? "—" : of(texts)}`
+  })
+  return [`gateway ${of([after.gateway])}`, ...processes].join(", ")
+}
+
 /** the Postgres backends serving this database (knowledge, policy, the baseline, the gateway) */
 const backendPids = async (dbUrl: string): Promise<Array<number>> => {
   const db = new pg.Client({ connectionString: dbUrl })
@@ -300,8 +326,18 @@ export const runColdPhase = async (o: ColdOptions): Promise<number> => {
     for (let r = 0; r < o.rounds; r++) {
       const file = join(tmpdir(), `bench-scan-cold-${process.pid}-${r}.json`)
       writeFileSync(file, JSON.stringify(roundRequests(o.scanners, REQUESTS_PER_ROUND, 1000 + r)))
-      bs.push(await autocannonOver(baseline.url, o.seconds, file))
-      ss.push((await measuredRound(o, t, () => autocannonOver(`${o.gatewayUrl}/v1/scans`, o.seconds, file))).result)
+      // which side goes first alternates round by round: a slow spell of this shared machine, or Postgres's pages
+      // left warm by the side before (both read the permutation's rows), meets both sides alike
+      const pgSide = async () => bs.push(await autocannonOver(baseline.url, o.seconds, file))
+      const scanSide = async () =>
+        ss.push((await measuredRound(o, t, () => autocannonOver(`${o.gatewayUrl}/v1/scans`, o.seconds, file))).result)
+      if (r % 2 === 0) {
+        await pgSide()
+        await scanSide()
+      } else {
+        await scanSide()
+        await pgSide()
+      }
       rmSync(file, { force: true })
       console.log(`cold round ${r + 1}: ${line("pg", bs[r]!)}`)
       console.log(`cold round ${r + 1}: ${line("scan", ss[r]!)}`)
@@ -337,6 +373,7 @@ export const runColdPhase = async (o: ColdOptions): Promise<number> => {
   let paced: LoadResult
   const tp = totals(o)
   let pacedSteps: string
+  let pacedStalls: string
   try {
     pgPaced = await autocannonOver(baseline.url, o.seconds, pacedFile, pacedRate)
     const round = await measuredRound(o, tp, () =>
@@ -344,6 +381,7 @@ export const runColdPhase = async (o: ColdOptions): Promise<number> => {
     )
     paced = round.result
     pacedSteps = stepsOf(round.before, round.after)
+    pacedStalls = stallsOf(o, round.after)
   } finally {
     rmSync(pacedFile, { force: true })
     await baseline.close()
@@ -427,6 +465,10 @@ export const runColdPhase = async (o: ColdOptions): Promise<number> => {
     `cold paced, where a scan's time goes (p50 / p99 in ms, from the services' own histograms): ${pacedSteps}`
   )
   console.log(
+    `cold paced, event loops' stalls over the round (max / p99 in ms beyond the ${EVENT_LOOP_SAMPLE_MS} ms sampling ` +
+      `interval, prom-client's nodejs_eventloop_lag_*_seconds): ${pacedStalls}`
+  )
+  console.log(
     `cold p99 below saturation: scan ${paced.latency.p99} ms against the goal's ${P99_GOAL_MS} ms ` +
       `(${paced.latency.p99 <= P99_GOAL_MS ? "met" : "not met"}); the pg baseline's on the same schedule ` +
       `${pgPaced.latency.p99} ms (this machine's floor for one lookup behind node:http)`
@@ -492,5 +534,11 @@ export const runColdPhase = async (o: ColdOptions): Promise<number> => {
   )
   console.log(line("pg", b))
   console.log(line("cold", s))
-  return s.requests.average / b.requests.average
+  const ratios = pairedRatios(bs, ss)
+  console.log(
+    `cold scan / pg, round by round (each pair back to back, which first alternating): ` +
+      `${ratios.map((x) => x.toFixed(3)).join(" ")} — median ${median(ratios).toFixed(3)} (the ratio); ` +
+      `of the totals ${(s.requests.average / b.requests.average).toFixed(3)}`
+  )
+  return median(ratios)
 }

@@ -248,6 +248,23 @@ describe("POST /v1/scans", () => {
     await h.redis.del(keys[0]!)
   })
 
+  it("a replica that knows the groups answers an ownerless garment from its resolve, reading no shared answer", async () => {
+    const id = await newGarment("SHARED-2", "Coat", { care: { wash: "40C" }, origin: { country: "PT" } })
+    const context = { region: "BR", intent: "public_view" }
+    const body = { tag: "https://x.example/01/09506000134352/21/SHARED-2", context }
+    // replica B learns what policy allows here from another ownerless garment; A answers the new one and shares it
+    await ok(gwB, { tag: digitalLinkOf(seed.unowned), context })
+    expect((await ok(gwA, body)).facets.care).toEqual({ wash: "40C" })
+    const keys = await h.redis.keys(`${h.prefix}:gateway:answer:*|${id}|*`)
+    expect(keys).toHaveLength(1)
+    const shared = JSON.parse((await h.redis.get(keys[0]!))!)
+    shared.facets.care = { wash: "as replica A shared it" }
+    await h.redis.set(keys[0]!, JSON.stringify(shared), "EX", 60)
+    // B's resolve brings the view and the garment's generation: B builds the answer itself, A's is not read
+    expect((await ok(gwB, body)).facets.care).toEqual({ wash: "40C" })
+    await h.redis.del(keys[0]!)
+  })
+
   it("a garment update shows on the next scan everywhere; stale versions conflict", async () => {
     const brand = await h.tokenFor({ userId: seed.users.brand, role: "brand", brandId: seed.brandId })
     const other = await h.tokenFor({ userId: seed.users.otherBrand, role: "brand", brandId: seed.otherBrandId })

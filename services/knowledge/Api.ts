@@ -119,7 +119,17 @@ export type GarmentRecord = typeof GarmentRecord.Type
  * call to knowledge, not two (a decision about an ownerless garment depends on the garment only through its
  * having no owner: the caller can name the groups before it knows which garment the tag is).
  */
-export const ResolvedGarment = Schema.Struct({ ...GarmentRecord.fields, view: Schema.optional(FacetsView) })
+export const ResolvedGarment = Schema.Struct({
+  ...GarmentRecord.fields,
+  view: Schema.optional(FacetsView),
+  /**
+   * the garment's generation (Keys.ts) as knowledge read it with the record: with the record if it came from the
+   * cache (served only while current at it), before the query if it was read by id, after the query if it was read
+   * by its tag. The caller may key what it builds from the record by it without reading it again; absent ("0") when
+   * the garment was never changed. Optional: a caller that does not use it reads the generation itself.
+   */
+  generation: Schema.optional(Schema.String)
+})
 export type ResolvedGarment = typeof ResolvedGarment.Type
 
 export const TagRefSchema = Schema.Union(

@@ -165,10 +165,16 @@ export class Knowledge extends Effect.Service<Knowledge>()("brandme/Knowledge", 
      * so an entry written late by a reader that read the row before a change is never served after the change
      * is announced; the others in one query, their records added to `writes`.
      */
-    const metadataMany = (ids: ReadonlyArray<string>, writes: Array<readonly [string, string]>) =>
+    const metadataMany = (
+      ids: ReadonlyArray<string>,
+      writes: Array<readonly [string, string]>,
+      generations?: Map<string, string>
+    ) =>
       Effect.gen(function* () {
         const unique = [...new Set(ids)]
         const values = yield* cacheGetMany(unique.flatMap(metadataKeys))
+        // the generations read in the same MGET, for a caller that answers them (resolve)
+        if (generations !== undefined) for (const [j, id] of unique.entries()) generations.set(id, values[2 * j] ?? "0")
         const { found, missing } = currentRecords(unique, values)
         return yield* readMissing(found, missing, writes)
       })
@@ -213,9 +219,12 @@ export class Knowledge extends Effect.Service<Knowledge>()("brandme/Knowledge", 
         )
         const ids: Array<string | null> = calls.map((c) => (c.ref._tag === "GarmentId" ? c.ref.id : null))
         for (const [j, i] of links.entries()) ids[i] = linked[j] ?? null
+        // each garment's generation as read with its record (ResolvedGarment.generation)
+        const generations = new Map<string, string>()
         const byId = yield* metadataMany(
           ids.filter((id): id is string => id !== null),
-          writes
+          writes,
+          generations
         )
         // tags whose cached id found no garment: by (gtin, serial), both entries cached
         const garments = ids.map((id) => (id === null ? undefined : byId.get(id)))
@@ -228,14 +237,23 @@ export class Knowledge extends Effect.Service<Knowledge>()("brandme/Knowledge", 
           garments[i] = g
           writes.push([garmentRefKey(ref.gtin, ref.serial), g.id], [garmentMetadataKey(g.id), garmentJson(g)])
         }
+        // the generations of the garments found by tag, read after their rows (one MGET), beside the histories
+        const byTag = [...new Set(unkeyed.flatMap((i) => (garments[i] === undefined ? [] : [garments[i]!.id])))]
         // the views asked for with an ownerless garment, their histories in one query
         const wantsView = (i: number) => {
           const g = garments[i]
           return g !== undefined && g.ownerUserId === null && calls[i]!.view !== undefined
         }
-        const histories = yield* repo.histories(
-          calls.flatMap((c, i) => (wantsView(i) && c.view!.includes("ownership_history") ? [garments[i]!.id] : []))
+        const [histories, tagGenerations] = yield* Effect.all(
+          [
+            repo.histories(
+              calls.flatMap((c, i) => (wantsView(i) && c.view!.includes("ownership_history") ? [garments[i]!.id] : []))
+            ),
+            cacheGetMany(byTag.map(garmentGenerationKey))
+          ],
+          { concurrency: 2 }
         )
+        for (const [j, id] of byTag.entries()) generations.set(id, tagGenerations[j] ?? "0")
         yield* cacheSetMany(writes)
         return calls.map((c, i): Either.Either<ResolvedGarment, GarmentNotFound> => {
           const g = garments[i]
@@ -249,7 +267,8 @@ export class Knowledge extends Effect.Service<Knowledge>()("brandme/Knowledge", 
               })
             )
           }
-          const record = recordOf(g)
+          const generation = generations.get(g.id)
+          const record = generation === undefined ? recordOf(g) : { ...recordOf(g), generation }
           if (!wantsView(i)) return Either.right(record)
           return Either.right({ ...record, view: viewOf(g, c.view!, histories.get(g.id) ?? []) })
         })

@@ -175,6 +175,37 @@ describe("knowledge's lookups in one batch", () => {
     const plain = await batch([resolveCall(unowned[0]!.gtin, unowned[0]!.serial)])
     expect(plain[0]!.value).not.toHaveProperty("view")
   })
+  it("a resolve answers the garment's generation as read with its record: by tag, by cached tag, by id; 0 when never changed", async () => {
+    const prefix = platform.config.redis.keyPrefix
+    const [a, b, c] = demoGarments.map((g) => ({ ...g, id: ids.get(g.serial)! }))
+    const redis = new Redis(redisUrl)
+    try {
+      await deleteRedisPrefix(prefix)
+      await redis.set(`${prefix}${garmentGenerationKey(c!.id)}`, "4")
+      // tags not cached: the garments come by (gtin, serial), their generations read after the rows
+      const byTag = await batch([resolveCall(a!.gtin, a!.serial), resolveCall(c!.gtin, c!.serial)])
+      expect(byTag.map((r) => [r.value?.id, r.value?.generation])).toEqual([
+        [a!.id, "0"],
+        [c!.id, "4"]
+      ])
+      // the tag now cached: by id, the generation read in the same MGET as the cached record
+      await redis.set(`${prefix}${garmentGenerationKey(a!.id)}`, "3")
+      await redis.set(`${prefix}${garmentGenerationKey(b!.id)}`, "5")
+      const byId = await batch([
+        resolveCall(a!.gtin, a!.serial),
+        { op: "resolve", payload: { ref: { _tag: "GarmentId", id: b!.id } } }
+      ])
+      expect(byId.map((r) => [r.value?.id, r.value?.generation])).toEqual([
+        [a!.id, "3"],
+        [b!.id, "5"]
+      ])
+    } finally {
+      // the generations set here are not the demo garments' own: the tests after this one start without them
+      await deleteRedisPrefix(prefix)
+      redis.disconnect()
+    }
+  })
+
   it("a batch answers each call as the single-call endpoint does: ids, unknown garments, owners' views, stale caches", async () => {
     const single = async (op: "resolve" | "view", payload: unknown): Promise<Outcome> => {
       const path = op === "resolve" ? "/internal/garments/resolve" : "/internal/garments/view"

@@ -39,6 +39,16 @@ const bearer = (t: { token: string }) => ({ authorization: `Bearer ${t.token}` }
 const from = (region: string) => ({ "x-forwarded-for": "203.0.113.7", "x-client-region": region })
 const viaIngress = { HTTP_TRUSTED_PROXY_HOPS: "1" }
 /** a new ownerless garment of the seed brand (GTIN 9506000134352), created by its staff; its id */
+/** the one answer the replicas shared about garment `id` (Redis), its care facet marked as replica A's; its key */
+const markSharedAnswer = async (id: string): Promise<string> => {
+  const keys = await h.redis.keys(`${h.prefix}:gateway:answer:*|${id}|*`)
+  expect(keys).toHaveLength(1)
+  const shared = JSON.parse((await h.redis.get(keys[0]!))!)
+  shared.facets.care = { wash: "as replica A shared it" }
+  await h.redis.set(keys[0]!, JSON.stringify(shared), "EX", 60)
+  return keys[0]!
+}
+
 const newGarment = async (serial: string, name: string, facets: Record<string, unknown>): Promise<string> => {
   const brand = await h.tokenFor({ userId: seed.users.brand, role: "brand", brandId: seed.brandId })
   const made = await postJson(`${gwA}/v1/garments`, { gtin: "9506000134352", serial, name, facets }, bearer(brand))
@@ -238,14 +248,10 @@ describe("POST /v1/scans", () => {
     const body = { tag: "https://x.example/01/09506000134352/21/SHARED-1", context: { region: "BR" } }
     expect((await ok(gwA, body)).facets.care).toEqual({ wash: "40C" })
     // the answer replica A shared, marked: replica B has never resolved this garment
-    const keys = await h.redis.keys(`${h.prefix}:gateway:answer:*|${id}|*`)
-    expect(keys).toHaveLength(1)
-    const shared = JSON.parse((await h.redis.get(keys[0]!))!)
-    shared.facets.care = { wash: "as replica A shared it" }
-    await h.redis.set(keys[0]!, JSON.stringify(shared), "EX", 60)
+    const key = await markSharedAnswer(id)
     // B resolves the tag and reads the generations and that answer together: it answers A's, not a fresh one
     expect((await ok(gwB, body)).facets.care).toEqual({ wash: "as replica A shared it" })
-    await h.redis.del(keys[0]!)
+    await h.redis.del(key)
   })
 
   it("a replica that knows the groups answers an ownerless garment from its resolve, reading no shared answer", async () => {
@@ -255,14 +261,10 @@ describe("POST /v1/scans", () => {
     // replica B learns what policy allows here from another ownerless garment; A answers the new one and shares it
     await ok(gwB, { tag: digitalLinkOf(seed.unowned), context })
     expect((await ok(gwA, body)).facets.care).toEqual({ wash: "40C" })
-    const keys = await h.redis.keys(`${h.prefix}:gateway:answer:*|${id}|*`)
-    expect(keys).toHaveLength(1)
-    const shared = JSON.parse((await h.redis.get(keys[0]!))!)
-    shared.facets.care = { wash: "as replica A shared it" }
-    await h.redis.set(keys[0]!, JSON.stringify(shared), "EX", 60)
+    const key = await markSharedAnswer(id)
     // B's resolve brings the view and the garment's generation: B builds the answer itself, A's is not read
     expect((await ok(gwB, body)).facets.care).toEqual({ wash: "40C" })
-    await h.redis.del(keys[0]!)
+    await h.redis.del(key)
   })
 
   it("a garment update shows on the next scan everywhere; stale versions conflict", async () => {

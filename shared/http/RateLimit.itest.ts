@@ -79,6 +79,36 @@ describe("sliding-window rate limits on Redis", () => {
     expect(decisions.filter((d) => d.allowed)).toHaveLength(20)
   })
 
+  it("a turn of 1,500 requests on one key admits exactly the limit and logs each admission once; the refused wait for the oldest", async () => {
+    // one script run: the admissions are counted in the script and written in ZADDs of up to 500 members
+    const rule = { name: "client", key: "flood", limit: 1_200, windowSeconds: 30 }
+    const decisions = await run(
+      Effect.flatMap(RateLimiter, (l) =>
+        Effect.forEach(
+          Array.from({ length: 1_500 }, () => rule),
+          (r) => l.check([r]),
+          { concurrency: "unbounded" }
+        )
+      )
+    )
+    const allowed = decisions.filter((d) => d.allowed)
+    expect(allowed).toHaveLength(1_200)
+    // each admitted request saw one fewer left than the one before it
+    expect(allowed.map((d) => d.remaining).sort((x, y) => y - x)).toEqual(
+      Array.from({ length: 1_200 }, (_, i) => 1_199 - i)
+    )
+    const refused = decisions.filter((d) => !d.allowed)
+    expect(refused.every((d) => d.retryAfterSeconds > 0 && d.retryAfterSeconds <= 30)).toBe(true)
+    const r = new IORedis("redis://127.0.0.1:6379")
+    try {
+      expect(await r.zcard(`${prefix}ratelimit:client:flood`)).toBe(1_200)
+      const ttl = await r.pttl(`${prefix}ratelimit:client:flood`)
+      expect(ttl).toBeGreaterThan(25_000)
+    } finally {
+      await r.quit()
+    }
+  })
+
   it("checkAndRead: a turn's concurrent requests share one script run, each with its own decision and reads", async () => {
     const r = new IORedis("redis://127.0.0.1:6379")
     await r.set(`${prefix}gen:a`, "7")

@@ -104,9 +104,18 @@ export const SLIDING_WINDOW_LUA = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local out = {}
--- a key several requests of the batch share (one busy address) is trimmed once and its expiry set once
-local trimmed = {}
+-- each key the batch touches (several requests share one busy address's) is trimmed and counted once, then counted
+-- here as the batch admits requests; its admissions go in one ZADD and its expiry is set once, at the end
+local count = {}
+local pending = {}
 local expire = {}
+local function flush(key)
+  local p = pending[key]
+  for s = 1, #p, 1000 do
+    redis.call('ZADD', key, unpack(p, s, math.min(s + 999, #p)))
+  end
+  pending[key] = {}
+end
 local k = 1
 local a = 2
 for r = 1, tonumber(ARGV[1]) do
@@ -120,18 +129,21 @@ for r = 1, tonumber(ARGV[1]) do
     local key = KEYS[k + i]
     local limit = tonumber(ARGV[a + 3 + i * 2])
     local window = tonumber(ARGV[a + 4 + i * 2])
-    if not trimmed[key] then
+    if count[key] == nil then
       redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
-      trimmed[key] = true
+      count[key] = redis.call('ZCARD', key)
+      pending[key] = {}
     end
-    local count = redis.call('ZCARD', key)
-    if count >= limit then
+    local c = count[key]
+    if c >= limit then
       if denied == 0 then denied = i + 1 end
-      local oldest = redis.call('ZRANGE', key, count - limit, count - limit, 'WITHSCORES')
+      -- the oldest entry still counted, by rank: this batch's admissions first written
+      flush(key)
+      local oldest = redis.call('ZRANGE', key, c - limit, c - limit, 'WITHSCORES')
       local wait = tonumber(oldest[2]) + window - now
       if wait > retry then retry = wait end
     else
-      local left = limit - count - 1
+      local left = limit - c - 1
       if remaining < 0 or left < remaining then remaining = left end
     end
   end
@@ -142,8 +154,12 @@ for r = 1, tonumber(ARGV[1]) do
     out[#out + 1] = denied
   else
     for i = 0, nrules - 1 do
-      redis.call('ZADD', KEYS[k + i], now, member)
-      expire[KEYS[k + i]] = tonumber(ARGV[a + 4 + i * 2])
+      local key = KEYS[k + i]
+      local p = pending[key]
+      p[#p + 1] = now
+      p[#p + 1] = member
+      count[key] = count[key] + 1
+      expire[key] = tonumber(ARGV[a + 4 + i * 2])
     end
     out[#out + 1] = 1
     out[#out + 1] = remaining
@@ -155,6 +171,9 @@ for r = 1, tonumber(ARGV[1]) do
   end
   k = k + nrules + nreads
   a = a + 3 + nrules * 2
+end
+for key, _ in pairs(pending) do
+  flush(key)
 end
 for key, window in pairs(expire) do
   redis.call('PEXPIRE', key, window)

@@ -3,7 +3,7 @@ import { Effect, Either, Layer, Option } from "effect"
 import { Redis as IORedis } from "ioredis"
 import { afterAll, describe, expect, it } from "vitest"
 import { makeRedisLayer } from "../layers/Redis.js"
-import { RateLimited, RateLimiter, RateLimiterLive, rateLimitedResponse } from "./RateLimit.js"
+import { RateLimited, RateLimiter, RateLimiterLive, type RateLimitRule, rateLimitedResponse } from "./RateLimit.js"
 
 const prefix = `t_ratelimit_${randomBytes(4).toString("hex")}:`
 const layer = RateLimiterLive.pipe(
@@ -19,6 +19,18 @@ afterAll(async () => {
 })
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** `n` checks of one rule, all at once on one limiter (its batcher sends a turn's checks in one script run) */
+const checkAtOnce = (rule: RateLimitRule, n: number) =>
+  run(
+    Effect.flatMap(RateLimiter, (l) =>
+      Effect.forEach(
+        Array.from({ length: n }, () => rule),
+        (r) => l.check([r]),
+        { concurrency: "unbounded" }
+      )
+    )
+  )
 
 describe("sliding-window rate limits on Redis", () => {
   it("admits N in the window, refuses the N+1-th with Retry-After, and admits again once the window slides", async () => {
@@ -67,30 +79,14 @@ describe("sliding-window rate limits on Redis", () => {
 
   it("holds the limit exactly under 50 concurrent requests", async () => {
     const rule = { name: "client", key: "burst", limit: 20, windowSeconds: 30 }
-    const decisions = await run(
-      Effect.flatMap(RateLimiter, (l) =>
-        Effect.forEach(
-          Array.from({ length: 50 }, () => rule),
-          (r) => l.check([r]),
-          { concurrency: "unbounded" }
-        )
-      )
-    )
+    const decisions = await checkAtOnce(rule, 50)
     expect(decisions.filter((d) => d.allowed)).toHaveLength(20)
   })
 
   it("a turn of 1,500 requests on one key admits exactly the limit and logs each admission once; the refused wait for the oldest", async () => {
     // one script run: the admissions are counted in the script and written in ZADDs of up to 500 members
     const rule = { name: "client", key: "flood", limit: 1_200, windowSeconds: 30 }
-    const decisions = await run(
-      Effect.flatMap(RateLimiter, (l) =>
-        Effect.forEach(
-          Array.from({ length: 1_500 }, () => rule),
-          (r) => l.check([r]),
-          { concurrency: "unbounded" }
-        )
-      )
-    )
+    const decisions = await checkAtOnce(rule, 1_500)
     const allowed = decisions.filter((d) => d.allowed)
     expect(allowed).toHaveLength(1_200)
     // each admitted request saw one fewer left than the one before it

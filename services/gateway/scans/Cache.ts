@@ -22,12 +22,14 @@ const answerJson = jsonEncoderOf(Answer)
 /**
  * A garment's generation, its owner's (KEYS[2], when it has one) and the answer shared under them: the answer's
  * key is ARGV[1] .. generation .. "|" .. owner's generation .. ARGV[2] (`answerKeyParts`), built from the
- * generations read here, so a freshly resolved garment costs one round trip, not an MGET and then a GET. Its third
- * key is not declared: the cache Redis is not a cluster (its MGETs and the rate limiter's script read keys of
- * any slot together already).
+ * generations read here, so a freshly resolved garment costs one round trip, not an MGET and then a GET. A garment
+ * generation the caller already holds (ARGV[3]: knowledge read it with the record) is used as it is, not read again.
+ * Its third key is not declared: the cache Redis is not a cluster (its MGETs and the rate limiter's script read keys
+ * of any slot together already).
  */
 export const GENERATIONS_AND_ANSWER_LUA = `
-local g = redis.call('GET', KEYS[1])
+local g = ARGV[3]
+if g == nil then g = redis.call('GET', KEYS[1]) end
 local o = false
 if #KEYS > 1 then o = redis.call('GET', KEYS[2]) end
 return {g, o, redis.call('GET', ARGV[1] .. (g or '0') .. '|' .. (o or '0') .. ARGV[2])}`
@@ -183,14 +185,16 @@ export class ScanCache extends Effect.Service<ScanCache>()("brandme/gateway/Scan
 
     /**
      * A resolved garment's generations and the answer shared under them, in one round trip
-     * (GENERATIONS_AND_ANSWER_LUA); Redis down reads as nothing there, as `mget` and `sharedAnswer` do.
+     * (GENERATIONS_AND_ANSWER_LUA); the garment's generation is read only when `gen` (the one knowledge read with the
+     * record) is not given. Redis down reads as nothing there, as `mget` and `sharedAnswer` do.
      */
     const generationsAndShared = (
       record: GarmentRecord,
-      parts: { readonly head: string; readonly tail: string }
+      parts: { readonly head: string; readonly tail: string },
+      gen?: string
     ): Promise<{ gen: string | null; ownerGen: string | null; shared: Option.Option<Answer> }> => {
       const keys = recordGenerationKeys(record).map(redis.key)
-      const args = [sharedKey(parts.head), parts.tail]
+      const args = gen === undefined ? [sharedKey(parts.head), parts.tail] : [sharedKey(parts.head), parts.tail, gen]
       return runScript(raw, GENERATIONS_AND_ANSWER, keys, args).then(
         (reply) => {
           const [g, o, a] = Array.isArray(reply) ? reply : []
@@ -200,7 +204,7 @@ export class ScanCache extends Effect.Service<ScanCache>()("brandme/gateway/Scan
             shared: typeof a === "string" ? decodeShared(a) : Option.none<Answer>()
           }
         },
-        () => ({ gen: null, ownerGen: null, shared: Option.none<Answer>() })
+        () => ({ gen: gen ?? null, ownerGen: null, shared: Option.none<Answer>() })
       )
     }
 

@@ -323,12 +323,12 @@ export class Scans extends Effect.Service<Scans>()("brandme/gateway/Scans", {
         const { view, generation, ...record } = resolved.right
         const prefetched: Prefetched | undefined =
           view === undefined || groups === undefined ? undefined : { groups, view }
-        // with the generations, the answer another replica shared under them (one round trip), unless knowledge's
-        // generation and view are all the answer needs
+        // with the generations (the garment's as knowledge read it, when it did), the answer another replica shared
+        // under them (one round trip), unless knowledge's generation and view are all the answer needs
         const { gen, ownerGen, shared } =
           generation !== undefined && record.ownerUserId === null && prefetched !== undefined
             ? { gen: generation, ownerGen: null, shared: Option.none<Answer>() }
-            : await cache.generationsAndShared(record, keyParts(record))
+            : await cache.generationsAndShared(record, keyParts(record), generation)
         const current = isCurrent(record.version, gen)
         if (current || attempt >= 2) {
           return Either.right({ record, prefetched, gen: gen ?? "0", ownerGen: ownerGen ?? "0", current, shared })

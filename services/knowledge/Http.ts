@@ -41,8 +41,8 @@ export const internalOperations = Effect.map(Knowledge, (k) => ({
   resolve: ({ ref, view }: ResolveRequest) => k.resolve(ref, view),
   view: ({ garmentId, allowed, generation }: ViewCall) => k.view(garmentId, allowed, generation)
 }))
-/** a batch's resolves and views, each operation's calls run together (Knowledge's bulk forms) */
-export const bulkOperations = Effect.map(Knowledge, (k) => ({ resolve: k.resolveMany, view: k.viewMany }))
+/** a batch's resolves and views, each operation's calls run together (Knowledge's bulk forms, as promises) */
+export const bulkOperations = Effect.map(Knowledge, (k) => ({ resolve: k.plain.resolveMany, view: k.plain.viewMany }))
 
 /** the single calls on the router; the batch endpoint on its lane (shared/http/Batch.ts `batchLane`) */
 const InternalLive = Layer.merge(

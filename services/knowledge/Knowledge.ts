@@ -1,4 +1,4 @@
-import { Effect, Either, Option, Redacted, Schema } from "effect"
+import { Effect, Either, Exit, Option, Redacted, Schema, type Tracer } from "effect"
 import { AppConfig } from "../../shared/config/AppConfig.js"
 import { Forbidden, type Principal } from "../../shared/auth/Tokens.js"
 import { masterKeyBytes, open, unwrapSubjectKey } from "../../shared/crypto/Pii.js"
@@ -10,6 +10,7 @@ import { jsonEncoderOf } from "../../shared/PlainJson.js"
 import { Redis } from "../../shared/layers/Redis.js"
 import { publishFact } from "../../shared/events/ScanPathFacts.js"
 import { ScanPathSubjects } from "../../shared/events/ScanPathSubjects.js"
+import { makePlainSpans } from "../../shared/telemetry/PlainSpans.js"
 import {
   DuplicateGarment,
   FacetsView,
@@ -121,24 +122,25 @@ export class Knowledge extends Effect.Service<Knowledge>()("brandme/Knowledge", 
     const config = yield* AppConfig
     const master = masterKeyBytes(Redacted.value(config.privacy.piiMasterKey))
     const cacheGet = (k: string) => Effect.orElseSucceed(redis.get(k), () => null)
+    // the raw client for MGETs without a fiber; none in the unit tests' in-memory Redis (one GET each there)
+    const raw = Option.getOrUndefined(yield* Effect.option(redis.cache))
+    const spans = yield* makePlainSpans
     /**
      * The entries a call wrote, sent without waiting for the replies (Redis.ts `cacheLater`): each is safe to
      * land late or not at all — a record is served only while current (Keys.ts `isCurrent`), a view is keyed
      * by the generation it was built under, a tag's id never changes — so the call answers a round trip sooner.
      */
-    const cacheSetMany = (entries: ReadonlyArray<readonly [string, string]>) => redis.cacheLater(entries, HOUR)
+    const cacheSetMany = (entries: ReadonlyArray<readonly [string, string]>) => {
+      if (entries.length > 0) Effect.runSync(redis.cacheLater(entries, HOUR))
+    }
 
     /** several entries in one round trip (MGET); one by one where the client has none (tests); null when down */
-    const cacheGetMany = (keys: ReadonlyArray<string>) =>
+    const cacheGetMany = (keys: ReadonlyArray<string>): Promise<ReadonlyArray<string | null>> =>
       keys.length === 0
-        ? Effect.succeed<ReadonlyArray<string | null>>([])
-        : Effect.matchEffect(redis.cache, {
-            onFailure: () => Effect.forEach(keys, cacheGet),
-            onSuccess: (raw) =>
-              Effect.tryPromise(() => raw.mget(...keys.map(redis.key))).pipe(
-                Effect.orElseSucceed(() => keys.map(() => null))
-              )
-          })
+        ? Promise.resolve([])
+        : raw !== undefined
+          ? raw.mget(...keys.map(redis.key)).catch(() => keys.map(() => null))
+          : Promise.all(keys.map((k) => Effect.runPromise(cacheGet(k))))
 
     /** the owner's identity: their id and, when their subject key still opens it, their name */
     const identityOf = (userId: string, row: Option.Option<OwnerRow>) => {
@@ -158,6 +160,10 @@ export class Knowledge extends Effect.Service<Knowledge>()("brandme/Knowledge", 
      * in one write without waiting (`cacheLater`). One by one, each call paid a fiber and its own round trips: ~0.3 ms of knowledge's CPU a
      * call on top of the batch's (docs/scan-bench.md). A single call (the single-call endpoints, the in-process
      * client, `get`) is the same code with one call.
+     *
+     * Plain promises (since 8 December): Effect's fiber for each step and @effect/sql's for each statement were ~30 %
+     * of knowledge's CPU for a batch of cold calls (a CPU profile of bench:batch); `parent` is the span the
+     * statements' spans go under (the Effect forms below pass theirs).
      */
     /**
      * Garments by id, many at once: the generation and cached record of each in one MGET, a record served from
@@ -165,19 +171,19 @@ export class Knowledge extends Effect.Service<Knowledge>()("brandme/Knowledge", 
      * so an entry written late by a reader that read the row before a change is never served after the change
      * is announced; the others in one query, their records added to `writes`.
      */
-    const metadataMany = (
+    const metadataMany = async (
       ids: ReadonlyArray<string>,
       writes: Array<readonly [string, string]>,
+      parent: Tracer.AnySpan | undefined,
       generations?: Map<string, string>
-    ) =>
-      Effect.gen(function* () {
-        const unique = [...new Set(ids)]
-        const values = yield* cacheGetMany(unique.flatMap(metadataKeys))
-        // the generations read in the same MGET, for a caller that answers them (resolve)
-        if (generations !== undefined) for (const [j, id] of unique.entries()) generations.set(id, values[2 * j] ?? "0")
-        const { found, missing } = currentRecords(unique, values)
-        return yield* readMissing(found, missing, writes)
-      })
+    ) => {
+      const unique = [...new Set(ids)]
+      const values = await cacheGetMany(unique.flatMap(metadataKeys))
+      // the generations read in the same MGET, for a caller that answers them (resolve)
+      if (generations !== undefined) for (const [j, id] of unique.entries()) generations.set(id, values[2 * j] ?? "0")
+      const { found, missing } = currentRecords(unique, values)
+      return readMissing(found, missing, writes, parent)
+    }
     /** the two entries a garment's cached record is read with: its generation, then the record */
     const metadataKeys = (id: string) => [garmentGenerationKey(id), garmentMetadataKey(id)]
     /** the cached records among `values` (metadataKeys of each id, in order) that are current, and the ids missing */
@@ -193,121 +199,130 @@ export class Knowledge extends Effect.Service<Knowledge>()("brandme/Knowledge", 
       return { found, missing }
     }
     /** the records missing read in one query, added to `found`, their entries to `writes` */
-    const readMissing = (
+    const readMissing = async (
       found: Map<string, Garment>,
       missing: ReadonlyArray<string>,
-      writes: Array<readonly [string, string]>
-    ) =>
-      Effect.map(repo.byIds(missing), (read) => {
-        for (const [id, g] of read) {
-          found.set(id, g)
-          writes.push([garmentMetadataKey(id), garmentJson(g)])
-        }
-        return found as ReadonlyMap<string, Garment>
-      })
+      writes: Array<readonly [string, string]>,
+      parent: Tracer.AnySpan | undefined
+    ): Promise<ReadonlyMap<string, Garment>> => {
+      if (missing.length === 0) return found
+      for (const [id, g] of await repo.byIds(missing, parent)) {
+        found.set(id, g)
+        writes.push([garmentMetadataKey(id), garmentJson(g)])
+      }
+      return found
+    }
 
-    const resolveMany = (calls: ReadonlyArray<ResolveCall>) =>
-      Effect.gen(function* () {
-        const writes: Array<readonly [string, string]> = []
-        // the id of each call's garment: its own, or its tag's from the cache
-        const links = calls.flatMap((c, i) => (c.ref._tag === "DigitalLink" ? [i] : []))
-        const linked = yield* cacheGetMany(
-          links.map((i) => {
-            const ref = calls[i]!.ref as Extract<TagRef, { _tag: "DigitalLink" }>
-            return garmentRefKey(ref.gtin, ref.serial)
-          })
-        )
-        const ids: Array<string | null> = calls.map((c) => (c.ref._tag === "GarmentId" ? c.ref.id : null))
-        for (const [j, i] of links.entries()) ids[i] = linked[j] ?? null
-        // each garment's generation as read with its record (ResolvedGarment.generation)
-        const generations = new Map<string, string>()
-        const byId = yield* metadataMany(
-          ids.filter((id): id is string => id !== null),
-          writes,
-          generations
-        )
-        // tags whose cached id found no garment: by (gtin, serial), both entries cached
-        const garments = ids.map((id) => (id === null ? undefined : byId.get(id)))
-        const unkeyed = links.filter((i) => garments[i] === undefined)
-        const byKey = yield* repo.byKeys(unkeyed.map((i) => calls[i]!.ref as Extract<TagRef, { _tag: "DigitalLink" }>))
-        for (const i of unkeyed) {
+    const resolveMany = async (
+      calls: ReadonlyArray<ResolveCall>,
+      parent: Tracer.AnySpan | undefined
+    ): Promise<ReadonlyArray<Either.Either<ResolvedGarment, GarmentNotFound>>> => {
+      const writes: Array<readonly [string, string]> = []
+      // the id of each call's garment: its own, or its tag's from the cache
+      const links = calls.flatMap((c, i) => (c.ref._tag === "DigitalLink" ? [i] : []))
+      const linked = await cacheGetMany(
+        links.map((i) => {
           const ref = calls[i]!.ref as Extract<TagRef, { _tag: "DigitalLink" }>
-          const g = byKey.get(keyOf(ref.gtin, ref.serial))
-          if (g === undefined) continue
-          garments[i] = g
-          writes.push([garmentRefKey(ref.gtin, ref.serial), g.id], [garmentMetadataKey(g.id), garmentJson(g)])
-        }
-        // the generations of the garments found by tag, read after their rows (one MGET), beside the histories
-        const byTag = [...new Set(unkeyed.flatMap((i) => (garments[i] === undefined ? [] : [garments[i]!.id])))]
-        // the views asked for with an ownerless garment, their histories in one query
-        const wantsView = (i: number) => {
-          const g = garments[i]
-          return g !== undefined && g.ownerUserId === null && calls[i]!.view !== undefined
-        }
-        const [histories, tagGenerations] = yield* Effect.all(
-          [
-            repo.histories(
-              calls.flatMap((c, i) => (wantsView(i) && c.view!.includes("ownership_history") ? [garments[i]!.id] : []))
-            ),
-            cacheGetMany(byTag.map(garmentGenerationKey))
-          ],
-          { concurrency: 2 }
-        )
-        for (const [j, id] of byTag.entries()) generations.set(id, tagGenerations[j] ?? "0")
-        yield* cacheSetMany(writes)
-        return calls.map((c, i): Either.Either<ResolvedGarment, GarmentNotFound> => {
-          const g = garments[i]
-          if (g === undefined) {
-            return Either.left(
-              new GarmentNotFound({
-                message:
-                  c.ref._tag === "GarmentId"
-                    ? `no garment with id ${c.ref.id}`
-                    : `no garment with GTIN ${c.ref.gtin} and serial ${c.ref.serial}`
-              })
-            )
-          }
-          const generation = generations.get(g.id)
-          const record = generation === undefined ? recordOf(g) : { ...recordOf(g), generation }
-          if (!wantsView(i)) return Either.right(record)
-          return Either.right({ ...record, view: viewOf(g, c.view!, histories.get(g.id) ?? []) })
+          return garmentRefKey(ref.gtin, ref.serial)
         })
+      )
+      const ids: Array<string | null> = calls.map((c) => (c.ref._tag === "GarmentId" ? c.ref.id : null))
+      for (const [j, i] of links.entries()) ids[i] = linked[j] ?? null
+      // each garment's generation as read with its record (ResolvedGarment.generation)
+      const generations = new Map<string, string>()
+      const byId = await metadataMany(
+        ids.filter((id): id is string => id !== null),
+        writes,
+        parent,
+        generations
+      )
+      // tags whose cached id found no garment: by (gtin, serial), both entries cached
+      const garments = ids.map((id) => (id === null ? undefined : byId.get(id)))
+      const unkeyed = links.filter((i) => garments[i] === undefined)
+      const byKey = await repo.byKeys(
+        unkeyed.map((i) => calls[i]!.ref as Extract<TagRef, { _tag: "DigitalLink" }>),
+        parent
+      )
+      for (const i of unkeyed) {
+        const ref = calls[i]!.ref as Extract<TagRef, { _tag: "DigitalLink" }>
+        const g = byKey.get(keyOf(ref.gtin, ref.serial))
+        if (g === undefined) continue
+        garments[i] = g
+        writes.push([garmentRefKey(ref.gtin, ref.serial), g.id], [garmentMetadataKey(g.id), garmentJson(g)])
+      }
+      // the generations of the garments found by tag, read after their rows (one MGET), beside the histories
+      const byTag = [...new Set(unkeyed.flatMap((i) => (garments[i] === undefined ? [] : [garments[i]!.id])))]
+      // the views asked for with an ownerless garment, their histories in one query
+      const wantsView = (i: number) => {
+        const g = garments[i]
+        return g !== undefined && g.ownerUserId === null && calls[i]!.view !== undefined
+      }
+      const [histories, tagGenerations] = await Promise.all([
+        repo.histories(
+          calls.flatMap((c, i) => (wantsView(i) && c.view!.includes("ownership_history") ? [garments[i]!.id] : [])),
+          parent
+        ),
+        cacheGetMany(byTag.map(garmentGenerationKey))
+      ])
+      for (const [j, id] of byTag.entries()) generations.set(id, tagGenerations[j] ?? "0")
+      cacheSetMany(writes)
+      return calls.map((c, i): Either.Either<ResolvedGarment, GarmentNotFound> => {
+        const g = garments[i]
+        if (g === undefined) {
+          return Either.left(
+            new GarmentNotFound({
+              message:
+                c.ref._tag === "GarmentId"
+                  ? `no garment with id ${c.ref.id}`
+                  : `no garment with GTIN ${c.ref.gtin} and serial ${c.ref.serial}`
+            })
+          )
+        }
+        const generation = generations.get(g.id)
+        const record = generation === undefined ? recordOf(g) : { ...recordOf(g), generation }
+        if (!wantsView(i)) return Either.right(record)
+        return Either.right({ ...record, view: viewOf(g, c.view!, histories.get(g.id) ?? []) })
       })
+    }
 
-    const viewMany = (calls: ReadonlyArray<ViewCall>) =>
-      Effect.gen(function* () {
-        const writes: Array<readonly [string, string]> = []
-        // the generations the callers did not bring, in one MGET
-        const unknown = calls.flatMap((c, i) => (c.generation === undefined ? [i] : []))
-        const read = yield* cacheGetMany(unknown.map((i) => garmentGenerationKey(calls[i]!.garmentId)))
-        const gens = calls.map((c) => c.generation ?? null)
-        for (const [j, i] of unknown.entries()) gens[i] = read[j] ?? null
-        const keys = calls.map(
-          (c, i) => `knowledge:view:${c.garmentId}:${gens[i] ?? "0"}:${[...c.allowed].sort().join(",")}`
-        )
-        // the views and, for those not cached, each garment's cached record, in one MGET: a view not cached is
-        // built from the record then, not after another round trip (the record's entries are a few hundred bytes)
-        const ids = [...new Set(calls.map((c) => c.garmentId))]
-        const values = yield* cacheGetMany([...keys, ...ids.flatMap(metadataKeys)])
-        const out: Array<Either.Either<FacetsView, GarmentNotFound> | undefined> = keys.map((_, i) => {
-          const hit = values[i] ?? null
-          const decoded = hit === null ? Option.none() : Schema.decodeUnknownOption(ViewJson)(hit)
-          return Option.isSome(decoded) ? Either.right(decoded.value) : undefined
-        })
-        const misses = calls.flatMap((_, i) => (out[i] === undefined ? [i] : []))
-        if (misses.length === 0) return out as ReadonlyArray<Either.Either<FacetsView, GarmentNotFound>>
-        // the records of the garments whose view was not cached, from the same MGET (the others are not decoded)
-        const missedIds = new Set(misses.map((i) => calls[i]!.garmentId))
-        const missed = ids.flatMap((id, j) => (missedIds.has(id) ? [j] : []))
-        const cached = currentRecords(
-          missed.map((j) => ids[j]!),
-          missed.flatMap((j) => [values[keys.length + 2 * j] ?? null, values[keys.length + 2 * j + 1] ?? null])
-        )
-        const historiesOf = repo.histories(
-          misses.flatMap((i) => (calls[i]!.allowed.includes("ownership_history") ? [calls[i]!.garmentId] : []))
-        )
-        const ownersOf = (garments: ReadonlyMap<string, Garment>) =>
-          repo.owners([
+    const viewMany = async (
+      calls: ReadonlyArray<ViewCall>,
+      parent: Tracer.AnySpan | undefined
+    ): Promise<ReadonlyArray<Either.Either<FacetsView, GarmentNotFound>>> => {
+      const writes: Array<readonly [string, string]> = []
+      // the generations the callers did not bring, in one MGET
+      const unknown = calls.flatMap((c, i) => (c.generation === undefined ? [i] : []))
+      const read = await cacheGetMany(unknown.map((i) => garmentGenerationKey(calls[i]!.garmentId)))
+      const gens = calls.map((c) => c.generation ?? null)
+      for (const [j, i] of unknown.entries()) gens[i] = read[j] ?? null
+      const keys = calls.map(
+        (c, i) => `knowledge:view:${c.garmentId}:${gens[i] ?? "0"}:${[...c.allowed].sort().join(",")}`
+      )
+      // the views and, for those not cached, each garment's cached record, in one MGET: a view not cached is
+      // built from the record then, not after another round trip (the record's entries are a few hundred bytes)
+      const ids = [...new Set(calls.map((c) => c.garmentId))]
+      const values = await cacheGetMany([...keys, ...ids.flatMap(metadataKeys)])
+      const out: Array<Either.Either<FacetsView, GarmentNotFound> | undefined> = keys.map((_, i) => {
+        const hit = values[i] ?? null
+        const decoded = hit === null ? Option.none() : Schema.decodeUnknownOption(ViewJson)(hit)
+        return Option.isSome(decoded) ? Either.right(decoded.value) : undefined
+      })
+      const misses = calls.flatMap((_, i) => (out[i] === undefined ? [i] : []))
+      if (misses.length === 0) return out as ReadonlyArray<Either.Either<FacetsView, GarmentNotFound>>
+      // the records of the garments whose view was not cached, from the same MGET (the others are not decoded)
+      const missedIds = new Set(misses.map((i) => calls[i]!.garmentId))
+      const missed = ids.flatMap((id, j) => (missedIds.has(id) ? [j] : []))
+      const cached = currentRecords(
+        missed.map((j) => ids[j]!),
+        missed.flatMap((j) => [values[keys.length + 2 * j] ?? null, values[keys.length + 2 * j + 1] ?? null])
+      )
+      const historiesOf = repo.histories(
+        misses.flatMap((i) => (calls[i]!.allowed.includes("ownership_history") ? [calls[i]!.garmentId] : [])),
+        parent
+      )
+      const ownersOf = (garments: ReadonlyMap<string, Garment>) =>
+        repo.owners(
+          [
             ...new Set(
               misses.flatMap((i) => {
                 const g = garments.get(calls[i]!.garmentId)
@@ -316,35 +331,62 @@ export class Knowledge extends Effect.Service<Knowledge>()("brandme/Knowledge", 
                   : []
               })
             )
-          ])
-        // the histories beside the records not cached, then the owners; all three at once when every record was
-        const [garments, histories, owners] =
-          cached.missing.length === 0
-            ? yield* Effect.all([Effect.succeed(cached.found), historiesOf, ownersOf(cached.found)], {
-                concurrency: 3
-              })
-            : yield* Effect.flatMap(
-                Effect.all([readMissing(cached.found, cached.missing, writes), historiesOf], { concurrency: 2 }),
-                ([garments, histories]) =>
-                  Effect.map(ownersOf(garments), (owners) => [garments, histories, owners] as const)
-              )
-        for (const i of misses) {
-          const c = calls[i]!
-          const g = garments.get(c.garmentId)
-          if (g === undefined) {
-            out[i] = Either.left(new GarmentNotFound({ message: `no garment with id ${c.garmentId}` }))
-            continue
-          }
-          const view = viewOf(g, c.allowed, histories.get(g.id) ?? [])
-          if (c.allowed.includes("owner_identity") && g.ownerUserId !== null) {
-            view.owner_identity = identityOf(g.ownerUserId, Option.fromNullable(owners.get(g.ownerUserId)))
-          }
-          writes.push([keys[i]!, viewJson(view)])
-          out[i] = Either.right(view)
+          ],
+          parent
+        )
+      // the histories beside the records not cached, then the owners; all three at once when every record was
+      const [garments, histories, owners] =
+        cached.missing.length === 0
+          ? await Promise.all([cached.found, historiesOf, ownersOf(cached.found)])
+          : await Promise.all([readMissing(cached.found, cached.missing, writes, parent), historiesOf]).then(
+              async ([garments, histories]) => [garments, histories, await ownersOf(garments)] as const
+            )
+      for (const i of misses) {
+        const c = calls[i]!
+        const g = garments.get(c.garmentId)
+        if (g === undefined) {
+          out[i] = Either.left(new GarmentNotFound({ message: `no garment with id ${c.garmentId}` }))
+          continue
         }
-        yield* cacheSetMany(writes)
-        return out as ReadonlyArray<Either.Either<FacetsView, GarmentNotFound>>
-      })
+        const view = viewOf(g, c.allowed, histories.get(g.id) ?? [])
+        if (c.allowed.includes("owner_identity") && g.ownerUserId !== null) {
+          view.owner_identity = identityOf(g.ownerUserId, Option.fromNullable(owners.get(g.ownerUserId)))
+        }
+        writes.push([keys[i]!, viewJson(view)])
+        out[i] = Either.right(view)
+      }
+      cacheSetMany(writes)
+      return out as ReadonlyArray<Either.Either<FacetsView, GarmentNotFound>>
+    }
+
+    /** a bulk form in its own span (`Knowledge.resolveMany`, `…viewMany`) under `parent`, its statements' under it */
+    const inSpan =
+      <C, A>(name: string, run: (calls: ReadonlyArray<C>, span: Tracer.AnySpan) => Promise<ReadonlyArray<A>>) =>
+      (calls: ReadonlyArray<C>, parent: Tracer.AnySpan | undefined): Promise<ReadonlyArray<A>> => {
+        const span = spans.start(name, parent)
+        span.attribute("calls", calls.length)
+        return run(calls, span).then(
+          (out) => {
+            spans.end(span, Exit.void)
+            return out
+          },
+          (e: unknown) => {
+            spans.end(span, Exit.die(e))
+            throw e
+          }
+        )
+      }
+    const resolveManyPlain = inSpan("Knowledge.resolveMany", resolveMany)
+    const viewManyPlain = inSpan("Knowledge.viewMany", viewMany)
+    /** a bulk form as an Effect, under the fiber's span (a rejection is a defect, as the lookups' errors were) */
+    const effectOf =
+      <C, A>(run: (calls: ReadonlyArray<C>, parent: Tracer.AnySpan | undefined) => Promise<ReadonlyArray<A>>) =>
+      (calls: ReadonlyArray<C>): Effect.Effect<ReadonlyArray<A>> =>
+        Effect.flatMap(Effect.option(Effect.currentParentSpan), (parent) =>
+          Effect.promise(() => run(calls, Option.getOrUndefined(parent)))
+        )
+    const resolveManyEffect = effectOf(resolveManyPlain)
+    const viewManyEffect = effectOf(viewManyPlain)
 
     /** one call of a bulk form, as an effect */
     const one = <A>(outcomes: Effect.Effect<ReadonlyArray<Either.Either<A, GarmentNotFound>>>) =>
@@ -352,25 +394,32 @@ export class Knowledge extends Effect.Service<Knowledge>()("brandme/Knowledge", 
 
     /** the garment by id (cached when current, as metadataMany) */
     const metadata = (id: string) =>
-      Effect.gen(function* () {
-        const writes: Array<readonly [string, string]> = []
-        const g = (yield* metadataMany([id], writes)).get(id)
-        yield* cacheSetMany(writes)
-        if (g === undefined) return yield* new GarmentNotFound({ message: `no garment with id ${id}` })
-        return g
-      })
+      Effect.flatMap(Effect.currentSpan.pipe(Effect.option), (parent) =>
+        Effect.promise(async () => {
+          const writes: Array<readonly [string, string]> = []
+          const g = (await metadataMany([id], writes, Option.getOrUndefined(parent))).get(id)
+          cacheSetMany(writes)
+          return g
+        })
+      ).pipe(
+        Effect.flatMap((g) =>
+          g === undefined
+            ? Effect.fail(new GarmentNotFound({ message: `no garment with id ${id}` }))
+            : Effect.succeed(g)
+        )
+      )
 
     /**
      * The garment a tag names and, when `viewGroups` is given and the garment has no owner, its view of those
      * groups, built from the same read of the garment.
      */
     const resolve = (ref: TagRef, viewGroups?: ReadonlyArray<FacetGroup>) =>
-      one(resolveMany([{ ref, view: viewGroups }])).pipe(
+      one(resolveManyEffect([{ ref, view: viewGroups }])).pipe(
         Effect.withSpan("Knowledge.resolve", { captureStackTrace: false })
       )
 
     const view = (garmentId: string, allowed: ReadonlyArray<FacetGroup>, generation?: string) =>
-      one(viewMany([{ garmentId, allowed, generation }])).pipe(
+      one(viewManyEffect([{ garmentId, allowed, generation }])).pipe(
         Effect.withSpan("Knowledge.view", { captureStackTrace: false })
       )
 
@@ -452,14 +501,10 @@ export class Knowledge extends Effect.Service<Knowledge>()("brandme/Knowledge", 
     return {
       resolve,
       view,
-      resolveMany: (calls: ReadonlyArray<ResolveCall>) =>
-        resolveMany(calls).pipe(
-          Effect.withSpan("Knowledge.resolveMany", { captureStackTrace: false, attributes: { calls: calls.length } })
-        ),
-      viewMany: (calls: ReadonlyArray<ViewCall>) =>
-        viewMany(calls).pipe(
-          Effect.withSpan("Knowledge.viewMany", { captureStackTrace: false, attributes: { calls: calls.length } })
-        ),
+      resolveMany: resolveManyEffect,
+      viewMany: viewManyEffect,
+      /** the bulk forms as promises, for the batch endpoint (shared/http/Batch.ts `BulkOperations`) */
+      plain: { resolveMany: resolveManyPlain, viewMany: viewManyPlain },
       create,
       update,
       get,

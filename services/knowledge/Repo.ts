@@ -1,7 +1,9 @@
 import { SqlClient, SqlSchema } from "@effect/sql"
-import { Effect, Option, Schema } from "effect"
+import { Effect, Exit, Option, Schema, type Tracer } from "effect"
 import type { Garment, ProductFacets } from "./Api.js"
 import { isRecord } from "../../shared/Guards.js"
+import { Database } from "../../shared/layers/Database.js"
+import { makePlainSpans } from "../../shared/telemetry/PlainSpans.js"
 
 export const GarmentRow = Schema.Struct({
   id: Schema.String,
@@ -86,44 +88,42 @@ export class GarmentRepo extends Effect.Service<GarmentRepo>()("brandme/knowledg
       Result: GarmentRow,
       execute: (id) => sql`SELECT ${sql.literal(COLUMNS)} FROM garments WHERE id = ${id}`
     })
-    const garmentsByKeys = SqlSchema.findAll({
-      Request: Schema.Struct({ gtins: Schema.Array(Schema.String), serials: Schema.Array(Schema.String) }),
-      Result: GarmentRow,
-      execute: (k) => sql`
-        SELECT ${sql.literal(COLUMNS.replace(/(\w+)/g, "g.$1"))}
-        FROM garments g JOIN unnest(${k.gtins}::bpchar[], ${k.serials}::text[]) AS k(gtin, serial)
-          ON g.gtin = k.gtin AND g.serial = k.serial`
-    })
-    const histories = SqlSchema.findAll({
-      Request: Schema.Array(Schema.String),
-      Result: OwnershipRow,
-      execute: (ids) => sql`
-        SELECT garment_id, kind, from_user_id, to_user_id, created_at FROM ownership_events
-        WHERE garment_id = ANY(${ids}::uuid[]) ORDER BY garment_id, created_at, id`
-    })
-    /** the histories of many garments in one query, by garment, oldest first */
-    const historiesById = (ids: ReadonlyArray<string>) =>
-      Effect.map(histories(ids), (rows) => {
-        const byGarment = new Map<string, Array<typeof OwnershipRow.Type>>()
-        for (const row of rows) {
-          const list = byGarment.get(row.garment_id)
-          if (list === undefined) byGarment.set(row.garment_id, [row])
-          else list.push(row)
+    const db = yield* Database
+    const spans = yield* makePlainSpans
+    /**
+     * A scan-path lookup: one named statement (prepared once per connection) on the pool, no fiber, in a
+     * `sql.execute` span under `parent` as @effect/sql's statements have; its rows are this schema's own columns,
+     * read as the driver types them (uuid and text as strings, int as numbers, timestamptz as Dates, bytea as
+     * Buffers, jsonb parsed), not decoded again row by row.
+     */
+    const lookup = <R>(
+      name: string,
+      text: string,
+      values: ReadonlyArray<unknown>,
+      parent: Tracer.AnySpan | undefined
+    ): Promise<ReadonlyArray<R>> => {
+      const span = spans.start("sql.execute", parent, "client")
+      span.attribute("db.system.name", "postgresql")
+      span.attribute("db.query.text", text)
+      return db.query<R>(text, values, name).then(
+        (rows) => {
+          spans.end(span, Exit.void)
+          return rows
+        },
+        (e: unknown) => {
+          spans.end(span, Exit.die(e))
+          throw e
         }
-        return byGarment as ReadonlyMap<string, ReadonlyArray<OwnershipRow>>
-      })
-    const garmentsByIds = SqlSchema.findAll({
-      Request: Schema.Array(Schema.String),
-      Result: GarmentRow,
-      execute: (ids) => sql`SELECT ${sql.literal(COLUMNS)} FROM garments WHERE id = ANY(${ids}::uuid[])`
-    })
-    const owners = SqlSchema.findAll({
-      Request: Schema.Array(Schema.String),
-      Result: Schema.Struct({ id: Schema.String, ...OwnerRow.fields }),
-      execute: (ids) => sql`
-        SELECT u.id::text AS id, u.display_name_sealed, k.key FROM users u LEFT JOIN subject_keys k ON k.subject_id = u.id
-        WHERE u.id = ANY(${ids}::uuid[])`
-    })
+      )
+    }
+    const BY_KEYS = `SELECT ${COLUMNS.replace(/(\w+)/g, "g.$1")}
+        FROM garments g JOIN unnest($1::bpchar[], $2::text[]) AS k(gtin, serial)
+          ON g.gtin = k.gtin AND g.serial = k.serial`
+    const BY_IDS = `SELECT ${COLUMNS} FROM garments WHERE id = ANY($1::uuid[])`
+    const HISTORIES = `SELECT garment_id, kind, from_user_id, to_user_id, created_at FROM ownership_events
+        WHERE garment_id = ANY($1::uuid[]) ORDER BY garment_id, created_at, id`
+    const OWNERS = `SELECT u.id::text AS id, u.display_name_sealed, k.key FROM users u
+        LEFT JOIN subject_keys k ON k.subject_id = u.id WHERE u.id = ANY($1::uuid[])`
     // every write also records the version it produced (garment_versions), in the same statement
     const insert = (g: NewGarment) =>
       Effect.map(
@@ -159,33 +159,47 @@ export class GarmentRepo extends Effect.Service<GarmentRepo>()("brandme/knowledg
       byId: (id: string) => Effect.map(byId(id), Option.map(toGarment)).pipe(Effect.orDie),
       /**
        * The scan path's lookups, many at once (Knowledge runs a batch's calls together, and a single call as
-       * one of them): one query each, answered by key. `byIds` skips ids that are not UUIDs (they come from the
-       * tag cache: no garment has such an id) rather than failing the query for all.
+       * one of them): one query each, answered by key, as promises (`lookup`). `byIds` skips ids that are not
+       * UUIDs (they come from the tag cache: no garment has such an id) rather than failing the query for all.
        */
-      byIds: (ids: ReadonlyArray<string>): Effect.Effect<ReadonlyMap<string, Garment>> => {
+      byIds: async (ids: ReadonlyArray<string>, parent?: Tracer.AnySpan): Promise<ReadonlyMap<string, Garment>> => {
         const valid = ids.filter(isUuid)
-        return valid.length === 0
-          ? Effect.succeed(new Map())
-          : Effect.map(garmentsByIds(valid), (rows) => new Map(rows.map((r) => [r.id, toGarment(r)]))).pipe(
-              Effect.orDie
-            )
+        if (valid.length === 0) return new Map()
+        const rows = await lookup<GarmentRow>("knowledge_garments_by_ids", BY_IDS, [valid], parent)
+        return new Map(rows.map((r) => [r.id, toGarment(r)]))
       },
-      byKeys: (keys: ReadonlyArray<{ readonly gtin: string; readonly serial: string }>) =>
-        keys.length === 0
-          ? Effect.succeed<ReadonlyMap<string, Garment>>(new Map())
-          : Effect.map(
-              garmentsByKeys({ gtins: keys.map((k) => k.gtin), serials: keys.map((k) => k.serial) }),
-              (rows): ReadonlyMap<string, Garment> => new Map(rows.map((r) => [keyOf(r.gtin, r.serial), toGarment(r)]))
-            ).pipe(Effect.orDie),
-      histories: (ids: ReadonlyArray<string>): Effect.Effect<ReadonlyMap<string, ReadonlyArray<OwnershipRow>>> =>
-        ids.length === 0 ? Effect.succeed(new Map()) : historiesById(ids).pipe(Effect.orDie),
-      owners: (ids: ReadonlyArray<string>) =>
-        ids.length === 0
-          ? Effect.succeed<ReadonlyMap<string, typeof OwnerRow.Type>>(new Map())
-          : Effect.map(
-              owners(ids),
-              (rows): ReadonlyMap<string, typeof OwnerRow.Type> => new Map(rows.map((r) => [r.id, r]))
-            ).pipe(Effect.orDie),
+      byKeys: async (
+        keys: ReadonlyArray<{ readonly gtin: string; readonly serial: string }>,
+        parent?: Tracer.AnySpan
+      ): Promise<ReadonlyMap<string, Garment>> => {
+        if (keys.length === 0) return new Map()
+        const rows = await lookup<GarmentRow>(
+          "knowledge_garments_by_keys",
+          BY_KEYS,
+          [keys.map((k) => k.gtin), keys.map((k) => k.serial)],
+          parent
+        )
+        return new Map(rows.map((r) => [keyOf(r.gtin, r.serial), toGarment(r)]))
+      },
+      /** the histories of many garments in one query, by garment, oldest first */
+      histories: async (
+        ids: ReadonlyArray<string>,
+        parent?: Tracer.AnySpan
+      ): Promise<ReadonlyMap<string, ReadonlyArray<OwnershipRow>>> => {
+        const byGarment = new Map<string, Array<OwnershipRow>>()
+        if (ids.length === 0) return byGarment
+        for (const row of await lookup<OwnershipRow>("knowledge_histories", HISTORIES, [ids], parent)) {
+          const list = byGarment.get(row.garment_id)
+          if (list === undefined) byGarment.set(row.garment_id, [row])
+          else list.push(row)
+        }
+        return byGarment
+      },
+      owners: async (ids: ReadonlyArray<string>, parent?: Tracer.AnySpan): Promise<ReadonlyMap<string, OwnerRow>> => {
+        if (ids.length === 0) return new Map()
+        const rows = await lookup<OwnerRow & { readonly id: string }>("knowledge_owners", OWNERS, [ids], parent)
+        return new Map(rows.map((r) => [r.id, r]))
+      },
       insert: (g: NewGarment) => insert(g).pipe(Effect.orDie),
       update: (id: string, version: number, set: GarmentChange) => update(id, version, set).pipe(Effect.orDie)
     }

@@ -116,15 +116,14 @@ describe("the batch endpoint with a bulk operation", () => {
       echo: ({ text }) => Effect.succeed({ text })
     },
     {
-      double: (payloads) =>
-        Effect.sync(() => {
-          bulkCalls.push(payloads.map((p) => p.n))
-          return payloads.map(({ n }) =>
-            n > 100
-              ? Either.left(new TooBig({ message: `${n} is over 100`, details: { max: 100 } }))
-              : Either.right({ twice: 2 * n })
-          )
-        })
+      double: async (payloads) => {
+        bulkCalls.push(payloads.map((p) => p.n))
+        return payloads.map(({ n }) =>
+          n > 100
+            ? Either.left(new TooBig({ message: `${n} is over 100`, details: { max: 100 } }))
+            : Either.right({ twice: 2 * n })
+        )
+      }
     }
   )
   const runBulk = (calls: ReadonlyArray<unknown>) =>
@@ -191,7 +190,7 @@ describe("the batch endpoint with a bulk operation", () => {
       "brain",
       Group,
       { double: () => Effect.die(new Error("unused")), echo: ({ text }) => Effect.succeed({ text }) },
-      { double: () => Effect.die(new Error("a bug")) }
+      { double: () => Promise.reject(new Error("a bug")) }
     )
     const out = await Effect.runPromise(
       dying(

@@ -9,6 +9,7 @@ import { request } from "undici"
 import { ServiceTokenHeader, ServiceTokens } from "../auth/ServiceTokens.js"
 import { requiresServiceToken, type ServiceName } from "../ServiceCatalog.js"
 import { Metrics } from "../telemetry/Metrics.js"
+import { makePlainSpans, type PlainSpans } from "../telemetry/PlainSpans.js"
 import { parseTraceparent } from "../telemetry/TraceContext.js"
 import { encoderOf } from "../PlainJson.js"
 import { makeWindowBatcher } from "../TurnBatcher.js"
@@ -105,12 +106,15 @@ type RequirementsOf<Ops> = {
  * Operations that can also run many calls of a batch at once (optional, per operation): the payloads in the
  * batch's order → one outcome each, in the same order. Same contract and same answers as the operation run
  * call by call; what it saves is the per-call machinery — a fiber, its cache round trips and queries — that
- * otherwise costs more than the lookup it wraps (docs/scan-bench.md).
+ * otherwise costs more than the lookup it wraps (docs/scan-bench.md). A promise, run without a fiber (since
+ * 8 December: the batch's fibers were ~17 % of knowledge's CPU for a batch of cold lookups once its own steps
+ * were plain), under `parent`, the span its own spans go under; a rejection fails each of its calls as a defect.
  */
-export type BulkOperations<G extends HttpApiGroup.HttpApiGroup.Any, R> = {
+export type BulkOperations<G extends HttpApiGroup.HttpApiGroup.Any> = {
   readonly [N in OpName<G>]?: (
-    payloads: ReadonlyArray<PayloadOf<G, N>>
-  ) => Effect.Effect<ReadonlyArray<Either.Either<SuccessOf<G, N>, ErrorOf<G, N>>>, never, R>
+    payloads: ReadonlyArray<PayloadOf<G, N>>,
+    parent: Tracer.AnySpan | undefined
+  ) => Promise<ReadonlyArray<Either.Either<SuccessOf<G, N>, ErrorOf<G, N>>>>
 }
 
 // the contract's schemas need no services (plain structs and tagged errors): typed loosely for the codecs here
@@ -146,6 +150,14 @@ const codecsOf = (group: HttpApiGroup.HttpApiGroup.Any): ReadonlyMap<string, Cod
 
 const failed = (error: string, message: string): BatchOutcome => ({ ok: false, error: { _tag: error, message } })
 
+/** the span a traceparent names, as a parent (none without a valid one) */
+const parentOf = (traceparent: string | undefined): Tracer.AnySpan | undefined => {
+  const parent = parseTraceparent(traceparent)
+  return Option.isSome(parent)
+    ? Tracer.externalSpan({ traceId: parent.value.traceId, spanId: parent.value.spanId, sampled: parent.value.sampled })
+    : undefined
+}
+
 /** the span a call runs in: `<service>.<op>`, a server span under the traceparent the call carried */
 const callSpanOptions = (traceparent: string | undefined): Tracer.SpanOptions => {
   const parent = parseTraceparent(traceparent)
@@ -171,18 +183,21 @@ const callSpanOptions = (traceparent: string | undefined): Tracer.SpanOptions =>
  * calls of an operation that `bulk` also offers run at once through it instead (each still in its own span).
  * Build it once (it derives the group's codecs) and call the result per request.
  */
-export const serveBatch = <G extends HttpApiGroup.HttpApiGroup.Any, Ops extends Operations<G, unknown>, RB = never>(
+export const serveBatch = <G extends HttpApiGroup.HttpApiGroup.Any, Ops extends Operations<G, unknown>>(
   service: ServiceName,
   group: G,
   operations: Ops,
-  bulk?: BulkOperations<G, RB>
+  bulk?: BulkOperations<G>
 ) => {
-  type R = RequirementsOf<Ops> | RB
+  type R = RequirementsOf<Ops>
   const codecs = codecsOf(group)
   const run = operations as unknown as Record<string, (p: unknown) => Effect.Effect<unknown, unknown, R>>
   const many = (bulk ?? {}) as unknown as Record<
     string,
-    | ((ps: ReadonlyArray<unknown>) => Effect.Effect<ReadonlyArray<Either.Either<unknown, unknown>>, never, R>)
+    | ((
+        ps: ReadonlyArray<unknown>,
+        parent: Tracer.AnySpan | undefined
+      ) => Promise<ReadonlyArray<Either.Either<unknown, unknown>>>)
     | undefined
   >
   const names = new Map([...codecs.keys()].map((op) => [op, `${service}.${op}`]))
@@ -240,36 +255,51 @@ export const serveBatch = <G extends HttpApiGroup.HttpApiGroup.Any, Ops extends 
       })
     )
 
-  /** the calls of one operation through its bulk form: one effect for all, a span each */
-  const together = (
+  /**
+   * The calls of one operation through its bulk form: one run for all, a span each, without a fiber. Each call's
+   * answer is encoded here; the rare one that needs logging (an answer outside the contract, a defect) is left in
+   * `slow` for the Effect that logs it.
+   */
+  const together = async (
+    spans: PlainSpans,
     op: string,
     calls: ReadonlyArray<Checked>,
-    out: Array<BatchOutcome>
-  ): Effect.Effect<void, never, R> =>
-    Effect.gen(function* () {
-      const spans = yield* Effect.forEach(calls, (c) =>
-        Effect.makeSpan(names.get(op)!, callSpanOptions(c.call.traceparent))
+    out: Array<BatchOutcome>,
+    slow: Array<readonly [Checked, Exit.Exit<unknown, unknown>]>
+  ): Promise<void> => {
+    const name = names.get(op)!
+    const callSpans = calls.map((c) => spans.start(name, parentOf(c.call.traceparent), "server"))
+    let all: ReadonlyArray<Either.Either<unknown, unknown>> | undefined
+    let defect: unknown
+    try {
+      all = await many[op]!(
+        calls.map((c) => c.payload),
+        undefined
       )
-      const clock = yield* Effect.clock
-      const all = yield* Effect.exit(many[op]!(calls.map((c) => c.payload)))
-      const end = clock.unsafeCurrentTimeNanos()
-      for (const [j, c] of calls.entries()) {
-        // the call's own outcome: the bulk run's failure is every call's
-        const r = Exit.isFailure(all) ? undefined : all.value[j]
-        const exit: Exit.Exit<unknown, unknown> = Exit.isFailure(all)
-          ? all
+    } catch (e) {
+      defect = e
+    }
+    for (const [j, c] of calls.entries()) {
+      const r = all?.[j]
+      const exit: Exit.Exit<unknown, unknown> =
+        all === undefined
+          ? Exit.die(defect)
           : r === undefined
             ? Exit.die(new Error(`${op}: no outcome for call ${j}`))
             : Either.isRight(r)
               ? Exit.succeed(r.right)
               : Exit.fail(r.left)
-        spans[j]!.end(end, exit)
-        out[c.at] = yield* Exit.match(exit, {
-          onSuccess: (value) => encodeSuccess(op, c.codec, value),
-          onFailure: (cause) => encodeFailure(op, c.codec, cause)
-        })
-      }
-    })
+      spans.end(callSpans[j]!, exit)
+      // a value or a typed error, encoded by the operation's schemas; a defect (or a bad encode) goes to `slow`
+      const encoded = Exit.isSuccess(exit)
+        ? Either.map(c.codec.encodeSuccess(exit.value), (value): BatchOutcome => ({ ok: true, value }))
+        : r !== undefined && Either.isLeft(r)
+          ? Either.map(c.codec.encodeError(r.left), (error): BatchOutcome => ({ ok: false, error }))
+          : undefined
+      if (encoded !== undefined && Either.isRight(encoded)) out[c.at] = encoded.right
+      else slow.push([c, exit])
+    }
+  }
 
   return (request: BatchRequest): Effect.Effect<BatchResponse, never, R> => {
     const out: Array<BatchOutcome> = new Array(request.calls.length)
@@ -285,7 +315,34 @@ export const serveBatch = <G extends HttpApiGroup.HttpApiGroup.Any, Ops extends 
         else list.push(c)
       }
     }
-    const work: Array<Effect.Effect<void, never, R>> = [...grouped].map(([op, calls]) => together(op, calls, out))
+    const work: Array<Effect.Effect<void, never, R>> = []
+    if (grouped.size > 0) {
+      work.push(
+        Effect.flatMap(makePlainSpans, (spans) => {
+          const slow: Array<readonly [Checked, Exit.Exit<unknown, unknown>]> = []
+          return Effect.flatMap(
+            Effect.promise(() => Promise.all([...grouped].map(([op, calls]) => together(spans, op, calls, out, slow)))),
+            () =>
+              slow.length === 0
+                ? Effect.void
+                : Effect.forEach(
+                    slow,
+                    ([c, exit]) =>
+                      Effect.map(
+                        Exit.match(exit, {
+                          onSuccess: (value) => encodeSuccess(c.call.op, c.codec, value),
+                          onFailure: (cause) => encodeFailure(c.call.op, c.codec, cause)
+                        }),
+                        (r) => {
+                          out[c.at] = r
+                        }
+                      ),
+                    { discard: true }
+                  )
+          )
+        })
+      )
+    }
     if (single.length > 0) {
       work.push(
         Effect.forEach(

@@ -27,6 +27,12 @@ export interface DatabaseService {
    * under that service; a process of one service counts its own.
    */
   readonly observeQueries: (listener: QueryListener) => boolean
+  /**
+   * One statement on the pool without a fiber, its rows as the driver gives them (knowledge's scan-path lookups,
+   * whose fiber and per-row decoding through @effect/sql cost more CPU than the lookups: docs/scan-bench.md). `name`
+   * prepares it once per connection (Postgres parses and plans it once). Timed like every query (QueryTiming.ts).
+   */
+  readonly query: <R>(text: string, values: ReadonlyArray<unknown>, name?: string) => Promise<ReadonlyArray<R>>
 }
 
 export { Database }
@@ -78,7 +84,11 @@ export const makeDatabaseLayer = (o: DatabaseOptions) => {
           new DependencyError({ dependency: "database", operation: "ping", message: describeCause(cause) })
       }).pipe(Effect.asVoid),
       poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max: o.poolMax }),
-      observeQueries
+      observeQueries,
+      query: <R>(text: string, values: ReadonlyArray<unknown>, name?: string) =>
+        pool
+          .query({ text, values: values as Array<unknown>, ...(name !== undefined ? { name } : {}) })
+          .then((r) => r.rows as ReadonlyArray<R>)
     }))
   )
   return Layer.mergeAll(clientLayer, databaseLayer).pipe(Layer.provideMerge(poolLayer))

@@ -124,11 +124,11 @@ export const makeHarness = async (name: string) => {
   /** brain, policy and knowledge servers (needed for HTTP calls and for consent/garment endpoints) */
   // each service is built on its own (its own router), as services/Platform.ts does
   const startBackends = () =>
-    Promise.all(
-      [BrainHttpLive, PolicyHttpLive, KnowledgeHttpLive].map((live) =>
-        build(live.pipe(Layer.provide(infra(config, `${name}-backend`))))
-      )
-    )
+    Promise.all([
+      build(BrainHttpLive.pipe(Layer.provide(infra(config, `${name}-backend`)))),
+      build(PolicyHttpLive.pipe(Layer.provide(infra(config, `${name}-backend`)))),
+      build(KnowledgeHttpLive.pipe(Layer.provide(infra(config, `${name}-backend`))))
+    ])
 
   /**
    * one gateway replica; replica n > 0 listens on its own port (offset + n) with its own caches;

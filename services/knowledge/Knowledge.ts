@@ -1,4 +1,4 @@
-import { Effect, Either, Exit, Option, Redacted, Schema, type Tracer } from "effect"
+import { Effect, Either, Option, Redacted, Schema, type Tracer } from "effect"
 import { AppConfig } from "../../shared/config/AppConfig.js"
 import { Forbidden, type Principal } from "../../shared/auth/Tokens.js"
 import { masterKeyBytes, open, unwrapSubjectKey } from "../../shared/crypto/Pii.js"
@@ -362,20 +362,11 @@ export class Knowledge extends Effect.Service<Knowledge>()("brandme/Knowledge", 
     /** a bulk form in its own span (`Knowledge.resolveMany`, `…viewMany`) under `parent`, its statements' under it */
     const inSpan =
       <C, A>(name: string, run: (calls: ReadonlyArray<C>, span: Tracer.AnySpan) => Promise<ReadonlyArray<A>>) =>
-      (calls: ReadonlyArray<C>, parent: Tracer.AnySpan | undefined): Promise<ReadonlyArray<A>> => {
-        const span = spans.start(name, parent)
-        span.attribute("calls", calls.length)
-        return run(calls, span).then(
-          (out) => {
-            spans.end(span, Exit.void)
-            return out
-          },
-          (e: unknown) => {
-            spans.end(span, Exit.die(e))
-            throw e
-          }
-        )
-      }
+      (calls: ReadonlyArray<C>, parent: Tracer.AnySpan | undefined): Promise<ReadonlyArray<A>> =>
+        spans.within(name, parent, "internal", (span) => {
+          span.attribute("calls", calls.length)
+          return run(calls, span)
+        })
     const resolveManyPlain = inSpan("Knowledge.resolveMany", resolveMany)
     const viewManyPlain = inSpan("Knowledge.viewMany", viewMany)
     /** a bulk form as an Effect, under the fiber's span (a rejection is a defect, as the lookups' errors were) */

@@ -1,5 +1,5 @@
 import { SqlClient, SqlSchema } from "@effect/sql"
-import { Effect, Exit, Option, Schema, type Tracer } from "effect"
+import { Effect, Option, Schema, type Tracer } from "effect"
 import type { Garment, ProductFacets } from "./Api.js"
 import { isRecord } from "../../shared/Guards.js"
 import { Database } from "../../shared/layers/Database.js"
@@ -101,21 +101,12 @@ export class GarmentRepo extends Effect.Service<GarmentRepo>()("brandme/knowledg
       text: string,
       values: ReadonlyArray<unknown>,
       parent: Tracer.AnySpan | undefined
-    ): Promise<ReadonlyArray<R>> => {
-      const span = spans.start("sql.execute", parent, "client")
-      span.attribute("db.system.name", "postgresql")
-      span.attribute("db.query.text", text)
-      return db.query<R>(text, values, name).then(
-        (rows) => {
-          spans.end(span, Exit.void)
-          return rows
-        },
-        (e: unknown) => {
-          spans.end(span, Exit.die(e))
-          throw e
-        }
-      )
-    }
+    ): Promise<ReadonlyArray<R>> =>
+      spans.within("sql.execute", parent, "client", (span) => {
+        span.attribute("db.system.name", "postgresql")
+        span.attribute("db.query.text", text)
+        return db.query<R>(text, values, name)
+      })
     const BY_KEYS = `SELECT ${COLUMNS.replace(/(\w+)/g, "g.$1")}
         FROM garments g JOIN unnest($1::bpchar[], $2::text[]) AS k(gtin, serial)
           ON g.gtin = k.gtin AND g.serial = k.serial`

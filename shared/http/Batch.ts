@@ -160,20 +160,8 @@ const parentOf = (traceparent: string | undefined): Tracer.AnySpan | undefined =
 
 /** the span a call runs in: `<service>.<op>`, a server span under the traceparent the call carried */
 const callSpanOptions = (traceparent: string | undefined): Tracer.SpanOptions => {
-  const parent = parseTraceparent(traceparent)
-  return {
-    kind: "server",
-    captureStackTrace: false,
-    ...(Option.isSome(parent)
-      ? {
-          parent: Tracer.externalSpan({
-            traceId: parent.value.traceId,
-            spanId: parent.value.spanId,
-            sampled: parent.value.sampled
-          })
-        }
-      : {})
-  }
+  const parent = parentOf(traceparent)
+  return { kind: "server", captureStackTrace: false, ...(parent !== undefined ? { parent } : {}) }
 }
 
 /**

@@ -12,6 +12,17 @@ export interface PlainSpans {
   readonly start: (name: string, parent: Tracer.AnySpan | undefined, kind?: Tracer.SpanKind) => Tracer.Span
   /** ends `span` now with the outcome of its work (a failure marks it as an error) */
   readonly end: (span: Tracer.Span, exit: Exit.Exit<unknown, unknown>) => void
+  /**
+   * runs `work` in a span that ends when it settles: a value as `outcome` reads it (success unless said), a
+   * rejection as a defect (passed on)
+   */
+  readonly within: <A>(
+    name: string,
+    parent: Tracer.AnySpan | undefined,
+    kind: Tracer.SpanKind,
+    work: (span: Tracer.Span) => Promise<A>,
+    outcome?: (value: A) => Exit.Exit<unknown, unknown>
+  ) => Promise<A>
   /** runs `work` in a span: it ends with the work's outcome, a rejection as a defect */
   readonly around: <A, E>(
     name: string,
@@ -30,15 +41,17 @@ export const makePlainSpans: Effect.Effect<PlainSpans> = Effect.gen(function* ()
   const start = (name: string, parent: Tracer.AnySpan | undefined, kind: Tracer.SpanKind = "internal") =>
     tracer.span(name, parent === undefined ? Option.none() : Option.some(parent), Context.empty(), noLinks, now(), kind)
   const end = (span: Tracer.Span, exit: Exit.Exit<unknown, unknown>) => span.end(now(), exit)
-  const around = <A, E>(
+  const within = <A>(
     name: string,
     parent: Tracer.AnySpan | undefined,
-    work: (span: Tracer.Span) => Promise<Either.Either<A, E>>
+    kind: Tracer.SpanKind,
+    work: (span: Tracer.Span) => Promise<A>,
+    outcome?: (value: A) => Exit.Exit<unknown, unknown>
   ) => {
-    const span = start(name, parent, "internal")
+    const span = start(name, parent, kind)
     return work(span).then(
       (out) => {
-        end(span, Either.isRight(out) ? Exit.void : Exit.fail(out.left))
+        end(span, outcome === undefined ? Exit.void : outcome(out))
         return out
       },
       (defect: unknown) => {
@@ -47,7 +60,12 @@ export const makePlainSpans: Effect.Effect<PlainSpans> = Effect.gen(function* ()
       }
     )
   }
-  return { start, end, around }
+  const around = <A, E>(
+    name: string,
+    parent: Tracer.AnySpan | undefined,
+    work: (span: Tracer.Span) => Promise<Either.Either<A, E>>
+  ) => within(name, parent, "internal", work, (out) => (Either.isRight(out) ? Exit.void : Exit.fail(out.left)))
+  return { start, end, within, around }
 })
 
 /** a span's W3C traceparent (what an internal call carries) */

@@ -207,16 +207,15 @@ const stepsOf = (before: Expositions, after: Expositions) => {
     if (calls - was <= 0) continue
     const call = (stage: string) =>
       pair(before.gateway, after.gateway, "brandme_internal_call_duration_seconds", { callee, stage })
-    const handling = pair(before.backends.get(callee) ?? "", served, "brandme_http_request_duration_seconds", {
-      route: "/internal/batch"
-    })
+    const servedBefore = before.backends.get(callee) ?? ""
+    const handling = pair(servedBefore, served, "brandme_http_request_duration_seconds", { route: "/internal/batch" })
     // the statements the callee ran meanwhile (its own query timing, every operation): a slow one holds its batch
     const ran =
       counterSum(served, "brandme_db_query_duration_seconds_count", {}) -
-      counterSum(before.backends.get(callee) ?? "", "brandme_db_query_duration_seconds_count", {})
+      counterSum(servedBefore, "brandme_db_query_duration_seconds_count", {})
     const queries =
       ran > 0
-        ? `, its ${ran} SQL statements ${pair(before.backends.get(callee) ?? "", served, "brandme_db_query_duration_seconds", {})}`
+        ? `, its ${ran} SQL statements ${pair(servedBefore, served, "brandme_db_query_duration_seconds", {})}`
         : ""
     steps.push(
       `${callee} (${calls - was} calls) waited ${call("waited")}, round trip ${call("round_trip")}, its handling ${handling}${queries}`

@@ -38,7 +38,6 @@ const bearer = (t: { token: string }) => ({ authorization: `Bearer ${t.token}` }
 /** a request through our ingress (one trusted hop) whose geo header says `region` */
 const from = (region: string) => ({ "x-forwarded-for": "203.0.113.7", "x-client-region": region })
 const viaIngress = { HTTP_TRUSTED_PROXY_HOPS: "1" }
-/** a new ownerless garment of the seed brand (GTIN 9506000134352), created by its staff; its id */
 /** the one answer the replicas shared about garment `id` (Redis), its care facet marked as replica A's; its key */
 const markSharedAnswer = async (id: string): Promise<string> => {
   const keys = await h.redis.keys(`${h.prefix}:gateway:answer:*|${id}|*`)
@@ -49,6 +48,7 @@ const markSharedAnswer = async (id: string): Promise<string> => {
   return keys[0]!
 }
 
+/** a new ownerless garment of the seed brand (GTIN 9506000134352), created by its staff; its id */
 const newGarment = async (serial: string, name: string, facets: Record<string, unknown>): Promise<string> => {
   const brand = await h.tokenFor({ userId: seed.users.brand, role: "brand", brandId: seed.brandId })
   const made = await postJson(`${gwA}/v1/garments`, { gtin: "9506000134352", serial, name, facets }, bearer(brand))

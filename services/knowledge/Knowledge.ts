@@ -10,7 +10,7 @@ import { jsonEncoderOf } from "../../shared/PlainJson.js"
 import { Redis } from "../../shared/layers/Redis.js"
 import { publishFact } from "../../shared/events/ScanPathFacts.js"
 import { ScanPathSubjects } from "../../shared/events/ScanPathSubjects.js"
-import { makePlainSpans } from "../../shared/telemetry/PlainSpans.js"
+import { callUnderCurrentSpan, makePlainSpans } from "../../shared/telemetry/PlainSpans.js"
 import {
   DuplicateGarment,
   FacetsView,
@@ -373,9 +373,7 @@ export class Knowledge extends Effect.Service<Knowledge>()("brandme/Knowledge", 
     const effectOf =
       <C, A>(run: (calls: ReadonlyArray<C>, parent: Tracer.AnySpan | undefined) => Promise<ReadonlyArray<A>>) =>
       (calls: ReadonlyArray<C>): Effect.Effect<ReadonlyArray<A>> =>
-        Effect.flatMap(Effect.option(Effect.currentParentSpan), (parent) =>
-          Effect.promise(() => run(calls, Option.getOrUndefined(parent)))
-        )
+        callUnderCurrentSpan((parent) => run(calls, parent).then(Either.right))
     const resolveManyEffect = effectOf(resolveManyPlain)
     const viewManyEffect = effectOf(viewManyPlain)
 
@@ -385,20 +383,14 @@ export class Knowledge extends Effect.Service<Knowledge>()("brandme/Knowledge", 
 
     /** the garment by id (cached when current, as metadataMany) */
     const metadata = (id: string) =>
-      Effect.flatMap(Effect.currentSpan.pipe(Effect.option), (parent) =>
-        Effect.promise(async () => {
-          const writes: Array<readonly [string, string]> = []
-          const g = (await metadataMany([id], writes, Option.getOrUndefined(parent))).get(id)
-          cacheSetMany(writes)
-          return g
-        })
-      ).pipe(
-        Effect.flatMap((g) =>
-          g === undefined
-            ? Effect.fail(new GarmentNotFound({ message: `no garment with id ${id}` }))
-            : Effect.succeed(g)
-        )
-      )
+      callUnderCurrentSpan(async (parent) => {
+        const writes: Array<readonly [string, string]> = []
+        const g = (await metadataMany([id], writes, parent)).get(id)
+        cacheSetMany(writes)
+        return g === undefined
+          ? Either.left(new GarmentNotFound({ message: `no garment with id ${id}` }))
+          : Either.right(g)
+      })
 
     /**
      * The garment a tag names and, when `viewGroups` is given and the garment has no owner, its view of those
@@ -492,8 +484,6 @@ export class Knowledge extends Effect.Service<Knowledge>()("brandme/Knowledge", 
     return {
       resolve,
       view,
-      resolveMany: resolveManyEffect,
-      viewMany: viewManyEffect,
       /** the bulk forms as promises, for the batch endpoint (shared/http/Batch.ts `BulkOperations`) */
       plain: { resolveMany: resolveManyPlain, viewMany: viewManyPlain },
       create,

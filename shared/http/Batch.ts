@@ -306,28 +306,19 @@ export const serveBatch = <G extends HttpApiGroup.HttpApiGroup.Any, Ops extends 
     const work: Array<Effect.Effect<void, never, R>> = []
     if (grouped.size > 0) {
       work.push(
-        Effect.flatMap(makePlainSpans, (spans) => {
+        Effect.gen(function* () {
+          const spans = yield* makePlainSpans
           const slow: Array<readonly [Checked, Exit.Exit<unknown, unknown>]> = []
-          return Effect.flatMap(
-            Effect.promise(() => Promise.all([...grouped].map(([op, calls]) => together(spans, op, calls, out, slow)))),
-            () =>
-              slow.length === 0
-                ? Effect.void
-                : Effect.forEach(
-                    slow,
-                    ([c, exit]) =>
-                      Effect.map(
-                        Exit.match(exit, {
-                          onSuccess: (value) => encodeSuccess(c.call.op, c.codec, value),
-                          onFailure: (cause) => encodeFailure(c.call.op, c.codec, cause)
-                        }),
-                        (r) => {
-                          out[c.at] = r
-                        }
-                      ),
-                    { discard: true }
-                  )
+          yield* Effect.promise(() =>
+            Promise.all([...grouped].map(([op, calls]) => together(spans, op, calls, out, slow)))
           )
+          // the answers outside the contract and the defects, logged as a call's are
+          for (const [c, exit] of slow) {
+            out[c.at] = yield* Exit.match(exit, {
+              onSuccess: (value) => encodeSuccess(c.call.op, c.codec, value),
+              onFailure: (cause) => encodeFailure(c.call.op, c.codec, cause)
+            })
+          }
         })
       )
     }

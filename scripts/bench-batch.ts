@@ -1,6 +1,6 @@
 /**
  * bench:batch — knowledge's side of a cold scan's internal calls, run together (each operation's bulk form:
- * `Knowledge.resolveMany`, `viewMany`) against call by call (each call its own fiber and its own round trips and
+ * `Knowledge`'s `plain.resolveMany`, `plain.viewMany`) against call by call (each call its own fiber and its own round trips and
  * queries, as the single-call endpoints run), in the same run, on the same data. (Until the evening of 6 December
  * 2026 `/internal/batch` ran call by call with Effect's request batching merging the calls' queries: measured
  * against that, together cost 0.345–0.362 of the CPU a call at 4 calls a batch; docs/scan-bench.md.)

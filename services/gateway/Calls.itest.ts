@@ -169,16 +169,19 @@ describe("internal HTTP calls", () => {
 
   it("time each call in brandme_internal_call_duration_seconds: its wait for a batch window, its batch's round trip", async () => {
     const metrics = makeServiceMetrics("gateway")
-    // three calls in three turns to a callee answering in SLOW_MS: two batches go at once (the window), the
-    // third waits for one of them to come back
+    // three calls to a callee answering in SLOW_MS: two batches go at once (the window), the third waits for one
+    // of them to come back. Each of the first two is made once the batch before it has reached the callee (not
+    // after a fixed sleep: on a busy machine two calls a few milliseconds apart could share a turn's batch)
     const ask = (role: "public" | "brand" | "auditor") =>
       Effect.flatMap(BrainClient, (b) => b.resolveIntent({ role, relation: "own_brand" }))
+    const arrived = seen.length
+    const afterArrivals = (n: number) => Effect.repeat(Effect.sleep(1), { until: () => seen.length >= arrived + n })
     const out = await Effect.runPromise(
       Effect.all(
         [
           ask("public"),
-          Effect.zipRight(Effect.sleep(5), ask("brand")),
-          Effect.zipRight(Effect.sleep(10), ask("auditor"))
+          Effect.zipRight(afterArrivals(1), ask("brand")),
+          Effect.zipRight(afterArrivals(2), ask("auditor"))
         ],
         {
           concurrency: "unbounded"

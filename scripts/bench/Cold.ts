@@ -15,6 +15,7 @@ import pg from "pg"
 import { lookupHash, masterKeyBytes } from "../../shared/crypto/Pii.js"
 import { digitalLinkOf, type Harness } from "../../services/gateway/testing/ScanPathHarness.js"
 import { autocannonOver, type LoadResult } from "../../shared/testing/Processes.js"
+import { TAIL_WINDOW_MS, tailCrowded } from "../../shared/testing/OpenLoop.js"
 import { BRANDS, GARMENTS, garmentKey, OWNED_EVERY, OWNERS } from "./Catalog.js"
 import { counterSum, histogramQuantile } from "../../shared/testing/Exposition.js"
 import {
@@ -247,6 +248,47 @@ const stallsOf = (o: ColdOptions, after: Expositions) => {
   return [`gateway ${of([after.gateway])}`, ...processes].join(", ")
 }
 
+/**
+ * The collections each process ran over a round and how long they held its JavaScript thread, by kind: prom-client's
+ * nodejs_gc_duration_seconds (Node's GC performance entries: the main thread's pause of each collection; V8's
+ * helper threads' work beside it is in the CPU figures). `major` is the mark-compact's final pause, `incremental`
+ * its marking steps between turns, `minor` a scavenge. A process of several services observes each collection
+ * once per service's registry: its first service's is read.
+ */
+const collectionsOf = (o: ColdOptions, before: Expositions, after: Expositions) => {
+  const NAME = "nodejs_gc_duration_seconds"
+  const of = (b: string, a: string) =>
+    (["major", "incremental", "minor"] as const)
+      .map((kind) => {
+        const count = counterSum(a, `${NAME}_count`, { kind }) - counterSum(b, `${NAME}_count`, { kind })
+        const ms = 1000 * (counterSum(a, `${NAME}_sum`, { kind }) - counterSum(b, `${NAME}_sum`, { kind }))
+        // the histogram's 10 ms bucket: how many of them held the thread longer
+        const within = (t: string) => counterSum(t, `${NAME}_bucket`, { kind, le: "0.01" })
+        const long = count - (within(a) - within(b))
+        return count <= 0
+          ? undefined
+          : `${kind} ${count} (${ms.toFixed(0)} ms${long > 0 ? `, ${long} over 10 ms` : ""})`
+      })
+      .filter((x) => x !== undefined)
+      .join(", ") || "none"
+  const processes = o.backendPids.map(([name]) => {
+    const first = name.split("+")[0] ?? name
+    const a = after.backends.get(first)
+    return `${name} ${a === undefined ? "—" : of(before.backends.get(first) ?? "", a)}`
+  })
+  return [`gateway ${of(before.gateway, after.gateway)}`, ...processes].join("; ")
+}
+
+/** when a paced round's slowest 1 % were due, in words */
+const tailOf = (r: LoadResult) => {
+  const t = r.tail
+  if (t === undefined) return "—"
+  return (
+    `${t.requests} (≥ ${t.threshold.toFixed(0)} ms) in ${t.windows} of its ${t.of} windows of ${TAIL_WINDOW_MS} ms, ` +
+    `${t.worst.requests} in the worst (due at ${(t.worst.at / 1000).toFixed(2)} s)`
+  )
+}
+
 /** the Postgres backends serving this database (knowledge, policy, the baseline, the gateway) */
 const backendPids = async (dbUrl: string): Promise<Array<number>> => {
   const db = new pg.Client({ connectionString: dbUrl })
@@ -381,6 +423,7 @@ export const runColdPhase = async (o: ColdOptions): Promise<number> => {
   const tp = totals(o)
   let pacedSteps: string
   let pacedStalls: string
+  let pacedCollections: string
   try {
     pgPaced = await autocannonOver(baseline.url, o.seconds, pacedFile, pacedRate)
     const round = await measuredRound(o, tp, () =>
@@ -389,6 +432,7 @@ export const runColdPhase = async (o: ColdOptions): Promise<number> => {
     paced = round.result
     pacedSteps = stepsOf(round.before, round.after)
     pacedStalls = stallsOf(o, round.after)
+    pacedCollections = collectionsOf(o, round.before, round.after)
   } finally {
     rmSync(pacedFile, { force: true })
     await baseline.close()
@@ -476,6 +520,11 @@ export const runColdPhase = async (o: ColdOptions): Promise<number> => {
       `interval, prom-client's nodejs_eventloop_lag_*_seconds): ${pacedStalls}`
   )
   console.log(
+    `cold paced, the services' collections over the round (count, their pauses of the JavaScript thread in all; ` +
+      `prom-client's nodejs_gc_duration_seconds): ${pacedCollections}`
+  )
+  console.log(`cold paced, when the slowest 1 % were due: scan ${tailOf(paced)}; pg ${tailOf(pgPaced)}`)
+  console.log(
     `cold p99 below saturation: scan ${paced.latency.p99} ms against the goal's ${P99_GOAL_MS} ms ` +
       `(${paced.latency.p99 <= P99_GOAL_MS ? "met" : "not met"}); the pg baseline's on the same schedule ` +
       `${pgPaced.latency.p99} ms (this machine's floor for one lookup behind node:http)`
@@ -525,18 +574,23 @@ export const runColdPhase = async (o: ColdOptions): Promise<number> => {
     o.backendPids.map(([name], i) => `${name}'s ${percent(pacedCores(tp.backendsMain[i]!))}`).join(", ")
   console.log(
     `cold paced limited by: ${
-      pacedBusy < PACED_BUSY
-        ? `the hops — the cores are ${percent(pacedBusy)} busy: the tail is the round trips' (the steps above)`
-        : pacedWaitMs >= CORE_WAIT_SHARE * paced.latency.p50
-          ? `CPU — at ${pacedRate} req/s the cores are ${percent(pacedBusy)} busy and a scan's main threads waited ` +
-            `${pacedWaitMs.toFixed(1)} ms for one (its p50 ${paced.latency.p50} ms): a paced scan cost ` +
-            `${(perScan(tp, pn) / perScan(t, n)).toFixed(1)}× the CPU of a saturated one (fewer scans share each ` +
-            "batch, pipeline and socket write)"
-          : `the event loops, not the cores' queue — at ${pacedRate} req/s the cores are ${percent(pacedBusy)} busy ` +
-            `but a scan's main threads waited only ${pacedWaitMs.toFixed(1)} ms for one (its p50 ` +
-            `${paced.latency.p50} ms); ${threads}: a scan's steps wait behind other scans' work on each thread, ` +
-            `and its calls for a batch window (the steps above); a paced scan cost ` +
-            `${(perScan(tp, pn) / perScan(t, n)).toFixed(1)}× the CPU of a saturated one`
+      paced.tail !== undefined && tailCrowded(paced.tail)
+        ? `stalls — the slowest 1 % were due in ${paced.tail.windows} of the round's ${paced.tail.of} windows of ` +
+          `${TAIL_WINDOW_MS} ms (${paced.tail.worst.requests} in the worst), not spread as a steady queue spreads ` +
+          "them: a pause (a collection above, a process descheduled) and the backlog behind it, which the " +
+          `${percent(1 - pacedBusy)} of the cores left idle drain slowly; ${threads}`
+        : pacedBusy < PACED_BUSY
+          ? `the hops — the cores are ${percent(pacedBusy)} busy: the tail is the round trips' (the steps above)`
+          : pacedWaitMs >= CORE_WAIT_SHARE * paced.latency.p50
+            ? `CPU — at ${pacedRate} req/s the cores are ${percent(pacedBusy)} busy and a scan's main threads waited ` +
+              `${pacedWaitMs.toFixed(1)} ms for one (its p50 ${paced.latency.p50} ms): a paced scan cost ` +
+              `${(perScan(tp, pn) / perScan(t, n)).toFixed(1)}× the CPU of a saturated one (fewer scans share each ` +
+              "batch, pipeline and socket write)"
+            : `the event loops, not the cores' queue — at ${pacedRate} req/s the cores are ${percent(pacedBusy)} busy ` +
+              `but a scan's main threads waited only ${pacedWaitMs.toFixed(1)} ms for one (its p50 ` +
+              `${paced.latency.p50} ms); ${threads}: a scan's steps wait behind other scans' work on each thread, ` +
+              `and its calls for a batch window (the steps above); a paced scan cost ` +
+              `${(perScan(tp, pn) / perScan(t, n)).toFixed(1)}× the CPU of a saturated one`
     }`
   )
   console.log(line("pg", b))

@@ -50,6 +50,7 @@ if (pace !== undefined) {
       requests: { average: r.latencies.length / (durationMs / 1000), total: r.latencies.length },
       latency: { p50: ms(r.latencies, 50), p99: ms(r.latencies, 99) },
       p99BySecond: r.p99BySecond.map((v) => (Number.isNaN(v) ? null : Math.round(v))),
+      tail: r.tail,
       errors: r.errors,
       timeouts: r.timeouts,
       non2xx: r.non2xx

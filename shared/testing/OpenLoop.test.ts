@@ -1,7 +1,7 @@
 import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer } from "node:net"
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import { afterEach, describe, expect, it } from "vitest"
-import { rawRequests, responseEnd, runPaced } from "./OpenLoop.js"
+import { rawRequests, responseEnd, runPaced, TAIL_WINDOW_MS, tailCrowded, tailWindows } from "./OpenLoop.js"
 
 const bytes = (s: string) => Buffer.from(s, "latin1")
 
@@ -54,6 +54,47 @@ describe("rawRequests", () => {
   })
 })
 
+describe("tailWindows (when a round's slowest 1 % were due)", () => {
+  // 10 s at 1,000 a second: request i due at i ms
+  const n = 10_000
+  const due = Float64Array.from({ length: n }, (_, i) => i)
+
+  it("finds a stall: the slow requests crowd into the windows it held up", () => {
+    // every request 5 ms, but those due in 6.40–6.55 s waited out a pause (150 ms down to 10)
+    const latencies = Float64Array.from(due, (d) => (d >= 6400 && d < 6550 ? 160 - (d - 6400) : 5))
+    const t = tailWindows(due, latencies, 10_000)
+    expect(t.of).toBe(10_000 / TAIL_WINDOW_MS)
+    expect(t.threshold).toBeGreaterThan(5)
+    // the top 1 %: the first 100 requests of the pause, due 6.40–6.50 s
+    expect(t.requests).toBe(100)
+    expect(t.windows).toBe(2)
+    expect(t.worst).toEqual({ at: 6400, requests: 50 })
+    expect(tailCrowded(t)).toBe(true)
+  })
+
+  it("finds a steady queue: the slow requests spread over the round", () => {
+    // every 100th request slow, wherever it falls
+    const latencies = Float64Array.from(due, (d) => (d % 100 === 37 ? 80 : 5 + (d % 7)))
+    const t = tailWindows(due, latencies, 10_000)
+    expect(t.requests).toBe(100)
+    expect(t.windows).toBe(100)
+    expect(t.worst.requests).toBe(1)
+    expect(tailCrowded(t)).toBe(false)
+  })
+
+  it("reads an empty round as no tail", () => {
+    const t = tailWindows([], [], 1000)
+    expect(t).toEqual({
+      threshold: 0,
+      requests: 0,
+      windows: 0,
+      of: 1000 / TAIL_WINDOW_MS,
+      worst: { at: 0, requests: 0 }
+    })
+    expect(tailCrowded(t)).toBe(false)
+  })
+})
+
 describe("runPaced", () => {
   const servers: Array<Server | TcpServer> = []
   afterEach(async () => {
@@ -102,6 +143,9 @@ describe("runPaced", () => {
     expect(r.p99BySecond[0]).toBeLessThan(100)
     expect(r.p99BySecond[1]).toBeGreaterThanOrEqual(300)
     expect(r.p99BySecond[2]).toBeLessThan(100)
+    // and when in it: the slowest were due while the server stalled, in a few windows of the second second
+    expect(r.tail.worst.at).toBeGreaterThanOrEqual(1000)
+    expect(r.tail.worst.at).toBeLessThan(2000)
   })
 
   it("counts a connection the server drops as an error, and goes on with a new one", async () => {

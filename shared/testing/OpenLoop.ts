@@ -24,6 +24,8 @@ export interface PacedResult {
   readonly latencies: Float64Array
   /** the p99 of the requests due in each second of the round, in order (NaN for a second with no answers) */
   readonly p99BySecond: ReadonlyArray<number>
+  /** when the slowest 1 % were due: spread over the round, or a few stalls (`tailWindows`) */
+  readonly tail: TailWindows
   readonly non2xx: number
   readonly errors: number
   readonly timeouts: number
@@ -44,6 +46,56 @@ export const rawRequests = (host: string, path: string, list: ReadonlyArray<Pace
 }
 
 const CRLF2 = Buffer.from("\r\n\r\n")
+
+/** the width of the windows the paced round's tail is placed in */
+export const TAIL_WINDOW_MS = 50
+
+/** When a round's slowest requests were due (`tailWindows`). */
+export interface TailWindows {
+  /** the latency (ms) at or above which a request is in the tail: the round's p99 */
+  readonly threshold: number
+  /** how many answered requests are in the tail */
+  readonly requests: number
+  /** in how many of the round's windows of TAIL_WINDOW_MS at least one of them was due */
+  readonly windows: number
+  /** how many windows the round has */
+  readonly of: number
+  /** the window holding the most of them: when it began (ms into the round) and how many */
+  readonly worst: { readonly at: number; readonly requests: number }
+}
+
+/**
+ * Where in the round the slowest requests (latency at or above the round's p99) were due, by windows of
+ * TAIL_WINDOW_MS: under a steady queue they are spread over most windows; after a stall — a process paused, the
+ * machine's cores taken — they crowd into the few windows the stall and the backlog behind it held up.
+ * `due[i]` is when request i was due (ms into the round), `latencies[i]` its latency; `durationMs` the round's.
+ */
+export const tailWindows = (due: ArrayLike<number>, latencies: ArrayLike<number>, durationMs: number): TailWindows => {
+  const n = Math.min(due.length, latencies.length)
+  const of = Math.max(1, Math.ceil(durationMs / TAIL_WINDOW_MS))
+  const sorted = Float64Array.from({ length: n }, (_, i) => latencies[i]!).sort()
+  const threshold = percentile(sorted, 99)
+  const counts = new Uint32Array(of)
+  let requests = 0
+  for (let i = 0; i < n; i++) {
+    if (!(latencies[i]! >= threshold)) continue
+    requests++
+    counts[Math.min(of - 1, Math.max(0, Math.floor(due[i]! / TAIL_WINDOW_MS)))]!++
+  }
+  let windows = 0
+  let worst = 0
+  for (let w = 0; w < of; w++) {
+    if (counts[w]! > 0) windows++
+    if (counts[w]! > counts[worst]!) worst = w
+  }
+  return {
+    threshold: Number.isNaN(threshold) ? 0 : threshold,
+    requests,
+    windows,
+    of,
+    worst: { at: worst * TAIL_WINDOW_MS, requests: counts[worst] ?? 0 }
+  }
+}
 
 /**
  * Where the HTTP/1.1 response that starts `buf` ends, with its status and whether the server will close the
@@ -98,6 +150,14 @@ export const responseEnd = (
   return buf.length < end ? undefined : { status, end, close }
 }
 
+/**
+ * Whether a round's slowest 1 % crowd into a few of its windows (stalls) rather than spread as a steady queue spreads
+ * them: `requests` falling at random over `of` windows would fill ~of × (1 − e^(−requests/of)) of them; fewer than
+ * half that is a crowd.
+ */
+export const tailCrowded = (t: TailWindows): boolean =>
+  t.requests > 0 && t.windows < 0.5 * t.of * (1 - Math.exp(-t.requests / t.of))
+
 interface Connection {
   socket: Socket
   /** the scheduled time of the request out on it; NaN while it is free */
@@ -128,8 +188,8 @@ export const runPaced = async (
   ;(globalThis as { gc?: () => void }).gc?.()
   const total = Math.ceil((durationMs * perSecond) / 1000)
   const latencies = new Float64Array(total)
-  /** the second of the round each answered request was due in */
-  const dueSecond = new Uint16Array(total)
+  /** when each answered request was due, ms into the round */
+  const dueAt = new Float64Array(total)
   let answered = 0
   let non2xx = 0
   let errors = 0
@@ -183,7 +243,7 @@ export const runPaced = async (
           }
           if (r === undefined) break
           if (!Number.isNaN(c.due)) {
-            dueSecond[answered] = Math.floor((c.due - start) / 1000)
+            dueAt[answered] = c.due - start
             latencies[answered++] = performance.now() - c.due
             if (r.status < 200 || r.status >= 300) non2xx++
             c.due = Number.NaN
@@ -247,12 +307,13 @@ export const runPaced = async (
   stopped = true
   for (const c of all) c.socket.destroy()
   const seconds = Array.from({ length: Math.ceil(durationMs / 1000) }, () => [] as Array<number>)
-  for (let i = 0; i < answered; i++) seconds[dueSecond[i]!]?.push(latencies[i]!)
+  for (let i = 0; i < answered; i++) seconds[Math.floor(dueAt[i]! / 1000)]?.push(latencies[i]!)
+  const tail = tailWindows(dueAt.subarray(0, answered), latencies.subarray(0, answered), durationMs)
   const p99BySecond = seconds.map((l) =>
     percentile(
       l.sort((a, b) => a - b),
       99
     )
   )
-  return { latencies: latencies.subarray(0, answered).sort(), p99BySecond, non2xx, errors, timeouts }
+  return { latencies: latencies.subarray(0, answered).sort(), p99BySecond, tail, non2xx, errors, timeouts }
 }

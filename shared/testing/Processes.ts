@@ -1,4 +1,5 @@
 import { type ChildProcess, execFile } from "node:child_process"
+import type { TailWindows } from "./OpenLoop.js"
 
 /** SIGTERM, then SIGKILL if the process has not exited after `killAfterMs`; resolves once it has exited. */
 export const stopChild = (child: ChildProcess, killAfterMs: number): Promise<void> =>
@@ -15,6 +16,8 @@ export interface LoadResult {
   readonly latency: { readonly p50: number; readonly p99: number }
   /** paced rounds only: the p99 (ms) of the requests due in each second, in order (null: none answered) */
   readonly p99BySecond?: ReadonlyArray<number | null>
+  /** paced rounds only: when the slowest 1 % were due (OpenLoop.ts `tailWindows`) */
+  readonly tail?: TailWindows
   readonly errors: number
   readonly timeouts: number
   readonly non2xx: number

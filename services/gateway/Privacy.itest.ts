@@ -106,7 +106,7 @@ afterAll(async () => {
 describe("privacy by default through the gateway", () => {
   it("an EU owner's garment scanned from the US without consent shows no ownership history", async () => {
     for (let i = 0; i < 3; i++) {
-      // the first scan takes the full path, the next ones the warm lane: the same answer
+      // the first two scans take the full path (an answer is kept on its second build), the third the warm lane: the same answer
       const s = await scan(tags.owned, viaIngress("US"))
       expect(s.regionCode).toBe("US")
       expect(s.decision.regime).toBe("gdpr")

@@ -3,6 +3,7 @@ import { Redis as IORedis } from "ioredis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Schema } from "effect"
 import { ScanBatch } from "../../shared/domain/Scan.js"
+import { counterSum } from "../../shared/testing/Exposition.js"
 import { digitalLinkOf, type Harness, makeHarness, postJson, type Seed } from "./testing/ScanPathHarness.js"
 
 interface Entry {
@@ -85,6 +86,8 @@ describe("POST /v1/scans", () => {
   it("the warm lane answers exactly what the full path answered", async () => {
     const body = { tag: digitalLinkOf(seed.unowned), context: { region: "JP", intent: "authenticity_check" } }
     const first = await scan(gwB, body)
+    // built again (from the answer the first shared): an answer is kept on its second build (Cache.ts)
+    await scan(gwB, body)
     const second = await scan(gwB, body)
     const strip = (r: { json: unknown }) => {
       const { scanId, scannedAt, ...rest } = r.json as Record<string, unknown>
@@ -101,8 +104,9 @@ describe("POST /v1/scans", () => {
     const name = "Chemise en lin lavé — été 🌿"
     await newGarment("UTF8-1", name, { care: { wash: "30°C" } })
     const body = { tag: "https://x.example/01/09506000134352/21/UTF8-1", context: { region: "FR" } }
-    // the first scan builds the answer, the second is the cache-hit branch's (a length kept with the answer)
-    for (const round of ["built", "cached"]) {
+    // the first two scans build the answer (it is kept on its second build), the third is the cache-hit branch's (a
+    // length kept with the answer)
+    for (const round of ["built", "built again", "cached"]) {
       const r = await scan(gwB, body)
       expect(r.status, round).toBe(200)
       expect((r.json as { garment: { name: string } }).garment.name, round).toBe(name)
@@ -110,6 +114,29 @@ describe("POST /v1/scans", () => {
       expect(Number(r.headers.get("content-length")), round).toBe(Buffer.byteLength(text))
       expect(Buffer.byteLength(text), round).toBeGreaterThan(text.length)
     }
+  })
+
+  it("a replica keeps an answer on its second build, not its first (most cold answers are asked for once)", async () => {
+    await newGarment("KEEP-1", "Scarf", { care: { wash: "30C" } })
+    const body = { tag: "https://x.example/01/09506000134352/21/KEEP-1", context: { region: "DE" } }
+    const count = async (result: "hit" | "miss") =>
+      counterSum(await fetch(h.metricsUrl("gateway", 2)).then((r) => r.text()), "brandme_cache_requests_total", {
+        cache: "scan_answer",
+        result
+      })
+    const missesBefore = await count("miss")
+    const hitsBefore = await count("hit")
+    const seen: Array<[misses: number, hits: number]> = []
+    for (let i = 0; i < 3; i++) {
+      expect((await ok(gwB, body)).facets.care).toEqual({ wash: "30C" })
+      seen.push([(await count("miss")) - missesBefore, (await count("hit")) - hitsBefore])
+    }
+    // built; built again from the answer the first shared, and kept; answered from the replica's own cache
+    expect(seen).toEqual([
+      [1, 0],
+      [2, 0],
+      [2, 1]
+    ])
   })
 
   it("resolves every intent for the roles that may use it, and refuses the others naming the intent", async () => {

@@ -4,6 +4,7 @@ import { parseTag, tagKey } from "../../../shared/domain/DigitalLink.js"
 import { Decision, Intent, type Role } from "../../../shared/domain/Scan.js"
 import { luaScript, runScript } from "../../../shared/layers/LuaScript.js"
 import { Redis } from "../../../shared/layers/Redis.js"
+import { Doorkeeper } from "../../../shared/Doorkeeper.js"
 import { Lru } from "../../../shared/Lru.js"
 import { jsonEncoderOf } from "../../../shared/PlainJson.js"
 import type { Relation } from "../../brain/Api.js"
@@ -45,13 +46,22 @@ const ANSWER_TTL_SECONDS = 5 * 60 // bounded by the policy decision TTL
  * text alone (`HotEntry`, since 7 December night: 20,000 entries in this Lru, `heapUsed` after a full GC); a
  * resolved tag ~0.5 KB. Sized by count, 50,000 answers would need ~175–250 MB: the cold bench's gateway reached a
  * ~68 MB live heap after ~25,000 cold scans and spent half its time in mark-compacts. So answers are bounded by
- * their weight — ANSWER_CACHE_BYTES, weighed as 4 × the tail (~2,300 answers, ~9 MB of heap as text) — and tags by
- * count (REF_CACHE_ENTRIES resolved tags ~8 MB, as many parsed tags ~5 MB): ~22 MB at most, a live heap under ~60 MB.
+ * their weight — ANSWER_CACHE_BYTES, weighed as 4 × the tail (~1,700 answers, ~6 MB of heap as text) — and tags by
+ * count (REF_CACHE_ENTRIES resolved tags ~8 MB, as many parsed tags ~5 MB): ~19 MB at most, a live heap under ~60 MB.
  * Every MB kept costs marking time as well as room: in the cold bench (`--trace-gc`, 7 December night) the gateway
  * ran a mark-compact each time its heap reached ~1.3 × what the last one left live (~58 MB after ~45), about once a
  * second. An answer that falls out is still in Redis (the shared answer) for ANSWER_TTL_SECONDS: a miss here costs one GET, not a rebuild.
+ *
+ * Since 8 December an answer is kept only when it is built a second time within the last HOT_ADMISSION_WINDOW builds
+ * (a doorkeeper, `shared/Doorkeeper.ts`): under the cold bench's Zipf load most answers are built once, and kept
+ * they pushed out answers asked for again and died in the old generation. With it the cold bench's gateway built
+ * 48.5–48.8 % of its answers afresh with 8 or 12 MB, against 51.5–51.6 % with 12 MB and none, and (with 12 MB)
+ * promoted ~20 % less and ran a quarter fewer mark-compacts (docs/scan-bench.md, "Figures (8 December 2026, early
+ * morning …)"); so the budget is 8 MB.
  */
-const ANSWER_CACHE_BYTES = 12 * 1024 * 1024
+const ANSWER_CACHE_BYTES = 8 * 1024 * 1024
+/** the doorkeeper's memory, in answers built (~60 × the answers the budget holds; its bits 128 KB) */
+const HOT_ADMISSION_WINDOW = 100_000
 const ANSWER_WEIGHT_PER_CHAR = 4
 const HOT_MAX_ENTRIES = 50_000
 const REF_CACHE_ENTRIES = 16_000
@@ -217,9 +227,11 @@ export class ScanCache extends Effect.Service<ScanCache>()("brandme/gateway/Scan
       raw.set(sharedKey(key), answerJson(answer), "EX", ANSWER_TTL_SECONDS).catch(() => undefined)
     }
 
-    /** an answer for this replica's next scans (same rule: our rules version only) */
+    /** answers built lately, by key: one is kept on its second build (ANSWER_CACHE_BYTES) */
+    const admitted = new Doorkeeper(HOT_ADMISSION_WINDOW)
+    /** an answer for this replica's next scans, once it was built before (same rule: our rules version only) */
     const keep = (key: string, entry: HotEntry) => {
-      if (entry.policyVersion === version) hot.set(key, entry)
+      if (entry.policyVersion === version && admitted.offer(key)) hot.set(key, entry)
     }
 
     return {

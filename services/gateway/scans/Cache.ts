@@ -55,7 +55,7 @@ const ANSWER_TTL_SECONDS = 5 * 60 // bounded by the policy decision TTL
  * Since 8 December an answer is kept only when it is built a second time within the last HOT_ADMISSION_WINDOW builds
  * (a doorkeeper, `shared/Doorkeeper.ts`): under the cold bench's Zipf load most answers are built once, and kept
  * they pushed out answers asked for again and died in the old generation. With it the cold bench's gateway built
- * 48.5–48.8 % of its answers afresh with 8 or 12 MB, against 51.5–51.6 % with 12 MB and none, and (with 12 MB)
+ * 48.5–49.8 % of its answers afresh with 8 or 12 MB, against 51.5–51.6 % with 12 MB and none, and (with 12 MB)
  * promoted ~20 % less and ran a quarter fewer mark-compacts (docs/scan-bench.md, "Figures (8 December 2026, early
  * morning …)"); so the budget is 8 MB.
  */

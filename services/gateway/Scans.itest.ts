@@ -119,17 +119,19 @@ describe("POST /v1/scans", () => {
   it("a replica keeps an answer on its second build, not its first (most cold answers are asked for once)", async () => {
     await newGarment("KEEP-1", "Scarf", { care: { wash: "30C" } })
     const body = { tag: "https://x.example/01/09506000134352/21/KEEP-1", context: { region: "DE" } }
-    const count = async (result: "hit" | "miss") =>
-      counterSum(await fetch(h.metricsUrl("gateway", 2)).then((r) => r.text()), "brandme_cache_requests_total", {
-        cache: "scan_answer",
-        result
-      })
-    const missesBefore = await count("miss")
-    const hitsBefore = await count("hit")
+    /** replica B's answer-cache misses and hits so far, from one reading of its metrics */
+    const counts = async () => {
+      const text = await fetch(h.metricsUrl("gateway", 2)).then((r) => r.text())
+      const of = (result: "hit" | "miss") =>
+        counterSum(text, "brandme_cache_requests_total", { cache: "scan_answer", result })
+      return [of("miss"), of("hit")] as const
+    }
+    const [missesBefore, hitsBefore] = await counts()
     const seen: Array<[misses: number, hits: number]> = []
     for (let i = 0; i < 3; i++) {
       expect((await ok(gwB, body)).facets.care).toEqual({ wash: "30C" })
-      seen.push([(await count("miss")) - missesBefore, (await count("hit")) - hitsBefore])
+      const [misses, hits] = await counts()
+      seen.push([misses - missesBefore, hits - hitsBefore])
     }
     // built; built again from the answer the first shared, and kept; answered from the replica's own cache
     expect(seen).toEqual([

@@ -126,13 +126,11 @@ export class Knowledge extends Effect.Service<Knowledge>()("brandme/Knowledge", 
     const raw = Option.getOrUndefined(yield* Effect.option(redis.cache))
     const spans = yield* makePlainSpans
     /**
-     * The entries a call wrote, sent without waiting for the replies (Redis.ts `cacheLater`): each is safe to
+     * The entries a call wrote, sent without waiting for the replies (Redis.ts `cacheLaterPlain`): each is safe to
      * land late or not at all — a record is served only while current (Keys.ts `isCurrent`), a view is keyed
      * by the generation it was built under, a tag's id never changes — so the call answers a round trip sooner.
      */
-    const cacheSetMany = (entries: ReadonlyArray<readonly [string, string]>) => {
-      if (entries.length > 0) Effect.runSync(redis.cacheLater(entries, HOUR))
-    }
+    const cacheSetMany = (entries: ReadonlyArray<readonly [string, string]>) => redis.cacheLaterPlain(entries, HOUR)
 
     /** several entries in one round trip (MGET); one by one where the client has none (tests); null when down */
     const cacheGetMany = (keys: ReadonlyArray<string>): Promise<ReadonlyArray<string | null>> =>

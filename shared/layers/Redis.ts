@@ -24,6 +24,8 @@ export interface RedisService {
    * generation, or checked for currency when read). The caller answers a round trip sooner.
    */
   readonly cacheLater: (entries: ReadonlyArray<readonly [string, string]>, ttlSeconds: number) => Effect.Effect<void>
+  /** `cacheLater` as a plain call, for code that runs without a fiber (knowledge's bulk lookups) */
+  readonly cacheLaterPlain: (entries: ReadonlyArray<readonly [string, string]>, ttlSeconds: number) => void
   /** the raw cache client, for scripts and pipelines (prefix keys with `key`) */
   readonly cache: Effect.Effect<IORedis, NotImplementedInTest>
 }
@@ -85,6 +87,9 @@ export const makeRedisLayer = (o: RedisOptionsInput) =>
           })
       )
       const key = (k: string) => `${o.keyPrefix}${k}`
+      const cacheLaterPlain = (entries: ReadonlyArray<readonly [string, string]>, ttl: number) => {
+        for (const [k, v] of entries) cache.set(key(k), v, "EX", ttl).catch(() => undefined)
+      }
       return {
         keyPrefix: o.keyPrefix,
         key,
@@ -95,10 +100,8 @@ export const makeRedisLayer = (o: RedisOptionsInput) =>
             Effect.asVoid
           ),
         del: (...ks) => (ks.length === 0 ? Effect.succeed(0) : wrap("del", () => cache.del(...ks.map(key)))),
-        cacheLater: (entries, ttl) =>
-          Effect.sync(() => {
-            for (const [k, v] of entries) cache.set(key(k), v, "EX", ttl).catch(() => undefined)
-          }),
+        cacheLater: (entries, ttl) => Effect.sync(() => cacheLaterPlain(entries, ttl)),
+        cacheLaterPlain,
         cache: Effect.succeed(cache)
       } satisfies RedisService
     })
@@ -129,6 +132,9 @@ export const makeRedisTest = (keyPrefix = "test:") => {
     return e.value
   }
   const key = (k: string) => `${keyPrefix}${k}`
+  const cacheLaterPlain = (entries: ReadonlyArray<readonly [string, string]>, ttl: number) => {
+    for (const [k, value] of entries) store.set(key(k), { value, expiresAt: now() + ttl * 1000 })
+  }
   const service: RedisService = {
     keyPrefix,
     key,
@@ -139,10 +145,8 @@ export const makeRedisTest = (keyPrefix = "test:") => {
         store.set(key(k), { value, expiresAt: ttl === undefined ? undefined : now() + ttl * 1000 })
       }),
     del: (...ks) => Effect.sync(() => ks.filter((k) => store.delete(key(k))).length),
-    cacheLater: (entries, ttl) =>
-      Effect.sync(() => {
-        for (const [k, value] of entries) store.set(key(k), { value, expiresAt: now() + ttl * 1000 })
-      }),
+    cacheLater: (entries, ttl) => Effect.sync(() => cacheLaterPlain(entries, ttl)),
+    cacheLaterPlain,
     cache: Effect.fail(new NotImplementedInTest({ service: "Redis", method: "cache" }))
   }
   return { layer: Layer.succeed(Redis, service), store }

@@ -123,12 +123,14 @@ export const makeHarness = async (name: string) => {
 
   /** brain, policy and knowledge servers (needed for HTTP calls and for consent/garment endpoints) */
   // each service is built on its own (its own router), as services/Platform.ts does
-  const startBackends = () =>
-    Promise.all([
-      build(BrainHttpLive.pipe(Layer.provide(infra(config, `${name}-backend`)))),
-      build(PolicyHttpLive.pipe(Layer.provide(infra(config, `${name}-backend`)))),
-      build(KnowledgeHttpLive.pipe(Layer.provide(infra(config, `${name}-backend`))))
+  const startBackends = () => {
+    const backendInfra = infra(config, `${name}-backend`)
+    return Promise.all([
+      build(BrainHttpLive.pipe(Layer.provide(backendInfra))),
+      build(PolicyHttpLive.pipe(Layer.provide(backendInfra))),
+      build(KnowledgeHttpLive.pipe(Layer.provide(backendInfra)))
     ])
+  }
 
   /**
    * one gateway replica; replica n > 0 listens on its own port (offset + n) with its own caches;
